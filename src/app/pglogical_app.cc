@@ -1,0 +1,223 @@
+#include "app/pglogical_app.h"
+
+#include <exception>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/signals.h"
+#include "base/conninfo.h"
+#include "base/error.h"
+#include "source/postgres/preflight.h"
+#include "source/postgres/wal_reader.h"
+#include "staging/memo.h"
+#include "util/pg_conn.h"
+
+namespace rep {
+namespace {
+
+// Sleeps up to `d`, waking early when a stop is requested.
+void sleep_unless_stopped(Duration d) {
+    auto until = std::chrono::steady_clock::now() + d;
+    while (!stop_requested().load() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+// Runs `fn` until it succeeds, retrying retryable errors with backoff; fatal errors and an
+// exhausted retry budget propagate.
+template <typename Fn>
+auto with_retries(const RetryPolicy& policy, const char* what, Fn&& fn) {
+    Backoff backoff(policy);
+    for (;;) {
+        try {
+            return fn();
+        } catch (const Error& e) {
+            if (!e.retryable() || backoff.exhausted() || stop_requested().load()) {
+                throw;
+            }
+            Duration d = backoff.next();
+            spdlog::warn("{} failed, retrying in {}: {}", what, format_go_duration(d), e.what());
+            sleep_unless_stopped(d);
+        }
+    }
+}
+
+struct Pipeline {
+    const PglogicalConfig& config;
+    const Dialect& dialect;
+    SchemaRef target_schema;
+    PgConn& target;
+    PgConn* staging;
+    Memo& memo;
+    ApplyOptions apply_options;
+
+    // One run of reader + applier from `start`. Returns normally on a requested stop; throws
+    // the first error either side raised.
+    void run(Lsn start, Progress& progress) {
+        BoundedQueue<ChangeItem> queue(config.target_apply_queue_size);
+        std::atomic<bool> pipeline_stop{false};
+        std::atomic<bool> reader_stop{false};
+        std::exception_ptr reader_error;
+        std::exception_ptr apply_error;
+
+        pg::WalReaderOptions ro;
+        ro.conninfo = config.source_conn;
+        ro.slot = config.slot_name;
+        ro.publication = config.publication_name;
+        ro.standby_timeout = config.standby_timeout;
+        ro.chunk_rows = config.flush_size;
+        ro.spool_dir = config.data_dir / "pglogical-spool";
+        ro.allow_streaming = config.allow_streaming;
+        pg::WalReader reader(ro, queue, progress);
+
+        std::thread reader_thread([&] {
+            try {
+                reader.run(start, reader_stop);
+            } catch (...) {
+                reader_error = std::current_exception();
+            }
+            pipeline_stop = true;
+            queue.close();
+        });
+        // Forward a signal to the apply side; the reader keeps serving status updates until
+        // the applier has committed what it will commit.
+        std::thread watcher([&] {
+            while (!pipeline_stop.load()) {
+                if (stop_requested().load()) {
+                    pipeline_stop = true;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        });
+        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue, progress);
+        try {
+            loop.run(pipeline_stop);
+        } catch (...) {
+            apply_error = std::current_exception();
+        }
+        pipeline_stop = true;
+        reader_stop = true;
+        queue.close();
+        reader_thread.join();
+        watcher.join();
+        if (apply_error) {
+            std::rethrow_exception(apply_error);
+        }
+        if (reader_error) {
+            std::rethrow_exception(reader_error);
+        }
+    }
+};
+
+}  // namespace
+
+int run_pglogical(const PglogicalConfig& config) {
+    SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
+    SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
+
+    PgConn target(config.target_conn, "target");
+    auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.apply_timeout);
+    target.set_session_sql({"SET application_name = 'replicator'",
+                            fmt::format("SET statement_timeout = {}", timeout_ms.count())});
+    with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
+    Dialect dialect(detect_product(target.query_value("SELECT version()").value_or("")));
+    spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn), dialect.name());
+    if (dialect.product() == TargetProduct::kPostgres && !target_schema.database.empty()) {
+        auto db = target.query_value("SELECT current_database()");
+        if (db != target_schema.database) {
+            throw fatal(fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
+                                    "connects to database \"{}\"",
+                                    target_schema.raw, target_schema.database, db.value_or("?")));
+        }
+    }
+    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1", {target_schema.schema})) {
+        throw fatal(fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
+                                "target; create it and the tables to replicate into",
+                                target_schema.schema, target_schema.raw));
+    }
+
+    bool memo_in_target = config.staging_conn.empty() || config.staging_conn == config.target_conn;
+    std::unique_ptr<PgConn> staging_conn;
+    if (!memo_in_target) {
+        staging_conn = std::make_unique<PgConn>(config.staging_conn, "staging");
+        with_retries(config.retry, "connecting to staging", [&] { staging_conn->connect(); });
+    }
+    PgConn& staging = memo_in_target ? target : *staging_conn;
+    Dialect staging_dialect(
+        detect_product(staging.query_value("SELECT version()").value_or("")));
+    Memo memo(staging_dialect, staging_schema);
+    memo.ensure(staging, config.staging_create_schema);
+    std::string key = pglogical_memo_key(target_schema);
+
+    auto slot = with_retries(config.retry, "checking the source", [&] {
+        return pg::preflight_source(config.source_conn, config.slot_name, config.publication_name,
+                                    config.create_slot_and_publication);
+    });
+    spdlog::info("connected to source {} (PostgreSQL {}.{})", redact_conninfo(config.source_conn),
+                 slot.server_version / 10000, slot.server_version % 10000);
+
+    Lsn start;
+    if (auto saved = memo.read(staging, key)) {
+        auto lsn = Lsn::parse(*saved);
+        if (!lsn) {
+            throw fatal(fmt::format("memo key {} in {} holds \"{}\", which is not an LSN; fix or "
+                                    "delete that row",
+                                    key, memo.table_sql(), *saved));
+        }
+        start = *lsn;
+        spdlog::info("resuming from LSN {} saved in {} (slot confirmed at {})", start.str(),
+                     memo.table_sql(), slot.confirmed_flush.str());
+    } else {
+        spdlog::info("no checkpoint under {} yet; starting at the slot's confirmed position {}",
+                     key, slot.confirmed_flush.str());
+    }
+
+    ApplyOptions ao;
+    ao.flush_size = config.flush_size;
+    ao.flush_period = config.flush_period;
+    ao.truncate_mode = config.truncate_mode;
+    ao.retry = config.retry;
+    ao.memo_key = key;
+    ao.memo_in_target = memo_in_target;
+    if (!memo_in_target) {
+        spdlog::info("staging is not the target database: checkpoints are written after each "
+                     "target commit (at-least-once; a crash may re-apply the last transactions)");
+    }
+
+    Pipeline pipeline{config, dialect, target_schema, target, staging_conn.get(), memo, ao};
+    Progress progress;
+    progress.advance(start);
+    Backoff backoff(config.retry);
+    Lsn progress_at_failure = progress.get();
+    while (!stop_requested().load()) {
+        try {
+            Lsn from = progress.get();
+            pipeline.run(from, progress);
+            break;
+        } catch (const Error& e) {
+            if (!e.retryable() || stop_requested().load()) {
+                throw;
+            }
+            if (progress.get() > progress_at_failure) {
+                backoff.reset();  // it made progress since the last failure
+            }
+            progress_at_failure = progress.get();
+            if (backoff.exhausted()) {
+                throw Error(ErrorKind::kFatal,
+                            fmt::format("giving up after {} retries without progress (--maxRetries): {}",
+                                        backoff.attempts(), e.what()));
+            }
+            Duration d = backoff.next();
+            spdlog::warn("replication interrupted, resuming from LSN {} in {}: {}",
+                         progress.get().str(), format_go_duration(d), e.what());
+            sleep_unless_stopped(d);
+        }
+    }
+    spdlog::info("stopped; everything up to LSN {} is applied and confirmed to the source",
+                 progress.get().str());
+    return 0;
+}
+
+}  // namespace rep

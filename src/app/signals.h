@@ -1,0 +1,11 @@
+#pragma once
+
+#include <atomic>
+
+namespace rep {
+
+// Set by SIGINT/SIGTERM. A second signal exits at once with status 130.
+std::atomic<bool>& stop_requested();
+void install_signal_handlers();
+
+}  // namespace rep

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace rep {
+
+// How the pipeline should react to a failure. The code that knows what went wrong (a target
+// statement, the replication connection) classifies it; the pipeline decides what to do:
+//  - kRetryable: transient (serialization failure, deadlock, lost connection). Back off and try
+//    again from the last committed checkpoint.
+//  - kFatal: retrying cannot help (bad data, schema drift, missing slot). Stop, leave the
+//    checkpoint where it is, exit non-zero with the message.
+enum class ErrorKind { kRetryable, kFatal };
+
+// The one exception type that crosses module boundaries. `what()` is the operator-facing
+// message: it names the thing (table, column, flag, SQLSTATE, LSN) and, where there is one, the fix.
+class Error : public std::runtime_error {
+public:
+    Error(ErrorKind kind, std::string message, std::string sqlstate = {})
+        : std::runtime_error(std::move(message)), kind_(kind), sqlstate_(std::move(sqlstate)) {}
+
+    ErrorKind kind() const { return kind_; }
+    bool retryable() const { return kind_ == ErrorKind::kRetryable; }
+    // Five-character SQLSTATE when the error came from a server, else empty.
+    const std::string& sqlstate() const { return sqlstate_; }
+
+private:
+    ErrorKind kind_;
+    std::string sqlstate_;
+};
+
+inline Error fatal(std::string message) { return Error(ErrorKind::kFatal, std::move(message)); }
+
+}  // namespace rep

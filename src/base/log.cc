@@ -1,0 +1,70 @@
+#include "base/log.h"
+
+#include <chrono>
+#include <ctime>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include "base/error.h"
+
+namespace rep {
+namespace {
+
+// Formats each record as one JSON object, the "fluent" format MOLT Replicator offers for log
+// shippers: {"time":"...","level":"info","msg":"..."}.
+class FluentFormatter final : public spdlog::formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      msg.time.time_since_epoch())
+                      .count();
+        std::time_t secs = static_cast<std::time_t>(us / 1000000);
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        nlohmann::json j;
+        j["time"] = fmt::format("{}.{:06}Z", stamp, us % 1000000);
+        j["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
+                                 spdlog::level::to_string_view(msg.level).size());
+        j["msg"] = std::string(msg.payload.data(), msg.payload.size());
+        std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        dest.append(line.data(), line.data() + line.size());
+        dest.push_back('\n');
+    }
+    std::unique_ptr<spdlog::formatter> clone() const override {
+        return std::make_unique<FluentFormatter>();
+    }
+};
+
+}  // namespace
+
+void init_logging(const LogOptions& options) {
+    spdlog::sink_ptr sink;
+    if (options.destination.empty()) {
+        sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    } else {
+        try {
+            sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.destination);
+        } catch (const spdlog::spdlog_ex& e) {
+            throw fatal("--logDestination " + options.destination + ": " + e.what());
+        }
+    }
+    if (options.format == "fluent") {
+        sink->set_formatter(std::make_unique<FluentFormatter>());
+    } else {
+        sink->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+    }
+    auto logger = std::make_shared<spdlog::logger>("replicator", sink);
+    logger->set_level(options.verbosity >= 2   ? spdlog::level::trace
+                      : options.verbosity == 1 ? spdlog::level::debug
+                                               : spdlog::level::info);
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+}
+
+}  // namespace rep

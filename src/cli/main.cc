@@ -1,0 +1,90 @@
+// replicator: change-data-capture into CockroachDB and PostgreSQL.
+// Subcommands: pglogical, version. Exit status: 0 success or clean stop, 1 replication error,
+// 2 bad command line.
+
+#include <libpq-fe.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/pglogical_app.h"
+#include "app/signals.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "base/version.h"
+#include "cli/pglogical_cmd.h"
+
+namespace {
+
+void print_version() {
+    int pq = PQlibVersion();
+    std::cout << "replicator " << rep::kVersion << "\n"
+              << "libpq " << pq / 10000 << "." << pq % 10000 << "\n"
+              << "staging memo format: pglogical-wal-offset-<targetSchema> = LSN text (MOLT "
+                 "Replicator compatible)\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"replicator: change-data-capture from PostgreSQL into CockroachDB or PostgreSQL, "
+                 "a drop-in for MOLT Replicator",
+                 "replicator"};
+    app.require_subcommand(1);
+    bool show_version = false;
+    app.add_flag("--version", show_version, "Print the version and exit");
+    app.add_subcommand("version", "Print the version and build information");
+
+    rep::PglogicalConfig pg_config;
+    rep::LogOptions log_options;
+    CLI::App* pglogical = rep::cli::add_pglogical_command(app, pg_config, log_options);
+
+    if (argc == 2 && std::string(argv[1]) == "--version") {
+        print_version();
+        return 0;
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        // Name an unknown flag before complaining about missing required ones: it is usually
+        // the real mistake (a typo in a flag name).
+        for (CLI::App* sub : app.get_subcommands()) {
+            for (const std::string& extra : sub->remaining()) {
+                if (extra.rfind("-", 0) == 0) {
+                    std::cerr << "unknown flag " << extra << " for replicator " << sub->get_name()
+                              << "\nRun with --help for more information.\n";
+                    return 2;
+                }
+            }
+        }
+        app.exit(e);
+        return 2;
+    }
+    if (app.got_subcommand("version")) {
+        print_version();
+        return 0;
+    }
+    try {
+        rep::init_logging(log_options);
+        rep::install_signal_handlers();
+        if (pglogical->parsed()) {
+            return rep::run_pglogical(pg_config);
+        }
+    } catch (const rep::Error& e) {
+        spdlog::error("{}", e.what());
+        spdlog::default_logger()->flush();
+        std::cerr << "replicator: " << e.what() << std::endl;
+        return 1;
+    } catch (const std::exception& e) {
+        spdlog::error("unexpected error: {}", e.what());
+        std::cerr << "replicator: unexpected error: " << e.what() << std::endl;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,75 @@
+#include "cli/pglogical_cmd.h"
+
+#include "cli/flags.h"
+
+namespace rep::cli {
+
+CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions& log) {
+    CLI::App* cmd = parent.add_subcommand(
+        "pglogical",
+        "Replicate a PostgreSQL source into CockroachDB or PostgreSQL through a pgoutput logical "
+        "replication slot, resuming from the staging schema's checkpoint");
+    cmd->add_option("--sourceConn", c.source_conn,
+                    "Source PostgreSQL connection string (libpq URL or key=value; TLS options "
+                    "such as sslmode, sslrootcert, sslcert, sslkey are honoured)")
+        ->required();
+    cmd->add_option("--targetConn", c.target_conn, "Target CockroachDB or PostgreSQL connection string")
+        ->required();
+    cmd->add_option("--targetSchema", c.target_schema,
+                    "Target schema as database.schema (e.g. defaultdb.public)")
+        ->required();
+    cmd->add_option("--stagingConn", c.staging_conn,
+                    "Staging database connection string (default: the target). With the target "
+                    "as staging, checkpoints commit atomically with the data")
+        ->capture_default_str();
+    cmd->add_option("--stagingSchema", c.staging_schema,
+                    "Schema holding the memo checkpoint table; pass the same value on every run")
+        ->capture_default_str();
+    cmd->add_flag("--stagingCreateSchema", c.staging_create_schema,
+                  "Create the staging schema and memo table if missing (first run)");
+    cmd->add_option("--slotName", c.slot_name, "Logical replication slot (pgoutput) on the source")
+        ->capture_default_str();
+    cmd->add_option("--publicationName", c.publication_name, "Publication to replicate")->required();
+    cmd->add_flag("--createSlotAndPublication", c.create_slot_and_publication,
+                  "Create the publication (FOR ALL TABLES) and slot if missing. Only for an empty "
+                  "target: changes made before the slot exists are not replicated");
+    add_duration(*cmd, "--standbyTimeout", c.standby_timeout,
+                 "How often progress (standby status) is reported to the source");
+    cmd->add_option("--flushSize", c.flush_size,
+                    "Rows per target statement, and the size at which grouped transactions commit")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    add_duration(*cmd, "--flushPeriod", c.flush_period,
+                 "Longest time small source transactions are grouped before a target commit");
+    cmd->add_option("--targetApplyQueueSize", c.target_apply_queue_size,
+                    "Row changes buffered between the source reader and the target applier")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    add_duration(*cmd, "--applyTimeout", c.apply_timeout,
+                 "Statement timeout for each target statement");
+    cmd->add_option("--maxRetries", c.retry.max_retries,
+                    "Retries of a retryable target or source error before giving up")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    add_duration(*cmd, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");
+    add_duration(*cmd, "--retryMaxBackoff", c.retry.max_backoff, "Longest retry delay");
+    cmd->add_option("--retryMultiplier", c.retry.multiplier, "Backoff growth factor")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    static const std::map<std::string, TruncateMode> kModes{
+        {"apply", TruncateMode::kApply}, {"ignore", TruncateMode::kIgnore}, {"error", TruncateMode::kError}};
+    cmd->add_option("--truncateMode", c.truncate_mode,
+                    "What a source TRUNCATE does: apply (truncate the target table in order), "
+                    "ignore (log and skip) or error (stop)")
+        ->transform(CLI::CheckedTransformer(kModes, CLI::ignore_case))
+        ->default_str("apply");
+    cmd->add_option("--dataDir", c.data_dir,
+                    "Directory for local files (spooled streamed transactions)")
+        ->capture_default_str();
+    cmd->add_flag("!--disableStreaming", c.allow_streaming,
+                  "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
+    add_log_flags(*cmd, log);
+    return cmd;
+}
+
+}  // namespace rep::cli

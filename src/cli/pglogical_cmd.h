@@ -1,0 +1,14 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "app/pglogical_app.h"
+#include "base/log.h"
+
+namespace rep::cli {
+
+// Registers `replicator pglogical` and its flags (names and defaults as MOLT Replicator
+// documents them) on `parent`, filling `config` and `log`.
+CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& config, LogOptions& log);
+
+}  // namespace rep::cli

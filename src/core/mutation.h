@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/lsn.h"
+
+namespace rep {
+
+// One column value as the source sent it. Values travel in PostgreSQL's text format and are
+// cast to the target column's type by the target, so every type round-trips exactly.
+struct Datum {
+    enum class Kind : uint8_t {
+        kNull,
+        kText,
+        // The source did not send this column (an unchanged TOASTed value in an UPDATE, or a
+        // non-key column of a DELETE's key tuple). The target's current value must be kept.
+        kAbsent,
+    };
+    Kind kind = Kind::kAbsent;
+    std::string text;
+
+    static Datum null() { return Datum{Kind::kNull, {}}; }
+    static Datum value(std::string s) { return Datum{Kind::kText, std::move(s)}; }
+    bool is_null() const { return kind == Kind::kNull; }
+    bool absent() const { return kind == Kind::kAbsent; }
+};
+
+struct SourceColumn {
+    std::string name;
+    uint32_t type_oid = 0;
+    int32_t type_mod = -1;
+    bool is_key = false;  // part of the source's replica identity
+};
+
+// A source table's layout as last announced by the source. Immutable once built: a schema
+// change produces a new Relation, so mutations decoded earlier keep the layout they were
+// decoded with.
+struct Relation {
+    uint32_t id = 0;
+    std::string schema;
+    std::string name;
+    char replica_identity = 'd';
+    std::vector<SourceColumn> columns;
+    uint64_t version = 0;  // increases every time the source re-announces any relation
+};
+
+enum class MutationKind : uint8_t { kUpsert, kDelete };
+
+// A row change, already reduced to what the target needs: an upsert of the new row image, or
+// a delete by key. A source UPDATE that changes the key becomes a delete followed by an upsert.
+struct Mutation {
+    MutationKind kind = MutationKind::kUpsert;
+    std::shared_ptr<const Relation> relation;
+    // One entry per relation column. For a delete only key columns are meaningful.
+    std::vector<Datum> values;
+    // For an upsert that came from an UPDATE: the old key (or whole old row) when the source
+    // sent one. The apply side compares it with `values` on the target's primary key and
+    // deletes the old row first if the key changed.
+    std::vector<Datum> old_values;
+};
+
+struct Truncate {
+    std::vector<std::shared_ptr<const Relation>> relations;
+    bool cascade = false;
+    bool restart_identity = false;
+};
+
+}  // namespace rep

@@ -1,0 +1,293 @@
+#include "sequencer/apply_loop.h"
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "target/errors.h"
+#include "util/pg_conn.h"
+
+namespace rep {
+namespace {
+
+// Largest group (in row changes) kept in memory for an in-place retry. Bigger groups are
+// replayed from the source instead, so a huge transaction never has to fit in memory.
+constexpr size_t kMaxLogRows = 50000;
+
+}  // namespace
+
+ApplyLoop::ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema,
+                     PgConn& target, Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue,
+                     Progress& progress)
+    : options_(std::move(options)),
+      dialect_(dialect),
+      target_(target),
+      memo_(memo),
+      staging_(staging),
+      queue_(queue),
+      progress_(progress),
+      resolver_(dialect, std::move(target_schema)),
+      writer_(dialect),
+      builder_(resolver_, target) {}
+
+void ApplyLoop::run(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+        auto item = queue_.pop_for(std::chrono::milliseconds(50));
+        if (!item) {
+            if (txn_open_ && !source_txn_open_) {
+                // The source is quiet: commit what we have rather than wait for more.
+                ChangeItem flush;
+                flush.kind = ChangeItem::Kind::kKeepalive;
+                process_with_retry(std::move(flush));
+            }
+            if (queue_.closed() && queue_.empty()) {
+                break;
+            }
+            continue;
+        }
+        process_with_retry(std::move(*item));
+    }
+    if (txn_open_) {
+        if (source_txn_open_ || group_txns_ == 0) {
+            rollback_quietly();
+        } else {
+            commit_group();
+        }
+    }
+}
+
+void ApplyLoop::process_with_retry(ChangeItem item) {
+    const ChangeItem* current = &item;
+    if (log_complete_ && group_rows_ + item.weight() <= kMaxLogRows) {
+        log_.push_back(std::move(item));
+        current = &log_.back();
+    } else if (log_complete_) {
+        log_complete_ = false;
+        log_.clear();
+    }
+    try {
+        process(*current);
+        if (commit_due_) {
+            commit_group();
+        }
+        return;
+    } catch (const Error& e) {
+        rollback_quietly();
+        if (!e.retryable() || !log_complete_) {
+            throw;
+        }
+        retry_group(e);
+    }
+}
+
+void ApplyLoop::retry_group(const Error& first) {
+    Backoff backoff(options_.retry);
+    std::string last = first.what();
+    for (;;) {
+        if (backoff.exhausted()) {
+            throw Error(ErrorKind::kFatal,
+                        fmt::format("target still failing after {} retries (--maxRetries): {}",
+                                    backoff.attempts(), last));
+        }
+        Duration delay = backoff.next();
+        spdlog::warn("retrying target transaction ({} source transactions, {} rows) in {}: {}",
+                     group_txns_, group_rows_, format_go_duration(delay), last);
+        std::this_thread::sleep_for(delay);
+        try {
+            for (const ChangeItem& it : log_) {
+                process(it);
+            }
+            if (commit_due_) {
+                commit_group();
+            }
+            return;
+        } catch (const Error& e) {
+            rollback_quietly();
+            if (!e.retryable()) {
+                throw;
+            }
+            last = e.what();
+        }
+    }
+}
+
+void ApplyLoop::begin_target_txn() {
+    if (txn_open_) {
+        return;
+    }
+    target_.exec("BEGIN");
+    txn_open_ = true;
+    group_started_ = std::chrono::steady_clock::now();
+}
+
+void ApplyLoop::process(const ChangeItem& item) {
+    commit_due_ = false;
+    switch (item.kind) {
+        case ChangeItem::Kind::kBegin:
+            source_txn_open_ = true;
+            current_xid_ = item.xid;
+            current_lsn_ = item.lsn;
+            break;
+        case ChangeItem::Kind::kChanges:
+            begin_target_txn();
+            for (const Mutation& m : item.mutations) {
+                builder_.add(m);
+            }
+            group_rows_ += item.mutations.size();
+            if (builder_.rows() >= options_.flush_size) {
+                flush_segments();
+            }
+            break;
+        case ChangeItem::Kind::kTruncate:
+            apply_truncate(item);
+            break;
+        case ChangeItem::Kind::kCommit:
+            source_txn_open_ = false;
+            if (!txn_open_) {
+                // Nothing to write (an empty or fully filtered transaction): the position
+                // still moves, so the source can release its WAL.
+                progress_.advance(item.lsn);
+                log_.clear();
+                log_complete_ = true;
+                break;
+            }
+            group_end_ = item.lsn;
+            ++group_txns_;
+            commit_due_ = group_rows_ >= options_.flush_size ||
+                          std::chrono::steady_clock::now() - group_started_ >= options_.flush_period ||
+                          queue_.empty();
+            break;
+        case ChangeItem::Kind::kKeepalive:
+            if (txn_open_ && !source_txn_open_) {
+                keepalive_ = std::max(keepalive_, item.lsn);
+                commit_due_ = true;
+            } else if (!txn_open_ && !source_txn_open_) {
+                progress_.advance(item.lsn);
+                log_.clear();
+                log_complete_ = true;
+            }
+            break;
+    }
+}
+
+void ApplyLoop::flush_segments() {
+    for (Segment& s : builder_.segments()) {
+        try {
+            writer_.write(target_, s);
+        } catch (const Error& e) {
+            if (e.retryable()) {
+                throw;
+            }
+            fail_segment(e, s);
+        }
+        size_t n = s.rows.size();
+        spdlog::debug("{} {} rows into {}", s.kind == MutationKind::kDelete ? "deleted" : "upserted",
+                      n, s.mapping->target().name.display());
+        rows_applied_ += n;
+    }
+    builder_.clear();
+}
+
+void ApplyLoop::fail_segment(const Error& e, const Segment& s) {
+    rollback_quietly();
+    // Find the row the batch choked on by writing its rows one at a time in a throwaway
+    // transaction, so the message can name the primary key.
+    std::string culprit;
+    try {
+        target_.exec("BEGIN");
+        for (size_t i = 0; i < s.rows.size() && culprit.empty(); ++i) {
+            try {
+                writer_.write_row(target_, s, i);
+            } catch (const Error&) {
+                culprit = s.mapping->describe_key(s.rows[i]);
+            }
+        }
+    } catch (const Error&) {
+    }
+    rollback_quietly();
+    const TargetTable& t = s.mapping->target();
+    throw Error(ErrorKind::kFatal,
+                fmt::format("cannot apply {} to table {} (source transaction {}, commit at LSN {}){}: "
+                            "{}. {}. Checkpoint stays at LSN {}",
+                            s.kind == MutationKind::kDelete ? "deletes" : "upserts",
+                            t.name.display(), current_xid_, current_lsn_.str(),
+                            culprit.empty() ? "" : ", row with primary key " + culprit, e.what(),
+                            advice_for_sqlstate(e.sqlstate()), progress_.get().str()),
+                e.sqlstate());
+}
+
+void ApplyLoop::apply_truncate(const ChangeItem& item) {
+    std::string names;
+    for (const auto& rel : item.truncate.relations) {
+        names += (names.empty() ? "" : ", ") + rel->schema + "." + rel->name;
+    }
+    switch (options_.truncate_mode) {
+        case TruncateMode::kIgnore:
+            spdlog::warn("ignoring TRUNCATE of {} at LSN {} (--truncateMode ignore)", names,
+                         current_lsn_.str());
+            return;
+        case TruncateMode::kError:
+            throw Error(ErrorKind::kFatal,
+                        fmt::format("source truncated {} in transaction {} (commit at LSN {}) and "
+                                    "--truncateMode is error; empty the target tables yourself and "
+                                    "run again with --truncateMode ignore, or use --truncateMode apply",
+                                    names, current_xid_, current_lsn_.str()));
+        case TruncateMode::kApply:
+            break;
+    }
+    begin_target_txn();
+    flush_segments();
+    std::vector<std::shared_ptr<const TargetTable>> tables;
+    std::vector<const TargetTable*> ptrs;
+    for (const auto& rel : item.truncate.relations) {
+        tables.push_back(resolver_.table(target_, *rel));
+        ptrs.push_back(tables.back().get());
+    }
+    for (const std::string& sql :
+         dialect_.truncate(ptrs, item.truncate.cascade, item.truncate.restart_identity)) {
+        target_.exec(sql);
+    }
+    spdlog::info("truncated {} on the target (source transaction {})", names, current_xid_);
+}
+
+void ApplyLoop::commit_group() {
+    flush_segments();
+    if (options_.memo_in_target) {
+        memo_.write(target_, options_.memo_key, group_end_.str());
+    }
+    target_.exec("COMMIT");
+    txn_open_ = false;
+    progress_.advance(group_end_);
+    if (!options_.memo_in_target && staging_ != nullptr) {
+        memo_.write(*staging_, options_.memo_key, group_end_.str());
+    }
+    if (keepalive_ > group_end_) {
+        progress_.advance(keepalive_);
+    }
+    txns_applied_ += group_txns_;
+    spdlog::debug("committed {} source transactions ({} rows); progressed to LSN {}", group_txns_,
+                  group_rows_, group_end_.str());
+    group_txns_ = 0;
+    group_rows_ = 0;
+    commit_due_ = false;
+    log_.clear();
+    log_complete_ = true;
+}
+
+void ApplyLoop::rollback_quietly() {
+    if (target_.connected()) {
+        try {
+            target_.exec("ROLLBACK");
+        } catch (const Error&) {
+        }
+    }
+    txn_open_ = false;
+    source_txn_open_ = false;
+    group_rows_ = 0;
+    group_txns_ = 0;
+    commit_due_ = false;
+    builder_.clear();
+}
+
+}  // namespace rep

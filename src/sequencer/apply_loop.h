@@ -1,0 +1,114 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/duration.h"
+#include "base/error.h"
+#include "core/change_item.h"
+#include "sequencer/batch_builder.h"
+#include "staging/memo.h"
+#include "target/table_applier.h"
+#include "util/bounded_queue.h"
+#include "util/retry.h"
+
+namespace rep {
+class PgConn;
+
+enum class TruncateMode { kApply, kIgnore, kError };
+
+struct ApplyOptions {
+    size_t flush_size = 1000;
+    Duration flush_period = std::chrono::seconds(1);
+    TruncateMode truncate_mode = TruncateMode::kApply;
+    RetryPolicy retry;
+    std::string memo_key;
+    // True when the memo lives in the target database: the checkpoint is then written in the
+    // same target transaction as the data it covers (exactly once).
+    bool memo_in_target = true;
+};
+
+// Shared progress between the apply loop and the source reader.
+struct Progress {
+    // Everything at or before this position is durably applied on the target (or needs no
+    // applying). The reader reports it to the source as the flush position; it only grows.
+    std::atomic<uint64_t> confirmed{0};
+
+    void advance(Lsn lsn) {
+        uint64_t cur = confirmed.load();
+        while (lsn.value() > cur && !confirmed.compare_exchange_weak(cur, lsn.value())) {
+        }
+    }
+    Lsn get() const { return Lsn(confirmed.load()); }
+};
+
+// The target side of the pipeline: pops ChangeItems in source order and applies them.
+//
+// Source transactions stay atomic: each is applied inside one target transaction. Consecutive
+// small source transactions are grouped into one target transaction until --flushSize rows
+// or --flushPeriod have accumulated, or the queue runs dry; the group commits only on a
+// source commit boundary, together with the memo row (when staging is the target database),
+// and only then does Progress move. A large transaction is applied in --flushSize pieces as
+// it arrives, never held whole.
+//
+// Retryable target errors roll the target transaction back and replay the group from memory
+// with exponential backoff; a group too large to keep in memory is instead replayed from the
+// source (the loop throws a retryable Error and the pipeline restarts at Progress).
+// Single-threaded: run() owns the target connection.
+class ApplyLoop {
+public:
+    ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema, PgConn& target,
+              Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue, Progress& progress);
+
+    // Applies until `stop` is set or the queue is closed and drained. On stop, whole source
+    // transactions already applied in the open target transaction are committed; a partly
+    // applied one is rolled back (the source will send it again). Throws rep::Error.
+    void run(const std::atomic<bool>& stop);
+
+    uint64_t rows_applied() const { return rows_applied_; }
+    uint64_t transactions_applied() const { return txns_applied_; }
+
+private:
+    void process(const ChangeItem& item);
+    void process_with_retry(ChangeItem item);
+    void retry_group(const Error& first);
+    void flush_segments();
+    void apply_truncate(const ChangeItem& item);
+    void begin_target_txn();
+    void commit_group();
+    void rollback_quietly();
+    [[noreturn]] void fail_segment(const Error& e, const Segment& s);
+
+    ApplyOptions options_;
+    const Dialect& dialect_;
+    PgConn& target_;
+    Memo& memo_;
+    PgConn* staging_;
+    BoundedQueue<ChangeItem>& queue_;
+    Progress& progress_;
+    TableResolver resolver_;
+    SegmentWriter writer_;
+    BatchBuilder builder_;
+
+    // The open target transaction ("group").
+    bool txn_open_ = false;
+    bool source_txn_open_ = false;
+    uint32_t current_xid_ = 0;
+    Lsn current_lsn_;  // commit LSN of the source transaction being applied
+    Lsn group_end_;    // end of the last source commit in the group
+    Lsn keepalive_;    // a source position with nothing to apply, reached once the group commits
+    bool commit_due_ = false;  // last source commit in the group
+    size_t group_rows_ = 0;
+    size_t group_txns_ = 0;
+    std::chrono::steady_clock::time_point group_started_;
+    std::vector<ChangeItem> log_;  // items of the group, for in-memory replay
+    bool log_complete_ = true;
+
+    uint64_t rows_applied_ = 0;
+    uint64_t txns_applied_ = 0;
+};
+
+}  // namespace rep

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/lsn.h"
+
+namespace rep::pg {
+
+// One message of the streaming replication sub-protocol carried in CopyData.
+struct ReplicationMessage {
+    char kind = 0;       // 'w' XLogData or 'k' primary keepalive
+    Lsn wal_start;       // 'w': WAL position of the payload
+    Lsn wal_end;         // the server's current end of WAL
+    bool reply_requested = false;  // 'k': the server wants a status update now
+    std::string_view payload;      // 'w': the pgoutput message; valid until the next receive()
+};
+
+struct StartOptions {
+    std::string slot;
+    std::string publication;
+    Lsn start;                 // 0/0: the slot's confirmed_flush_lsn
+    int proto_version = 1;     // 2 adds streaming of in-progress transactions
+    bool streaming = false;
+};
+
+// A libpq connection in logical replication mode (replication=database) running
+// START_REPLICATION ... LOGICAL with pgoutput. Owns the socket; decodes only the framing
+// ('w'/'k' headers), never the pgoutput payload. Not thread-safe.
+class ReplicationConn {
+public:
+    explicit ReplicationConn(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+    ~ReplicationConn();
+    ReplicationConn(const ReplicationConn&) = delete;
+    ReplicationConn& operator=(const ReplicationConn&) = delete;
+
+    // Throws rep::Error (retryable) if the server cannot be reached.
+    void connect();
+    int server_version() const;
+    void start(const StartOptions& options);
+
+    // Waits up to `timeout` for the next message; nullopt on timeout. Throws rep::Error
+    // (retryable) when the stream ends or the connection drops.
+    std::optional<ReplicationMessage> receive(std::chrono::milliseconds timeout);
+
+    // Standby status update: write, flush and apply positions all set to `flushed`, the
+    // position the server may forget WAL up to (confirmed_flush_lsn).
+    void send_status(Lsn flushed, bool reply_requested = false);
+    void close();
+
+private:
+    std::string conninfo_;
+    PGconn* conn_ = nullptr;
+    char* buf_ = nullptr;
+};
+
+// Microseconds since 2000-01-01, the clock the replication protocol uses.
+int64_t pg_now_us();
+
+}  // namespace rep::pg

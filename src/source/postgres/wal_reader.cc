@@ -1,0 +1,190 @@
+#include "source/postgres/wal_reader.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/error.h"
+
+namespace rep::pg {
+
+WalReader::WalReader(WalReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress)
+    : options_(std::move(options)), queue_(queue), progress_(progress), conn_(options_.conninfo) {}
+
+void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
+    spool_ = std::make_unique<StreamSpool>(options_.spool_dir);
+    decoder_.reset();
+    in_txn_ = false;
+    chunk_ = ChangeItem{};
+    conn_.connect();
+    StartOptions so;
+    so.slot = options_.slot;
+    so.publication = options_.publication;
+    so.start = start;
+    // Protocol 2 (PostgreSQL 14+) lets the server stream large in-progress transactions
+    // instead of spilling them to its own disk and sending them only at commit.
+    bool v2 = options_.allow_streaming && conn_.server_version() >= 140000;
+    so.proto_version = v2 ? 2 : 1;
+    so.streaming = v2;
+    conn_.start(so);
+    spdlog::info("replicating from slot {} (publication {}) starting at LSN {}, pgoutput protocol {}{}",
+                 so.slot, so.publication, start.is_zero() ? "confirmed by the slot" : start.str(),
+                 so.proto_version, v2 ? " with streaming" : "");
+    next_status_ = std::chrono::steady_clock::now() + options_.standby_timeout;
+    while (!stop.load()) {
+        maybe_send_status(false);
+        auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next_status_ - std::chrono::steady_clock::now());
+        auto wait = std::clamp(until, std::chrono::milliseconds(1), std::chrono::milliseconds(100));
+        auto msg = conn_.receive(wait);
+        if (!msg) {
+            continue;
+        }
+        if (msg->kind == 'k') {
+            if (msg->reply_requested) {
+                maybe_send_status(true);
+            }
+            // A keepalive outside any transaction means nothing before wal_end is still to
+            // come: once the target has caught up to here, the slot may move to wal_end
+            // even if no published table changed (so WAL is not retained forever).
+            if (!in_txn_ && msg->wal_end > last_keepalive_) {
+                last_keepalive_ = msg->wal_end;
+                ChangeItem ka;
+                ka.kind = ChangeItem::Kind::kKeepalive;
+                ka.lsn = msg->wal_end;
+                forward(std::move(ka), stop);
+            }
+            continue;
+        }
+        ++messages_;
+        handle(msg->payload, stop);
+    }
+    try {
+        maybe_send_status(true);
+        spdlog::info("reported flush position LSN {} to the source", progress_.get().str());
+    } catch (const Error& e) {
+        spdlog::warn("could not send the final status update: {}", e.what());
+    }
+    conn_.close();
+}
+
+void WalReader::maybe_send_status(bool force) {
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now < next_status_) {
+        return;
+    }
+    conn_.send_status(progress_.get());
+    next_status_ = now + options_.standby_timeout;
+}
+
+void WalReader::forward(ChangeItem item, const std::atomic<bool>& stop) {
+    // Wait for room in short slices so the source keeps hearing from us during a long apply.
+    while (!stop.load()) {
+        if (queue_.push_for(item, std::chrono::milliseconds(100))) {
+            return;
+        }
+        if (queue_.closed()) {
+            return;
+        }
+        maybe_send_status(false);
+    }
+}
+
+void WalReader::flush_chunk(const std::atomic<bool>& stop) {
+    if (chunk_.mutations.empty()) {
+        return;
+    }
+    chunk_.kind = ChangeItem::Kind::kChanges;
+    forward(std::move(chunk_), stop);
+    chunk_ = ChangeItem{};
+}
+
+void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) {
+    if (decoder_.in_stream() && !payload.empty() && payload[0] != 'E' && payload[0] != 'S') {
+        // Inside a stream block: keep the raw message for replay at Stream Commit, but decode
+        // it now too so Relation messages update the cache and bad input fails early.
+        decoder_.decode(payload);
+        spool_->append(stream_xid_, payload);
+        return;
+    }
+    Message m = decoder_.decode(payload);
+    if (auto* b = std::get_if<BeginMsg>(&m)) {
+        in_txn_ = true;
+        ChangeItem item;
+        item.kind = ChangeItem::Kind::kBegin;
+        item.xid = b->xid;
+        item.lsn = b->final_lsn;
+        item.commit_time_us = b->commit_time_us;
+        forward(std::move(item), stop);
+    } else if (auto* c = std::get_if<ChangeMsg>(&m)) {
+        to_mutations(std::move(*c), chunk_.mutations);
+        if (chunk_.mutations.size() >= options_.chunk_rows) {
+            flush_chunk(stop);
+        }
+    } else if (auto* t = std::get_if<TruncateMsg>(&m)) {
+        flush_chunk(stop);
+        ChangeItem item;
+        item.kind = ChangeItem::Kind::kTruncate;
+        item.truncate = std::move(t->truncate);
+        forward(std::move(item), stop);
+    } else if (auto* cm = std::get_if<CommitMsg>(&m)) {
+        flush_chunk(stop);
+        ChangeItem item;
+        item.kind = ChangeItem::Kind::kCommit;
+        item.lsn = cm->end_lsn;
+        item.commit_time_us = cm->commit_time_us;
+        forward(std::move(item), stop);
+        in_txn_ = false;
+    } else if (auto* s = std::get_if<StreamStartMsg>(&m)) {
+        stream_xid_ = s->xid;
+    } else if (std::holds_alternative<StreamStopMsg>(m)) {
+        spool_->flush();
+    } else if (auto* sc = std::get_if<StreamCommitMsg>(&m)) {
+        replay_stream(*sc, stop);
+    } else if (auto* sa = std::get_if<StreamAbortMsg>(&m)) {
+        spool_->abort(sa->xid, sa->subxid);
+        spdlog::debug("streamed transaction {} aborted (subtransaction {})", sa->xid, sa->subxid);
+    } else if (auto* info = std::get_if<InfoMsg>(&m)) {
+        spdlog::debug("source {}", info->text);
+    } else if (auto* r = std::get_if<RelationMsg>(&m)) {
+        spdlog::debug("source relation {}.{} (OID {}) has {} columns", r->relation->schema,
+                      r->relation->name, r->relation->id, r->relation->columns.size());
+    }
+}
+
+void WalReader::replay_stream(const StreamCommitMsg& commit, const std::atomic<bool>& stop) {
+    ChangeItem begin;
+    begin.kind = ChangeItem::Kind::kBegin;
+    begin.xid = commit.xid;
+    begin.lsn = commit.commit_lsn;
+    begin.commit_time_us = commit.commit_time_us;
+    forward(std::move(begin), stop);
+    // Replay with a copy of the decoder: the spooled Relation messages describe the layouts
+    // as of this transaction and must not overwrite newer ones in the live cache.
+    PgOutputDecoder replay = decoder_;
+    spool_->replay(commit.xid, [&](std::string_view message) {
+        Message m = replay.decode_streamed(message);
+        if (auto* c = std::get_if<ChangeMsg>(&m)) {
+            to_mutations(std::move(*c), chunk_.mutations);
+            if (chunk_.mutations.size() >= options_.chunk_rows) {
+                flush_chunk(stop);
+            }
+        } else if (auto* t = std::get_if<TruncateMsg>(&m)) {
+            flush_chunk(stop);
+            ChangeItem item;
+            item.kind = ChangeItem::Kind::kTruncate;
+            item.truncate = std::move(t->truncate);
+            forward(std::move(item), stop);
+        }
+    });
+    flush_chunk(stop);
+    ChangeItem item;
+    item.kind = ChangeItem::Kind::kCommit;
+    item.xid = commit.xid;
+    item.lsn = commit.end_lsn;
+    item.commit_time_us = commit.commit_time_us;
+    forward(std::move(item), stop);
+}
+
+}  // namespace rep::pg

@@ -1,0 +1,84 @@
+#include "staging/memo.h"
+
+#include <fmt/format.h>
+
+#include "base/error.h"
+#include "util/pg_conn.h"
+
+namespace rep {
+
+std::string pglogical_memo_key(const SchemaRef& target_schema) {
+    return "pglogical-wal-offset-" + target_schema.raw;
+}
+
+Memo::Memo(const Dialect& dialect, SchemaRef staging_schema)
+    : dialect_(dialect), schema_(std::move(staging_schema)) {}
+
+void Memo::resolve(PgConn& conn) {
+    if (dialect_.product() == TargetProduct::kCockroach) {
+        // On CockroachDB "_replicator" names a database (schema public), as in the original.
+        std::string db = schema_.database.empty() ? schema_.schema : schema_.database;
+        std::string sch = schema_.database.empty() ? "public" : schema_.schema;
+        schema_sql_ = quote_ident(db) + "." + quote_ident(sch);
+    } else {
+        if (!schema_.database.empty()) {
+            auto current = conn.query_value("SELECT current_database()");
+            if (current != schema_.database) {
+                throw fatal(fmt::format(
+                    "--stagingSchema {} names database \"{}\", but the staging connection is to "
+                    "database \"{}\" and PostgreSQL cannot write to another database; use "
+                    "--stagingSchema {}.{} or point --stagingConn at database \"{}\"",
+                    schema_.raw, schema_.database, current.value_or("?"),
+                    current.value_or("db"), schema_.schema, schema_.database));
+            }
+        }
+        schema_sql_ = quote_ident(schema_.schema);
+    }
+    table_ = schema_sql_ + ".memo";
+}
+
+void Memo::ensure(PgConn& conn, bool create) {
+    resolve(conn);
+    bool cockroach = dialect_.product() == TargetProduct::kCockroach;
+    if (create) {
+        if (cockroach) {
+            std::string db = schema_.database.empty() ? schema_.schema : schema_.database;
+            conn.exec("CREATE DATABASE IF NOT EXISTS " + quote_ident(db));
+        }
+        conn.exec("CREATE SCHEMA IF NOT EXISTS " + schema_sql_);
+        conn.exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (key {} PRIMARY KEY, value {} NOT NULL)",
+                              table_, cockroach ? "STRING" : "TEXT",
+                              cockroach ? "BYTES" : "BYTEA"));
+        return;
+    }
+    try {
+        conn.exec("SELECT 1 FROM " + table_ + " LIMIT 0");
+    } catch (const Error& e) {
+        if (e.sqlstate() == "42P01" || e.sqlstate() == "3F000" || e.sqlstate() == "3D000") {
+            throw fatal(fmt::format(
+                "staging table {} does not exist; pass --stagingCreateSchema on the first run to "
+                "create the staging schema {}",
+                table_, schema_.raw));
+        }
+        throw;
+    }
+}
+
+std::optional<std::string> Memo::read(PgConn& conn, const std::string& key) {
+    return conn.query_value(
+        fmt::format("SELECT convert_from(value, 'UTF8') FROM {} WHERE key = $1", table_), {key});
+}
+
+void Memo::write(PgConn& conn, const std::string& key, const std::string& value) {
+    if (dialect_.product() == TargetProduct::kCockroach) {
+        conn.exec_params(fmt::format("UPSERT INTO {} (key, value) VALUES ($1, $2::BYTES)", table_),
+                         {key, value});
+        return;
+    }
+    conn.exec_params(fmt::format("INSERT INTO {} (key, value) VALUES ($1, convert_to($2, 'UTF8')) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                 table_),
+                     {key, value});
+}
+
+}  // namespace rep

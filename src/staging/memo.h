@@ -1,0 +1,43 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/table_name.h"
+#include "target/dialect.h"
+
+namespace rep {
+class PgConn;
+
+// The staging schema's `memo` table: key STRING PRIMARY KEY, value BYTES NOT NULL, the layout
+// MOLT Replicator uses, so either binary can resume from the other's checkpoint. pglogical
+// stores its resume LSN under "pglogical-wal-offset-<--targetSchema as given>" as "X/Y" text.
+// See docs/staging.md.
+class Memo {
+public:
+    Memo(const Dialect& dialect, SchemaRef staging_schema);
+
+    // Checks that the memo table exists, creating schema and table when `create` is set.
+    // Throws rep::Error (fatal) with the flag to pass when it is missing.
+    void ensure(PgConn& conn, bool create);
+
+    std::optional<std::string> read(PgConn& conn, const std::string& key);
+    // Upserts in the connection's current transaction, if one is open.
+    void write(PgConn& conn, const std::string& key, const std::string& value);
+
+    const std::string& table_sql() const { return table_; }
+
+private:
+    // Resolves database/schema names against the connection; PostgreSQL cannot reach another
+    // database, so a database part must name the one connected to.
+    void resolve(PgConn& conn);
+
+    const Dialect& dialect_;
+    SchemaRef schema_;
+    std::string table_;  // quoted, qualified memo table name
+    std::string schema_sql_;
+};
+
+std::string pglogical_memo_key(const SchemaRef& target_schema);
+
+}  // namespace rep

@@ -1,0 +1,86 @@
+#include "target/dialect.h"
+
+#include <fmt/format.h>
+
+namespace rep {
+
+TargetProduct detect_product(const std::string& version_string) {
+    return version_string.find("CockroachDB") != std::string::npos ? TargetProduct::kCockroach
+                                                                    : TargetProduct::kPostgres;
+}
+
+std::string Dialect::unnest_select(const TargetTable& t, const std::vector<size_t>& cols) const {
+    std::string select = "SELECT ";
+    std::string args;
+    std::string alias;
+    for (size_t i = 0; i < cols.size(); ++i) {
+        const auto& c = t.columns[cols[i]];
+        if (i > 0) {
+            select += ", ";
+            args += ", ";
+            alias += ", ";
+        }
+        select += fmt::format("u.c{}::{}", i, c.cast_type);
+        args += fmt::format("${}::text[]", i + 1);
+        alias += fmt::format("c{}", i);
+    }
+    return fmt::format("{} FROM unnest({}) AS u({})", select, args, alias);
+}
+
+std::string Dialect::upsert(const TargetTable& t, const std::vector<size_t>& cols) const {
+    std::string names;
+    for (size_t i = 0; i < cols.size(); ++i) {
+        names += (i > 0 ? ", " : "") + quote_ident(t.columns[cols[i]].name);
+    }
+    std::string table = t.name.sql(qualify_database());
+    if (product_ == TargetProduct::kCockroach) {
+        return fmt::format("UPSERT INTO {} ({}) {}", table, names, unnest_select(t, cols));
+    }
+    std::string pk;
+    for (size_t i = 0; i < t.pk.size(); ++i) {
+        pk += (i > 0 ? ", " : "") + quote_ident(t.columns[t.pk[i]].name);
+    }
+    std::string set;
+    for (size_t c : cols) {
+        if (t.columns[c].pk_position > 0) {
+            continue;
+        }
+        const std::string q = quote_ident(t.columns[c].name);
+        set += (set.empty() ? "" : ", ") + q + " = excluded." + q;
+    }
+    std::string overriding = t.has_identity_always() ? " OVERRIDING SYSTEM VALUE" : "";
+    std::string action = set.empty() ? "DO NOTHING" : "DO UPDATE SET " + set;
+    return fmt::format("INSERT INTO {} ({}){} {} ON CONFLICT ({}) {}", table, names, overriding,
+                       unnest_select(t, cols), pk, action);
+}
+
+std::string Dialect::delete_by_pk(const TargetTable& t) const {
+    std::string pk;
+    for (size_t i = 0; i < t.pk.size(); ++i) {
+        pk += (i > 0 ? ", " : "") + quote_ident(t.columns[t.pk[i]].name);
+    }
+    return fmt::format("DELETE FROM {} WHERE ({}) IN ({})", t.name.sql(qualify_database()), pk,
+                       unnest_select(t, t.pk));
+}
+
+std::vector<std::string> Dialect::truncate(const std::vector<const TargetTable*>& tables,
+                                           bool cascade, bool restart_identity) const {
+    std::vector<std::string> out;
+    if (product_ == TargetProduct::kCockroach) {
+        // CockroachDB's TRUNCATE is a schema change and not transactional; a DELETE keeps the
+        // truncate atomic with the rest of the source transaction.
+        for (const auto* t : tables) {
+            out.push_back("DELETE FROM " + t->name.sql(true) + " WHERE true");
+        }
+        return out;
+    }
+    std::string names;
+    for (size_t i = 0; i < tables.size(); ++i) {
+        names += (i > 0 ? ", " : "") + tables[i]->name.sql(false);
+    }
+    out.push_back(fmt::format("TRUNCATE {}{}{}", names, restart_identity ? " RESTART IDENTITY" : "",
+                              cascade ? " CASCADE" : ""));
+    return out;
+}
+
+}  // namespace rep

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "target/target_schema.h"
+
+namespace rep {
+
+enum class TargetProduct { kPostgres, kCockroach };
+
+// The SQL that differs between target products. Every statement takes whole columns as text[]
+// parameters and unnests them, so one prepared statement per table and column set serves any
+// batch size, and every value is cast from its text form to the target column's type.
+class Dialect {
+public:
+    explicit Dialect(TargetProduct product) : product_(product) {}
+    TargetProduct product() const { return product_; }
+    const char* name() const { return product_ == TargetProduct::kCockroach ? "CockroachDB" : "PostgreSQL"; }
+    // CockroachDB can name another database in one transaction; PostgreSQL cannot.
+    bool qualify_database() const { return product_ == TargetProduct::kCockroach; }
+
+    // Upsert of rows carrying the columns `cols` (indexes into t.columns; must include the
+    // primary key). Parameter $i+1 is the text[] of column cols[i].
+    std::string upsert(const TargetTable& t, const std::vector<size_t>& cols) const;
+    // Delete by primary key; parameter $i+1 is the text[] of primary key column i.
+    std::string delete_by_pk(const TargetTable& t) const;
+    // Empties the tables, in one statement where the product allows it.
+    std::vector<std::string> truncate(const std::vector<const TargetTable*>& tables, bool cascade,
+                                      bool restart_identity) const;
+
+private:
+    std::string unnest_select(const TargetTable& t, const std::vector<size_t>& cols) const;
+
+    TargetProduct product_;
+};
+
+// Detects the product from `SELECT version()`.
+TargetProduct detect_product(const std::string& version_string);
+
+}  // namespace rep

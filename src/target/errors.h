@@ -1,0 +1,11 @@
+#pragma once
+
+#include <string>
+
+namespace rep {
+
+// Short advice appended to a target error, keyed by SQLSTATE class, so that an operator
+// reading the log knows what to do next.
+std::string advice_for_sqlstate(const std::string& sqlstate);
+
+}  // namespace rep

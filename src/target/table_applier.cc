@@ -1,0 +1,142 @@
+#include "target/table_applier.h"
+
+#include <fmt/format.h>
+
+#include "base/error.h"
+#include "util/pg_conn.h"
+#include "util/text_array.h"
+
+namespace rep {
+
+TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
+                           std::shared_ptr<const Relation> source)
+    : target_(std::move(target)), source_(std::move(source)) {
+    if (target_->pk.empty()) {
+        throw fatal(fmt::format(
+            "target table {} has no primary key; replicated tables need one so rows can be "
+            "upserted and deleted by key (ALTER TABLE {} ADD PRIMARY KEY (...))",
+            target_->name.display(), target_->name.display()));
+    }
+    for (const auto& col : source_->columns) {
+        auto idx = target_->find(col.name);
+        if (!idx) {
+            throw fatal(fmt::format(
+                "schema drift detected: source table {}.{} has column \"{}\" but target table {} "
+                "does not; add the column to the target (ALTER TABLE {} ADD COLUMN {} ...) and "
+                "run the same command again",
+                source_->schema, source_->name, col.name, target_->name.display(),
+                target_->name.display(), quote_ident(col.name)));
+        }
+        source_to_target_.push_back(target_->columns[*idx].generated ? -1 : static_cast<int>(*idx));
+    }
+}
+
+std::vector<Datum> TableMapping::project(const std::vector<Datum>& values) const {
+    std::vector<Datum> row(target_->columns.size());
+    for (size_t i = 0; i < values.size() && i < source_to_target_.size(); ++i) {
+        if (source_to_target_[i] >= 0) {
+            row[static_cast<size_t>(source_to_target_[i])] = values[i];
+        }
+    }
+    return row;
+}
+
+bool TableMapping::has_key(const std::vector<Datum>& row) const {
+    for (size_t i : target_->pk) {
+        if (row[i].absent()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string TableMapping::key(const std::vector<Datum>& row) const {
+    std::string k;
+    for (size_t i : target_->pk) {
+        const Datum& d = row[i];
+        k += d.is_null() ? 'n' : 't';
+        k += std::to_string(d.text.size());
+        k += ':';
+        k += d.text;
+    }
+    return k;
+}
+
+std::string TableMapping::describe_key(const std::vector<Datum>& row) const {
+    std::string out;
+    for (size_t i : target_->pk) {
+        if (!out.empty()) {
+            out += ", ";
+        }
+        const Datum& d = row[i];
+        out += target_->columns[i].name + "=" +
+               (d.is_null() ? "NULL" : d.absent() ? "<absent>" : d.text.substr(0, 100));
+    }
+    return out;
+}
+
+std::string TableMapping::missing_key_column(const std::vector<Datum>& row) const {
+    for (size_t i : target_->pk) {
+        if (row[i].absent()) {
+            return target_->columns[i].name;
+        }
+    }
+    return {};
+}
+
+void SegmentWriter::write(PgConn& conn, const Segment& s) { run(conn, s, 0, s.rows.size()); }
+
+void SegmentWriter::write_row(PgConn& conn, const Segment& s, size_t row) { run(conn, s, row, 1); }
+
+void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t count) {
+    const TargetTable& t = s.mapping->target();
+    std::string sql = s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t)
+                                                      : dialect_.upsert(t, s.cols);
+    auto [it, inserted] = names_.try_emplace(sql, fmt::format("rep_stmt_{}", names_.size()));
+    conn.prepare(it->second, sql, static_cast<int>(s.cols.size()));
+    std::vector<std::string> arrays;
+    arrays.reserve(s.cols.size());
+    TextArrayBuilder b;
+    for (size_t c : s.cols) {
+        for (size_t r = first; r < first + count; ++r) {
+            const Datum& d = s.rows[r][c];
+            if (d.kind == Datum::Kind::kText) {
+                b.add(d.text);
+            } else {
+                b.add_null();
+            }
+        }
+        arrays.push_back(b.finish());
+    }
+    std::vector<const char*> values;
+    for (const auto& a : arrays) {
+        values.push_back(a.c_str());
+    }
+    conn.exec_prepared(it->second, values);
+}
+
+std::shared_ptr<const TargetTable> TableResolver::table(PgConn& conn, const Relation& rel) {
+    TableName name{schema_, rel.name};
+    auto t = load_target_table(conn, name);
+    if (!t) {
+        throw fatal(fmt::format(
+            "source table {}.{} has no target table {} on the {} target; create it with the "
+            "same columns and primary key, then run the same command again",
+            rel.schema, rel.name, name.display(), dialect_.name()));
+    }
+    return std::make_shared<const TargetTable>(std::move(*t));
+}
+
+std::shared_ptr<const TableMapping> TableResolver::resolve(
+    PgConn& conn, const std::shared_ptr<const Relation>& rel) {
+    auto it = by_relation_.find(rel.get());
+    if (it != by_relation_.end()) {
+        return it->second;
+    }
+    auto mapping = std::make_shared<const TableMapping>(table(conn, *rel), rel);
+    by_relation_.emplace(rel.get(), mapping);
+    pinned_.push_back(rel);
+    return mapping;
+}
+
+}  // namespace rep

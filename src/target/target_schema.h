@@ -1,0 +1,38 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/table_name.h"
+
+namespace rep {
+class PgConn;
+
+struct TargetColumn {
+    std::string name;
+    // The type values are cast to, without length/precision modifiers, so that a value that
+    // does not fit the column fails on assignment instead of being silently truncated by an
+    // explicit cast (e.g. varchar(5) or bit(3)).
+    std::string cast_type;
+    bool generated = false;       // computed column: never written
+    bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY: needs OVERRIDING SYSTEM VALUE
+    int pk_position = 0;          // 1-based position in the primary key, 0 if not in it
+};
+
+// A target table's columns as its catalog describes them, read once per table and again when
+// the source announces a new layout for it.
+struct TargetTable {
+    TableName name;
+    std::vector<TargetColumn> columns;  // in the table's column order
+    std::vector<size_t> pk;             // indexes into `columns`, in primary key order
+
+    std::optional<size_t> find(const std::string& column) const;
+    bool has_identity_always() const;
+};
+
+// Reads a table's layout from pg_catalog (PostgreSQL and CockroachDB both provide it).
+// Returns nullopt if the table does not exist.
+std::optional<TargetTable> load_target_table(PgConn& conn, const TableName& name);
+
+}  // namespace rep

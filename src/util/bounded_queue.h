@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+namespace rep {
+
+// A FIFO joining two threads, bounded by the total weight of what it holds (T::weight()), so
+// back-pressure is explicit: push() waits while the queue is full. One item heavier than the
+// whole capacity is still accepted when the queue is empty, so nothing can wedge it.
+// close() wakes every waiter; afterwards push() drops items and pop() drains what is left.
+template <typename T>
+class BoundedQueue {
+public:
+    explicit BoundedQueue(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+    // Waits at most `timeout` for room. Returns false (and leaves `item` untouched) on timeout
+    // or when the queue is closed, so the caller can do periodic work while it waits.
+    template <typename Rep, typename Period>
+    bool push_for(T& item, std::chrono::duration<Rep, Period> timeout) {
+        std::unique_lock lock(mu_);
+        size_t w = item.weight();
+        if (!not_full_.wait_for(lock, timeout, [&] {
+                return closed_ || items_.empty() || weight_ + w <= capacity_;
+            })) {
+            return false;
+        }
+        if (closed_) {
+            return false;
+        }
+        weight_ += w;
+        items_.push_back(std::move(item));
+        not_empty_.notify_one();
+        return true;
+    }
+
+    template <typename Rep, typename Period>
+    std::optional<T> pop_for(std::chrono::duration<Rep, Period> timeout) {
+        std::unique_lock lock(mu_);
+        if (!not_empty_.wait_for(lock, timeout, [&] { return closed_ || !items_.empty(); })) {
+            return std::nullopt;
+        }
+        if (items_.empty()) {
+            return std::nullopt;
+        }
+        T item = std::move(items_.front());
+        items_.pop_front();
+        weight_ -= item.weight();
+        not_full_.notify_all();
+        return item;
+    }
+
+    void close() {
+        std::lock_guard lock(mu_);
+        closed_ = true;
+        not_empty_.notify_all();
+        not_full_.notify_all();
+    }
+    bool closed() const {
+        std::lock_guard lock(mu_);
+        return closed_;
+    }
+    bool empty() const {
+        std::lock_guard lock(mu_);
+        return items_.empty();
+    }
+    size_t weight() const {
+        std::lock_guard lock(mu_);
+        return weight_;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::condition_variable not_empty_;
+    std::condition_variable not_full_;
+    std::deque<T> items_;
+    size_t weight_ = 0;
+    size_t capacity_;
+    bool closed_ = false;
+};
+
+}  // namespace rep

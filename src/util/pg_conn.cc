@@ -1,0 +1,139 @@
+#include "util/pg_conn.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "base/conninfo.h"
+
+namespace rep {
+
+bool is_retryable_sqlstate(std::string_view s) {
+    if (s.size() != 5) {
+        return false;
+    }
+    return s == "40001" || s == "40P01" || s == "40003" || s.substr(0, 2) == "08" ||
+           s == "57P01" || s == "57P02" || s == "57P03" || s == "55P03" || s == "55006" ||
+           s == "53300" || s == "57014";
+}
+
+Error pg_error(PGconn* conn, const PGresult* result, std::string_view context) {
+    std::string sqlstate;
+    std::string message;
+    if (result != nullptr) {
+        const char* st = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+        sqlstate = st != nullptr ? st : "";
+        const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+        message = primary != nullptr ? primary : PQresultErrorMessage(result);
+        const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
+        if (detail != nullptr) {
+            message += fmt::format(" ({})", detail);
+        }
+    } else if (conn != nullptr) {
+        message = PQerrorMessage(conn);
+    }
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+        message.pop_back();
+    }
+    bool lost = conn == nullptr || PQstatus(conn) != CONNECTION_OK;
+    bool retry = lost || is_retryable_sqlstate(sqlstate);
+    std::string text = fmt::format("{}: {}", context, message);
+    if (!sqlstate.empty()) {
+        text += fmt::format(" (SQLSTATE {})", sqlstate);
+    } else if (lost) {
+        text += " (connection lost)";
+    }
+    return Error(retry ? ErrorKind::kRetryable : ErrorKind::kFatal, text, sqlstate);
+}
+
+PgConn::PgConn(std::string conninfo, std::string what)
+    : conninfo_(std::move(conninfo)), what_(std::move(what)) {}
+
+PgConn::~PgConn() { close(); }
+
+std::string PgConn::describe() const { return what_ + " " + redact_conninfo(conninfo_); }
+
+void PgConn::connect() {
+    close();
+    conn_ = PQconnectdb(conninfo_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+        Error e = pg_error(conn_, nullptr, "cannot connect to " + describe());
+        close();
+        // A refused or failed connection may be a restart in progress: let the caller retry.
+        throw Error(ErrorKind::kRetryable, e.what());
+    }
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    for (const auto& sql : session_sql_) {
+        check(PQexec(conn_, sql.c_str()), sql);
+    }
+}
+
+bool PgConn::connected() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+
+void PgConn::close() {
+    if (conn_ != nullptr) {
+        PQfinish(conn_);
+        conn_ = nullptr;
+    }
+    prepared_.clear();
+}
+
+int PgConn::server_version() const { return conn_ != nullptr ? PQserverVersion(conn_) : 0; }
+
+PgResult PgConn::check(PGresult* r, std::string_view sql) {
+    PgResult res(r);
+    auto st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_BOTH) {
+        return res;
+    }
+    std::string head(sql.substr(0, 120));
+    std::replace(head.begin(), head.end(), '\n', ' ');
+    throw pg_error(conn_, res.get(), fmt::format("{} failed on {}", head, describe()));
+}
+
+PgResult PgConn::exec(const std::string& sql) {
+    if (!connected()) {
+        connect();
+    }
+    return check(PQexec(conn_, sql.c_str()), sql);
+}
+
+PgResult PgConn::exec_params(const std::string& sql,
+                             const std::vector<std::optional<std::string>>& params) {
+    if (!connected()) {
+        connect();
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p ? p->c_str() : nullptr);
+    }
+    return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr, 0),
+                 sql);
+}
+
+void PgConn::prepare(const std::string& name, const std::string& sql, int nparams) {
+    if (std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end()) {
+        return;
+    }
+    check(PQprepare(conn_, name.c_str(), sql.c_str(), nparams, nullptr), sql);
+    prepared_.push_back(name);
+}
+
+PgResult PgConn::exec_prepared(const std::string& name, const std::vector<const char*>& values) {
+    return check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
+                                nullptr, nullptr, 0),
+                 "execute " + name);
+}
+
+std::optional<std::string> PgConn::query_value(
+    const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    PgResult r = exec_params(sql, params);
+    if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) {
+        return std::nullopt;
+    }
+    return std::string(PQgetvalue(r.get(), 0, 0));
+}
+
+}  // namespace rep

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace rep {
+
+struct PgResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// SQLSTATEs that mean "try again": serialization failure, deadlock, CockroachDB's retry
+// variants, the connection classes (08xxx), the server shutting down or starting up, an object
+// (such as a replication slot) still held by a previous session, and statement timeouts.
+bool is_retryable_sqlstate(std::string_view sqlstate);
+
+// A libpq connection owned by one thread at a time. All calls throw rep::Error: retryable for
+// lost connections and retryable SQLSTATEs, fatal otherwise. Messages name the server by its
+// redacted connection string (never the password).
+class PgConn {
+public:
+    // `what` names the connection in messages ("source", "target", "staging").
+    PgConn(std::string conninfo, std::string what);
+    ~PgConn();
+    PgConn(const PgConn&) = delete;
+    PgConn& operator=(const PgConn&) = delete;
+
+    void connect();
+    // Statements run after every (re)connect, e.g. SET statement_timeout.
+    void set_session_sql(std::vector<std::string> sql) { session_sql_ = std::move(sql); }
+    bool connected() const;
+    PGconn* raw() { return conn_; }
+    const std::string& what() const { return what_; }
+    std::string describe() const;  // "target postgresql://user@host:port/db"
+
+    // Runs a statement with no parameters; returns its result (command or tuples).
+    PgResult exec(const std::string& sql);
+    // Runs a statement with text parameters (nullopt is SQL NULL).
+    PgResult exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+    // Prepares `sql` under `name` if this connection has not prepared that name yet.
+    void prepare(const std::string& name, const std::string& sql, int nparams);
+    PgResult exec_prepared(const std::string& name, const std::vector<const char*>& values);
+    // Single value of the first row/column, or nullopt for NULL or no row.
+    std::optional<std::string> query_value(const std::string& sql,
+                                           const std::vector<std::optional<std::string>>& params = {});
+
+    int server_version() const;
+    // Drops the connection (prepared statements are forgotten with it).
+    void close();
+
+private:
+    PgResult check(PGresult* r, std::string_view sql);
+
+    std::string conninfo_;
+    std::string what_;
+    PGconn* conn_ = nullptr;
+    std::vector<std::string> prepared_;
+    std::vector<std::string> session_sql_;
+};
+
+// Builds the Error for a failed result or connection; exposed for the replication connection.
+Error pg_error(PGconn* conn, const PGresult* result, std::string_view context);
+
+}  // namespace rep
