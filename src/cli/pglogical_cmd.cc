@@ -2,6 +2,9 @@
 
 #include "cli/flags.h"
 
+#include "base/error.h"
+#include "core/table_name.h"
+
 namespace rep::cli {
 
 CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions& log) {
@@ -56,13 +59,31 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
     cmd->add_option("--retryMultiplier", c.retry.multiplier, "Backoff growth factor")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    static const std::map<std::string, TruncateMode> kModes{
-        {"apply", TruncateMode::kApply}, {"ignore", TruncateMode::kIgnore}, {"error", TruncateMode::kError}};
-    cmd->add_option("--truncateMode", c.truncate_mode,
-                    "What a source TRUNCATE does: apply (truncate the target table in order), "
-                    "ignore (log and skip) or error (stop)")
-        ->transform(CLI::CheckedTransformer(kModes, CLI::ignore_case))
+    cmd->add_option_function<std::string>(
+           "--truncateMode",
+           [&c](const std::string& mode) {
+               c.truncate_mode = mode == "ignore"  ? TruncateMode::kIgnore
+                                 : mode == "error" ? TruncateMode::kError
+                                                   : TruncateMode::kApply;
+           },
+           "What a source TRUNCATE does: apply (truncate the target table in order), ignore "
+           "(log and skip) or error (stop)")
+        ->check(CLI::IsMember({"apply", "ignore", "error"}))
         ->default_str("apply");
+    auto schema_check = [](const char* flag) {
+        return CLI::Validator(
+            [flag](std::string& value) -> std::string {
+                try {
+                    SchemaRef::parse(value, flag);
+                } catch (const Error& e) {
+                    return e.what();
+                }
+                return {};
+            },
+            "SCHEMA");
+    };
+    cmd->get_option("--targetSchema")->check(schema_check("--targetSchema"));
+    cmd->get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
     cmd->add_option("--dataDir", c.data_dir,
                     "Directory for local files (spooled streamed transactions)")
         ->capture_default_str();

@@ -74,11 +74,55 @@ void ApplyLoop::process_with_retry(ChangeItem item) {
         return;
     } catch (const Error& e) {
         rollback_quietly();
-        if (!e.retryable() || !log_complete_) {
+        if (!e.retryable()) {
+            salvage_group(e);
+        }
+        if (!log_complete_) {
             throw;
         }
         retry_group(e);
     }
+}
+
+void ApplyLoop::salvage_group(const Error& original) {
+    // A fatal error in one source transaction must not take down the transactions grouped
+    // with it. Re-apply the group one source transaction at a time, writing each before
+    // the next, commit the prefix that succeeds and report the error of the transaction that
+    // fails, so the checkpoint stops right before it and the message names it exactly.
+    if (!log_complete_) {
+        throw original;
+    }
+    std::vector<ChangeItem> items = std::move(log_);
+    log_.clear();
+    size_t good_end = 0;  // items [0, good_end) form whole transactions that applied
+    std::optional<Error> failure;
+    try {
+        for (size_t i = 0; i < items.size(); ++i) {
+            process(items[i]);
+            if (items[i].kind == ChangeItem::Kind::kCommit) {
+                flush_segments();
+                good_end = i + 1;
+            }
+        }
+        if (source_txn_open_) {
+            flush_segments();  // the open transaction's rows so far
+        }
+    } catch (const Error& e) {
+        failure = e;
+    }
+    rollback_quietly();
+    try {
+        for (size_t i = 0; i < good_end; ++i) {
+            process(items[i]);
+        }
+        if (txn_open_) {
+            commit_group();
+        }
+    } catch (const Error& e) {
+        rollback_quietly();
+        spdlog::warn("could not commit the transactions before the failing one: {}", e.what());
+    }
+    throw failure ? *failure : original;
 }
 
 void ApplyLoop::retry_group(const Error& first) {
@@ -133,11 +177,11 @@ void ApplyLoop::process(const ChangeItem& item) {
             begin_target_txn();
             for (const Mutation& m : item.mutations) {
                 builder_.add(m);
+                if (builder_.rows() >= options_.flush_size) {
+                    flush_segments();
+                }
             }
             group_rows_ += item.mutations.size();
-            if (builder_.rows() >= options_.flush_size) {
-                flush_segments();
-            }
             break;
         case ChangeItem::Kind::kTruncate:
             apply_truncate(item);
@@ -179,7 +223,8 @@ void ApplyLoop::flush_segments() {
             if (e.retryable()) {
                 throw;
             }
-            fail_segment(e, s);
+            Segment failed = std::move(s);  // rollback clears the builder
+            fail_segment(e, failed);
         }
         size_t n = s.rows.size();
         spdlog::debug("{} {} rows into {}", s.kind == MutationKind::kDelete ? "deleted" : "upserted",
@@ -258,13 +303,18 @@ void ApplyLoop::commit_group() {
     }
     target_.exec("COMMIT");
     txn_open_ = false;
+    log_.clear();
+    log_complete_ = true;
     progress_.advance(group_end_);
     if (!options_.memo_in_target && staging_ != nullptr) {
+        // At-least-once: the data is committed; if this write fails the pipeline restarts
+        // from the older memo position and re-applies idempotently.
         memo_.write(*staging_, options_.memo_key, group_end_.str());
     }
     if (keepalive_ > group_end_) {
         progress_.advance(keepalive_);
     }
+    keepalive_ = Lsn();
     txns_applied_ += group_txns_;
     spdlog::debug("committed {} source transactions ({} rows); progressed to LSN {}", group_txns_,
                   group_rows_, group_end_.str());
@@ -287,6 +337,9 @@ void ApplyLoop::rollback_quietly() {
     group_rows_ = 0;
     group_txns_ = 0;
     commit_due_ = false;
+    // A keepalive seen in this group only counts once the group commits; forget it, or a
+    // later commit of fewer transactions (salvage) would confirm past uncommitted data.
+    keepalive_ = Lsn();
     builder_.clear();
 }
 

@@ -9,6 +9,7 @@
 #include "base/duration.h"
 #include "base/error.h"
 #include "core/change_item.h"
+#include "core/progress.h"
 #include "sequencer/batch_builder.h"
 #include "staging/memo.h"
 #include "target/table_applier.h"
@@ -31,20 +32,6 @@ struct ApplyOptions {
     bool memo_in_target = true;
 };
 
-// Shared progress between the apply loop and the source reader.
-struct Progress {
-    // Everything at or before this position is durably applied on the target (or needs no
-    // applying). The reader reports it to the source as the flush position; it only grows.
-    std::atomic<uint64_t> confirmed{0};
-
-    void advance(Lsn lsn) {
-        uint64_t cur = confirmed.load();
-        while (lsn.value() > cur && !confirmed.compare_exchange_weak(cur, lsn.value())) {
-        }
-    }
-    Lsn get() const { return Lsn(confirmed.load()); }
-};
-
 // The target side of the pipeline: pops ChangeItems in source order and applies them.
 //
 // Source transactions stay atomic: each is applied inside one target transaction. Consecutive
@@ -63,9 +50,10 @@ public:
     ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema, PgConn& target,
               Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue, Progress& progress);
 
-    // Applies until `stop` is set or the queue is closed and drained. On stop, whole source
-    // transactions already applied in the open target transaction are committed; a partly
-    // applied one is rolled back (the source will send it again). Throws rep::Error.
+    // Applies until `stop` is set or the queue is closed and drained. On stop, the open target
+    // transaction is committed if it holds only whole source transactions, and rolled back
+    // if one is partly applied (the source sends everything after the checkpoint again).
+    // Throws rep::Error.
     void run(const std::atomic<bool>& stop);
 
     uint64_t rows_applied() const { return rows_applied_; }
@@ -75,6 +63,7 @@ private:
     void process(const ChangeItem& item);
     void process_with_retry(ChangeItem item);
     void retry_group(const Error& first);
+    [[noreturn]] void salvage_group(const Error& original);
     void flush_segments();
     void apply_truncate(const ChangeItem& item);
     void begin_target_txn();

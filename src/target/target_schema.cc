@@ -21,12 +21,14 @@ bool TargetTable::has_identity_always() const {
 }
 
 std::optional<TargetTable> load_target_table(PgConn& conn, const TableName& name) {
-    // typcategory 'A' with element type bit: cast through varbit[] for the same reason as below.
+    // format_type(oid, NULL) spells bit and char without a length, which PostgreSQL reads as
+    // bit(1) and char(1): an explicit cast to those would silently cut values. Cast such
+    // columns through varbit or text instead and let the assignment enforce the length.
     static const std::string kSql = R"(
 SELECT a.attname,
-       CASE WHEN t.typname = 'bit' THEN 'varbit'
-            WHEN t.typname = '_bit' THEN 'varbit[]'
-            ELSE format_type(a.atttypid, NULL) END,
+       CASE t.typname WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]'
+                      WHEN 'bpchar' THEN 'text' WHEN '_bpchar' THEN 'text[]'
+                      ELSE format_type(a.atttypid, NULL) END,
        a.attgenerated <> '',
        a.attidentity = 'a',
        COALESCE((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)

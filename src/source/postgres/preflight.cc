@@ -81,7 +81,8 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
                                 slot, slot_db, db));
     }
     if (!PQgetisnull(r.get(), 0, 3)) {
-        spdlog::warn("replication slot {} is in use by process {}; waiting for it to be released",
+        spdlog::warn("replication slot {} is in use by source process {}; starting will be retried "
+                     "(--maxRetries) until it is released",
                      slot, PQgetvalue(r.get(), 0, 3));
     }
     if (!PQgetisnull(r.get(), 0, 2)) {

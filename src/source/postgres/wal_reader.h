@@ -7,7 +7,7 @@
 
 #include "base/duration.h"
 #include "core/change_item.h"
-#include "sequencer/apply_loop.h"
+#include "core/progress.h"
 #include "source/postgres/pgoutput_decoder.h"
 #include "source/postgres/replication_conn.h"
 #include "source/postgres/stream_spool.h"

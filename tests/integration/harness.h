@@ -1,0 +1,94 @@
+#pragma once
+
+// Test harness for integration tests against the real PostgreSQL servers that
+// scripts/pg_servers.sh starts (ctest runs it as a fixture; see CMakeLists.txt).
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace harness {
+
+int source_port();
+int target_port();
+std::string servers_base();
+
+// A plain libpq connection; every failure is a test failure (throws std::runtime_error).
+class Sql {
+public:
+    Sql(int port, const std::string& db);
+    ~Sql();
+    Sql(const Sql&) = delete;
+    Sql& operator=(const Sql&) = delete;
+
+    void exec(const std::string& sql);
+    // Like exec, but returns the error message instead of throwing ("" on success).
+    std::string try_exec(const std::string& sql);
+    std::vector<std::vector<std::optional<std::string>>> rows(const std::string& sql);
+    std::optional<std::string> value(const std::string& sql);
+    long long count(const std::string& table);
+
+private:
+    PGconn* conn_;
+};
+
+// A source and a target database of the same name, created fresh for one test, with
+// `ddl` run on both, a publication for all tables and a pgoutput slot on the source.
+struct Databases {
+    explicit Databases(const std::string& name, const std::string& ddl, bool create_slot = true);
+    ~Databases();
+
+    std::string name;
+    std::string slot;
+    std::string publication;
+    std::string source_url;
+    std::string target_url;  // includes a password, to check that it is never printed
+
+    std::unique_ptr<Sql> source;
+    std::unique_ptr<Sql> target;
+
+    // Whole-table dump in primary key order, text format, for source/target comparison.
+    static std::string dump(Sql& db, const std::string& table, const std::string& order_by);
+    bool tables_match(const std::vector<std::string>& tables, std::string* diff = nullptr);
+
+    // The usual command line: replicator pglogical --sourceConn ... plus `extra`.
+    std::vector<std::string> args(const std::vector<std::string>& extra = {}) const;
+};
+
+// A running `replicator` process with its stdout+stderr captured to a file.
+class Replicator {
+public:
+    explicit Replicator(const std::vector<std::string>& args, const std::string& log_path);
+    ~Replicator();
+
+    void signal(int sig);
+    // Waits for exit; returns the exit status (128+signal if killed) or nullopt on timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    bool running();
+    // Peak resident set size in KiB (VmHWM), while the process is alive.
+    long peak_rss_kib() const;
+    std::string log() const;
+    pid_t pid() const { return pid_; }
+
+private:
+    pid_t pid_ = -1;
+    std::string log_path_;
+    std::optional<int> status_;
+};
+
+// Runs `replicator` to completion and returns {exit status, output}.
+std::pair<int, std::string> run_replicator(const std::vector<std::string>& args,
+                                           std::chrono::milliseconds timeout);
+
+// Polls `pred` every 50 ms until it holds or `timeout` passes.
+bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+std::string log_path(const std::string& test_name);
+
+}  // namespace harness
