@@ -123,6 +123,16 @@ int run_pglogical(const PglogicalConfig& config) {
                             fmt::format("SET statement_timeout = {}", timeout_ms.count())});
     with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
     Dialect dialect(detect_product(target.query_value("SELECT version()").value_or("")));
+    if (dialect.product() == TargetProduct::kPostgres) {
+        // The checkpoint is only as durable as the commit that carries it: once a commit is
+        // acknowledged the source is told it may forget that WAL. With the server's
+        // synchronous_commit off, a crash could lose acknowledged commits, and with them
+        // transactions the source will never send again. Insist on it for our session.
+        target.set_session_sql({"SET application_name = 'replicator'",
+                                fmt::format("SET statement_timeout = {}", timeout_ms.count()),
+                                "SET synchronous_commit = on"});
+        target.exec("SET synchronous_commit = on");
+    }
     spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn), dialect.name());
     if (dialect.product() == TargetProduct::kPostgres && !target_schema.database.empty()) {
         auto db = target.query_value("SELECT current_database()");

@@ -135,8 +135,8 @@ void ApplyLoop::retry_group(const Error& first) {
                                     backoff.attempts(), last));
         }
         Duration delay = backoff.next();
-        spdlog::warn("retrying target transaction ({} source transactions, {} rows) in {}: {}",
-                     group_txns_, group_rows_, format_go_duration(delay), last);
+        spdlog::warn("retrying target transaction ({} queued items) in {}: {}", log_.size(),
+                     format_go_duration(delay), last);
         std::this_thread::sleep_for(delay);
         try {
             for (const ChangeItem& it : log_) {
@@ -290,7 +290,10 @@ void ApplyLoop::apply_truncate(const ChangeItem& item) {
         ptrs.push_back(tables.back().get());
     }
     for (const std::string& sql :
-         dialect_.truncate(ptrs, item.truncate.cascade, item.truncate.restart_identity)) {
+         // Never CASCADE on the target, as PostgreSQL's own subscriber does not: it could
+         // empty target tables that are not replicated. A foreign key from such a table makes
+         // the TRUNCATE fail with an error naming it instead.
+         dialect_.truncate(ptrs, /*cascade=*/false, item.truncate.restart_identity)) {
         target_.exec(sql);
     }
     spdlog::info("truncated {} on the target (source transaction {})", names, current_xid_);

@@ -41,7 +41,16 @@ void BatchBuilder::add(const Mutation& m) {
         // An UPDATE that carried its old key: if the key changed, the old row must go, or it
         // would linger on the target next to the new one.
         std::vector<Datum> old_row = mapping->project(m.old_values);
-        if (mapping->has_key(old_row) && mapping->key(old_row) != mapping->key(row)) {
+        if (!mapping->has_key(old_row)) {
+            throw fatal(fmt::format(
+                "an UPDATE on source table {}.{} changed its replica identity, but the old tuple "
+                "lacks primary key column \"{}\" of target table {}, so the old row cannot be "
+                "deleted; make the source's replica identity cover the target's primary key "
+                "(ALTER TABLE {}.{} REPLICA IDENTITY FULL)",
+                rel.schema, rel.name, mapping->missing_key_column(old_row),
+                mapping->target().name.display(), rel.schema, rel.name));
+        }
+        if (mapping->key(old_row) != mapping->key(row)) {
             std::vector<Datum> key_only(old_row.size());
             for (size_t i : mapping->target().pk) {
                 key_only[i] = old_row[i];

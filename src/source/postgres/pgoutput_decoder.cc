@@ -186,6 +186,15 @@ Message PgOutputDecoder::decode_impl(std::string_view payload, bool streamed) {
             if (type != 'I' && (tag == 'K' || tag == 'O')) {
                 c.old_kind = tag;
                 c.old_tuple = read_tuple(r, *c.relation);
+                if (tag == 'K') {
+                    // A key tuple sends the columns outside the replica identity as 'n'; they
+                    // are unknown, not NULL.
+                    for (size_t i = 0; i < c.old_tuple.size(); ++i) {
+                        if (!c.relation->columns[i].is_key) {
+                            c.old_tuple[i] = Datum{};
+                        }
+                    }
+                }
                 if (type == 'U') {
                     tag = static_cast<char>(r.u8());
                 }

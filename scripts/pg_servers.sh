@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Starts or stops two throwaway local PostgreSQL 15 servers, a source (wal_level=logical) and
+# a target, for the demo and the tests. PostgreSQL refuses to run as root, so the servers run
+# as the `postgres` system user that Debian's postgresql-common package creates.
+#
+#   scripts/pg_servers.sh start BASE SRC_PORT DST_PORT   # wipes BASE first
+#   scripts/pg_servers.sh stop  BASE
+#   scripts/pg_servers.sh restart-target BASE DST_PORT   # stop -m immediate, start again
+set -euo pipefail
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+cmd=${1:?start|stop|restart-target}
+BASE=${2:?base directory}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_init() { # name
+    as_pg "$PGBIN/initdb" -D "$BASE/$1" -U postgres -A trust -E UTF8 --no-locale --no-sync \
+        >"$BASE/$1.initdb.log"
+}
+
+pg_start() { # name port extra-opts...
+    local name=$1 port=$2
+    shift 2
+    as_pg "$PGBIN/pg_ctl" -D "$BASE/$name" -l "$BASE/$name.log" -w -t 60 -o \
+        "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$BASE -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $*" \
+        start >/dev/null
+}
+
+case "$cmd" in
+start)
+    SRC_PORT=${3:?source port}
+    DST_PORT=${4:?target port}
+    "$0" stop "$BASE" || true
+    rm -rf "$BASE"
+    mkdir -p "$BASE"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$BASE"; fi
+    pg_init src & p1=$!
+    pg_init dst & p2=$!
+    wait $p1
+    wait $p2
+    pg_start src "$SRC_PORT" -c wal_level=logical -c max_replication_slots=64 -c max_wal_senders=64 \
+        -c logical_decoding_work_mem=${LOGICAL_DECODING_WORK_MEM:-64MB}
+    pg_start dst "$DST_PORT"
+    ;;
+stop)
+    for n in src dst; do
+        if [ -f "$BASE/$n/postmaster.pid" ]; then
+            as_pg "$PGBIN/pg_ctl" -D "$BASE/$n" -m immediate -w stop >/dev/null 2>&1 || true
+        fi
+    done
+    ;;
+stop-target)
+    as_pg "$PGBIN/pg_ctl" -D "$BASE/dst" -m immediate -w stop >/dev/null
+    ;;
+start-target)
+    DST_PORT=${3:?target port}
+    pg_start dst "$DST_PORT"
+    ;;
+*)
+    echo "usage: $0 start|stop|stop-target|start-target BASE [ports]" >&2
+    exit 2
+    ;;
+esac

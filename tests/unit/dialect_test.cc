@@ -1,0 +1,173 @@
+#include "target/dialect.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace rep {
+namespace {
+
+TargetColumn col(std::string name, std::string cast_type, int pk_position = 0) {
+    TargetColumn c;
+    c.name = std::move(name);
+    c.cast_type = std::move(cast_type);
+    c.pk_position = pk_position;
+    return c;
+}
+
+TableName table_name(std::string table) {
+    return TableName{SchemaRef::parse("defaultdb.public", "--targetSchema"), std::move(table)};
+}
+
+// items (id bigint PRIMARY KEY, name text, qty integer)
+TargetTable items() {
+    TargetTable t;
+    t.name = table_name("items");
+    t.columns = {col("id", "bigint", 1), col("name", "text"), col("qty", "integer")};
+    t.pk = {0};
+    return t;
+}
+
+// pairs (v character varying, b text, a integer, PRIMARY KEY (a, b)): key order differs from
+// column order.
+TargetTable pairs() {
+    TargetTable t;
+    t.name = table_name("pairs");
+    t.columns = {col("v", "character varying"), col("b", "text", 2), col("a", "integer", 1)};
+    t.pk = {2, 1};
+    return t;
+}
+
+const Dialect kPostgres(TargetProduct::kPostgres);
+const Dialect kCockroach(TargetProduct::kCockroach);
+
+TEST(Dialect, Names) {
+    EXPECT_STREQ(kPostgres.name(), "PostgreSQL");
+    EXPECT_STREQ(kCockroach.name(), "CockroachDB");
+    EXPECT_FALSE(kPostgres.qualify_database());
+    EXPECT_TRUE(kCockroach.qualify_database());
+}
+
+TEST(Dialect, DetectsProductFromVersionString) {
+    EXPECT_EQ(detect_product("PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu"),
+              TargetProduct::kPostgres);
+    EXPECT_EQ(detect_product("CockroachDB CCL v23.2.4 (x86_64-pc-linux-gnu, built 2024/04/08)"),
+              TargetProduct::kCockroach);
+}
+
+TEST(Dialect, PostgresUpsertUpdatesNonKeyColumns) {
+    EXPECT_EQ(
+        kPostgres.upsert(items(), {0, 1, 2}),
+        R"(INSERT INTO "public"."items" ("id", "name", "qty") )"
+        R"(SELECT u.c0::bigint, u.c1::text, u.c2::integer )"
+        R"(FROM unnest($1::text[], $2::text[], $3::text[]) AS u(c0, c1, c2) )"
+        R"(ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "qty" = excluded."qty")");
+}
+
+TEST(Dialect, PostgresUpsertOfASubsetOfColumns) {
+    // E.g. an UPDATE whose unchanged TOASTed column was not sent: only present columns change.
+    EXPECT_EQ(
+        kPostgres.upsert(items(), {0, 2}),
+        R"(INSERT INTO "public"."items" ("id", "qty") )"
+        R"(SELECT u.c0::bigint, u.c1::integer FROM unnest($1::text[], $2::text[]) AS u(c0, c1) )"
+        R"(ON CONFLICT ("id") DO UPDATE SET "qty" = excluded."qty")");
+}
+
+TEST(Dialect, PostgresUpsertOfKeyOnlyDoesNothingOnConflict) {
+    EXPECT_EQ(kPostgres.upsert(items(), {0}),
+              R"(INSERT INTO "public"."items" ("id") SELECT u.c0::bigint FROM unnest($1::text[]) )"
+              R"(AS u(c0) ON CONFLICT ("id") DO NOTHING)");
+}
+
+TEST(Dialect, PostgresUpsertWithCompositeKey) {
+    EXPECT_EQ(kPostgres.upsert(pairs(), {0, 1, 2}),
+              R"(INSERT INTO "public"."pairs" ("v", "b", "a") )"
+              R"(SELECT u.c0::character varying, u.c1::text, u.c2::integer )"
+              R"(FROM unnest($1::text[], $2::text[], $3::text[]) AS u(c0, c1, c2) )"
+              R"(ON CONFLICT ("a", "b") DO UPDATE SET "v" = excluded."v")");
+}
+
+TEST(Dialect, PostgresUpsertOverridesIdentityAlways) {
+    TargetTable t = items();
+    t.columns[0].identity_always = true;
+    EXPECT_EQ(kPostgres.upsert(t, {0, 1}),
+              R"(INSERT INTO "public"."items" ("id", "name") OVERRIDING SYSTEM VALUE )"
+              R"(SELECT u.c0::bigint, u.c1::text FROM unnest($1::text[], $2::text[]) AS u(c0, c1) )"
+              R"(ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name")");
+}
+
+TEST(Dialect, QuotesIdentifiers) {
+    TargetTable t;
+    t.name = TableName{SchemaRef::parse(R"("My Schema")", "--targetSchema"), R"(we"ird)"};
+    t.columns = {col("Id", "integer", 1), col(R"(a "b")", "text")};
+    t.pk = {0};
+    EXPECT_EQ(
+        kPostgres.upsert(t, {0, 1}),
+        R"(INSERT INTO "My Schema"."we""ird" ("Id", "a ""b""") )"
+        R"(SELECT u.c0::integer, u.c1::text FROM unnest($1::text[], $2::text[]) AS u(c0, c1) )"
+        R"(ON CONFLICT ("Id") DO UPDATE SET "a ""b""" = excluded."a ""b""")");
+}
+
+TEST(Dialect, CockroachUpsert) {
+    EXPECT_EQ(kCockroach.upsert(items(), {0, 1, 2}),
+              R"(UPSERT INTO "defaultdb"."public"."items" ("id", "name", "qty") )"
+              R"(SELECT u.c0::bigint, u.c1::text, u.c2::integer )"
+              R"(FROM unnest($1::text[], $2::text[], $3::text[]) AS u(c0, c1, c2))");
+    EXPECT_EQ(kCockroach.upsert(items(), {0}),
+              R"(UPSERT INTO "defaultdb"."public"."items" ("id") )"
+              R"(SELECT u.c0::bigint FROM unnest($1::text[]) AS u(c0))");
+    TargetTable t = items();
+    t.columns[0].identity_always = true;
+    EXPECT_EQ(
+        kCockroach.upsert(t, {0, 1}),
+        R"(UPSERT INTO "defaultdb"."public"."items" ("id", "name") )"
+        R"(SELECT u.c0::bigint, u.c1::text FROM unnest($1::text[], $2::text[]) AS u(c0, c1))");
+}
+
+TEST(Dialect, CockroachWithoutDatabaseInTheSchema) {
+    TargetTable t = items();
+    t.name = TableName{SchemaRef::parse("public", "--targetSchema"), "items"};
+    EXPECT_EQ(kCockroach.delete_by_pk(t),
+              R"(DELETE FROM "public"."items" WHERE ("id") IN )"
+              R"((SELECT u.c0::bigint FROM unnest($1::text[]) AS u(c0)))");
+}
+
+TEST(Dialect, DeleteByPrimaryKey) {
+    EXPECT_EQ(kPostgres.delete_by_pk(items()),
+              R"(DELETE FROM "public"."items" WHERE ("id") IN )"
+              R"((SELECT u.c0::bigint FROM unnest($1::text[]) AS u(c0)))");
+    // Parameters follow the primary key order, not the column order.
+    EXPECT_EQ(
+        kPostgres.delete_by_pk(pairs()),
+        R"(DELETE FROM "public"."pairs" WHERE ("a", "b") IN )"
+        R"((SELECT u.c0::integer, u.c1::text FROM unnest($1::text[], $2::text[]) AS u(c0, c1)))");
+    EXPECT_EQ(
+        kCockroach.delete_by_pk(pairs()),
+        R"(DELETE FROM "defaultdb"."public"."pairs" WHERE ("a", "b") IN )"
+        R"((SELECT u.c0::integer, u.c1::text FROM unnest($1::text[], $2::text[]) AS u(c0, c1)))");
+}
+
+TEST(Dialect, PostgresTruncate) {
+    TargetTable a = items();
+    TargetTable b = pairs();
+    EXPECT_EQ(kPostgres.truncate({&a, &b}, false, false),
+              (std::vector<std::string>{R"(TRUNCATE "public"."items", "public"."pairs")"}));
+    EXPECT_EQ(kPostgres.truncate({&a}, false, true),
+              (std::vector<std::string>{R"(TRUNCATE "public"."items" RESTART IDENTITY)"}));
+    EXPECT_EQ(kPostgres.truncate({&a, &b}, true, true),
+              (std::vector<std::string>{
+                  R"(TRUNCATE "public"."items", "public"."pairs" RESTART IDENTITY CASCADE)"}));
+}
+
+TEST(Dialect, CockroachTruncateIsATransactionalDelete) {
+    TargetTable a = items();
+    TargetTable b = pairs();
+    std::vector<std::string> expected = {R"(DELETE FROM "defaultdb"."public"."items" WHERE true)",
+                                         R"(DELETE FROM "defaultdb"."public"."pairs" WHERE true)"};
+    EXPECT_EQ(kCockroach.truncate({&a, &b}, false, false), expected);
+    EXPECT_EQ(kCockroach.truncate({&a, &b}, true, true), expected);
+}
+
+}  // namespace
+}  // namespace rep

@@ -1,0 +1,160 @@
+#include "base/error.h"
+#include "core/mutation.h"
+#include "target/table_applier.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rep {
+namespace {
+
+// BatchBuilder needs a TableResolver that reads the target catalog through a live PgConn, so
+// these tests cover the part it builds on: TableMapping, with hand-built layouts.
+
+std::shared_ptr<const Relation> source(std::vector<std::pair<std::string, bool>> cols,
+                                       std::string name = "orders") {
+    auto r = std::make_shared<Relation>();
+    r->id = 16400;
+    r->schema = "public";
+    r->name = std::move(name);
+    for (auto& [col, key] : cols) {
+        SourceColumn c;
+        c.name = col;
+        c.type_oid = 25;
+        c.is_key = key;
+        r->columns.push_back(std::move(c));
+    }
+    return r;
+}
+
+TargetColumn tcol(std::string name, int pk_position = 0, bool generated = false) {
+    TargetColumn c;
+    c.name = std::move(name);
+    c.cast_type = "text";
+    c.pk_position = pk_position;
+    c.generated = generated;
+    return c;
+}
+
+// orders on the target: (note, region pk#2, id pk#1, total, created, total_x2 generated)
+std::shared_ptr<const TargetTable> target_orders() {
+    auto t = std::make_shared<TargetTable>();
+    t->name = TableName{SchemaRef::parse("app", "--targetSchema"), "orders"};
+    t->columns = {tcol("note"),  tcol("region", 2), tcol("id", 1),
+                  tcol("total"), tcol("created"),   tcol("total_x2", 0, true)};
+    t->pk = {2, 1};
+    return t;
+}
+
+std::vector<Datum> values(std::vector<std::string> texts) {
+    std::vector<Datum> out;
+    for (auto& t : texts) {
+        if (t == "NULL") {
+            out.push_back(Datum::null());
+        } else if (t == "<absent>") {
+            out.push_back(Datum{});
+        } else {
+            out.push_back(Datum::value(std::move(t)));
+        }
+    }
+    return out;
+}
+
+std::string show(const std::vector<Datum>& row) {
+    std::string out;
+    for (size_t i = 0; i < row.size(); ++i) {
+        out += (i > 0 ? "|" : "");
+        out += row[i].is_null() ? "NULL" : row[i].absent() ? "<absent>" : row[i].text;
+    }
+    return out;
+}
+
+TEST(TableMapping, ProjectsSourceColumnsByName) {
+    auto src = source(
+        {{"id", true}, {"region", true}, {"total", false}, {"note", false}, {"total_x2", false}});
+    TableMapping m(target_orders(), src);
+    EXPECT_EQ(&m.source(), src.get());
+    EXPECT_EQ(m.target().name.display(), "app.orders");
+    // Target order; `created` is not in the source and `total_x2` is generated on the target,
+    // so both stay absent.
+    EXPECT_EQ(show(m.project(values({"42", "eu", "9.50", "NULL", "19.00"}))),
+              "NULL|eu|42|9.50|<absent>|<absent>");
+    // Absent source values (unchanged TOAST) stay absent.
+    EXPECT_EQ(show(m.project(values({"42", "eu", "<absent>", "hi", "19.00"}))),
+              "hi|eu|42|<absent>|<absent>|<absent>");
+}
+
+TEST(TableMapping, KeyPresenceAndEncoding) {
+    TableMapping m(target_orders(), source({{"id", true}, {"region", true}, {"total", false}}));
+    auto row = m.project(values({"42", "eu", "1"}));
+    EXPECT_TRUE(m.has_key(row));
+    EXPECT_EQ(m.missing_key_column(row), "");
+    EXPECT_EQ(m.describe_key(row), "id=42, region=eu");
+
+    auto no_region = m.project(values({"42", "<absent>", "1"}));
+    EXPECT_FALSE(m.has_key(no_region));
+    EXPECT_EQ(m.missing_key_column(no_region), "region");
+    EXPECT_EQ(m.describe_key(no_region), "id=42, region=<absent>");
+
+    // Equal keys encode equally whatever the other columns hold.
+    EXPECT_EQ(m.key(row), m.key(m.project(values({"42", "eu", "2"}))));
+    // Keys differ when any key column differs, and the encoding is unambiguous.
+    EXPECT_NE(m.key(row), m.key(m.project(values({"43", "eu", "1"}))));
+    EXPECT_NE(m.key(m.project(values({"4", "2eu", "1"}))),
+              m.key(m.project(values({"42", "eu", "1"}))));
+    EXPECT_NE(m.key(m.project(values({"", "eu", "1"}))),
+              m.key(m.project(values({"NULL", "eu", "1"}))));
+    auto null_id = m.project(values({"NULL", "eu", "1"}));
+    EXPECT_TRUE(m.has_key(null_id)) << "NULL is a value, not a missing column";
+    EXPECT_EQ(m.describe_key(null_id), "id=NULL, region=eu");
+}
+
+TEST(TableMapping, DescribeKeyShortensLongValues) {
+    TableMapping m(target_orders(), source({{"id", true}, {"region", true}}));
+    std::string long_id(500, '7');
+    EXPECT_EQ(m.describe_key(m.project(values({long_id, "eu"}))),
+              "id=" + std::string(100, '7') + ", region=eu");
+}
+
+TEST(TableMapping, SchemaDriftNamesTableAndColumn) {
+    try {
+        TableMapping m(target_orders(),
+                       source({{"id", true}, {"region", true}, {"colour", false}}));
+        FAIL() << "expected rep::Error";
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        EXPECT_FALSE(e.retryable());
+        EXPECT_NE(msg.find("schema drift"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("public.orders"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("\"colour\""), std::string::npos) << msg;
+        EXPECT_NE(msg.find("app.orders"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("ALTER TABLE app.orders ADD COLUMN \"colour\""), std::string::npos)
+            << msg;
+    }
+}
+
+TEST(TableMapping, TargetWithoutPrimaryKey) {
+    auto t = std::make_shared<TargetTable>();
+    t->name = TableName{SchemaRef::parse("app", "--targetSchema"), "log"};
+    t->columns = {tcol("id"), tcol("line")};
+    try {
+        TableMapping m(t, source({{"id", true}, {"line", false}}, "log"));
+        FAIL() << "expected rep::Error";
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        EXPECT_FALSE(e.retryable());
+        EXPECT_NE(msg.find("target table app.log has no primary key"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("ADD PRIMARY KEY"), std::string::npos) << msg;
+    }
+}
+
+TEST(TableMapping, MatchesColumnNamesExactly) {
+    // Names match as the catalogs store them: "ID" is not "id".
+    EXPECT_THROW(TableMapping(target_orders(), source({{"ID", true}, {"region", true}})), Error);
+}
+
+}  // namespace
+}  // namespace rep
