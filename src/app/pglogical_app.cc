@@ -1,11 +1,5 @@
 #include "app/pglogical_app.h"
 
-#include <exception>
-#include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "app/signals.h"
 #include "base/conninfo.h"
 #include "base/error.h"
@@ -13,6 +7,12 @@
 #include "source/postgres/wal_reader.h"
 #include "staging/memo.h"
 #include "util/pg_conn.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <thread>
 
 namespace rep {
 namespace {
@@ -91,7 +91,8 @@ struct Pipeline {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
         });
-        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue, progress);
+        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue,
+                       progress);
         try {
             loop.run(pipeline_stop);
         } catch (...) {
@@ -133,19 +134,23 @@ int run_pglogical(const PglogicalConfig& config) {
                                 "SET synchronous_commit = on"});
         target.exec("SET synchronous_commit = on");
     }
-    spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn), dialect.name());
+    spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
+                 dialect.name());
     if (dialect.product() == TargetProduct::kPostgres && !target_schema.database.empty()) {
         auto db = target.query_value("SELECT current_database()");
         if (db != target_schema.database) {
-            throw fatal(fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
-                                    "connects to database \"{}\"",
-                                    target_schema.raw, target_schema.database, db.value_or("?")));
+            throw fatal(
+                fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
+                            "connects to database \"{}\"",
+                            target_schema.raw, target_schema.database, db.value_or("?")));
         }
     }
-    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1", {target_schema.schema})) {
-        throw fatal(fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
-                                "target; create it and the tables to replicate into",
-                                target_schema.schema, target_schema.raw));
+    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                            {target_schema.schema})) {
+        throw fatal(
+            fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
+                        "target; create it and the tables to replicate into",
+                        target_schema.schema, target_schema.raw));
     }
 
     bool memo_in_target = config.staging_conn.empty() || config.staging_conn == config.target_conn;
@@ -155,8 +160,7 @@ int run_pglogical(const PglogicalConfig& config) {
         with_retries(config.retry, "connecting to staging", [&] { staging_conn->connect(); });
     }
     PgConn& staging = memo_in_target ? target : *staging_conn;
-    Dialect staging_dialect(
-        detect_product(staging.query_value("SELECT version()").value_or("")));
+    Dialect staging_dialect(detect_product(staging.query_value("SELECT version()").value_or("")));
     Memo memo(staging_dialect, staging_schema);
     memo.ensure(staging, config.staging_create_schema);
     std::string key = pglogical_memo_key(target_schema);
@@ -172,9 +176,10 @@ int run_pglogical(const PglogicalConfig& config) {
     if (auto saved = memo.read(staging, key)) {
         auto lsn = Lsn::parse(*saved);
         if (!lsn) {
-            throw fatal(fmt::format("memo key {} in {} holds \"{}\", which is not an LSN; fix or "
-                                    "delete that row",
-                                    key, memo.table_sql(), *saved));
+            throw fatal(
+                fmt::format("memo key {} in {} holds \"{}\", which is not an LSN; fix or "
+                            "delete that row",
+                            key, memo.table_sql(), *saved));
         }
         start = *lsn;
         spdlog::info("resuming from LSN {} saved in {} (slot confirmed at {})", start.str(),
@@ -192,8 +197,9 @@ int run_pglogical(const PglogicalConfig& config) {
     ao.memo_key = key;
     ao.memo_in_target = memo_in_target;
     if (!memo_in_target) {
-        spdlog::info("staging is not the target database: checkpoints are written after each "
-                     "target commit (at-least-once; a crash may re-apply the last transactions)");
+        spdlog::info(
+            "staging is not the target database: checkpoints are written after each "
+            "target commit (at-least-once; a crash may re-apply the last transactions)");
     }
 
     Pipeline pipeline{config, dialect, target_schema, target, staging_conn.get(), memo, ao};
@@ -215,9 +221,10 @@ int run_pglogical(const PglogicalConfig& config) {
             }
             progress_at_failure = progress.get();
             if (backoff.exhausted()) {
-                throw Error(ErrorKind::kFatal,
-                            fmt::format("giving up after {} retries without progress (--maxRetries): {}",
-                                        backoff.attempts(), e.what()));
+                throw Error(
+                    ErrorKind::kFatal,
+                    fmt::format("giving up after {} retries without progress (--maxRetries): {}",
+                                backoff.attempts(), e.what()));
             }
             Duration d = backoff.next();
             spdlog::warn("replication interrupted, resuming from LSN {} in {}: {}",

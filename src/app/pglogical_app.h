@@ -1,11 +1,11 @@
 #pragma once
 
-#include <filesystem>
-#include <string>
-
 #include "base/duration.h"
 #include "sequencer/apply_loop.h"
 #include "util/retry.h"
+
+#include <filesystem>
+#include <string>
 
 namespace rep {
 

@@ -16,7 +16,9 @@ void on_signal(int) {
 
 }  // namespace
 
-std::atomic<bool>& stop_requested() { return g_stop; }
+std::atomic<bool>& stop_requested() {
+    return g_stop;
+}
 
 void install_signal_handlers() {
     struct sigaction sa {};

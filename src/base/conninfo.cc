@@ -1,10 +1,9 @@
 #include "base/conninfo.h"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <memory>
-
-#include <fmt/format.h>
 
 namespace rep {
 namespace {

@@ -1,20 +1,26 @@
 #include "base/duration.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdint>
-
-#include <fmt/format.h>
 
 namespace rep {
 namespace {
 
 std::optional<double> unit_nanos(std::string_view unit) {
-    if (unit == "ns") return 1.0;
-    if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") return 1e3;
-    if (unit == "ms") return 1e6;
-    if (unit == "s") return 1e9;
-    if (unit == "m") return 60e9;
-    if (unit == "h") return 3600e9;
+    if (unit == "ns")
+        return 1.0;
+    if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+        return 1e3;
+    if (unit == "ms")
+        return 1e6;
+    if (unit == "s")
+        return 1e9;
+    if (unit == "m")
+        return 60e9;
+    if (unit == "h")
+        return 3600e9;
     return std::nullopt;
 }
 

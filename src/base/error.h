@@ -14,7 +14,8 @@ namespace rep {
 enum class ErrorKind { kRetryable, kFatal };
 
 // The one exception type that crosses module boundaries. `what()` is the operator-facing
-// message: it names the thing (table, column, flag, SQLSTATE, LSN) and, where there is one, the fix.
+// message: it names the thing (table, column, flag, SQLSTATE, LSN) and, where there is one, the
+// fix.
 class Error : public std::runtime_error {
 public:
     Error(ErrorKind kind, std::string message, std::string sqlstate = {})
@@ -30,6 +31,8 @@ private:
     std::string sqlstate_;
 };
 
-inline Error fatal(std::string message) { return Error(ErrorKind::kFatal, std::move(message)); }
+inline Error fatal(std::string message) {
+    return Error(ErrorKind::kFatal, std::move(message));
+}
 
 }  // namespace rep

@@ -1,15 +1,15 @@
 #include "base/log.h"
 
-#include <chrono>
-#include <ctime>
-#include <mutex>
+#include "base/error.h"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include "base/error.h"
+#include <chrono>
+#include <ctime>
+#include <mutex>
 
 namespace rep {
 namespace {
@@ -19,8 +19,7 @@ namespace {
 class FluentFormatter final : public spdlog::formatter {
 public:
     void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      msg.time.time_since_epoch())
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch())
                       .count();
         std::time_t secs = static_cast<std::time_t>(us / 1000000);
         std::tm tm{};

@@ -1,15 +1,15 @@
 #pragma once
 
-#include <string>
-
 #include <spdlog/spdlog.h>
+
+#include <string>
 
 namespace rep {
 
 struct LogOptions {
-    int verbosity = 0;           // 0 info, 1 (-v) debug, 2+ (-vv) trace
+    int verbosity = 0;            // 0 info, 1 (-v) debug, 2+ (-vv) trace
     std::string format = "text";  // "text" or "fluent" (one JSON object per line)
-    std::string destination;     // file path; empty means stdout
+    std::string destination;      // file path; empty means stdout
 };
 
 // Installs the process-wide default logger. Throws rep::Error if the destination cannot be opened.

@@ -1,11 +1,11 @@
 #pragma once
 
-#include <string>
+#include "base/duration.h"
+#include "base/log.h"
 
 #include <CLI/CLI.hpp>
 
-#include "base/duration.h"
-#include "base/log.h"
+#include <string>
 
 namespace rep::cli {
 

@@ -2,19 +2,18 @@
 // Subcommands: pglogical, version. Exit status: 0 success or clean stop, 1 replication error,
 // 2 bad command line.
 
-#include <libpq-fe.h>
-
-#include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
 #include "app/pglogical_app.h"
 #include "app/signals.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/pglogical_cmd.h"
+
+#include <CLI/CLI.hpp>
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
 
 namespace {
 
@@ -29,9 +28,10 @@ void print_version() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"replicator: change-data-capture from PostgreSQL into CockroachDB or PostgreSQL, "
-                 "a drop-in for MOLT Replicator",
-                 "replicator"};
+    CLI::App app{
+        "replicator: change-data-capture from PostgreSQL into CockroachDB or PostgreSQL, "
+        "a drop-in for MOLT Replicator",
+        "replicator"};
     app.require_subcommand(1);
     bool show_version = false;
     app.add_flag("--version", show_version, "Print the version and exit");

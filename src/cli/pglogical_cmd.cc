@@ -1,8 +1,7 @@
 #include "cli/pglogical_cmd.h"
 
-#include "cli/flags.h"
-
 #include "base/error.h"
+#include "cli/flags.h"
 #include "core/table_name.h"
 
 namespace rep::cli {
@@ -16,7 +15,8 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
                     "Source PostgreSQL connection string (libpq URL or key=value; TLS options "
                     "such as sslmode, sslrootcert, sslcert, sslkey are honoured)")
         ->required();
-    cmd->add_option("--targetConn", c.target_conn, "Target CockroachDB or PostgreSQL connection string")
+    cmd->add_option("--targetConn", c.target_conn,
+                    "Target CockroachDB or PostgreSQL connection string")
         ->required();
     cmd->add_option("--targetSchema", c.target_schema,
                     "Target schema as database.schema (e.g. defaultdb.public)")
@@ -32,7 +32,8 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
                   "Create the staging schema and memo table if missing (first run)");
     cmd->add_option("--slotName", c.slot_name, "Logical replication slot (pgoutput) on the source")
         ->capture_default_str();
-    cmd->add_option("--publicationName", c.publication_name, "Publication to replicate")->required();
+    cmd->add_option("--publicationName", c.publication_name, "Publication to replicate")
+        ->required();
     cmd->add_flag("--createSlotAndPublication", c.create_slot_and_publication,
                   "Create the publication (FOR ALL TABLES) and slot if missing. Only for an empty "
                   "target: changes made before the slot exists are not replicated");

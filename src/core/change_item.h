@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/lsn.h"
+#include "core/mutation.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
-
-#include "core/lsn.h"
-#include "core/mutation.h"
 
 namespace rep {
 

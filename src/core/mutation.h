@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/lsn.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include "core/lsn.h"
 
 namespace rep {
 

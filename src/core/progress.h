@@ -1,9 +1,9 @@
 #pragma once
 
+#include "core/lsn.h"
+
 #include <atomic>
 #include <cstdint>
-
-#include "core/lsn.h"
 
 namespace rep {
 

@@ -1,9 +1,9 @@
 #include "core/table_name.h"
 
+#include "base/error.h"
+
 #include <cctype>
 #include <vector>
-
-#include "base/error.h"
 
 namespace rep {
 

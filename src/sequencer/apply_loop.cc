@@ -1,12 +1,12 @@
 #include "sequencer/apply_loop.h"
 
-#include <thread>
+#include "target/errors.h"
+#include "util/pg_conn.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "target/errors.h"
-#include "util/pg_conn.h"
+#include <thread>
 
 namespace rep {
 namespace {
@@ -198,9 +198,10 @@ void ApplyLoop::process(const ChangeItem& item) {
             }
             group_end_ = item.lsn;
             ++group_txns_;
-            commit_due_ = group_rows_ >= options_.flush_size ||
-                          std::chrono::steady_clock::now() - group_started_ >= options_.flush_period ||
-                          queue_.empty();
+            commit_due_ =
+                group_rows_ >= options_.flush_size ||
+                std::chrono::steady_clock::now() - group_started_ >= options_.flush_period ||
+                queue_.empty();
             break;
         case ChangeItem::Kind::kKeepalive:
             if (txn_open_ && !source_txn_open_) {
@@ -227,8 +228,9 @@ void ApplyLoop::flush_segments() {
             fail_segment(e, failed);
         }
         size_t n = s.rows.size();
-        spdlog::debug("{} {} rows into {}", s.kind == MutationKind::kDelete ? "deleted" : "upserted",
-                      n, s.mapping->target().name.display());
+        spdlog::debug("{} {} rows into {}",
+                      s.kind == MutationKind::kDelete ? "deleted" : "upserted", n,
+                      s.mapping->target().name.display());
         rows_applied_ += n;
     }
     builder_.clear();
@@ -252,14 +254,15 @@ void ApplyLoop::fail_segment(const Error& e, const Segment& s) {
     }
     rollback_quietly();
     const TargetTable& t = s.mapping->target();
-    throw Error(ErrorKind::kFatal,
-                fmt::format("cannot apply {} to table {} (source transaction {}, commit at LSN {}){}: "
-                            "{}. {}. Checkpoint stays at LSN {}",
-                            s.kind == MutationKind::kDelete ? "deletes" : "upserts",
-                            t.name.display(), current_xid_, current_lsn_.str(),
-                            culprit.empty() ? "" : ", row with primary key " + culprit, e.what(),
-                            advice_for_sqlstate(e.sqlstate()), progress_.get().str()),
-                e.sqlstate());
+    throw Error(
+        ErrorKind::kFatal,
+        fmt::format("cannot apply {} to table {} (source transaction {}, commit at LSN {}){}: "
+                    "{}. {}. Checkpoint stays at LSN {}",
+                    s.kind == MutationKind::kDelete ? "deletes" : "upserts", t.name.display(),
+                    current_xid_, current_lsn_.str(),
+                    culprit.empty() ? "" : ", row with primary key " + culprit, e.what(),
+                    advice_for_sqlstate(e.sqlstate()), progress_.get().str()),
+        e.sqlstate());
 }
 
 void ApplyLoop::apply_truncate(const ChangeItem& item) {
@@ -273,11 +276,12 @@ void ApplyLoop::apply_truncate(const ChangeItem& item) {
                          current_lsn_.str());
             return;
         case TruncateMode::kError:
-            throw Error(ErrorKind::kFatal,
-                        fmt::format("source truncated {} in transaction {} (commit at LSN {}) and "
-                                    "--truncateMode is error; empty the target tables yourself and "
-                                    "run again with --truncateMode ignore, or use --truncateMode apply",
-                                    names, current_xid_, current_lsn_.str()));
+            throw Error(
+                ErrorKind::kFatal,
+                fmt::format("source truncated {} in transaction {} (commit at LSN {}) and "
+                            "--truncateMode is error; empty the target tables yourself and "
+                            "run again with --truncateMode ignore, or use --truncateMode apply",
+                            names, current_xid_, current_lsn_.str()));
         case TruncateMode::kApply:
             break;
     }

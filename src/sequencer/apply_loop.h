@@ -1,11 +1,5 @@
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <optional>
-#include <string>
-#include <vector>
-
 #include "base/duration.h"
 #include "base/error.h"
 #include "core/change_item.h"
@@ -15,6 +9,12 @@
 #include "target/table_applier.h"
 #include "util/bounded_queue.h"
 #include "util/retry.h"
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace rep {
 class PgConn;

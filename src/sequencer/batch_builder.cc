@@ -1,8 +1,8 @@
 #include "sequencer/batch_builder.h"
 
-#include <fmt/format.h>
-
 #include "base/error.h"
+
+#include <fmt/format.h>
 
 namespace rep {
 namespace {

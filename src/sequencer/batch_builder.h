@@ -1,10 +1,10 @@
 #pragma once
 
-#include <memory>
-#include <vector>
-
 #include "core/mutation.h"
 #include "target/table_applier.h"
+
+#include <memory>
+#include <vector>
 
 namespace rep {
 class PgConn;

@@ -1,9 +1,9 @@
 #include "staging/memo.h"
 
-#include <fmt/format.h>
-
 #include "base/error.h"
 #include "util/pg_conn.h"
+
+#include <fmt/format.h>
 
 namespace rep {
 
@@ -28,8 +28,8 @@ void Memo::resolve(PgConn& conn) {
                     "--stagingSchema {} names database \"{}\", but the staging connection is to "
                     "database \"{}\" and PostgreSQL cannot write to another database; use "
                     "--stagingSchema {}.{} or point --stagingConn at database \"{}\"",
-                    schema_.raw, schema_.database, current.value_or("?"),
-                    current.value_or("db"), schema_.schema, schema_.database));
+                    schema_.raw, schema_.database, current.value_or("?"), current.value_or("db"),
+                    schema_.schema, schema_.database));
             }
         }
         schema_sql_ = quote_ident(schema_.schema);
@@ -46,9 +46,9 @@ void Memo::ensure(PgConn& conn, bool create) {
             conn.exec("CREATE DATABASE IF NOT EXISTS " + quote_ident(db));
         }
         conn.exec("CREATE SCHEMA IF NOT EXISTS " + schema_sql_);
-        conn.exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (key {} PRIMARY KEY, value {} NOT NULL)",
-                              table_, cockroach ? "STRING" : "TEXT",
-                              cockroach ? "BYTES" : "BYTEA"));
+        conn.exec(
+            fmt::format("CREATE TABLE IF NOT EXISTS {} (key {} PRIMARY KEY, value {} NOT NULL)",
+                        table_, cockroach ? "STRING" : "TEXT", cockroach ? "BYTES" : "BYTEA"));
         return;
     }
     try {

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include "core/table_name.h"
 #include "target/dialect.h"
+
+#include <optional>
+#include <string>
 
 namespace rep {
 class PgConn;

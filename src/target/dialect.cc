@@ -6,7 +6,7 @@ namespace rep {
 
 TargetProduct detect_product(const std::string& version_string) {
     return version_string.find("CockroachDB") != std::string::npos ? TargetProduct::kCockroach
-                                                                    : TargetProduct::kPostgres;
+                                                                   : TargetProduct::kPostgres;
 }
 
 std::string Dialect::unnest_select(const TargetTable& t, const std::vector<size_t>& cols) const {

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "target/target_schema.h"
+
 #include <string>
 #include <vector>
-
-#include "target/target_schema.h"
 
 namespace rep {
 
@@ -16,7 +16,9 @@ class Dialect {
 public:
     explicit Dialect(TargetProduct product) : product_(product) {}
     TargetProduct product() const { return product_; }
-    const char* name() const { return product_ == TargetProduct::kCockroach ? "CockroachDB" : "PostgreSQL"; }
+    const char* name() const {
+        return product_ == TargetProduct::kCockroach ? "CockroachDB" : "PostgreSQL";
+    }
     // CockroachDB can name another database in one transaction; PostgreSQL cannot.
     bool qualify_database() const { return product_ == TargetProduct::kCockroach; }
 

@@ -1,10 +1,10 @@
 #include "target/table_applier.h"
 
-#include <fmt/format.h>
-
 #include "base/error.h"
 #include "util/pg_conn.h"
 #include "util/text_array.h"
+
+#include <fmt/format.h>
 
 namespace rep {
 
@@ -70,7 +70,9 @@ std::string TableMapping::describe_key(const std::vector<Datum>& row) const {
         }
         const Datum& d = row[i];
         out += target_->columns[i].name + "=" +
-               (d.is_null() ? "NULL" : d.absent() ? "<absent>" : d.text.substr(0, 100));
+               (d.is_null()  ? "NULL"
+                : d.absent() ? "<absent>"
+                             : d.text.substr(0, 100));
     }
     return out;
 }
@@ -84,14 +86,18 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
     return {};
 }
 
-void SegmentWriter::write(PgConn& conn, const Segment& s) { run(conn, s, 0, s.rows.size()); }
+void SegmentWriter::write(PgConn& conn, const Segment& s) {
+    run(conn, s, 0, s.rows.size());
+}
 
-void SegmentWriter::write_row(PgConn& conn, const Segment& s, size_t row) { run(conn, s, row, 1); }
+void SegmentWriter::write_row(PgConn& conn, const Segment& s, size_t row) {
+    run(conn, s, row, 1);
+}
 
 void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t count) {
     const TargetTable& t = s.mapping->target();
-    std::string sql = s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t)
-                                                      : dialect_.upsert(t, s.cols);
+    std::string sql =
+        s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t) : dialect_.upsert(t, s.cols);
     auto [it, inserted] = names_.try_emplace(sql, fmt::format("rep_stmt_{}", names_.size()));
     conn.prepare(it->second, sql, static_cast<int>(s.cols.size()));
     std::vector<std::string> arrays;

@@ -1,15 +1,15 @@
 #pragma once
 
+#include "core/mutation.h"
+#include "target/dialect.h"
+#include "target/target_schema.h"
+
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include "core/mutation.h"
-#include "target/dialect.h"
-#include "target/target_schema.h"
 
 namespace rep {
 class PgConn;

@@ -1,8 +1,8 @@
 #include "target/target_schema.h"
 
-#include <algorithm>
-
 #include "util/pg_conn.h"
+
+#include <algorithm>
 
 namespace rep {
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include "core/table_name.h"
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "core/table_name.h"
 
 namespace rep {
 class PgConn;
@@ -15,9 +15,9 @@ struct TargetColumn {
     // does not fit the column fails on assignment instead of being silently truncated by an
     // explicit cast (e.g. varchar(5), char(5) or bit(3)).
     std::string cast_type;
-    bool generated = false;       // computed column: never written
+    bool generated = false;        // computed column: never written
     bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY: needs OVERRIDING SYSTEM VALUE
-    int pk_position = 0;          // 1-based position in the primary key, 0 if not in it
+    int pk_position = 0;           // 1-based position in the primary key, 0 if not in it
 };
 
 // A target table's columns as its catalog describes them, read once per table and again when

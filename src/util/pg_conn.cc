@@ -1,10 +1,10 @@
 #include "util/pg_conn.h"
 
-#include <algorithm>
+#include "base/conninfo.h"
 
 #include <fmt/format.h>
 
-#include "base/conninfo.h"
+#include <algorithm>
 
 namespace rep {
 
@@ -12,9 +12,9 @@ bool is_retryable_sqlstate(std::string_view s) {
     if (s.size() != 5) {
         return false;
     }
-    return s == "40001" || s == "40P01" || s == "40003" || s.substr(0, 2) == "08" ||
-           s == "57P01" || s == "57P02" || s == "57P03" || s == "55P03" || s == "55006" ||
-           s == "53300" || s == "57014";
+    return s == "40001" || s == "40P01" || s == "40003" || s.substr(0, 2) == "08" || s == "57P01" ||
+           s == "57P02" || s == "57P03" || s == "55P03" || s == "55006" || s == "53300" ||
+           s == "57014";
 }
 
 Error pg_error(PGconn* conn, const PGresult* result, std::string_view context) {
@@ -49,9 +49,13 @@ Error pg_error(PGconn* conn, const PGresult* result, std::string_view context) {
 PgConn::PgConn(std::string conninfo, std::string what)
     : conninfo_(std::move(conninfo)), what_(std::move(what)) {}
 
-PgConn::~PgConn() { close(); }
+PgConn::~PgConn() {
+    close();
+}
 
-std::string PgConn::describe() const { return what_ + " " + redact_conninfo(conninfo_); }
+std::string PgConn::describe() const {
+    return what_ + " " + redact_conninfo(conninfo_);
+}
 
 void PgConn::connect() {
     close();
@@ -62,13 +66,16 @@ void PgConn::connect() {
         // A refused or failed connection may be a restart in progress: let the caller retry.
         throw Error(ErrorKind::kRetryable, e.what());
     }
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     for (const auto& sql : session_sql_) {
         check(PQexec(conn_, sql.c_str()), sql);
     }
 }
 
-bool PgConn::connected() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+bool PgConn::connected() const {
+    return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
 
 void PgConn::close() {
     if (conn_ != nullptr) {
@@ -78,7 +85,9 @@ void PgConn::close() {
     prepared_.clear();
 }
 
-int PgConn::server_version() const { return conn_ != nullptr ? PQserverVersion(conn_) : 0; }
+int PgConn::server_version() const {
+    return conn_ != nullptr ? PQserverVersion(conn_) : 0;
+}
 
 PgResult PgConn::check(PGresult* r, std::string_view sql) {
     PgResult res(r);

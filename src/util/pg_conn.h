@@ -1,5 +1,7 @@
 #pragma once
 
+#include "base/error.h"
+
 #include <libpq-fe.h>
 
 #include <memory>
@@ -7,8 +9,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "base/error.h"
 
 namespace rep {
 
@@ -44,13 +44,14 @@ public:
     // Runs a statement with no parameters; returns its result (command or tuples).
     PgResult exec(const std::string& sql);
     // Runs a statement with text parameters (nullopt is SQL NULL).
-    PgResult exec_params(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+    PgResult exec_params(const std::string& sql,
+                         const std::vector<std::optional<std::string>>& params);
     // Prepares `sql` under `name` if this connection has not prepared that name yet.
     void prepare(const std::string& name, const std::string& sql, int nparams);
     PgResult exec_prepared(const std::string& name, const std::vector<const char*>& values);
     // Single value of the first row/column, or nullopt for NULL or no row.
-    std::optional<std::string> query_value(const std::string& sql,
-                                           const std::vector<std::optional<std::string>>& params = {});
+    std::optional<std::string> query_value(
+        const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
 
     int server_version() const;
     // Drops the connection (prepared statements are forgotten with it).

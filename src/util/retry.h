@@ -1,8 +1,8 @@
 #pragma once
 
-#include <cstdint>
-
 #include "base/duration.h"
+
+#include <cstdint>
 
 namespace rep {
 

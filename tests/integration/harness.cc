@@ -1,15 +1,14 @@
 #include "harness.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
+#include <signal.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace harness {
 namespace {
@@ -25,8 +24,12 @@ std::string conninfo(int port, const std::string& db) {
 
 }  // namespace
 
-int source_port() { return env_int("REP_TEST_SOURCE_PORT", 56432); }
-int target_port() { return env_int("REP_TEST_TARGET_PORT", 56433); }
+int source_port() {
+    return env_int("REP_TEST_SOURCE_PORT", 56432);
+}
+int target_port() {
+    return env_int("REP_TEST_TARGET_PORT", 56433);
+}
 std::string servers_base() {
     const char* v = std::getenv("REP_TEST_BASE");
     return v != nullptr ? v : "/tmp/replicator-test-pg";
@@ -42,10 +45,13 @@ Sql::Sql(int port, const std::string& db) : conn_(PQconnectdb(conninfo(port, db)
         PQfinish(conn_);
         throw std::runtime_error("connect to port " + std::to_string(port) + ": " + msg);
     }
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
 }
 
-Sql::~Sql() { PQfinish(conn_); }
+Sql::~Sql() {
+    PQfinish(conn_);
+}
 
 std::string Sql::try_exec(const std::string& sql) {
     PGresult* r = PQexec(conn_, sql.c_str());
@@ -106,8 +112,10 @@ Databases::Databases(const std::string& n, const std::string& ddl, bool create_s
     : name(n), slot("slot_" + n), publication("pub_" + n) {
     {
         Sql src(source_port(), "postgres");
-        src.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                 "slot_name = '" + slot + "'");
+        src.exec(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+            "slot_name = '" +
+            slot + "'");
         src.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
         src.exec("CREATE DATABASE " + name);
         Sql dst(target_port(), "postgres");
@@ -126,8 +134,8 @@ Databases::Databases(const std::string& n, const std::string& ddl, bool create_s
         source->exec("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
     }
     source_url = "postgresql://postgres@127.0.0.1:" + std::to_string(source_port()) + "/" + name;
-    target_url = "postgresql://postgres:hunter2-secret@127.0.0.1:" +
-                 std::to_string(target_port()) + "/" + name + "?sslmode=disable";
+    target_url = "postgresql://postgres:hunter2-secret@127.0.0.1:" + std::to_string(target_port()) +
+                 "/" + name + "?sslmode=disable";
 }
 
 Databases::~Databases() {
@@ -135,8 +143,10 @@ Databases::~Databases() {
     target.reset();
     try {
         Sql src(source_port(), "postgres");
-        src.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                 "slot_name = '" + slot + "' AND NOT active");
+        src.exec(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+            "slot_name = '" +
+            slot + "' AND NOT active");
     } catch (...) {
     }
 }
@@ -169,12 +179,23 @@ bool Databases::tables_match(const std::vector<std::string>& tables, std::string
 }
 
 std::vector<std::string> Databases::args(const std::vector<std::string>& extra) const {
-    std::vector<std::string> a = {"pglogical",        "--sourceConn",      source_url,
-                                  "--targetConn",     target_url,          "--targetSchema",
-                                  name + ".public",   "--slotName",        slot,
-                                  "--publicationName", publication,        "--stagingCreateSchema",
-                                  "--dataDir",        servers_base() + "/data-" + name,
-                                  "--flushPeriod",    "100ms",             "--standbyTimeout",
+    std::vector<std::string> a = {"pglogical",
+                                  "--sourceConn",
+                                  source_url,
+                                  "--targetConn",
+                                  target_url,
+                                  "--targetSchema",
+                                  name + ".public",
+                                  "--slotName",
+                                  slot,
+                                  "--publicationName",
+                                  publication,
+                                  "--stagingCreateSchema",
+                                  "--dataDir",
+                                  servers_base() + "/data-" + name,
+                                  "--flushPeriod",
+                                  "100ms",
+                                  "--standbyTimeout",
                                   "1s"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
@@ -230,7 +251,9 @@ std::optional<int> Replicator::wait(std::chrono::milliseconds timeout) {
     return std::nullopt;
 }
 
-bool Replicator::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool Replicator::running() {
+    return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
 long Replicator::peak_rss_kib() const {
     std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
@@ -253,8 +276,8 @@ std::string Replicator::log() const {
 std::pair<int, std::string> run_replicator(const std::vector<std::string>& args,
                                            std::chrono::milliseconds timeout) {
     static int n = 0;
-    std::string path = servers_base() + "/run." + std::to_string(::getpid()) + "." +
-                       std::to_string(n++) + ".log";
+    std::string path =
+        servers_base() + "/run." + std::to_string(::getpid()) + "." + std::to_string(n++) + ".log";
     ::unlink(path.c_str());
     Replicator r(args, path);
     auto st = r.wait(timeout);

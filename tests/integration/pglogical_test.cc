@@ -1,11 +1,10 @@
 // End-to-end tests of `replicator pglogical` against real PostgreSQL source and target
 // servers. Every test compares whole tables on source and target, as a user would.
 
-#include <signal.h>
-
+#include "harness.h"
 #include <gtest/gtest.h>
 
-#include "harness.h"
+#include <signal.h>
 
 namespace {
 
@@ -35,14 +34,16 @@ TEST(Pglogical, ReplicatesInsertsUpdatesDeletesAndKeyChanges) {
                  "CREATE TABLE b(k1 int, k2 text, payload jsonb, PRIMARY KEY (k1, k2));");
     Replicator r(db.args(), test_log("it_dml"));
     db.source->exec("INSERT INTO a SELECT g, 'v' || g, g FROM generate_series(1, 500) g");
-    db.source->exec("INSERT INTO b SELECT g % 7, 'k' || g, jsonb_build_object('g', g) "
-                    "FROM generate_series(1, 300) g");
+    db.source->exec(
+        "INSERT INTO b SELECT g % 7, 'k' || g, jsonb_build_object('g', g) "
+        "FROM generate_series(1, 300) g");
     db.source->exec("UPDATE a SET v = 'updated', n = NULL WHERE id % 3 = 0");
     db.source->exec("DELETE FROM a WHERE id BETWEEN 100 AND 150");
     db.source->exec("UPDATE a SET id = id + 100000 WHERE id % 10 = 1");  // primary key changes
     db.source->exec("UPDATE b SET k2 = k2 || '-moved' WHERE k1 = 3");
-    db.source->exec("BEGIN; INSERT INTO a VALUES (-1, 'x', 1); UPDATE a SET v = 'y' WHERE id = -1;"
-                    "DELETE FROM a WHERE id = -1; INSERT INTO a VALUES (-1, 'z', 2); COMMIT");
+    db.source->exec(
+        "BEGIN; INSERT INTO a VALUES (-1, 'x', 1); UPDATE a SET v = 'y' WHERE id = -1;"
+        "DELETE FROM a WHERE id = -1; INSERT INTO a VALUES (-1, 'z', 2); COMMIT");
     EXPECT_TRUE(converges(db, {"a", "b"}));
     EXPECT_EQ(db.target->count("a WHERE id % 10 = 1 AND id < 100000"), 0)
         << "rows whose key changed must not linger";
@@ -52,12 +53,13 @@ TEST(Pglogical, ReplicatesInsertsUpdatesDeletesAndKeyChanges) {
     EXPECT_NE(log.find("stopped; everything up to LSN"), std::string::npos) << log;
     EXPECT_EQ(log.find("hunter2-secret"), std::string::npos) << "password leaked into the log";
     // The checkpoint is the slot's confirmed position: the source may release the WAL.
-    auto memo = db.target->value("SELECT convert_from(value, 'UTF8') FROM _replicator.memo "
-                                 "WHERE key = 'pglogical-wal-offset-it_dml.public'");
+    auto memo = db.target->value(
+        "SELECT convert_from(value, 'UTF8') FROM _replicator.memo "
+        "WHERE key = 'pglogical-wal-offset-it_dml.public'");
     ASSERT_TRUE(memo.has_value());
-    auto confirmed = db.source->value("SELECT confirmed_flush_lsn >= '" + *memo +
-                                      "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" +
-                                      db.slot + "'");
+    auto confirmed =
+        db.source->value("SELECT confirmed_flush_lsn >= '" + *memo +
+                         "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + db.slot + "'");
     EXPECT_EQ(confirmed, "t");
 }
 
@@ -92,8 +94,10 @@ CREATE TABLE types(
   NULL, NULL, NULL, NULL, NULL, NULL),
  (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))");
-    db.source->exec("INSERT INTO types (id, c_bytea) SELECT 10 + g, decode(repeat(lpad(to_hex(g), 2, '0'), 3), 'hex') "
-                    "FROM generate_series(0, 255) g");
+    db.source->exec(
+        "INSERT INTO types (id, c_bytea) SELECT 10 + g, decode(repeat(lpad(to_hex(g), 2, '0'), 3), "
+        "'hex') "
+        "FROM generate_series(0, 255) g");
     Replicator r(db.args(), test_log("it_types"));
     EXPECT_TRUE(converges(db, {"types"}));
     db.source->exec("UPDATE types SET c_double = -c_double, c_text = c_text || '!' WHERE id < 3");
@@ -101,11 +105,13 @@ CREATE TABLE types(
 }
 
 TEST(Pglogical, UnchangedToastColumnsKeepTheirValue) {
-    Databases db("it_toast", "CREATE TABLE docs(id int PRIMARY KEY, big text, small int);"
-                             "ALTER TABLE docs ALTER COLUMN big SET STORAGE EXTERNAL;");
+    Databases db("it_toast",
+                 "CREATE TABLE docs(id int PRIMARY KEY, big text, small int);"
+                 "ALTER TABLE docs ALTER COLUMN big SET STORAGE EXTERNAL;");
     // 100 kB of incompressible text is stored out of line (TOASTed).
-    db.source->exec("INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text), '') "
-                    "FROM generate_series(1, 3200)), 0 FROM generate_series(1, 5) g");
+    db.source->exec(
+        "INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text), '') "
+        "FROM generate_series(1, 3200)), 0 FROM generate_series(1, 5) g");
     Replicator r(db.args(), test_log("it_toast"));
     EXPECT_TRUE(converges(db, {"docs"}));
     db.source->exec("UPDATE docs SET small = small + 1");  // big is sent as 'unchanged'
@@ -118,8 +124,9 @@ TEST(Pglogical, TruncateIsAppliedInOrder) {
     Databases db("it_truncate", "CREATE TABLE t(id int PRIMARY KEY, v text)");
     Replicator r(db.args(), test_log("it_truncate"));
     db.source->exec("INSERT INTO t SELECT g, 'a' FROM generate_series(1, 100) g");
-    db.source->exec("BEGIN; INSERT INTO t VALUES (1000, 'before'); TRUNCATE t; "
-                    "INSERT INTO t VALUES (1, 'after'); COMMIT");
+    db.source->exec(
+        "BEGIN; INSERT INTO t VALUES (1000, 'before'); TRUNCATE t; "
+        "INSERT INTO t VALUES (1, 'after'); COMMIT");
     db.source->exec("INSERT INTO t VALUES (2, 'later')");
     EXPECT_TRUE(converges(db, {"t"}));
     EXPECT_EQ(db.target->count("t"), 2);
@@ -172,7 +179,8 @@ TEST(Pglogical, MissingSlotAndPublicationGiveTheSqlToRun) {
     Databases db("it_noslot", "CREATE TABLE t(id int PRIMARY KEY)", /*create_slot=*/false);
     auto [status, out] = harness::run_replicator(db.args(), 60s);
     EXPECT_EQ(status, 1) << out;
-    EXPECT_NE(out.find("CREATE PUBLICATION \"pub_it_noslot\" FOR ALL TABLES"), std::string::npos) << out;
+    EXPECT_NE(out.find("CREATE PUBLICATION \"pub_it_noslot\" FOR ALL TABLES"), std::string::npos)
+        << out;
     db.source->exec("CREATE PUBLICATION pub_it_noslot FOR ALL TABLES");
     std::tie(status, out) = harness::run_replicator(db.args(), 60s);
     EXPECT_EQ(status, 1) << out;
@@ -184,7 +192,9 @@ TEST(Pglogical, MissingSlotAndPublicationGiveTheSqlToRun) {
     // The explicit opt-in creates both and replicates.
     Replicator r(db.args({"--createSlotAndPublication"}), test_log("it_noslot"));
     ASSERT_TRUE(harness::wait_for(
-        [&] { return db.source->count("pg_replication_slots WHERE slot_name = 'slot_it_noslot'") == 1; },
+        [&] {
+            return db.source->count("pg_replication_slots WHERE slot_name = 'slot_it_noslot'") == 1;
+        },
         30s));
     db.source->exec("INSERT INTO t VALUES (1), (2)");
     EXPECT_TRUE(converges(db, {"t"}));

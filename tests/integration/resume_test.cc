@@ -3,15 +3,14 @@
 // appends the next sequence number, proves atomicity and order: at every moment the target
 // must hold exactly 1..N with no gap.
 
-#include <signal.h>
-
-#include <atomic>
-#include <random>
-#include <thread>
-
+#include "harness.h"
 #include <gtest/gtest.h>
 
-#include "harness.h"
+#include <atomic>
+#include <iostream>
+#include <random>
+#include <signal.h>
+#include <thread>
 
 namespace {
 
@@ -50,7 +49,8 @@ private:
             Sql src(harness::source_port(), db_.name);
             while (!stop_) {
                 ++seq_;
-                std::string sql = "BEGIN; INSERT INTO ledger VALUES (" + std::to_string(seq_) + ", 'tx');";
+                std::string sql =
+                    "BEGIN; INSERT INTO ledger VALUES (" + std::to_string(seq_) + ", 'tx');";
                 int n = 1 + static_cast<int>(rng_() % 8);
                 for (int i = 0; i < n; ++i) {
                     int acct = static_cast<int>(rng_() % 200);
@@ -58,24 +58,28 @@ private:
                         case 0:
                         case 1:
                             sql += "INSERT INTO accounts VALUES (" + std::to_string(acct) +
-                                   ", 0, 'o') ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + 1;";
+                                   ", 0, 'o') ON CONFLICT (id) DO UPDATE SET balance = "
+                                   "accounts.balance + 1;";
                             break;
                         case 2:
-                            sql += "INSERT INTO events VALUES (" + std::to_string(seq_ * 10 + i) + ", " +
-                                   std::to_string(acct) + ", repeat('e', " +
+                            sql += "INSERT INTO events VALUES (" + std::to_string(seq_ * 10 + i) +
+                                   ", " + std::to_string(acct) + ", repeat('e', " +
                                    std::to_string(rng_() % 300) + "));";
                             break;
                         case 3:
-                            sql += "DELETE FROM events WHERE account = " + std::to_string(acct) + ";";
+                            sql +=
+                                "DELETE FROM events WHERE account = " + std::to_string(acct) + ";";
                             break;
                         case 4:
                             sql += "INSERT INTO tags VALUES (" + std::to_string(acct) + ", 't" +
                                    std::to_string(rng_() % 5) + "') ON CONFLICT DO NOTHING;";
                             break;
                         case 5:
-                            sql += "UPDATE accounts SET id = id + 1000, owner = 'moved' WHERE id = " +
-                                   std::to_string(acct) + " AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = " +
-                                   std::to_string(acct + 1000) + ");";
+                            sql +=
+                                "UPDATE accounts SET id = id + 1000, owner = 'moved' WHERE id = " +
+                                std::to_string(acct) +
+                                " AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = " +
+                                std::to_string(acct + 1000) + ");";
                             break;
                     }
                 }
@@ -117,7 +121,8 @@ private:
     void loop() {
         Sql dst(harness::target_port(), db_.name);
         while (!stop_) {
-            auto row = dst.rows("SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM ledger");
+            auto row = dst.rows(
+                "SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM ledger");
             long long n = std::stoll(*row[0][0]);
             long long lo = std::stoll(*row[0][1]);
             long long hi = std::stoll(*row[0][2]);
@@ -195,7 +200,9 @@ TEST(Resume, GracefulStopAndRestart) {
     EXPECT_NE(r.log().find("resuming from LSN"), std::string::npos);
 }
 
-TEST(Resume, TwentyKillNineDuringWorkload) { run_kill_test("it_kill", {}, 20); }
+TEST(Resume, TwentyKillNineDuringWorkload) {
+    run_kill_test("it_kill", {}, 20);
+}
 
 TEST(Resume, KillNineWithGroupedTransactionsAndSmallQueue) {
     run_kill_test("it_kill_grouped", {"--flushSize", "50", "--targetApplyQueueSize", "100"}, 8);
@@ -226,8 +233,9 @@ TEST(Resume, SurvivesTargetRestart) {
 TEST(Resume, MillionRowTransactionWithBoundedMemory) {
     Databases db("it_big", "CREATE TABLE big(id int PRIMARY KEY, payload text)");
     Replicator r(db.args({"--flushSize", "2000"}), harness::log_path("it_big"));
-    db.source->exec("INSERT INTO big SELECT g, md5(g::text) || md5((g * 7)::text) "
-                    "FROM generate_series(1, 1000000) g");
+    db.source->exec(
+        "INSERT INTO big SELECT g, md5(g::text) || md5((g * 7)::text) "
+        "FROM generate_series(1, 1000000) g");
     EXPECT_TRUE(harness::wait_for([&] { return db.target->count("big") == 1000000; }, 600s))
         << r.log();
     long peak = r.peak_rss_kib();
@@ -235,6 +243,8 @@ TEST(Resume, MillionRowTransactionWithBoundedMemory) {
     EXPECT_GT(peak, 0);
     EXPECT_LT(peak, 256 * 1024) << "peak resident memory " << peak << " KiB";
     RecordProperty("peak_rss_kib", std::to_string(peak));
+    std::cout << "replicator peak resident memory for a 1M-row transaction: " << peak / 1024
+              << " MiB\n";
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0);
 }
@@ -245,11 +255,13 @@ TEST(Resume, StreamedTransactionsWithSubtransactionAborts) {
     auto args = db.args();
     args[2] += "?options=-c%20logical_decoding_work_mem%3D64kB";
     Replicator r(args, harness::log_path("it_stream"));
-    db.source->exec("BEGIN; INSERT INTO s SELECT g, 'a' FROM generate_series(1, 5000) g;"
-                    "SAVEPOINT sp; INSERT INTO s SELECT g, 'aborted' FROM generate_series(5001, 8000) g;"
-                    "ROLLBACK TO SAVEPOINT sp; UPDATE s SET v = 'b' WHERE id % 2 = 0;"
-                    "SAVEPOINT sp2; DELETE FROM s WHERE id < 100; RELEASE SAVEPOINT sp2; COMMIT");
-    db.source->exec("BEGIN; INSERT INTO s SELECT g, 'never' FROM generate_series(10001, 15000) g; ROLLBACK");
+    db.source->exec(
+        "BEGIN; INSERT INTO s SELECT g, 'a' FROM generate_series(1, 5000) g;"
+        "SAVEPOINT sp; INSERT INTO s SELECT g, 'aborted' FROM generate_series(5001, 8000) g;"
+        "ROLLBACK TO SAVEPOINT sp; UPDATE s SET v = 'b' WHERE id % 2 = 0;"
+        "SAVEPOINT sp2; DELETE FROM s WHERE id < 100; RELEASE SAVEPOINT sp2; COMMIT");
+    db.source->exec(
+        "BEGIN; INSERT INTO s SELECT g, 'never' FROM generate_series(10001, 15000) g; ROLLBACK");
     db.source->exec("INSERT INTO s VALUES (99999, 'after')");
     std::string diff;
     EXPECT_TRUE(harness::wait_for([&] { return db.tables_match({"s"}, &diff); }, 60s)) << diff;

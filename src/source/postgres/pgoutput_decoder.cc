@@ -1,8 +1,8 @@
 #include "source/postgres/pgoutput_decoder.h"
 
-#include <fmt/format.h>
-
 #include "base/error.h"
+
+#include <fmt/format.h>
 
 namespace rep::pg {
 namespace {
@@ -64,7 +64,9 @@ private:
     size_t pos_ = 0;
 };
 
-int64_t to_unix_us(int64_t pg_us) { return pg_us + kPgEpochOffsetUs; }
+int64_t to_unix_us(int64_t pg_us) {
+    return pg_us + kPgEpochOffsetUs;
+}
 
 std::vector<Datum> read_tuple(Reader& r, const Relation& rel) {
     uint16_t n = r.u16();

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/lsn.h"
+#include "core/mutation.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,15 +12,12 @@
 #include <variant>
 #include <vector>
 
-#include "core/lsn.h"
-#include "core/mutation.h"
-
 namespace rep::pg {
 
 // Decoded pgoutput messages (protocol versions 1 and 2). Layouts are in PostgreSQL's
 // "Logical Replication Message Formats" chapter; all integers are big-endian.
 struct BeginMsg {
-    Lsn final_lsn;          // start of the transaction's commit record
+    Lsn final_lsn;           // start of the transaction's commit record
     int64_t commit_time_us;  // microseconds since the Unix epoch
     uint32_t xid;
 };
@@ -64,9 +64,9 @@ struct InfoMsg {
     std::string text;
 };
 
-using Message = std::variant<BeginMsg, CommitMsg, RelationMsg, ChangeMsg, TruncateMsg,
-                             StreamStartMsg, StreamStopMsg, StreamCommitMsg, StreamAbortMsg,
-                             InfoMsg>;
+using Message =
+    std::variant<BeginMsg, CommitMsg, RelationMsg, ChangeMsg, TruncateMsg, StreamStartMsg,
+                 StreamStopMsg, StreamCommitMsg, StreamAbortMsg, InfoMsg>;
 
 // Turns pgoutput payloads (the part of an XLogData message after its 25-byte header) into
 // Message values. Pure: no I/O, no clock. Not thread-safe; one decoder per replication stream.

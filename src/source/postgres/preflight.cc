@@ -1,11 +1,11 @@
 #include "source/postgres/preflight.h"
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "base/error.h"
 #include "core/table_name.h"
 #include "util/pg_conn.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace rep::pg {
 
@@ -16,9 +16,10 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
     SlotState state;
     state.server_version = conn.server_version();
     if (state.server_version < 100000) {
-        throw fatal(fmt::format("source is PostgreSQL {}; logical replication with pgoutput needs "
-                                "version 10 or later",
-                                state.server_version));
+        throw fatal(
+            fmt::format("source is PostgreSQL {}; logical replication with pgoutput needs "
+                        "version 10 or later",
+                        state.server_version));
     }
     auto wal_level = conn.query_value("SHOW wal_level");
     if (wal_level != "logical") {
@@ -32,9 +33,11 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
     }
     std::string db = conn.query_value("SELECT current_database()").value_or("");
 
-    auto pub = conn.query_value("SELECT pubname FROM pg_publication WHERE pubname = $1", {publication});
+    auto pub =
+        conn.query_value("SELECT pubname FROM pg_publication WHERE pubname = $1", {publication});
     if (!pub) {
-        std::string sql = fmt::format("CREATE PUBLICATION {} FOR ALL TABLES;", quote_ident(publication));
+        std::string sql =
+            fmt::format("CREATE PUBLICATION {} FOR ALL TABLES;", quote_ident(publication));
         if (!create) {
             throw fatal(fmt::format(
                 "publication \"{}\" does not exist in source database \"{}\": run {} in the "
@@ -70,20 +73,23 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
     std::string plugin = PQgetvalue(r.get(), 0, 0);
     std::string slot_db = PQgetvalue(r.get(), 0, 1);
     if (plugin != "pgoutput") {
-        throw fatal(fmt::format("replication slot \"{}\" uses plugin {}, not pgoutput; drop it and "
-                                "create it with SELECT pg_create_logical_replication_slot('{}', "
-                                "'pgoutput');",
-                                slot, plugin, slot));
+        throw fatal(
+            fmt::format("replication slot \"{}\" uses plugin {}, not pgoutput; drop it and "
+                        "create it with SELECT pg_create_logical_replication_slot('{}', "
+                        "'pgoutput');",
+                        slot, plugin, slot));
     }
     if (slot_db != db) {
-        throw fatal(fmt::format("replication slot \"{}\" belongs to database \"{}\", but --sourceConn "
-                                "connects to \"{}\"",
-                                slot, slot_db, db));
+        throw fatal(
+            fmt::format("replication slot \"{}\" belongs to database \"{}\", but --sourceConn "
+                        "connects to \"{}\"",
+                        slot, slot_db, db));
     }
     if (!PQgetisnull(r.get(), 0, 3)) {
-        spdlog::warn("replication slot {} is in use by source process {}; starting will be retried "
-                     "(--maxRetries) until it is released",
-                     slot, PQgetvalue(r.get(), 0, 3));
+        spdlog::warn(
+            "replication slot {} is in use by source process {}; starting will be retried "
+            "(--maxRetries) until it is released",
+            slot, PQgetvalue(r.get(), 0, 3));
     }
     if (!PQgetisnull(r.get(), 0, 2)) {
         state.confirmed_flush = Lsn::parse(PQgetvalue(r.get(), 0, 2)).value_or(Lsn());

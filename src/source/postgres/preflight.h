@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include "core/lsn.h"
+
+#include <string>
 
 namespace rep::pg {
 

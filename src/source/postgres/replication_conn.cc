@@ -1,13 +1,13 @@
 #include "source/postgres/replication_conn.h"
 
-#include <sys/select.h>
-
-#include <fmt/format.h>
-
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "core/table_name.h"
 #include "util/pg_conn.h"
+
+#include <fmt/format.h>
+
+#include <sys/select.h>
 
 namespace rep::pg {
 namespace {
@@ -46,7 +46,9 @@ int64_t pg_now_us() {
     return unix_us - 946684800LL * 1000000LL;
 }
 
-ReplicationConn::~ReplicationConn() { close(); }
+ReplicationConn::~ReplicationConn() {
+    close();
+}
 
 void ReplicationConn::close() {
     if (buf_ != nullptr) {
@@ -78,7 +80,9 @@ void ReplicationConn::connect() {
     }
 }
 
-int ReplicationConn::server_version() const { return conn_ != nullptr ? PQserverVersion(conn_) : 0; }
+int ReplicationConn::server_version() const {
+    return conn_ != nullptr ? PQserverVersion(conn_) : 0;
+}
 
 void ReplicationConn::start(const StartOptions& o) {
     std::string sql = fmt::format(
@@ -140,7 +144,8 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
             m.wal_end = Lsn(read_be64(buf_ + 1));
             m.reply_requested = buf_[17] != 0;
         } else {
-            throw fatal(fmt::format("unexpected replication message '{}' of {} bytes", m.kind, len));
+            throw fatal(
+                fmt::format("unexpected replication message '{}' of {} bytes", m.kind, len));
         }
         return m;
     }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/lsn.h"
+
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -7,15 +9,13 @@
 #include <string>
 #include <string_view>
 
-#include "core/lsn.h"
-
 namespace rep::pg {
 
 // One message of the streaming replication sub-protocol carried in CopyData.
 struct ReplicationMessage {
-    char kind = 0;       // 'w' XLogData or 'k' primary keepalive
-    Lsn wal_start;       // 'w': WAL position of the payload
-    Lsn wal_end;         // the server's current end of WAL
+    char kind = 0;                 // 'w' XLogData or 'k' primary keepalive
+    Lsn wal_start;                 // 'w': WAL position of the payload
+    Lsn wal_end;                   // the server's current end of WAL
     bool reply_requested = false;  // 'k': the server wants a status update now
     std::string_view payload;      // 'w': the pgoutput message; valid until the next receive()
 };
@@ -23,8 +23,8 @@ struct ReplicationMessage {
 struct StartOptions {
     std::string slot;
     std::string publication;
-    Lsn start;                 // 0/0: the slot's confirmed_flush_lsn
-    int proto_version = 1;     // 2 adds streaming of in-progress transactions
+    Lsn start;              // 0/0: the slot's confirmed_flush_lsn
+    int proto_version = 1;  // 2 adds streaming of in-progress transactions
     bool streaming = false;
 };
 

@@ -1,8 +1,8 @@
 #include "source/postgres/stream_spool.h"
 
-#include <fmt/format.h>
-
 #include "base/error.h"
+
+#include <fmt/format.h>
 
 namespace rep::pg {
 
@@ -20,9 +20,10 @@ StreamSpool::StreamSpool(std::filesystem::path dir) : dir_(std::move(dir)) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {
-        throw fatal(fmt::format("cannot create spool directory {} for streamed transactions: {} "
-                                "(set --dataDir to a writable directory)",
-                                dir_.string(), ec.message()));
+        throw fatal(
+            fmt::format("cannot create spool directory {} for streamed transactions: {} "
+                        "(set --dataDir to a writable directory)",
+                        dir_.string(), ec.message()));
     }
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
         if (entry.path().extension() == ".spool") {

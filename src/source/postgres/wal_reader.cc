@@ -1,11 +1,11 @@
 #include "source/postgres/wal_reader.h"
 
-#include <algorithm>
+#include "base/error.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "base/error.h"
+#include <algorithm>
 
 namespace rep::pg {
 
@@ -28,9 +28,10 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
     so.proto_version = v2 ? 2 : 1;
     so.streaming = v2;
     conn_.start(so);
-    spdlog::info("replicating from slot {} (publication {}) starting at LSN {}, pgoutput protocol {}{}",
-                 so.slot, so.publication, start.is_zero() ? "confirmed by the slot" : start.str(),
-                 so.proto_version, v2 ? " with streaming" : "");
+    spdlog::info(
+        "replicating from slot {} (publication {}) starting at LSN {}, pgoutput protocol {}{}",
+        so.slot, so.publication, start.is_zero() ? "confirmed by the slot" : start.str(),
+        so.proto_version, v2 ? " with streaming" : "");
     next_status_ = std::chrono::steady_clock::now() + options_.standby_timeout;
     while (!stop.load()) {
         maybe_send_status(false);

@@ -1,10 +1,5 @@
 #pragma once
 
-#include <atomic>
-#include <filesystem>
-#include <string>
-#include <vector>
-
 #include "base/duration.h"
 #include "core/change_item.h"
 #include "core/progress.h"
@@ -12,6 +7,11 @@
 #include "source/postgres/replication_conn.h"
 #include "source/postgres/stream_spool.h"
 #include "util/bounded_queue.h"
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <vector>
 
 namespace rep::pg {
 
@@ -60,9 +60,9 @@ private:
     PgOutputDecoder decoder_;
     std::unique_ptr<StreamSpool> spool_;
 
-    bool in_txn_ = false;       // between Begin and Commit of a transaction sent whole
-    uint32_t stream_xid_ = 0;   // top-level xid of the open stream block
-    ChangeItem chunk_;          // mutations not yet forwarded
+    bool in_txn_ = false;      // between Begin and Commit of a transaction sent whole
+    uint32_t stream_xid_ = 0;  // top-level xid of the open stream block
+    ChangeItem chunk_;         // mutations not yet forwarded
     Lsn last_keepalive_;
     std::chrono::steady_clock::time_point next_status_;
     uint64_t messages_ = 0;
