@@ -149,7 +149,7 @@ void ApplyLoop::retry_group(const Error& first) {
         } catch (const Error& e) {
             rollback_quietly();
             if (!e.retryable()) {
-                throw;
+                salvage_group(e);
             }
             last = e.what();
         }

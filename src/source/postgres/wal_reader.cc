@@ -101,6 +101,25 @@ void WalReader::flush_chunk(const std::atomic<bool>& stop) {
     chunk_ = ChangeItem{};
 }
 
+bool WalReader::forward_change(Message& m, const std::atomic<bool>& stop) {
+    if (auto* c = std::get_if<ChangeMsg>(&m)) {
+        to_mutations(std::move(*c), chunk_.mutations);
+        if (chunk_.mutations.size() >= options_.chunk_rows) {
+            flush_chunk(stop);
+        }
+        return true;
+    }
+    if (auto* t = std::get_if<TruncateMsg>(&m)) {
+        flush_chunk(stop);  // the truncate comes after the changes before it
+        ChangeItem item;
+        item.kind = ChangeItem::Kind::kTruncate;
+        item.truncate = std::move(t->truncate);
+        forward(std::move(item), stop);
+        return true;
+    }
+    return false;
+}
+
 void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) {
     if (decoder_.in_stream() && !payload.empty() && payload[0] != 'E' && payload[0] != 'S') {
         // Inside a stream block: keep the raw message for replay at Stream Commit, but decode
@@ -110,6 +129,9 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
         return;
     }
     Message m = decoder_.decode(payload);
+    if (forward_change(m, stop)) {
+        return;
+    }
     if (auto* b = std::get_if<BeginMsg>(&m)) {
         in_txn_ = true;
         ChangeItem item;
@@ -117,17 +139,6 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
         item.xid = b->xid;
         item.lsn = b->final_lsn;
         item.commit_time_us = b->commit_time_us;
-        forward(std::move(item), stop);
-    } else if (auto* c = std::get_if<ChangeMsg>(&m)) {
-        to_mutations(std::move(*c), chunk_.mutations);
-        if (chunk_.mutations.size() >= options_.chunk_rows) {
-            flush_chunk(stop);
-        }
-    } else if (auto* t = std::get_if<TruncateMsg>(&m)) {
-        flush_chunk(stop);
-        ChangeItem item;
-        item.kind = ChangeItem::Kind::kTruncate;
-        item.truncate = std::move(t->truncate);
         forward(std::move(item), stop);
     } else if (auto* cm = std::get_if<CommitMsg>(&m)) {
         flush_chunk(stop);
@@ -166,18 +177,7 @@ void WalReader::replay_stream(const StreamCommitMsg& commit, const std::atomic<b
     PgOutputDecoder replay = decoder_;
     spool_->replay(commit.xid, [&](std::string_view message) {
         Message m = replay.decode_streamed(message);
-        if (auto* c = std::get_if<ChangeMsg>(&m)) {
-            to_mutations(std::move(*c), chunk_.mutations);
-            if (chunk_.mutations.size() >= options_.chunk_rows) {
-                flush_chunk(stop);
-            }
-        } else if (auto* t = std::get_if<TruncateMsg>(&m)) {
-            flush_chunk(stop);
-            ChangeItem item;
-            item.kind = ChangeItem::Kind::kTruncate;
-            item.truncate = std::move(t->truncate);
-            forward(std::move(item), stop);
-        }
+        forward_change(m, stop);
     });
     flush_chunk(stop);
     ChangeItem item;

@@ -50,6 +50,8 @@ private:
     void handle(std::string_view payload, const std::atomic<bool>& stop);
     void forward(ChangeItem item, const std::atomic<bool>& stop);
     void flush_chunk(const std::atomic<bool>& stop);
+    // Row changes and truncates, live or replayed from the spool; false for other messages.
+    bool forward_change(Message& m, const std::atomic<bool>& stop);
     void maybe_send_status(bool force);
     void replay_stream(const StreamCommitMsg& commit, const std::atomic<bool>& stop);
 
