@@ -20,11 +20,23 @@ pg_init() { # name
         >"$BASE/$1.initdb.log"
 }
 
+# A self-signed certificate for 127.0.0.1 (its own root), so clients can test TLS with
+# sslmode=verify-full&sslrootcert=$BASE/tls/server.crt. Both servers accept TLS and plain TCP.
+make_cert() {
+    mkdir -p "$BASE/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=127.0.0.1" \
+        -addext "subjectAltName=IP:127.0.0.1" \
+        -keyout "$BASE/tls/server.key" -out "$BASE/tls/server.crt" >/dev/null 2>&1
+    chmod 600 "$BASE/tls/server.key"
+    if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$BASE/tls"; fi
+    chmod 644 "$BASE/tls/server.crt"
+}
+
 pg_start() { # name port extra-opts...
     local name=$1 port=$2
     shift 2
     as_pg "$PGBIN/pg_ctl" -D "$BASE/$name" -l "$BASE/$name.log" -w -t 60 -o \
-        "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$BASE -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $*" \
+        "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$BASE -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c ssl=on -c ssl_cert_file=$BASE/tls/server.crt -c ssl_key_file=$BASE/tls/server.key $*" \
         start >/dev/null
 }
 
@@ -36,6 +48,7 @@ start)
     rm -rf "$BASE"
     mkdir -p "$BASE"
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$BASE"; fi
+    make_cert
     pg_init src & p1=$!
     pg_init dst & p2=$!
     wait $p1

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config
       postgresql-15 postgresql-client-15 libpq-dev
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-      libgtest-dev libgmock-dev libbenchmark-dev clang-format procps)
+      libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
