@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config
       postgresql-15 postgresql-client-15 libpq-dev
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-      libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl)
+      libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl
+      prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

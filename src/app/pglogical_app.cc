@@ -1,5 +1,6 @@
 #include "app/pglogical_app.h"
 
+#include "app/monitor.h"
 #include "app/signals.h"
 #include "base/conninfo.h"
 #include "base/error.h"
@@ -8,6 +9,8 @@
 #include "staging/memo.h"
 #include "util/pg_conn.h"
 
+#include "http/status_server.h"
+#include "metrics/probe.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -52,6 +55,7 @@ struct Pipeline {
     PgConn* staging;
     Memo& memo;
     ApplyOptions apply_options;
+    metrics::Probe& probe;
 
     // One run of reader + applier from `start`. Returns normally on a requested stop; throws
     // the first error either side raised.
@@ -70,7 +74,16 @@ struct Pipeline {
         ro.chunk_rows = config.flush_size;
         ro.spool_dir = config.data_dir / "pglogical-spool";
         ro.allow_streaming = config.allow_streaming;
-        pg::WalReader reader(ro, queue, progress);
+        pg::WalReader reader(ro, queue, progress, probe);
+        size_t capacity = config.target_apply_queue_size;
+        probe.set_queue_sampler([&queue, capacity] { return std::pair{queue.weight(), capacity}; });
+        struct ResetSampler {
+            metrics::Probe& probe;
+            size_t capacity;
+            ~ResetSampler() {
+                probe.set_queue_sampler([c = capacity] { return std::pair<size_t, size_t>{0, c}; });
+            }
+        } reset_sampler{probe, capacity};
 
         std::thread reader_thread([&] {
             try {
@@ -92,7 +105,7 @@ struct Pipeline {
             }
         });
         ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue,
-                       progress);
+                       progress, probe);
         try {
             loop.run(pipeline_stop);
         } catch (...) {
@@ -111,6 +124,42 @@ struct Pipeline {
         }
     }
 };
+
+// The effective configuration for /_/diag: every setting, connection strings redacted.
+nlohmann::json describe_config(const PglogicalConfig& c) {
+    return {
+        {"command", "pglogical"},
+        {"sourceConn", redact_conninfo(c.source_conn)},
+        {"targetConn", redact_conninfo(c.target_conn)},
+        {"stagingConn", c.staging_conn.empty() ? "" : redact_conninfo(c.staging_conn)},
+        {"targetSchema", c.target_schema},
+        {"stagingSchema", c.staging_schema},
+        {"stagingCreateSchema", c.staging_create_schema},
+        {"slotName", c.slot_name},
+        {"publicationName", c.publication_name},
+        {"createSlotAndPublication", c.create_slot_and_publication},
+        {"standbyTimeout", format_go_duration(c.standby_timeout)},
+        {"flushSize", c.flush_size},
+        {"flushPeriod", format_go_duration(c.flush_period)},
+        {"targetApplyQueueSize", c.target_apply_queue_size},
+        {"applyTimeout", format_go_duration(c.apply_timeout)},
+        {"maxRetries", c.retry.max_retries},
+        {"retryInitialBackoff", format_go_duration(c.retry.initial_backoff)},
+        {"retryMaxBackoff", format_go_duration(c.retry.max_backoff)},
+        {"retryMultiplier", c.retry.multiplier},
+        {"truncateMode", c.truncate_mode == TruncateMode::kApply    ? "apply"
+                         : c.truncate_mode == TruncateMode::kIgnore ? "ignore"
+                                                                    : "error"},
+        {"dataDir", c.data_dir.string()},
+        {"disableStreaming", !c.allow_streaming},
+        {"metricsAddr", c.metrics_addr},
+        {"stallTimeout", format_go_duration(c.stall_timeout)},
+        {"metricsSnapshotPeriod", format_go_duration(c.snapshots.period)},
+        {"metricsSnapshotCompression", c.snapshots.gzip ? "gzip" : "none"},
+        {"metricsSnapshotRetentionTime", format_go_duration(c.snapshots.retention_time)},
+        {"metricsSnapshotRetentionSize", c.snapshots.retention_bytes},
+    };
+}
 
 }  // namespace
 
@@ -202,9 +251,29 @@ int run_pglogical(const PglogicalConfig& config) {
             "target commit (at-least-once; a crash may re-apply the last transactions)");
     }
 
-    Pipeline pipeline{config, dialect, target_schema, target, staging_conn.get(), memo, ao};
+    metrics::Probe probe(target_schema.raw, "pglogical");
     Progress progress;
     progress.advance(start);
+    probe.set_positions(start, start);
+    Monitor monitor(MonitorOptions{config.source_conn, config.target_conn, config.slot_name,
+                                   config.stall_timeout},
+                    probe, progress, describe_config(config));
+    monitor.start();
+    std::unique_ptr<http::StatusServer> server;
+    if (!config.metrics_addr.empty()) {
+        server = std::make_unique<http::StatusServer>(config.metrics_addr, monitor);
+        spdlog::info("serving /_/varz, /_/healthz and /_/diag on {}", config.metrics_addr);
+    }
+    std::unique_ptr<metrics::Snapshotter> snapshotter;
+    if (config.snapshots.period.count() > 0) {
+        metrics::SnapshotOptions so = config.snapshots;
+        so.dir = config.data_dir / "metrics-snapshots";
+        snapshotter =
+            std::make_unique<metrics::Snapshotter>(so, [&probe] { return probe.exposition(true); });
+        snapshotter->start();
+    }
+
+    Pipeline pipeline{config, dialect, target_schema, target, staging_conn.get(), memo, ao, probe};
     Backoff backoff(config.retry);
     Lsn progress_at_failure = progress.get();
     while (!stop_requested().load()) {

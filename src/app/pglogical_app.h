@@ -4,6 +4,8 @@
 #include "sequencer/apply_loop.h"
 #include "util/retry.h"
 
+#include "metrics/snapshotter.h"
+
 #include <filesystem>
 #include <string>
 
@@ -29,6 +31,11 @@ struct PglogicalConfig {
     TruncateMode truncate_mode = TruncateMode::kApply;
     std::filesystem::path data_dir = "replicator-data";
     bool allow_streaming = true;
+
+    // Observability (docs/metrics.md).
+    std::string metrics_addr;  // empty: no HTTP endpoints
+    Duration stall_timeout = std::chrono::seconds(20);
+    metrics::SnapshotOptions snapshots;  // dir is filled from data_dir
 };
 
 // Composition root of `replicator pglogical`: checks source and staging, then runs the

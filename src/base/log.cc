@@ -4,15 +4,19 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <mutex>
 
 namespace rep {
 namespace {
+
+std::string utc_stamp(std::chrono::system_clock::time_point t);
 
 // Formats each record as one JSON object, the "fluent" format MOLT Replicator offers for log
 // shippers: {"time":"...","level":"info","msg":"..."}.
@@ -40,7 +44,52 @@ public:
     }
 };
 
+std::string utc_stamp(std::chrono::system_clock::time_point t) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    std::time_t secs = static_cast<std::time_t>(us / 1000000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    return fmt::format("{}.{:06}Z", stamp, us % 1000000);
+}
+
+// Keeps the last warnings and errors in memory for /_/diag.
+class RecentProblemsSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    std::vector<LogRecord> snapshot() {
+        std::lock_guard lock(mutex_);
+        return {records_.begin(), records_.end()};
+    }
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        if (msg.level < spdlog::level::warn) {
+            return;
+        }
+        auto level = spdlog::level::to_string_view(msg.level);
+        records_.push_back({utc_stamp(msg.time), std::string(level.data(), level.size()),
+                            std::string(msg.payload.data(), msg.payload.size())});
+        if (records_.size() > 50) {
+            records_.pop_front();
+        }
+    }
+    void flush_() override {}
+
+private:
+    std::deque<LogRecord> records_;
+};
+
+std::shared_ptr<RecentProblemsSink>& recent_sink() {
+    static auto sink = std::make_shared<RecentProblemsSink>();
+    return sink;
+}
+
 }  // namespace
+
+std::vector<LogRecord> recent_problems() {
+    return recent_sink()->snapshot();
+}
 
 void init_logging(const LogOptions& options) {
     spdlog::sink_ptr sink;
@@ -58,7 +107,8 @@ void init_logging(const LogOptions& options) {
     } else {
         sink->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
     }
-    auto logger = std::make_shared<spdlog::logger>("replicator", sink);
+    auto logger = std::make_shared<spdlog::logger>("replicator",
+                                                   spdlog::sinks_init_list{sink, recent_sink()});
     logger->set_level(options.verbosity >= 2   ? spdlog::level::trace
                       : options.verbosity == 1 ? spdlog::level::debug
                                                : spdlog::level::info);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <string>
+#include <vector>
 
 namespace rep {
 
@@ -14,5 +15,13 @@ struct LogOptions {
 
 // Installs the process-wide default logger. Throws rep::Error if the destination cannot be opened.
 void init_logging(const LogOptions& options);
+
+// The most recent warnings and errors (at most 50), oldest first, for diagnostics.
+struct LogRecord {
+    std::string time;  // UTC, RFC 3339
+    std::string level;
+    std::string message;
+};
+std::vector<LogRecord> recent_problems();
 
 }  // namespace rep

@@ -66,6 +66,22 @@ int main(int argc, char** argv) {
         app.exit(e);
         return 2;
     }
+    if (pglogical->parsed()) {
+        const auto& snap = pg_config.snapshots;
+        std::string problem;
+        if (snap.period.count() > 0 && pg_config.metrics_addr.empty()) {
+            problem = "--metricsSnapshotPeriod needs --metricsAddr";
+        } else if (snap.period.count() > 0 && snap.retention_time.count() == 0 &&
+                   snap.retention_bytes == 0) {
+            problem =
+                "--metricsSnapshotPeriod needs a retention policy: set "
+                "--metricsSnapshotRetentionTime or --metricsSnapshotRetentionSize";
+        }
+        if (!problem.empty()) {
+            std::cerr << problem << "\nRun with --help for more information.\n";
+            return 2;
+        }
+    }
     if (app.got_subcommand("version")) {
         print_version();
         return 0;

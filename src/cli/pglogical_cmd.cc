@@ -4,6 +4,8 @@
 #include "cli/flags.h"
 #include "core/table_name.h"
 
+#include "metrics/snapshotter.h"
+
 namespace rep::cli {
 
 CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions& log) {
@@ -90,6 +92,35 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
         ->capture_default_str();
     cmd->add_flag("!--disableStreaming", c.allow_streaming,
                   "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
+    cmd->add_option("--metricsAddr", c.metrics_addr,
+                    "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT");
+    add_duration(*cmd, "--stallTimeout", c.stall_timeout,
+                 "Report a stall (warning log, /_/healthz 503) when received changes are not "
+                 "applied for this long");
+    add_duration(*cmd, "--metricsSnapshotPeriod", c.snapshots.period,
+                 "Write a metrics snapshot to <dataDir>/metrics-snapshots this often (0: off; "
+                 "15s-60s recommended; needs --metricsAddr)");
+    cmd->add_option_function<std::string>(
+           "--metricsSnapshotCompression",
+           [&c](const std::string& v) { c.snapshots.gzip = v == "gzip"; },
+           "Snapshot compression: gzip or none")
+        ->check(CLI::IsMember({"gzip", "none"}))
+        ->default_str("gzip");
+    add_duration(*cmd, "--metricsSnapshotRetentionTime", c.snapshots.retention_time,
+                 "Delete snapshots older than this (0: no age limit)");
+    cmd->add_option_function<std::string>(
+           "--metricsSnapshotRetentionSize",
+           [&c](const std::string& v) {
+               auto n = metrics::parse_byte_size(v);
+               if (!n) {
+                   throw CLI::ValidationError("--metricsSnapshotRetentionSize",
+                                              "\"" + v + "\" is not a size such as 100MB or 1GiB");
+               }
+               c.snapshots.retention_bytes = *n;
+           },
+           "Delete the oldest snapshots once they take more than this (e.g. 100MB, 1GiB; empty: "
+           "no size limit)")
+        ->type_name("SIZE");
     add_log_flags(*cmd, log);
     return cmd;
 }

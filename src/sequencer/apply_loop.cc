@@ -15,11 +15,17 @@ namespace {
 // replayed from the source instead, so a huge transaction never has to fit in memory.
 constexpr size_t kMaxLogRows = 50000;
 
+int64_t unix_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 }  // namespace
 
 ApplyLoop::ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema,
                      PgConn& target, Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue,
-                     Progress& progress)
+                     Progress& progress, metrics::Probe& probe)
     : options_(std::move(options)),
       dialect_(dialect),
       target_(target),
@@ -27,6 +33,7 @@ ApplyLoop::ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef tar
       staging_(staging),
       queue_(queue),
       progress_(progress),
+      probe_(probe),
       resolver_(dialect, std::move(target_schema)),
       writer_(dialect),
       builder_(resolver_, target) {}
@@ -46,7 +53,9 @@ void ApplyLoop::run(const std::atomic<bool>& stop) {
             }
             continue;
         }
+        probe_.busy(true);
         process_with_retry(std::move(*item));
+        probe_.busy(false);
     }
     if (txn_open_) {
         if (source_txn_open_ || group_txns_ == 0) {
@@ -172,6 +181,10 @@ void ApplyLoop::process(const ChangeItem& item) {
             source_txn_open_ = true;
             current_xid_ = item.xid;
             current_lsn_ = item.lsn;
+            if (group_oldest_us_ == 0) {
+                group_oldest_us_ = item.commit_time_us;
+            }
+            group_newest_us_ = item.commit_time_us;
             break;
         case ChangeItem::Kind::kChanges:
             begin_target_txn();
@@ -218,6 +231,7 @@ void ApplyLoop::process(const ChangeItem& item) {
 
 void ApplyLoop::flush_segments() {
     for (Segment& s : builder_.segments()) {
+        auto started = std::chrono::steady_clock::now();
         try {
             writer_.write(target_, s);
         } catch (const Error& e) {
@@ -228,15 +242,22 @@ void ApplyLoop::flush_segments() {
             fail_segment(e, failed);
         }
         size_t n = s.rows.size();
-        spdlog::debug("{} {} rows into {}",
-                      s.kind == MutationKind::kDelete ? "deleted" : "upserted", n,
-                      s.mapping->target().name.display());
+        double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        bool deletes = s.kind == MutationKind::kDelete;
+        const std::string& table = s.mapping->target().name.table;
+        double age =
+            group_oldest_us_ > 0 ? static_cast<double>(unix_now_us() - group_oldest_us_) / 1e6 : -1;
+        probe_.applied(table, deletes, n, seconds, age);
+        spdlog::debug("{} rows {} {} in {:.3f}ms", deletes ? "deleted" : "upserted", n,
+                      s.mapping->target().name.display(), seconds * 1000);
         rows_applied_ += n;
     }
     builder_.clear();
 }
 
 void ApplyLoop::fail_segment(const Error& e, const Segment& s) {
+    probe_.apply_error(s.mapping->target().name.table);
     rollback_quietly();
     // Find the row the batch choked on by writing its rows one at a time in a throwaway
     // transaction, so the message can name the primary key.
@@ -323,6 +344,9 @@ void ApplyLoop::commit_group() {
     }
     keepalive_ = Lsn();
     txns_applied_ += group_txns_;
+    probe_.committed(group_oldest_us_, group_newest_us_, group_txns_);
+    probe_.set_positions(progress_.get(), group_end_);
+    group_oldest_us_ = 0;
     spdlog::debug("committed {} source transactions ({} rows); progressed to LSN {}", group_txns_,
                   group_rows_, group_end_.str());
     group_txns_ = 0;
@@ -343,6 +367,7 @@ void ApplyLoop::rollback_quietly() {
     source_txn_open_ = false;
     group_rows_ = 0;
     group_txns_ = 0;
+    group_oldest_us_ = 0;
     commit_due_ = false;
     // A keepalive seen in this group only counts once the group commits; forget it, or a
     // later commit of fewer transactions (salvage) would confirm past uncommitted data.

@@ -10,6 +10,8 @@
 #include "util/bounded_queue.h"
 #include "util/retry.h"
 
+#include "metrics/probe.h"
+
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -48,7 +50,8 @@ struct ApplyOptions {
 class ApplyLoop {
 public:
     ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema, PgConn& target,
-              Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue, Progress& progress);
+              Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue, Progress& progress,
+              metrics::Probe& probe);
 
     // Applies until `stop` is set or the queue is closed and drained. On stop, the open target
     // transaction is committed if it holds only whole source transactions, and rolled back
@@ -78,6 +81,7 @@ private:
     PgConn* staging_;
     BoundedQueue<ChangeItem>& queue_;
     Progress& progress_;
+    metrics::Probe& probe_;
     TableResolver resolver_;
     SegmentWriter writer_;
     BatchBuilder builder_;
@@ -92,6 +96,8 @@ private:
     bool commit_due_ = false;  // last source commit in the group
     size_t group_rows_ = 0;
     size_t group_txns_ = 0;
+    int64_t group_oldest_us_ = 0;  // source commit times of the group's transactions
+    int64_t group_newest_us_ = 0;
     std::chrono::steady_clock::time_point group_started_;
     std::vector<ChangeItem> log_;  // items of the group, for in-memory replay
     bool log_complete_ = true;

@@ -59,7 +59,10 @@ std::string PgConn::describe() const {
 
 void PgConn::connect() {
     close();
-    conn_ = PQconnectdb(conninfo_.c_str());
+    std::string timeout = std::to_string(connect_timeout_);
+    const char* keys[] = {"dbname", connect_timeout_ > 0 ? "connect_timeout" : nullptr, nullptr};
+    const char* vals[] = {conninfo_.c_str(), timeout.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, vals, /*expand_dbname=*/1);
     if (PQstatus(conn_) != CONNECTION_OK) {
         Error e = pg_error(conn_, nullptr, "cannot connect to " + describe());
         close();

@@ -34,6 +34,8 @@ public:
     PgConn& operator=(const PgConn&) = delete;
 
     void connect();
+    // Seconds libpq may spend connecting (connect_timeout); 0 keeps the connection string's.
+    void set_connect_timeout(int seconds) { connect_timeout_ = seconds; }
     // Statements run after every (re)connect, e.g. SET statement_timeout.
     void set_session_sql(std::vector<std::string> sql) { session_sql_ = std::move(sql); }
     bool connected() const;
@@ -65,6 +67,7 @@ private:
     PGconn* conn_ = nullptr;
     std::vector<std::string> prepared_;
     std::vector<std::string> session_sql_;
+    int connect_timeout_ = 0;
 };
 
 // Builds the Error for a failed result or connection; exposed for the replication connection.

@@ -1,11 +1,14 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -298,6 +301,39 @@ bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeo
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return pred();
+}
+
+}  // namespace harness
+
+namespace harness {
+
+std::pair<int, std::string> http_get(int port, const std::string& path) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return {0, ""};
+    }
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ::send(fd, req.data(), req.size(), 0);
+    std::string resp;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+        resp.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    auto sp = resp.find(' ');
+    auto hdr_end = resp.find("\r\n\r\n");
+    if (sp == std::string::npos || hdr_end == std::string::npos) {
+        return {0, resp};
+    }
+    return {std::atoi(resp.c_str() + sp + 1), resp.substr(hdr_end + 4)};
 }
 
 }  // namespace harness

@@ -91,4 +91,7 @@ bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeo
 
 std::string log_path(const std::string& test_name);
 
+// GET http://127.0.0.1:port/path; returns {status, body}, status 0 if nothing answered.
+std::pair<int, std::string> http_get(int port, const std::string& path);
+
 }  // namespace harness

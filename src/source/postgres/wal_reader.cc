@@ -9,15 +9,25 @@
 
 namespace rep::pg {
 
-WalReader::WalReader(WalReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress)
-    : options_(std::move(options)), queue_(queue), progress_(progress), conn_(options_.conninfo) {}
+WalReader::WalReader(WalReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress,
+                     metrics::Probe& probe)
+    : options_(std::move(options)),
+      queue_(queue),
+      progress_(progress),
+      probe_(probe),
+      conn_(options_.conninfo) {}
 
 void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
     spool_ = std::make_unique<StreamSpool>(options_.spool_dir);
     decoder_.reset();
     in_txn_ = false;
     chunk_ = ChangeItem{};
-    conn_.connect();
+    try {
+        conn_.connect();
+    } catch (const Error&) {
+        probe_.dial(false);
+        throw;
+    }
     StartOptions so;
     so.slot = options_.slot;
     so.publication = options_.publication;
@@ -27,7 +37,18 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
     bool v2 = options_.allow_streaming && conn_.server_version() >= 140000;
     so.proto_version = v2 ? 2 : 1;
     so.streaming = v2;
-    conn_.start(so);
+    try {
+        conn_.start(so);
+    } catch (const Error&) {
+        probe_.dial(false);
+        throw;
+    }
+    probe_.dial(true);
+    probe_.source_connected(true);
+    struct Disconnected {
+        metrics::Probe& probe;
+        ~Disconnected() { probe.source_connected(false); }
+    } disconnected{probe_};
     spdlog::info(
         "replicating from slot {} (publication {}) starting at LSN {}, pgoutput protocol {}{}",
         so.slot, so.publication, start.is_zero() ? "confirmed by the slot" : start.str(),
@@ -42,6 +63,7 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
         if (!msg) {
             continue;
         }
+        probe_.received(msg->kind == 'k' ? msg->wal_end : msg->wal_start);
         if (msg->kind == 'k') {
             if (msg->reply_requested) {
                 maybe_send_status(true);
@@ -103,6 +125,17 @@ void WalReader::flush_chunk(const std::atomic<bool>& stop) {
 
 bool WalReader::forward_change(Message& m, const std::atomic<bool>& stop) {
     if (auto* c = std::get_if<ChangeMsg>(&m)) {
+        probe_.mutation(c->op);
+        if (c->op == 'U') {
+            size_t unchanged = 0;
+            for (const Datum& d : c->new_tuple) {
+                unchanged += d.absent() ? 1 : 0;
+            }
+            if (unchanged > 0) {
+                probe_.unchanged_toast(unchanged);
+            }
+        }
+        ++txn_changes_;
         to_mutations(std::move(*c), chunk_.mutations);
         if (chunk_.mutations.size() >= options_.chunk_rows) {
             flush_chunk(stop);
@@ -110,6 +143,7 @@ bool WalReader::forward_change(Message& m, const std::atomic<bool>& stop) {
         return true;
     }
     if (auto* t = std::get_if<TruncateMsg>(&m)) {
+        ++txn_changes_;
         flush_chunk(stop);  // the truncate comes after the changes before it
         ChangeItem item;
         item.kind = ChangeItem::Kind::kTruncate;
@@ -134,6 +168,7 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
     }
     if (auto* b = std::get_if<BeginMsg>(&m)) {
         in_txn_ = true;
+        txn_changes_ = 0;
         ChangeItem item;
         item.kind = ChangeItem::Kind::kBegin;
         item.xid = b->xid;
@@ -141,6 +176,10 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
         item.commit_time_us = b->commit_time_us;
         forward(std::move(item), stop);
     } else if (auto* cm = std::get_if<CommitMsg>(&m)) {
+        probe_.received_commit(cm->commit_time_us, cm->end_lsn);
+        if (txn_changes_ == 0) {
+            probe_.empty_transaction();
+        }
         flush_chunk(stop);
         ChangeItem item;
         item.kind = ChangeItem::Kind::kCommit;
@@ -166,6 +205,7 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
 }
 
 void WalReader::replay_stream(const StreamCommitMsg& commit, const std::atomic<bool>& stop) {
+    probe_.received_commit(commit.commit_time_us, commit.end_lsn);
     ChangeItem begin;
     begin.kind = ChangeItem::Kind::kBegin;
     begin.xid = commit.xid;

@@ -8,6 +8,8 @@
 #include "source/postgres/stream_spool.h"
 #include "util/bounded_queue.h"
 
+#include "metrics/probe.h"
+
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -38,7 +40,8 @@ struct WalReaderOptions {
 // queue, so a long target apply never makes the server drop us for silence.
 class WalReader {
 public:
-    WalReader(WalReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress);
+    WalReader(WalReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress,
+              metrics::Probe& probe);
 
     // Streams from `start` (0/0: the slot's confirmed position) until `stop` is set; sends a
     // final status update before returning. Throws rep::Error.
@@ -58,11 +61,13 @@ private:
     WalReaderOptions options_;
     BoundedQueue<ChangeItem>& queue_;
     Progress& progress_;
+    metrics::Probe& probe_;
     ReplicationConn conn_;
     PgOutputDecoder decoder_;
     std::unique_ptr<StreamSpool> spool_;
 
     bool in_txn_ = false;      // between Begin and Commit of a transaction sent whole
+    size_t txn_changes_ = 0;   // row changes and truncates in the current transaction
     uint32_t stream_xid_ = 0;  // top-level xid of the open stream block
     ChangeItem chunk_;         // mutations not yet forwarded
     Lsn last_keepalive_;

@@ -1,0 +1,193 @@
+#include "app/monitor.h"
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/version.h"
+#include "util/pg_conn.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace rep {
+
+Monitor::Monitor(MonitorOptions options, metrics::Probe& probe, Progress& progress,
+                 nlohmann::json config)
+    : options_(std::move(options)),
+      probe_(probe),
+      progress_(progress),
+      config_(std::move(config)) {}
+
+Monitor::~Monitor() {
+    stop_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Monitor::start() {
+    thread_ = std::thread([this] { loop(); });
+}
+
+void Monitor::loop() {
+    PgConn source(options_.source_conn, "source");
+    PgConn target(options_.target_conn, "target");
+    source.set_connect_timeout(3);
+    target.set_connect_timeout(3);
+    source.set_session_sql(
+        {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
+    target.set_session_sql(
+        {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
+    auto next = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+        if (std::chrono::steady_clock::now() < next) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            continue;
+        }
+        next = std::chrono::steady_clock::now() + options_.interval;
+        std::string source_problem;
+        std::string target_problem;
+        try {
+            target.exec("SELECT 1");
+        } catch (const Error& e) {
+            target.close();
+            target_problem = std::string("target unreachable: ") + e.what();
+        }
+        try {
+            PgResult r = source.exec_params(
+                "SELECT pg_current_wal_lsn()::text, restart_lsn::text, confirmed_flush_lsn::text "
+                "FROM pg_replication_slots WHERE slot_name = $1",
+                {options_.slot});
+            if (PQntuples(r.get()) == 1) {
+                auto lsn = [&](int col) {
+                    return PQgetisnull(r.get(), 0, col) != 0
+                               ? Lsn()
+                               : Lsn::parse(PQgetvalue(r.get(), 0, col)).value_or(Lsn());
+                };
+                probe_.set_source_wal(lsn(0), lsn(1), lsn(2));
+            } else {
+                source_problem =
+                    "replication slot " + options_.slot + " no longer exists on the source";
+            }
+        } catch (const Error& e) {
+            source.close();
+            source_problem = std::string("source unreachable: ") + e.what();
+        }
+        probe_.set_positions(progress_.get(), Lsn());
+        {
+            std::lock_guard lock(mu_);
+            source_problem_ = source_problem;
+            target_problem_ = target_problem;
+            checked_ = true;
+        }
+        check_once();
+        summarize();
+    }
+}
+
+void Monitor::check_once() {
+    auto now = std::chrono::steady_clock::now();
+    Lsn confirmed = progress_.get();
+    bool pending = probe_.received_lsn() > confirmed || probe_.queue_weight() > 0;
+    std::lock_guard lock(mu_);
+    if (confirmed != last_confirmed_ || !pending) {
+        last_confirmed_ = confirmed;
+        last_progress_ = now;
+        if (stalled_) {
+            spdlog::info("replication is progressing again at LSN {}", confirmed.str());
+        }
+        stalled_ = false;
+        return;
+    }
+    if (!stalled_ && now - last_progress_ >= options_.stall_timeout) {
+        stalled_ = true;
+        spdlog::warn(
+            "replication stalled: changes up to LSN {} were received but nothing was "
+            "applied for {} (confirmed LSN {}){}{}",
+            probe_.received_lsn().str(), format_go_duration(options_.stall_timeout),
+            confirmed.str(), target_problem_.empty() ? "" : "; " + target_problem_,
+            source_problem_.empty() ? "" : "; " + source_problem_);
+    }
+}
+
+void Monitor::summarize() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - summary_at_ < options_.summary_period) {
+        return;
+    }
+    double secs = std::chrono::duration<double>(now - summary_at_).count();
+    uint64_t rows = probe_.rows_applied();
+    Lsn confirmed = progress_.get();
+    Lsn current = probe_.source_current_wal();
+    uint64_t backlog = current > confirmed ? current.value() - confirmed.value() : 0;
+    double rate = static_cast<double>(rows - summary_rows_) / secs;
+    double lsn_rate = static_cast<double>(confirmed.value() -
+                                          std::min(confirmed.value(), summary_confirmed_.value())) /
+                      secs;
+    if (rows != summary_rows_ || backlog > 0) {
+        std::string eta = backlog == 0 ? "caught up"
+                          : lsn_rate > 0
+                              ? fmt::format("ETA {:.0f}s", static_cast<double>(backlog) / lsn_rate)
+                              : "ETA unknown";
+        spdlog::info(
+            "progress: {} rows applied ({:.0f} rows/s), confirmed LSN {}, source lag "
+            "{:.1f}s, backlog {} bytes of WAL, {}",
+            rows - summary_rows_, rate, confirmed.str(), probe_.source_lag_seconds(), backlog, eta);
+    }
+    summary_at_ = now;
+    summary_rows_ = rows;
+    summary_confirmed_ = confirmed;
+}
+
+std::string Monitor::varz() {
+    return probe_.exposition();
+}
+
+std::pair<bool, std::string> Monitor::health() {
+    std::lock_guard lock(mu_);
+    if (!checked_) {
+        return {false, "starting: the first health check has not run yet"};
+    }
+    if (!target_problem_.empty()) {
+        return {false, target_problem_};
+    }
+    if (!source_problem_.empty()) {
+        return {false, source_problem_};
+    }
+    if (!probe_.is_source_connected()) {
+        return {false, "the replication stream from the source is not connected"};
+    }
+    if (stalled_) {
+        return {false,
+                fmt::format("stalled: nothing applied for over {} while changes are waiting "
+                            "(confirmed LSN {})",
+                            format_go_duration(options_.stall_timeout), last_confirmed_.str())};
+    }
+    return {true, ""};
+}
+
+std::string Monitor::diag() {
+    nlohmann::json j;
+    j["version"] = kVersion;
+    j["config"] = config_;
+    auto [ok, reason] = health();
+    j["health"] = {{"ok", ok}, {"reason", reason}};
+    j["positions"] = {{"confirmed_lsn", progress_.get().str()},
+                      {"received_lsn", probe_.received_lsn().str()},
+                      {"source_wal_lsn", probe_.source_current_wal().str()}};
+    j["lag"] = {{"source_lag_seconds", probe_.source_lag_seconds()},
+                {"seconds_since_last_apply", probe_.seconds_since_last_apply()},
+                {"queued_row_changes", probe_.queue_weight()}};
+    nlohmann::json tables = nlohmann::json::object();
+    for (const auto& [name, c] : probe_.table_counts()) {
+        tables[name] = {{"upserts", c.upserts}, {"deletes", c.deletes}, {"errors", c.errors}};
+    }
+    j["tables"] = tables;
+    nlohmann::json recent = nlohmann::json::array();
+    for (const auto& r : recent_problems()) {
+        recent.push_back({{"time", r.time}, {"level", r.level}, {"message", r.message}});
+    }
+    j["recent_errors"] = recent;
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace rep

@@ -1,0 +1,417 @@
+#include "metrics/probe.h"
+
+#include "base/version.h"
+
+#include <dirent.h>
+#include <fstream>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <sstream>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace rep::metrics {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+// Log-spaced from 1 ms to 1 min, as the original's histograms.
+const Histogram::BucketBoundaries kLatencyBuckets = {
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60};
+// Lag and age: 10 ms to a day.
+const Histogram::BucketBoundaries kLagBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,    10,
+                                                 30,   60,   120, 300,  900, 3600, 7200, 86400};
+
+int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+double process_start_time() {
+    // Field 22 of /proc/self/stat is the start time in clock ticks since boot.
+    std::ifstream stat("/proc/self/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = text.rfind(')');
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    unsigned long long ticks = 0;
+    for (int i = 3; i <= 22 && rest >> field; ++i) {
+        if (i == 22) {
+            ticks = std::stoull(field);
+        }
+    }
+    std::ifstream uptime_file("/proc/uptime");
+    double uptime = 0;
+    uptime_file >> uptime;
+    double boot = static_cast<double>(now_us()) / 1e6 - uptime;
+    return boot + static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+struct Probe::Impl {
+    std::string schema;
+    std::string source;
+    std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+
+    Family<Counter>& upserts = prometheus::BuildCounter()
+                                   .Name("apply_upserts_total")
+                                   .Help("Rows upserted on the target")
+                                   .Register(*registry);
+    Family<Counter>& deletes = prometheus::BuildCounter()
+                                   .Name("apply_deletes_total")
+                                   .Help("Rows deleted on the target")
+                                   .Register(*registry);
+    Family<Counter>& errors = prometheus::BuildCounter()
+                                  .Name("apply_errors_total")
+                                  .Help("Target apply errors")
+                                  .Register(*registry);
+    Family<Histogram>& apply_duration = prometheus::BuildHistogram()
+                                            .Name("apply_duration_seconds")
+                                            .Help("Time to apply a batch of rows to a table")
+                                            .Register(*registry);
+    Family<Histogram>& mutation_age =
+        prometheus::BuildHistogram()
+            .Name("target_apply_mutation_age_seconds")
+            .Help("Source commit to target write, per applied batch (its oldest row)")
+            .Register(*registry);
+    Family<Counter>& mutations = prometheus::BuildCounter()
+                                     .Name("mutation_total")
+                                     .Help("Row changes received from the source")
+                                     .Register(*registry);
+    Family<Counter>& dial_ok = prometheus::BuildCounter()
+                                   .Name("pglogical_dial_success_total")
+                                   .Help("Successful START_REPLICATION attempts")
+                                   .Register(*registry);
+    Family<Counter>& dial_fail = prometheus::BuildCounter()
+                                     .Name("pglogical_dial_failure_total")
+                                     .Help("Failed replication connection attempts")
+                                     .Register(*registry);
+    Family<Counter>& empty_txns = prometheus::BuildCounter()
+                                      .Name("pglogical_empty_transactions_total")
+                                      .Help("Source transactions with nothing to apply")
+                                      .Register(*registry);
+    Family<Counter>& toasted = prometheus::BuildCounter()
+                                   .Name("pglogical_unchanged_toasted_columns_total")
+                                   .Help("Unchanged TOASTed column values kept on the target")
+                                   .Register(*registry);
+    Family<Gauge>& source_lag =
+        prometheus::BuildGauge()
+            .Name("core_source_lag_seconds")
+            .Help("Source commit to the reader receiving the commit, for the newest commit")
+            .Register(*registry);
+    Family<Histogram>& commit_to_apply =
+        prometheus::BuildHistogram()
+            .Name("source_commit_to_apply_lag_seconds")
+            .Help("Source commit to target commit, per target transaction (oldest source commit)")
+            .Register(*registry);
+    Family<Gauge>& txn_lag =
+        prometheus::BuildGauge()
+            .Name("target_apply_transaction_lag_seconds")
+            .Help("Source commit to target commit of the newest applied source transaction")
+            .Register(*registry);
+    Family<Gauge>& queue_size = prometheus::BuildGauge()
+                                    .Name("target_apply_queue_size")
+                                    .Help("Row changes waiting in the apply queue")
+                                    .Register(*registry);
+    Family<Gauge>& queue_util = prometheus::BuildGauge()
+                                    .Name("target_apply_queue_utilization_percent")
+                                    .Help("Share of --targetApplyQueueSize in use")
+                                    .Register(*registry);
+    Family<Gauge>& parallelism =
+        prometheus::BuildGauge()
+            .Name("core_parallelism_utilization_percent")
+            .Help("Share of time the apply workers were busy since the previous scrape")
+            .Register(*registry);
+    Family<Gauge>& confirmed_lsn = prometheus::BuildGauge()
+                                       .Name("pglogical_confirmed_lsn")
+                                       .Help(
+                                           "LSN up to which the target has applied everything "
+                                           "(reported to the slot), as a number")
+                                       .Register(*registry);
+    Family<Gauge>& memo_lsn =
+        prometheus::BuildGauge()
+            .Name("pglogical_checkpoint_lsn")
+            .Help("LSN stored in the staging memo table at startup or last read, as a number")
+            .Register(*registry);
+    Family<Gauge>& retained = prometheus::BuildGauge()
+                                  .Name("pglogical_slot_retained_wal_bytes")
+                                  .Help("Bytes of WAL the source keeps for the replication slot")
+                                  .Register(*registry);
+    Family<Gauge>& backlog = prometheus::BuildGauge()
+                                 .Name("pglogical_source_backlog_bytes")
+                                 .Help("Bytes of source WAL not yet confirmed as applied")
+                                 .Register(*registry);
+    Family<Gauge>& since_apply =
+        prometheus::BuildGauge()
+            .Name("target_seconds_since_last_apply")
+            .Help("Seconds since the last successful target commit (or since start)")
+            .Register(*registry);
+    Family<Gauge>& build_info = prometheus::BuildGauge()
+                                    .Name("replicator_build_info")
+                                    .Help("Build information; the value is always 1")
+                                    .Register(*registry);
+    Family<Counter>& cpu = prometheus::BuildCounter()
+                               .Name("process_cpu_seconds_total")
+                               .Help("User and system CPU time spent, in seconds")
+                               .Register(*registry);
+    Family<Gauge>& rss = prometheus::BuildGauge()
+                             .Name("process_resident_memory_bytes")
+                             .Help("Resident memory size in bytes")
+                             .Register(*registry);
+    Family<Gauge>& vmem = prometheus::BuildGauge()
+                              .Name("process_virtual_memory_bytes")
+                              .Help("Virtual memory size in bytes")
+                              .Register(*registry);
+    Family<Gauge>& fds = prometheus::BuildGauge()
+                             .Name("process_open_fds")
+                             .Help("Number of open file descriptors")
+                             .Register(*registry);
+    Family<Gauge>& max_fds = prometheus::BuildGauge()
+                                 .Name("process_max_fds")
+                                 .Help("Maximum number of open file descriptors")
+                                 .Register(*registry);
+    Family<Gauge>& start_time =
+        prometheus::BuildGauge()
+            .Name("process_start_time_seconds")
+            .Help("Start time of the process since the Unix epoch, in seconds")
+            .Register(*registry);
+
+    Counter& cpu_total = cpu.Add({});
+    double cpu_reported = 0;
+
+    std::mutex mu;  // guards tables, the busy accounting and the samplers
+    std::map<std::string, TableCounts> tables;
+    std::function<std::pair<size_t, size_t>()> queue_sampler;
+    bool busy = false;
+    int64_t busy_since_ns = 0;
+    int64_t busy_ns = 0;
+    int64_t window_start_ns = steady_ns();
+    Lsn memo;
+    Lsn slot_restart;
+    Lsn slot_confirmed;
+
+    prometheus::Labels table_labels(const std::string& table) const {
+        return {{"schema", schema}, {"table", table}};
+    }
+    prometheus::Labels schema_labels() const { return {{"schema", schema}}; }
+};
+
+Probe::Probe(std::string schema, std::string source) : impl_(std::make_unique<Impl>()) {
+    impl_->schema = std::move(schema);
+    impl_->source = std::move(source);
+    impl_->build_info.Add({{"version", kVersion}, {"source", impl_->source}}).Set(1);
+    impl_->start_time.Add({}).Set(process_start_time());
+    impl_->dial_ok.Add({});
+    impl_->dial_fail.Add({});
+    impl_->empty_txns.Add({});
+    impl_->toasted.Add({});
+    for (const char* type : {"insert", "update", "delete"}) {
+        impl_->mutations.Add({{"source", impl_->source}, {"type", type}});
+    }
+    last_apply_steady_ns_ = steady_ns();
+}
+
+Probe::~Probe() = default;
+
+void Probe::dial(bool ok) {
+    (ok ? impl_->dial_ok : impl_->dial_fail).Add({}).Increment();
+}
+
+void Probe::source_connected(bool connected) {
+    source_connected_ = connected;
+}
+
+void Probe::mutation(char op) {
+    const char* type = op == 'I' ? "insert" : op == 'U' ? "update" : "delete";
+    impl_->mutations.Add({{"source", impl_->source}, {"type", type}}).Increment();
+}
+
+void Probe::unchanged_toast(size_t columns) {
+    impl_->toasted.Add({}).Increment(static_cast<double>(columns));
+}
+
+void Probe::empty_transaction() {
+    impl_->empty_txns.Add({}).Increment();
+}
+
+void Probe::received_commit(int64_t commit_time_us, Lsn end) {
+    last_commit_seen_us_ = commit_time_us;
+    received(end);
+    double lag = static_cast<double>(now_us() - commit_time_us) / 1e6;
+    impl_->source_lag.Add(impl_->schema_labels()).Set(lag < 0 ? 0 : lag);
+}
+
+void Probe::received(Lsn wal_end) {
+    uint64_t cur = received_lsn_.load();
+    while (wal_end.value() > cur && !received_lsn_.compare_exchange_weak(cur, wal_end.value())) {
+    }
+}
+
+void Probe::applied(const std::string& table, bool is_delete, size_t rows, double seconds,
+                    double oldest_age_seconds) {
+    auto labels = impl_->table_labels(table);
+    (is_delete ? impl_->deletes : impl_->upserts).Add(labels).Increment(static_cast<double>(rows));
+    impl_->apply_duration.Add(labels, kLatencyBuckets).Observe(seconds);
+    if (oldest_age_seconds >= 0) {
+        impl_->mutation_age.Add(labels, kLagBuckets).Observe(oldest_age_seconds);
+    }
+    std::lock_guard lock(impl_->mu);
+    auto& t = impl_->tables[table];
+    (is_delete ? t.deletes : t.upserts) += rows;
+}
+
+void Probe::apply_error(const std::string& table) {
+    impl_->errors.Add(impl_->table_labels(table)).Increment();
+    std::lock_guard lock(impl_->mu);
+    ++impl_->tables[table].errors;
+}
+
+void Probe::committed(int64_t oldest_us, int64_t newest_us, size_t txns) {
+    last_apply_steady_ns_ = steady_ns();
+    int64_t now = now_us();
+    if (txns > 0 && oldest_us > 0) {
+        impl_->commit_to_apply.Add(impl_->schema_labels(), kLagBuckets)
+            .Observe(static_cast<double>(now - oldest_us) / 1e6);
+        impl_->txn_lag.Add(impl_->schema_labels()).Set(static_cast<double>(now - newest_us) / 1e6);
+    }
+}
+
+void Probe::busy(bool applying) {
+    std::lock_guard lock(impl_->mu);
+    int64_t now = steady_ns();
+    if (applying && !impl_->busy) {
+        impl_->busy_since_ns = now;
+    } else if (!applying && impl_->busy) {
+        impl_->busy_ns += now - impl_->busy_since_ns;
+    }
+    impl_->busy = applying;
+}
+
+void Probe::set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler) {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue_sampler = std::move(sampler);
+}
+
+void Probe::set_positions(Lsn confirmed, Lsn memo) {
+    confirmed_ = confirmed.value();
+    std::lock_guard lock(impl_->mu);
+    if (!memo.is_zero()) {
+        impl_->memo = memo;
+    }
+}
+
+void Probe::set_source_wal(Lsn current, Lsn slot_restart, Lsn slot_confirmed) {
+    source_wal_ = current.value();
+    std::lock_guard lock(impl_->mu);
+    impl_->slot_restart = slot_restart;
+    impl_->slot_confirmed = slot_confirmed;
+}
+
+size_t Probe::queue_weight() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->queue_sampler ? impl_->queue_sampler().first : 0;
+}
+
+double Probe::seconds_since_last_apply() const {
+    return static_cast<double>(steady_ns() - last_apply_steady_ns_.load()) / 1e9;
+}
+
+double Probe::source_lag_seconds() const {
+    int64_t seen = last_commit_seen_us_.load();
+    return seen == 0 ? 0 : static_cast<double>(now_us() - seen) / 1e6;
+}
+
+std::map<std::string, TableCounts> Probe::table_counts() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->tables;
+}
+
+std::string Probe::exposition(bool with_timestamps) {
+    {
+        std::lock_guard lock(impl_->mu);
+        auto [queued, capacity] =
+            impl_->queue_sampler ? impl_->queue_sampler() : std::pair<size_t, size_t>{0, 1};
+        impl_->queue_size.Add({}).Set(static_cast<double>(queued));
+        impl_->queue_util.Add({}).Set(capacity == 0 ? 0
+                                                    : 100.0 * static_cast<double>(queued) /
+                                                          static_cast<double>(capacity));
+        int64_t now = steady_ns();
+        int64_t busy = impl_->busy_ns + (impl_->busy ? now - impl_->busy_since_ns : 0);
+        int64_t window = now - impl_->window_start_ns;
+        impl_->parallelism.Add({}).Set(
+            window > 0
+                ? std::min(100.0, 100.0 * static_cast<double>(busy) / static_cast<double>(window))
+                : 0);
+        impl_->busy_ns = 0;
+        impl_->busy_since_ns = now;
+        impl_->window_start_ns = now;
+        impl_->memo_lsn.Add({}).Set(static_cast<double>(impl_->memo.value()));
+        uint64_t current = source_wal_.load();
+        if (current != 0 && !impl_->slot_restart.is_zero()) {
+            impl_->retained.Add({}).Set(
+                static_cast<double>(current - std::min(current, impl_->slot_restart.value())));
+        }
+        uint64_t confirmed = confirmed_.load();
+        if (current != 0) {
+            impl_->backlog.Add({}).Set(static_cast<double>(current - std::min(current, confirmed)));
+        }
+        impl_->confirmed_lsn.Add({}).Set(static_cast<double>(confirmed));
+    }
+    impl_->since_apply.Add({}).Set(seconds_since_last_apply());
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    {
+        std::lock_guard lock(impl_->mu);
+        if (cpu > impl_->cpu_reported) {
+            impl_->cpu_total.Increment(cpu - impl_->cpu_reported);
+            impl_->cpu_reported = cpu;
+        }
+    }
+    std::ifstream statm("/proc/self/statm");
+    unsigned long long pages_total = 0, pages_rss = 0;
+    statm >> pages_total >> pages_rss;
+    double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+    impl_->vmem.Add({}).Set(static_cast<double>(pages_total) * page);
+    impl_->rss.Add({}).Set(static_cast<double>(pages_rss) * page);
+    int nfds = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d) != nullptr) {
+            ++nfds;
+        }
+        closedir(d);
+        nfds -= 3;  // ".", ".." and the directory's own descriptor
+    }
+    impl_->fds.Add({}).Set(nfds);
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    impl_->max_fds.Add({}).Set(static_cast<double>(rl.rlim_cur));
+
+    auto families = impl_->registry->Collect();
+    if (with_timestamps) {
+        int64_t ms = now_us() / 1000;
+        for (auto& f : families) {
+            for (auto& m : f.metric) {
+                m.timestamp_ms = ms;
+            }
+        }
+    }
+    return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace rep::metrics

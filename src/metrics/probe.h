@@ -1,0 +1,86 @@
+#pragma once
+
+#include "core/lsn.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace rep::metrics {
+
+// Per-table apply counts, kept for /_/diag (the same numbers as the apply_* counters).
+struct TableCounts {
+    uint64_t upserts = 0;
+    uint64_t deletes = 0;
+    uint64_t errors = 0;
+};
+
+// The pipeline's instrumentation: the Prometheus metrics MOLT Replicator documents (names and
+// labels as its dashboards expect) plus the live state /_/healthz and /_/diag report. The
+// source reader and the apply loop call it from their threads; every method is thread-safe
+// and cheap (atomics, or a short lock per batch, never per row). No Prometheus type appears
+// here, so the pipeline modules do not depend on the metrics library.
+class Probe {
+public:
+    // `schema` labels the apply metrics (the --targetSchema as given), `source` labels
+    // mutation_total ("pglogical").
+    Probe(std::string schema, std::string source);
+    ~Probe();
+
+    // --- source side -------------------------------------------------------------------
+    void dial(bool ok);  // START_REPLICATION attempted
+    void source_connected(bool connected);
+    void mutation(char op);  // 'I', 'U' or 'D' as received
+    void unchanged_toast(size_t columns);
+    void empty_transaction();
+    // A source commit reached the reader (its commit time, microseconds since the epoch).
+    void received_commit(int64_t commit_time_us, Lsn end);
+    void received(Lsn wal_end);  // any message or keepalive from the source
+
+    // --- apply side --------------------------------------------------------------------
+    void applied(const std::string& table, bool deletes, size_t rows, double seconds,
+                 double oldest_age_seconds);
+    void apply_error(const std::string& table);
+    // A target commit covering source transactions committed at these times.
+    void committed(int64_t oldest_commit_time_us, int64_t newest_commit_time_us, size_t txns);
+    void busy(bool applying);  // the apply loop starts or stops working on an item
+
+    // --- sampled at scrape time ----------------------------------------------------------
+    // Sets the functions that report the queue (row changes waiting, capacity) and the
+    // positions; called by the app, which owns those objects.
+    void set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler);
+    void set_positions(Lsn confirmed, Lsn memo);
+    void set_source_wal(Lsn current, Lsn slot_restart, Lsn slot_confirmed);
+
+    // --- readers -----------------------------------------------------------------------
+    std::string exposition(bool with_timestamps = false);
+    std::map<std::string, TableCounts> table_counts() const;
+    bool is_source_connected() const { return source_connected_.load(); }
+    Lsn received_lsn() const { return Lsn(received_lsn_.load()); }
+    Lsn confirmed() const { return Lsn(confirmed_.load()); }
+    Lsn source_current_wal() const { return Lsn(source_wal_.load()); }
+    // Seconds since the apply loop last committed anything (or since start).
+    double seconds_since_last_apply() const;
+    // Seconds since the newest source commit that reached the reader.
+    double source_lag_seconds() const;
+    uint64_t rows_applied() const { return rows_applied_.load(); }
+    size_t queue_weight() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    std::atomic<bool> source_connected_{false};
+    std::atomic<uint64_t> received_lsn_{0};
+    std::atomic<uint64_t> confirmed_{0};
+    std::atomic<uint64_t> source_wal_{0};
+    std::atomic<int64_t> last_commit_seen_us_{0};
+    std::atomic<int64_t> last_apply_steady_ns_{0};
+    std::atomic<uint64_t> rows_applied_{0};
+};
+
+}  // namespace rep::metrics

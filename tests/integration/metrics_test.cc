@@ -1,0 +1,311 @@
+// Observability of a running `replicator pglogical` against real PostgreSQL servers:
+// /_/varz parsed by a real Prometheus parser, /_/healthz following the target and stalls,
+// /_/diag without secrets, and metrics snapshots on disk.
+
+#include "harness.h"
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <signal.h>
+#include <thread>
+#include <zlib.h>
+
+namespace {
+
+using harness::Databases;
+using harness::Replicator;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// Runs the exposition through prometheus_client's parser (tests/integration/parse_exposition.py).
+json parse_exposition(const std::string& text) {
+    std::string in = harness::servers_base() + "/exposition.txt";
+    std::FILE* f = std::fopen(in.c_str(), "w");
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    std::string cmd = "/usr/bin/python3 " + std::string(REP_SOURCE_DIR) +
+                      "/tests/integration/parse_exposition.py < " + in;
+    std::FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+        out.append(buf, n);
+    }
+    int status = pclose(p);
+    if (status != 0) {
+        throw std::runtime_error("exposition does not parse:\n" + text.substr(0, 3000));
+    }
+    return json::parse(out);
+}
+
+// Sum of the samples named `name` whose labels include `labels`; -1 if there is none.
+double sample(const json& parsed, const std::string& name, const json& labels = json::object()) {
+    double total = -1;
+    for (const auto& s : parsed["samples"]) {
+        if (s["name"] != name) {
+            continue;
+        }
+        bool match = true;
+        for (const auto& [k, v] : labels.items()) {
+            match &= s["labels"].contains(k) && s["labels"][k] == v;
+        }
+        if (match) {
+            total = (total < 0 ? 0 : total) + s["value"].get<double>();
+        }
+    }
+    return total;
+}
+
+std::vector<std::string> metrics_args(Databases& db, int port,
+                                      std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {"--metricsAddr", "127.0.0.1:" + std::to_string(port)};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return db.args(a);
+}
+
+bool healthz_is(int port, int status, std::string* body = nullptr) {
+    auto [code, text] = harness::http_get(port, "/_/healthz");
+    if (body != nullptr) {
+        *body = text;
+    }
+    return code == status;
+}
+
+::testing::AssertionResult converges(Databases& db, const std::vector<std::string>& tables) {
+    std::string diff;
+    if (harness::wait_for([&] { return db.tables_match(tables, &diff); }, 60s)) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << diff;
+}
+
+std::string fresh_log(const char* name) {
+    std::string path = harness::log_path(name);
+    ::unlink(path.c_str());
+    return path;
+}
+
+TEST(Metrics, VarzCountsEqualReplicatedRows) {
+    const int port = 56501;
+    Databases db("it_varz",
+                 "CREATE TABLE a(id int PRIMARY KEY, v text);"
+                 "CREATE TABLE b(id int PRIMARY KEY, v text);");
+    Replicator r(metrics_args(db, port), fresh_log("it_varz"));
+    db.source->exec("INSERT INTO a SELECT g, 'x' FROM generate_series(1, 300) g");
+    db.source->exec("INSERT INTO b SELECT g, 'x' FROM generate_series(1, 200) g");
+    ASSERT_TRUE(converges(db, {"a", "b"}));
+    db.source->exec("UPDATE a SET v = 'y' WHERE id <= 50");
+    ASSERT_TRUE(converges(db, {"a", "b"}));
+    db.source->exec("DELETE FROM b WHERE id <= 30");
+    ASSERT_TRUE(converges(db, {"a", "b"}));
+
+    auto [code, text] = harness::http_get(port, "/_/varz");
+    ASSERT_EQ(code, 200);
+    json m = parse_exposition(text);
+    const std::string schema = "it_varz.public";
+    EXPECT_EQ(sample(m, "apply_upserts_total", {{"schema", schema}, {"table", "a"}}), 350);
+    EXPECT_EQ(sample(m, "apply_upserts_total", {{"schema", schema}, {"table", "b"}}), 200);
+    EXPECT_EQ(sample(m, "apply_deletes_total", {{"schema", schema}, {"table", "b"}}), 30);
+    EXPECT_EQ(sample(m, "apply_deletes_total", {{"schema", schema}, {"table", "a"}}), -1);
+    EXPECT_EQ(sample(m, "mutation_total", {{"source", "pglogical"}, {"type", "insert"}}), 500);
+    EXPECT_EQ(sample(m, "mutation_total", {{"source", "pglogical"}, {"type", "update"}}), 50);
+    EXPECT_EQ(sample(m, "mutation_total", {{"source", "pglogical"}, {"type", "delete"}}), 30);
+    EXPECT_EQ(sample(m, "pglogical_dial_success_total"), 1);
+    EXPECT_EQ(sample(m, "apply_errors_total"), -1);
+    EXPECT_EQ(sample(m, "replicator_build_info"), 1);
+    EXPECT_GE(sample(m, "apply_duration_seconds_count", {{"table", "a"}}), 2);
+    // The names MOLT Replicator's dashboards and drain expression use, and the additions.
+    for (const char* family : {"apply_upserts",
+                               "apply_deletes",
+                               "apply_duration_seconds",
+                               "mutation",
+                               "core_source_lag_seconds",
+                               "source_commit_to_apply_lag_seconds",
+                               "target_apply_transaction_lag_seconds",
+                               "target_apply_mutation_age_seconds",
+                               "target_apply_queue_size",
+                               "target_apply_queue_utilization_percent",
+                               "core_parallelism_utilization_percent",
+                               "pglogical_dial_success",
+                               "pglogical_dial_failure",
+                               "process_cpu_seconds",
+                               "process_resident_memory_bytes",
+                               "process_open_fds",
+                               "process_start_time_seconds",
+                               "pglogical_confirmed_lsn",
+                               "pglogical_slot_retained_wal_bytes",
+                               "target_seconds_since_last_apply"}) {
+        EXPECT_TRUE(m["families"].contains(family)) << family;
+    }
+    EXPECT_GT(sample(m, "process_resident_memory_bytes"), 1e6);
+    // The checkpoint gauge equals the slot's confirmed position once idle.
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            auto confirmed = db.source->value(
+                "SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::text FROM pg_replication_slots "
+                "WHERE slot_name = 'slot_it_varz'");
+            json now = parse_exposition(harness::http_get(port, "/_/varz").second);
+            return confirmed && std::stod(*confirmed) == sample(now, "pglogical_confirmed_lsn");
+        },
+        20s));
+}
+
+TEST(Metrics, HealthzFollowsTheTarget) {
+    const int port = 56502;
+    Databases db("it_healthz", "CREATE TABLE t(id int PRIMARY KEY)");
+    Replicator r(metrics_args(db, port, {"--maxRetries", "1000", "--retryMaxBackoff", "500ms"}),
+                 fresh_log("it_healthz"));
+    ASSERT_TRUE(harness::wait_for([&] { return healthz_is(port, 200); }, 30s)) << r.log();
+    std::string script = std::string(REP_SOURCE_DIR) + "/scripts/pg_servers.sh";
+    db.target.reset();
+    ASSERT_EQ(std::system((script + " stop-target " + harness::servers_base()).c_str()), 0);
+    auto stopped = std::chrono::steady_clock::now();
+    std::string body;
+    EXPECT_TRUE(harness::wait_for([&] { return healthz_is(port, 503, &body); }, 30s));
+    EXPECT_LT(std::chrono::steady_clock::now() - stopped, 30s);
+    EXPECT_NE(body.find("target"), std::string::npos) << body;
+    EXPECT_EQ(body.find('\n'), body.size() - 1) << "one line: " << body;
+    ASSERT_EQ(std::system((script + " start-target " + harness::servers_base() + " " +
+                           std::to_string(harness::target_port()))
+                              .c_str()),
+              0);
+    EXPECT_TRUE(harness::wait_for([&] { return healthz_is(port, 200, &body); }, 30s)) << body;
+    db.target = std::make_unique<harness::Sql>(harness::target_port(), db.name);
+    db.source->exec("INSERT INTO t VALUES (1), (2)");
+    EXPECT_TRUE(converges(db, {"t"}));
+}
+
+TEST(Metrics, StallIsLoggedAndUnhealthy) {
+    const int port = 56503;
+    Databases db("it_stall", "CREATE TABLE t(id int PRIMARY KEY)");
+    std::string log = fresh_log("it_stall");
+    Replicator r(metrics_args(db, port, {"--stallTimeout", "3s", "--applyTimeout", "5m"}), log);
+    ASSERT_TRUE(harness::wait_for([&] { return healthz_is(port, 200); }, 30s)) << r.log();
+    // Another session holds a lock the replicator needs: changes arrive but cannot apply.
+    harness::Sql locker(harness::target_port(), db.name);
+    locker.exec("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+    db.source->exec("INSERT INTO t VALUES (1)");
+    std::string body;
+    EXPECT_TRUE(harness::wait_for([&] { return healthz_is(port, 503, &body); }, 30s));
+    EXPECT_NE(body.find("stalled"), std::string::npos) << body;
+    EXPECT_NE(r.log().find("replication stalled"), std::string::npos);
+    locker.exec("COMMIT");
+    EXPECT_TRUE(harness::wait_for([&] { return healthz_is(port, 200); }, 30s));
+    EXPECT_TRUE(converges(db, {"t"}));
+}
+
+TEST(Metrics, DiagHasStateButNoSecrets) {
+    const int port = 56504;
+    Databases db("it_diag", "CREATE TABLE t(id int PRIMARY KEY)");
+    auto args = metrics_args(db, port);
+    args[2] =
+        "postgresql://postgres:src-pass-42@127.0.0.1:" + std::to_string(harness::source_port()) +
+        "/it_diag?application_name=x&password=other-secret";
+    Replicator r(args, fresh_log("it_diag"));
+    db.source->exec("INSERT INTO t SELECT generate_series(1, 10)");
+    ASSERT_TRUE(converges(db, {"t"}));
+    auto [code, text] = harness::http_get(port, "/_/diag");
+    ASSERT_EQ(code, 200);
+    for (const char* secret : {"hunter2-secret", "src-pass-42", "other-secret"}) {
+        EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << text;
+        EXPECT_EQ(r.log().find(secret), std::string::npos) << secret << " in the log";
+    }
+    json d = json::parse(text);
+    EXPECT_EQ(d["tables"]["t"]["upserts"], 10);
+    EXPECT_EQ(d["config"]["slotName"], "slot_it_diag");
+    EXPECT_EQ(d["config"]["targetConn"], "postgresql://postgres@127.0.0.1:" +
+                                             std::to_string(harness::target_port()) + "/it_diag");
+    EXPECT_TRUE(d["health"]["ok"].get<bool>()) << text;
+    EXPECT_TRUE(d.contains("positions") && d.contains("lag") && d.contains("recent_errors"));
+}
+
+std::vector<std::filesystem::path> snapshots(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (e.path().filename().string().rfind("snapshot-", 0) == 0) {
+            out.push_back(e.path());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string gunzip(const std::filesystem::path& p) {
+    gzFile f = gzopen(p.c_str(), "rb");
+    std::string out;
+    char buf[65536];
+    int n;
+    while ((n = gzread(f, buf, sizeof buf)) > 0) {
+        out.append(buf, static_cast<size_t>(n));
+    }
+    gzclose(f);
+    return out;
+}
+
+TEST(Metrics, SnapshotsAppearAndArePrunedByAge) {
+    const int port = 56505;
+    Databases db("it_snap", "CREATE TABLE t(id int PRIMARY KEY)");
+    std::filesystem::path dir = harness::servers_base() + "/data-it_snap/metrics-snapshots";
+    std::filesystem::remove_all(dir);
+    Replicator r(
+        metrics_args(db, port,
+                     {"--metricsSnapshotPeriod", "1s", "--metricsSnapshotRetentionTime", "4s"}),
+        fresh_log("it_snap"));
+    db.source->exec("INSERT INTO t SELECT generate_series(1, 10)");
+    ASSERT_TRUE(harness::wait_for([&] { return snapshots(dir).size() >= 3; }, 30s)) << r.log();
+    auto files = snapshots(dir);
+    EXPECT_EQ(files[0].extension(), ".gz");
+    json parsed = parse_exposition(gunzip(files.back()));
+    EXPECT_GT(parsed["samples"].size(), 20u);
+    EXPECT_FALSE(parsed["samples"][0]["timestamp"].is_null())
+        << "snapshot samples carry timestamps";
+    auto first = files[0];
+    std::this_thread::sleep_for(7s);
+    files = snapshots(dir);
+    EXPECT_FALSE(std::filesystem::exists(first)) << "older than the retention time";
+    EXPECT_LE(files.size(), 6u);
+    EXPECT_GE(files.size(), 3u);
+}
+
+TEST(Metrics, SnapshotsArePrunedBySize) {
+    const int port = 56506;
+    Databases db("it_snapsize", "CREATE TABLE t(id int PRIMARY KEY)");
+    std::filesystem::path dir = harness::servers_base() + "/data-it_snapsize/metrics-snapshots";
+    std::filesystem::remove_all(dir);
+    Replicator r(metrics_args(db, port,
+                              {"--metricsSnapshotPeriod", "500ms", "--metricsSnapshotCompression",
+                               "none", "--metricsSnapshotRetentionTime", "0",
+                               "--metricsSnapshotRetentionSize", "40KB"}),
+                 fresh_log("it_snapsize"));
+    ASSERT_TRUE(harness::wait_for([&] { return snapshots(dir).size() >= 2; }, 30s)) << r.log();
+    std::this_thread::sleep_for(5s);
+    auto files = snapshots(dir);
+    uint64_t total = 0;
+    for (const auto& f : files) {
+        EXPECT_EQ(f.extension(), ".txt");
+        total += std::filesystem::file_size(f);
+    }
+    uint64_t one = std::filesystem::file_size(files.back());
+    EXPECT_LE(total, 40000u + one) << files.size() << " files";
+    EXPECT_GE(files.size(), 2u);
+    EXPECT_LE(files.size(), 40000u / one + 2);
+}
+
+TEST(Metrics, SnapshotFlagsNeedMetricsAddrAndRetention) {
+    Databases db("it_snapflags", "", /*create_slot=*/false);
+    auto [status, out] = harness::run_replicator(db.args({"--metricsSnapshotPeriod", "15s"}), 30s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("--metricsSnapshotPeriod needs --metricsAddr"), std::string::npos) << out;
+    std::tie(status, out) =
+        harness::run_replicator(db.args({"--metricsAddr", ":56507", "--metricsSnapshotPeriod",
+                                         "15s", "--metricsSnapshotRetentionTime", "0"}),
+                                30s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("retention"), std::string::npos) << out;
+}
+
+}  // namespace
