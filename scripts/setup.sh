@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config
       postgresql-15 postgresql-client-15 libpq-dev
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl
-      prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client)
+      prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client
+      mariadb-server mariadb-client libmariadb-dev)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

@@ -29,12 +29,8 @@ void Monitor::start() {
 }
 
 void Monitor::loop() {
-    PgConn source(options_.source_conn, "source");
     PgConn target(options_.target_conn, "target");
-    source.set_connect_timeout(3);
     target.set_connect_timeout(3);
-    source.set_session_sql(
-        {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
     target.set_session_sql(
         {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
     auto next = std::chrono::steady_clock::now();
@@ -44,7 +40,6 @@ void Monitor::loop() {
             continue;
         }
         next = std::chrono::steady_clock::now() + options_.interval;
-        std::string source_problem;
         std::string target_problem;
         try {
             target.exec("SELECT 1");
@@ -52,27 +47,9 @@ void Monitor::loop() {
             target.close();
             target_problem = std::string("target unreachable: ") + e.what();
         }
-        try {
-            PgResult r = source.exec_params(
-                "SELECT pg_current_wal_lsn()::text, restart_lsn::text, confirmed_flush_lsn::text "
-                "FROM pg_replication_slots WHERE slot_name = $1",
-                {options_.slot});
-            if (PQntuples(r.get()) == 1) {
-                auto lsn = [&](int col) {
-                    return PQgetisnull(r.get(), 0, col) != 0
-                               ? Lsn()
-                               : Lsn::parse(PQgetvalue(r.get(), 0, col)).value_or(Lsn());
-                };
-                probe_.set_source_wal(lsn(0), lsn(1), lsn(2));
-            } else {
-                source_problem =
-                    "replication slot " + options_.slot + " no longer exists on the source";
-            }
-        } catch (const Error& e) {
-            source.close();
-            source_problem = std::string("source unreachable: ") + e.what();
-        }
+        std::string source_problem = options_.source_check ? options_.source_check() : "";
         probe_.set_positions(progress_.get(), Lsn());
+        probe_.tick();
         {
             std::lock_guard lock(mu_);
             source_problem_ = source_problem;
@@ -87,10 +64,14 @@ void Monitor::loop() {
 void Monitor::check_once() {
     auto now = std::chrono::steady_clock::now();
     Lsn confirmed = progress_.get();
+    uint64_t written = probe_.rows_written();
     bool pending = probe_.received_lsn() > confirmed || probe_.queue_weight() > 0;
     std::lock_guard lock(mu_);
-    if (confirmed != last_confirmed_ || !pending) {
+    // Progress is a new confirmed position or rows written (a large transaction applies for a
+    // long time before its commit moves the position).
+    if (confirmed != last_confirmed_ || written != last_written_ || !pending) {
         last_confirmed_ = confirmed;
+        last_written_ = written;
         last_progress_ = now;
         if (stalled_) {
             spdlog::info("replication is progressing again at LSN {}", confirmed.str());

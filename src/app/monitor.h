@@ -17,9 +17,9 @@
 namespace rep {
 
 struct MonitorOptions {
-    std::string source_conn;
     std::string target_conn;
-    std::string slot;
+    // Checks the source on the monitor's own connection: "" if fine, else a one-line problem.
+    std::function<std::string()> source_check;
     Duration stall_timeout = std::chrono::seconds(20);
     Duration interval = std::chrono::seconds(1);
     Duration summary_period = std::chrono::seconds(10);
@@ -27,8 +27,8 @@ struct MonitorOptions {
 
 // Watches the pipeline from the outside, once per interval, on its own connections:
 //  - the target answers SELECT 1;
-//  - the source answers, and reports its WAL position and the slot's restart and confirmed
-//    positions (WAL retained, backlog);
+//  - the source answers (MonitorOptions::source_check; for PostgreSQL it also reports the WAL
+//    position and the slot's restart and confirmed positions: WAL retained, backlog);
 //  - the replication stream is connected (from the Probe);
 //  - the pipeline is not stalled: if changes were received but the confirmed position has
 //    not moved for --stallTimeout, it is stalled, which is logged once as a warning.
@@ -63,6 +63,7 @@ private:
     bool checked_ = false;
     bool stalled_ = false;
     Lsn last_confirmed_;
+    uint64_t last_written_ = 0;
     std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
     // For the periodic summary.
     std::chrono::steady_clock::time_point summary_at_ = std::chrono::steady_clock::now();

@@ -1,7 +1,8 @@
 #include "app/pglogical_app.h"
 
-#include "app/monitor.h"
-#include "app/signals.h"
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "source/postgres/preflight.h"
@@ -9,301 +10,109 @@
 #include "staging/memo.h"
 #include "util/pg_conn.h"
 
-#include "http/status_server.h"
-#include "metrics/probe.h"
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include <exception>
-#include <thread>
-
 namespace rep {
 namespace {
 
-// Sleeps up to `d`, waking early when a stop is requested.
-void sleep_unless_stopped(Duration d) {
-    auto until = std::chrono::steady_clock::now() + d;
-    while (!stop_requested().load() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+class PglogicalSource final : public SourceAdapter {
+public:
+    explicit PglogicalSource(const PglogicalConfig& c) : c_(c), monitor_conn_(c.source_conn, "source") {
+        monitor_conn_.set_connect_timeout(3);
+        monitor_conn_.set_session_sql(
+            {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
     }
-}
 
-// Runs `fn` until it succeeds, retrying retryable errors with backoff; fatal errors and an
-// exhausted retry budget propagate.
-template <typename Fn>
-auto with_retries(const RetryPolicy& policy, const char* what, Fn&& fn) {
-    Backoff backoff(policy);
-    for (;;) {
-        try {
-            return fn();
-        } catch (const Error& e) {
-            if (!e.retryable() || backoff.exhausted() || stop_requested().load()) {
-                throw;
-            }
-            Duration d = backoff.next();
-            spdlog::warn("{} failed, retrying in {}: {}", what, format_go_duration(d), e.what());
-            sleep_unless_stopped(d);
+    std::string name() const override { return "pglogical"; }
+
+    std::string memo_key(const SchemaRef& target_schema) const override {
+        return pglogical_memo_key(target_schema);
+    }
+
+    void preflight() override {
+        slot_ = pg::preflight_source(c_.source_conn, c_.slot_name, c_.publication_name,
+                                     c_.create_slot_and_publication);
+        spdlog::info("connected to source {} (PostgreSQL {}.{})", redact_conninfo(c_.source_conn),
+                     slot_.server_version / 10000, slot_.server_version % 10000);
+    }
+
+    void choose_start(const std::optional<std::string>& saved, const std::string& table) override {
+        if (!saved) {
+            spdlog::info("no checkpoint in {} yet; starting at the slot's confirmed position {}",
+                         table, slot_.confirmed_flush.str());
+            return;
         }
+        auto lsn = Lsn::parse(*saved);
+        if (!lsn) {
+            throw fatal(fmt::format("the pglogical checkpoint in {} holds \"{}\", which is not an "
+                                    "LSN; fix or delete that row",
+                                    table, *saved));
+        }
+        start_ = *lsn;
+        spdlog::info("resuming from LSN {} saved in {} (slot confirmed at {})", start_.str(), table,
+                     slot_.confirmed_flush.str());
     }
-}
 
-struct Pipeline {
-    const PglogicalConfig& config;
-    const Dialect& dialect;
-    SchemaRef target_schema;
-    PgConn& target;
-    PgConn* staging;
-    Memo& memo;
-    ApplyOptions apply_options;
-    metrics::Probe& probe;
-
-    // One run of reader + applier from `start`. Returns normally on a requested stop; throws
-    // the first error either side raised.
-    void run(Lsn start, Progress& progress) {
-        BoundedQueue<ChangeItem> queue(config.target_apply_queue_size);
-        std::atomic<bool> pipeline_stop{false};
-        std::atomic<bool> reader_stop{false};
-        std::exception_ptr reader_error;
-        std::exception_ptr apply_error;
-
+    void run_reader(BoundedQueue<ChangeItem>& queue, Progress& progress, metrics::Probe& probe,
+                    const std::atomic<bool>& stop) override {
+        progress.advance(start_);
         pg::WalReaderOptions ro;
-        ro.conninfo = config.source_conn;
-        ro.slot = config.slot_name;
-        ro.publication = config.publication_name;
-        ro.standby_timeout = config.standby_timeout;
-        ro.chunk_rows = config.flush_size;
-        ro.spool_dir = config.data_dir / "pglogical-spool";
-        ro.allow_streaming = config.allow_streaming;
+        ro.conninfo = c_.source_conn;
+        ro.slot = c_.slot_name;
+        ro.publication = c_.publication_name;
+        ro.standby_timeout = c_.standby_timeout;
+        ro.chunk_rows = c_.flush_size;
+        ro.spool_dir = c_.data_dir / "pglogical-spool";
+        ro.allow_streaming = c_.allow_streaming;
         pg::WalReader reader(ro, queue, progress, probe);
-        size_t capacity = config.target_apply_queue_size;
-        probe.set_queue_sampler([&queue, capacity] { return std::pair{queue.weight(), capacity}; });
-        struct ResetSampler {
-            metrics::Probe& probe;
-            size_t capacity;
-            ~ResetSampler() {
-                probe.set_queue_sampler([c = capacity] { return std::pair<size_t, size_t>{0, c}; });
-            }
-        } reset_sampler{probe, capacity};
+        reader.run(progress.get(), stop);
+    }
 
-        std::thread reader_thread([&] {
-            try {
-                reader.run(start, reader_stop);
-            } catch (...) {
-                reader_error = std::current_exception();
-            }
-            pipeline_stop = true;
-            queue.close();
-        });
-        // Forward a signal to the apply side; the reader keeps serving status updates until
-        // the applier has committed what it will commit.
-        std::thread watcher([&] {
-            while (!pipeline_stop.load()) {
-                if (stop_requested().load()) {
-                    pipeline_stop = true;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            }
-        });
-        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue,
-                       progress, probe);
+    std::string check_source(metrics::Probe& probe) override {
         try {
-            loop.run(pipeline_stop);
-        } catch (...) {
-            apply_error = std::current_exception();
-        }
-        pipeline_stop = true;
-        reader_stop = true;
-        queue.close();
-        reader_thread.join();
-        watcher.join();
-        if (apply_error) {
-            std::rethrow_exception(apply_error);
-        }
-        if (reader_error) {
-            std::rethrow_exception(reader_error);
+            PgResult r = monitor_conn_.exec_params(
+                "SELECT pg_current_wal_lsn()::text, restart_lsn::text, confirmed_flush_lsn::text "
+                "FROM pg_replication_slots WHERE slot_name = $1",
+                {c_.slot_name});
+            if (PQntuples(r.get()) != 1) {
+                return "replication slot " + c_.slot_name + " no longer exists on the source";
+            }
+            auto lsn = [&](int col) {
+                return PQgetisnull(r.get(), 0, col) != 0
+                           ? Lsn()
+                           : Lsn::parse(PQgetvalue(r.get(), 0, col)).value_or(Lsn());
+            };
+            probe.set_source_wal(lsn(0), lsn(1), lsn(2));
+            return "";
+        } catch (const Error& e) {
+            monitor_conn_.close();
+            return std::string("source unreachable: ") + e.what();
         }
     }
-};
 
-// The effective configuration for /_/diag: every setting, connection strings redacted.
-nlohmann::json describe_config(const PglogicalConfig& c) {
-    return {
-        {"command", "pglogical"},
-        {"sourceConn", redact_conninfo(c.source_conn)},
-        {"targetConn", redact_conninfo(c.target_conn)},
-        {"stagingConn", c.staging_conn.empty() ? "" : redact_conninfo(c.staging_conn)},
-        {"targetSchema", c.target_schema},
-        {"stagingSchema", c.staging_schema},
-        {"stagingCreateSchema", c.staging_create_schema},
-        {"slotName", c.slot_name},
-        {"publicationName", c.publication_name},
-        {"createSlotAndPublication", c.create_slot_and_publication},
-        {"standbyTimeout", format_go_duration(c.standby_timeout)},
-        {"flushSize", c.flush_size},
-        {"flushPeriod", format_go_duration(c.flush_period)},
-        {"targetApplyQueueSize", c.target_apply_queue_size},
-        {"applyTimeout", format_go_duration(c.apply_timeout)},
-        {"maxRetries", c.retry.max_retries},
-        {"retryInitialBackoff", format_go_duration(c.retry.initial_backoff)},
-        {"retryMaxBackoff", format_go_duration(c.retry.max_backoff)},
-        {"retryMultiplier", c.retry.multiplier},
-        {"truncateMode", c.truncate_mode == TruncateMode::kApply    ? "apply"
-                         : c.truncate_mode == TruncateMode::kIgnore ? "ignore"
-                                                                    : "error"},
-        {"dataDir", c.data_dir.string()},
-        {"disableStreaming", !c.allow_streaming},
-        {"metricsAddr", c.metrics_addr},
-        {"stallTimeout", format_go_duration(c.stall_timeout)},
-        {"metricsSnapshotPeriod", format_go_duration(c.snapshots.period)},
-        {"metricsSnapshotCompression", c.snapshots.gzip ? "gzip" : "none"},
-        {"metricsSnapshotRetentionTime", format_go_duration(c.snapshots.retention_time)},
-        {"metricsSnapshotRetentionSize", c.snapshots.retention_bytes},
-    };
-}
+    nlohmann::json describe() const override {
+        return {{"sourceConn", redact_conninfo(c_.source_conn)},
+                {"slotName", c_.slot_name},
+                {"publicationName", c_.publication_name},
+                {"createSlotAndPublication", c_.create_slot_and_publication},
+                {"standbyTimeout", format_go_duration(c_.standby_timeout)},
+                {"disableStreaming", !c_.allow_streaming}};
+    }
+
+    std::string describe_position(const Progress& progress) const override {
+        return "LSN " + progress.get().str();
+    }
+
+private:
+    const PglogicalConfig& c_;
+    PgConn monitor_conn_;  // used only from the monitor thread
+    pg::SlotState slot_;
+    Lsn start_;
+};
 
 }  // namespace
 
 int run_pglogical(const PglogicalConfig& config) {
-    SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
-    SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
-
-    PgConn target(config.target_conn, "target");
-    auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.apply_timeout);
-    target.set_session_sql({"SET application_name = 'replicator'",
-                            fmt::format("SET statement_timeout = {}", timeout_ms.count())});
-    with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
-    Dialect dialect(detect_product(target.query_value("SELECT version()").value_or("")));
-    if (dialect.product() == TargetProduct::kPostgres) {
-        // The checkpoint is only as durable as the commit that carries it: once a commit is
-        // acknowledged the source is told it may forget that WAL. With the server's
-        // synchronous_commit off, a crash could lose acknowledged commits, and with them
-        // transactions the source will never send again. Insist on it for our session.
-        target.set_session_sql({"SET application_name = 'replicator'",
-                                fmt::format("SET statement_timeout = {}", timeout_ms.count()),
-                                "SET synchronous_commit = on"});
-        target.exec("SET synchronous_commit = on");
-    }
-    spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
-                 dialect.name());
-    if (dialect.product() == TargetProduct::kPostgres && !target_schema.database.empty()) {
-        auto db = target.query_value("SELECT current_database()");
-        if (db != target_schema.database) {
-            throw fatal(
-                fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
-                            "connects to database \"{}\"",
-                            target_schema.raw, target_schema.database, db.value_or("?")));
-        }
-    }
-    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1",
-                            {target_schema.schema})) {
-        throw fatal(
-            fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
-                        "target; create it and the tables to replicate into",
-                        target_schema.schema, target_schema.raw));
-    }
-
-    bool memo_in_target = config.staging_conn.empty() || config.staging_conn == config.target_conn;
-    std::unique_ptr<PgConn> staging_conn;
-    if (!memo_in_target) {
-        staging_conn = std::make_unique<PgConn>(config.staging_conn, "staging");
-        with_retries(config.retry, "connecting to staging", [&] { staging_conn->connect(); });
-    }
-    PgConn& staging = memo_in_target ? target : *staging_conn;
-    Dialect staging_dialect(detect_product(staging.query_value("SELECT version()").value_or("")));
-    Memo memo(staging_dialect, staging_schema);
-    memo.ensure(staging, config.staging_create_schema);
-    std::string key = pglogical_memo_key(target_schema);
-
-    auto slot = with_retries(config.retry, "checking the source", [&] {
-        return pg::preflight_source(config.source_conn, config.slot_name, config.publication_name,
-                                    config.create_slot_and_publication);
-    });
-    spdlog::info("connected to source {} (PostgreSQL {}.{})", redact_conninfo(config.source_conn),
-                 slot.server_version / 10000, slot.server_version % 10000);
-
-    Lsn start;
-    if (auto saved = memo.read(staging, key)) {
-        auto lsn = Lsn::parse(*saved);
-        if (!lsn) {
-            throw fatal(
-                fmt::format("memo key {} in {} holds \"{}\", which is not an LSN; fix or "
-                            "delete that row",
-                            key, memo.table_sql(), *saved));
-        }
-        start = *lsn;
-        spdlog::info("resuming from LSN {} saved in {} (slot confirmed at {})", start.str(),
-                     memo.table_sql(), slot.confirmed_flush.str());
-    } else {
-        spdlog::info("no checkpoint under {} yet; starting at the slot's confirmed position {}",
-                     key, slot.confirmed_flush.str());
-    }
-
-    ApplyOptions ao;
-    ao.flush_size = config.flush_size;
-    ao.flush_period = config.flush_period;
-    ao.truncate_mode = config.truncate_mode;
-    ao.retry = config.retry;
-    ao.memo_key = key;
-    ao.memo_in_target = memo_in_target;
-    if (!memo_in_target) {
-        spdlog::info(
-            "staging is not the target database: checkpoints are written after each "
-            "target commit (at-least-once; a crash may re-apply the last transactions)");
-    }
-
-    metrics::Probe probe(target_schema.raw, "pglogical");
-    Progress progress;
-    progress.advance(start);
-    probe.set_positions(start, start);
-    Monitor monitor(MonitorOptions{config.source_conn, config.target_conn, config.slot_name,
-                                   config.stall_timeout},
-                    probe, progress, describe_config(config));
-    monitor.start();
-    std::unique_ptr<http::StatusServer> server;
-    if (!config.metrics_addr.empty()) {
-        server = std::make_unique<http::StatusServer>(config.metrics_addr, monitor);
-        spdlog::info("serving /_/varz, /_/healthz and /_/diag on {}", config.metrics_addr);
-    }
-    std::unique_ptr<metrics::Snapshotter> snapshotter;
-    if (config.snapshots.period.count() > 0) {
-        metrics::SnapshotOptions so = config.snapshots;
-        so.dir = config.data_dir / "metrics-snapshots";
-        snapshotter =
-            std::make_unique<metrics::Snapshotter>(so, [&probe] { return probe.exposition(true); });
-        snapshotter->start();
-    }
-
-    Pipeline pipeline{config, dialect, target_schema, target, staging_conn.get(), memo, ao, probe};
-    Backoff backoff(config.retry);
-    Lsn progress_at_failure = progress.get();
-    while (!stop_requested().load()) {
-        try {
-            Lsn from = progress.get();
-            pipeline.run(from, progress);
-            break;
-        } catch (const Error& e) {
-            if (!e.retryable() || stop_requested().load()) {
-                throw;
-            }
-            if (progress.get() > progress_at_failure) {
-                backoff.reset();  // it made progress since the last failure
-            }
-            progress_at_failure = progress.get();
-            if (backoff.exhausted()) {
-                throw Error(
-                    ErrorKind::kFatal,
-                    fmt::format("giving up after {} retries without progress (--maxRetries): {}",
-                                backoff.attempts(), e.what()));
-            }
-            Duration d = backoff.next();
-            spdlog::warn("replication interrupted, resuming from LSN {} in {}: {}",
-                         progress.get().str(), format_go_duration(d), e.what());
-            sleep_unless_stopped(d);
-        }
-    }
-    spdlog::info("stopped; everything up to LSN {} is applied and confirmed to the source",
-                 progress.get().str());
-    return 0;
+    PglogicalSource source(config);
+    return run_replication(config, source);
 }
 
 }  // namespace rep

@@ -105,7 +105,8 @@ void init_logging(const LogOptions& options) {
     if (options.format == "fluent") {
         sink->set_formatter(std::make_unique<FluentFormatter>());
     } else {
-        sink->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+        sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+            "%Y-%m-%d %H:%M:%S.%eZ %^%-5l%$ %v", spdlog::pattern_time_type::utc));
     }
     auto logger = std::make_shared<spdlog::logger>("replicator",
                                                    spdlog::sinks_init_list{sink, recent_sink()});

@@ -1,12 +1,14 @@
 // replicator: change-data-capture into CockroachDB and PostgreSQL.
-// Subcommands: pglogical, version. Exit status: 0 success or clean stop, 1 replication error,
+// Subcommands: pglogical, mylogical, version. Exit status: 0 success or clean stop, 1 replication error,
 // 2 bad command line.
 
+#include "app/mylogical_app.h"
 #include "app/pglogical_app.h"
 #include "app/signals.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "cli/mylogical_cmd.h"
 #include "cli/pglogical_cmd.h"
 
 #include <CLI/CLI.hpp>
@@ -29,7 +31,8 @@ void print_version() {
 
 int main(int argc, char** argv) {
     CLI::App app{
-        "replicator: change-data-capture from PostgreSQL into CockroachDB or PostgreSQL, "
+        "replicator: change-data-capture from PostgreSQL, MySQL and MariaDB into CockroachDB or "
+                 "PostgreSQL, "
         "a drop-in for MOLT Replicator",
         "replicator"};
     app.require_subcommand(1);
@@ -40,6 +43,8 @@ int main(int argc, char** argv) {
     rep::PglogicalConfig pg_config;
     rep::LogOptions log_options;
     CLI::App* pglogical = rep::cli::add_pglogical_command(app, pg_config, log_options);
+    rep::MylogicalConfig my_config;
+    CLI::App* mylogical = rep::cli::add_mylogical_command(app, my_config, log_options);
 
     if (argc == 2 && std::string(argv[1]) == "--version") {
         print_version();
@@ -66,10 +71,12 @@ int main(int argc, char** argv) {
         app.exit(e);
         return 2;
     }
-    if (pglogical->parsed()) {
-        const auto& snap = pg_config.snapshots;
+    if (pglogical->parsed() || mylogical->parsed()) {
+        const rep::CommonConfig& common =
+            pglogical->parsed() ? static_cast<const rep::CommonConfig&>(pg_config) : my_config;
+        const auto& snap = common.snapshots;
         std::string problem;
-        if (snap.period.count() > 0 && pg_config.metrics_addr.empty()) {
+        if (snap.period.count() > 0 && common.metrics_addr.empty()) {
             problem = "--metricsSnapshotPeriod needs --metricsAddr";
         } else if (snap.period.count() > 0 && snap.retention_time.count() == 0 &&
                    snap.retention_bytes == 0) {
@@ -91,6 +98,9 @@ int main(int argc, char** argv) {
         rep::install_signal_handlers();
         if (pglogical->parsed()) {
             return rep::run_pglogical(pg_config);
+        }
+        if (mylogical->parsed()) {
+            return rep::run_mylogical(my_config);
         }
     } catch (const rep::Error& e) {
         spdlog::error("{}", e.what());

@@ -3,66 +3,49 @@
 #include "base/error.h"
 #include "cli/flags.h"
 #include "core/table_name.h"
-
+#include "http/status_server.h"
 #include "metrics/snapshotter.h"
 
 namespace rep::cli {
 
-CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions& log) {
-    CLI::App* cmd = parent.add_subcommand(
-        "pglogical",
-        "Replicate a PostgreSQL source into CockroachDB or PostgreSQL through a pgoutput logical "
-        "replication slot, resuming from the staging schema's checkpoint");
-    cmd->add_option("--sourceConn", c.source_conn,
-                    "Source PostgreSQL connection string (libpq URL or key=value; TLS options "
-                    "such as sslmode, sslrootcert, sslcert, sslkey are honoured)")
-        ->required();
-    cmd->add_option("--targetConn", c.target_conn,
+void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
+    app.add_option("--targetConn", c.target_conn,
                     "Target CockroachDB or PostgreSQL connection string")
         ->required();
-    cmd->add_option("--targetSchema", c.target_schema,
+    app.add_option("--targetSchema", c.target_schema,
                     "Target schema as database.schema (e.g. defaultdb.public)")
         ->required();
-    cmd->add_option("--stagingConn", c.staging_conn,
+    app.add_option("--stagingConn", c.staging_conn,
                     "Staging database connection string (default: the target). With the target "
                     "as staging, checkpoints commit atomically with the data")
         ->capture_default_str();
-    cmd->add_option("--stagingSchema", c.staging_schema,
+    app.add_option("--stagingSchema", c.staging_schema,
                     "Schema holding the memo checkpoint table; pass the same value on every run")
         ->capture_default_str();
-    cmd->add_flag("--stagingCreateSchema", c.staging_create_schema,
+    app.add_flag("--stagingCreateSchema", c.staging_create_schema,
                   "Create the staging schema and memo table if missing (first run)");
-    cmd->add_option("--slotName", c.slot_name, "Logical replication slot (pgoutput) on the source")
-        ->capture_default_str();
-    cmd->add_option("--publicationName", c.publication_name, "Publication to replicate")
-        ->required();
-    cmd->add_flag("--createSlotAndPublication", c.create_slot_and_publication,
-                  "Create the publication (FOR ALL TABLES) and slot if missing. Only for an empty "
-                  "target: changes made before the slot exists are not replicated");
-    add_duration(*cmd, "--standbyTimeout", c.standby_timeout,
-                 "How often progress (standby status) is reported to the source");
-    cmd->add_option("--flushSize", c.flush_size,
+    app.add_option("--flushSize", c.flush_size,
                     "Rows per target statement, and the size at which grouped transactions commit")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    add_duration(*cmd, "--flushPeriod", c.flush_period,
+    add_duration(app, "--flushPeriod", c.flush_period,
                  "Longest time small source transactions are grouped before a target commit");
-    cmd->add_option("--targetApplyQueueSize", c.target_apply_queue_size,
+    app.add_option("--targetApplyQueueSize", c.target_apply_queue_size,
                     "Row changes buffered between the source reader and the target applier")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    add_duration(*cmd, "--applyTimeout", c.apply_timeout,
+    add_duration(app, "--applyTimeout", c.apply_timeout,
                  "Statement timeout for each target statement");
-    cmd->add_option("--maxRetries", c.retry.max_retries,
+    app.add_option("--maxRetries", c.retry.max_retries,
                     "Retries of a retryable target or source error before giving up")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
-    add_duration(*cmd, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");
-    add_duration(*cmd, "--retryMaxBackoff", c.retry.max_backoff, "Longest retry delay");
-    cmd->add_option("--retryMultiplier", c.retry.multiplier, "Backoff growth factor")
+    add_duration(app, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");
+    add_duration(app, "--retryMaxBackoff", c.retry.max_backoff, "Longest retry delay");
+    app.add_option("--retryMultiplier", c.retry.multiplier, "Backoff growth factor")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    cmd->add_option_function<std::string>(
+    app.add_option_function<std::string>(
            "--truncateMode",
            [&c](const std::string& mode) {
                c.truncate_mode = mode == "ignore"  ? TruncateMode::kIgnore
@@ -85,32 +68,44 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
             },
             "SCHEMA");
     };
-    cmd->get_option("--targetSchema")->check(schema_check("--targetSchema"));
-    cmd->get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
-    cmd->add_option("--dataDir", c.data_dir,
+    app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
+    app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
+    app.add_option("--dataDir", c.data_dir,
                     "Directory for local files (spooled streamed transactions)")
         ->capture_default_str();
-    cmd->add_flag("!--disableStreaming", c.allow_streaming,
-                  "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
-    cmd->add_option("--metricsAddr", c.metrics_addr,
-                    "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT");
-    add_duration(*cmd, "--stallTimeout", c.stall_timeout,
+    app.add_option("--metricsAddr", c.metrics_addr,
+                    "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                try {
+                    http::civetweb_listen_spec(v);
+                } catch (const Error& e) {
+                    return e.what();
+                }
+                return {};
+            },
+            "ADDR"));
+    add_duration(app, "--stallTimeout", c.stall_timeout,
                  "Report a stall (warning log, /_/healthz 503) when received changes are not "
                  "applied for this long");
-    add_duration(*cmd, "--metricsSnapshotPeriod", c.snapshots.period,
+    add_duration(app, "--metricsSnapshotPeriod", c.snapshots.period,
                  "Write a metrics snapshot to <dataDir>/metrics-snapshots this often (0: off; "
                  "15s-60s recommended; needs --metricsAddr)");
-    cmd->add_option_function<std::string>(
+    app.add_option_function<std::string>(
            "--metricsSnapshotCompression",
            [&c](const std::string& v) { c.snapshots.gzip = v == "gzip"; },
            "Snapshot compression: gzip or none")
         ->check(CLI::IsMember({"gzip", "none"}))
         ->default_str("gzip");
-    add_duration(*cmd, "--metricsSnapshotRetentionTime", c.snapshots.retention_time,
+    add_duration(app, "--metricsSnapshotRetentionTime", c.snapshots.retention_time,
                  "Delete snapshots older than this (0: no age limit)");
-    cmd->add_option_function<std::string>(
+    app.add_option_function<std::string>(
            "--metricsSnapshotRetentionSize",
            [&c](const std::string& v) {
+               if (v.empty()) {
+                   c.snapshots.retention_bytes = 0;
+                   return;
+               }
                auto n = metrics::parse_byte_size(v);
                if (!n) {
                    throw CLI::ValidationError("--metricsSnapshotRetentionSize",
@@ -121,7 +116,30 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
            "Delete the oldest snapshots once they take more than this (e.g. 100MB, 1GiB; empty: "
            "no size limit)")
         ->type_name("SIZE");
-    add_log_flags(*cmd, log);
+    add_log_flags(app, log);
+}
+
+CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions& log) {
+    CLI::App* cmd = parent.add_subcommand(
+        "pglogical",
+        "Replicate a PostgreSQL source into CockroachDB or PostgreSQL through a pgoutput logical "
+        "replication slot, resuming from the staging schema's checkpoint");
+    cmd->add_option("--sourceConn", c.source_conn,
+                    "Source PostgreSQL connection string (libpq URL or key=value; TLS options "
+                    "such as sslmode, sslrootcert, sslcert, sslkey are honoured)")
+        ->required();
+    cmd->add_option("--slotName", c.slot_name, "Logical replication slot (pgoutput) on the source")
+        ->capture_default_str();
+    cmd->add_option("--publicationName", c.publication_name, "Publication to replicate")
+        ->required();
+    cmd->add_flag("--createSlotAndPublication", c.create_slot_and_publication,
+                  "Create the publication (FOR ALL TABLES) and slot if missing. Only for an empty "
+                  "target: changes made before the slot exists are not replicated");
+    add_duration(*cmd, "--standbyTimeout", c.standby_timeout,
+                 "How often progress (standby status) is reported to the source");
+    cmd->add_flag("!--disableStreaming", c.allow_streaming,
+                  "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
+    add_common_flags(*cmd, c, log);
     return cmd;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace rep {
@@ -24,6 +25,9 @@ struct ChangeItem {
     Lsn lsn;
     // kBegin/kCommit: source commit time, microseconds since the Unix epoch.
     int64_t commit_time_us = 0;
+    // kCommit: the checkpoint text stored in the memo table once this transaction is applied
+    // (a GTID set for MySQL). Empty: the LSN text, as pglogical stores it.
+    std::string checkpoint;
     std::vector<Mutation> mutations;  // kChanges
     Truncate truncate;                // kTruncate
 

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <string>
 
 namespace rep {
 
@@ -17,10 +19,26 @@ public:
         while (lsn.value() > cur && !confirmed_.compare_exchange_weak(cur, lsn.value())) {
         }
     }
+    // Advances and records the checkpoint text that goes with `lsn` (sources whose position
+    // is not an LSN, such as a MySQL GTID set, count transactions in `lsn` instead).
+    void advance(Lsn lsn, const std::string& checkpoint) {
+        std::lock_guard lock(mu_);
+        if (lsn.value() > confirmed_.load()) {
+            checkpoint_ = checkpoint;
+        }
+        advance(lsn);
+    }
     Lsn get() const { return Lsn(confirmed_.load()); }
+    // The checkpoint text of the last advance that carried one (empty if none).
+    std::string checkpoint() const {
+        std::lock_guard lock(mu_);
+        return checkpoint_;
+    }
 
 private:
     std::atomic<uint64_t> confirmed_{0};
+    mutable std::mutex mu_;
+    std::string checkpoint_;
 };
 
 }  // namespace rep

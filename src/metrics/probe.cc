@@ -92,22 +92,11 @@ struct Probe::Impl {
                                      .Name("mutation_total")
                                      .Help("Row changes received from the source")
                                      .Register(*registry);
-    Family<Counter>& dial_ok = prometheus::BuildCounter()
-                                   .Name("pglogical_dial_success_total")
-                                   .Help("Successful START_REPLICATION attempts")
-                                   .Register(*registry);
-    Family<Counter>& dial_fail = prometheus::BuildCounter()
-                                     .Name("pglogical_dial_failure_total")
-                                     .Help("Failed replication connection attempts")
-                                     .Register(*registry);
-    Family<Counter>& empty_txns = prometheus::BuildCounter()
-                                      .Name("pglogical_empty_transactions_total")
-                                      .Help("Source transactions with nothing to apply")
-                                      .Register(*registry);
-    Family<Counter>& toasted = prometheus::BuildCounter()
-                                   .Name("pglogical_unchanged_toasted_columns_total")
-                                   .Help("Unchanged TOASTed column values kept on the target")
-                                   .Register(*registry);
+    // Named after the source (pglogical_dial_success_total, mylogical_dial_success_total...).
+    Family<Counter>* dial_ok = nullptr;
+    Family<Counter>* dial_fail = nullptr;
+    Family<Counter>* empty_txns = nullptr;
+    Family<Counter>* toasted = nullptr;
     Family<Gauge>& source_lag =
         prometheus::BuildGauge()
             .Name("core_source_lag_seconds")
@@ -134,7 +123,7 @@ struct Probe::Impl {
     Family<Gauge>& parallelism =
         prometheus::BuildGauge()
             .Name("core_parallelism_utilization_percent")
-            .Help("Share of time the apply workers were busy since the previous scrape")
+            .Help("Share of the last second the apply loop spent applying")
             .Register(*registry);
     Family<Gauge>& confirmed_lsn = prometheus::BuildGauge()
                                        .Name("pglogical_confirmed_lsn")
@@ -145,7 +134,7 @@ struct Probe::Impl {
     Family<Gauge>& memo_lsn =
         prometheus::BuildGauge()
             .Name("pglogical_checkpoint_lsn")
-            .Help("LSN stored in the staging memo table at startup or last read, as a number")
+            .Help("LSN of the last checkpoint written to the staging memo table, as a number")
             .Register(*registry);
     Family<Gauge>& retained = prometheus::BuildGauge()
                                   .Name("pglogical_slot_retained_wal_bytes")
@@ -215,10 +204,29 @@ Probe::Probe(std::string schema, std::string source) : impl_(std::make_unique<Im
     impl_->source = std::move(source);
     impl_->build_info.Add({{"version", kVersion}, {"source", impl_->source}}).Set(1);
     impl_->start_time.Add({}).Set(process_start_time());
-    impl_->dial_ok.Add({});
-    impl_->dial_fail.Add({});
-    impl_->empty_txns.Add({});
-    impl_->toasted.Add({});
+    const std::string& src = impl_->source;
+    impl_->dial_ok = &prometheus::BuildCounter()
+                          .Name(src + "_dial_success_total")
+                          .Help("Successful replication stream starts")
+                          .Register(*impl_->registry);
+    impl_->dial_fail = &prometheus::BuildCounter()
+                            .Name(src + "_dial_failure_total")
+                            .Help("Failed replication stream starts")
+                            .Register(*impl_->registry);
+    impl_->empty_txns = &prometheus::BuildCounter()
+                             .Name(src + "_empty_transactions_total")
+                             .Help("Source transactions with nothing to apply")
+                             .Register(*impl_->registry);
+    impl_->toasted = &prometheus::BuildCounter()
+                          .Name(src + "_unchanged_toasted_columns_total")
+                          .Help("Unchanged TOASTed column values kept on the target")
+                          .Register(*impl_->registry);
+    impl_->dial_ok->Add({});
+    impl_->dial_fail->Add({});
+    impl_->empty_txns->Add({});
+    if (src == "pglogical") {
+        impl_->toasted->Add({});
+    }
     for (const char* type : {"insert", "update", "delete"}) {
         impl_->mutations.Add({{"source", impl_->source}, {"type", type}});
     }
@@ -228,7 +236,7 @@ Probe::Probe(std::string schema, std::string source) : impl_(std::make_unique<Im
 Probe::~Probe() = default;
 
 void Probe::dial(bool ok) {
-    (ok ? impl_->dial_ok : impl_->dial_fail).Add({}).Increment();
+    (ok ? impl_->dial_ok : impl_->dial_fail)->Add({}).Increment();
 }
 
 void Probe::source_connected(bool connected) {
@@ -241,11 +249,11 @@ void Probe::mutation(char op) {
 }
 
 void Probe::unchanged_toast(size_t columns) {
-    impl_->toasted.Add({}).Increment(static_cast<double>(columns));
+    impl_->toasted->Add({}).Increment(static_cast<double>(columns));
 }
 
 void Probe::empty_transaction() {
-    impl_->empty_txns.Add({}).Increment();
+    impl_->empty_txns->Add({}).Increment();
 }
 
 void Probe::received_commit(int64_t commit_time_us, Lsn end) {
@@ -261,17 +269,27 @@ void Probe::received(Lsn wal_end) {
     }
 }
 
-void Probe::applied(const std::string& table, bool is_delete, size_t rows, double seconds,
-                    double oldest_age_seconds) {
+void Probe::wrote_batch(const std::string& table, size_t rows, double seconds,
+                        double oldest_age_seconds) {
+    rows_written_ += rows;
     auto labels = impl_->table_labels(table);
-    (is_delete ? impl_->deletes : impl_->upserts).Add(labels).Increment(static_cast<double>(rows));
     impl_->apply_duration.Add(labels, kLatencyBuckets).Observe(seconds);
     if (oldest_age_seconds >= 0) {
         impl_->mutation_age.Add(labels, kLagBuckets).Observe(oldest_age_seconds);
     }
+}
+
+void Probe::committed_rows(const std::string& table, uint64_t upserts, uint64_t deletes) {
+    auto labels = impl_->table_labels(table);
+    // Both series exist as soon as a table is applied, so that the documented drain
+    // expression (upserts + deletes) has a value for every table.
+    impl_->upserts.Add(labels).Increment(static_cast<double>(upserts));
+    impl_->deletes.Add(labels).Increment(static_cast<double>(deletes));
+    rows_applied_ += upserts + deletes;
     std::lock_guard lock(impl_->mu);
     auto& t = impl_->tables[table];
-    (is_delete ? t.deletes : t.upserts) += rows;
+    t.upserts += upserts;
+    t.deletes += deletes;
 }
 
 void Probe::apply_error(const std::string& table) {
@@ -299,6 +317,19 @@ void Probe::busy(bool applying) {
         impl_->busy_ns += now - impl_->busy_since_ns;
     }
     impl_->busy = applying;
+}
+
+void Probe::tick() {
+    std::lock_guard lock(impl_->mu);
+    int64_t now = steady_ns();
+    int64_t busy = impl_->busy_ns + (impl_->busy ? now - impl_->busy_since_ns : 0);
+    int64_t window = now - impl_->window_start_ns;
+    impl_->parallelism.Add({}).Set(
+        window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy) / static_cast<double>(window))
+                   : 0);
+    impl_->busy_ns = 0;
+    impl_->busy_since_ns = now;
+    impl_->window_start_ns = now;
 }
 
 void Probe::set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler) {

@@ -43,12 +43,18 @@ public:
     void received(Lsn wal_end);  // any message or keepalive from the source
 
     // --- apply side --------------------------------------------------------------------
-    void applied(const std::string& table, bool deletes, size_t rows, double seconds,
-                 double oldest_age_seconds);
+    // A batch was written (not yet committed): its duration and the age of its oldest row.
+    void wrote_batch(const std::string& table, size_t rows, double seconds,
+                     double oldest_age_seconds);
+    // Rows that are now committed on the target, per table (apply_upserts/deletes_total).
+    void committed_rows(const std::string& table, uint64_t upserts, uint64_t deletes);
     void apply_error(const std::string& table);
     // A target commit covering source transactions committed at these times.
     void committed(int64_t oldest_commit_time_us, int64_t newest_commit_time_us, size_t txns);
     void busy(bool applying);  // the apply loop starts or stops working on an item
+    // Closes a utilization window (the monitor calls it every second), so that scrapes and
+    // snapshots read the same core_parallelism_utilization_percent.
+    void tick();
 
     // --- sampled at scrape time ----------------------------------------------------------
     // Sets the functions that report the queue (row changes waiting, capacity) and the
@@ -69,6 +75,8 @@ public:
     // Seconds since the newest source commit that reached the reader.
     double source_lag_seconds() const;
     uint64_t rows_applied() const { return rows_applied_.load(); }
+    // Rows written to the target, committed or not (moves during a long transaction).
+    uint64_t rows_written() const { return rows_written_.load(); }
     size_t queue_weight() const;
 
 private:
@@ -81,6 +89,7 @@ private:
     std::atomic<int64_t> last_commit_seen_us_{0};
     std::atomic<int64_t> last_apply_steady_ns_{0};
     std::atomic<uint64_t> rows_applied_{0};
+    std::atomic<uint64_t> rows_written_{0};
 };
 
 }  // namespace rep::metrics

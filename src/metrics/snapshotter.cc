@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <vector>
 #include <zlib.h>
@@ -18,8 +19,8 @@ std::optional<uint64_t> parse_byte_size(const std::string& text) {
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0) {
         ++i;
     }
-    if (i == 0) {
-        return std::nullopt;
+    if (i == 0 || i > 18) {
+        return std::nullopt;  // no digits, or more than fit without overflow
     }
     uint64_t n = std::stoull(text.substr(0, i));
     std::string unit;
@@ -43,6 +44,9 @@ std::optional<uint64_t> parse_byte_size(const std::string& text) {
                                                               {"g", 1000000000}};
     for (const auto& [name, mult] : kUnits) {
         if (unit == name) {
+            if (mult != 0 && n > UINT64_MAX / mult) {
+                return std::nullopt;
+            }
             return n * mult;
         }
     }

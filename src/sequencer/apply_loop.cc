@@ -15,6 +15,10 @@ namespace {
 // replayed from the source instead, so a huge transaction never has to fit in memory.
 constexpr size_t kMaxLogRows = 50000;
 
+std::string checkpoint_text(const ChangeItem& commit) {
+    return commit.checkpoint.empty() ? commit.lsn.str() : commit.checkpoint;
+}
+
 int64_t unix_now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -204,12 +208,13 @@ void ApplyLoop::process(const ChangeItem& item) {
             if (!txn_open_) {
                 // Nothing to write (an empty or fully filtered transaction): the position
                 // still moves, so the source can release its WAL.
-                progress_.advance(item.lsn);
+                progress_.advance(item.lsn, checkpoint_text(item));
                 log_.clear();
                 log_complete_ = true;
                 break;
             }
             group_end_ = item.lsn;
+            group_checkpoint_ = checkpoint_text(item);
             ++group_txns_;
             commit_due_ =
                 group_rows_ >= options_.flush_size ||
@@ -248,9 +253,11 @@ void ApplyLoop::flush_segments() {
         const std::string& table = s.mapping->target().name.table;
         double age =
             group_oldest_us_ > 0 ? static_cast<double>(unix_now_us() - group_oldest_us_) / 1e6 : -1;
-        probe_.applied(table, deletes, n, seconds, age);
-        spdlog::debug("{} rows {} {} in {:.3f}ms", deletes ? "deleted" : "upserted", n,
-                      s.mapping->target().name.display(), seconds * 1000);
+        probe_.wrote_batch(table, n, seconds, age);
+        auto& counts = pending_counts_[table];
+        (deletes ? counts.second : counts.first) += n;
+        spdlog::debug("{} {} rows {} {} in {:.3f}ms", deletes ? "deleted" : "upserted", n,
+                      deletes ? "from" : "into", s.mapping->target().name.display(), seconds * 1000);
         rows_applied_ += n;
     }
     builder_.clear();
@@ -327,27 +334,33 @@ void ApplyLoop::apply_truncate(const ChangeItem& item) {
 void ApplyLoop::commit_group() {
     flush_segments();
     if (options_.memo_in_target) {
-        memo_.write(target_, options_.memo_key, group_end_.str());
+        memo_.write(target_, options_.memo_key, group_checkpoint_);
     }
     target_.exec("COMMIT");
     txn_open_ = false;
     log_.clear();
     log_complete_ = true;
-    progress_.advance(group_end_);
+    progress_.advance(group_end_, group_checkpoint_);
     if (!options_.memo_in_target && staging_ != nullptr) {
         // At-least-once: the data is committed; if this write fails the pipeline restarts
         // from the older memo position and re-applies idempotently.
-        memo_.write(*staging_, options_.memo_key, group_end_.str());
+        memo_.write(*staging_, options_.memo_key, group_checkpoint_);
     }
     if (keepalive_ > group_end_) {
         progress_.advance(keepalive_);
     }
     keepalive_ = Lsn();
     txns_applied_ += group_txns_;
+    for (const auto& [table, counts] : pending_counts_) {
+        probe_.committed_rows(table, counts.first, counts.second);
+    }
+    pending_counts_.clear();
     probe_.committed(group_oldest_us_, group_newest_us_, group_txns_);
     probe_.set_positions(progress_.get(), group_end_);
     group_oldest_us_ = 0;
-    spdlog::debug("committed {} source transactions ({} rows); progressed to LSN {}", group_txns_,
+    spdlog::debug("committed {} source transactions ({} rows); progressed to {}{}", group_txns_,
+                  group_rows_, group_checkpoint_ == group_end_.str() ? "LSN " : "GTID ",
+                  group_checkpoint_); progressed to LSN {}", group_txns_,
                   group_rows_, group_end_.str());
     group_txns_ = 0;
     group_rows_ = 0;
@@ -372,6 +385,7 @@ void ApplyLoop::rollback_quietly() {
     // A keepalive seen in this group only counts once the group commits; forget it, or a
     // later commit of fewer transactions (salvage) would confirm past uncommitted data.
     keepalive_ = Lsn();
+    pending_counts_.clear();
     builder_.clear();
 }
 

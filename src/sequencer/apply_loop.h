@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,6 +93,7 @@ private:
     uint32_t current_xid_ = 0;
     Lsn current_lsn_;  // commit LSN of the source transaction being applied
     Lsn group_end_;    // end of the last source commit in the group
+    std::string group_checkpoint_;  // the memo value for group_end_
     Lsn keepalive_;    // a source position with nothing to apply, reached once the group commits
     bool commit_due_ = false;  // last source commit in the group
     size_t group_rows_ = 0;
@@ -101,6 +103,9 @@ private:
     std::chrono::steady_clock::time_point group_started_;
     std::vector<ChangeItem> log_;  // items of the group, for in-memory replay
     bool log_complete_ = true;
+    // Rows written in the open target transaction per table (upserts, deletes); they count
+    // in the metrics only once committed.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> pending_counts_;
 
     uint64_t rows_applied_ = 0;
     uint64_t txns_applied_ = 0;

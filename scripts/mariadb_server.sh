@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Starts or stops a throwaway local MariaDB server with what `replicator mylogical` needs:
+# binary log on, ROW format, FULL row image and metadata, GTIDs in strict mode.
+#
+#   scripts/mariadb_server.sh start BASE PORT   # wipes BASE first
+#   scripts/mariadb_server.sh stop BASE
+set -euo pipefail
+cmd=${1:?start|stop}
+BASE=${2:?base directory}
+
+stop() {
+    if [ -f "$BASE/pid" ]; then
+        pid=$(cat "$BASE/pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -9 "$pid" 2>/dev/null || true
+        rm -f "$BASE/pid"
+    fi
+}
+
+case "$cmd" in
+start)
+    PORT=${3:?port}
+    stop
+    rm -rf "$BASE"
+    mkdir -p "$BASE"
+    mariadb-install-db --no-defaults --user=root --datadir="$BASE/data" \
+        --auth-root-authentication-method=normal --skip-test-db >"$BASE/install.log" 2>&1
+    /usr/sbin/mariadbd --no-defaults --user=root --datadir="$BASE/data" --socket="$BASE/sock" \
+        --pid-file="$BASE/pid" --log-error="$BASE/err.log" --bind-address=127.0.0.1 \
+        --port="$PORT" --skip-name-resolve --server-id=1 --log-bin="$BASE/data/mysql-bin" \
+        --binlog-format=ROW --binlog-row-image=FULL --binlog-row-metadata=FULL \
+        --gtid-domain-id=0 --gtid-strict-mode=ON --log-slave-updates=ON \
+        --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+        --max-connections=200 --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        >"$BASE/stdout.log" 2>&1 &
+    for _ in $(seq 1 300); do
+        if mariadb-admin --no-defaults -h127.0.0.1 -P"$PORT" -uroot ping >/dev/null 2>&1; then
+            exit 0
+        fi
+        sleep 0.1
+    done
+    cat "$BASE/err.log" >&2
+    exit 1
+    ;;
+stop)
+    stop
+    ;;
+*)
+    echo "usage: $0 start BASE PORT | stop BASE" >&2
+    exit 2
+    ;;
+esac

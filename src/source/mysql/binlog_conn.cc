@@ -1,0 +1,317 @@
+#include "source/mysql/binlog_conn.h"
+
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include <fmt/format.h>
+
+#include "base/error.h"
+#include "source/mysql/dump_command.h"
+
+namespace rep::mysql {
+namespace {
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+// Decodes %XX escapes (passwords with special characters must be URL-encoded).
+std::string percent_decode(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            int hi = hex_digit(s[i + 1]);
+            int lo = hex_digit(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out += static_cast<char>(hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+// MariaDB and MySQL report a dump they cannot serve (purged or unknown GTIDs, a server id
+// clash) with these codes; retrying cannot help.
+bool fatal_dump_error(unsigned code) {
+    return code == 1236 /* ER_MASTER_FATAL_ERROR_READING_BINLOG */ ||
+           code == ER_ACCESS_DENIED_ERROR || code == ER_SPECIFIC_ACCESS_DENIED_ERROR ||
+           code == 1045 || code == 1227;
+}
+
+}  // namespace
+
+MysqlUrl MysqlUrl::parse(const std::string& text) {
+    auto bad = [&](const std::string& why) {
+        return fatal(fmt::format("--sourceConn is not a MySQL URL ({}); write it as "
+                                 "mysql://user:password@host:port/database",
+                                 why));
+    };
+    const std::string scheme = "mysql://";
+    if (text.rfind(scheme, 0) != 0) {
+        throw bad("it must start with mysql://");
+    }
+    std::string rest = text.substr(scheme.size());
+    MysqlUrl u;
+    auto q = rest.find('?');
+    if (q != std::string::npos) {
+        std::string query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+        size_t pos = 0;
+        while (pos <= query.size()) {
+            auto amp = query.find('&', pos);
+            std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+            auto eq = kv.find('=');
+            if (!kv.empty()) {
+                u.params[percent_decode(kv.substr(0, eq))] =
+                    eq == std::string::npos ? "" : percent_decode(kv.substr(eq + 1));
+            }
+            if (amp == std::string::npos) {
+                break;
+            }
+            pos = amp + 1;
+        }
+    }
+    auto at = rest.rfind('@');
+    std::string hostpart = rest;
+    if (at != std::string::npos) {
+        std::string userinfo = rest.substr(0, at);
+        hostpart = rest.substr(at + 1);
+        auto colon = userinfo.find(':');
+        u.user = percent_decode(userinfo.substr(0, colon));
+        if (colon != std::string::npos) {
+            u.password = percent_decode(userinfo.substr(colon + 1));
+        }
+    }
+    auto slash = hostpart.find('/');
+    if (slash != std::string::npos) {
+        u.database = percent_decode(hostpart.substr(slash + 1));
+        hostpart = hostpart.substr(0, slash);
+    }
+    // Go driver form: tcp(host:port)
+    if (hostpart.rfind("tcp(", 0) == 0 && hostpart.back() == ')') {
+        hostpart = hostpart.substr(4, hostpart.size() - 5);
+    }
+    auto colon = hostpart.rfind(':');
+    if (colon != std::string::npos && hostpart.find(']') == std::string::npos) {
+        std::string port = hostpart.substr(colon + 1);
+        if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
+            throw bad("the port \"" + port + "\" is not a number");
+        }
+        u.port = static_cast<unsigned>(std::stoul(port));
+        hostpart = hostpart.substr(0, colon);
+    }
+    if (!hostpart.empty()) {
+        u.host = hostpart;
+    }
+    static const char* kModes[] = {"disable", "prefer", "preferred", "require", "verify-ca",
+                                   "verify-full"};
+    if (auto it = u.params.find("sslmode"); it != u.params.end()) {
+        bool known = false;
+        for (const char* m : kModes) {
+            known |= it->second == m;
+        }
+        if (!known) {
+            throw bad("sslmode \"" + it->second +
+                      "\" is not one of disable, prefer, require, verify-ca, verify-full");
+        }
+    }
+    return u;
+}
+
+std::string MysqlUrl::redacted() const {
+    return fmt::format("mysql://{}@{}:{}/{}", user, host, port, database);
+}
+
+MysqlConn::MysqlConn(MysqlUrl url) : url_(std::move(url)) {}
+
+MysqlConn::~MysqlConn() { close(); }
+
+void MysqlConn::close() {
+    if (conn_ != nullptr) {
+        mysql_close(conn_);
+        conn_ = nullptr;
+    }
+}
+
+void MysqlConn::fail(const std::string& what) {
+    unsigned code = conn_ != nullptr ? mysql_errno(conn_) : 0;
+    std::string message = conn_ != nullptr ? mysql_error(conn_) : "no connection";
+    bool lost = code == 2006 /* CR_SERVER_GONE_ERROR */ || code == 2013 /* CR_SERVER_LOST */ ||
+                code == 2002 || code == 2003 /* can't connect */ || code == 0;
+    std::string text = fmt::format("{} on source {}: {} (MySQL error {})", what, url_.redacted(),
+                                   message, code);
+    throw Error(lost && !fatal_dump_error(code) ? ErrorKind::kRetryable : ErrorKind::kFatal, text);
+}
+
+void MysqlConn::connect() {
+    close();
+    conn_ = mysql_init(nullptr);
+    unsigned timeout = 10;
+    mysql_optionsv(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_optionsv(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    std::string mode = url_.params.count("sslmode") != 0 ? url_.params.at("sslmode") : "prefer";
+    auto param = [&](const char* k) -> const char* {
+        auto it = url_.params.find(k);
+        return it == url_.params.end() ? nullptr : it->second.c_str();
+    };
+    if (mode != "disable") {
+        if (param("sslkey") != nullptr) mysql_optionsv(conn_, MYSQL_OPT_SSL_KEY, param("sslkey"));
+        if (param("sslcert") != nullptr) mysql_optionsv(conn_, MYSQL_OPT_SSL_CERT, param("sslcert"));
+        if (param("sslrootcert") != nullptr) mysql_optionsv(conn_, MYSQL_OPT_SSL_CA, param("sslrootcert"));
+        if (mode == "require" || mode == "verify-ca" || mode == "verify-full") {
+            my_bool enforce = 1;
+            mysql_optionsv(conn_, MYSQL_OPT_SSL_ENFORCE, &enforce);
+        }
+        my_bool verify = mode == "verify-full" || mode == "verify-ca" ? 1 : 0;
+        mysql_optionsv(conn_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    }
+    if (mysql_real_connect(conn_, url_.host.c_str(), url_.user.c_str(), url_.password.c_str(),
+                           url_.database.empty() ? nullptr : url_.database.c_str(), url_.port,
+                           nullptr, 0) == nullptr) {
+        unsigned code = mysql_errno(conn_);
+        std::string msg = mysql_error(conn_);
+        close();
+        bool access = code == 1045 || code == 1044 || code == 1049;
+        throw Error(access ? ErrorKind::kFatal : ErrorKind::kRetryable,
+                    fmt::format("cannot connect to source {}: {} (MySQL error {})",
+                                url_.redacted(), msg, code));
+    }
+    version_ = mysql_get_server_info(conn_);
+    auto v = value("SELECT @@version");
+    if (v) {
+        version_ = *v;
+    }
+    std::string lower;
+    for (char c : version_) {
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    mariadb_ = lower.find("mariadb") != std::string::npos;
+}
+
+std::vector<MysqlConn::Row> MysqlConn::query(const std::string& sql) {
+    if (conn_ == nullptr) {
+        connect();
+    }
+    if (mysql_real_query(conn_, sql.data(), sql.size()) != 0) {
+        fail("query \"" + sql.substr(0, 80) + "\"");
+    }
+    std::vector<Row> rows;
+    MYSQL_RES* res = mysql_store_result(conn_);
+    if (res == nullptr) {
+        if (mysql_field_count(conn_) != 0) {
+            fail("reading the result of \"" + sql.substr(0, 80) + "\"");
+        }
+        return rows;
+    }
+    unsigned n = mysql_num_fields(res);
+    while (MYSQL_ROW r = mysql_fetch_row(res)) {
+        unsigned long* lengths = mysql_fetch_lengths(res);
+        Row row;
+        for (unsigned i = 0; i < n; ++i) {
+            if (r[i] == nullptr) {
+                row.emplace_back(std::nullopt);
+            } else {
+                row.emplace_back(std::string(r[i], lengths[i]));
+            }
+        }
+        rows.push_back(std::move(row));
+    }
+    mysql_free_result(res);
+    return rows;
+}
+
+std::optional<std::string> MysqlConn::value(const std::string& sql) {
+    auto rows = query(sql);
+    if (rows.empty() || rows[0].empty()) {
+        return std::nullopt;
+    }
+    return rows[0][0];
+}
+
+void MysqlConn::exec(const std::string& sql) { query(sql); }
+
+void MysqlConn::start_dump(uint32_t server_id, const std::string& executed) {
+    if (conn_ == nullptr) {
+        connect();
+    }
+    // Checksums as the server writes them (our decoder verifies CRC32), and a heartbeat
+    // every second (nanoseconds) so the stream never goes silent.
+    exec("SET @master_binlog_checksum = @@global.binlog_checksum");
+    exec("SET @source_binlog_checksum = @@global.binlog_checksum");
+    exec("SET @master_heartbeat_period = 1000000000");
+    std::string payload;
+    enum_server_command command;
+    if (mariadb_) {
+        exec("SET @mariadb_slave_capability = 4");
+        std::string escaped;
+        for (char c : executed) {
+            if (c == '\'' || c == '\\') {
+                escaped += '\\';
+            }
+            escaped += c;
+        }
+        exec("SET @slave_connect_state = '" + escaped + "'");
+        exec("SET @slave_gtid_strict_mode = 1");
+        exec("SET @slave_gtid_ignore_duplicates = 0");
+        // COM_BINLOG_DUMP: int<4> position, int<2> flags, int<4> server id, file name (empty:
+        // the server starts from @slave_connect_state).
+        payload.resize(10, '\0');
+        uint32_t pos = 4;
+        for (int i = 0; i < 4; ++i) {
+            payload[static_cast<size_t>(i)] = static_cast<char>((pos >> (8 * i)) & 0xff);
+            payload[static_cast<size_t>(6 + i)] = static_cast<char>((server_id >> (8 * i)) & 0xff);
+        }
+        command = COM_BINLOG_DUMP;
+    } else {
+        auto set = MysqlGtidSet::parse(executed);
+        if (!set) {
+            throw fatal("\"" + executed + "\" is not a MySQL GTID set");
+        }
+        payload = com_binlog_dump_gtid_payload(server_id, *set);
+        command = static_cast<enum_server_command>(0x1e);  // COM_BINLOG_DUMP_GTID
+    }
+    if (conn_->methods->db_command(conn_, command, payload.data(), payload.size(), 1, nullptr) != 0) {
+        fail("starting the binlog dump");
+    }
+}
+
+std::string_view MysqlConn::next_event() {
+    unsigned long len = mysql_net_read_packet(conn_);
+    if (len == packet_error || len == 0) {
+        fail("reading the binlog stream");
+    }
+    const unsigned char* p = conn_->net.read_pos;
+    if (p[0] == 0xff) {
+        // The error packet: int<2> code, '#', 5-char SQLSTATE, message.
+        unsigned code = p[1] | (p[2] << 8);
+        size_t skip = (len > 3 && p[3] == '#') ? 9 : 3;
+        std::string msg(reinterpret_cast<const char*>(p + skip), len > skip ? len - skip : 0);
+        std::string text = fmt::format("the source refused to stream its binary log: {} (MySQL "
+                                       "error {})",
+                                       msg, code);
+        if (code == 1236) {
+            text += ". The GTID position is not in the source's binary logs (purged, or from "
+                    "another server): take a new snapshot and start again with a fresh "
+                    "--defaultGTIDSet after deleting the memo row";
+        }
+        throw Error(fatal_dump_error(code) ? ErrorKind::kFatal : ErrorKind::kRetryable, text);
+    }
+    if (p[0] == 0xfe && len < 9) {
+        throw Error(ErrorKind::kRetryable, "the source ended the binlog stream");
+    }
+    return std::string_view(reinterpret_cast<const char*>(p + 1), len - 1);
+}
+
+}  // namespace rep::mysql

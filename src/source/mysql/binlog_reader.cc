@@ -1,0 +1,393 @@
+#include "source/mysql/binlog_reader.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "base/error.h"
+
+namespace rep::mysql {
+namespace {
+
+std::string upper_trim(std::string_view sql, size_t max = 64) {
+    size_t i = 0;
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) {
+        ++i;
+    }
+    std::string out;
+    for (; i < sql.size() && out.size() < max; ++i) {
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
+    }
+    return out;
+}
+
+// Table name of "TRUNCATE [TABLE] [db.]name", unquoted; empty if `sql` is not a TRUNCATE.
+std::pair<std::string, std::string> truncated_table(const std::string& sql) {
+    std::string u = upper_trim(sql, sql.size());
+    if (u.rfind("TRUNCATE", 0) != 0) {
+        return {};
+    }
+    size_t pos = 8;
+    auto skip_ws = [&] {
+        while (pos < sql.size() && std::isspace(static_cast<unsigned char>(u[pos])) != 0) {
+            ++pos;
+        }
+    };
+    skip_ws();
+    if (u.compare(pos, 5, "TABLE") == 0) {
+        pos += 5;
+        skip_ws();
+    }
+    std::vector<std::string> parts(1);
+    while (pos < sql.size()) {
+        char c = sql[pos];
+        if (c == '`') {
+            auto end = sql.find('`', pos + 1);
+            parts.back() += sql.substr(pos + 1, end - pos - 1);
+            pos = end == std::string::npos ? sql.size() : end + 1;
+        } else if (c == '.') {
+            parts.emplace_back();
+            ++pos;
+        } else if (std::isspace(static_cast<unsigned char>(c)) != 0 || c == ';') {
+            break;
+        } else {
+            parts.back() += c;
+            ++pos;
+        }
+    }
+    if (parts.size() == 2) {
+        return {parts[0], parts[1]};
+    }
+    return {"", parts[0]};
+}
+
+}  // namespace
+
+BinlogReader::BinlogReader(BinlogReaderOptions options, BoundedQueue<ChangeItem>& queue,
+                           Progress& progress, metrics::Probe& probe)
+    : options_(std::move(options)),
+      queue_(queue),
+      progress_(progress),
+      probe_(probe),
+      decoder_(options_.values) {
+    if (options_.fetch_metadata) {
+        decoder_.set_metadata_provider(&BinlogReader::fetch_metadata, this);
+    }
+}
+
+BinlogReader::~BinlogReader() = default;
+
+bool BinlogReader::wanted(const std::string& database) const {
+    static const char* kSystem[] = {"mysql", "information_schema", "performance_schema", "sys"};
+    for (const char* s : kSystem) {
+        if (database == s) {
+            return false;
+        }
+    }
+    return options_.url.database.empty() || database == options_.url.database;
+}
+
+void BinlogReader::run(const std::string& executed, const std::atomic<bool>& stop) {
+    sequence_ = progress_.get().value();
+    conn_ = std::make_unique<MysqlConn>(options_.url);
+    try {
+        conn_->connect();
+        mariadb_ = conn_->is_mariadb();
+        if (mariadb_) {
+            auto list = MariadbGtidList::parse(executed);
+            if (!list) {
+                throw fatal("\"" + executed + "\" is not a MariaDB GTID position (domain-server-seq,...)");
+            }
+            mariadb_executed_ = *list;
+        } else {
+            auto set = MysqlGtidSet::parse(executed);
+            if (!set) {
+                throw fatal("\"" + executed + "\" is not a MySQL GTID set (uuid:1-5,...)");
+            }
+            mysql_executed_ = *set;
+        }
+        conn_->start_dump(options_.server_id, executed);
+    } catch (const Error&) {
+        probe_.dial(false);
+        throw;
+    }
+    probe_.dial(true);
+    probe_.source_connected(true);
+    struct Disconnected {
+        metrics::Probe& probe;
+        ~Disconnected() { probe.source_connected(false); }
+    } disconnected{probe_};
+    spdlog::info("replicating from {} ({}) after GTID {}", options_.url.redacted(),
+                 conn_->version(), executed.empty() ? "(none: the oldest binary log)" : executed);
+    decoder_.reset_tables();
+    relations_.clear();
+    while (!stop.load()) {
+        std::string_view raw = conn_->next_event();
+        DecodedEvent e = decoder_.decode(raw);
+        handle(e, stop);
+    }
+}
+
+void BinlogReader::forward(ChangeItem item, const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+        if (queue_.push_for(item, std::chrono::milliseconds(100)) || queue_.closed()) {
+            return;
+        }
+    }
+}
+
+void BinlogReader::flush_chunk(const std::atomic<bool>& stop) {
+    if (chunk_.mutations.empty()) {
+        return;
+    }
+    chunk_.kind = ChangeItem::Kind::kChanges;
+    forward(std::move(chunk_), stop);
+    chunk_ = ChangeItem{};
+}
+
+void BinlogReader::begin(int64_t commit_time_us, const std::string& gtid,
+                         const std::atomic<bool>& stop) {
+    in_txn_ = true;
+    saw_begin_ = false;
+    txn_changes_ = 0;
+    commit_time_us_ = commit_time_us;
+    ChangeItem item;
+    item.kind = ChangeItem::Kind::kBegin;
+    item.lsn = Lsn(sequence_ + 1);
+    item.commit_time_us = commit_time_us;
+    item.checkpoint = gtid;  // names the transaction in error messages
+    forward(std::move(item), stop);
+}
+
+void BinlogReader::commit(const std::atomic<bool>& stop) {
+    if (!in_txn_) {
+        return;
+    }
+    flush_chunk(stop);
+    if (mysql_gtid_) {
+        mysql_executed_.add(mysql_gtid_->uuid, mysql_gtid_->gno);
+    }
+    if (mariadb_gtid_) {
+        mariadb_executed_.add(mariadb_gtid_->gtid);
+    }
+    ChangeItem item;
+    item.kind = ChangeItem::Kind::kCommit;
+    item.lsn = Lsn(++sequence_);
+    item.commit_time_us = commit_time_us_;
+    item.checkpoint = mariadb_ ? mariadb_executed_.str() : mysql_executed_.str();
+    probe_.received_commit(commit_time_us_, item.lsn);
+    if (txn_changes_ == 0) {
+        probe_.empty_transaction();
+    }
+    forward(std::move(item), stop);
+    in_txn_ = false;
+    mysql_gtid_.reset();
+    mariadb_gtid_.reset();
+}
+
+void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) {
+    int64_t header_time_us = static_cast<int64_t>(e.header.timestamp) * 1000000;
+    if (const auto* g = std::get_if<MysqlGtid>(&e.event)) {
+        commit(stop);  // a previous transaction without an end marker
+        mysql_gtid_ = *g;
+        begin(g->original_commit_time_us > 0 ? g->original_commit_time_us : header_time_us,
+              MysqlGtidSet::uuid_str(g->uuid) + ":" + std::to_string(g->gno), stop);
+    } else if (const auto* m = std::get_if<MariadbGtid>(&e.event)) {
+        commit(stop);
+        mariadb_gtid_ = *m;
+        begin(header_time_us,
+              fmt::format("{}-{}-{}", m->gtid.domain, m->gtid.server, m->gtid.seq), stop);
+    } else if (const auto* q = std::get_if<Query>(&e.event)) {
+        std::string head = upper_trim(q->sql);
+        if (head == "BEGIN" || head.rfind("BEGIN", 0) == 0 && head.size() < 8) {
+            saw_begin_ = true;
+        } else if (head.rfind("COMMIT", 0) == 0) {
+            commit(stop);
+        } else if (head.rfind("SAVEPOINT", 0) == 0 || head.rfind("ROLLBACK TO", 0) == 0) {
+            // Savepoints inside a transaction: the binlog holds only what was kept.
+        } else {
+            on_ddl(*q, stop);
+            if (!saw_begin_) {
+                commit(stop);  // DDL is its own transaction
+            }
+        }
+    } else if (const auto* rows = std::get_if<RowsEvent>(&e.event)) {
+        on_rows(*rows, stop);
+    } else if (std::holds_alternative<Xid>(e.event)) {
+        commit(stop);
+    } else if (const auto* fd = std::get_if<FormatDescription>(&e.event)) {
+        spdlog::debug("binlog format {} from server {}{}", fd->binlog_version, fd->server_version,
+                      fd->checksum_crc32 ? " with CRC32 checksums" : "");
+    }
+    // TABLE_MAP is kept by the decoder; ROTATE, heartbeats, GTID lists and the rest carry
+    // nothing to apply.
+}
+
+void BinlogReader::on_ddl(const Query& q, const std::atomic<bool>& stop) {
+    // Any DDL may change a table's layout: forget cached layouts and metadata.
+    decoder_.reset_tables();
+    relations_.clear();
+    metadata_cache_.clear();
+    auto [db, table] = truncated_table(q.sql);
+    std::string database = db.empty() ? q.database : db;
+    if (!table.empty() && wanted(database)) {
+        flush_chunk(stop);
+        auto rel = std::make_shared<Relation>();
+        rel->schema = database;
+        rel->name = table;
+        ChangeItem item;
+        item.kind = ChangeItem::Kind::kTruncate;
+        item.truncate.relations.push_back(std::move(rel));
+        forward(std::move(item), stop);
+        ++txn_changes_;
+        return;
+    }
+    spdlog::info("source DDL in {}: {}", q.database.empty() ? "(no database)" : q.database,
+                 q.sql.substr(0, 200));
+}
+
+std::shared_ptr<const Relation> BinlogReader::relation(const std::shared_ptr<const TableMap>& map) {
+    auto it = relations_.find(map.get());
+    if (it != relations_.end()) {
+        return it->second;
+    }
+    if (!map->has_names) {
+        throw fatal(fmt::format(
+            "table {}.{}: the source's binary log does not carry column names; set "
+            "binlog_row_metadata=FULL on the source (MySQL 8.0.1+, MariaDB 10.5+) or pass "
+            "--fetchMetadata",
+            map->database, map->table));
+    }
+    auto rel = std::make_shared<Relation>();
+    rel->schema = map->database;
+    rel->name = map->table;
+    for (const auto& c : map->columns) {
+        SourceColumn sc;
+        sc.name = c.name;
+        sc.type_oid = c.type;
+        sc.is_key = c.is_key;
+        rel->columns.push_back(std::move(sc));
+    }
+    relations_[map.get()] = rel;
+    return rel;
+}
+
+void BinlogReader::on_rows(const RowsEvent& rows, const std::atomic<bool>& stop) {
+    if (!wanted(rows.map->database)) {
+        return;
+    }
+    if (!in_txn_) {
+        begin(0, "", stop);  // rows without a GTID event (should not happen in GTID mode)
+    }
+    auto rel = relation(rows.map);
+    size_t n = rows.op == 'D' ? rows.before.size() : rows.after.size();
+    for (size_t i = 0; i < n; ++i) {
+        probe_.mutation(rows.op);
+        Mutation m;
+        m.relation = rel;
+        if (rows.op == 'D') {
+            m.kind = MutationKind::kDelete;
+            m.values = rows.before[i];
+        } else {
+            m.kind = MutationKind::kUpsert;
+            m.values = rows.after[i];
+            if (rows.op == 'U') {
+                m.old_values = rows.before[i];  // a changed primary key deletes the old row
+            }
+        }
+        chunk_.mutations.push_back(std::move(m));
+        ++txn_changes_;
+        if (chunk_.mutations.size() >= options_.chunk_rows) {
+            flush_chunk(stop);
+        }
+    }
+}
+
+// --fetchMetadata: column names, keys, signedness, collations and ENUM/SET labels from
+// information_schema, for servers that do not log them (binlog_row_metadata=MINIMAL).
+bool BinlogReader::fetch_metadata(void* ctx, TableMap& map) {
+    auto* self = static_cast<BinlogReader*>(ctx);
+    std::string key = map.database + "." + map.table;
+    auto cached = self->metadata_cache_.find(key);
+    if (cached == self->metadata_cache_.end()) {
+        if (!self->metadata_conn_) {
+            self->metadata_conn_ = std::make_unique<MysqlConn>(self->options_.url);
+        }
+        auto quote = [](const std::string& s) {
+            std::string out = "'";
+            for (char c : s) {
+                if (c == '\'' || c == '\\') {
+                    out += '\\';
+                }
+                out += c;
+            }
+            return out + "'";
+        };
+        auto rows = self->metadata_conn_->query(
+            "SELECT c.COLUMN_NAME, c.COLUMN_KEY, c.COLUMN_TYPE, co.ID FROM "
+            "information_schema.COLUMNS c LEFT JOIN information_schema.COLLATIONS co ON "
+            "co.COLLATION_NAME = c.COLLATION_NAME WHERE c.TABLE_SCHEMA = " +
+            quote(map.database) + " AND c.TABLE_NAME = " + quote(map.table) +
+            " ORDER BY c.ORDINAL_POSITION");
+        TableMap meta;
+        for (const auto& r : rows) {
+            TableColumn c;
+            c.name = r[0].value_or("");
+            c.is_key = r[1].value_or("") == "PRI";
+            std::string type = r[2].value_or("");
+            c.is_unsigned = type.find("unsigned") != std::string::npos;
+            c.collation = r[3] ? static_cast<uint32_t>(std::stoul(*r[3])) : 63;
+            if (type.rfind("enum(", 0) == 0 || type.rfind("set(", 0) == 0) {
+                std::vector<std::string> labels;
+                std::string cur;
+                bool in = false;
+                for (size_t i = type.find('(') + 1; i < type.size(); ++i) {
+                    char ch = type[i];
+                    if (in && ch == '\'' && i + 1 < type.size() && type[i + 1] == '\'') {
+                        cur += '\'';
+                        ++i;
+                    } else if (ch == '\'') {
+                        if (in) {
+                            labels.push_back(cur);
+                            cur.clear();
+                        }
+                        in = !in;
+                    } else if (in) {
+                        cur += ch;
+                    }
+                }
+                (type[0] == 'e' ? c.enum_values : c.set_values) = std::move(labels);
+            }
+            meta.columns.push_back(std::move(c));
+        }
+        cached = self->metadata_cache_.emplace(key, std::move(meta)).first;
+    }
+    const TableMap& meta = cached->second;
+    if (meta.columns.size() != map.columns.size()) {
+        throw fatal(fmt::format("table {}: information_schema lists {} columns but the binary log "
+                                "has {}; the table changed since this event was written",
+                                key, meta.columns.size(), map.columns.size()));
+    }
+    for (size_t i = 0; i < map.columns.size(); ++i) {
+        auto& c = map.columns[i];
+        const auto& m = meta.columns[i];
+        c.name = m.name;
+        c.is_key = m.is_key;
+        c.is_unsigned = m.is_unsigned;
+        if (c.collation == 0) {
+            c.collation = m.collation;
+        }
+        if (c.enum_values.empty()) {
+            c.enum_values = m.enum_values;
+        }
+        if (c.set_values.empty()) {
+            c.set_values = m.set_values;
+        }
+    }
+    map.has_names = true;
+    return true;
+}
+
+}  // namespace rep::mysql

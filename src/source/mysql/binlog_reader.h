@@ -1,0 +1,85 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "core/change_item.h"
+#include "core/progress.h"
+#include "metrics/probe.h"
+#include "source/mysql/binlog_conn.h"
+#include "source/mysql/binlog_event.h"
+#include "source/mysql/gtid_set.h"
+#include "util/bounded_queue.h"
+
+namespace rep::mysql {
+
+struct BinlogReaderOptions {
+    MysqlUrl url;
+    uint32_t server_id = 10;   // --replicationProcessID
+    size_t chunk_rows = 1000;  // rows per kChanges item (--flushSize)
+    bool fetch_metadata = false;
+    ValueOptions values;
+};
+
+// The source side of `replicator mylogical`: streams the binary log after a GTID position and
+// turns it into ChangeItems in commit order.
+//
+// A transaction starts at its GTID event (MySQL GTID or MariaDB GTID) and ends at XID, at a
+// QUERY "COMMIT" (non-transactional engines), or right after its only QUERY when it is DDL.
+// Its kCommit carries the executed GTID set including it (the memo checkpoint text); the
+// position in the Lsn field just counts transactions. DDL invalidates cached table layouts
+// (the next TABLE_MAP, and --fetchMetadata, describe the new one); TRUNCATE becomes a
+// kTruncate. Row events outside the connection's database, and of system schemas, are
+// skipped. Memory is bounded by the queue: row changes go out in --flushSize chunks.
+class BinlogReader {
+public:
+    BinlogReader(BinlogReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress,
+                 metrics::Probe& probe);
+    ~BinlogReader();
+
+    // Streams after `executed` (MariaDB GTID list or MySQL GTID set text; empty: from the
+    // oldest binary log) until `stop`. Throws rep::Error.
+    void run(const std::string& executed, const std::atomic<bool>& stop);
+
+private:
+    void handle(const DecodedEvent& e, const std::atomic<bool>& stop);
+    void begin(int64_t commit_time_us, const std::string& gtid, const std::atomic<bool>& stop);
+    void commit(const std::atomic<bool>& stop);
+    void on_rows(const RowsEvent& rows, const std::atomic<bool>& stop);
+    void on_ddl(const Query& q, const std::atomic<bool>& stop);
+    void forward(ChangeItem item, const std::atomic<bool>& stop);
+    void flush_chunk(const std::atomic<bool>& stop);
+    std::shared_ptr<const Relation> relation(const std::shared_ptr<const TableMap>& map);
+    bool wanted(const std::string& database) const;
+    static bool fetch_metadata(void* ctx, TableMap& map);
+
+    BinlogReaderOptions options_;
+    BoundedQueue<ChangeItem>& queue_;
+    Progress& progress_;
+    metrics::Probe& probe_;
+    std::unique_ptr<MysqlConn> conn_;
+    std::unique_ptr<MysqlConn> metadata_conn_;  // --fetchMetadata
+    BinlogDecoder decoder_;
+    bool mariadb_ = false;
+    MysqlGtidSet mysql_executed_;
+    MariadbGtidList mariadb_executed_;
+
+    // The open transaction.
+    bool in_txn_ = false;
+    bool saw_begin_ = false;        // a QUERY "BEGIN" followed the GTID event
+    std::optional<MysqlGtid> mysql_gtid_;
+    std::optional<MariadbGtid> mariadb_gtid_;
+    int64_t commit_time_us_ = 0;
+    size_t txn_changes_ = 0;
+    uint64_t sequence_ = 0;         // transactions seen, the Lsn of each kCommit
+    ChangeItem chunk_;
+
+    std::unordered_map<const TableMap*, std::shared_ptr<const Relation>> relations_;
+    std::map<std::string, TableMap> metadata_cache_;  // "db.table" -> from information_schema
+};
+
+}  // namespace rep::mysql
