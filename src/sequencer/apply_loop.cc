@@ -360,8 +360,7 @@ void ApplyLoop::commit_group() {
     group_oldest_us_ = 0;
     spdlog::debug("committed {} source transactions ({} rows); progressed to {}{}", group_txns_,
                   group_rows_, group_checkpoint_ == group_end_.str() ? "LSN " : "GTID ",
-                  group_checkpoint_); progressed to LSN {}", group_txns_,
-                  group_rows_, group_end_.str());
+                  group_checkpoint_);
     group_txns_ = 0;
     group_rows_ = 0;
     commit_due_ = false;
