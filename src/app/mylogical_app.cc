@@ -1,12 +1,14 @@
 #include "app/mylogical_app.h"
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "base/error.h"
 #include "source/mysql/binlog_conn.h"
 #include "source/mysql/binlog_reader.h"
 #include "source/mysql/gtid_set.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace rep {
 namespace {
@@ -38,41 +40,61 @@ public:
             return s;
         };
         if (var("log_bin") != "1") {
-            throw fatal("binary logging is off on the source: start it with --log-bin (and "
-                        "--binlog-format=ROW) and restart the server");
+            throw fatal(
+                "binary logging is off on the source: start it with --log-bin (and "
+                "--binlog-format=ROW) and restart the server");
         }
         if (upper(var("binlog_format")) != "ROW") {
-            throw fatal(fmt::format("source binlog_format is {}, replication needs ROW: SET GLOBAL "
-                                    "binlog_format = 'ROW' (and in the server's configuration)",
-                                    var("binlog_format")));
+            throw fatal(
+                fmt::format("source binlog_format is {}, replication needs ROW: SET GLOBAL "
+                            "binlog_format = 'ROW' (and in the server's configuration)",
+                            var("binlog_format")));
         }
         if (upper(var("binlog_row_image")) != "FULL") {
-            throw fatal(fmt::format("source binlog_row_image is {}, replication needs FULL: SET "
-                                    "GLOBAL binlog_row_image = 'FULL'",
-                                    var("binlog_row_image")));
+            throw fatal(
+                fmt::format("source binlog_row_image is {}, replication needs FULL: SET "
+                            "GLOBAL binlog_row_image = 'FULL'",
+                            var("binlog_row_image")));
         }
         if (!mariadb_ && upper(var("gtid_mode")) != "ON") {
-            throw fatal(fmt::format("source gtid_mode is {}; mylogical replicates by GTID: set "
-                                    "gtid_mode=ON and enforce_gtid_consistency=ON",
-                                    var("gtid_mode")));
+            throw fatal(
+                fmt::format("source gtid_mode is {}; mylogical replicates by GTID: set "
+                            "gtid_mode=ON and enforce_gtid_consistency=ON",
+                            var("gtid_mode")));
         }
         std::string metadata = upper(var("binlog_row_metadata"));
         if (metadata != "FULL" && !c_.fetch_metadata) {
-            throw fatal(fmt::format("source binlog_row_metadata is {}: column names are not in the "
-                                    "binary log. SET GLOBAL binlog_row_metadata = 'FULL', or pass "
-                                    "--fetchMetadata to read them from information_schema",
-                                    metadata.empty() ? "not available" : metadata));
+            throw fatal(
+                fmt::format("source binlog_row_metadata is {}: column names are not in the "
+                            "binary log. SET GLOBAL binlog_row_metadata = 'FULL', or pass "
+                            "--fetchMetadata to read them from information_schema",
+                            metadata.empty() ? "not available" : metadata));
         }
         try {
             conn.query("SHOW BINARY LOGS");
         } catch (const Error& e) {
-            throw fatal(fmt::format("the source user cannot read the binary log ({}); grant it "
-                                    "REPLICATION SLAVE and REPLICATION CLIENT (MariaDB: "
-                                    "REPLICATION SLAVE, BINLOG MONITOR) ON *.*",
-                                    e.what()));
+            throw fatal(
+                fmt::format("the source user cannot read the binary log ({}); grant it "
+                            "REPLICATION SLAVE and REPLICATION CLIENT (MariaDB: "
+                            "REPLICATION SLAVE, BINLOG MONITOR) ON *.*",
+                            e.what()));
         }
         if (mariadb_) {
             current_ = var("gtid_binlog_pos");
+            // The oldest binary log starts with a GTID_LIST of everything before it: those
+            // transactions are purged.
+            auto logs = conn.query("SHOW BINARY LOGS");
+            if (!logs.empty() && logs[0][0]) {
+                for (const auto& ev :
+                     conn.query("SHOW BINLOG EVENTS IN '" + *logs[0][0] + "' LIMIT 4")) {
+                    if (ev.size() > 5 && ev[2] == "Gtid_list" && ev[5]) {
+                        std::string info = *ev[5];
+                        info.erase(std::remove(info.begin(), info.end(), '['), info.end());
+                        info.erase(std::remove(info.begin(), info.end(), ']'), info.end());
+                        purged_ = info;
+                    }
+                }
+            }
         } else {
             current_ = var("gtid_executed");
             purged_ = var("gtid_purged");
@@ -96,19 +118,38 @@ public:
                                     start_, origin, mariadb_ ? "MySQL" : "MariaDB",
                                     mariadb_ ? "MariaDB" : "MySQL"));
         }
-        if (mariadb_ ? !mysql::MariadbGtidList::parse(start_) : !mysql::MysqlGtidSet::parse(start_)) {
-            throw fatal(fmt::format("GTID position \"{}\" ({}) is not a valid {} GTID {}", start_,
-                                    origin, mariadb_ ? "MariaDB" : "MySQL",
-                                    mariadb_ ? "list (domain-server-seq,...)" : "set (uuid:1-5,...)"));
+        if (mariadb_ ? !mysql::MariadbGtidList::parse(start_)
+                     : !mysql::MysqlGtidSet::parse(start_)) {
+            throw fatal(
+                fmt::format("GTID position \"{}\" ({}) is not a valid {} GTID {}", start_, origin,
+                            mariadb_ ? "MariaDB" : "MySQL",
+                            mariadb_ ? "list (domain-server-seq,...)" : "set (uuid:1-5,...)"));
+        }
+        if (mariadb_ && !purged_.empty()) {
+            auto purged = mysql::MariadbGtidList::parse(purged_);
+            auto start = mysql::MariadbGtidList::parse(start_);
+            if (purged && start) {
+                for (const auto& [domain, g] : purged->domains()) {
+                    if (g.seq > 0 && !start->contains(g)) {
+                        throw fatal(fmt::format(
+                            "the source has purged binary logs with transactions after GTID "
+                            "position \"{}\" (its oldest binary log starts after {}); they can no "
+                            "longer be replicated: take a new snapshot and start from its GTID "
+                            "position (delete the memo row, pass the new --defaultGTIDSet)",
+                            start_.empty() ? std::string("(none)") : start_, purged_));
+                    }
+                }
+            }
         }
         if (!mariadb_ && !purged_.empty()) {
             auto purged = mysql::MysqlGtidSet::parse(purged_);
             auto start = mysql::MysqlGtidSet::parse(start_);
             if (purged && start && !start->contains(*purged)) {
-                throw fatal(fmt::format("the source has purged transactions after GTID set {} "
-                                        "(gtid_purged is {}); they can no longer be replicated: "
-                                        "take a new snapshot and start from its GTID set",
-                                        start_, purged_));
+                throw fatal(
+                    fmt::format("the source has purged transactions after GTID set {} "
+                                "(gtid_purged is {}); they can no longer be replicated: "
+                                "take a new snapshot and start from its GTID set",
+                                start_, purged_));
             }
         }
         spdlog::info("resuming from GTID {} ({}); the source is at {}",
@@ -143,8 +184,8 @@ public:
                 {"defaultGTIDSet", c_.default_gtid_set},
                 {"fetchMetadata", c_.fetch_metadata},
                 {"replicationProcessID", c_.replication_process_id},
-                {"zeroDates", c_.values.zero_date == mysql::ValueOptions::ZeroDate::kNull ? "null"
-                                                                                         : "error"}};
+                {"zeroDates",
+                 c_.values.zero_date == mysql::ValueOptions::ZeroDate::kNull ? "null" : "error"}};
     }
 
     std::string describe_position(const Progress& progress) const override {

@@ -1,8 +1,5 @@
 #include "app/pglogical_app.h"
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "source/postgres/preflight.h"
@@ -10,12 +7,16 @@
 #include "staging/memo.h"
 #include "util/pg_conn.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 namespace rep {
 namespace {
 
 class PglogicalSource final : public SourceAdapter {
 public:
-    explicit PglogicalSource(const PglogicalConfig& c) : c_(c), monitor_conn_(c.source_conn, "source") {
+    explicit PglogicalSource(const PglogicalConfig& c)
+        : c_(c), monitor_conn_(c.source_conn, "source") {
         monitor_conn_.set_connect_timeout(3);
         monitor_conn_.set_session_sql(
             {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
@@ -42,9 +43,10 @@ public:
         }
         auto lsn = Lsn::parse(*saved);
         if (!lsn) {
-            throw fatal(fmt::format("the pglogical checkpoint in {} holds \"{}\", which is not an "
-                                    "LSN; fix or delete that row",
-                                    table, *saved));
+            throw fatal(
+                fmt::format("the pglogical checkpoint in {} holds \"{}\", which is not an "
+                            "LSN; fix or delete that row",
+                            table, *saved));
         }
         start_ = *lsn;
         spdlog::info("resuming from LSN {} saved in {} (slot confirmed at {})", start_.str(), table,

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include "app/runner.h"
+
+#include <string>
 
 namespace rep {
 

@@ -1,18 +1,18 @@
 #include "app/runner.h"
 
-#include <exception>
-#include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "app/monitor.h"
 #include "app/signals.h"
 #include "base/conninfo.h"
 #include "base/error.h"
-#include "http/status_server.h"
 #include "staging/memo.h"
 #include "util/pg_conn.h"
+
+#include "http/status_server.h"
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <thread>
 
 namespace rep {
 namespace {
@@ -93,8 +93,8 @@ struct Pipeline {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
         });
-        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue, progress,
-                       probe);
+        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue,
+                       progress, probe);
         try {
             loop.run(pipeline_stop);
         } catch (...) {
@@ -176,8 +176,9 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
 
     PgConn target(config.target_conn, "target");
     auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.apply_timeout);
-    std::vector<std::string> session = {"SET application_name = 'replicator'",
-                                        fmt::format("SET statement_timeout = {}", timeout_ms.count())};
+    std::vector<std::string> session = {
+        "SET application_name = 'replicator'",
+        fmt::format("SET statement_timeout = {}", timeout_ms.count())};
     target.set_session_sql(session);
     with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
     Dialect dialect(detect_product(target.query_value("SELECT version()").value_or("")));
@@ -190,19 +191,23 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
         target.set_session_sql(session);
         target.exec("SET synchronous_commit = on");
     }
-    spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn), dialect.name());
+    spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
+                 dialect.name());
     if (dialect.product() == TargetProduct::kPostgres && !target_schema.database.empty()) {
         auto db = target.query_value("SELECT current_database()");
         if (db != target_schema.database) {
-            throw fatal(fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
-                                    "connects to database \"{}\"",
-                                    target_schema.raw, target_schema.database, db.value_or("?")));
+            throw fatal(
+                fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
+                            "connects to database \"{}\"",
+                            target_schema.raw, target_schema.database, db.value_or("?")));
         }
     }
-    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1", {target_schema.schema})) {
-        throw fatal(fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
-                                "target; create it and the tables to replicate into",
-                                target_schema.schema, target_schema.raw));
+    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                            {target_schema.schema})) {
+        throw fatal(
+            fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
+                        "target; create it and the tables to replicate into",
+                        target_schema.schema, target_schema.raw));
     }
 
     bool memo_in_target = config.staging_conn.empty() || config.staging_conn == config.target_conn;
@@ -228,12 +233,13 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     ao.memo_key = key;
     ao.memo_in_target = memo_in_target;
     if (!memo_in_target) {
-        spdlog::info("staging is not the target database: checkpoints are written after each "
-                     "target commit (at-least-once; a crash may re-apply the last transactions)");
+        spdlog::info(
+            "staging is not the target database: checkpoints are written after each "
+            "target commit (at-least-once; a crash may re-apply the last transactions)");
     }
 
-    Pipeline pipeline{config, source, dialect, target_schema, target, staging_conn.get(), memo, ao,
-                      probe};
+    Pipeline pipeline{config, source, dialect, target_schema, target, staging_conn.get(),
+                      memo,   ao,     probe};
     Backoff backoff(config.retry);
     Lsn progress_at_failure = progress.get();
     while (!stop_requested().load()) {
@@ -249,9 +255,10 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
             }
             progress_at_failure = progress.get();
             if (backoff.exhausted()) {
-                throw Error(ErrorKind::kFatal,
-                            fmt::format("giving up after {} retries without progress (--maxRetries): {}",
-                                        backoff.attempts(), e.what()));
+                throw Error(
+                    ErrorKind::kFatal,
+                    fmt::format("giving up after {} retries without progress (--maxRetries): {}",
+                                backoff.attempts(), e.what()));
             }
             Duration d = backoff.next();
             spdlog::warn("replication interrupted, resuming from {} in {}: {}",

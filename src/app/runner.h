@@ -1,21 +1,21 @@
 #pragma once
 
-#include <atomic>
-#include <filesystem>
-#include <optional>
-#include <string>
-
-#include <nlohmann/json.hpp>
-
 #include "base/duration.h"
 #include "core/change_item.h"
 #include "core/progress.h"
 #include "core/table_name.h"
-#include "metrics/probe.h"
-#include "metrics/snapshotter.h"
 #include "sequencer/apply_loop.h"
 #include "util/bounded_queue.h"
 #include "util/retry.h"
+
+#include "metrics/probe.h"
+#include "metrics/snapshotter.h"
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
 
 namespace rep {
 

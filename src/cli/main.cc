@@ -1,6 +1,6 @@
 // replicator: change-data-capture into CockroachDB and PostgreSQL.
-// Subcommands: pglogical, mylogical, version. Exit status: 0 success or clean stop, 1 replication error,
-// 2 bad command line.
+// Subcommands: pglogical, mylogical, version. Exit status: 0 success or clean stop, 1 replication
+// error, 2 bad command line.
 
 #include "app/mylogical_app.h"
 #include "app/pglogical_app.h"
@@ -32,7 +32,7 @@ void print_version() {
 int main(int argc, char** argv) {
     CLI::App app{
         "replicator: change-data-capture from PostgreSQL, MySQL and MariaDB into CockroachDB or "
-                 "PostgreSQL, "
+        "PostgreSQL, "
         "a drop-in for MOLT Replicator",
         "replicator"};
     app.require_subcommand(1);

@@ -1,9 +1,9 @@
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include "app/mylogical_app.h"
 #include "base/log.h"
+
+#include <CLI/CLI.hpp>
 
 namespace rep::cli {
 

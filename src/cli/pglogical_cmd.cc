@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "cli/flags.h"
 #include "core/table_name.h"
+
 #include "http/status_server.h"
 #include "metrics/snapshotter.h"
 
@@ -10,34 +11,34 @@ namespace rep::cli {
 
 void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
     app.add_option("--targetConn", c.target_conn,
-                    "Target CockroachDB or PostgreSQL connection string")
+                   "Target CockroachDB or PostgreSQL connection string")
         ->required();
     app.add_option("--targetSchema", c.target_schema,
-                    "Target schema as database.schema (e.g. defaultdb.public)")
+                   "Target schema as database.schema (e.g. defaultdb.public)")
         ->required();
     app.add_option("--stagingConn", c.staging_conn,
-                    "Staging database connection string (default: the target). With the target "
-                    "as staging, checkpoints commit atomically with the data")
+                   "Staging database connection string (default: the target). With the target "
+                   "as staging, checkpoints commit atomically with the data")
         ->capture_default_str();
     app.add_option("--stagingSchema", c.staging_schema,
-                    "Schema holding the memo checkpoint table; pass the same value on every run")
+                   "Schema holding the memo checkpoint table; pass the same value on every run")
         ->capture_default_str();
     app.add_flag("--stagingCreateSchema", c.staging_create_schema,
-                  "Create the staging schema and memo table if missing (first run)");
+                 "Create the staging schema and memo table if missing (first run)");
     app.add_option("--flushSize", c.flush_size,
-                    "Rows per target statement, and the size at which grouped transactions commit")
+                   "Rows per target statement, and the size at which grouped transactions commit")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     add_duration(app, "--flushPeriod", c.flush_period,
                  "Longest time small source transactions are grouped before a target commit");
     app.add_option("--targetApplyQueueSize", c.target_apply_queue_size,
-                    "Row changes buffered between the source reader and the target applier")
+                   "Row changes buffered between the source reader and the target applier")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     add_duration(app, "--applyTimeout", c.apply_timeout,
                  "Statement timeout for each target statement");
     app.add_option("--maxRetries", c.retry.max_retries,
-                    "Retries of a retryable target or source error before giving up")
+                   "Retries of a retryable target or source error before giving up")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     add_duration(app, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");
@@ -71,10 +72,10 @@ void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
     app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
     app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
     app.add_option("--dataDir", c.data_dir,
-                    "Directory for local files (spooled streamed transactions)")
+                   "Directory for local files (spooled streamed transactions)")
         ->capture_default_str();
     app.add_option("--metricsAddr", c.metrics_addr,
-                    "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT")
+                   "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
                 try {

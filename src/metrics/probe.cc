@@ -120,11 +120,10 @@ struct Probe::Impl {
                                     .Name("target_apply_queue_utilization_percent")
                                     .Help("Share of --targetApplyQueueSize in use")
                                     .Register(*registry);
-    Family<Gauge>& parallelism =
-        prometheus::BuildGauge()
-            .Name("core_parallelism_utilization_percent")
-            .Help("Share of the last second the apply loop spent applying")
-            .Register(*registry);
+    Family<Gauge>& parallelism = prometheus::BuildGauge()
+                                     .Name("core_parallelism_utilization_percent")
+                                     .Help("Share of the last second the apply loop spent applying")
+                                     .Register(*registry);
     Family<Gauge>& confirmed_lsn = prometheus::BuildGauge()
                                        .Name("pglogical_confirmed_lsn")
                                        .Help(
@@ -324,9 +323,9 @@ void Probe::tick() {
     int64_t now = steady_ns();
     int64_t busy = impl_->busy_ns + (impl_->busy ? now - impl_->busy_since_ns : 0);
     int64_t window = now - impl_->window_start_ns;
-    impl_->parallelism.Add({}).Set(
-        window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy) / static_cast<double>(window))
-                   : 0);
+    impl_->parallelism.Add({}).Set(window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy) /
+                                                                    static_cast<double>(window))
+                                              : 0);
     impl_->busy_ns = 0;
     impl_->busy_since_ns = now;
     impl_->window_start_ns = now;

@@ -185,6 +185,10 @@ void ApplyLoop::process(const ChangeItem& item) {
             source_txn_open_ = true;
             current_xid_ = item.xid;
             current_lsn_ = item.lsn;
+            current_txn_ = item.checkpoint.empty()
+                               ? fmt::format("source transaction {}, commit at LSN {}", item.xid,
+                                             item.lsn.str())
+                               : "source transaction " + item.checkpoint;
             if (group_oldest_us_ == 0) {
                 group_oldest_us_ = item.commit_time_us;
             }
@@ -257,7 +261,8 @@ void ApplyLoop::flush_segments() {
         auto& counts = pending_counts_[table];
         (deletes ? counts.second : counts.first) += n;
         spdlog::debug("{} {} rows {} {} in {:.3f}ms", deletes ? "deleted" : "upserted", n,
-                      deletes ? "from" : "into", s.mapping->target().name.display(), seconds * 1000);
+                      deletes ? "from" : "into", s.mapping->target().name.display(),
+                      seconds * 1000);
         rows_applied_ += n;
     }
     builder_.clear();
@@ -284,13 +289,19 @@ void ApplyLoop::fail_segment(const Error& e, const Segment& s) {
     const TargetTable& t = s.mapping->target();
     throw Error(
         ErrorKind::kFatal,
-        fmt::format("cannot apply {} to table {} (source transaction {}, commit at LSN {}){}: "
-                    "{}. {}. Checkpoint stays at LSN {}",
+        fmt::format("cannot apply {} to table {} ({}){}: {}. {}. Checkpoint stays at {}",
                     s.kind == MutationKind::kDelete ? "deletes" : "upserts", t.name.display(),
-                    current_xid_, current_lsn_.str(),
-                    culprit.empty() ? "" : ", row with primary key " + culprit, e.what(),
-                    advice_for_sqlstate(e.sqlstate()), progress_.get().str()),
+                    current_txn_, culprit.empty() ? "" : ", row with primary key " + culprit,
+                    e.what(), advice_for_sqlstate(e.sqlstate()), position_text()),
         e.sqlstate());
+}
+
+std::string ApplyLoop::position_text() const {
+    std::string cp = progress_.checkpoint();
+    if (cp.empty() || cp.find('/') != std::string::npos) {
+        return "LSN " + progress_.get().str();
+    }
+    return "GTID " + cp;
 }
 
 void ApplyLoop::apply_truncate(const ChangeItem& item) {
@@ -300,16 +311,16 @@ void ApplyLoop::apply_truncate(const ChangeItem& item) {
     }
     switch (options_.truncate_mode) {
         case TruncateMode::kIgnore:
-            spdlog::warn("ignoring TRUNCATE of {} at LSN {} (--truncateMode ignore)", names,
-                         current_lsn_.str());
+            spdlog::warn("ignoring TRUNCATE of {} in {} (--truncateMode ignore)", names,
+                         current_txn_);
             return;
         case TruncateMode::kError:
             throw Error(
                 ErrorKind::kFatal,
-                fmt::format("source truncated {} in transaction {} (commit at LSN {}) and "
-                            "--truncateMode is error; empty the target tables yourself and "
-                            "run again with --truncateMode ignore, or use --truncateMode apply",
-                            names, current_xid_, current_lsn_.str()));
+                fmt::format("source truncated {} in {} and --truncateMode is error; empty the "
+                            "target tables yourself and run again with --truncateMode ignore, or "
+                            "use --truncateMode apply",
+                            names, current_txn_));
         case TruncateMode::kApply:
             break;
     }

@@ -74,6 +74,7 @@ private:
     void commit_group();
     void rollback_quietly();
     [[noreturn]] void fail_segment(const Error& e, const Segment& s);
+    std::string position_text() const;  // the confirmed checkpoint, for messages
 
     ApplyOptions options_;
     const Dialect& dialect_;
@@ -91,10 +92,11 @@ private:
     bool txn_open_ = false;
     bool source_txn_open_ = false;
     uint32_t current_xid_ = 0;
-    Lsn current_lsn_;  // commit LSN of the source transaction being applied
-    Lsn group_end_;    // end of the last source commit in the group
+    Lsn current_lsn_;               // commit LSN of the source transaction being applied
+    std::string current_txn_;       // names it in messages (xid and LSN, or GTID)
+    Lsn group_end_;                 // end of the last source commit in the group
     std::string group_checkpoint_;  // the memo value for group_end_
-    Lsn keepalive_;    // a source position with nothing to apply, reached once the group commits
+    Lsn keepalive_;  // a source position with nothing to apply, reached once the group commits
     bool commit_due_ = false;  // last source commit in the group
     size_t group_rows_ = 0;
     size_t group_txns_ = 0;

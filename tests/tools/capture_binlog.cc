@@ -9,9 +9,10 @@
 // binlog) and writes every event, header to checksum, as [uint32 length, big-endian][event] in
 // arrival order. The events are not interpreted.
 
+// clang-format off
 #include <mysql.h>
-
-#include <mariadb_rpl.h>
+#include <mariadb_rpl.h>  // needs mysql.h first
+// clang-format on
 
 #include <cstdint>
 #include <cstdlib>

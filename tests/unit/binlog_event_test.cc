@@ -1,13 +1,13 @@
 #include "source/mysql/binlog_event.h"
 
 #include "base/error.h"
-#include "capture_file.h"
 
+#include "capture_file.h"
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <string>
 #include <vector>
+#include <zlib.h>
 
 namespace rep::mysql {
 namespace {
@@ -61,9 +61,9 @@ std::string fde_body(const std::string& version, uint8_t alg) {
     put_le(b, 0, 4);
     b.push_back(19);
     // MySQL 8.0's post-header lengths for types 1..41 (ROWS v2 = 10, TABLE_MAP = 8, GTID = 42).
-    const std::string post = bytes({0, 13, 0, 8, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8,
-                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 42, 42, 0, 0,
-                                    0, 0, 0, 0, 0});
+    const std::string post =
+        bytes({0, 13, 0, 8, 0, 0, 0, 0, 4,  0,  0,  0,  0,  0, 0, 0, 0, 0, 8, 0, 0,
+               0, 0,  0, 0, 0, 0, 0, 0, 10, 10, 10, 42, 42, 0, 0, 0, 0, 0, 0, 0});
     b += post;
     b.push_back(static_cast<char>(alg));
     return b;
@@ -173,10 +173,10 @@ TEST(BinlogEventMariadb, TableMapFullMetadata) {
     for (const auto& c : m.columns) {
         names.push_back(c.name);
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"id",  "ti", "tu",  "si",  "su", "mi", "mu", "i",
-                                               "iu",  "bi", "bu",  "d",   "f",  "db", "b",  "y",
-                                               "dt",  "tm", "dtm", "ts",  "c5", "vc", "tx", "lc",
-                                               "lvc", "ltx", "bn", "vb",  "bl", "e",  "s",  "j"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"id",  "ti",  "tu",  "si", "su", "mi", "mu", "i",
+                                               "iu",  "bi",  "bu",  "d",  "f",  "db", "b",  "y",
+                                               "dt",  "tm",  "dtm", "ts", "c5", "vc", "tx", "lc",
+                                               "lvc", "ltx", "bn",  "vb", "bl", "e",  "s",  "j"}));
     EXPECT_TRUE(m.columns[0].is_key);
     EXPECT_FALSE(m.columns[0].nullable);
     EXPECT_FALSE(m.columns[1].is_key);
@@ -463,15 +463,16 @@ std::string gtid_body(uint64_t gno, uint64_t immediate, std::optional<uint64_t> 
 
 TEST_F(BinlogEventMysql, GtidWithCommitTimestamps) {
     // Originated on this server: one timestamp, the original equals the immediate one.
-    auto ev = dec.decode(make_event(kGtidEvent, gtid_body(5, 1700000000123456, std::nullopt), true));
+    auto ev =
+        dec.decode(make_event(kGtidEvent, gtid_body(5, 1700000000123456, std::nullopt), true));
     const auto& g = as<MysqlGtid>(ev);
     EXPECT_EQ(MysqlGtidSet::uuid_str(g.uuid), "3e11fa47-71ca-11e1-9e33-c80aa9429562");
     EXPECT_EQ(g.gno, 5u);
     EXPECT_EQ(g.original_commit_time_us, 1700000000123456);
 
     // Replicated: the immediate timestamp has bit 55 set and the original follows.
-    auto ev2 = dec.decode(
-        make_event(kGtidEvent, gtid_body(6, 1700000000999999, 1690000000000001), true));
+    auto ev2 =
+        dec.decode(make_event(kGtidEvent, gtid_body(6, 1700000000999999, 1690000000000001), true));
     EXPECT_EQ(as<MysqlGtid>(ev2).gno, 6u);
     EXPECT_EQ(as<MysqlGtid>(ev2).original_commit_time_us, 1690000000000001);
 
@@ -513,9 +514,9 @@ TEST_F(BinlogEventMysql, QueryXidRotateHeartbeat) {
     put_le(q, 0, 4);
     q.push_back(3);
     put_le(q, 0, 2);
-    std::string status = bytes({0x00, 0, 0, 0, 0,           // Q_FLAGS2_CODE u32
+    std::string status = bytes({0x00, 0, 0, 0, 0,              // Q_FLAGS2_CODE u32
                                 0x01, 0, 0, 0x20, 0, 0, 0, 0,  // Q_SQL_MODE_CODE u64
-                                0x06, 3, 's', 't', 'd'});    // Q_CATALOG_NZ_CODE
+                                0x06, 3, 's', 't', 'd'});      // Q_CATALOG_NZ_CODE
     put_le(q, status.size(), 2);
     q += status;
     q += std::string("app", 3) + '\0';
@@ -594,7 +595,7 @@ TEST_F(BinlogEventMysql, TableMapAndRowsV2) {
     w += bytes({1, 3, 0});  // extra data (partition id)
     w.push_back(5);
     w.push_back(0x1f);
-    w.push_back(0x08);      // row 1: note is NULL
+    w.push_back(0x08);           // row 1: note is NULL
     put_le(w, ~uint64_t{0}, 8);  // id 18446744073709551615
     // doc: binary JSON {"a": 1} (json_binary.h: small object type 0x00, count u16, size u16,
     // key entry offset/length, value entry int16 type 0x05 inlined, key bytes).
@@ -652,6 +653,18 @@ TEST_F(BinlogEventMysql, TableMapAndRowsV2) {
     ASSERT_EQ(dr.before.size(), 2u);
     EXPECT_EQ(dr.before[1][0].text, "2");
     EXPECT_TRUE(dr.before[1][1].absent());
+
+    // A value error names table, column and log position.
+    std::string bad = d;
+    bad.resize(bad.size() - 3);  // truncate the last BIGINT
+    try {
+        dec.decode(make_event(kDeleteRowsV2, bad, true, 4242));
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_EQ(what.rfind("table app.t column id: ", 0), 0u) << what;
+        EXPECT_NE(what.find("log position 4242"), std::string::npos) << what;
+    }
 
     // A column count that disagrees with the TABLE_MAP is fatal.
     d[10] = 4;

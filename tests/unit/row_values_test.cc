@@ -318,8 +318,8 @@ TEST(RowValues, ParseTableMapOptionalMetadata) {
     std::string b;
     b += bytes({0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x01, 0x00});  // table id, flags
     b += bytes({2, 'd', 'b', 0, 2, 't', 'm', 0});
-    b += bytes({10, kTiny, kYear, kBit, kString, kNewDecimal, kString, kVarchar, kGeometry, kBlob,
-                kLong});
+    b += bytes(
+        {10, kTiny, kYear, kBit, kString, kNewDecimal, kString, kVarchar, kGeometry, kBlob, kLong});
     // metadata: BIT 2 bytes (3 bits, 0 bytes), ENUM 0xf7 0x01, DECIMAL 5,2, SET 0xf8 0x01,
     // VARCHAR 4 (2 bytes LE), GEOMETRY 4, BLOB 2.
     b += bytes({12, 3, 0, 0xf7, 1, 5, 2, 0xf8, 1, 4, 0, 4, 2});
@@ -329,8 +329,8 @@ TEST(RowValues, ParseTableMapOptionalMetadata) {
     // 3 COLUMN_CHARSET over character columns v, bl (ENUM/SET excluded).
     b += bytes({3, 2, 8, 63});
     // 4 COLUMN_NAME
-    b += bytes({4, 21, 1, 'a', 1, 'y', 1, 'b', 1, 'e', 1, 'd', 1, 's', 1, 'v', 1, 'g', 2, 'b', 'l',
-                1, 'k'});
+    b += bytes({4, 21,  1, 'a', 1, 'y', 1, 'b', 1,   'e', 1,  'd',
+                1, 's', 1, 'v', 1, 'g', 2, 'b', 'l', 1,   'k'});
     // 5 SET_STR_VALUE: one SET with 2 values; 6 ENUM_STR_VALUE: one ENUM with 2 values.
     b += bytes({5, 5, 2, 1, 'p', 1, 'q'});
     b += bytes({6, 5, 2, 1, 'x', 1, 'y'});

@@ -1,12 +1,12 @@
 #include "source/mysql/binlog_conn.h"
 
-#include <mysql.h>
-#include <mysqld_error.h>
+#include "base/error.h"
+#include "source/mysql/dump_command.h"
 
 #include <fmt/format.h>
 
-#include "base/error.h"
-#include "source/mysql/dump_command.h"
+#include <mysql.h>
+#include <mysqld_error.h>
 
 namespace rep::mysql {
 namespace {
@@ -54,9 +54,10 @@ bool fatal_dump_error(unsigned code) {
 
 MysqlUrl MysqlUrl::parse(const std::string& text) {
     auto bad = [&](const std::string& why) {
-        return fatal(fmt::format("--sourceConn is not a MySQL URL ({}); write it as "
-                                 "mysql://user:password@host:port/database",
-                                 why));
+        return fatal(
+            fmt::format("--sourceConn is not a MySQL URL ({}); write it as "
+                        "mysql://user:password@host:port/database",
+                        why));
     };
     const std::string scheme = "mysql://";
     if (text.rfind(scheme, 0) != 0) {
@@ -71,7 +72,8 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
         size_t pos = 0;
         while (pos <= query.size()) {
             auto amp = query.find('&', pos);
-            std::string kv = query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+            std::string kv =
+                query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
             auto eq = kv.find('=');
             if (!kv.empty()) {
                 u.params[percent_decode(kv.substr(0, eq))] =
@@ -115,8 +117,8 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
     if (!hostpart.empty()) {
         u.host = hostpart;
     }
-    static const char* kModes[] = {"disable", "prefer", "preferred", "require", "verify-ca",
-                                   "verify-full"};
+    static const char* kModes[] = {"disable", "prefer",    "preferred",
+                                   "require", "verify-ca", "verify-full"};
     if (auto it = u.params.find("sslmode"); it != u.params.end()) {
         bool known = false;
         for (const char* m : kModes) {
@@ -136,7 +138,9 @@ std::string MysqlUrl::redacted() const {
 
 MysqlConn::MysqlConn(MysqlUrl url) : url_(std::move(url)) {}
 
-MysqlConn::~MysqlConn() { close(); }
+MysqlConn::~MysqlConn() {
+    close();
+}
 
 void MysqlConn::close() {
     if (conn_ != nullptr) {
@@ -150,8 +154,8 @@ void MysqlConn::fail(const std::string& what) {
     std::string message = conn_ != nullptr ? mysql_error(conn_) : "no connection";
     bool lost = code == 2006 /* CR_SERVER_GONE_ERROR */ || code == 2013 /* CR_SERVER_LOST */ ||
                 code == 2002 || code == 2003 /* can't connect */ || code == 0;
-    std::string text = fmt::format("{} on source {}: {} (MySQL error {})", what, url_.redacted(),
-                                   message, code);
+    std::string text =
+        fmt::format("{} on source {}: {} (MySQL error {})", what, url_.redacted(), message, code);
     throw Error(lost && !fatal_dump_error(code) ? ErrorKind::kRetryable : ErrorKind::kFatal, text);
 }
 
@@ -167,9 +171,12 @@ void MysqlConn::connect() {
         return it == url_.params.end() ? nullptr : it->second.c_str();
     };
     if (mode != "disable") {
-        if (param("sslkey") != nullptr) mysql_optionsv(conn_, MYSQL_OPT_SSL_KEY, param("sslkey"));
-        if (param("sslcert") != nullptr) mysql_optionsv(conn_, MYSQL_OPT_SSL_CERT, param("sslcert"));
-        if (param("sslrootcert") != nullptr) mysql_optionsv(conn_, MYSQL_OPT_SSL_CA, param("sslrootcert"));
+        if (param("sslkey") != nullptr)
+            mysql_optionsv(conn_, MYSQL_OPT_SSL_KEY, param("sslkey"));
+        if (param("sslcert") != nullptr)
+            mysql_optionsv(conn_, MYSQL_OPT_SSL_CERT, param("sslcert"));
+        if (param("sslrootcert") != nullptr)
+            mysql_optionsv(conn_, MYSQL_OPT_SSL_CA, param("sslrootcert"));
         if (mode == "require" || mode == "verify-ca" || mode == "verify-full") {
             my_bool enforce = 1;
             mysql_optionsv(conn_, MYSQL_OPT_SSL_ENFORCE, &enforce);
@@ -185,8 +192,8 @@ void MysqlConn::connect() {
         close();
         bool access = code == 1045 || code == 1044 || code == 1049;
         throw Error(access ? ErrorKind::kFatal : ErrorKind::kRetryable,
-                    fmt::format("cannot connect to source {}: {} (MySQL error {})",
-                                url_.redacted(), msg, code));
+                    fmt::format("cannot connect to source {}: {} (MySQL error {})", url_.redacted(),
+                                msg, code));
     }
     version_ = mysql_get_server_info(conn_);
     auto v = value("SELECT @@version");
@@ -240,7 +247,9 @@ std::optional<std::string> MysqlConn::value(const std::string& sql) {
     return rows[0][0];
 }
 
-void MysqlConn::exec(const std::string& sql) { query(sql); }
+void MysqlConn::exec(const std::string& sql) {
+    query(sql);
+}
 
 void MysqlConn::start_dump(uint32_t server_id, const std::string& executed) {
     if (conn_ == nullptr) {
@@ -282,7 +291,8 @@ void MysqlConn::start_dump(uint32_t server_id, const std::string& executed) {
         payload = com_binlog_dump_gtid_payload(server_id, *set);
         command = static_cast<enum_server_command>(0x1e);  // COM_BINLOG_DUMP_GTID
     }
-    if (conn_->methods->db_command(conn_, command, payload.data(), payload.size(), 1, nullptr) != 0) {
+    if (conn_->methods->db_command(conn_, command, payload.data(), payload.size(), 1, nullptr) !=
+        0) {
         fail("starting the binlog dump");
     }
 }
@@ -298,13 +308,15 @@ std::string_view MysqlConn::next_event() {
         unsigned code = p[1] | (p[2] << 8);
         size_t skip = (len > 3 && p[3] == '#') ? 9 : 3;
         std::string msg(reinterpret_cast<const char*>(p + skip), len > skip ? len - skip : 0);
-        std::string text = fmt::format("the source refused to stream its binary log: {} (MySQL "
-                                       "error {})",
-                                       msg, code);
+        std::string text = fmt::format(
+            "the source refused to stream its binary log: {} (MySQL "
+            "error {})",
+            msg, code);
         if (code == 1236) {
-            text += ". The GTID position is not in the source's binary logs (purged, or from "
-                    "another server): take a new snapshot and start again with a fresh "
-                    "--defaultGTIDSet after deleting the memo row";
+            text +=
+                ". The GTID position is not in the source's binary logs (purged, or from "
+                "another server): take a new snapshot and start again with a fresh "
+                "--defaultGTIDSet after deleting the memo row";
         }
         throw Error(fatal_dump_error(code) ? ErrorKind::kFatal : ErrorKind::kRetryable, text);
     }

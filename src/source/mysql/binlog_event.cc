@@ -4,9 +4,9 @@
 #include "source/mysql/row_values.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <cstdio>
+#include <zlib.h>
 
 namespace rep::mysql {
 namespace {
@@ -14,10 +14,10 @@ namespace {
 constexpr size_t kHeaderLen = 19;
 constexpr size_t kChecksumLen = 4;
 constexpr size_t kTableIdLen = 6;
-constexpr uint16_t kStmtEndFlag = 0x0001;   // Rows_log_event::STMT_END_F
-constexpr uint8_t kMariadbStandalone = 1;   // Gtid_log_event::FL_STANDALONE
-constexpr uint8_t kChecksumAlgCrc32 = 1;    // BINLOG_CHECKSUM_ALG_CRC32
-constexpr size_t kServerVersionLen = 50;    // ST_SERVER_VER_LEN
+constexpr uint16_t kStmtEndFlag = 0x0001;  // Rows_log_event::STMT_END_F
+constexpr uint8_t kMariadbStandalone = 1;  // Gtid_log_event::FL_STANDALONE
+constexpr uint8_t kChecksumAlgCrc32 = 1;   // BINLOG_CHECKSUM_ALG_CRC32
+constexpr size_t kServerVersionLen = 50;   // ST_SERVER_VER_LEN
 
 // Little-endian reader over one event; every overrun is a fatal error that names the event.
 class Reader {
@@ -68,9 +68,10 @@ public:
     bool done() const { return pos_ == buf_.size(); }
     const uint8_t* ptr() const { return reinterpret_cast<const uint8_t*>(buf_.data()) + pos_; }
     [[noreturn]] void fail(std::string_view what) const {
-        throw fatal(fmt::format("malformed binlog event type {} at log position {} ({} bytes): {}"
-                                " at body byte {}",
-                                h_.type, h_.log_pos, h_.event_size, what, pos_));
+        throw fatal(
+            fmt::format("malformed binlog event type {} at log position {} ({} bytes): {}"
+                        " at body byte {}",
+                        h_.type, h_.log_pos, h_.event_size, what, pos_));
     }
 
 private:
@@ -162,8 +163,8 @@ DecodedEvent BinlogDecoder::decode(std::string_view event) {
     }
     Reader whole(event, h);
     if (h.event_size != event.size()) {
-        whole.fail(fmt::format("header says {} bytes but the event has {}", h.event_size,
-                               event.size()));
+        whole.fail(
+            fmt::format("header says {} bytes but the event has {}", h.event_size, event.size()));
     }
 
     std::string_view body = event.substr(kHeaderLen);
@@ -186,8 +187,8 @@ DecodedEvent BinlogDecoder::decode(std::string_view event) {
             uint32_t want = read_u32(event, event.size() - kChecksumLen);
             uint32_t got = crc32_of(event.substr(0, event.size() - kChecksumLen));
             if (want != got) {
-                whole.fail(fmt::format("CRC32 checksum mismatch (event says {:08x}, computed {:08x})",
-                                       want, got));
+                whole.fail(fmt::format(
+                    "CRC32 checksum mismatch (event says {:08x}, computed {:08x})", want, got));
             }
         }
         checksum_ = fd.checksum_crc32;
@@ -289,8 +290,7 @@ DecodedEvent BinlogDecoder::decode(std::string_view event) {
             }
             size_t bitmap_len = (ncols + 7) / 8;
             std::string_view present_before = r.bytes(bitmap_len);
-            std::string_view present_after =
-                rows.op == 'U' ? r.bytes(bitmap_len) : present_before;
+            std::string_view present_after = rows.op == 'U' ? r.bytes(bitmap_len) : present_before;
             auto bit = [](std::string_view bm, size_t i) {
                 return ((static_cast<uint8_t>(bm[i / 8]) >> (i % 8)) & 1) != 0;
             };
@@ -315,15 +315,24 @@ DecodedEvent BinlogDecoder::decode(std::string_view event) {
                 }
                 return row;
             };
-            while (!r.done()) {
-                if (rows.op == 'I') {
-                    rows.after.push_back(read_image(present_before));
-                } else if (rows.op == 'D') {
-                    rows.before.push_back(read_image(present_before));
-                } else {
-                    rows.before.push_back(read_image(present_before));
-                    rows.after.push_back(read_image(present_after));
+            try {
+                while (!r.done()) {
+                    if (rows.op == 'I') {
+                        rows.after.push_back(read_image(present_before));
+                    } else if (rows.op == 'D') {
+                        rows.before.push_back(read_image(present_before));
+                    } else {
+                        rows.before.push_back(read_image(present_before));
+                        rows.after.push_back(read_image(present_after));
+                    }
                 }
+            } catch (const Error& e) {
+                // Value errors name table and column; add where in the binlog the row is.
+                if (std::string_view(e.what()).starts_with("malformed binlog event")) {
+                    throw;
+                }
+                throw fatal(fmt::format("{} (rows event type {} at log position {})", e.what(),
+                                        h.type, h.log_pos));
             }
             out.event = std::move(rows);
             break;

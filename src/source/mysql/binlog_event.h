@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/mutation.h"
+#include "source/mysql/gtid_set.h"
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -8,9 +11,6 @@
 #include <unordered_map>
 #include <variant>
 #include <vector>
-
-#include "core/mutation.h"
-#include "source/mysql/gtid_set.h"
 
 namespace rep::mysql {
 
@@ -95,8 +95,8 @@ struct TableColumn {
     uint16_t meta = 0;      // type-specific metadata (lengths, precision/scale, fsp, ...)
     bool nullable = true;
     bool is_unsigned = false;
-    uint32_t collation = 0;  // 63 = binary; 0 = unknown
-    std::string name;        // empty if the server did not log names
+    uint32_t collation = 0;                // 63 = binary; 0 = unknown
+    std::string name;                      // empty if the server did not log names
     std::vector<std::string> enum_values;  // ENUM labels, in order (index 1 = first)
     std::vector<std::string> set_values;   // SET members, bit 0 = first
     bool is_key = false;                   // part of the primary key
@@ -159,9 +159,9 @@ struct OtherEvent {
     uint8_t type = 0;
 };
 
-using Event = std::variant<FormatDescription, Rotate, MysqlGtid, MariadbGtid, PreviousGtids,
-                           MariadbGtidListEvent, TableMapEvent, RowsEvent, Xid, Query, Heartbeat,
-                           OtherEvent>;
+using Event =
+    std::variant<FormatDescription, Rotate, MysqlGtid, MariadbGtid, PreviousGtids,
+                 MariadbGtidListEvent, TableMapEvent, RowsEvent, Xid, Query, Heartbeat, OtherEvent>;
 
 struct DecodedEvent {
     EventHeader header;

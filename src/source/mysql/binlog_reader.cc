@@ -1,12 +1,12 @@
 #include "source/mysql/binlog_reader.h"
 
-#include <algorithm>
-#include <cctype>
+#include "base/error.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "base/error.h"
+#include <algorithm>
+#include <cctype>
 
 namespace rep::mysql {
 namespace {
@@ -98,7 +98,8 @@ void BinlogReader::run(const std::string& executed, const std::atomic<bool>& sto
         if (mariadb_) {
             auto list = MariadbGtidList::parse(executed);
             if (!list) {
-                throw fatal("\"" + executed + "\" is not a MariaDB GTID position (domain-server-seq,...)");
+                throw fatal("\"" + executed +
+                            "\" is not a MariaDB GTID position (domain-server-seq,...)");
             }
             mariadb_executed_ = *list;
         } else {
@@ -197,8 +198,8 @@ void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) 
     } else if (const auto* m = std::get_if<MariadbGtid>(&e.event)) {
         commit(stop);
         mariadb_gtid_ = *m;
-        begin(header_time_us,
-              fmt::format("{}-{}-{}", m->gtid.domain, m->gtid.server, m->gtid.seq), stop);
+        begin(header_time_us, fmt::format("{}-{}-{}", m->gtid.domain, m->gtid.server, m->gtid.seq),
+              stop);
     } else if (const auto* q = std::get_if<Query>(&e.event)) {
         std::string head = upper_trim(q->sql);
         if (head == "BEGIN" || head.rfind("BEGIN", 0) == 0 && head.size() < 8) {
@@ -217,6 +218,19 @@ void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) 
         on_rows(*rows, stop);
     } else if (std::holds_alternative<Xid>(e.event)) {
         commit(stop);
+    } else if (const auto* other = std::get_if<OtherEvent>(&e.event)) {
+        // Compressed or partial row formats hold row changes we cannot decode; skipping them
+        // would silently lose data.
+        uint8_t t = other->type;
+        if (t == kTransactionPayloadEvent || t == kPartialUpdateRowsEvent ||
+            (t >= 165 && t <= 171)) {
+            throw fatal(fmt::format(
+                "binlog event type {} at log position {} carries row changes in a format this "
+                "replicator does not decode (compressed transactions or partial JSON updates); "
+                "turn off binlog_transaction_compression / log_bin_compress and set "
+                "binlog_row_value_options='' on the source",
+                t, e.header.log_pos));
+        }
     } else if (const auto* fd = std::get_if<FormatDescription>(&e.event)) {
         spdlog::debug("binlog format {} from server {}{}", fd->binlog_version, fd->server_version,
                       fd->checksum_crc32 ? " with CRC32 checksums" : "");
@@ -249,9 +263,17 @@ void BinlogReader::on_ddl(const Query& q, const std::atomic<bool>& stop) {
 }
 
 std::shared_ptr<const Relation> BinlogReader::relation(const std::shared_ptr<const TableMap>& map) {
-    auto it = relations_.find(map.get());
-    if (it != relations_.end()) {
-        return it->second;
+    auto it = relations_.find(map->table_id);
+    if (it != relations_.end() && it->second->schema == map->database &&
+        it->second->name == map->table && it->second->columns.size() == map->columns.size()) {
+        bool same = true;
+        for (size_t i = 0; i < map->columns.size() && same; ++i) {
+            same = it->second->columns[i].name == map->columns[i].name &&
+                   it->second->columns[i].is_key == map->columns[i].is_key;
+        }
+        if (same) {
+            return it->second;
+        }
     }
     if (!map->has_names) {
         throw fatal(fmt::format(
@@ -270,7 +292,7 @@ std::shared_ptr<const Relation> BinlogReader::relation(const std::shared_ptr<con
         sc.is_key = c.is_key;
         rel->columns.push_back(std::move(sc));
     }
-    relations_[map.get()] = rel;
+    relations_[map->table_id] = rel;
     return rel;
 }
 
@@ -366,9 +388,10 @@ bool BinlogReader::fetch_metadata(void* ctx, TableMap& map) {
     }
     const TableMap& meta = cached->second;
     if (meta.columns.size() != map.columns.size()) {
-        throw fatal(fmt::format("table {}: information_schema lists {} columns but the binary log "
-                                "has {}; the table changed since this event was written",
-                                key, meta.columns.size(), map.columns.size()));
+        throw fatal(
+            fmt::format("table {}: information_schema lists {} columns but the binary log "
+                        "has {}; the table changed since this event was written",
+                        key, meta.columns.size(), map.columns.size()));
     }
     for (size_t i = 0; i < map.columns.size(); ++i) {
         auto& c = map.columns[i];

@@ -1,19 +1,20 @@
 #pragma once
 
+#include "core/change_item.h"
+#include "core/progress.h"
+#include "source/mysql/binlog_conn.h"
+#include "source/mysql/binlog_event.h"
+#include "source/mysql/gtid_set.h"
+#include "util/bounded_queue.h"
+
+#include "metrics/probe.h"
+
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
-
-#include "core/change_item.h"
-#include "core/progress.h"
-#include "metrics/probe.h"
-#include "source/mysql/binlog_conn.h"
-#include "source/mysql/binlog_event.h"
-#include "source/mysql/gtid_set.h"
-#include "util/bounded_queue.h"
 
 namespace rep::mysql {
 
@@ -70,15 +71,17 @@ private:
 
     // The open transaction.
     bool in_txn_ = false;
-    bool saw_begin_ = false;        // a QUERY "BEGIN" followed the GTID event
+    bool saw_begin_ = false;  // a QUERY "BEGIN" followed the GTID event
     std::optional<MysqlGtid> mysql_gtid_;
     std::optional<MariadbGtid> mariadb_gtid_;
     int64_t commit_time_us_ = 0;
     size_t txn_changes_ = 0;
-    uint64_t sequence_ = 0;         // transactions seen, the Lsn of each kCommit
+    uint64_t sequence_ = 0;  // transactions seen, the Lsn of each kCommit
     ChangeItem chunk_;
 
-    std::unordered_map<const TableMap*, std::shared_ptr<const Relation>> relations_;
+    // Table id -> relation built from its TABLE_MAP. Checked against the map's names on every
+    // use: table ids are reused after DDL, and maps are re-sent in every transaction.
+    std::unordered_map<uint64_t, std::shared_ptr<const Relation>> relations_;
     std::map<std::string, TableMap> metadata_cache_;  // "db.table" -> from information_schema
 };
 

@@ -1,9 +1,9 @@
 #pragma once
 
+#include "source/mysql/gtid_set.h"
+
 #include <cstdint>
 #include <string>
-
-#include "source/mysql/gtid_set.h"
 
 namespace rep::mysql {
 

@@ -43,7 +43,9 @@ public:
     static std::optional<Uuid> parse_uuid(std::string_view text);
     static std::string uuid_str(const Uuid& uuid);
 
-    friend bool operator==(const MysqlGtidSet& a, const MysqlGtidSet& b) { return a.str() == b.str(); }
+    friend bool operator==(const MysqlGtidSet& a, const MysqlGtidSet& b) {
+        return a.str() == b.str();
+    }
 
 private:
     std::map<Uuid, std::vector<Interval>> sets_;
@@ -68,7 +70,9 @@ public:
     std::string str() const;
     const std::map<uint32_t, Gtid>& domains() const { return domains_; }
 
-    friend bool operator==(const MariadbGtidList& a, const MariadbGtidList& b) { return a.str() == b.str(); }
+    friend bool operator==(const MariadbGtidList& a, const MariadbGtidList& b) {
+        return a.str() == b.str();
+    }
 
 private:
     std::map<uint32_t, Gtid> domains_;

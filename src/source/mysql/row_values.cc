@@ -13,7 +13,8 @@
 namespace rep::mysql {
 namespace {
 
-// Optional metadata field types of a TABLE_MAP (MySQL's Table_map_event::Optional_metadata_field_type).
+// Optional metadata field types of a TABLE_MAP (MySQL's
+// Table_map_event::Optional_metadata_field_type).
 enum OptionalMeta : uint8_t {
     kSignedness = 1,
     kDefaultCharset = 2,
@@ -275,16 +276,14 @@ void read_optional_metadata(Reader& r, TableMap& map) {
                 }
                 break;
             case kSetStrValue:
-                read_str_values(f, select(map, [](const TableColumn& c) {
-                                    return effective_type(c) == kSet;
-                                }),
-                                false);
+                read_str_values(
+                    f, select(map, [](const TableColumn& c) { return effective_type(c) == kSet; }),
+                    false);
                 break;
             case kEnumStrValue:
-                read_str_values(f, select(map, [](const TableColumn& c) {
-                                    return effective_type(c) == kEnum;
-                                }),
-                                true);
+                read_str_values(
+                    f, select(map, [](const TableColumn& c) { return effective_type(c) == kEnum; }),
+                    true);
                 break;
             case kSimplePrimaryKey:
                 while (!f.done()) {
@@ -560,8 +559,7 @@ std::string render_timestamp(uint64_t secs, uint32_t us, uint16_t fsp) {
                        rem / 60 % 60, rem % 60, frac_text(us, fsp));
 }
 
-std::string render_time(bool neg, uint64_t h, uint64_t mi, uint64_t s, uint32_t us,
-                        uint16_t fsp) {
+std::string render_time(bool neg, uint64_t h, uint64_t mi, uint64_t s, uint32_t us, uint16_t fsp) {
     return fmt::format("{}{:02}:{:02}:{:02}{}", neg ? "-" : "", h, mi, s, frac_text(us, fsp));
 }
 
@@ -650,9 +648,7 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
         out = Datum::null();
         return len;
     };
-    auto prefixed_body = [&](size_t prefix) {
-        return std::make_pair(data + prefix, len - prefix);
-    };
+    auto prefixed_body = [&](size_t prefix) { return std::make_pair(data + prefix, len - prefix); };
     switch (type) {
         case kTiny:
         case kShort:
@@ -763,8 +759,8 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
             auto a = static_cast<uint64_t>(neg ? -packed : packed);
             uint64_t hms = a >> 24;
             auto us = static_cast<uint32_t>(a % (1u << 24));
-            out = Datum::value(render_time(neg, (hms >> 12) % (1 << 10), (hms >> 6) % 64, hms % 64,
-                                           us, fsp));
+            out = Datum::value(
+                render_time(neg, (hms >> 12) % (1 << 10), (hms >> 6) % 64, hms % 64, us, fsp));
             return len;
         }
         case kDateTime: {
@@ -798,9 +794,9 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
             if (y == 0 || m == 0 || d == 0) {
                 return zero_date();
             }
-            out = Datum::value(fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}{}", y, m, d,
-                                           hms >> 12, (hms >> 6) % 64, hms % 64,
-                                           frac_text(us, fsp)));
+            out =
+                Datum::value(fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}{}", y, m, d,
+                                         hms >> 12, (hms >> 6) % 64, hms % 64, frac_text(us, fsp)));
             return len;
         }
         case kTimestamp: {
@@ -829,6 +825,15 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
         }
         case kString: {
             auto [p, n] = prefixed_body(string_prefix(c));
+            if (c.collation == kBinaryCollation && n < c.meta) {
+                // BINARY(n) is stored with its trailing 0x00 padding stripped; the column value
+                // is the full n bytes.
+                std::string padded(reinterpret_cast<const char*>(p), n);
+                padded.resize(c.meta, '\0');
+                out = Datum::value(
+                    hex_bytea(reinterpret_cast<const uint8_t*>(padded.data()), padded.size()));
+                return len;
+            }
             out = Datum::value(render_chars(c.collation, p, n));
             return len;
         }
@@ -866,8 +871,9 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
                             "ENUM labels unknown (set binlog_row_metadata=FULL or use "
                             "--fetchMetadata)");
             } else {
-                column_fail(map, column, fmt::format("ENUM index {} out of range ({} labels)",
-                                                     idx, c.enum_values.size()));
+                column_fail(map, column,
+                            fmt::format("ENUM index {} out of range ({} labels)", idx,
+                                        c.enum_values.size()));
             }
             return len;
         }

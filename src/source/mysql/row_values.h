@@ -1,11 +1,11 @@
 #pragma once
 
+#include "core/mutation.h"
+#include "source/mysql/binlog_event.h"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
-
-#include "core/mutation.h"
-#include "source/mysql/binlog_event.h"
 
 namespace rep::mysql {
 

@@ -1,0 +1,372 @@
+// End-to-end tests of `replicator mylogical` from a real MariaDB 10.11 into a real PostgreSQL
+// target. Tables are compared row by row between source and target.
+
+#include "harness.h"
+#include "mysql_harness.h"
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <signal.h>
+#include <thread>
+
+namespace {
+
+using harness::MySql;
+using harness::Replicator;
+using harness::Sql;
+using namespace std::chrono_literals;
+
+// A MariaDB database and a PostgreSQL database of the same name, fresh for one test, with
+// the binlog position right after the source DDL as the starting GTID.
+struct MyDatabases {
+    MyDatabases(const std::string& n, const std::string& mysql_ddl, const std::string& pg_ddl)
+        : name(n) {
+        MySql admin;
+        admin.exec("DROP DATABASE IF EXISTS " + name + "; CREATE DATABASE " + name);
+        // The replicator connects as a user with a password, to prove it is never printed.
+        admin.exec(
+            "CREATE USER IF NOT EXISTS repl@'%' IDENTIFIED BY 'my-secret-pw';"
+            "GRANT ALL PRIVILEGES ON *.* TO repl@'%'");
+        Sql pg(harness::target_port(), "postgres");
+        pg.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        pg.exec("CREATE DATABASE " + name);
+        source = std::make_unique<MySql>(name);
+        target = std::make_unique<Sql>(harness::target_port(), name);
+        if (!mysql_ddl.empty()) {
+            source->exec(mysql_ddl);
+        }
+        if (!pg_ddl.empty()) {
+            target->exec(pg_ddl);
+        }
+        start_gtid = source->value("SELECT @@gtid_binlog_pos").value_or("");
+    }
+
+    std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
+        std::vector<std::string> a = {"mylogical",
+                                      "--sourceConn",
+                                      "mysql://repl:my-secret-pw@127.0.0.1:" +
+                                          std::to_string(harness::mariadb_port()) + "/" + name,
+                                      "--targetConn",
+                                      "postgresql://postgres:hunter2-secret@127.0.0.1:" +
+                                          std::to_string(harness::target_port()) + "/" + name,
+                                      "--targetSchema",
+                                      name + ".public",
+                                      "--defaultGTIDSet",
+                                      start_gtid,
+                                      "--stagingCreateSchema",
+                                      "--flushPeriod",
+                                      "100ms",
+                                      "--dataDir",
+                                      harness::servers_base() + "/data-" + name};
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
+
+    // Compares `columns` of `table` in key order; the expressions must render alike on both.
+    bool match(const std::string& table, const std::string& columns, std::string* diff) {
+        auto dump = [&](auto& db) {
+            std::string out;
+            for (const auto& row :
+                 db.rows("SELECT " + columns + " FROM " + table + " ORDER BY " + columns)) {
+                for (const auto& v : row) {
+                    out += (v ? "'" + *v + "'" : "NULL") + "|";
+                }
+                out += "\n";
+            }
+            return out;
+        };
+        std::string a = dump(*source);
+        std::string b = dump(*target);
+        if (a != b && diff != nullptr) {
+            *diff = "table " + table + " differs\nsource:\n" + a.substr(0, 1500) + "\ntarget:\n" +
+                    b.substr(0, 1500);
+        }
+        return a == b;
+    }
+
+    ::testing::AssertionResult converges(
+        const std::vector<std::pair<std::string, std::string>>& tables,
+        std::chrono::milliseconds timeout = 60s) {
+        std::string diff;
+        bool ok = harness::wait_for(
+            [&] {
+                for (const auto& [t, cols] : tables) {
+                    if (!match(t, cols, &diff)) {
+                        return false;
+                    }
+                }
+                return true;
+            },
+            timeout);
+        return ok ? ::testing::AssertionSuccess() : ::testing::AssertionFailure() << diff;
+    }
+
+    std::string name;
+    std::string start_gtid;
+    std::unique_ptr<MySql> source;
+    std::unique_ptr<Sql> target;
+};
+
+std::string fresh_log(const std::string& name) {
+    std::string path = harness::log_path(name);
+    ::unlink(path.c_str());
+    return path;
+}
+
+TEST(Mylogical, InsertsUpdatesDeletesKeyChangesAndMultiTableTransactions) {
+    MyDatabases db("my_dml",
+                   "CREATE TABLE a(id INT PRIMARY KEY, v VARCHAR(50), n INT);"
+                   "CREATE TABLE b(k1 INT, k2 VARCHAR(20), note TEXT, PRIMARY KEY (k1, k2));",
+                   "CREATE TABLE a(id int PRIMARY KEY, v varchar(50), n int);"
+                   "CREATE TABLE b(k1 int, k2 varchar(20), note text, PRIMARY KEY (k1, k2));");
+    Replicator r(db.args(), fresh_log("my_dml"));
+    db.source->exec("INSERT INTO a SELECT seq, CONCAT('v', seq), seq FROM seq_1_to_500");
+    db.source->exec("INSERT INTO b SELECT seq % 7, CONCAT('k', seq), NULL FROM seq_1_to_300");
+    db.source->exec("UPDATE a SET v = 'updated', n = NULL WHERE id % 3 = 0");
+    db.source->exec("DELETE FROM a WHERE id BETWEEN 100 AND 150");
+    db.source->exec("UPDATE a SET id = id + 100000 WHERE id % 10 = 1");
+    db.source->exec(
+        "START TRANSACTION; INSERT INTO a VALUES (-1, 'x', 1); UPDATE b SET note = 'in tx' "
+        "WHERE k1 = 2; DELETE FROM b WHERE k1 = 3; COMMIT");
+    EXPECT_TRUE(db.converges({{"a", "id, v, n"}, {"b", "k1, k2, note"}}));
+    EXPECT_EQ(db.target->count("a WHERE id % 10 = 1 AND id < 100000"), 0);
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+    std::string log = r.log();
+    EXPECT_EQ(log.find("my-secret-pw"), std::string::npos);
+    EXPECT_EQ(log.find("hunter2-secret"), std::string::npos);
+    // The checkpoint is the source's GTID position, in the original's text format.
+    EXPECT_EQ(
+        db.target->value("SELECT convert_from(value, 'UTF8') FROM _replicator.memo WHERE key = "
+                         "'mysql-wal-offset-my_dml.public'"),
+        db.source->value("SELECT @@gtid_binlog_pos"));
+}
+
+TEST(Mylogical, EveryTypeArrivesExactly) {
+    MyDatabases db("my_types",
+                   "CREATE TABLE t(id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si "
+                   "SMALLINT, su SMALLINT UNSIGNED,"
+                   " mi MEDIUMINT, mu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, bu "
+                   "BIGINT UNSIGNED,"
+                   " de DECIMAL(30,10), fl FLOAT, db DOUBLE, bt BIT(10), yr YEAR, dt DATE, tm "
+                   "TIME(6), dtm DATETIME(6),"
+                   " ts TIMESTAMP(3) NULL, ch CHAR(5), vc VARCHAR(30), tx TEXT, l1 VARCHAR(20) "
+                   "CHARACTER SET latin1,"
+                   " bn BINARY(4), vb VARBINARY(10), bl BLOB, en ENUM('small','medium','large'), "
+                   "st SET('a','b','c'),"
+                   " js JSON)",
+                   "CREATE TABLE t(id int PRIMARY KEY, ti int2, tu int2, si int2, su int4, mi "
+                   "int4, mu int4, i int4,"
+                   " iu int8, bi int8, bu numeric(20), de numeric(30,10), fl float4, db float8, bt "
+                   "varbit(10), yr int2,"
+                   " dt date, tm interval, dtm timestamp, ts timestamptz, ch varchar(5), vc "
+                   "varchar(30), tx text,"
+                   " l1 varchar(20), bn bytea, vb bytea, bl bytea, en text, st text, js jsonb)");
+    db.source->exec("SET time_zone = '+02:00'");
+    db.source->exec(
+        "INSERT INTO t VALUES"
+        " (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,"
+        "  -9223372036854775808, 18446744073709551615, -12345678901234567890.0123456789, 3.5, "
+        "-2.25e-300,"
+        "  b'1010101010', 2155, '2024-02-29', '-838:59:59.000000', '9999-12-31 23:59:59.999999',"
+        "  '2038-01-19 05:14:07.999', 'ab', 'héllo wörld 中文 😀', 'long\\ttext\\nwith\\\\escapes',"
+        "  'café €', x'00ff10de', x'', x'deadbeef00', 'large', 'a,c', '{\"k\": [1, 2.5, null, "
+        "true], \"s\": \"x\"}'),"
+        " (2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b'0', 1901, '1000-01-01', '123:45:06.5', "
+        "'1000-01-01 00:00:00',"
+        "  '1970-01-01 02:00:01', '', '', '', '', x'00000000', x'00', x'', 'small', '', '[]'),"
+        " (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+        "NULL, NULL,"
+        "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
+    Replicator r(db.args(), fresh_log("my_types"));
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t") == 3; }, 60s)) << r.log();
+    auto row = [&](int id) {
+        auto rows = db.target->rows(
+            "SELECT ti, tu, si, su, mi, mu, i, iu, bi, bu, de, fl, db, bt, yr, dt, tm, dtm,"
+            " ts AT TIME ZONE 'UTC', ch, vc, tx, l1, encode(bn, 'hex'), encode(vb, 'hex'),"
+            " encode(bl, 'hex'), en, st, js::text FROM t WHERE id = " +
+            std::to_string(id));
+        std::string out;
+        for (const auto& v : rows.at(0)) {
+            out += (v ? *v : "NULL") + "|";
+        }
+        return out;
+    };
+    EXPECT_EQ(
+        row(1),
+        "-128|255|-32768|65535|-8388608|16777215|-2147483648|4294967295|-9223372036854775808|"
+        "18446744073709551615|-12345678901234567890.0123456789|3.5|-2.25e-300|1010101010|2155|"
+        "2024-02-29|-838:59:59|9999-12-31 23:59:59.999999|2038-01-19 03:14:07.999|ab|héllo wörld "
+        "中文 😀|long\ttext\nwith\\escapes|café €|00ff10de||deadbeef00|large|a,c|"
+        "{\"k\": [1, 2.5, null, true], \"s\": \"x\"}|");
+    EXPECT_EQ(row(2),
+              "0|0|0|0|0|0|0|0|0|0|0.0000000000|0|0|0000000000|1901|1000-01-01|123:45:06.5|"
+              "1000-01-01 00:00:00|1970-01-01 00:00:01|||||00000000|00||small||[]|");
+    EXPECT_EQ(row(3), std::string(29 * 5, ' ').replace(0, 29 * 5, [] {
+        std::string s;
+        for (int i = 0; i < 29; ++i) {
+            s += "NULL|";
+        }
+        return s;
+    }()));
+}
+
+TEST(Mylogical, DdlMidStreamAndTruncate) {
+    MyDatabases db("my_ddl", "CREATE TABLE t(id INT PRIMARY KEY, v VARCHAR(20))",
+                   "CREATE TABLE t(id int PRIMARY KEY, v varchar(20))");
+    Replicator r(db.args(), fresh_log("my_ddl"));
+    db.source->exec("INSERT INTO t SELECT seq, 'a' FROM seq_1_to_50");
+    ASSERT_TRUE(db.converges({{"t", "id, v"}}));
+    db.target->exec("ALTER TABLE t ADD COLUMN extra int");
+    db.source->exec("ALTER TABLE t ADD COLUMN extra INT");
+    db.source->exec("INSERT INTO t SELECT seq, 'b', seq FROM seq_51_to_100");
+    db.source->exec("UPDATE t SET extra = -1 WHERE id <= 10");
+    EXPECT_TRUE(db.converges({{"t", "id, v, extra"}}));
+    db.source->exec("TRUNCATE TABLE t");
+    db.source->exec("INSERT INTO t VALUES (1, 'after', 1)");
+    EXPECT_TRUE(db.converges({{"t", "id, v, extra"}}));
+}
+
+TEST(Mylogical, FetchMetadataWhenTheBinlogLacksColumnNames) {
+    MyDatabases db("my_fetchmeta",
+                   "CREATE TABLE t(id INT UNSIGNED PRIMARY KEY, e ENUM('x','y'), v VARCHAR(10))",
+                   "CREATE TABLE t(id int8 PRIMARY KEY, e text, v varchar(10))");
+    MySql admin;
+    admin.exec("SET GLOBAL binlog_row_metadata = 'MINIMAL'");
+    struct Restore {
+        ~Restore() { MySql().exec("SET GLOBAL binlog_row_metadata = 'FULL'"); }
+    } restore;
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("--fetchMetadata"), std::string::npos) << out;
+    MySql writer("my_fetchmeta");  // a new session logs with the new setting
+    writer.exec("INSERT INTO t VALUES (4000000000, 'y', 'a'), (2, NULL, 'b')");
+    Replicator r(db.args({"--fetchMetadata"}), fresh_log("my_fetchmeta"));
+    EXPECT_TRUE(db.converges({{"t", "id, e, v"}})) << r.log();
+}
+
+TEST(Mylogical, UnknownAndPurgedGtidsAreClearErrors) {
+    MyDatabases db("my_gtid", "CREATE TABLE t(id INT PRIMARY KEY)",
+                   "CREATE TABLE t(id int PRIMARY KEY)");
+    auto args = db.args();
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--defaultGTIDSet") {
+            args[i + 1] = "0-1-999999999";
+        }
+    }
+    auto [status, out] = harness::run_replicator(args, 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("1236"), std::string::npos) << out;
+    EXPECT_NE(out.find("--defaultGTIDSet"), std::string::npos) << out;
+    // Purge the binary logs that hold the start position.
+    db.source->exec("INSERT INTO t VALUES (1)");
+    MySql admin;
+    // MariaDB keeps binary logs that its binlog checkpoint still needs; flush until the files
+    // holding the start position can go.
+    bool purged = harness::wait_for(
+        [&] {
+            admin.exec("FLUSH BINARY LOGS");
+            auto logs = admin.rows("SHOW BINARY LOGS");
+            admin.exec("PURGE BINARY LOGS TO '" + *logs.back()[0] + "'");
+            return admin.rows("SHOW BINARY LOGS").size() == 1;
+        },
+        20s);
+    ASSERT_TRUE(purged) << "could not purge the binary logs";
+    std::tie(status, out) = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("--defaultGTIDSet"), std::string::npos) << out;
+    EXPECT_NE(out.find("purged"), std::string::npos) << out;
+}
+
+TEST(Mylogical, TwentyKillNineDuringWorkload) {
+    const char* ddl_my =
+        "CREATE TABLE ledger(seq BIGINT PRIMARY KEY, note VARCHAR(10));"
+        "CREATE TABLE accounts(id INT PRIMARY KEY, balance BIGINT, owner VARCHAR(20));"
+        "CREATE TABLE events(id BIGINT PRIMARY KEY, account INT, body VARCHAR(300));";
+    const char* ddl_pg =
+        "CREATE TABLE ledger(seq bigint PRIMARY KEY, note varchar(10));"
+        "CREATE TABLE accounts(id int PRIMARY KEY, balance bigint, owner varchar(20));"
+        "CREATE TABLE events(id bigint PRIMARY KEY, account int, body varchar(300));";
+    MyDatabases db("my_kill", ddl_my, ddl_pg);
+    std::atomic<bool> stop{false};
+    std::atomic<long long> seq{0};
+    std::string work_error;
+    std::thread work([&] {
+        try {
+            MySql src("my_kill");
+            std::mt19937 rng(11);
+            while (!stop) {
+                long long s = ++seq;
+                std::string sql = "START TRANSACTION; INSERT INTO ledger VALUES (" +
+                                  std::to_string(s) + ", 'tx');";
+                for (int i = 0; i < 1 + static_cast<int>(rng() % 6); ++i) {
+                    int acct = static_cast<int>(rng() % 100);
+                    switch (rng() % 4) {
+                        case 0:
+                        case 1:
+                            sql += "INSERT INTO accounts VALUES (" + std::to_string(acct) +
+                                   ", 0, 'o') ON DUPLICATE KEY UPDATE balance = balance + 1;";
+                            break;
+                        case 2:
+                            sql += "INSERT INTO events VALUES (" + std::to_string(s * 10 + i) +
+                                   ", " + std::to_string(acct) + ", REPEAT('e', " +
+                                   std::to_string(rng() % 300) + "));";
+                            break;
+                        case 3:
+                            sql +=
+                                "DELETE FROM events WHERE account = " + std::to_string(acct) + ";";
+                            break;
+                    }
+                }
+                sql += "COMMIT";
+                src.exec(sql);
+                std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 3));
+            }
+        } catch (const std::exception& e) {
+            work_error = e.what();
+        }
+    });
+    std::atomic<long long> violations{0};
+    std::atomic<long long> samples{0};
+    std::string first;
+    std::thread sampler([&] {
+        Sql dst(harness::target_port(), "my_kill");
+        while (!stop) {
+            auto r = dst.rows(
+                "SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM ledger");
+            long long n = std::stoll(*r[0][0]);
+            if (std::stoll(*r[0][1]) != 1 || std::stoll(*r[0][2]) != n) {
+                if (violations++ == 0) {
+                    first = *r[0][0] + " rows, min " + *r[0][1] + ", max " + *r[0][2];
+                }
+            }
+            ++samples;
+            std::this_thread::sleep_for(20ms);
+        }
+    });
+    std::string log = fresh_log("my_kill");
+    std::mt19937 rng(5);
+    for (int i = 0; i < 20; ++i) {
+        Replicator r(db.args(), log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
+        EXPECT_TRUE(r.running()) << r.log();
+        r.signal(SIGKILL);
+        r.wait(10s);
+    }
+    Replicator r(db.args(), log);
+    std::this_thread::sleep_for(500ms);
+    stop = true;
+    work.join();
+    EXPECT_EQ(work_error, "");
+    EXPECT_TRUE(db.converges({{"ledger", "seq, note"},
+                              {"accounts", "id, balance, owner"},
+                              {"events", "id, account, body"}},
+                             120s));
+    sampler.join();
+    EXPECT_GT(seq.load(), 100);
+    EXPECT_GT(samples.load(), 50);
+    EXPECT_EQ(violations.load(), 0) << first;
+}
+
+}  // namespace
