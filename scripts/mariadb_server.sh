@@ -23,7 +23,11 @@ start)
     PORT=${3:?port}
     stop
     rm -rf "$BASE"
-    mkdir -p "$BASE"
+    mkdir -p "$BASE/tls"
+    # A self-signed certificate for 127.0.0.1, so tests can connect with sslmode=verify-full.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=127.0.0.1" \
+        -addext "subjectAltName=IP:127.0.0.1" \
+        -keyout "$BASE/tls/server.key" -out "$BASE/tls/server.crt" >/dev/null 2>&1
     mariadb-install-db --no-defaults --user=root --datadir="$BASE/data" \
         --auth-root-authentication-method=normal --skip-test-db >"$BASE/install.log" 2>&1
     /usr/sbin/mariadbd --no-defaults --user=root --datadir="$BASE/data" --socket="$BASE/sock" \
@@ -33,6 +37,7 @@ start)
         --gtid-domain-id=0 --gtid-strict-mode=ON --log-slave-updates=ON \
         --innodb-buffer-pool-size=128M --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
         --max-connections=200 --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        --ssl-cert="$BASE/tls/server.crt" --ssl-key="$BASE/tls/server.key" \
         >"$BASE/stdout.log" 2>&1 &
     for _ in $(seq 1 300); do
         if mariadb-admin --no-defaults -h127.0.0.1 -P"$PORT" -uroot ping >/dev/null 2>&1; then

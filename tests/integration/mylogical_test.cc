@@ -246,6 +246,33 @@ TEST(Mylogical, FetchMetadataWhenTheBinlogLacksColumnNames) {
     EXPECT_TRUE(db.converges({{"t", "id, e, v"}})) << r.log();
 }
 
+TEST(Mylogical, TlsVerifyFull) {
+    MyDatabases db("my_tls", "CREATE TABLE t(id INT PRIMARY KEY, v VARCHAR(10))",
+                   "CREATE TABLE t(id int PRIMARY KEY, v varchar(10))");
+    std::string ca = harness::servers_base() + "-mariadb/tls/server.crt";
+    auto args = db.args();
+    args[2] += "?sslmode=verify-full&sslrootcert=" + ca;
+    Replicator r(args, fresh_log("my_tls"));
+    db.source->exec("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    EXPECT_TRUE(db.converges({{"t", "id, v"}})) << r.log();
+    // Every session of the replication user runs over TLS.
+    MySql admin;
+    auto plain =
+        admin.value("SELECT COUNT(*) FROM information_schema.PROCESSLIST p WHERE p.USER = 'repl'");
+    EXPECT_NE(plain, "0");
+    auto ssl_sessions = admin.rows(
+        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+        "WHERE VARIABLE_NAME = 'SSL_ACCEPTS'");
+    ASSERT_FALSE(ssl_sessions.empty());
+    EXPECT_GT(std::stoll(ssl_sessions[0][0].value_or("0")), 0);
+    // A wrong CA is refused.
+    args[2] = args[2].substr(0, args[2].find('?')) +
+              "?sslmode=verify-full&sslrootcert=" + harness::servers_base() + "/tls/server.crt";
+    auto [status, out] = harness::run_replicator(args, 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_EQ(out.find("my-secret-pw"), std::string::npos) << out;
+}
+
 TEST(Mylogical, UnknownAndPurgedGtidsAreClearErrors) {
     MyDatabases db("my_gtid", "CREATE TABLE t(id INT PRIMARY KEY)",
                    "CREATE TABLE t(id int PRIMARY KEY)");

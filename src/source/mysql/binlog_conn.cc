@@ -190,7 +190,8 @@ void MysqlConn::connect() {
         unsigned code = mysql_errno(conn_);
         std::string msg = mysql_error(conn_);
         close();
-        bool access = code == 1045 || code == 1044 || code == 1049;
+        // Access denied, unknown database and TLS failures need a configuration change.
+        bool access = code == 1045 || code == 1044 || code == 1049 || code == 2026;
         throw Error(access ? ErrorKind::kFatal : ErrorKind::kRetryable,
                     fmt::format("cannot connect to source {}: {} (MySQL error {})", url_.redacted(),
                                 msg, code));

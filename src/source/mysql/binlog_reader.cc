@@ -202,7 +202,7 @@ void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) 
               stop);
     } else if (const auto* q = std::get_if<Query>(&e.event)) {
         std::string head = upper_trim(q->sql);
-        if (head == "BEGIN" || head.rfind("BEGIN", 0) == 0 && head.size() < 8) {
+        if (head == "BEGIN") {
             saw_begin_ = true;
         } else if (head.rfind("COMMIT", 0) == 0) {
             commit(stop);
