@@ -74,7 +74,7 @@ void Monitor::check_once() {
         last_written_ = written;
         last_progress_ = now;
         if (stalled_) {
-            spdlog::info("replication is progressing again at LSN {}", confirmed.str());
+            spdlog::info("replication is progressing again at {}", position());
         }
         stalled_ = false;
         return;
@@ -152,7 +152,8 @@ std::string Monitor::diag() {
     j["config"] = config_;
     auto [ok, reason] = health();
     j["health"] = {{"ok", ok}, {"reason", reason}};
-    j["positions"] = {{"confirmed_lsn", progress_.get().str()},
+    j["positions"] = {{"confirmed", position()},
+                      {"confirmed_lsn", progress_.get().str()},
                       {"received_lsn", probe_.received_lsn().str()},
                       {"source_wal_lsn", probe_.source_current_wal().str()}};
     j["lag"] = {{"source_lag_seconds", probe_.source_lag_seconds()},

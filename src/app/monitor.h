@@ -20,6 +20,8 @@ struct MonitorOptions {
     std::string target_conn;
     // Checks the source on the monitor's own connection: "" if fine, else a one-line problem.
     std::function<std::string()> source_check;
+    // Names the confirmed position in log lines ("LSN 0/1A2B", "GTID 0-1-5").
+    std::function<std::string()> describe_position;
     Duration stall_timeout = std::chrono::seconds(20);
     Duration interval = std::chrono::seconds(1);
     Duration summary_period = std::chrono::seconds(10);
@@ -49,6 +51,7 @@ private:
     void loop();
     void check_once();
     void summarize();
+    std::string position() const;
 
     MonitorOptions options_;
     metrics::Probe& probe_;

@@ -62,7 +62,12 @@ public:
                             "gtid_mode=ON and enforce_gtid_consistency=ON",
                             var("gtid_mode")));
         }
-        std::string metadata = upper(var("binlog_row_metadata"));
+        std::string metadata;
+        try {
+            metadata = upper(var("binlog_row_metadata"));
+        } catch (const Error&) {
+            // MySQL before 8.0.1 and MariaDB before 10.5 do not have the variable.
+        }
         if (metadata != "FULL" && !c_.fetch_metadata) {
             throw fatal(
                 fmt::format("source binlog_row_metadata is {}: column names are not in the "

@@ -158,6 +158,7 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     mo.target_conn = config.target_conn;
     mo.stall_timeout = config.stall_timeout;
     mo.source_check = [&source, &probe] { return source.check_source(probe); };
+    mo.describe_position = [&source, &progress] { return source.describe_position(progress); };
     Monitor monitor(mo, probe, progress, described);
     monitor.start();
     std::unique_ptr<http::StatusServer> server;
@@ -266,8 +267,9 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
             sleep_unless_stopped(d);
         }
     }
-    spdlog::info("stopped; everything up to {} is applied and confirmed to the source",
-                 source.describe_position(progress));
+    spdlog::info("stopped; everything up to {} is applied on the target{}",
+                 source.describe_position(progress),
+                 source.name() == "pglogical" ? " and confirmed to the source" : "");
     return 0;
 }
 

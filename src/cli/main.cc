@@ -23,8 +23,8 @@ void print_version() {
     int pq = PQlibVersion();
     std::cout << "replicator " << rep::kVersion << "\n"
               << "libpq " << pq / 10000 << "." << pq % 10000 << "\n"
-              << "staging memo format: pglogical-wal-offset-<targetSchema> = LSN text (MOLT "
-                 "Replicator compatible)\n";
+              << "staging memo format (MOLT Replicator compatible): pglogical-wal-offset-"
+                 "<targetSchema> = LSN text; mysql-wal-offset-<targetSchema> = GTID set text\n";
 }
 
 }  // namespace

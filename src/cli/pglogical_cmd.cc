@@ -72,7 +72,8 @@ void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
     app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
     app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
     app.add_option("--dataDir", c.data_dir,
-                   "Directory for local files (spooled streamed transactions)")
+                   "Directory for local files: spooled streamed transactions (pglogical) and "
+                   "metrics snapshots")
         ->capture_default_str();
     app.add_option("--metricsAddr", c.metrics_addr,
                    "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT")

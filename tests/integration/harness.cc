@@ -35,7 +35,7 @@ int target_port() {
 }
 std::string servers_base() {
     const char* v = std::getenv("REP_TEST_BASE");
-    return v != nullptr ? v : "/tmp/replicator-test-pg";
+    return v != nullptr ? v : REP_TEST_BASE_DEFAULT;
 }
 
 std::string log_path(const std::string& test_name) {

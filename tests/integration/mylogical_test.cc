@@ -273,6 +273,40 @@ TEST(Mylogical, TlsVerifyFull) {
     EXPECT_EQ(out.find("my-secret-pw"), std::string::npos) << out;
 }
 
+TEST(Mylogical, ZeroDatesFollowThePolicy) {
+    MyDatabases db("my_zero", "CREATE TABLE t(id INT PRIMARY KEY, d DATE, dt DATETIME)",
+                   "CREATE TABLE t(id int PRIMARY KEY, d date, dt timestamp)");
+    db.source->exec("SET SESSION sql_mode = ''");
+    db.source->exec(
+        "INSERT INTO t VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '2024-01-02', NULL)");
+    auto [status, out] = harness::run_replicator(db.args({"--zeroDates", "error"}), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("my_zero.t"), std::string::npos) << out;
+    EXPECT_NE(out.find("column d"), std::string::npos) << out;
+    EXPECT_EQ(db.target->count("t"), 0) << "nothing of the failing transaction is applied";
+    Replicator r(db.args(), fresh_log("my_zero"));  // default: zero dates become NULL
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t") == 2; }, 60s)) << r.log();
+    EXPECT_EQ(
+        db.target->value("SELECT coalesce(d::text, 'NULL') || ' ' || coalesce(dt::text, 'NULL') "
+                         "FROM t WHERE id = 1"),
+        "NULL NULL");
+}
+
+TEST(Mylogical, MissingReplicationPrivilegesAreNamed) {
+    MyDatabases db("my_noperm", "CREATE TABLE t(id INT PRIMARY KEY)",
+                   "CREATE TABLE t(id int PRIMARY KEY)");
+    MySql admin;
+    admin.exec(
+        "DROP USER IF EXISTS reader@'%'; CREATE USER reader@'%' IDENTIFIED BY 'pw';"
+        "GRANT SELECT ON my_noperm.* TO reader@'%'");
+    auto args = db.args();
+    args[2] =
+        "mysql://reader:pw@127.0.0.1:" + std::to_string(harness::mariadb_port()) + "/my_noperm";
+    auto [status, out] = harness::run_replicator(args, 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("REPLICATION SLAVE"), std::string::npos) << out;
+}
+
 TEST(Mylogical, UnknownAndPurgedGtidsAreClearErrors) {
     MyDatabases db("my_gtid", "CREATE TABLE t(id INT PRIMARY KEY)",
                    "CREATE TABLE t(id int PRIMARY KEY)");

@@ -8,7 +8,7 @@ namespace harness {
 
 int mariadb_port() {
     const char* v = std::getenv("REP_TEST_MARIADB_PORT");
-    return v != nullptr ? std::atoi(v) : 56306;
+    return v != nullptr ? std::atoi(v) : REP_TEST_MARIADB_PORT_DEFAULT;
 }
 
 MySql::MySql(const std::string& database) : conn_(mysql_init(nullptr)) {

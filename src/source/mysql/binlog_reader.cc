@@ -191,6 +191,12 @@ void BinlogReader::commit(const std::atomic<bool>& stop) {
 void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) {
     int64_t header_time_us = static_cast<int64_t>(e.header.timestamp) * 1000000;
     if (const auto* g = std::get_if<MysqlGtid>(&e.event)) {
+        if (g->gno == 0) {
+            throw fatal(
+                fmt::format("the source wrote an anonymous transaction at log position {}: "
+                            "mylogical needs gtid_mode=ON on the source",
+                            e.header.log_pos));
+        }
         commit(stop);  // a previous transaction without an end marker
         mysql_gtid_ = *g;
         begin(g->original_commit_time_us > 0 ? g->original_commit_time_us : header_time_us,

@@ -642,8 +642,8 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
     auto zero_date = [&]() {
         if (options.zero_date == ValueOptions::ZeroDate::kError) {
             column_fail(map, column,
-                        "zero date '0000-00-00' cannot be replicated (set the zero-date option "
-                        "to null, or fix the row)");
+                        "zero date '0000-00-00' cannot be replicated (--zeroDates error); run "
+                        "with --zeroDates null to replicate it as NULL, or fix the row");
         }
         out = Datum::null();
         return len;
