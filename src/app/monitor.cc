@@ -119,6 +119,11 @@ void Monitor::summarize() {
     summary_confirmed_ = confirmed;
 }
 
+std::string Monitor::position() const {
+    return options_.describe_position ? options_.describe_position()
+                                      : "LSN " + progress_.get().str();
+}
+
 std::string Monitor::varz() {
     return probe_.exposition();
 }
