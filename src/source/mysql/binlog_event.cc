@@ -1,6 +1,7 @@
 #include "source/mysql/binlog_event.h"
 
 #include "base/error.h"
+#include "source/mysql/le_reader.h"
 #include "source/mysql/row_values.h"
 
 #include <fmt/format.h>
@@ -19,71 +20,12 @@ constexpr uint8_t kMariadbStandalone = 1;  // Gtid_log_event::FL_STANDALONE
 constexpr uint8_t kChecksumAlgCrc32 = 1;   // BINLOG_CHECKSUM_ALG_CRC32
 constexpr size_t kServerVersionLen = 50;   // ST_SERVER_VER_LEN
 
-// Little-endian reader over one event; every overrun is a fatal error that names the event.
-class Reader {
+// Every overrun while reading an event is a fatal error that names the event.
+class Reader : public LeReader {
 public:
-    Reader(std::string_view buf, const EventHeader& h) : buf_(buf), h_(h) {}
-
-    uint8_t u8() {
-        need(1);
-        return static_cast<uint8_t>(buf_[pos_++]);
+    Reader(std::string_view buf, const EventHeader& h)
+        : LeReader(buf, fmt::format("binlog event type {} at log position {}", h.type, h.log_pos)) {
     }
-    uint16_t u16() { return static_cast<uint16_t>(le(2)); }
-    uint32_t u32() { return static_cast<uint32_t>(le(4)); }
-    uint64_t u64() { return le(8); }
-    uint64_t le(size_t n) {
-        need(n);
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; ++i) {
-            v |= static_cast<uint64_t>(static_cast<uint8_t>(buf_[pos_ + i])) << (8 * i);
-        }
-        pos_ += n;
-        return v;
-    }
-    uint64_t packed() {
-        uint8_t first = u8();
-        if (first < 251) {
-            return first;
-        }
-        switch (first) {
-            case 252:
-                return le(2);
-            case 253:
-                return le(3);
-            case 254:
-                return le(8);
-            default:
-                fail(fmt::format("invalid packed integer prefix {}", first));
-        }
-    }
-    std::string_view bytes(size_t n) {
-        need(n);
-        std::string_view s = buf_.substr(pos_, n);
-        pos_ += n;
-        return s;
-    }
-    void skip(size_t n) { bytes(n); }
-    std::string_view rest() { return bytes(remaining()); }
-    size_t remaining() const { return buf_.size() - pos_; }
-    bool done() const { return pos_ == buf_.size(); }
-    const uint8_t* ptr() const { return reinterpret_cast<const uint8_t*>(buf_.data()) + pos_; }
-    [[noreturn]] void fail(std::string_view what) const {
-        throw fatal(
-            fmt::format("malformed binlog event type {} at log position {} ({} bytes): {}"
-                        " at body byte {}",
-                        h_.type, h_.log_pos, h_.event_size, what, pos_));
-    }
-
-private:
-    void need(size_t n) const {
-        if (buf_.size() - pos_ < n) {
-            fail(fmt::format("needs {} more bytes", n));
-        }
-    }
-
-    std::string_view buf_;
-    const EventHeader& h_;
-    size_t pos_ = 0;
 };
 
 uint32_t read_u32(std::string_view s, size_t at) {

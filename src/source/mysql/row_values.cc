@@ -1,6 +1,7 @@
 #include "source/mysql/row_values.h"
 
 #include "base/error.h"
+#include "source/mysql/le_reader.h"
 #include "source/mysql/mysql_json.h"
 
 #include <fmt/format.h>
@@ -32,64 +33,10 @@ enum OptionalMeta : uint8_t {
 
 constexpr uint32_t kBinaryCollation = 63;
 
-// Little-endian reader over a TABLE_MAP body; every overrun is a fatal error that says where.
-class Reader {
+// Reads a TABLE_MAP body; every overrun is a fatal error that says where.
+class Reader : public LeReader {
 public:
-    explicit Reader(std::string_view buf) : buf_(buf) {}
-
-    uint8_t u8() {
-        need(1);
-        return static_cast<uint8_t>(buf_[pos_++]);
-    }
-    uint64_t le(size_t n) {
-        need(n);
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; ++i) {
-            v |= static_cast<uint64_t>(static_cast<uint8_t>(buf_[pos_ + i])) << (8 * i);
-        }
-        pos_ += n;
-        return v;
-    }
-    // MySQL's length-encoded ("packed") integer.
-    uint64_t packed() {
-        uint8_t first = u8();
-        if (first < 251) {
-            return first;
-        }
-        switch (first) {
-            case 252:
-                return le(2);
-            case 253:
-                return le(3);
-            case 254:
-                return le(8);
-            default:
-                fail(fmt::format("invalid packed integer prefix {}", first));
-        }
-    }
-    std::string_view bytes(size_t n) {
-        need(n);
-        std::string_view s = buf_.substr(pos_, n);
-        pos_ += n;
-        return s;
-    }
-    std::string_view rest() { return bytes(buf_.size() - pos_); }
-    bool done() const { return pos_ == buf_.size(); }
-    size_t pos() const { return pos_; }
-    [[noreturn]] void fail(std::string_view what) const {
-        throw fatal(fmt::format("malformed TABLE_MAP event ({} bytes): {} at byte {}", buf_.size(),
-                                what, pos_));
-    }
-
-private:
-    void need(size_t n) const {
-        if (buf_.size() - pos_ < n) {
-            fail(fmt::format("needs {} more bytes", n));
-        }
-    }
-
-    std::string_view buf_;
-    size_t pos_ = 0;
+    explicit Reader(std::string_view buf) : LeReader(buf, "TABLE_MAP event") {}
 };
 
 // The type that decides how a column is stored: for CHAR columns the metadata tells whether it
