@@ -134,6 +134,7 @@ nlohmann::json describe_common(const CommonConfig& c) {
         {"truncateMode", c.truncate_mode == TruncateMode::kApply    ? "apply"
                          : c.truncate_mode == TruncateMode::kIgnore ? "ignore"
                                                                     : "error"},
+        {"collapseMutations", c.collapse_mutations},
         {"dataDir", c.data_dir.string()},
         {"metricsAddr", c.metrics_addr},
         {"stallTimeout", format_go_duration(c.stall_timeout)},
@@ -230,6 +231,7 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     ao.flush_size = config.flush_size;
     ao.flush_period = config.flush_period;
     ao.truncate_mode = config.truncate_mode;
+    ao.collapse = config.collapse_mutations;
     ao.retry = config.retry;
     ao.memo_key = key;
     ao.memo_in_target = memo_in_target;

@@ -32,6 +32,7 @@ struct CommonConfig {
     Duration apply_timeout = std::chrono::seconds(30);
     RetryPolicy retry;
     TruncateMode truncate_mode = TruncateMode::kApply;
+    bool collapse_mutations = true;
     std::filesystem::path data_dir = "replicator-data";
     std::string metrics_addr;  // empty: no HTTP endpoints
     Duration stall_timeout = std::chrono::seconds(20);

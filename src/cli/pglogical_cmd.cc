@@ -71,6 +71,11 @@ void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
     };
     app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
     app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
+    app.add_option("--collapseMutations", c.collapse_mutations,
+                   "Fold the changes of each key within a target transaction into one row change "
+                   "(tables without foreign keys or secondary unique indexes); false keeps strict "
+                   "source order for every statement")
+        ->default_str("true");
     app.add_option("--dataDir", c.data_dir,
                    "Directory for local files: spooled streamed transactions (pglogical) and "
                    "metrics snapshots")

@@ -40,7 +40,7 @@ ApplyLoop::ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef tar
       probe_(probe),
       resolver_(dialect, std::move(target_schema)),
       writer_(dialect),
-      builder_(resolver_, target) {}
+      builder_(resolver_, target, options_.collapse) {}
 
 void ApplyLoop::run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
@@ -89,6 +89,7 @@ void ApplyLoop::process_with_retry(ChangeItem item) {
         rollback_quietly();
         if (!e.retryable()) {
             salvage_group(e);
+            return;
         }
         if (!log_complete_) {
             throw;
@@ -99,12 +100,20 @@ void ApplyLoop::process_with_retry(ChangeItem item) {
 
 void ApplyLoop::salvage_group(const Error& original) {
     // A fatal error in one source transaction must not take down the transactions grouped
-    // with it. Re-apply the group one source transaction at a time, writing each before
-    // the next, commit the prefix that succeeds and report the error of the transaction that
-    // fails, so the checkpoint stops right before it and the message names it exactly.
+    // with it. Re-apply the group in strict source order, one source transaction at a time,
+    // writing each before the next. If that succeeds, the error came from folding changes
+    // (e.g. a unique index the catalog check missed) and the group simply goes on. Otherwise
+    // commit the prefix that applied and report the failing transaction's error, so the
+    // checkpoint stops right before it and the message names it exactly.
     if (!log_complete_) {
         throw original;
     }
+    builder_.set_collapse(false);
+    struct RestoreCollapse {
+        BatchBuilder& builder;
+        bool on;
+        ~RestoreCollapse() { builder.set_collapse(on); }
+    } restore{builder_, options_.collapse};
     std::vector<ChangeItem> items = std::move(log_);
     log_.clear();
     size_t good_end = 0;  // items [0, good_end) form whole transactions that applied
@@ -117,11 +126,20 @@ void ApplyLoop::salvage_group(const Error& original) {
                 good_end = i + 1;
             }
         }
-        if (source_txn_open_) {
-            flush_segments();  // the open transaction's rows so far
-        }
+        flush_segments();
     } catch (const Error& e) {
         failure = e;
+    }
+    if (!failure) {
+        spdlog::warn(
+            "a batch failed but the same changes applied in strict source order; "
+            "continuing ({})",
+            original.what());
+        log_ = std::move(items);
+        if (txn_open_ && !source_txn_open_) {
+            commit_group();
+        }
+        return;
     }
     rollback_quietly();
     try {
@@ -135,7 +153,7 @@ void ApplyLoop::salvage_group(const Error& original) {
         rollback_quietly();
         spdlog::warn("could not commit the transactions before the failing one: {}", e.what());
     }
-    throw failure ? *failure : original;
+    throw *failure;
 }
 
 void ApplyLoop::retry_group(const Error& first) {
@@ -163,6 +181,7 @@ void ApplyLoop::retry_group(const Error& first) {
             rollback_quietly();
             if (!e.retryable()) {
                 salvage_group(e);
+                return;
             }
             last = e.what();
         }
@@ -239,7 +258,8 @@ void ApplyLoop::process(const ChangeItem& item) {
 }
 
 void ApplyLoop::flush_segments() {
-    for (Segment& s : builder_.segments()) {
+    std::vector<Segment> segments = builder_.take_segments();
+    for (Segment& s : segments) {
         auto started = std::chrono::steady_clock::now();
         try {
             writer_.write(target_, s);
@@ -265,7 +285,6 @@ void ApplyLoop::flush_segments() {
                       seconds * 1000);
         rows_applied_ += n;
     }
-    builder_.clear();
 }
 
 void ApplyLoop::fail_segment(const Error& e, const Segment& s) {

@@ -33,6 +33,8 @@ struct ApplyOptions {
     // True when the memo lives in the target database: the checkpoint is then written in the
     // same target transaction as the data it covers (exactly once).
     bool memo_in_target = true;
+    // --collapseMutations: fold each table's changes per key within a target transaction.
+    bool collapse = true;
 };
 
 // The target side of the pipeline: pops ChangeItems in source order and applies them.
@@ -67,7 +69,10 @@ private:
     void process(const ChangeItem& item);
     void process_with_retry(ChangeItem item);
     void retry_group(const Error& first);
-    [[noreturn]] void salvage_group(const Error& original);
+    // After a fatal error: replays the group in strict source order; returns if that works
+    // (the error came from folding), else commits the transactions before the failing one and
+    // throws the failing one's error.
+    void salvage_group(const Error& original);
     void flush_segments();
     void apply_truncate(const ChangeItem& item);
     void begin_target_txn();

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace rep {
 namespace {
 
@@ -21,7 +23,94 @@ std::vector<size_t> present_columns(const std::vector<Datum>& row) {
 
 void BatchBuilder::clear() {
     segments_.clear();
+    folded_.clear();
     rows_ = 0;
+}
+
+std::vector<Segment> BatchBuilder::take_segments() {
+    std::vector<Segment> out;
+    for (Folded& f : folded_) {
+        Segment deletes;
+        deletes.mapping = f.mapping;
+        deletes.kind = MutationKind::kDelete;
+        deletes.cols = f.mapping->target().pk;
+        std::vector<Segment> upserts;  // one per column set
+        for (Folded::Entry& e : f.entries) {
+            if (e.delete_first) {
+                std::vector<Datum> key(e.row.size());
+                for (size_t i : f.mapping->target().pk) {
+                    key[i] = e.row[i];
+                }
+                deletes.rows.push_back(std::move(key));
+            }
+            if (!e.upsert) {
+                continue;
+            }
+            std::vector<size_t> cols = present_columns(e.row);
+            auto it = std::find_if(upserts.begin(), upserts.end(),
+                                   [&](const Segment& s) { return s.cols == cols; });
+            if (it == upserts.end()) {
+                Segment s;
+                s.mapping = f.mapping;
+                s.kind = MutationKind::kUpsert;
+                s.cols = std::move(cols);
+                upserts.push_back(std::move(s));
+                it = upserts.end() - 1;
+            }
+            it->rows.push_back(std::move(e.row));
+        }
+        if (!deletes.rows.empty()) {
+            out.push_back(std::move(deletes));
+        }
+        for (Segment& s : upserts) {
+            out.push_back(std::move(s));
+        }
+    }
+    for (Segment& s : segments_) {
+        out.push_back(std::move(s));
+    }
+    clear();
+    return out;
+}
+
+void BatchBuilder::fold(const std::shared_ptr<const TableMapping>& mapping, MutationKind kind,
+                        std::vector<Datum> row) {
+    auto f = std::find_if(folded_.begin(), folded_.end(),
+                          [&](const Folded& x) { return x.mapping == mapping; });
+    if (f == folded_.end()) {
+        folded_.push_back(Folded{mapping, {}, {}});
+        f = folded_.end() - 1;
+    }
+    std::string key = mapping->key(row);
+    auto it = f->index.find(key);
+    if (it == f->index.end()) {
+        f->index.emplace(std::move(key), f->entries.size());
+        Folded::Entry e;
+        e.delete_first = kind == MutationKind::kDelete;
+        e.upsert = kind == MutationKind::kUpsert;
+        e.row = std::move(row);
+        f->entries.push_back(std::move(e));
+        ++rows_;
+        return;
+    }
+    Folded::Entry& e = f->entries[it->second];
+    if (kind == MutationKind::kDelete) {
+        e.delete_first = true;
+        e.upsert = false;
+        e.row = std::move(row);
+    } else if (e.upsert) {
+        // A later image of the same row: columns it does not carry (unchanged TOAST) keep the
+        // value the earlier image had.
+        for (size_t i = 0; i < row.size(); ++i) {
+            if (row[i].absent() && !e.row[i].absent()) {
+                row[i] = std::move(e.row[i]);
+            }
+        }
+        e.row = std::move(row);
+    } else {
+        e.upsert = true;  // deleted earlier in the transaction, now written again
+        e.row = std::move(row);
+    }
 }
 
 void BatchBuilder::add(const Mutation& m) {
@@ -70,6 +159,10 @@ void BatchBuilder::add(const Mutation& m) {
 
 void BatchBuilder::append(const std::shared_ptr<const TableMapping>& mapping, MutationKind kind,
                           std::vector<Datum> row) {
+    if (collapse_ && !mapping->target().order_sensitive) {
+        fold(mapping, kind, std::move(row));
+        return;
+    }
     std::vector<size_t> cols =
         kind == MutationKind::kDelete ? mapping->target().pk : present_columns(row);
     std::string key = mapping->key(row);

@@ -61,6 +61,12 @@ ORDER BY a.attnum)";
         t.columns.push_back(std::move(c));
     }
     std::sort(pk.begin(), pk.end());
+    static const std::string kOrderSql = R"(
+SELECT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid))
+    OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2)";
+    t.order_sensitive = conn.query_value(kOrderSql, {name.schema.schema, name.table}) != "f";
     for (auto& [pos, idx] : pk) {
         t.pk.push_back(idx);
     }

@@ -26,6 +26,10 @@ struct TargetTable {
     TableName name;
     std::vector<TargetColumn> columns;  // in the table's column order
     std::vector<size_t> pk;             // indexes into `columns`, in primary key order
+    // Whether the order of row changes within one target transaction can matter beyond each
+    // key's own order: the table references or is referenced by a foreign key, or has a
+    // unique index besides the primary key.
+    bool order_sensitive = false;
 
     std::optional<size_t> find(const std::string& column) const;
     bool has_identity_always() const;
