@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl
       prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client
-      mariadb-server mariadb-client libmariadb-dev)
+      mariadb-server mariadb-client libmariadb-dev bc)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

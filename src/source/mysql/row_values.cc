@@ -477,8 +477,9 @@ std::string frac_text(uint32_t us, uint16_t fsp) {
     if (fsp == 0) {
         return {};
     }
-    std::string s = fmt::format("{:06}", us);
-    return "." + s.substr(0, std::min<size_t>(fsp, 6));
+    std::string s = fmt::format(".{:06}", us);
+    s.resize(1 + std::min<size_t>(fsp, 6));
+    return s;
 }
 
 // Days since 1970-01-01 -> civil date (Howard Hinnant's algorithm).

@@ -94,10 +94,17 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
 
 void WalReader::maybe_send_status(bool force) {
     auto now = std::chrono::steady_clock::now();
-    if (!force && now < next_status_) {
+    // Besides the regular update every --standbyTimeout, report a new confirmed position
+    // soon after the target commits it (at most every 100 ms), so the slot releases WAL and
+    // shows progress without waiting out the timeout.
+    Lsn confirmed = progress_.get();
+    bool advanced = confirmed > last_reported_ && now >= last_sent_ + std::chrono::milliseconds(100);
+    if (!force && !advanced && now < next_status_) {
         return;
     }
-    conn_.send_status(progress_.get());
+    conn_.send_status(confirmed);
+    last_reported_ = confirmed;
+    last_sent_ = now;
     next_status_ = now + options_.standby_timeout;
 }
 

@@ -72,6 +72,8 @@ private:
     ChangeItem chunk_;         // mutations not yet forwarded
     Lsn last_keepalive_;
     std::chrono::steady_clock::time_point next_status_;
+    std::chrono::steady_clock::time_point last_sent_;
+    Lsn last_reported_;
     uint64_t messages_ = 0;
 };
 

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Catch-up benchmark: replicator pglogical (default flags and tuned flags) against PostgreSQL's
+# native logical replication (CREATE SUBSCRIPTION) and the target's COPY ceiling, side by side
+# on the same backlog, in one run. Writes docs/benchmarks.md.
+#
+#   bench/catchup.sh            # 1M row changes per variant (about 10 minutes on 2 cores)
+#   BENCH_CHANGES=200000 bench/catchup.sh
+#
+# Variants: "mixed" (25% inserts, 60% updates, 15% deletes) and "insert-only"; transactions of
+# 1-20 row changes over 10 tables of about 200-byte rows, each table starting with 20k rows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CHANGES=${BENCH_CHANGES:-1000000}
+BASE=${BENCH_DIR:-/tmp/replicator-bench}
+SRC_PORT=${BENCH_SOURCE_PORT:-58432}
+DST_PORT=${BENCH_TARGET_PORT:-58433}
+OUT=${BENCH_OUT:-docs/benchmarks.md}
+BIN=build-bench/src/replicator
+
+scripts/setup.sh >/dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-bench -j"$(nproc)" --target replicator decoder_bench >/dev/null
+
+S="psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
+T="psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
+cleanup() { scripts/pg_servers.sh stop "$BASE" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+scripts/pg_servers.sh start "$BASE" "$SRC_PORT" "$DST_PORT"
+$S -c "ALTER SYSTEM SET max_worker_processes = 16" -c "SELECT pg_reload_conf()" >/dev/null
+
+now() { date +%s.%N; }
+ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }
+seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }
+checksum() { # port db
+    local q=""
+    for i in $(seq 0 9); do q="$q SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t$i t;"; done
+    psql -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
+}
+slot_done() { # slot end_lsn
+    [ "$($S -d "$DB" -c "SELECT confirmed_flush_lsn >= '$2'::pg_lsn FROM pg_replication_slots WHERE slot_name = '$1'")" = t ]
+}
+wait_slot() { # slot end_lsn -> seconds
+    local start; start=$(now)
+    until slot_done "$1" "$2"; do sleep 0.1; done
+    echo "$(now) - $start" | bc -l
+}
+proc_cpu() { # pid -> cpu seconds
+    awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
+}
+proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+declare -A R
+run_variant() { # name insert_fraction update_fraction
+    local name=$1 ins=$2 upd=$3
+    DB="bench_${name//-/_}"
+    $S -c "CREATE DATABASE $DB"
+    $S -d "$DB" -c "$(ddl)" -c "$(seed)" -c "CREATE SEQUENCE ids START 1000000" -c "CREATE PUBLICATION bench_pub FOR ALL TABLES"
+    for slot in rep_default rep_tuned native; do
+        $S -d "$DB" -c "SELECT pg_create_logical_replication_slot('${DB}_$slot', 'pgoutput')" >/dev/null
+    done
+    for db in rep_default rep_tuned native copy; do
+        $T -c "CREATE DATABASE ${DB}_$db"
+        $T -d "${DB}_$db" -c "$(ddl)"
+        [ "$db" = copy ] || $T -d "${DB}_$db" -c "$(seed)"
+    done
+    echo "[$name] generating $CHANGES row changes"
+    local t0; t0=$(now)
+    $S -d "$DB" -c "
+DO \$\$
+DECLARE done_rows int := 0; n int; tbl int; op float8; rc int;
+BEGIN
+  PERFORM setseed(0.42);
+  WHILE done_rows < $CHANGES LOOP
+    n := 1 + floor(random() * 20)::int;
+    FOR j IN 1..n LOOP
+      tbl := floor(random() * 10)::int;
+      op := random();
+      IF op < $ins THEN
+        EXECUTE format('INSERT INTO t%s VALUES (nextval(''ids''), 0, substr(repeat(md5(random()::text), 7), 1, 200))', tbl);
+      ELSIF op < $ins + $upd THEN
+        EXECUTE format('UPDATE t%s SET n = n + 1 WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
+      ELSE
+        EXECUTE format('DELETE FROM t%s WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
+      END IF;
+      GET DIAGNOSTICS rc = ROW_COUNT;
+      done_rows := done_rows + rc;
+    END LOOP;
+    COMMIT;
+  END LOOP;
+END \$\$;"
+    local end_lsn; end_lsn=$($S -d "$DB" -c "SELECT pg_current_wal_lsn()")
+    echo "[$name] backlog written in $(echo "$(now) - $t0" | bc -l | cut -c1-6)s, ends at $end_lsn"
+
+    for mode in default tuned; do
+        local extra=()
+        [ "$mode" = tuned ] && extra=(--flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s)
+        "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
+            --targetConn "postgresql://postgres@127.0.0.1:$DST_PORT/${DB}_rep_$mode" \
+            --targetSchema "${DB}_rep_$mode.public" --slotName "${DB}_rep_$mode" \
+            --publicationName bench_pub --stagingCreateSchema --dataDir "$BASE/data-$mode" \
+            "${extra[@]}" >"$BASE/$name-$mode.log" 2>&1 &
+        local pid=$!
+        local secs; secs=$(wait_slot "${DB}_rep_$mode" "$end_lsn")
+        R[$name,$mode,secs]=$secs
+        R[$name,$mode,cpu]=$(proc_cpu $pid)
+        R[$name,$mode,rss]=$(proc_hwm $pid)
+        kill -TERM $pid; wait $pid || true
+        R[$name,$mode,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_rep_$mode")" ] && echo yes || echo NO)
+        echo "[$name] replicator ($mode flags): ${secs}s"
+    done
+
+    $T -d "${DB}_native" -c "CREATE SUBSCRIPTION sub_$DB CONNECTION 'host=127.0.0.1 port=$SRC_PORT user=postgres dbname=$DB' PUBLICATION bench_pub WITH (create_slot = false, slot_name = '${DB}_native', copy_data = false)"
+    local secs; secs=$(wait_slot "${DB}_native" "$end_lsn")
+    R[$name,native,secs]=$secs
+    $T -d "${DB}_native" -c "ALTER SUBSCRIPTION sub_$DB DISABLE" -c "ALTER SUBSCRIPTION sub_$DB SET (slot_name = NONE)" -c "DROP SUBSCRIPTION sub_$DB"
+    R[$name,native,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_native")" ] && echo yes || echo NO)
+    echo "[$name] native subscription: ${secs}s"
+
+    local rows; rows=$($S -d "$DB" -c "SELECT $(for i in $(seq 0 9); do printf '(SELECT count(*) FROM t%s)+' "$i"; done)0")
+    t0=$(now)
+    for i in $(seq 0 9); do
+        $S -d "$DB" -c "COPY t$i TO STDOUT" | $T -d "${DB}_copy" -c "COPY t$i FROM STDIN"
+    done
+    local copy_secs; copy_secs=$(echo "$(now) - $t0" | bc -l)
+    R[$name,copy,rows_per_s]=$(echo "$rows / $copy_secs" | bc -l)
+    echo "[$name] COPY of the $rows final rows: ${copy_secs}s"
+}
+
+run_variant mixed 0.25 0.60
+run_variant insert-only 1.0 0.0
+
+fmt() { printf "%.${2:-0}f" "$1"; }
+decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark_min_time=1 2>/dev/null | awk '/BM_PgOutputDecode/ {for (i=1;i<=NF;i++) if ($i ~ /^items_per_second=/) {sub("items_per_second=","",$i); print $i}}')
+{
+    echo "# Benchmarks"
+    echo
+    echo "Produced by \`bench/catchup.sh\` (BENCH_CHANGES=$CHANGES) on $(date -u +%Y-%m-%d): $(nproc) cores"
+    echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM."
+    echo "Source and target are PostgreSQL 15 on the same machine (fsync and synchronous_commit off"
+    echo "on the servers; the replicator's own session forces synchronous_commit on), sharing the"
+    echo "cores with the replicator or the native apply worker. Every figure is measured in the"
+    echo "same run on the same backlog; ratios are what to compare, since these machines are shared."
+    echo
+    echo "Catch-up: the backlog is written while nothing replicates, then each consumer starts from"
+    echo "its own slot and the clock stops when the slot's confirmed position reaches the end of the"
+    echo "backlog. \"match\" compares all ten tables with the source."
+    echo
+    echo "| variant | consumer | seconds | row changes/s | vs native | vs COPY ceiling | CPU s per 100k changes | peak RSS MiB | match |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for v in mixed insert-only; do
+        nat=$(echo "$CHANGES / ${R[$v,native,secs]}" | bc -l)
+        copy=${R[$v,copy,rows_per_s]}
+        for mode in default tuned; do
+            rate=$(echo "$CHANGES / ${R[$v,$mode,secs]}" | bc -l)
+            echo "| $v | replicator ($mode flags) | $(fmt "${R[$v,$mode,secs]}" 1) | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | ${R[$v,$mode,ok]} |"
+        done
+        echo "| $v | native subscription | $(fmt "${R[$v,native,secs]}" 1) | $(fmt "$nat") | 1.00x | $(fmt "$(echo "100 * $nat / $copy" | bc -l)")% | | | ${R[$v,native,ok]} |"
+        echo "| $v | COPY ceiling (final rows) | | $(fmt "$copy") rows/s | | 100% | | | |"
+    done
+    echo
+    echo "Tuned flags: \`--flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s\`."
+    echo
+    echo "Decode only (\`build-bench/bench/decoder_bench\`, one core, captured protocol-2 stream):"
+    echo "$(fmt "${decode%M}" 1)M pgoutput messages/s."
+    echo
+    echo "Not measured yet: steady-state commit-to-visible lag at a fixed source rate, and"
+    echo "--parallelism (the apply loop uses one target connection)."
+} >"$OUT"
+echo "wrote $OUT"
+cat "$OUT"
