@@ -104,6 +104,9 @@ END \$\$;"
         R[$name,$mode,secs]=$secs
         R[$name,$mode,cpu]=$(proc_cpu $pid)
         R[$name,$mode,rss]=$(proc_hwm $pid)
+        # Where the time goes: the walsender decoding the slot and the target backend applying.
+        R[$name,$mode,wal_cpu]=$(proc_cpu "$($S -d "$DB" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${DB}_rep_$mode'")")
+        R[$name,$mode,apply_cpu]=$(proc_cpu "$($T -c "SELECT pid FROM pg_stat_activity WHERE datname = '${DB}_rep_$mode' AND application_name = 'replicator' LIMIT 1")")
         kill -TERM $pid; wait $pid || true
         R[$name,$mode,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_rep_$mode")" ] && echo yes || echo NO)
         echo "[$name] replicator ($mode flags): ${secs}s"
@@ -112,6 +115,8 @@ END \$\$;"
     $T -d "${DB}_native" -c "CREATE SUBSCRIPTION sub_$DB CONNECTION 'host=127.0.0.1 port=$SRC_PORT user=postgres dbname=$DB' PUBLICATION bench_pub WITH (create_slot = false, slot_name = '${DB}_native', copy_data = false)"
     local secs; secs=$(wait_slot "${DB}_native" "$end_lsn")
     R[$name,native,secs]=$secs
+    R[$name,native,wal_cpu]=$(proc_cpu "$($S -d "$DB" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${DB}_native'")")
+    R[$name,native,apply_cpu]=$(proc_cpu "$($T -d "${DB}_native" -c "SELECT pid FROM pg_stat_subscription WHERE relid IS NULL LIMIT 1")")
     $T -d "${DB}_native" -c "ALTER SUBSCRIPTION sub_$DB DISABLE" -c "ALTER SUBSCRIPTION sub_$DB SET (slot_name = NONE)" -c "DROP SUBSCRIPTION sub_$DB"
     R[$name,native,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_native")" ] && echo yes || echo NO)
     echo "[$name] native subscription: ${secs}s"
@@ -145,20 +150,24 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "its own slot and the clock stops when the slot's confirmed position reaches the end of the"
     echo "backlog. \"match\" compares all ten tables with the source."
     echo
-    echo "| variant | consumer | seconds | row changes/s | vs native | vs COPY ceiling | CPU s per 100k changes | peak RSS MiB | match |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| variant | consumer | seconds | row changes/s | vs native | vs COPY ceiling | CPU s per 100k changes | peak RSS MiB | walsender CPU s | target apply CPU s | match |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for v in mixed insert-only; do
         nat=$(echo "$CHANGES / ${R[$v,native,secs]}" | bc -l)
         copy=${R[$v,copy,rows_per_s]}
         for mode in default tuned; do
             rate=$(echo "$CHANGES / ${R[$v,$mode,secs]}" | bc -l)
-            echo "| $v | replicator ($mode flags) | $(fmt "${R[$v,$mode,secs]}" 1) | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | ${R[$v,$mode,ok]} |"
+            echo "| $v | replicator ($mode flags) | $(fmt "${R[$v,$mode,secs]}" 1) | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | $(fmt "${R[$v,$mode,wal_cpu]}" 1) | $(fmt "${R[$v,$mode,apply_cpu]}" 1) | ${R[$v,$mode,ok]} |"
         done
-        echo "| $v | native subscription | $(fmt "${R[$v,native,secs]}" 1) | $(fmt "$nat") | 1.00x | $(fmt "$(echo "100 * $nat / $copy" | bc -l)")% | | | ${R[$v,native,ok]} |"
-        echo "| $v | COPY ceiling (final rows) | | $(fmt "$copy") rows/s | | 100% | | | |"
+        echo "| $v | native subscription | $(fmt "${R[$v,native,secs]}" 1) | $(fmt "$nat") | 1.00x | $(fmt "$(echo "100 * $nat / $copy" | bc -l)")% | | | $(fmt "${R[$v,native,wal_cpu]}" 1) | $(fmt "${R[$v,native,apply_cpu]}" 1) | ${R[$v,native,ok]} |"
+        echo "| $v | COPY ceiling (final rows) | | $(fmt "$copy") rows/s | | 100% | | | | | |"
     done
     echo
     echo "Tuned flags: \`--flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s\`."
+    echo "The CPU columns are process CPU seconds over the whole catch-up: the replicator itself,"
+    echo "the source walsender decoding its slot, and the target backend (or the native apply"
+    echo "worker) writing the rows. On 2 cores the walsender and the target backend together use"
+    echo "most of the machine; see the closing analysis below."
     echo
     echo "Decode only (\`build-bench/bench/decoder_bench\`, one core, captured protocol-2 stream):"
     echo "$(fmt "${decode%M}" 1)M pgoutput messages/s."
