@@ -179,6 +179,11 @@ struct Probe::Impl {
             .Register(*registry);
 
     Counter& cpu_total = cpu.Add({});
+    // mutation_total{type} children, resolved once: mutation() runs for every row, and a
+    // labelled Add() is a locked hash lookup.
+    Counter* inserts = nullptr;
+    Counter* updates = nullptr;
+    Counter* deletes_seen = nullptr;
     double cpu_reported = 0;
 
     std::mutex mu;  // guards tables, the busy accounting and the samplers
@@ -226,9 +231,9 @@ Probe::Probe(std::string schema, std::string source) : impl_(std::make_unique<Im
     if (src == "pglogical") {
         impl_->toasted->Add({});
     }
-    for (const char* type : {"insert", "update", "delete"}) {
-        impl_->mutations.Add({{"source", impl_->source}, {"type", type}});
-    }
+    impl_->inserts = &impl_->mutations.Add({{"source", impl_->source}, {"type", "insert"}});
+    impl_->updates = &impl_->mutations.Add({{"source", impl_->source}, {"type", "update"}});
+    impl_->deletes_seen = &impl_->mutations.Add({{"source", impl_->source}, {"type", "delete"}});
     last_apply_steady_ns_ = steady_ns();
 }
 
@@ -243,8 +248,7 @@ void Probe::source_connected(bool connected) {
 }
 
 void Probe::mutation(char op) {
-    const char* type = op == 'I' ? "insert" : op == 'U' ? "update" : "delete";
-    impl_->mutations.Add({{"source", impl_->source}, {"type", type}}).Increment();
+    (op == 'I' ? impl_->inserts : op == 'U' ? impl_->updates : impl_->deletes_seen)->Increment();
 }
 
 void Probe::unchanged_toast(size_t columns) {
