@@ -192,6 +192,9 @@ void ApplyLoop::begin_target_txn() {
     if (txn_open_) {
         return;
     }
+    if (!target_.connected()) {
+        target_.connect();  // after a lost connection; prepared statements start afresh
+    }
     target_.exec("BEGIN");
     txn_open_ = true;
     group_started_ = std::chrono::steady_clock::now();
@@ -366,6 +369,12 @@ void ApplyLoop::commit_group() {
     if (options_.memo_in_target) {
         memo_.write(target_, options_.memo_key, group_checkpoint_);
     }
+    // COMMIT with no transaction open only warns; make sure ours is still there, so the
+    // position never moves past data that is not committed.
+    if (!target_.in_transaction()) {
+        throw Error(ErrorKind::kRetryable,
+                    "the target transaction was lost before COMMIT; re-applying the group");
+    }
     target_.exec("COMMIT");
     txn_open_ = false;
     log_.clear();
@@ -374,6 +383,9 @@ void ApplyLoop::commit_group() {
     if (!options_.memo_in_target && staging_ != nullptr) {
         // At-least-once: the data is committed; if this write fails the pipeline restarts
         // from the older memo position and re-applies idempotently.
+        if (!staging_->connected()) {
+            staging_->connect();
+        }
         memo_.write(*staging_, options_.memo_key, group_checkpoint_);
     }
     if (keepalive_ > group_end_) {

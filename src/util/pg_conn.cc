@@ -76,6 +76,10 @@ void PgConn::connect() {
     }
 }
 
+bool PgConn::in_transaction() const {
+    return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_INTRANS;
+}
+
 bool PgConn::connected() const {
     return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
 }
@@ -103,18 +107,26 @@ PgResult PgConn::check(PGresult* r, std::string_view sql) {
     throw pg_error(conn_, res.get(), fmt::format("{} failed on {}", head, describe()));
 }
 
-PgResult PgConn::exec(const std::string& sql) {
-    if (!connected()) {
+// Connects on first use or after close(). A connection that broke is NOT silently replaced:
+// statements that follow would run outside the transaction the caller believes is open (a
+// memo write in autocommit, a COMMIT with nothing to commit), so the caller must see the error,
+// roll back and reconnect deliberately.
+void PgConn::ensure_usable() {
+    if (conn_ == nullptr) {
         connect();
+    } else if (PQstatus(conn_) != CONNECTION_OK) {
+        throw Error(ErrorKind::kRetryable, "the connection to " + describe() + " was lost");
     }
+}
+
+PgResult PgConn::exec(const std::string& sql) {
+    ensure_usable();
     return check(PQexec(conn_, sql.c_str()), sql);
 }
 
 PgResult PgConn::exec_params(const std::string& sql,
                              const std::vector<std::optional<std::string>>& params) {
-    if (!connected()) {
-        connect();
-    }
+    ensure_usable();
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) {
@@ -126,6 +138,7 @@ PgResult PgConn::exec_params(const std::string& sql,
 }
 
 void PgConn::prepare(const std::string& name, const std::string& sql, int nparams) {
+    ensure_usable();
     if (std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end()) {
         return;
     }
@@ -134,6 +147,7 @@ void PgConn::prepare(const std::string& name, const std::string& sql, int nparam
 }
 
 PgResult PgConn::exec_prepared(const std::string& name, const std::vector<const char*>& values) {
+    ensure_usable();
     return check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
                                 nullptr, nullptr, 0),
                  "execute " + name);

@@ -22,7 +22,9 @@ using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
 // (such as a replication slot) still held by a previous session, and statement timeouts.
 bool is_retryable_sqlstate(std::string_view sqlstate);
 
-// A libpq connection owned by one thread at a time. All calls throw rep::Error: retryable for
+// A libpq connection owned by one thread at a time. It connects on first use (or after
+// close()); a connection that broke stays broken until the owner reconnects, so a lost
+// transaction is never papered over. All calls throw rep::Error: retryable for
 // lost connections and retryable SQLSTATEs, fatal otherwise. Messages name the server by its
 // redacted connection string (never the password).
 class PgConn {
@@ -39,6 +41,8 @@ public:
     // Statements run after every (re)connect, e.g. SET statement_timeout.
     void set_session_sql(std::vector<std::string> sql) { session_sql_ = std::move(sql); }
     bool connected() const;
+    // True while a transaction block is open and healthy (after BEGIN, before COMMIT).
+    bool in_transaction() const;
     PGconn* raw() { return conn_; }
     const std::string& what() const { return what_; }
     std::string describe() const;  // "target postgresql://user@host:port/db"
@@ -61,6 +65,7 @@ public:
 
 private:
     PgResult check(PGresult* r, std::string_view sql);
+    void ensure_usable();
 
     std::string conninfo_;
     std::string what_;

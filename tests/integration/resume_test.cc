@@ -284,6 +284,33 @@ TEST(Resume, KillNineWithStrictOrder) {
     run_kill_test("it_kill_strict", {"--collapseMutations", "false"}, 5);
 }
 
+// The target backend is killed under the replicator many times: each time the open target
+// transaction is lost, and nothing of it may count as applied (no checkpoint written on a
+// fresh connection outside the transaction, no COMMIT of nothing).
+TEST(Resume, TargetSessionKilledRepeatedly) {
+    Databases db("it_target_kill", kWorkloadDdl);
+    std::string log = harness::log_path("it_target_kill");
+    ::unlink(log.c_str());
+    Workload work(db, 17);
+    LedgerSampler sampler(db);
+    work.start();
+    Replicator r(db.args({"--maxRetries", "1000", "--retryMaxBackoff", "200ms"}), log);
+    std::mt19937 rng(3);
+    Sql killer(harness::target_port(), "postgres");
+    for (int i = 0; i < 30; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
+        killer.exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            "'it_target_kill' AND application_name = 'replicator'");
+    }
+    work.stop();
+    ASSERT_EQ(work.error(), "");
+    EXPECT_TRUE(converges(db));
+    sampler.stop();
+    EXPECT_EQ(sampler.violations(), 0) << "ledger not a prefix: " << sampler.first_violation();
+    EXPECT_TRUE(r.running()) << r.log();
+}
+
 TEST(Resume, SurvivesTargetRestart) {
     Databases db("it_target_restart", kWorkloadDdl);
     std::string log = harness::log_path("it_target_restart");
