@@ -19,7 +19,7 @@ BIN=build-bench/src/replicator
 
 scripts/setup.sh >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-bench -j"$(nproc)" --target replicator decoder_bench >/dev/null
+cmake --build build-bench -j"$(nproc)" --target replicator decoder_bench steady_lag >/dev/null
 
 S="psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
 T="psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
@@ -134,6 +134,43 @@ END \$\$;"
 run_variant mixed 0.25 0.60
 run_variant insert-only 1.0 0.0
 
+# Steady state: a fixed source rate with a heartbeat stamped in every transaction; lag is how
+# far the target's heartbeat trails (build-bench/bench/steady_lag).
+STEADY_SECONDS=${BENCH_STEADY_SECONDS:-20}
+run_steady() { # consumer rate
+    local consumer=$1 rate=$2 db="steady_${1}_$2"
+    $S -c "CREATE DATABASE $db"
+    $S -d "$db" -c "$(ddl)" -c "CREATE TABLE heartbeat(id int PRIMARY KEY, ts timestamptz)" \
+        -c "INSERT INTO heartbeat VALUES (1, clock_timestamp())" -c "CREATE PUBLICATION bench_pub FOR ALL TABLES"
+    $S -d "$db" -c "SELECT pg_create_logical_replication_slot('$db', 'pgoutput')" >/dev/null
+    $T -c "CREATE DATABASE $db"
+    $T -d "$db" -c "$(ddl)" -c "CREATE TABLE heartbeat(id int PRIMARY KEY, ts timestamptz)" \
+        -c "INSERT INTO heartbeat VALUES (1, clock_timestamp())"
+    local pid=""
+    if [ "$consumer" = replicator ]; then
+        "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$db" \
+            --targetConn "postgresql://postgres@127.0.0.1:$DST_PORT/$db" --targetSchema "$db.public" \
+            --slotName "$db" --publicationName bench_pub --stagingCreateSchema \
+            --dataDir "$BASE/data-steady" >"$BASE/$db.log" 2>&1 &
+        pid=$!
+    else
+        $T -d "$db" -c "CREATE SUBSCRIPTION sub_$db CONNECTION 'host=127.0.0.1 port=$SRC_PORT user=postgres dbname=$db' PUBLICATION bench_pub WITH (create_slot = false, slot_name = '$db', copy_data = false)"
+    fi
+    sleep 2
+    local out; out=$(build-bench/bench/steady_lag "host=127.0.0.1 port=$SRC_PORT user=postgres dbname=$db" \
+        "host=127.0.0.1 port=$DST_PORT user=postgres dbname=$db" "$rate" "$STEADY_SECONDS")
+    echo "[steady] $consumer at $rate rows/s: $out"
+    for kv in $out; do R[steady,$consumer,$rate,${kv%%=*}]=${kv#*=}; done
+    if [ -n "$pid" ]; then kill -TERM "$pid"; wait "$pid" || true; else
+        $T -d "$db" -c "ALTER SUBSCRIPTION sub_$db DISABLE" -c "ALTER SUBSCRIPTION sub_$db SET (slot_name = NONE)" -c "DROP SUBSCRIPTION sub_$db"
+    fi
+}
+STEADY_RATES=${BENCH_STEADY_RATES:-5000 20000}
+for rate in $STEADY_RATES; do
+    run_steady replicator "$rate"
+    run_steady native "$rate"
+done
+
 fmt() { printf "%.${2:-0}f" "$1"; }
 decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark_min_time=1 2>/dev/null | awk '/BM_PgOutputDecode/ {for (i=1;i<=NF;i++) if ($i ~ /^items_per_second=/) {sub("items_per_second=","",$i); print $i}}')
 {
@@ -172,6 +209,18 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "Decode only (\`build-bench/bench/decoder_bench\`, one core, captured protocol-2 stream):"
     echo "$(fmt "${decode%M}" 1)M pgoutput messages/s."
     echo
+    echo "Steady state ($STEADY_SECONDS s per run): a fixed rate of single-table inserts in"
+    echo "transactions every 10 ms, each also stamping a heartbeat row; lag is how far the target's"
+    echo "heartbeat trails the source clock, sampled every 5 ms."
+    echo
+    echo "| source rate rows/s | consumer | achieved rows/s | lag p50 ms | lag p99 ms | lag max ms | p99 vs native |"
+    echo "|---|---|---|---|---|---|---|"
+    for rate in $STEADY_RATES; do
+        for c in replicator native; do
+            echo "| $rate | $c | ${R[steady,$c,$rate,achieved_rows_per_s]} | ${R[steady,$c,$rate,p50_ms]} | ${R[steady,$c,$rate,p99_ms]} | ${R[steady,$c,$rate,max_ms]} | $(fmt "$(echo "${R[steady,$c,$rate,p99_ms]} / ${R[steady,native,$rate,p99_ms]}" | bc -l)" 2)x |"
+        done
+    done
+    echo
     echo "## Analysis"
     echo
     echo "Catch-up on this machine is bound by CPU, not by round trips: add the replicator's CPU"
@@ -183,8 +232,7 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "needs more cores (parallel apply on several target connections) or much less CPU per row"
     echo "in the replicator (binary pgoutput, fewer allocations, COPY-based bulk forms)."
     echo
-    echo "Not measured yet: steady-state commit-to-visible lag at a fixed source rate, and"
-    echo "--parallelism (the apply loop uses one target connection)."
+    echo "Not measured yet: --parallelism (the apply loop uses one target connection)."
 } >"$OUT"
 echo "wrote $OUT"
 cat "$OUT"
