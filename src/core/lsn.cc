@@ -1,5 +1,7 @@
 #include "core/lsn.h"
 
+#include "base/hex.h"
+
 #include <fmt/format.h>
 
 namespace rep {
@@ -11,16 +13,11 @@ std::optional<uint32_t> parse_hex32(std::string_view s) {
     }
     uint32_t v = 0;
     for (char c : s) {
-        v <<= 4;
-        if (c >= '0' && c <= '9') {
-            v |= static_cast<uint32_t>(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            v |= static_cast<uint32_t>(c - 'a' + 10);
-        } else if (c >= 'A' && c <= 'F') {
-            v |= static_cast<uint32_t>(c - 'A' + 10);
-        } else {
+        int d = hex_digit(c);
+        if (d < 0) {
             return std::nullopt;
         }
+        v = (v << 4) | static_cast<uint32_t>(d);
     }
     return v;
 }

@@ -92,4 +92,20 @@ private:
     std::atomic<uint64_t> rows_written_{0};
 };
 
+// Counts a successful stream start and marks the replication stream connected for its
+// lifetime, so /_/healthz sees the stream go away however the reader exits.
+class ConnectedStream {
+public:
+    explicit ConnectedStream(Probe& probe) : probe_(probe) {
+        probe_.dial(true);
+        probe_.source_connected(true);
+    }
+    ~ConnectedStream() { probe_.source_connected(false); }
+    ConnectedStream(const ConnectedStream&) = delete;
+    ConnectedStream& operator=(const ConnectedStream&) = delete;
+
+private:
+    Probe& probe_;
+};
+
 }  // namespace rep::metrics

@@ -95,11 +95,15 @@ void SegmentWriter::write_row(PgConn& conn, const Segment& s, size_t row) {
 }
 
 void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t count) {
-    const TargetTable& t = s.mapping->target();
-    std::string sql =
-        s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t) : dialect_.upsert(t, s.cols);
-    auto [it, inserted] = names_.try_emplace(sql, fmt::format("rep_stmt_{}", names_.size()));
-    conn.prepare(it->second, sql, static_cast<int>(s.cols.size()));
+    // Generate the SQL once per table layout, kind and column set, not per batch.
+    auto [it, inserted] = statements_.try_emplace(StatementKey{s.mapping.get(), s.kind, s.cols});
+    if (inserted) {
+        const TargetTable& t = s.mapping->target();
+        it->second.sql =
+            s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t) : dialect_.upsert(t, s.cols);
+        it->second.name = fmt::format("rep_stmt_{}", statements_.size());
+    }
+    conn.prepare(it->second.name, it->second.sql, static_cast<int>(s.cols.size()));
     std::vector<std::string> arrays;
     arrays.reserve(s.cols.size());
     TextArrayBuilder b;
@@ -118,7 +122,7 @@ void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t cou
     for (const auto& a : arrays) {
         values.push_back(a.c_str());
     }
-    conn.exec_prepared(it->second, values);
+    conn.exec_prepared(it->second.name, values);
 }
 
 std::shared_ptr<const TargetTable> TableResolver::table(PgConn& conn, const Relation& rel) {

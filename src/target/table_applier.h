@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -66,8 +67,14 @@ public:
 private:
     void run(PgConn& conn, const Segment& segment, size_t first, size_t count);
 
+    // Mappings live as long as the resolver that made them, which outlives this writer's use.
+    using StatementKey = std::tuple<const TableMapping*, MutationKind, std::vector<size_t>>;
+    struct Statement {
+        std::string name;
+        std::string sql;
+    };
     const Dialect& dialect_;
-    std::map<std::string, std::string> names_;  // SQL -> statement name
+    std::map<StatementKey, Statement> statements_;
 };
 
 // Finds the target table for a source relation and caches the mapping per relation version,

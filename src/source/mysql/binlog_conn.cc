@@ -1,6 +1,7 @@
 #include "source/mysql/binlog_conn.h"
 
 #include "base/error.h"
+#include "base/hex.h"
 #include "source/mysql/dump_command.h"
 
 #include <fmt/format.h>
@@ -10,19 +11,6 @@
 
 namespace rep::mysql {
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // Decodes %XX escapes (passwords with special characters must be URL-encoded).
 std::string percent_decode(std::string_view s) {

@@ -114,12 +114,7 @@ void BinlogReader::run(const std::string& executed, const std::atomic<bool>& sto
         probe_.dial(false);
         throw;
     }
-    probe_.dial(true);
-    probe_.source_connected(true);
-    struct Disconnected {
-        metrics::Probe& probe;
-        ~Disconnected() { probe.source_connected(false); }
-    } disconnected{probe_};
+    metrics::ConnectedStream connected(probe_);
     spdlog::info("replicating from {} ({}) after GTID {}", options_.url.redacted(),
                  conn_->version(), executed.empty() ? "(none: the oldest binary log)" : executed);
     decoder_.reset_tables();

@@ -1,5 +1,7 @@
 #include "source/mysql/gtid_set.h"
 
+#include "base/hex.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,19 +27,6 @@ std::string_view trim(std::string_view s) {
         s.remove_suffix(1);
     }
     return s;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // A decimal number made of digits only (no sign, no spaces); nullopt on junk or overflow.
@@ -101,7 +90,7 @@ std::optional<MysqlGtidSet::Uuid> MysqlGtidSet::parse_uuid(std::string_view text
             }
             continue;
         }
-        int h = hex_value(text[i]);
+        int h = hex_digit(text[i]);
         if (h < 0) {
             return std::nullopt;
         }

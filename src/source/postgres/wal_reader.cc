@@ -43,12 +43,7 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
         probe_.dial(false);
         throw;
     }
-    probe_.dial(true);
-    probe_.source_connected(true);
-    struct Disconnected {
-        metrics::Probe& probe;
-        ~Disconnected() { probe.source_connected(false); }
-    } disconnected{probe_};
+    metrics::ConnectedStream connected(probe_);
     spdlog::info(
         "replicating from slot {} (publication {}) starting at LSN {}, pgoutput protocol {}{}",
         so.slot, so.publication, start.is_zero() ? "confirmed by the slot" : start.str(),
@@ -98,7 +93,8 @@ void WalReader::maybe_send_status(bool force) {
     // soon after the target commits it (at most every 100 ms), so the slot releases WAL and
     // shows progress without waiting out the timeout.
     Lsn confirmed = progress_.get();
-    bool advanced = confirmed > last_reported_ && now >= last_sent_ + std::chrono::milliseconds(100);
+    bool advanced =
+        confirmed > last_reported_ && now >= last_sent_ + std::chrono::milliseconds(100);
     if (!force && !advanced && now < next_status_) {
         return;
     }
