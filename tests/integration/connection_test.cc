@@ -11,17 +11,10 @@
 
 namespace {
 
+using harness::converges;
 using harness::Databases;
 using harness::Replicator;
 using namespace std::chrono_literals;
-
-::testing::AssertionResult converges(Databases& db, const std::vector<std::string>& tables) {
-    std::string diff;
-    if (harness::wait_for([&] { return db.tables_match(tables, &diff); }, 60s)) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << diff;
-}
 
 std::string fresh_log(const char* name) {
     std::string path = harness::log_path(name);

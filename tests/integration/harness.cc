@@ -292,6 +292,15 @@ std::pair<int, std::string> run_replicator(const std::vector<std::string>& args,
     return {*st, r.log()};
 }
 
+::testing::AssertionResult converges(Databases& db, const std::vector<std::string>& tables,
+                                     std::chrono::milliseconds timeout) {
+    std::string diff;
+    if (wait_for([&] { return db.tables_match(tables, &diff); }, timeout)) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << diff;
+}
+
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
     auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {

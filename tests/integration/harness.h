@@ -3,6 +3,7 @@
 // Test harness for integration tests against the real PostgreSQL servers that
 // scripts/pg_servers.sh starts (ctest runs it as a fixture; see CMakeLists.txt).
 
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <chrono>
@@ -85,6 +86,11 @@ private:
 // Runs `replicator` to completion and returns {exit status, output}.
 std::pair<int, std::string> run_replicator(const std::vector<std::string>& args,
                                            std::chrono::milliseconds timeout);
+
+// Waits until every table matches between source and target; reports the first
+// difference on failure.
+::testing::AssertionResult converges(Databases& db, const std::vector<std::string>& tables,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Polls `pred` every 50 ms until it holds or `timeout` passes.
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout);

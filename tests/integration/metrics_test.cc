@@ -14,6 +14,7 @@
 
 namespace {
 
+using harness::converges;
 using harness::Databases;
 using harness::Replicator;
 using namespace std::chrono_literals;
@@ -72,14 +73,6 @@ bool healthz_is(int port, int status, std::string* body = nullptr) {
         *body = text;
     }
     return code == status;
-}
-
-::testing::AssertionResult converges(Databases& db, const std::vector<std::string>& tables) {
-    std::string diff;
-    if (harness::wait_for([&] { return db.tables_match(tables, &diff); }, 60s)) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << diff;
 }
 
 std::string fresh_log(const char* name) {

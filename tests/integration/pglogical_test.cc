@@ -8,19 +8,10 @@
 
 namespace {
 
+using harness::converges;
 using harness::Databases;
 using harness::Replicator;
 using namespace std::chrono_literals;
-
-// Waits until every table matches; reports the first difference on failure.
-::testing::AssertionResult converges(Databases& db, const std::vector<std::string>& tables,
-                                     std::chrono::milliseconds timeout = 60s) {
-    std::string diff;
-    if (harness::wait_for([&] { return db.tables_match(tables, &diff); }, timeout)) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << diff;
-}
 
 std::string test_log(const char* name) {
     std::string path = harness::log_path(name);

@@ -148,11 +148,7 @@ private:
 const std::vector<std::string> kTables = {"ledger", "accounts", "events", "tags"};
 
 ::testing::AssertionResult converges(Databases& db, std::chrono::milliseconds timeout = 120s) {
-    std::string diff;
-    if (harness::wait_for([&] { return db.tables_match(kTables, &diff); }, timeout)) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure() << diff;
+    return harness::converges(db, kTables, timeout);
 }
 
 void run_kill_test(const std::string& name, const std::vector<std::string>& extra, int kills) {
