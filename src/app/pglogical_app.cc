@@ -96,12 +96,17 @@ public:
                 {"publicationName", c_.publication_name},
                 {"createSlotAndPublication", c_.create_slot_and_publication},
                 {"standbyTimeout", format_go_duration(c_.standby_timeout)},
-                {"disableStreaming", !c_.allow_streaming}};
+                {"disableStreaming", !c_.allow_streaming},
+                {"parallelism", c_.parallelism},
+                {"targetMaxPoolSize", c_.target_max_pool_size},
+                {"enableParallelApplies", c_.enable_parallel_applies}};
     }
 
     std::string describe_position(const Progress& progress) const override {
         return "LSN " + progress.get().str();
     }
+
+    bool parallel_apply() const override { return true; }
 
 private:
     const PglogicalConfig& c_;

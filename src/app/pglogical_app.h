@@ -8,6 +8,7 @@ namespace rep {
 
 // `replicator pglogical`: the common settings plus the PostgreSQL source's.
 struct PglogicalConfig : CommonConfig {
+    PglogicalConfig() { parallelism = 16; }  // MOLT Replicator's default
     std::string source_conn;
     std::string slot_name = "replicator";
     std::string publication_name;

@@ -4,6 +4,7 @@
 #include "app/signals.h"
 #include "base/conninfo.h"
 #include "base/error.h"
+#include "sequencer/parallel_apply.h"
 #include "staging/memo.h"
 #include "util/pg_conn.h"
 
@@ -54,6 +55,7 @@ struct Pipeline {
     Memo& memo;
     ApplyOptions apply_options;
     metrics::Probe& probe;
+    std::vector<PgConn*> workers;  // more than one: parallel apply
 
     // One run of reader + applier. Returns normally on a requested stop; throws the first
     // error either side raised.
@@ -93,10 +95,41 @@ struct Pipeline {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
         });
-        ApplyLoop loop(apply_options, dialect, target_schema, target, memo, staging, queue,
-                       progress, probe);
         try {
-            loop.run(pipeline_stop);
+            // What earlier runs committed beyond the plain checkpoint (parallel commits); the
+            // source sends those transactions again and they must be skipped.
+            // Connections that broke in an earlier run are replaced here, between
+            // transactions, where nothing can be lost by it.
+            for (PgConn* c : {&target, staging}) {
+                if (c != nullptr && !c->connected()) {
+                    c->connect();
+                }
+            }
+            AppliedSet applied;
+            if (source.parallel_apply()) {
+                applied = recover_applied(memo, staging != nullptr ? *staging : target,
+                                          apply_options.memo_key);
+                if (!applied.empty()) {
+                    spdlog::info(
+                        "{} range(s) of source transactions were committed beyond LSN {} by "
+                        "parallel workers; they are skipped when the source sends them again",
+                        applied.ranges().size(), applied.prefix().str());
+                }
+            }
+            if (workers.size() > 1) {
+                ParallelOptions po;
+                po.workers = workers.size();
+                po.parallel_table_groups = config.enable_parallel_applies;
+                ParallelApplyLoop loop(apply_options, po, dialect, target_schema, target, workers,
+                                       memo, staging, queue, progress, probe, applied);
+                loop.run(pipeline_stop);
+            } else {
+                ApplyOptions options = apply_options;
+                options.applied = &applied;
+                ApplyLoop loop(options, dialect, target_schema, target, memo, staging, queue,
+                               progress, probe);
+                loop.run(pipeline_stop);
+            }
         } catch (...) {
             apply_error = std::current_exception();
         }
@@ -135,6 +168,7 @@ nlohmann::json describe_common(const CommonConfig& c) {
                          : c.truncate_mode == TruncateMode::kIgnore ? "ignore"
                                                                     : "error"},
         {"collapseMutations", c.collapse_mutations},
+        {"timestampLimit", c.timestamp_limit},
         {"dataDir", c.data_dir.string()},
         {"metricsAddr", c.metrics_addr},
         {"stallTimeout", format_go_duration(c.stall_timeout)},
@@ -225,7 +259,15 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
-    source.choose_start(memo.read(staging, key), memo.table_sql());
+    std::optional<std::string> saved = memo.read(staging, key);
+    if (source.parallel_apply()) {
+        // Parallel commits may have left records beyond the plain row (staging.md §4.2).
+        AppliedSet applied = recover_applied(memo, staging, key);
+        if (!applied.prefix().is_zero()) {
+            saved = applied.prefix().str();
+        }
+    }
+    source.choose_start(saved, memo.table_sql());
 
     ApplyOptions ao;
     ao.flush_size = config.flush_size;
@@ -235,6 +277,21 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     ao.retry = config.retry;
     ao.memo_key = key;
     ao.memo_in_target = memo_in_target;
+    ao.timestamp_limit = config.timestamp_limit;
+
+    // Parallel apply: one connection per worker, with the target session's settings,
+    // connected on first use so a light load opens few of them.
+    std::vector<std::unique_ptr<PgConn>> pool;
+    std::vector<PgConn*> workers;
+    if (source.parallel_apply() && config.parallelism > 1) {
+        for (size_t i = 0; i < config.parallelism; ++i) {
+            pool.push_back(std::make_unique<PgConn>(config.target_conn, "target"));
+            pool.back()->set_session_sql(session);
+            workers.push_back(pool.back().get());
+        }
+        spdlog::info("applying on up to {} target connections (--parallelism)", workers.size());
+    }
+    probe.set_parallelism(std::max<size_t>(1, workers.size()));
     if (!memo_in_target) {
         spdlog::info(
             "staging is not the target database: checkpoints are written after each "
@@ -242,7 +299,7 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     }
 
     Pipeline pipeline{config, source, dialect, target_schema, target, staging_conn.get(),
-                      memo,   ao,     probe};
+                      memo,   ao,     probe,   workers};
     Backoff backoff(config.retry);
     Lsn progress_at_failure = progress.get();
     while (!stop_requested().load()) {

@@ -33,6 +33,12 @@ struct CommonConfig {
     RetryPolicy retry;
     TruncateMode truncate_mode = TruncateMode::kApply;
     bool collapse_mutations = true;
+    size_t timestamp_limit = 1000;  // --timestampLimit
+    // Apply connections (--parallelism) and the pool they must fit in (--targetMaxPoolSize);
+    // used by sources whose checkpoint supports parallel commits (SourceAdapter).
+    size_t parallelism = 1;
+    size_t target_max_pool_size = 128;
+    bool enable_parallel_applies = false;
     std::filesystem::path data_dir = "replicator-data";
     std::string metrics_addr;  // empty: no HTTP endpoints
     Duration stall_timeout = std::chrono::seconds(20);
@@ -63,6 +69,10 @@ public:
     virtual nlohmann::json describe() const = 0;
     // How the final position is named in the last log line ("LSN 0/1A2B", "GTID set ...").
     virtual std::string describe_position(const Progress& progress) const = 0;
+    // Whether positions are stable LSNs that identify a transaction across restarts, which
+    // the parallel checkpoint records need (docs/staging.md §4). Otherwise one connection
+    // applies and --parallelism is not used.
+    virtual bool parallel_apply() const { return false; }
 };
 
 // Runs replication for `source` until SIGINT/SIGTERM: checks target and staging, reads the

@@ -12,6 +12,7 @@
 #include "cli/pglogical_cmd.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
@@ -76,7 +77,12 @@ int main(int argc, char** argv) {
             pglogical->parsed() ? static_cast<const rep::CommonConfig&>(pg_config) : my_config;
         const auto& snap = common.snapshots;
         std::string problem;
-        if (snap.period.count() > 0 && common.metrics_addr.empty()) {
+        if (common.parallelism * 5 > common.target_max_pool_size * 4) {
+            problem = fmt::format(
+                "--parallelism {} needs --targetMaxPoolSize of at least {} (parallelism may use "
+                "at most 80% of the pool); raise --targetMaxPoolSize or lower --parallelism",
+                common.parallelism, (common.parallelism * 5 + 3) / 4);
+        } else if (snap.period.count() > 0 && common.metrics_addr.empty()) {
             problem = "--metricsSnapshotPeriod needs --metricsAddr";
         } else if (snap.period.count() > 0 && snap.retention_time.count() == 0 &&
                    snap.retention_bytes == 0) {

@@ -35,6 +35,10 @@ void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
                    "Row changes buffered between the source reader and the target applier")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app.add_option("--timestampLimit", c.timestamp_limit,
+                   "Most source transactions grouped into one target transaction")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     add_duration(app, "--applyTimeout", c.apply_timeout,
                  "Statement timeout for each target statement");
     app.add_option("--maxRetries", c.retry.max_retries,
@@ -146,6 +150,21 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
                  "How often progress (standby status) is reported to the source");
     cmd->add_flag("!--disableStreaming", c.allow_streaming,
                   "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
+    cmd->add_option("--parallelism", c.parallelism,
+                    "Target transactions applied concurrently, each on its own connection; source "
+                    "transactions touching the same rows still apply in source order (1: one "
+                    "connection, strictly serial commits)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--targetMaxPoolSize", c.target_max_pool_size,
+                    "Most target connections; --parallelism may use at most 80% of it")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--enableParallelApplies", c.enable_parallel_applies,
+                    "Let tables with foreign keys or secondary unique indexes apply in parallel "
+                    "per group of tables joined by foreign keys (default: all such tables in "
+                    "source order with each other)")
+        ->default_str("false");
     add_common_flags(*cmd, c, log);
     return cmd;
 }

@@ -189,10 +189,25 @@ struct Probe::Impl {
     std::mutex mu;  // guards tables, the busy accounting and the samplers
     std::map<std::string, TableCounts> tables;
     std::function<std::pair<size_t, size_t>()> queue_sampler;
-    bool busy = false;
-    int64_t busy_since_ns = 0;
+    // Apply utilization: the integral of busy workers over time, against slots x window.
+    int64_t active = 0;
+    int64_t slots = 1;
+    int64_t last_change_ns = steady_ns();
     int64_t busy_ns = 0;
     int64_t window_start_ns = steady_ns();
+
+    // Sets core_parallelism_utilization_percent for the window ending now and starts the next.
+    void close_window() {
+        int64_t now = steady_ns();
+        busy_ns += active * (now - last_change_ns);
+        last_change_ns = now;
+        int64_t window = (now - window_start_ns) * slots;
+        parallelism.Add({}).Set(window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy_ns) /
+                                                                 static_cast<double>(window))
+                                           : 0);
+        busy_ns = 0;
+        window_start_ns = now;
+    }
     Lsn memo;
     Lsn slot_restart;
     Lsn slot_confirmed;
@@ -314,25 +329,19 @@ void Probe::committed(int64_t oldest_us, int64_t newest_us, size_t txns) {
 void Probe::busy(bool applying) {
     std::lock_guard lock(impl_->mu);
     int64_t now = steady_ns();
-    if (applying && !impl_->busy) {
-        impl_->busy_since_ns = now;
-    } else if (!applying && impl_->busy) {
-        impl_->busy_ns += now - impl_->busy_since_ns;
-    }
-    impl_->busy = applying;
+    impl_->busy_ns += impl_->active * (now - impl_->last_change_ns);
+    impl_->last_change_ns = now;
+    impl_->active = std::max<int64_t>(0, impl_->active + (applying ? 1 : -1));
+}
+
+void Probe::set_parallelism(size_t workers) {
+    std::lock_guard lock(impl_->mu);
+    impl_->slots = std::max<int64_t>(1, static_cast<int64_t>(workers));
 }
 
 void Probe::tick() {
     std::lock_guard lock(impl_->mu);
-    int64_t now = steady_ns();
-    int64_t busy = impl_->busy_ns + (impl_->busy ? now - impl_->busy_since_ns : 0);
-    int64_t window = now - impl_->window_start_ns;
-    impl_->parallelism.Add({}).Set(window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy) /
-                                                                    static_cast<double>(window))
-                                              : 0);
-    impl_->busy_ns = 0;
-    impl_->busy_since_ns = now;
-    impl_->window_start_ns = now;
+    impl_->close_window();
 }
 
 void Probe::set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler) {
@@ -383,16 +392,7 @@ std::string Probe::exposition(bool with_timestamps) {
         impl_->queue_util.Add({}).Set(capacity == 0 ? 0
                                                     : 100.0 * static_cast<double>(queued) /
                                                           static_cast<double>(capacity));
-        int64_t now = steady_ns();
-        int64_t busy = impl_->busy_ns + (impl_->busy ? now - impl_->busy_since_ns : 0);
-        int64_t window = now - impl_->window_start_ns;
-        impl_->parallelism.Add({}).Set(
-            window > 0
-                ? std::min(100.0, 100.0 * static_cast<double>(busy) / static_cast<double>(window))
-                : 0);
-        impl_->busy_ns = 0;
-        impl_->busy_since_ns = now;
-        impl_->window_start_ns = now;
+        impl_->close_window();
         impl_->memo_lsn.Add({}).Set(static_cast<double>(impl_->memo.value()));
         uint64_t current = source_wal_.load();
         if (current != 0 && !impl_->slot_restart.is_zero()) {

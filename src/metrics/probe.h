@@ -51,7 +51,11 @@ public:
     void apply_error(const std::string& table);
     // A target commit covering source transactions committed at these times.
     void committed(int64_t oldest_commit_time_us, int64_t newest_commit_time_us, size_t txns);
-    void busy(bool applying);  // the apply loop starts or stops working on an item
+    // An apply worker starts (true) or stops (false) working on an item; several may be busy.
+    void busy(bool applying);
+    // How many apply workers there are (--parallelism): utilization is busy worker-time
+    // over workers x time.
+    void set_parallelism(size_t workers);
     // Closes a utilization window (the monitor calls it every second), so that scrapes and
     // snapshots read the same core_parallelism_utilization_percent.
     void tick();

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <thread>
+#include <utility>
 
 namespace rep {
 namespace {
@@ -46,7 +47,7 @@ void ApplyLoop::run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
         auto item = queue_.pop_for(std::chrono::milliseconds(50));
         if (!item) {
-            if (txn_open_ && !source_txn_open_) {
+            if (txn_open_ && !source_txn_open_ && options_.hooks == nullptr) {
                 // The source is quiet: commit what we have rather than wait for more.
                 ChangeItem flush;
                 flush.kind = ChangeItem::Kind::kKeepalive;
@@ -62,7 +63,9 @@ void ApplyLoop::run(const std::atomic<bool>& stop) {
         probe_.busy(false);
     }
     if (txn_open_) {
-        if (source_txn_open_ || group_txns_ == 0) {
+        // A worker commits only at the dispatcher's end-of-group marker; without it the
+        // group is incomplete and the dispatcher does not count it as applied.
+        if (source_txn_open_ || group_txns_ == 0 || options_.hooks != nullptr) {
             rollback_quietly();
         } else {
             commit_group();
@@ -205,6 +208,11 @@ void ApplyLoop::process(const ChangeItem& item) {
     switch (item.kind) {
         case ChangeItem::Kind::kBegin:
             source_txn_open_ = true;
+            skipping_ = options_.applied != nullptr && options_.applied->contains(item.lsn);
+            if (skipping_) {
+                spdlog::debug("skipping source transaction {} (commit at {}): already applied",
+                              item.xid, item.lsn.str());
+            }
             current_xid_ = item.xid;
             current_lsn_ = item.lsn;
             current_txn_ = item.checkpoint.empty()
@@ -217,6 +225,9 @@ void ApplyLoop::process(const ChangeItem& item) {
             group_newest_us_ = item.commit_time_us;
             break;
         case ChangeItem::Kind::kChanges:
+            if (skipping_) {
+                break;
+            }
             begin_target_txn();
             for (const Mutation& m : item.mutations) {
                 builder_.add(m);
@@ -227,10 +238,25 @@ void ApplyLoop::process(const ChangeItem& item) {
             group_rows_ += item.mutations.size();
             break;
         case ChangeItem::Kind::kTruncate:
-            apply_truncate(item);
+            if (!skipping_) {
+                apply_truncate(item);
+            }
             break;
-        case ChangeItem::Kind::kCommit:
+        case ChangeItem::Kind::kCommit: {
             source_txn_open_ = false;
+            bool skipped = std::exchange(skipping_, false);
+            if (options_.hooks != nullptr) {
+                // A worker: every transaction it gets belongs to the dispatcher's group, which
+                // ends at the next kKeepalive.
+                if (group_txns_ == 0) {
+                    group_commits_.lo = current_lsn_;
+                }
+                group_commits_.hi = current_lsn_;
+                group_end_ = item.lsn;
+                group_checkpoint_ = checkpoint_text(item);
+                ++group_txns_;
+                break;
+            }
             if (!txn_open_) {
                 // Nothing to write (an empty or fully filtered transaction): the position
                 // still moves, so the source can release its WAL.
@@ -241,14 +267,17 @@ void ApplyLoop::process(const ChangeItem& item) {
             }
             group_end_ = item.lsn;
             group_checkpoint_ = checkpoint_text(item);
-            ++group_txns_;
+            group_txns_ += skipped ? 0 : 1;
             commit_due_ =
-                group_rows_ >= options_.flush_size ||
+                group_rows_ >= options_.flush_size || group_txns_ >= options_.timestamp_limit ||
                 std::chrono::steady_clock::now() - group_started_ >= options_.flush_period ||
                 queue_.empty();
             break;
+        }
         case ChangeItem::Kind::kKeepalive:
-            if (txn_open_ && !source_txn_open_) {
+            if (options_.hooks != nullptr) {
+                commit_due_ = !source_txn_open_;  // the dispatcher's end of the group
+            } else if (txn_open_ && !source_txn_open_) {
                 keepalive_ = std::max(keepalive_, item.lsn);
                 commit_due_ = true;
             } else if (!txn_open_ && !source_txn_open_) {
@@ -365,8 +394,24 @@ void ApplyLoop::apply_truncate(const ChangeItem& item) {
 }
 
 void ApplyLoop::commit_group() {
+    if (options_.hooks != nullptr && !txn_open_) {
+        // The group wrote nothing (filtered rows, an ignored TRUNCATE): it is done all the same.
+        if (group_txns_ > 0) {
+            options_.hooks->after_commit(group_commits_);
+        }
+        txns_applied_ += group_txns_;
+        group_txns_ = 0;
+        group_rows_ = 0;
+        group_oldest_us_ = 0;
+        commit_due_ = false;
+        log_.clear();
+        log_complete_ = true;
+        return;
+    }
     flush_segments();
-    if (options_.memo_in_target) {
+    if (options_.hooks != nullptr) {
+        options_.hooks->before_commit(target_, group_commits_);
+    } else if (options_.memo_in_target) {
         memo_.write(target_, options_.memo_key, group_checkpoint_);
     }
     // COMMIT with no transaction open only warns; make sure ours is still there, so the
@@ -379,17 +424,22 @@ void ApplyLoop::commit_group() {
     txn_open_ = false;
     log_.clear();
     log_complete_ = true;
-    progress_.advance(group_end_, group_checkpoint_);
-    if (!options_.memo_in_target && staging_ != nullptr) {
-        // At-least-once: the data is committed; if this write fails the pipeline restarts
-        // from the older memo position and re-applies idempotently.
-        if (!staging_->connected()) {
-            staging_->connect();
+    if (options_.hooks != nullptr) {
+        options_.hooks->after_commit(group_commits_);
+    } else {
+        progress_.advance(group_end_, group_checkpoint_);
+        if (!options_.memo_in_target && staging_ != nullptr) {
+            // At-least-once: the data is committed; if this write fails the pipeline restarts
+            // from the older memo position and re-applies idempotently.
+            if (!staging_->connected()) {
+                staging_->connect();
+            }
+            memo_.write(*staging_, options_.memo_key, group_checkpoint_);
         }
-        memo_.write(*staging_, options_.memo_key, group_checkpoint_);
-    }
-    if (keepalive_ > group_end_) {
-        progress_.advance(keepalive_);
+        if (keepalive_ > group_end_) {
+            progress_.advance(keepalive_);
+        }
+        probe_.set_positions(progress_.get(), group_end_);
     }
     keepalive_ = Lsn();
     txns_applied_ += group_txns_;
@@ -398,7 +448,6 @@ void ApplyLoop::commit_group() {
     }
     pending_counts_.clear();
     probe_.committed(group_oldest_us_, group_newest_us_, group_txns_);
-    probe_.set_positions(progress_.get(), group_end_);
     group_oldest_us_ = 0;
     spdlog::debug("committed {} source transactions ({} rows); progressed to {}{}", group_txns_,
                   group_rows_, group_checkpoint_ == group_end_.str() ? "LSN " : "GTID ",
@@ -419,6 +468,7 @@ void ApplyLoop::rollback_quietly() {
     }
     txn_open_ = false;
     source_txn_open_ = false;
+    skipping_ = false;
     group_rows_ = 0;
     group_txns_ = 0;
     group_oldest_us_ = 0;

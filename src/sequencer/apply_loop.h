@@ -6,6 +6,7 @@
 #include "core/progress.h"
 #include "sequencer/batch_builder.h"
 #include "staging/memo.h"
+#include "staging/parallel_checkpoint.h"
 #include "target/table_applier.h"
 #include "util/bounded_queue.h"
 #include "util/retry.h"
@@ -24,6 +25,18 @@ class PgConn;
 
 enum class TruncateMode { kApply, kIgnore, kError };
 
+// How a worker of the parallel apply (sequencer/parallel_apply.h) checkpoints its groups
+// instead of the serial memo row and Progress. `commits` are the commit-record LSNs of the
+// first and last source transaction the target transaction holds.
+class CommitHooks {
+public:
+    virtual ~CommitHooks() = default;
+    // Inside the open target transaction, just before COMMIT.
+    virtual void before_commit(PgConn& conn, LsnRange commits) = 0;
+    // After COMMIT (or, if the group wrote nothing, instead of it).
+    virtual void after_commit(LsnRange commits) = 0;
+};
+
 struct ApplyOptions {
     size_t flush_size = 1000;
     Duration flush_period = std::chrono::seconds(1);
@@ -35,6 +48,14 @@ struct ApplyOptions {
     bool memo_in_target = true;
     // --collapseMutations: fold each table's changes per key within a target transaction.
     bool collapse = true;
+    // --timestampLimit: most source transactions grouped into one target transaction.
+    size_t timestamp_limit = 1000;
+    // Source transactions known to be applied already (parallel checkpoint records left
+    // beyond the plain checkpoint); they are skipped. May be null.
+    const AppliedSet* applied = nullptr;
+    // Worker mode: the loop commits only at a kKeepalive item (the dispatcher's end of a
+    // group) and reports commits to the hooks rather than to the memo and Progress.
+    CommitHooks* hooks = nullptr;
 };
 
 // The target side of the pipeline: pops ChangeItems in source order and applies them.
@@ -103,6 +124,8 @@ private:
     std::string group_checkpoint_;  // the memo value for group_end_
     Lsn keepalive_;  // a source position with nothing to apply, reached once the group commits
     bool commit_due_ = false;  // last source commit in the group
+    bool skipping_ = false;    // the source transaction is in options_.applied
+    LsnRange group_commits_;   // commit-record LSNs of the group's first and last transaction
     size_t group_rows_ = 0;
     size_t group_txns_ = 0;
     int64_t group_oldest_us_ = 0;  // source commit times of the group's transactions

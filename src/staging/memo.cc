@@ -11,6 +11,33 @@ std::string pglogical_memo_key(const SchemaRef& target_schema) {
     return "pglogical-wal-offset-" + target_schema.raw;
 }
 
+AppliedSet recover_applied(Memo& memo, PgConn& conn, const std::string& key) {
+    std::optional<std::string> text = memo.read(conn, key);
+    std::optional<Lsn> main = text ? Lsn::parse(*text) : std::nullopt;
+    auto rows = memo.read_prefixed(conn, record_key_prefix(key));
+    std::vector<WorkerRecord> records;
+    for (const auto& [k, v] : rows) {
+        records.push_back(decode_record(v, k));
+    }
+    AppliedSet set = AppliedSet::recover(main, records);
+    if (rows.empty()) {
+        return set;
+    }
+    if (!set.prefix().is_zero() && (!main || *main < set.prefix())) {
+        memo.write(conn, key, set.prefix().str());
+    }
+    std::string carried = carried_record_key(key);
+    if (!set.empty()) {
+        memo.write(conn, carried, encode_record(set.as_record()));
+    }
+    for (const auto& [k, v] : rows) {
+        if (k != carried || set.empty()) {
+            memo.remove(conn, k);
+        }
+    }
+    return set;
+}
+
 Memo::Memo(const Dialect& dialect, SchemaRef staging_schema)
     : dialect_(dialect), schema_(std::move(staging_schema)) {}
 
@@ -67,6 +94,30 @@ void Memo::ensure(PgConn& conn, bool create) {
 std::optional<std::string> Memo::read(PgConn& conn, const std::string& key) {
     return conn.query_value(
         fmt::format("SELECT convert_from(value, 'UTF8') FROM {} WHERE key = $1", table_), {key});
+}
+
+std::vector<std::pair<std::string, std::string>> Memo::read_prefixed(PgConn& conn,
+                                                                     const std::string& prefix) {
+    // substr rather than LIKE: keys contain the target schema, which may hold '_' or '%'.
+    // substr counts characters, so count the prefix's UTF-8 code points.
+    size_t chars = 0;
+    for (unsigned char c : prefix) {
+        chars += (c & 0xC0) != 0x80;
+    }
+    PgResult r = conn.exec_params(
+        fmt::format("SELECT key, convert_from(value, 'UTF8') FROM {} WHERE substr(key, 1, {}) = $1 "
+                    "ORDER BY key",
+                    table_, chars),
+        {prefix});
+    std::vector<std::pair<std::string, std::string>> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        out.emplace_back(PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1));
+    }
+    return out;
+}
+
+void Memo::remove(PgConn& conn, const std::string& key) {
+    conn.exec_params(fmt::format("DELETE FROM {} WHERE key = $1", table_), {key});
 }
 
 void Memo::write(PgConn& conn, const std::string& key, const std::string& value) {

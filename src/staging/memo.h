@@ -1,10 +1,13 @@
 #pragma once
 
 #include "core/table_name.h"
+#include "staging/parallel_checkpoint.h"
 #include "target/dialect.h"
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace rep {
 class PgConn;
@@ -25,6 +28,11 @@ public:
     // Upserts in the connection's current transaction, if one is open.
     void write(PgConn& conn, const std::string& key, const std::string& value);
 
+    // Every (key, value) whose key starts with `prefix`, in key order.
+    std::vector<std::pair<std::string, std::string>> read_prefixed(PgConn& conn,
+                                                                   const std::string& prefix);
+    void remove(PgConn& conn, const std::string& key);
+
     const std::string& table_sql() const { return table_; }
 
 private:
@@ -39,5 +47,13 @@ private:
 };
 
 std::string pglogical_memo_key(const SchemaRef& target_schema);
+
+// Reads the plain checkpoint `key` and the parallel checkpoint records beside it, and returns
+// what they say is applied (parallel_checkpoint.h). Then consolidates them so the next run's
+// workers can reuse their record keys: the plain row is raised to the recovered prefix, the
+// ranges beyond it go into one "#carried" record, and the workers' records are deleted, in
+// that order, each in its own transaction (a crash in between leaves redundant rows only).
+// Throws rep::Error (fatal) naming the row if a record cannot be read.
+AppliedSet recover_applied(Memo& memo, PgConn& conn, const std::string& key);
 
 }  // namespace rep

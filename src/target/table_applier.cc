@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
+
 namespace rep {
 
 TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
@@ -29,6 +32,27 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
         }
         source_to_target_.push_back(target_->columns[*idx].generated ? -1 : static_cast<int>(*idx));
     }
+    for (size_t pk : target_->pk) {
+        auto it =
+            std::find(source_to_target_.begin(), source_to_target_.end(), static_cast<int>(pk));
+        pk_source_.push_back(
+            it == source_to_target_.end() ? -1 : static_cast<int>(it - source_to_target_.begin()));
+    }
+    table_hash_ = std::hash<std::string>{}(target_->name.display());
+}
+
+std::optional<uint64_t> TableMapping::key_hash(const std::vector<Datum>& source_values) const {
+    uint64_t h = table_hash_;
+    for (int src : pk_source_) {
+        if (src < 0 || static_cast<size_t>(src) >= source_values.size() ||
+            source_values[static_cast<size_t>(src)].absent()) {
+            return std::nullopt;
+        }
+        const Datum& d = source_values[static_cast<size_t>(src)];
+        uint64_t v = d.is_null() ? 0x9e3779b97f4a7c15ULL : std::hash<std::string>{}(d.text);
+        h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);  // boost-style combine
+    }
+    return h;
 }
 
 std::vector<Datum> TableMapping::project(const std::vector<Datum>& values) const {

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -37,11 +38,17 @@ public:
     std::string describe_key(const std::vector<Datum>& row) const;
     // Name of the first primary key column the row lacks.
     std::string missing_key_column(const std::vector<Datum>& row) const;
+    // A hash of the target table and the primary key of a row in *source* order, without
+    // projecting it (the parallel dispatcher's conflict key); nullopt if a key column has
+    // no value in the row.
+    std::optional<uint64_t> key_hash(const std::vector<Datum>& source_values) const;
 
 private:
     std::shared_ptr<const TargetTable> target_;
     std::shared_ptr<const Relation> source_;
     std::vector<int> source_to_target_;  // -1: not written (generated on the target)
+    std::vector<int> pk_source_;         // source column of each primary key column, or -1
+    uint64_t table_hash_ = 0;
 };
 
 // A run of mutations of one kind to one table with the same set of present columns, written

@@ -1,0 +1,437 @@
+#include "sequencer/parallel_apply.h"
+
+#include "base/error.h"
+#include "util/pg_conn.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <limits>
+#include <mutex>
+#include <thread>
+
+namespace rep {
+namespace {
+
+// How long the dispatcher waits for the schedule before checking the workers again.
+constexpr std::chrono::milliseconds kAssignWait{100};
+
+ChangeItem end_of_group() {
+    ChangeItem marker;
+    marker.kind = ChangeItem::Kind::kKeepalive;  // at LSN 0: only "commit now" to a worker
+    return marker;
+}
+
+}  // namespace
+
+// One target connection and the ApplyLoop (worker mode) that drives it on its own thread.
+// Its CommitHooks write the worker's checkpoint record in each target transaction and tell
+// the schedule when a group has committed.
+class ParallelApplyLoop::Worker final : public CommitHooks {
+public:
+    Worker(size_t index, ParallelApplyLoop& owner, ApplyOptions options, const Dialect& dialect,
+           const SchemaRef& target_schema, PgConn& conn)
+        : index_(index),
+          owner_(owner),
+          queue_(std::numeric_limits<size_t>::max() / 2),  // bounded by the schedule's window
+          loop_(with_hooks(std::move(options)), dialect, target_schema, conn, owner.memo_,
+                owner.staging_, queue_, owner.progress_, owner.probe_) {}
+
+    ~Worker() override { join(); }
+
+    void start() {
+        thread_ = std::thread([this] {
+            try {
+                loop_.run(stop_);
+            } catch (const Error& e) {
+                error_ = std::current_exception();
+                failed_ = true;
+                owner_.schedule_.abort();
+            } catch (const std::exception& e) {
+                error_ = std::make_exception_ptr(Error(ErrorKind::kFatal, e.what()));
+                failed_ = true;
+                owner_.schedule_.abort();
+            }
+        });
+    }
+    void push(ChangeItem item) { queue_.push_for(item, std::chrono::hours(1)); }
+    // No more groups: apply what is queued, then stop (an unfinished group is rolled back).
+    void finish() { queue_.close(); }
+    void join() {
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+    bool failed() const { return failed_.load(); }
+    std::exception_ptr error() const { return error_; }
+
+    void before_commit(PgConn& conn, LsnRange commits) override {
+        if (!owner_.options_.memo_in_target) {
+            return;  // at-least-once: the dispatcher writes the plain row to staging
+        }
+        WorkerRecord record = owner_.schedule_.record_for(index_, commits);
+        const std::string& key = owner_.options_.memo_key;
+        owner_.memo_.write(conn, worker_record_key(key, index_), encode_record(record));
+        if (index_ == 0 && !record.prefix.is_zero()) {
+            // Keeps the plain (MOLT-compatible) row close to the prefix. Only worker 0 writes
+            // it, so commits of different workers never wait on each other's row lock.
+            owner_.memo_.write(conn, key, record.prefix.str());
+        }
+    }
+
+    void after_commit(LsnRange commits) override {
+        Lsn prefix = owner_.schedule_.committed(index_, commits);
+        owner_.progress_.advance(prefix, prefix.str());
+        owner_.probe_.set_positions(owner_.progress_.get(), prefix);
+    }
+
+private:
+    ApplyOptions with_hooks(ApplyOptions o) {
+        o.hooks = this;
+        o.applied = nullptr;  // the dispatcher already dropped applied transactions
+        return o;
+    }
+
+    size_t index_;
+    ParallelApplyLoop& owner_;
+    BoundedQueue<ChangeItem> queue_;
+    ApplyLoop loop_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> failed_{false};
+    std::exception_ptr error_;
+    std::thread thread_;
+};
+
+ParallelApplyLoop::ParallelApplyLoop(ApplyOptions options, ParallelOptions parallel,
+                                     const Dialect& dialect, SchemaRef target_schema,
+                                     PgConn& dispatcher_conn, std::vector<PgConn*> workers,
+                                     Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue,
+                                     Progress& progress, metrics::Probe& probe,
+                                     const AppliedSet& applied)
+    : options_(std::move(options)),
+      parallel_(parallel),
+      conn_(dispatcher_conn),
+      memo_(memo),
+      staging_(staging),
+      queue_(queue),
+      progress_(progress),
+      probe_(probe),
+      applied_(applied),
+      resolver_(dialect, target_schema),
+      // The window bounds what is dispatched beyond the committed prefix: enough to keep
+      // every worker busy with one group queued behind the running one.
+      schedule_(workers.size(), 2 * workers.size() + 2,
+                std::max(applied.prefix(), progress.get())) {
+    for (size_t i = 0; i < workers.size(); ++i) {
+        workers_.push_back(
+            std::make_unique<Worker>(i, *this, options_, dialect, target_schema, *workers[i]));
+    }
+    plain_written_ = applied.prefix();
+}
+
+ParallelApplyLoop::~ParallelApplyLoop() {
+    for (auto& w : workers_) {
+        w->finish();
+    }
+    for (auto& w : workers_) {
+        w->join();
+    }
+}
+
+bool ParallelApplyLoop::failed() const {
+    for (const auto& w : workers_) {
+        if (w->failed()) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void ParallelApplyLoop::run(const std::atomic<bool>& stop) {
+    for (auto& w : workers_) {
+        w->start();
+    }
+    std::exception_ptr dispatch_error;
+    auto last_plain = std::chrono::steady_clock::now();
+    try {
+        while (!stop.load() && !failed()) {
+            auto item = queue_.pop_for(std::chrono::milliseconds(50));
+            if (!options_.memo_in_target &&
+                std::chrono::steady_clock::now() - last_plain >= std::chrono::seconds(1)) {
+                write_plain_checkpoint();
+                last_plain = std::chrono::steady_clock::now();
+            }
+            if (!item) {
+                if (!in_txn_ && !group_.items.empty()) {
+                    dispatch(group_);  // the source is quiet: do not wait for more
+                }
+                if (queue_.closed() && queue_.empty()) {
+                    break;
+                }
+                continue;
+            }
+            on_item(std::move(*item));
+        }
+        // On a stop, whole transactions already grouped are committed, as the serial loop does.
+        if (!failed() && !in_txn_ && !group_.items.empty()) {
+            dispatch(group_);
+        }
+    } catch (...) {
+        dispatch_error = std::current_exception();
+    }
+    for (auto& w : workers_) {
+        w->finish();
+    }
+    for (auto& w : workers_) {
+        w->join();
+    }
+    for (auto& w : workers_) {
+        if (w->error()) {
+            std::rethrow_exception(w->error());
+        }
+    }
+    if (dispatch_error) {
+        std::rethrow_exception(dispatch_error);
+    }
+    write_plain_checkpoint();
+}
+
+void ParallelApplyLoop::on_item(ChangeItem item) {
+    switch (item.kind) {
+        case ChangeItem::Kind::kBegin:
+            in_txn_ = true;
+            txn_.clear();
+            txn_.commits = {item.lsn, item.lsn};
+            skipping_ = applied_.contains(item.lsn);
+            if (skipping_) {
+                spdlog::debug("skipping source transaction {} (commit at {}): already applied",
+                              item.xid, item.lsn.str());
+                return;
+            }
+            txn_.items.push_back(std::move(item));
+            return;
+        case ChangeItem::Kind::kChanges:
+        case ChangeItem::Kind::kTruncate:
+            if (skipping_) {
+                return;
+            }
+            if (streaming_) {
+                workers_[stream_worker_]->push(std::move(item));
+                return;
+            }
+            if (item.kind == ChangeItem::Kind::kTruncate) {
+                txn_.barrier = true;
+            } else {
+                txn_.rows += item.mutations.size();
+                if (!txn_.barrier) {
+                    add_keys(item);
+                }
+            }
+            txn_.items.push_back(std::move(item));
+            if (txn_.rows > options_.flush_size) {
+                start_streaming();
+            }
+            return;
+        case ChangeItem::Kind::kCommit:
+            close_transaction(std::move(item));
+            return;
+        case ChangeItem::Kind::kKeepalive:
+            if (in_txn_) {
+                return;  // readers send keepalives only between transactions
+            }
+            if (!group_.items.empty()) {
+                dispatch(group_);
+            }
+            pass(item.lsn);
+            return;
+    }
+}
+
+void ParallelApplyLoop::add_keys(const ChangeItem& changes) {
+    try {
+        for (const Mutation& m : changes.mutations) {
+            auto mapping = resolver_.resolve(conn_, m.relation);
+            const TargetTable& t = mapping->target();
+            if (t.order_sensitive) {
+                // Foreign keys and secondary unique indexes relate rows of different keys
+                // (and tables): such tables are ordered as a whole, not per key.
+                txn_.keys.insert(group_key(t));
+                continue;
+            }
+            auto key = mapping->key_hash(m.values);
+            auto old_key = m.old_values.empty() ? key : mapping->key_hash(m.old_values);
+            if (!key || !old_key) {
+                txn_.barrier = true;  // a key is missing: the worker reports it in context
+                return;
+            }
+            txn_.keys.insert(*key);
+            txn_.keys.insert(*old_key);
+        }
+    } catch (const Error& e) {
+        if (e.retryable()) {
+            throw;
+        }
+        // An unknown table or schema drift: apply the transaction alone, so the worker stops
+        // with the same message (and after the same commits) as the serial loop.
+        txn_.barrier = true;
+    }
+}
+
+uint64_t ParallelApplyLoop::group_key(const TargetTable& table) {
+    std::string name = table.name.schema.schema + "." + table.name.table;
+    std::string group = "*";
+    if (parallel_.parallel_table_groups) {
+        if (!table_groups_loaded_ || !table_groups_.contains(name)) {
+            // Tables joined by foreign keys (in either direction, across any schema) form one
+            // group; read afresh whenever a table we have not placed shows up.
+            static const std::string kSql = R"(
+SELECT cn.nspname || '.' || c.relname, fn.nspname || '.' || f.relname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
+WHERE k.contype = 'f')";
+            PgResult r = conn_.exec(kSql);
+            std::unordered_map<std::string, std::string> parent;
+            std::function<std::string(const std::string&)> root = [&](const std::string& x) {
+                auto it = parent.find(x);
+                if (it == parent.end() || it->second == x) {
+                    return x;
+                }
+                return it->second = root(it->second);
+            };
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                std::string a = root(PQgetvalue(r.get(), i, 0));
+                std::string b = root(PQgetvalue(r.get(), i, 1));
+                parent.emplace(a, a);
+                parent.emplace(b, b);
+                if (a != b) {
+                    parent[std::max(a, b)] = std::min(a, b);
+                }
+            }
+            table_groups_.clear();
+            for (const auto& [t, p] : parent) {
+                table_groups_[t] = root(t);
+            }
+            table_groups_[name];  // placed: not looked up again until another table appears
+            table_groups_loaded_ = true;
+        }
+        const std::string& g = table_groups_[name];
+        group = g.empty() ? name : g;
+    }
+    return std::hash<std::string>{}("order-sensitive tables: " + group);
+}
+
+void ParallelApplyLoop::start_streaming() {
+    // Too large to hold: everything before it commits first, then it is streamed to one
+    // worker as it arrives, alone.
+    if (!group_.items.empty()) {
+        dispatch(group_);
+    }
+    std::optional<size_t> w;
+    while (!(w = schedule_.assign({}, true, txn_.commits, Lsn(), kAssignWait))) {
+        if (failed()) {
+            throw Error(ErrorKind::kRetryable, "an apply worker failed");
+        }
+    }
+    stream_worker_ = *w;
+    for (ChangeItem& it : txn_.items) {
+        workers_[stream_worker_]->push(std::move(it));
+    }
+    txn_.clear();
+    streaming_ = true;
+}
+
+void ParallelApplyLoop::close_transaction(ChangeItem commit) {
+    in_txn_ = false;
+    Lsn end = commit.lsn;
+    if (streaming_) {
+        streaming_ = false;
+        schedule_.finish(end);
+        workers_[stream_worker_]->push(std::move(commit));
+        workers_[stream_worker_]->push(end_of_group());
+        return;
+    }
+    bool nothing = std::exchange(skipping_, false) || txn_.items.size() <= 1;
+    if (nothing) {
+        // Already applied, empty or fully filtered: only the position moves, in order.
+        if (group_.items.empty()) {
+            pass(end);
+        } else {
+            group_.end = end;
+        }
+        return;
+    }
+    txn_.items.push_back(std::move(commit));
+    txn_.end = end;
+    txn_.txns = 1;
+    if (txn_.barrier) {
+        if (!group_.items.empty()) {
+            dispatch(group_);
+        }
+        dispatch(txn_);
+        return;
+    }
+    if (group_.items.empty()) {
+        group_.commits.lo = txn_.commits.lo;
+        group_.started = std::chrono::steady_clock::now();
+    }
+    group_.commits.hi = txn_.commits.hi;
+    group_.end = end;
+    group_.rows += txn_.rows;
+    ++group_.txns;
+    group_.keys.merge(txn_.keys);
+    for (ChangeItem& it : txn_.items) {
+        group_.items.push_back(std::move(it));
+    }
+    txn_.clear();
+    if (group_.rows >= options_.flush_size || group_.txns >= options_.timestamp_limit ||
+        std::chrono::steady_clock::now() - group_.started >= options_.flush_period ||
+        queue_.empty()) {
+        dispatch(group_);
+    }
+}
+
+void ParallelApplyLoop::dispatch(Pending& group) {
+    std::vector<uint64_t> keys(group.keys.begin(), group.keys.end());
+    std::optional<size_t> w;
+    while (!(w = schedule_.assign(keys, group.barrier, group.commits, group.end, kAssignWait))) {
+        if (failed()) {
+            group.clear();  // not applied; the source sends it again after a restart
+            return;
+        }
+    }
+    for (ChangeItem& it : group.items) {
+        workers_[*w]->push(std::move(it));
+    }
+    workers_[*w]->push(end_of_group());
+    group.clear();
+}
+
+void ParallelApplyLoop::pass(Lsn lsn) {
+    Lsn prefix = schedule_.pass(lsn);
+    progress_.advance(prefix, prefix.str());
+}
+
+void ParallelApplyLoop::write_plain_checkpoint() {
+    Lsn prefix = schedule_.prefix();
+    if (prefix.is_zero() || prefix <= plain_written_) {
+        return;
+    }
+    try {
+        if (options_.memo_in_target) {
+            memo_.write(conn_, options_.memo_key, prefix.str());
+        } else if (staging_ != nullptr) {
+            if (!staging_->connected()) {
+                staging_->connect();
+            }
+            memo_.write(*staging_, options_.memo_key, prefix.str());
+        }
+        plain_written_ = prefix;
+    } catch (const Error& e) {
+        // The records (or, with separate staging, the next write) still hold the position.
+        spdlog::warn("could not write the checkpoint {} to the memo table: {}", prefix.str(),
+                     e.what());
+    }
+}
+
+}  // namespace rep

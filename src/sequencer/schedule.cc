@@ -1,0 +1,210 @@
+#include "sequencer/schedule.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace rep {
+
+Schedule::Schedule(size_t workers, size_t window, Lsn start)
+    : window_(std::max<size_t>(window, 1)),
+      prefix_(start),
+      workers_(std::max<size_t>(workers, 1)) {}
+
+std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier) const {
+    if (barriers_in_flight_ > 0 || groups_in_flight_ >= window_) {
+        return std::nullopt;
+    }
+    // Committed groups beyond the prefix also count against the window: their ranges are
+    // carried in the checkpoint records until the prefix passes them.
+    size_t beyond = 0;
+    for (const Group& g : groups_) {
+        beyond += g.passthrough ? 0 : 1;
+    }
+    if (beyond >= window_) {
+        return std::nullopt;
+    }
+    if (barrier) {
+        if (groups_in_flight_ > 0) {
+            return std::nullopt;
+        }
+        return 0;
+    }
+    std::optional<size_t> holder;
+    for (uint64_t k : keys) {
+        auto it = holders_.find(k);
+        if (it == holders_.end()) {
+            continue;
+        }
+        if (holder && *holder != it->second.first) {
+            return std::nullopt;  // held by two workers: wait until one commits
+        }
+        holder = it->second.first;
+    }
+    if (holder) {
+        return holder;
+    }
+    // The least busy worker, lowest index first: light load stays on few connections (and
+    // on worker 0, which keeps the plain checkpoint row fresh).
+    size_t best = 0;
+    for (size_t w = 1; w < workers_.size(); ++w) {
+        if (workers_[w].pending.size() < workers_[best].pending.size()) {
+            best = w;
+        }
+    }
+    return best;
+}
+
+std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, LsnRange commits, Lsn end,
+                                       std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<size_t> worker;
+    changed_.wait_for(lock, timeout, [&] {
+        if (aborted_) {
+            return true;
+        }
+        worker = choose(keys, barrier);
+        return worker.has_value();
+    });
+    if (aborted_ || !worker) {
+        return std::nullopt;
+    }
+    Group g;
+    g.seq = next_seq_++;
+    g.worker = *worker;
+    g.commits = commits;
+    g.end = end;
+    g.keys = keys;
+    g.barrier = barrier;
+    for (uint64_t k : keys) {
+        auto& h = holders_[k];
+        h.first = *worker;
+        ++h.second;
+    }
+    workers_[*worker].pending.push_back(g.seq);
+    ++groups_in_flight_;
+    barriers_in_flight_ += barrier ? 1 : 0;
+    groups_.push_back(std::move(g));
+    return worker;
+}
+
+void Schedule::finish(Lsn end) {
+    std::lock_guard lock(mu_);
+    for (auto it = groups_.rbegin(); it != groups_.rend(); ++it) {
+        if (!it->passthrough) {
+            it->end = end;
+            return;
+        }
+    }
+}
+
+Lsn Schedule::pass(Lsn end) {
+    std::lock_guard lock(mu_);
+    if (groups_.empty()) {
+        prefix_ = std::max(prefix_, end);
+        return prefix_;
+    }
+    Group g;
+    g.seq = next_seq_++;
+    g.end = end;
+    g.passthrough = true;
+    g.done = true;
+    groups_.push_back(std::move(g));
+    return prefix_;
+}
+
+Schedule::Group* Schedule::find(uint64_t seq) {
+    if (groups_.empty() || seq < groups_.front().seq) {
+        return nullptr;
+    }
+    size_t i = seq - groups_.front().seq;  // seqs are consecutive from the front
+    return i < groups_.size() ? &groups_[i] : nullptr;
+}
+
+WorkerRecord Schedule::record_for(size_t worker, LsnRange committing) const {
+    std::lock_guard lock(mu_);
+    WorkerRecord r;
+    r.prefix = prefix_;
+    for (const auto& [range, end] : workers_[worker].committed) {
+        if (end > prefix_) {
+            r.ranges.push_back(range);
+        }
+    }
+    r.ranges.push_back(committing);
+    return r;
+}
+
+Lsn Schedule::advance_prefix() {
+    while (!groups_.empty() && groups_.front().done) {
+        prefix_ = std::max(prefix_, groups_.front().end);
+        groups_.pop_front();
+    }
+    for (WorkerState& w : workers_) {
+        std::erase_if(w.committed, [&](const auto& c) { return c.second <= prefix_; });
+    }
+    return prefix_;
+}
+
+Lsn Schedule::committed(size_t worker, LsnRange committed) {
+    std::lock_guard lock(mu_);
+    WorkerState& ws = workers_[worker];
+    Group* g = ws.pending.empty() ? nullptr : find(ws.pending.front());
+    if (g == nullptr) {
+        return prefix_;
+    }
+    if (committed.hi < g->commits.hi) {
+        // Only part of the group committed (the worker is about to fail on the rest). Its
+        // records must keep listing that part, but the prefix cannot pass the group.
+        ws.committed.emplace_back(committed, Lsn(std::numeric_limits<uint64_t>::max()));
+        return prefix_;
+    }
+    ws.pending.pop_front();
+    g->done = true;
+    --groups_in_flight_;
+    barriers_in_flight_ -= g->barrier ? 1 : 0;
+    for (uint64_t k : g->keys) {
+        auto it = holders_.find(k);
+        if (it != holders_.end() && --it->second.second == 0) {
+            holders_.erase(it);
+        }
+    }
+    g->keys.clear();
+    ws.committed.emplace_back(g->commits, g->end);
+    advance_prefix();
+    changed_.notify_all();
+    return prefix_;
+}
+
+bool Schedule::wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, timeout, [&] { return aborted_ || groups_in_flight_ == 0; });
+    return groups_in_flight_ == 0;
+}
+
+void Schedule::abort() {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+    changed_.notify_all();
+}
+
+Lsn Schedule::prefix() const {
+    std::lock_guard lock(mu_);
+    return prefix_;
+}
+
+size_t Schedule::in_flight() const {
+    std::lock_guard lock(mu_);
+    return groups_in_flight_;
+}
+
+size_t Schedule::in_flight(size_t worker) const {
+    std::lock_guard lock(mu_);
+    return workers_[worker].pending.size();
+}
+
+size_t Schedule::busy_workers() const {
+    std::lock_guard lock(mu_);
+    return static_cast<size_t>(std::count_if(
+        workers_.begin(), workers_.end(), [](const WorkerState& w) { return !w.pending.empty(); }));
+}
+
+}  // namespace rep

@@ -1,0 +1,100 @@
+#pragma once
+
+#include "core/lsn.h"
+#include "staging/parallel_checkpoint.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace rep {
+
+// The bookkeeping of parallel apply (docs/architecture.md §2.8), shared by the dispatcher
+// and the workers under one lock. Pure: no I/O, so the rules are unit-tested directly.
+//
+// Groups (runs of consecutive source transactions, one target transaction each) are assigned
+// to workers in source order. A group may run on any worker unless it shares a conflict key
+// (a table's primary key value, or a whole group of order-sensitive tables) with a group not
+// yet committed: then it must queue behind that group on the same worker, so every key sees
+// its changes in source order. If its keys are held by two different workers, it waits until
+// one of them commits. A barrier group (TRUNCATE, or a transaction too large to hold) runs
+// alone: it waits until everything before it has committed, and nothing starts until it has.
+//
+// The schedule also derives the contiguous committed prefix (what may be confirmed to the
+// source) and the per-worker checkpoint records that make parallel commits exactly-once.
+class Schedule {
+public:
+    using Keys = std::vector<uint64_t>;  // conflict keys, deduplicated
+
+    // `window`: most groups that may be dispatched beyond the committed prefix, which bounds
+    // memory and the size of the checkpoint records.
+    Schedule(size_t workers, size_t window, Lsn start);
+
+    // Dispatcher. Waits up to `timeout` until the group can be assigned, and assigns it.
+    // Returns the worker, or nullopt on timeout or abort(). `end` is the commit END LSN of its
+    // last transaction, or zero for a barrier whose end is not known yet (see finish()).
+    std::optional<size_t> assign(const Keys& keys, bool barrier, LsnRange commits, Lsn end,
+                                 std::chrono::milliseconds timeout);
+    // Dispatcher: sets the end of the newest group once its last commit has arrived.
+    void finish(Lsn end);
+    // Dispatcher: a position with nothing to apply (an empty or already applied transaction,
+    // a keepalive); it joins the prefix once everything dispatched before it has committed.
+    // Returns the prefix.
+    Lsn pass(Lsn end);
+
+    // Worker, in its target transaction just before COMMIT: the record to write with it.
+    WorkerRecord record_for(size_t worker, LsnRange committing) const;
+    // Worker, after COMMIT of its oldest group. `committed` is what it actually committed: a
+    // shorter range than assigned (a failing transaction was cut off) is recorded but does not
+    // complete the group. Returns the prefix.
+    Lsn committed(size_t worker, LsnRange committed);
+
+    // Waits until every dispatched group has committed (true) or the timeout passes.
+    bool wait_idle(std::chrono::milliseconds timeout);
+    // Wakes and fails every wait from now on (a worker failed or a stop was requested).
+    void abort();
+
+    Lsn prefix() const;
+    size_t in_flight() const;               // groups dispatched but not committed
+    size_t in_flight(size_t worker) const;  // of one worker
+    size_t busy_workers() const;            // workers with a group in flight
+
+private:
+    struct Group {
+        uint64_t seq = 0;
+        size_t worker = 0;
+        LsnRange commits;
+        Lsn end;
+        Keys keys;
+        bool barrier = false;
+        bool passthrough = false;
+        bool done = false;
+    };
+    struct WorkerState {
+        std::deque<uint64_t> pending;                     // its groups not yet committed, in order
+        std::vector<std::pair<LsnRange, Lsn>> committed;  // committed beyond the prefix (+ end)
+    };
+
+    std::optional<size_t> choose(const Keys& keys, bool barrier) const;
+    Group* find(uint64_t seq);
+    Lsn advance_prefix();  // under the lock
+
+    mutable std::mutex mu_;
+    std::condition_variable changed_;
+    size_t window_;
+    bool aborted_ = false;
+    Lsn prefix_;
+    uint64_t next_seq_ = 0;
+    std::deque<Group> groups_;  // beyond the prefix, in dispatch order
+    std::vector<WorkerState> workers_;
+    std::unordered_map<uint64_t, std::pair<size_t, size_t>> holders_;  // key -> (worker, count)
+    size_t barriers_in_flight_ = 0;
+    size_t groups_in_flight_ = 0;
+};
+
+}  // namespace rep

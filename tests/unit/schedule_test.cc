@@ -1,0 +1,130 @@
+#include "sequencer/schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace rep {
+namespace {
+
+using namespace std::chrono_literals;
+
+Lsn L(uint64_t v) {
+    return Lsn(v);
+}
+LsnRange R(uint64_t lo, uint64_t hi) {
+    return {L(lo), L(hi)};
+}
+
+TEST(Schedule, IndependentGroupsSpreadOverIdleWorkers) {
+    Schedule s(3, 10, L(0));
+    EXPECT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    EXPECT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    EXPECT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms), 2u);
+    EXPECT_EQ(s.busy_workers(), 3u);
+}
+
+TEST(Schedule, ConflictingGroupQueuesBehindTheHolder) {
+    Schedule s(3, 10, L(0));
+    EXPECT_EQ(s.assign({1, 2}, false, R(10, 10), L(11), 0ms), 0u);
+    EXPECT_EQ(s.assign({3}, false, R(20, 20), L(21), 0ms), 1u);
+    // Shares key 2 with worker 0's group: same worker, so it runs after it.
+    EXPECT_EQ(s.assign({2, 9}, false, R(30, 30), L(31), 0ms), 0u);
+    EXPECT_EQ(s.in_flight(0), 2u);
+}
+
+TEST(Schedule, GroupHeldByTwoWorkersWaitsForOneToCommit) {
+    Schedule s(3, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    EXPECT_EQ(s.assign({1, 2}, false, R(30, 30), L(31), 0ms), std::nullopt);
+    s.committed(0, R(10, 10));
+    // Only worker 1 holds a key now.
+    EXPECT_EQ(s.assign({1, 2}, false, R(30, 30), L(31), 0ms), 1u);
+}
+
+TEST(Schedule, PrefixMovesOnlyOverContiguousCommits) {
+    Schedule s(2, 10, L(5));
+    s.assign({1}, false, R(10, 10), L(11), 0ms);  // worker 0
+    s.assign({2}, false, R(20, 20), L(21), 0ms);  // worker 1
+    EXPECT_EQ(s.committed(1, R(20, 20)), L(5));   // the later group first: no move
+    EXPECT_EQ(s.prefix(), L(5));
+    EXPECT_EQ(s.committed(0, R(10, 10)), L(21));  // now both
+}
+
+TEST(Schedule, PassthroughJoinsThePrefixInOrder) {
+    Schedule s(2, 10, L(0));
+    EXPECT_EQ(s.pass(L(3)), L(3));  // nothing in flight: at once
+    s.assign({1}, false, R(10, 10), L(11), 0ms);
+    EXPECT_EQ(s.pass(L(15)), L(3));  // a keepalive after an uncommitted group waits for it
+    EXPECT_EQ(s.committed(0, R(10, 10)), L(15));
+}
+
+TEST(Schedule, RecordsListOwnGroupsBeyondThePrefix) {
+    Schedule s(2, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);  // slow
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    ASSERT_EQ(s.assign({2}, false, R(30, 30), L(31), 0ms), 1u);  // behind [20,20]
+    EXPECT_EQ(s.record_for(1, R(20, 20)), (WorkerRecord{L(0), {R(20, 20)}}));
+    s.committed(1, R(20, 20));
+    // [20,20] committed beyond the prefix: worker 1's next record must still list it.
+    EXPECT_EQ(s.record_for(1, R(30, 30)), (WorkerRecord{L(0), {R(20, 20), R(30, 30)}}));
+    s.committed(0, R(10, 10));
+    // The prefix passed [20,20] (ends at 21): no longer listed.
+    EXPECT_EQ(s.record_for(1, R(30, 30)), (WorkerRecord{L(21), {R(30, 30)}}));
+}
+
+TEST(Schedule, PartialCommitIsRecordedButDoesNotCompleteTheGroup) {
+    Schedule s(2, 10, L(0));
+    s.assign({1}, false, R(10, 30), L(31), 0ms);
+    EXPECT_EQ(s.committed(0, R(10, 20)), L(0));
+    EXPECT_EQ(s.in_flight(), 1u);
+    WorkerRecord r = s.record_for(0, R(25, 25));
+    EXPECT_EQ(r.ranges, (std::vector<LsnRange>{R(10, 20), R(25, 25)}));
+}
+
+TEST(Schedule, BarrierRunsAlone) {
+    Schedule s(3, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    EXPECT_EQ(s.assign({}, true, R(20, 20), Lsn(), 0ms), std::nullopt);  // waits for idle
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.assign({}, true, R(20, 20), Lsn(), 0ms), 0u);
+    EXPECT_EQ(s.assign({7}, false, R(30, 30), L(31), 0ms), std::nullopt);  // nothing beside it
+    s.finish(L(25));
+    EXPECT_EQ(s.committed(0, R(20, 20)), L(25));
+    EXPECT_EQ(s.assign({7}, false, R(30, 30), L(31), 0ms), 0u);
+}
+
+TEST(Schedule, WindowBoundsGroupsBeyondThePrefix) {
+    Schedule s(4, 3, L(0));
+    s.assign({1}, false, R(10, 10), L(11), 0ms);
+    s.assign({2}, false, R(20, 20), L(21), 0ms);
+    s.assign({3}, false, R(30, 30), L(31), 0ms);
+    EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms), std::nullopt);
+    // Committed but beyond the prefix still counts: its range is carried in the records.
+    s.committed(1, R(20, 20));
+    EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms), std::nullopt);
+    s.committed(0, R(10, 10));
+    EXPECT_TRUE(s.assign({4}, false, R(40, 40), L(41), 0ms).has_value());
+}
+
+TEST(Schedule, WaitingAssignWakesOnCommitAndAbort) {
+    Schedule s(2, 10, L(0));
+    s.assign({1}, false, R(10, 10), L(11), 0ms);
+    s.assign({2}, false, R(20, 20), L(21), 0ms);
+    std::thread committer([&] {
+        std::this_thread::sleep_for(50ms);
+        s.committed(0, R(10, 10));
+    });
+    EXPECT_EQ(s.assign({1, 2}, false, R(30, 30), L(31), 5s), 1u);
+    committer.join();
+    std::thread aborter([&] {
+        std::this_thread::sleep_for(50ms);
+        s.abort();
+    });
+    EXPECT_EQ(s.assign({}, true, R(40, 40), Lsn(), 5s), std::nullopt);
+    aborter.join();
+}
+
+}  // namespace
+}  // namespace rep
