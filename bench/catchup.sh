@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Catch-up benchmark: replicator pglogical (default flags and tuned flags) against PostgreSQL's
+# Catch-up benchmark: replicator pglogical (default flags, --parallelism 1, and tuned flags) against PostgreSQL's
 # native logical replication (CREATE SUBSCRIPTION) and the target's COPY ceiling, side by side
 # on the same backlog, in one run. Writes docs/benchmarks.md.
 #
@@ -48,6 +48,7 @@ proc_cpu() { # pid -> cpu seconds
     awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+TUNED=${BENCH_TUNED:-"--parallelism 4 --flushSize 2000 --targetApplyQueueSize 50000"}
 
 declare -A R
 run_variant() { # name insert_fraction update_fraction
@@ -55,10 +56,10 @@ run_variant() { # name insert_fraction update_fraction
     DB="bench_${name//-/_}"
     $S -c "CREATE DATABASE $DB"
     $S -d "$DB" -c "$(ddl)" -c "$(seed)" -c "CREATE SEQUENCE ids START 1000000" -c "CREATE PUBLICATION bench_pub FOR ALL TABLES"
-    for slot in rep_default rep_tuned native; do
+    for slot in rep_default rep_serial rep_tuned native; do
         $S -d "$DB" -c "SELECT pg_create_logical_replication_slot('${DB}_$slot', 'pgoutput')" >/dev/null
     done
-    for db in rep_default rep_tuned native copy; do
+    for db in rep_default rep_serial rep_tuned native copy; do
         $T -c "CREATE DATABASE ${DB}_$db"
         $T -d "${DB}_$db" -c "$(ddl)"
         [ "$db" = copy ] || $T -d "${DB}_$db" -c "$(seed)"
@@ -91,9 +92,11 @@ END \$\$;"
     local end_lsn; end_lsn=$($S -d "$DB" -c "SELECT pg_current_wal_lsn()")
     echo "[$name] backlog written in $(echo "$(now) - $t0" | bc -l | cut -c1-6)s, ends at $end_lsn"
 
-    for mode in default tuned; do
+    for mode in default serial tuned; do
         local extra=()
-        [ "$mode" = tuned ] && extra=(--flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s)
+        [ "$mode" = serial ] && extra=(--parallelism 1)
+        [ "$mode" = tuned ] && read -ra extra <<<"$TUNED"
+
         "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
             --targetConn "postgresql://postgres@127.0.0.1:$DST_PORT/${DB}_rep_$mode" \
             --targetSchema "${DB}_rep_$mode.public" --slotName "${DB}_rep_$mode" \
@@ -106,7 +109,12 @@ END \$\$;"
         R[$name,$mode,rss]=$(proc_hwm $pid)
         # Where the time goes: the walsender decoding the slot and the target backend applying.
         R[$name,$mode,wal_cpu]=$(proc_cpu "$($S -d "$DB" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${DB}_rep_$mode'")")
-        R[$name,$mode,apply_cpu]=$(proc_cpu "$($T -c "SELECT pid FROM pg_stat_activity WHERE datname = '${DB}_rep_$mode' AND application_name = 'replicator' LIMIT 1")")
+        # Every target backend of the replicator (one per worker with --parallelism).
+        local apply_cpu=0 bpid
+        for bpid in $($T -c "SELECT pid FROM pg_stat_activity WHERE datname = '${DB}_rep_$mode' AND application_name = 'replicator'"); do
+            apply_cpu=$(echo "$apply_cpu + $(proc_cpu "$bpid")" | bc -l)
+        done
+        R[$name,$mode,apply_cpu]=$apply_cpu
         kill -TERM $pid; wait $pid || true
         R[$name,$mode,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_rep_$mode")" ] && echo yes || echo NO)
         echo "[$name] replicator ($mode flags): ${secs}s"
@@ -192,7 +200,7 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     for v in mixed insert-only; do
         nat=$(echo "$CHANGES / ${R[$v,native,secs]}" | bc -l)
         copy=${R[$v,copy,rows_per_s]}
-        for mode in default tuned; do
+        for mode in default serial tuned; do
             rate=$(echo "$CHANGES / ${R[$v,$mode,secs]}" | bc -l)
             echo "| $v | replicator ($mode flags) | $(fmt "${R[$v,$mode,secs]}" 1) | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | $(fmt "${R[$v,$mode,wal_cpu]}" 1) | $(fmt "${R[$v,$mode,apply_cpu]}" 1) | ${R[$v,$mode,ok]} |"
         done

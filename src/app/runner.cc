@@ -126,7 +126,7 @@ struct Pipeline {
             } else {
                 ApplyOptions options = apply_options;
                 options.applied = &applied;
-                ApplyLoop loop(options, dialect, target_schema, target, memo, staging, queue,
+                ApplyLoop loop(options, dialect, target_schema, target, memo, staging, &queue,
                                progress, probe);
                 loop.run(pipeline_stop);
             }

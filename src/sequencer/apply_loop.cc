@@ -29,7 +29,7 @@ int64_t unix_now_us() {
 }  // namespace
 
 ApplyLoop::ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema,
-                     PgConn& target, Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue,
+                     PgConn& target, Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>* queue,
                      Progress& progress, metrics::Probe& probe)
     : options_(std::move(options)),
       dialect_(dialect),
@@ -45,23 +45,34 @@ ApplyLoop::ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef tar
 
 void ApplyLoop::run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
-        auto item = queue_.pop_for(std::chrono::milliseconds(50));
+        auto item = queue_->pop_for(std::chrono::milliseconds(50));
         if (!item) {
-            if (txn_open_ && !source_txn_open_ && options_.hooks == nullptr) {
+            if (txn_open_ && !source_txn_open_) {
                 // The source is quiet: commit what we have rather than wait for more.
                 ChangeItem flush;
                 flush.kind = ChangeItem::Kind::kKeepalive;
                 process_with_retry(std::move(flush));
             }
-            if (queue_.closed() && queue_.empty()) {
+            if (queue_->closed() && queue_->empty()) {
                 break;
             }
             continue;
         }
-        probe_.busy(true);
-        process_with_retry(std::move(*item));
-        probe_.busy(false);
+        apply(std::move(*item));
     }
+    finish();
+}
+
+void ApplyLoop::apply(ChangeItem item) {
+    struct Busy {
+        metrics::Probe& probe;
+        explicit Busy(metrics::Probe& p) : probe(p) { probe.busy(true); }
+        ~Busy() { probe.busy(false); }
+    } busy(probe_);
+    process_with_retry(std::move(item));
+}
+
+void ApplyLoop::finish() {
     if (txn_open_) {
         // A worker commits only at the dispatcher's end-of-group marker; without it the
         // group is incomplete and the dispatcher does not count it as applied.
@@ -271,7 +282,7 @@ void ApplyLoop::process(const ChangeItem& item) {
             commit_due_ =
                 group_rows_ >= options_.flush_size || group_txns_ >= options_.timestamp_limit ||
                 std::chrono::steady_clock::now() - group_started_ >= options_.flush_period ||
-                queue_.empty();
+                queue_ == nullptr || queue_->empty();
             break;
         }
         case ChangeItem::Kind::kKeepalive:

@@ -73,15 +73,21 @@ struct ApplyOptions {
 // Single-threaded: run() owns the target connection.
 class ApplyLoop {
 public:
+    // `queue` may be null in worker mode, where only apply() and finish() are used.
     ApplyLoop(ApplyOptions options, const Dialect& dialect, SchemaRef target_schema, PgConn& target,
-              Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>& queue, Progress& progress,
+              Memo& memo, PgConn* staging, BoundedQueue<ChangeItem>* queue, Progress& progress,
               metrics::Probe& probe);
 
-    // Applies until `stop` is set or the queue is closed and drained. On stop, the open target
-    // transaction is committed if it holds only whole source transactions, and rolled back
-    // if one is partly applied (the source sends everything after the checkpoint again).
+    // Applies until `stop` is set or the queue is closed and drained, then finish()es.
     // Throws rep::Error.
     void run(const std::atomic<bool>& stop);
+    // One item, as run() does with each it pops (worker mode: the caller feeds the items).
+    void apply(ChangeItem item);
+    // The end of a run: the open target transaction is committed if it holds only whole
+    // source transactions, and rolled back if one is partly applied (the source sends
+    // everything after the checkpoint again). In worker mode it is always rolled back: a
+    // group counts only once its end marker commits it.
+    void finish();
 
     uint64_t rows_applied() const { return rows_applied_; }
     uint64_t transactions_applied() const { return txns_applied_; }
@@ -107,7 +113,7 @@ private:
     PgConn& target_;
     Memo& memo_;
     PgConn* staging_;
-    BoundedQueue<ChangeItem>& queue_;
+    BoundedQueue<ChangeItem>* queue_;  // null in worker mode
     Progress& progress_;
     metrics::Probe& probe_;
     TableResolver resolver_;

@@ -22,6 +22,13 @@ ChangeItem end_of_group() {
     return marker;
 }
 
+// Items handed to a worker in one queue operation (a whole group, as a rule): one wake-up
+// per group instead of one per item keeps the threads from spending their time switching.
+struct Batch {
+    std::vector<ChangeItem> items;
+    size_t weight() const { return 1; }
+};
+
 }  // namespace
 
 // One target connection and the ApplyLoop (worker mode) that drives it on its own thread.
@@ -33,16 +40,28 @@ public:
            const SchemaRef& target_schema, PgConn& conn)
         : index_(index),
           owner_(owner),
-          queue_(std::numeric_limits<size_t>::max() / 2),  // bounded by the schedule's window
+          batches_(std::numeric_limits<size_t>::max() / 2),  // bounded by the schedule's window
           loop_(with_hooks(std::move(options)), dialect, target_schema, conn, owner.memo_,
-                owner.staging_, queue_, owner.progress_, owner.probe_) {}
+                owner.staging_, nullptr, owner.progress_, owner.probe_) {}
 
     ~Worker() override { join(); }
 
     void start() {
         thread_ = std::thread([this] {
             try {
-                loop_.run(stop_);
+                for (;;) {
+                    auto batch = batches_.pop_for(std::chrono::milliseconds(50));
+                    if (!batch) {
+                        if (batches_.closed() && batches_.empty()) {
+                            break;
+                        }
+                        continue;
+                    }
+                    for (ChangeItem& item : batch->items) {
+                        loop_.apply(std::move(item));
+                    }
+                }
+                loop_.finish();
             } catch (const Error& e) {
                 error_ = std::current_exception();
                 failed_ = true;
@@ -54,9 +73,17 @@ public:
             }
         });
     }
-    void push(ChangeItem item) { queue_.push_for(item, std::chrono::hours(1)); }
+    void push(std::vector<ChangeItem> items) {
+        Batch b{std::move(items)};
+        batches_.push_for(b, std::chrono::hours(1));
+    }
+    void push(ChangeItem item) {
+        std::vector<ChangeItem> one;
+        one.push_back(std::move(item));
+        push(std::move(one));
+    }
     // No more groups: apply what is queued, then stop (an unfinished group is rolled back).
-    void finish() { queue_.close(); }
+    void finish() { batches_.close(); }
     void join() {
         if (thread_.joinable()) {
             thread_.join();
@@ -94,9 +121,8 @@ private:
 
     size_t index_;
     ParallelApplyLoop& owner_;
-    BoundedQueue<ChangeItem> queue_;
+    BoundedQueue<Batch> batches_;
     ApplyLoop loop_;
-    std::atomic<bool> stop_{false};
     std::atomic<bool> failed_{false};
     std::exception_ptr error_;
     std::thread thread_;
@@ -153,16 +179,29 @@ void ParallelApplyLoop::run(const std::atomic<bool>& stop) {
     }
     std::exception_ptr dispatch_error;
     auto last_plain = std::chrono::steady_clock::now();
+    auto last_item = last_plain;
     try {
         while (!stop.load() && !failed()) {
-            auto item = queue_.pop_for(std::chrono::milliseconds(50));
-            if (!options_.memo_in_target &&
-                std::chrono::steady_clock::now() - last_plain >= std::chrono::seconds(1)) {
-                write_plain_checkpoint();
-                last_plain = std::chrono::steady_clock::now();
+            // While changes flow, take whatever has queued up every millisecond: the
+            // dispatcher is much faster than the reader, and waking it for every item would
+            // cost more CPU than the dispatching. After 50 ms without any, block instead.
+            std::deque<ChangeItem> items = queue_.take_all();
+            auto now = std::chrono::steady_clock::now();
+            if (items.empty()) {
+                if (now - last_item >= std::chrono::milliseconds(50)) {
+                    if (auto item = queue_.pop_for(std::chrono::milliseconds(50))) {
+                        items.push_back(std::move(*item));
+                    }
+                } else {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                }
             }
-            if (!item) {
-                if (!in_txn_ && !group_.items.empty()) {
+            if (!options_.memo_in_target && now - last_plain >= std::chrono::seconds(1)) {
+                write_plain_checkpoint();
+                last_plain = now;
+            }
+            if (items.empty()) {
+                if (!in_txn_ && !group_.items.empty() && ready(group_)) {
                     dispatch(group_);  // the source is quiet: do not wait for more
                 }
                 if (queue_.closed() && queue_.empty()) {
@@ -170,7 +209,12 @@ void ParallelApplyLoop::run(const std::atomic<bool>& stop) {
                 }
                 continue;
             }
-            on_item(std::move(*item));
+            last_item = std::chrono::steady_clock::now();
+            taken_ = items.size();
+            for (ChangeItem& item : items) {
+                --taken_;
+                on_item(std::move(item));
+            }
         }
         // On a stop, whole transactions already grouped are committed, as the serial loop does.
         if (!failed() && !in_txn_ && !group_.items.empty()) {
@@ -334,9 +378,7 @@ void ParallelApplyLoop::start_streaming() {
         }
     }
     stream_worker_ = *w;
-    for (ChangeItem& it : txn_.items) {
-        workers_[stream_worker_]->push(std::move(it));
-    }
+    workers_[stream_worker_]->push(std::move(txn_.items));
     txn_.clear();
     streaming_ = true;
 }
@@ -347,8 +389,10 @@ void ParallelApplyLoop::close_transaction(ChangeItem commit) {
     if (streaming_) {
         streaming_ = false;
         schedule_.finish(end);
-        workers_[stream_worker_]->push(std::move(commit));
-        workers_[stream_worker_]->push(end_of_group());
+        std::vector<ChangeItem> last;
+        last.push_back(std::move(commit));
+        last.push_back(end_of_group());
+        workers_[stream_worker_]->push(std::move(last));
         return;
     }
     bool nothing = std::exchange(skipping_, false) || txn_.items.size() <= 1;
@@ -384,11 +428,22 @@ void ParallelApplyLoop::close_transaction(ChangeItem commit) {
         group_.items.push_back(std::move(it));
     }
     txn_.clear();
-    if (group_.rows >= options_.flush_size || group_.txns >= options_.timestamp_limit ||
-        std::chrono::steady_clock::now() - group_.started >= options_.flush_period ||
-        queue_.empty()) {
+    if (ready(group_)) {
         dispatch(group_);
     }
+}
+
+bool ParallelApplyLoop::ready(const Pending& group) const {
+    if (group.rows >= options_.flush_size || group.txns >= options_.timestamp_limit ||
+        std::chrono::steady_clock::now() - group.started >= options_.flush_period) {
+        return true;
+    }
+    // Nothing more is queued. Send the group at once only if the workers are idle: then it
+    // is the fastest way to the target. While groups are still applying, keep adding to this
+    // one instead; it could not start much sooner, and many small target transactions cost
+    // more in total than a few large ones (the serial loop groups the same way, because the
+    // queue fills while it applies).
+    return taken_ == 0 && queue_.empty() && schedule_.in_flight() == 0;
 }
 
 void ParallelApplyLoop::dispatch(Pending& group) {
@@ -400,10 +455,8 @@ void ParallelApplyLoop::dispatch(Pending& group) {
             return;
         }
     }
-    for (ChangeItem& it : group.items) {
-        workers_[*w]->push(std::move(it));
-    }
-    workers_[*w]->push(end_of_group());
+    group.items.push_back(end_of_group());
+    workers_[*w]->push(std::move(group.items));
     group.clear();
 }
 

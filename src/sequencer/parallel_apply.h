@@ -64,6 +64,7 @@ private:
     void add_keys(const ChangeItem& changes);
     void close_transaction(ChangeItem commit);
     void dispatch(Pending& group);
+    bool ready(const Pending& group) const;  // whether the group being formed should go now
     void start_streaming();
     void pass(Lsn lsn);
     bool failed() const;
@@ -83,8 +84,9 @@ private:
     Schedule schedule_;
     std::vector<std::unique_ptr<Worker>> workers_;
 
-    Pending group_;  // being formed
-    Pending txn_;    // the source transaction being read
+    Pending group_;     // being formed
+    size_t taken_ = 0;  // items taken from the queue and not yet looked at
+    Pending txn_;       // the source transaction being read
     bool in_txn_ = false;
     bool skipping_ = false;   // the transaction is in `applied_`
     bool streaming_ = false;  // the transaction is being streamed to worker 0 as a barrier

@@ -54,6 +54,19 @@ public:
         return item;
     }
 
+    // Takes everything queued without waiting (possibly nothing). A consumer much faster than
+    // its producer can poll with this instead of waking up for every single item.
+    std::deque<T> take_all() {
+        std::lock_guard lock(mu_);
+        std::deque<T> out;
+        out.swap(items_);
+        if (!out.empty()) {
+            weight_ = 0;
+            not_full_.notify_all();
+        }
+        return out;
+    }
+
     void close() {
         std::lock_guard lock(mu_);
         closed_ = true;

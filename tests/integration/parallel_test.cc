@@ -1,0 +1,145 @@
+// Parallel apply (--parallelism > 1): several target connections, per-row source order, and
+// the checkpoint records beside the plain memo row. The kill -9 suites in resume_test.cc
+// cover crash recovery with parallelism; these cover the steady behaviour and the flags.
+
+#include "harness.h"
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <signal.h>
+#include <thread>
+
+namespace {
+
+using harness::converges;
+using harness::Databases;
+using harness::Replicator;
+using harness::Sql;
+using namespace std::chrono_literals;
+
+std::string test_log(const char* name) {
+    std::string path = harness::log_path(name);
+    ::unlink(path.c_str());
+    return path;
+}
+
+// Source transactions insert rows, and every tenth one also bumps one of five hot counters.
+// While the target catches up on several connections, no counter may ever go backwards
+// there: the changes of one row apply in source order whatever connection carries them.
+TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
+    Databases db("it_par",
+                 "CREATE TABLE hot(k int PRIMARY KEY, v bigint NOT NULL);"
+                 "CREATE TABLE cold(id bigint PRIMARY KEY, payload text);");
+    db.source->exec("INSERT INTO hot SELECT g, 0 FROM generate_series(0, 4) g");
+    const std::string key = "pglogical-wal-offset-it_par.public";
+    std::string log = test_log("it_par");
+    Replicator r(db.args({"--parallelism", "4", "--flushSize", "20"}), log);
+    ASSERT_TRUE(converges(db, {"hot", "cold"}));
+
+    std::atomic<bool> stop{false};
+    std::atomic<long> regressions{0};
+    std::atomic<long> samples{0};
+    std::atomic<long> max_sessions{0};
+    std::thread sampler([&] {
+        Sql dst(harness::target_port(), db.name);
+        std::vector<long long> last(5, 0);
+        while (!stop) {
+            for (const auto& row : dst.rows("SELECT k, v FROM hot ORDER BY k")) {
+                size_t k = std::stoul(*row[0]);
+                long long v = std::stoll(*row[1]);
+                if (v < last[k]) {
+                    ++regressions;
+                }
+                last[k] = std::max(last[k], v);
+            }
+            auto n = dst.value(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'it_par' AND "
+                "application_name = 'replicator'");
+            max_sessions = std::max<long>(max_sessions, std::stol(n.value_or("0")));
+            ++samples;
+            std::this_thread::sleep_for(5ms);
+        }
+    });
+    // 6000 source transactions, one COMMIT each.
+    db.source->exec(
+        "DO $$ BEGIN FOR i IN 1..6000 LOOP "
+        "  IF i % 10 = 0 THEN UPDATE hot SET v = v + 1 WHERE k = i % 5; END IF;"
+        "  INSERT INTO cold VALUES (i, repeat('x', i % 50)); COMMIT; END LOOP; END $$");
+    EXPECT_TRUE(converges(db, {"hot", "cold"}));
+    stop = true;
+    sampler.join();
+    EXPECT_GT(samples, 10);
+    EXPECT_EQ(regressions, 0) << "a counter went backwards on the target";
+    // Workers connect on first use; the catch-up kept more than one busy (plus the runner's
+    // own connection).
+    EXPECT_GE(max_sessions, 3) << r.log();
+
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+    // Stopped cleanly: the plain row holds the final position, which the slot confirms, and
+    // the workers' records sit beside it.
+    auto plain = db.target->value(
+        "SELECT convert_from(value, 'UTF8') FROM _replicator.memo WHERE key = '" + key + "'");
+    ASSERT_TRUE(plain.has_value());
+    EXPECT_EQ(
+        db.source->value("SELECT confirmed_flush_lsn = '" + *plain +
+                         "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + db.slot + "'"),
+        "t");
+    auto records = db.target->rows(
+        "SELECT key, convert_from(value, 'UTF8') FROM _replicator.memo "
+        "WHERE key LIKE 'pglogical-wal-offset-it\\_par.public#%' "
+        "ORDER BY key");
+    ASSERT_FALSE(records.empty());
+    for (const auto& row : records) {
+        EXPECT_EQ(row[0]->rfind(key + "#w", 0), 0u) << *row[0];
+        EXPECT_EQ(row[1]->rfind("prefix ", 0), 0u) << *row[1];
+    }
+
+    // A serial run takes over from the same checkpoint: the records are folded into the
+    // plain row, and nothing is applied twice or lost.
+    Replicator serial(db.args({"--parallelism", "1"}), log);
+    db.source->exec("UPDATE hot SET v = v + 1000; INSERT INTO cold VALUES (-1, 'after')");
+    EXPECT_TRUE(converges(db, {"hot", "cold"}));
+    EXPECT_EQ(db.target->value("SELECT count(*) FROM _replicator.memo WHERE key LIKE "
+                               "'pglogical-wal-offset-it\\_par.public#%'"),
+              "0");
+    EXPECT_EQ(serial.log().find("committed beyond"), std::string::npos)
+        << "a clean stop leaves nothing beyond the checkpoint";
+}
+
+// Tables joined by a foreign key stay in source order with each other: a child row never
+// arrives before its parent, and a parent is never deleted before its children.
+TEST(Parallel, ForeignKeyChainsApplyInOrder) {
+    Databases db("it_par_fk",
+                 "CREATE TABLE parent(id int PRIMARY KEY);"
+                 "CREATE TABLE child(id int PRIMARY KEY, parent_id int NOT NULL "
+                 "  REFERENCES parent(id));"
+                 "CREATE TABLE other(id int PRIMARY KEY);");
+    for (const char* extra : {"false", "true"}) {
+        Replicator r(db.args({"--parallelism", "8", "--enableParallelApplies", extra}),
+                     test_log("it_par_fk"));
+        db.source->exec("TRUNCATE child, parent, other");  // a barrier: runs alone
+        db.source->exec(
+            "DO $$ BEGIN FOR i IN 1..800 LOOP "
+            "  INSERT INTO parent VALUES (i); COMMIT;"
+            "  INSERT INTO child VALUES (i, i); INSERT INTO other VALUES (i); COMMIT;"
+            "  DELETE FROM child WHERE id = i - 1; COMMIT;"
+            "  DELETE FROM parent WHERE id = i - 1; COMMIT; END LOOP; END $$");
+        EXPECT_TRUE(converges(db, {"parent", "child", "other"})) << r.log();
+        EXPECT_TRUE(r.running()) << r.log();
+        r.signal(SIGTERM);
+        EXPECT_EQ(r.wait(30s), 0);
+    }
+}
+
+TEST(Parallel, ParallelismMustFitTheTargetPool) {
+    Databases db("it_par_pool", "", /*create_slot=*/false);
+    auto [status, out] =
+        harness::run_replicator(db.args({"--parallelism", "16", "--targetMaxPoolSize", "16"}), 30s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("--parallelism 16 needs --targetMaxPoolSize of at least 20"),
+              std::string::npos)
+        << out;
+}
+
+}  // namespace
