@@ -17,7 +17,7 @@ DST_PORT=${BENCH_TARGET_PORT:-58433}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
 BIN=build-bench/src/replicator
 
-scripts/setup.sh >/dev/null
+scripts/setup.sh --bench >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-bench -j"$(nproc)" --target replicator decoder_bench steady_lag >/dev/null
 
@@ -48,7 +48,7 @@ proc_cpu() { # pid -> cpu seconds
     awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-TUNED=${BENCH_TUNED:-"--parallelism 4 --flushSize 2000 --targetApplyQueueSize 50000"}
+TUNED=${BENCH_TUNED:-"--parallelism 1 --flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s"}
 
 declare -A R
 run_variant() { # name insert_fraction update_fraction
@@ -208,7 +208,10 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
         echo "| $v | COPY ceiling (final rows) | | $(fmt "$copy") rows/s | | 100% | | | | | |"
     done
     echo
-    echo "Tuned flags: \`--flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s\`."
+    echo
+    echo "![Catch-up throughput by consumer](benchmarks.png)"
+    echo
+    echo "Default flags include \`--parallelism 16\`; serial is \`--parallelism 1\`; tuned flags: \`$TUNED\`."
     echo "The CPU columns are process CPU seconds over the whole catch-up: the replicator itself,"
     echo "the source walsender decoding its slot, and the target backend (or the native apply"
     echo "worker) writing the rows. On 2 cores the walsender and the target backend together use"
@@ -243,4 +246,32 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "Not measured yet: --parallelism (the apply loop uses one target connection)."
 } >"$OUT"
 echo "wrote $OUT"
+
+# The plot: catch-up rows/s of every consumer, both backlogs, next to the COPY ceiling.
+PNG="$(dirname "$OUT")/benchmarks.png"
+{
+    for c in default serial tuned native copy; do
+        case $c in
+            copy) label="COPY ceiling"; m=${R[mixed,copy,rows_per_s]}; i=${R[insert-only,copy,rows_per_s]} ;;
+            native) label="native"; m=$(echo "$CHANGES / ${R[mixed,native,secs]}" | bc -l); i=$(echo "$CHANGES / ${R[insert-only,native,secs]}" | bc -l) ;;
+            *) label="$c"; m=$(echo "$CHANGES / ${R[mixed,$c,secs]}" | bc -l); i=$(echo "$CHANGES / ${R[insert-only,$c,secs]}" | bc -l) ;;
+        esac
+        printf '"%s" %.0f %.0f\n' "$label" "$m" "$i"
+    done
+} >"$BASE/plot.dat"
+gnuplot <<PLOT
+set terminal png size 960,520
+set output '$PNG'
+set title "Catch-up of $CHANGES row changes, one run on $(nproc) cores (higher is better)\\nreplicator pglogical with default flags, --parallelism 1 (serial) and tuned flags; native logical replication; COPY"
+set ylabel 'row changes per second'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set yrange [0:*]
+set grid ytics
+set key top left
+plot '$BASE/plot.dat' using 2:xtic(1) title 'mixed backlog', '' using 3 title 'insert-only backlog'
+PLOT
+echo "wrote $PNG"
 cat "$OUT"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything this project needs on Debian 12 (as root, or with sudo available),
 # then configures and builds it in ./build. Safe to run again: it only installs what is missing.
+# --bench also installs what bench/catchup.sh needs beyond the build (gnuplot for its plot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ PKGS=(build-essential cmake pkg-config
       libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl
       prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client
       mariadb-server mariadb-client libmariadb-dev bc)
+if [ "${1:-}" = "--bench" ]; then PKGS+=(gnuplot-nox); fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi

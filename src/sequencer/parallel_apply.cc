@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -62,7 +63,7 @@ public:
                     }
                 }
                 loop_.finish();
-            } catch (const Error& e) {
+            } catch (const Error&) {
                 error_ = std::current_exception();
                 failed_ = true;
                 owner_.schedule_.abort();
@@ -98,12 +99,14 @@ public:
         }
         WorkerRecord record = owner_.schedule_.record_for(index_, commits);
         const std::string& key = owner_.options_.memo_key;
-        owner_.memo_.write(conn, worker_record_key(key, index_), encode_record(record));
+        std::vector<std::pair<std::string, std::string>> rows = {
+            {worker_record_key(key, index_), encode_record(record)}};
         if (index_ == 0 && !record.prefix.is_zero()) {
             // Keeps the plain (MOLT-compatible) row close to the prefix. Only worker 0 writes
             // it, so commits of different workers never wait on each other's row lock.
-            owner_.memo_.write(conn, key, record.prefix.str());
+            rows.emplace_back(key, record.prefix.str());
         }
+        owner_.memo_.write(conn, rows);
     }
 
     void after_commit(LsnRange commits) override {
@@ -184,11 +187,12 @@ void ParallelApplyLoop::run(const std::atomic<bool>& stop) {
         while (!stop.load() && !failed()) {
             // While changes flow, take whatever has queued up every millisecond: the
             // dispatcher is much faster than the reader, and waking it for every item would
-            // cost more CPU than the dispatching. After 50 ms without any, block instead.
+            // cost more CPU than the dispatching. After 50 ms without any, and with no group
+            // waiting for the workers to drain (ready()), block instead.
             std::deque<ChangeItem> items = queue_.take_all();
             auto now = std::chrono::steady_clock::now();
             if (items.empty()) {
-                if (now - last_item >= std::chrono::milliseconds(50)) {
+                if (now - last_item >= std::chrono::milliseconds(50) && group_.items.empty()) {
                     if (auto item = queue_.pop_for(std::chrono::milliseconds(50))) {
                         items.push_back(std::move(*item));
                     }
@@ -299,7 +303,7 @@ void ParallelApplyLoop::add_keys(const ChangeItem& changes) {
             if (t.order_sensitive) {
                 // Foreign keys and secondary unique indexes relate rows of different keys
                 // (and tables): such tables are ordered as a whole, not per key.
-                txn_.keys.insert(group_key(t));
+                txn_.keys.push_back(group_key(t));
                 continue;
             }
             auto key = mapping->key_hash(m.values);
@@ -308,8 +312,10 @@ void ParallelApplyLoop::add_keys(const ChangeItem& changes) {
                 txn_.barrier = true;  // a key is missing: the worker reports it in context
                 return;
             }
-            txn_.keys.insert(*key);
-            txn_.keys.insert(*old_key);
+            txn_.keys.push_back(*key);
+            if (*old_key != *key) {
+                txn_.keys.push_back(*old_key);
+            }
         }
     } catch (const Error& e) {
         if (e.retryable()) {
@@ -423,7 +429,7 @@ void ParallelApplyLoop::close_transaction(ChangeItem commit) {
     group_.end = end;
     group_.rows += txn_.rows;
     ++group_.txns;
-    group_.keys.merge(txn_.keys);
+    group_.keys.insert(group_.keys.end(), txn_.keys.begin(), txn_.keys.end());
     for (ChangeItem& it : txn_.items) {
         group_.items.push_back(std::move(it));
     }
@@ -447,7 +453,9 @@ bool ParallelApplyLoop::ready(const Pending& group) const {
 }
 
 void ParallelApplyLoop::dispatch(Pending& group) {
-    std::vector<uint64_t> keys(group.keys.begin(), group.keys.end());
+    std::vector<uint64_t>& keys = group.keys;  // deduplicated here, once per group
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     std::optional<size_t> w;
     while (!(w = schedule_.assign(keys, group.barrier, group.commits, group.end, kAssignWait))) {
         if (failed()) {

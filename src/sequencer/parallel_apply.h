@@ -7,7 +7,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace rep {
@@ -50,7 +49,7 @@ private:
     class Worker;
     struct Pending {  // a source transaction, or a group of them, not yet dispatched
         std::vector<ChangeItem> items;
-        std::unordered_set<uint64_t> keys;
+        std::vector<uint64_t> keys;  // conflict keys, duplicates allowed until dispatch
         size_t rows = 0;
         size_t txns = 0;
         bool barrier = false;

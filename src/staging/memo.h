@@ -27,6 +27,8 @@ public:
     std::optional<std::string> read(PgConn& conn, const std::string& key);
     // Upserts in the connection's current transaction, if one is open.
     void write(PgConn& conn, const std::string& key, const std::string& value);
+    // Upserts several rows with one statement (one round trip). Keys must differ.
+    void write(PgConn& conn, const std::vector<std::pair<std::string, std::string>>& rows);
 
     // Every (key, value) whose key starts with `prefix`, in key order.
     std::vector<std::pair<std::string, std::string>> read_prefixed(PgConn& conn,
