@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <thread>
 #include <utility>
 
@@ -209,8 +210,8 @@ void ApplyLoop::begin_target_txn() {
     if (!target_.connected()) {
         target_.connect();  // after a lost connection; prepared statements start afresh
     }
-    target_.exec("BEGIN");
     txn_open_ = true;
+    begun_ = false;
     group_started_ = std::chrono::steady_clock::now();
 }
 
@@ -300,22 +301,86 @@ void ApplyLoop::process(const ChangeItem& item) {
     }
 }
 
-void ApplyLoop::flush_segments() {
+void ApplyLoop::send_begin() {
+    if (!begun_) {
+        target_.exec("BEGIN");
+        begun_ = true;
+    }
+}
+
+void ApplyLoop::write_pipeline(bool commit) {
     std::vector<Segment> segments = builder_.take_segments();
-    for (Segment& s : segments) {
-        auto started = std::chrono::steady_clock::now();
-        try {
-            writer_.write(target_, s);
-        } catch (const Error& e) {
-            if (e.retryable()) {
-                throw;
-            }
-            Segment failed = std::move(s);  // rollback clears the builder
-            fail_segment(e, failed);
+    if (segments.empty() && !commit) {
+        return;
+    }
+    // One round trip for all of it: on a distant target, round trips and not rows are what
+    // a batch costs.
+    static const std::string kBegin = "BEGIN";
+    static const std::string kCommit = "COMMIT";
+    std::vector<PgConn::PipelineCall> calls;
+    std::deque<std::vector<std::string>> storage;
+    size_t first_segment = 0;
+    if (!begun_) {
+        calls.push_back({nullptr, &kBegin, {}});
+        first_segment = 1;
+    }
+    writer_.append_calls(segments, calls, storage);
+    std::string memo_sql;
+    if (commit) {
+        std::vector<std::pair<std::string, std::string>> rows;
+        if (options_.hooks != nullptr) {
+            rows = options_.hooks->memo_rows(group_commits_);
+        } else if (options_.memo_in_target) {
+            rows.emplace_back(options_.memo_key, group_checkpoint_);
         }
+        if (!rows.empty()) {
+            memo_sql = memo_.upsert_sql(rows.size());
+            std::vector<std::string>& params = storage.emplace_back();
+            for (auto& [key, value] : rows) {
+                params.push_back(std::move(key));
+                params.push_back(std::move(value));
+            }
+            PgConn::PipelineCall call{nullptr, &memo_sql, {}};
+            for (const std::string& p : params) {
+                call.values.push_back(p.c_str());
+            }
+            calls.push_back(std::move(call));
+        }
+        calls.push_back({nullptr, &kCommit, {}});
+        // COMMIT with no transaction open only warns; make sure ours is still there (unless
+        // this pipeline begins it), so the position never moves past data not committed.
+        if (begun_ && !target_.in_transaction()) {
+            throw Error(ErrorKind::kRetryable,
+                        "the target transaction was lost before COMMIT; re-applying the group");
+        }
+    }
+    auto started = std::chrono::steady_clock::now();
+    size_t failed = 0;
+    try {
+        target_.exec_pipeline(calls, &failed);
+    } catch (const Error& e) {
+        begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
+        if (!e.retryable() && failed >= first_segment && failed - first_segment < segments.size()) {
+            Segment s = std::move(segments[failed - first_segment]);  // rollback clears the builder
+            fail_segment(e, s);
+        }
+        throw;
+    }
+    begun_ = !commit;
+    record_written(
+        segments,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void ApplyLoop::record_written(const std::vector<Segment>& segments, double total_seconds) {
+    size_t total_rows = 0;
+    for (const Segment& s : segments) {
+        total_rows += s.rows.size();
+    }
+    for (const Segment& s : segments) {
         size_t n = s.rows.size();
-        double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        // The statements ran together: each is charged its share of the time by rows.
+        double seconds = total_seconds * static_cast<double>(n) / static_cast<double>(total_rows);
         bool deletes = s.kind == MutationKind::kDelete;
         const std::string& table = s.mapping->target().name.table;
         double age =
@@ -388,6 +453,7 @@ void ApplyLoop::apply_truncate(const ChangeItem& item) {
     }
     begin_target_txn();
     flush_segments();
+    send_begin();
     std::vector<std::shared_ptr<const TargetTable>> tables;
     std::vector<const TargetTable*> ptrs;
     for (const auto& rel : item.truncate.relations) {
@@ -419,19 +485,7 @@ void ApplyLoop::commit_group() {
         log_complete_ = true;
         return;
     }
-    flush_segments();
-    if (options_.hooks != nullptr) {
-        options_.hooks->before_commit(target_, group_commits_);
-    } else if (options_.memo_in_target) {
-        memo_.write(target_, options_.memo_key, group_checkpoint_);
-    }
-    // COMMIT with no transaction open only warns; make sure ours is still there, so the
-    // position never moves past data that is not committed.
-    if (!target_.in_transaction()) {
-        throw Error(ErrorKind::kRetryable,
-                    "the target transaction was lost before COMMIT; re-applying the group");
-    }
-    target_.exec("COMMIT");
+    write_pipeline(/*commit=*/true);
     txn_open_ = false;
     log_.clear();
     log_complete_ = true;
@@ -478,6 +532,7 @@ void ApplyLoop::rollback_quietly() {
         }
     }
     txn_open_ = false;
+    begun_ = false;
     source_txn_open_ = false;
     skipping_ = false;
     group_rows_ = 0;

@@ -31,8 +31,8 @@ enum class TruncateMode { kApply, kIgnore, kError };
 class CommitHooks {
 public:
     virtual ~CommitHooks() = default;
-    // Inside the open target transaction, just before COMMIT.
-    virtual void before_commit(PgConn& conn, LsnRange commits) = 0;
+    // The memo rows (key, value) to upsert in the target transaction, just before COMMIT.
+    virtual std::vector<std::pair<std::string, std::string>> memo_rows(LsnRange commits) = 0;
     // After COMMIT (or, if the group wrote nothing, instead of it).
     virtual void after_commit(LsnRange commits) = 0;
 };
@@ -100,7 +100,12 @@ private:
     // (the error came from folding), else commits the transactions before the failing one and
     // throws the failing one's error.
     void salvage_group(const Error& original);
-    void flush_segments();
+    void flush_segments() { write_pipeline(/*commit=*/false); }
+    // Writes the pending segments in one round trip, led by BEGIN if it is not sent yet and,
+    // with `commit`, followed by the memo rows and COMMIT.
+    void write_pipeline(bool commit);
+    void send_begin();  // BEGIN now, before a statement that is not pipelined
+    void record_written(const std::vector<Segment>& segments, double seconds);
     void apply_truncate(const ChangeItem& item);
     void begin_target_txn();
     void commit_group();
@@ -120,8 +125,9 @@ private:
     SegmentWriter writer_;
     BatchBuilder builder_;
 
-    // The open target transaction ("group").
+    // The open target transaction ("group"). BEGIN is sent with the first statements.
     bool txn_open_ = false;
+    bool begun_ = false;
     bool source_txn_open_ = false;
     uint32_t current_xid_ = 0;
     Lsn current_lsn_;               // commit LSN of the source transaction being applied

@@ -93,9 +93,9 @@ public:
     bool failed() const { return failed_.load(); }
     std::exception_ptr error() const { return error_; }
 
-    void before_commit(PgConn& conn, LsnRange commits) override {
+    std::vector<std::pair<std::string, std::string>> memo_rows(LsnRange commits) override {
         if (!owner_.options_.memo_in_target) {
-            return;  // at-least-once: the dispatcher writes the plain row to staging
+            return {};  // at-least-once: the dispatcher writes the plain row to staging
         }
         WorkerRecord record = owner_.schedule_.record_for(index_, commits);
         const std::string& key = owner_.options_.memo_key;
@@ -106,7 +106,7 @@ public:
             // it, so commits of different workers never wait on each other's row lock.
             rows.emplace_back(key, record.prefix.str());
         }
-        owner_.memo_.write(conn, rows);
+        return rows;
     }
 
     void after_commit(LsnRange commits) override {

@@ -120,24 +120,28 @@ void Memo::remove(PgConn& conn, const std::string& key) {
     conn.exec_params(fmt::format("DELETE FROM {} WHERE key = $1", table_), {key});
 }
 
-void Memo::write(PgConn& conn, const std::vector<std::pair<std::string, std::string>>& rows) {
+std::string Memo::upsert_sql(size_t rows) const {
     bool cockroach = dialect_.product() == TargetProduct::kCockroach;
     std::string values;
+    for (size_t i = 0; i < rows; ++i) {
+        values += i == 0 ? "(" : ", (";
+        values += cockroach ? fmt::format("${}, ${}::BYTES)", 2 * i + 1, 2 * i + 2)
+                            : fmt::format("${}, convert_to(${}, 'UTF8'))", 2 * i + 1, 2 * i + 2);
+    }
+    return cockroach ? fmt::format("UPSERT INTO {} (key, value) VALUES {}", table_, values)
+                     : fmt::format(
+                           "INSERT INTO {} (key, value) VALUES {} ON CONFLICT (key) DO "
+                           "UPDATE SET value = excluded.value",
+                           table_, values);
+}
+
+void Memo::write(PgConn& conn, const std::vector<std::pair<std::string, std::string>>& rows) {
     std::vector<std::optional<std::string>> params;
     for (const auto& [key, value] : rows) {
-        size_t n = params.size();
-        values += values.empty() ? "(" : ", (";
-        values += cockroach ? fmt::format("${}, ${}::BYTES)", n + 1, n + 2)
-                            : fmt::format("${}, convert_to(${}, 'UTF8'))", n + 1, n + 2);
         params.emplace_back(key);
         params.emplace_back(value);
     }
-    conn.exec_params(cockroach
-                         ? fmt::format("UPSERT INTO {} (key, value) VALUES {}", table_, values)
-                         : fmt::format("INSERT INTO {} (key, value) VALUES {} ON CONFLICT "
-                                       "(key) DO UPDATE SET value = excluded.value",
-                                       table_, values),
-                     params);
+    conn.exec_params(upsert_sql(rows.size()), params);
 }
 
 void Memo::write(PgConn& conn, const std::string& key, const std::string& value) {

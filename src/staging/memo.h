@@ -29,6 +29,8 @@ public:
     void write(PgConn& conn, const std::string& key, const std::string& value);
     // Upserts several rows with one statement (one round trip). Keys must differ.
     void write(PgConn& conn, const std::vector<std::pair<std::string, std::string>>& rows);
+    // The statement write() runs for `rows` rows; its parameters are key, value, key, value...
+    std::string upsert_sql(size_t rows) const;
 
     // Every (key, value) whose key starts with `prefix`, in key order.
     std::vector<std::pair<std::string, std::string>> read_prefixed(PgConn& conn,

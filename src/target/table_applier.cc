@@ -118,16 +118,22 @@ void SegmentWriter::write_row(PgConn& conn, const Segment& s, size_t row) {
     run(conn, s, row, 1);
 }
 
-void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t count) {
+const SegmentWriter::Statement& SegmentWriter::statement(const Segment& s) {
     // Generate the SQL once per table layout, kind and column set, not per batch.
     auto [it, inserted] = statements_.try_emplace(StatementKey{s.mapping.get(), s.kind, s.cols});
     if (inserted) {
         const TargetTable& t = s.mapping->target();
         it->second.sql =
             s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t) : dialect_.upsert(t, s.cols);
-        it->second.name = fmt::format("rep_stmt_{}", statements_.size());
+        // Named after the SQL text, not a counter: the connection remembers what it prepared
+        // across pipeline restarts, when a new writer would number its statements afresh and
+        // could run one table's rows through another table's statement.
+        it->second.name = fmt::format("rep_{:016x}", std::hash<std::string>{}(it->second.sql));
     }
-    conn.prepare(it->second.name, it->second.sql, static_cast<int>(s.cols.size()));
+    return it->second;
+}
+
+std::vector<std::string> SegmentWriter::arrays(const Segment& s, size_t first, size_t count) {
     std::vector<std::string> arrays;
     arrays.reserve(s.cols.size());
     TextArrayBuilder b;
@@ -142,11 +148,32 @@ void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t cou
         }
         arrays.push_back(b.finish());
     }
+    return arrays;
+}
+
+void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t count) {
+    const Statement& st = statement(s);
+    conn.prepare(st.name, st.sql, static_cast<int>(s.cols.size()));
+    std::vector<std::string> cols = arrays(s, first, count);
     std::vector<const char*> values;
-    for (const auto& a : arrays) {
+    for (const auto& a : cols) {
         values.push_back(a.c_str());
     }
-    conn.exec_prepared(it->second.name, values);
+    conn.exec_prepared(st.name, values);
+}
+
+void SegmentWriter::append_calls(const std::vector<Segment>& segments,
+                                 std::vector<PgConn::PipelineCall>& calls,
+                                 std::deque<std::vector<std::string>>& storage) {
+    for (const Segment& s : segments) {
+        const Statement& st = statement(s);
+        storage.push_back(arrays(s, 0, s.rows.size()));
+        PgConn::PipelineCall call{&st.name, &st.sql, {}};
+        for (const auto& a : storage.back()) {
+            call.values.push_back(a.c_str());
+        }
+        calls.push_back(std::move(call));
+    }
 }
 
 std::shared_ptr<const TargetTable> TableResolver::table(PgConn& conn, const Relation& rel) {

@@ -3,7 +3,9 @@
 #include "core/mutation.h"
 #include "target/dialect.h"
 #include "target/target_schema.h"
+#include "util/pg_conn.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,11 +70,20 @@ class SegmentWriter {
 public:
     explicit SegmentWriter(const Dialect& dialect) : dialect_(dialect) {}
     void write(PgConn& conn, const Segment& segment);
+    // Appends one pipeline call per segment to `calls` (PgConn::exec_pipeline), with the
+    // parameter text kept in `storage` until the pipeline has run.
+    void append_calls(const std::vector<Segment>& segments,
+                      std::vector<PgConn::PipelineCall>& calls,
+                      std::deque<std::vector<std::string>>& storage);
     // Writes one row of the segment (to find which row a failed batch choked on).
     void write_row(PgConn& conn, const Segment& segment, size_t row);
 
 private:
     void run(PgConn& conn, const Segment& segment, size_t first, size_t count);
+    struct Statement;
+    const Statement& statement(const Segment& segment);
+    // The segment's columns as text[] literals, one per column, rows [first, first + count).
+    std::vector<std::string> arrays(const Segment& segment, size_t first, size_t count);
 
     // Mappings live as long as the resolver that made them, which outlives this writer's use.
     using StatementKey = std::tuple<const TableMapping*, MutationKind, std::vector<size_t>>;

@@ -153,6 +153,94 @@ PgResult PgConn::exec_prepared(const std::string& name, const std::vector<const 
                  "execute " + name);
 }
 
+void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
+    ensure_usable();
+    auto is_prepared = [&](const std::string& name) {
+        return std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end();
+    };
+    auto broken = [&](std::string_view what) {
+        Error e = pg_error(conn_, nullptr, fmt::format("{} on {}", what, describe()));
+        // Results of this pipeline may still be in flight: the connection cannot be used for
+        // anything else. Drop it; the caller's transaction is gone with it.
+        close();
+        return Error(ErrorKind::kRetryable, e.what());
+    };
+    if (PQenterPipelineMode(conn_) != 1) {
+        throw broken("cannot enter pipeline mode");
+    }
+    struct Sent {
+        size_t call;
+        bool prepare;
+    };
+    std::vector<Sent> sent;
+    std::vector<const std::string*> preparing;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        const PipelineCall& c = calls[i];
+        int n = static_cast<int>(c.values.size());
+        if (c.name == nullptr) {
+            if (PQsendQueryParams(conn_, c.sql->c_str(), n, nullptr, c.values.data(), nullptr,
+                                  nullptr, 0) != 1) {
+                throw broken("sending a statement");
+            }
+            sent.push_back({i, false});
+            continue;
+        }
+        if (!is_prepared(*c.name) &&
+            std::find_if(preparing.begin(), preparing.end(),
+                         [&](const std::string* p) { return *p == *c.name; }) == preparing.end()) {
+            if (PQsendPrepare(conn_, c.name->c_str(), c.sql->c_str(), n, nullptr) != 1) {
+                throw broken("sending a statement");
+            }
+            preparing.push_back(c.name);
+            sent.push_back({i, true});
+        }
+        if (PQsendQueryPrepared(conn_, c.name->c_str(), n, c.values.data(), nullptr, nullptr, 0) !=
+            1) {
+            throw broken("sending a statement");
+        }
+        sent.push_back({i, false});
+    }
+    if (PQpipelineSync(conn_) != 1) {
+        throw broken("sending a pipeline");
+    }
+    std::optional<Error> error;
+    size_t error_call = 0;
+    for (const Sent& s : sent) {
+        PGresult* r = PQgetResult(conn_);
+        if (r == nullptr) {
+            throw broken("reading pipeline results");
+        }
+        PgResult res(r);
+        auto st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (s.prepare) {
+                prepared_.push_back(*calls[s.call].name);  // session-level: survives ROLLBACK
+            }
+        } else if (st != PGRES_PIPELINE_ABORTED && !error) {
+            const PipelineCall& c = calls[s.call];
+            std::string head = c.name != nullptr ? *c.name : c.sql->substr(0, 120);
+            std::replace(head.begin(), head.end(), '\n', ' ');
+            error = pg_error(
+                conn_, r,
+                fmt::format("{}{} failed on {}", s.prepare ? "prepare " : "", head, describe()));
+            error_call = s.call;
+        }
+        while (PGresult* extra = PQgetResult(conn_)) {  // NULL ends each command's results
+            PQclear(extra);
+        }
+    }
+    PGresult* sync = PQgetResult(conn_);
+    bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced || PQexitPipelineMode(conn_) != 1) {
+        throw broken("finishing a pipeline");
+    }
+    if (error) {
+        *failed = error_call;
+        throw *error;
+    }
+}
+
 std::optional<std::string> PgConn::query_value(
     const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     PgResult r = exec_params(sql, params);

@@ -55,6 +55,19 @@ public:
     // Prepares `sql` under `name` if this connection has not prepared that name yet.
     void prepare(const std::string& name, const std::string& sql, int nparams);
     PgResult exec_prepared(const std::string& name, const std::vector<const char*>& values);
+
+    // One statement of a pipeline (see exec_pipeline).
+    struct PipelineCall {
+        const std::string* name;  // prepared statement name, or nullptr: run `sql` unprepared
+        const std::string* sql;
+        std::vector<const char*> values;  // text parameters; nullptr is SQL NULL
+    };
+    // Runs the calls in order in one round trip (libpq pipeline mode), preparing the named
+    // statements this connection has not prepared yet in the same round trip. The server
+    // stops at the first failing call; its error is thrown with *failed set to its index.
+    // A pipeline that cannot be finished (the connection broke) leaves the connection broken.
+    void exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed);
+
     // Single value of the first row/column, or nullopt for NULL or no row.
     std::optional<std::string> query_value(
         const std::string& sql, const std::vector<std::optional<std::string>>& params = {});

@@ -95,6 +95,26 @@ TEST(Connections, LostSourceConnectionReconnectsAndResumes) {
     EXPECT_NE(r.log().find("resuming from LSN"), std::string::npos) << r.log();
 }
 
+// The target connection outlives a pipeline restart, and so do the statements prepared on it.
+// After the restart another table of the same shape is written first: its rows must not go
+// through the statement the connection prepared for the first table.
+TEST(Connections, StatementsPreparedBeforeARestartKeepTheirTable) {
+    Databases db("it_restart_stmts",
+                 "CREATE TABLE t(id int PRIMARY KEY, v int);"
+                 "CREATE TABLE u(id int PRIMARY KEY, v int);");
+    Replicator r(db.args({"--parallelism", "1"}), fresh_log("it_restart_stmts"));
+    db.source->exec("INSERT INTO t SELECT g, 1 FROM generate_series(1, 100) g");
+    EXPECT_TRUE(converges(db, {"t", "u"}));
+    db.source->exec(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+        "WHERE slot_name = 'slot_it_restart_stmts' AND active_pid IS NOT NULL");
+    EXPECT_TRUE(harness::wait_for(
+        [&] { return r.log().find("resuming from LSN") != std::string::npos; }, 30s));
+    db.source->exec("INSERT INTO u SELECT g, 2 FROM generate_series(1, 100) g");
+    db.source->exec("UPDATE t SET v = 3 WHERE id <= 10");
+    EXPECT_TRUE(converges(db, {"t", "u"})) << r.log();
+}
+
 TEST(Connections, StagingInAnotherDatabase) {
     Databases db("it_staging", "CREATE TABLE t(id int PRIMARY KEY, v text)");
     harness::Sql admin(harness::target_port(), "postgres");

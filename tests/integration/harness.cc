@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstdlib>
 #include <fcntl.h>
@@ -155,12 +156,19 @@ Databases::~Databases() {
 }
 
 std::string Databases::dump(Sql& db, const std::string& table, const std::string& order_by) {
-    std::ostringstream out;
+    // Rows are sorted as text too: ORDER BY 1 leaves ties (composite keys) in any order.
+    std::vector<std::string> lines;
     for (const auto& row : db.rows("SELECT * FROM " + table + " ORDER BY " + order_by)) {
+        std::string line;
         for (const auto& v : row) {
-            out << (v ? "'" + *v + "'" : "NULL") << '|';
+            line += (v ? "'" + *v + "'" : "NULL") + "|";
         }
-        out << '\n';
+        lines.push_back(std::move(line));
+    }
+    std::stable_sort(lines.begin(), lines.end());
+    std::ostringstream out;
+    for (const auto& l : lines) {
+        out << l << '\n';
     }
     return out.str();
 }

@@ -39,7 +39,6 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
     std::atomic<bool> stop{false};
     std::atomic<long> regressions{0};
     std::atomic<long> samples{0};
-    std::atomic<long> max_sessions{0};
     std::thread sampler([&] {
         Sql dst(harness::target_port(), db.name);
         std::vector<long long> last(5, 0);
@@ -52,10 +51,6 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
                 }
                 last[k] = std::max(last[k], v);
             }
-            auto n = dst.value(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'it_par' AND "
-                "application_name = 'replicator'");
-            max_sessions = std::max<long>(max_sessions, std::stol(n.value_or("0")));
             ++samples;
             std::this_thread::sleep_for(5ms);
         }
@@ -70,9 +65,6 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
     sampler.join();
     EXPECT_GT(samples, 10);
     EXPECT_EQ(regressions, 0) << "a counter went backwards on the target";
-    // Workers connect on first use; the catch-up kept more than one busy (plus the runner's
-    // own connection).
-    EXPECT_GE(max_sessions, 3) << r.log();
 
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();
@@ -89,7 +81,8 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
         "SELECT key, convert_from(value, 'UTF8') FROM _replicator.memo "
         "WHERE key LIKE 'pglogical-wal-offset-it\\_par.public#%' "
         "ORDER BY key");
-    ASSERT_FALSE(records.empty());
+    // Independent groups went to more than one worker: each writes a record of its own.
+    EXPECT_GE(records.size(), 2u) << r.log();
     for (const auto& row : records) {
         EXPECT_EQ(row[0]->rfind(key + "#w", 0), 0u) << *row[0];
         EXPECT_EQ(row[1]->rfind("prefix ", 0), 0u) << *row[1];
