@@ -31,6 +31,13 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
                  "CREATE TABLE hot(k int PRIMARY KEY, v bigint NOT NULL);"
                  "CREATE TABLE cold(id bigint PRIMARY KEY, payload text);");
     db.source->exec("INSERT INTO hot SELECT g, 0 FROM generate_series(0, 4) g");
+    // A slow target (half a millisecond per row written to cold): groups pile up while
+    // earlier ones are applying, so independent ones go to other workers.
+    db.target->exec(
+        "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "  PERFORM pg_sleep(0.0005); RETURN NEW; END $$;"
+        "CREATE TRIGGER slow_row BEFORE INSERT OR UPDATE ON cold FOR EACH ROW "
+        "  EXECUTE FUNCTION slow_row();");
     const std::string key = "pglogical-wal-offset-it_par.public";
     std::string log = test_log("it_par");
     Replicator r(db.args({"--parallelism", "4", "--flushSize", "20"}), log);
