@@ -13,14 +13,9 @@ namespace {
 
 using harness::converges;
 using harness::Databases;
+using harness::fresh_log;
 using harness::Replicator;
 using namespace std::chrono_literals;
-
-std::string fresh_log(const char* name) {
-    std::string path = harness::log_path(name);
-    ::unlink(path.c_str());
-    return path;
-}
 
 TEST(Connections, TlsVerifyFullOnSourceAndTarget) {
     Databases db("it_tls", "CREATE TABLE t(id int PRIMARY KEY, v text)");

@@ -39,6 +39,12 @@ std::string servers_base() {
     return v != nullptr ? v : REP_TEST_BASE_DEFAULT;
 }
 
+std::string fresh_log(const std::string& test_name) {
+    std::string path = log_path(test_name);
+    ::unlink(path.c_str());
+    return path;
+}
+
 std::string log_path(const std::string& test_name) {
     return servers_base() + "/" + test_name + "." + std::to_string(::getpid()) + ".log";
 }

@@ -96,6 +96,8 @@ std::pair<int, std::string> run_replicator(const std::vector<std::string>& args,
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 std::string log_path(const std::string& test_name);
+// log_path(), with any log of an earlier run removed.
+std::string fresh_log(const std::string& test_name);
 
 // GET http://127.0.0.1:port/path; returns {status, body}, status 0 if nothing answered.
 std::pair<int, std::string> http_get(int port, const std::string& path);

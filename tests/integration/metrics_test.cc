@@ -16,6 +16,7 @@ namespace {
 
 using harness::converges;
 using harness::Databases;
+using harness::fresh_log;
 using harness::Replicator;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -73,12 +74,6 @@ bool healthz_is(int port, int status, std::string* body = nullptr) {
         *body = text;
     }
     return code == status;
-}
-
-std::string fresh_log(const char* name) {
-    std::string path = harness::log_path(name);
-    ::unlink(path.c_str());
-    return path;
 }
 
 TEST(Metrics, VarzCountsEqualReplicatedRows) {

@@ -12,6 +12,8 @@
 
 namespace {
 
+using harness::fresh_log;
+
 using harness::MySql;
 using harness::Replicator;
 using harness::Sql;
@@ -107,12 +109,6 @@ struct MyDatabases {
     std::unique_ptr<MySql> source;
     std::unique_ptr<Sql> target;
 };
-
-std::string fresh_log(const std::string& name) {
-    std::string path = harness::log_path(name);
-    ::unlink(path.c_str());
-    return path;
-}
 
 TEST(Mylogical, InsertsUpdatesDeletesKeyChangesAndMultiTableTransactions) {
     MyDatabases db("my_dml",

@@ -13,15 +13,10 @@ namespace {
 
 using harness::converges;
 using harness::Databases;
+using harness::fresh_log;
 using harness::Replicator;
 using harness::Sql;
 using namespace std::chrono_literals;
-
-std::string test_log(const char* name) {
-    std::string path = harness::log_path(name);
-    ::unlink(path.c_str());
-    return path;
-}
 
 // Source transactions insert rows, and every tenth one also bumps one of five hot counters.
 // While the target catches up on several connections, no counter may ever go backwards
@@ -39,7 +34,7 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
         "CREATE TRIGGER slow_row BEFORE INSERT OR UPDATE ON cold FOR EACH ROW "
         "  EXECUTE FUNCTION slow_row();");
     const std::string key = "pglogical-wal-offset-it_par.public";
-    std::string log = test_log("it_par");
+    std::string log = fresh_log("it_par");
     Replicator r(db.args({"--parallelism", "4", "--flushSize", "20"}), log);
     ASSERT_TRUE(converges(db, {"hot", "cold"}));
 
@@ -117,7 +112,7 @@ TEST(Parallel, ForeignKeyChainsApplyInOrder) {
                  "CREATE TABLE other(id int PRIMARY KEY);");
     for (const char* extra : {"false", "true"}) {
         Replicator r(db.args({"--parallelism", "8", "--enableParallelApplies", extra}),
-                     test_log("it_par_fk"));
+                     fresh_log("it_par_fk"));
         db.source->exec("TRUNCATE child, parent, other");  // a barrier: runs alone
         db.source->exec(
             "DO $$ BEGIN FOR i IN 1..800 LOOP "

@@ -10,20 +10,15 @@ namespace {
 
 using harness::converges;
 using harness::Databases;
+using harness::fresh_log;
 using harness::Replicator;
 using namespace std::chrono_literals;
-
-std::string test_log(const char* name) {
-    std::string path = harness::log_path(name);
-    ::unlink(path.c_str());
-    return path;
-}
 
 TEST(Pglogical, ReplicatesInsertsUpdatesDeletesAndKeyChanges) {
     Databases db("it_dml",
                  "CREATE TABLE a(id bigint PRIMARY KEY, v text, n int);"
                  "CREATE TABLE b(k1 int, k2 text, payload jsonb, PRIMARY KEY (k1, k2));");
-    Replicator r(db.args(), test_log("it_dml"));
+    Replicator r(db.args(), fresh_log("it_dml"));
     db.source->exec("INSERT INTO a SELECT g, 'v' || g, g FROM generate_series(1, 500) g");
     db.source->exec(
         "INSERT INTO b SELECT g % 7, 'k' || g, jsonb_build_object('g', g) "
@@ -89,7 +84,7 @@ CREATE TABLE types(
         "INSERT INTO types (id, c_bytea) SELECT 10 + g, decode(repeat(lpad(to_hex(g), 2, '0'), 3), "
         "'hex') "
         "FROM generate_series(0, 255) g");
-    Replicator r(db.args(), test_log("it_types"));
+    Replicator r(db.args(), fresh_log("it_types"));
     EXPECT_TRUE(converges(db, {"types"}));
     db.source->exec("UPDATE types SET c_double = -c_double, c_text = c_text || '!' WHERE id < 3");
     EXPECT_TRUE(converges(db, {"types"}));
@@ -103,7 +98,7 @@ TEST(Pglogical, UnchangedToastColumnsKeepTheirValue) {
     db.source->exec(
         "INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text), '') "
         "FROM generate_series(1, 3200)), 0 FROM generate_series(1, 5) g");
-    Replicator r(db.args(), test_log("it_toast"));
+    Replicator r(db.args(), fresh_log("it_toast"));
     EXPECT_TRUE(converges(db, {"docs"}));
     db.source->exec("UPDATE docs SET small = small + 1");  // big is sent as 'unchanged'
     db.source->exec("UPDATE docs SET small = small + 1 WHERE id = 1");
@@ -113,7 +108,7 @@ TEST(Pglogical, UnchangedToastColumnsKeepTheirValue) {
 
 TEST(Pglogical, TruncateIsAppliedInOrder) {
     Databases db("it_truncate", "CREATE TABLE t(id int PRIMARY KEY, v text)");
-    Replicator r(db.args(), test_log("it_truncate"));
+    Replicator r(db.args(), fresh_log("it_truncate"));
     db.source->exec("INSERT INTO t SELECT g, 'a' FROM generate_series(1, 100) g");
     db.source->exec(
         "BEGIN; INSERT INTO t VALUES (1000, 'before'); TRUNCATE t; "
@@ -136,7 +131,7 @@ TEST(Pglogical, TruncateModeErrorStopsAndNamesTheTable) {
 
 TEST(Pglogical, AddedColumnMidStream) {
     Databases db("it_addcol", "CREATE TABLE t(id int PRIMARY KEY, v text)");
-    Replicator r(db.args(), test_log("it_addcol"));
+    Replicator r(db.args(), fresh_log("it_addcol"));
     db.source->exec("INSERT INTO t SELECT g, 'a' FROM generate_series(1, 50) g");
     EXPECT_TRUE(converges(db, {"t"}));
     db.target->exec("ALTER TABLE t ADD COLUMN extra int DEFAULT 7");
@@ -181,7 +176,7 @@ TEST(Pglogical, MissingSlotAndPublicationGiveTheSqlToRun) {
     // Nothing was created behind the user's back.
     EXPECT_EQ(db.source->count("pg_replication_slots WHERE slot_name = 'slot_it_noslot'"), 0);
     // The explicit opt-in creates both and replicates.
-    Replicator r(db.args({"--createSlotAndPublication"}), test_log("it_noslot"));
+    Replicator r(db.args({"--createSlotAndPublication"}), fresh_log("it_noslot"));
     ASSERT_TRUE(harness::wait_for(
         [&] {
             return db.source->count("pg_replication_slots WHERE slot_name = 'slot_it_noslot'") == 1;
@@ -204,7 +199,7 @@ TEST(Pglogical, BadValueStopsWithoutMovingTheCheckpoint) {
     // First transaction applied, the failing one not at all (atomic), nothing skipped.
     EXPECT_EQ(db.target->count("t"), 1);
     db.target->exec("ALTER TABLE t ALTER COLUMN code TYPE text");
-    Replicator r(db.args(), test_log("it_badvalue"));
+    Replicator r(db.args(), fresh_log("it_badvalue"));
     EXPECT_TRUE(converges(db, {"t"}));
 }
 
