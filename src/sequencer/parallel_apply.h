@@ -21,7 +21,9 @@ struct ParallelOptions {
 // Applies source transactions on several target connections at once (docs/architecture.md
 // §2.8). The calling thread is the dispatcher: it pops ChangeItems in source order, forms
 // groups of whole source transactions (the same --flushSize / --flushPeriod /
-// --timestampLimit rules as the serial ApplyLoop), computes each group's conflict keys and
+// --timestampLimit rules as the serial ApplyLoop; a group is sent before it is full only when
+// no group is applying, as the serial loop's queue fills while it applies), computes each
+// group's conflict keys and
 // hands it to a worker chosen by the Schedule. Each worker is an ApplyLoop in worker mode on
 // its own connection, committing one target transaction per group together with its
 // checkpoint record, so what is committed is known exactly after any crash.
@@ -33,7 +35,8 @@ struct ParallelOptions {
 class ParallelApplyLoop {
 public:
     // `dispatcher_conn` is used by this thread for catalog lookups; `workers` are the worker
-    // connections (connected lazily, on first use). Progress starts at `applied.prefix()`.
+    // connections (connected lazily, on first use). The committed prefix starts at the larger
+    // of `applied.prefix()` and Progress; transactions in `applied` are skipped.
     ParallelApplyLoop(ApplyOptions options, ParallelOptions parallel, const Dialect& dialect,
                       SchemaRef target_schema, PgConn& dispatcher_conn,
                       std::vector<PgConn*> workers, Memo& memo, PgConn* staging,
