@@ -101,6 +101,10 @@ void ApplyLoop::process_with_retry(ChangeItem item) {
         }
         return;
     } catch (const Error& e) {
+        if (e.retryable() && commit_landed()) {
+            committed_group();
+            return;
+        }
         rollback_quietly();
         if (!e.retryable()) {
             salvage_group(e);
@@ -184,6 +188,17 @@ void ApplyLoop::retry_group(const Error& first) {
         spdlog::warn("retrying target transaction ({} queued items) in {}: {}", log_.size(),
                      format_go_duration(delay), last);
         std::this_thread::sleep_for(delay);
+        if (commit_in_doubt_) {
+            // Never apply a group again while its last COMMIT may have landed.
+            if (commit_landed()) {
+                committed_group();
+                return;
+            }
+            if (commit_in_doubt_) {
+                last = "cannot tell whether the last COMMIT landed";
+                continue;
+            }
+        }
         try {
             for (const ChangeItem& it : log_) {
                 process(it);
@@ -360,6 +375,9 @@ void ApplyLoop::write_pipeline(bool commit) {
         target_.exec_pipeline(calls, &failed);
     } catch (const Error& e) {
         begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
+        // The connection broke with COMMIT sent: the server may have committed. Before the
+        // group is applied again, the checkpoint written with it is read (commit_landed).
+        commit_in_doubt_ = commit && !target_.connected();
         if (!e.retryable() && failed >= first_segment && failed - first_segment < segments.size()) {
             Segment s = std::move(segments[failed - first_segment]);  // rollback clears the builder
             fail_segment(e, s);
@@ -486,7 +504,41 @@ void ApplyLoop::commit_group() {
         return;
     }
     write_pipeline(/*commit=*/true);
+    committed_group();
+}
+
+bool ApplyLoop::commit_landed() {
+    if (!commit_in_doubt_) {
+        return false;
+    }
+    if (!options_.memo_in_target) {
+        commit_in_doubt_ = false;  // no way to tell: re-applied, at-least-once (staging.md §4.2)
+        return false;
+    }
+    try {
+        if (!target_.connected()) {
+            target_.connect();  // the old one broke; no transaction is open on either
+        }
+        bool landed = options_.hooks != nullptr
+                          ? options_.hooks->landed(target_, group_commits_)
+                          : memo_.read(target_, options_.memo_key) == group_checkpoint_;
+        commit_in_doubt_ = false;
+        if (landed) {
+            spdlog::warn(
+                "the target connection broke during COMMIT, but the checkpoint written with it "
+                "shows the commit landed; {} source transactions are not applied again",
+                group_txns_);
+        }
+        return landed;
+    } catch (const Error& e) {
+        spdlog::warn("cannot tell yet whether the last COMMIT landed: {}", e.what());
+        return false;
+    }
+}
+
+void ApplyLoop::committed_group() {
     txn_open_ = false;
+    begun_ = false;
     log_.clear();
     log_complete_ = true;
     if (options_.hooks != nullptr) {

@@ -35,6 +35,9 @@ public:
     virtual std::vector<std::pair<std::string, std::string>> memo_rows(LsnRange commits) = 0;
     // After COMMIT (or, if the group wrote nothing, instead of it).
     virtual void after_commit(LsnRange commits) = 0;
+    // After the connection broke during COMMIT: whether the memo rows show that the group
+    // committed. Throws rep::Error if the target cannot be read.
+    virtual bool landed(PgConn& conn, LsnRange commits) = 0;
 };
 
 struct ApplyOptions {
@@ -109,6 +112,10 @@ private:
     void apply_truncate(const ChangeItem& item);
     void begin_target_txn();
     void commit_group();
+    void committed_group();  // the bookkeeping after a COMMIT
+    // Whether a COMMIT whose outcome is in doubt (the connection broke) landed; false when it
+    // did not or cannot be told yet (commit_in_doubt_ then stays set).
+    bool commit_landed();
     void rollback_quietly();
     [[noreturn]] void fail_segment(const Error& e, const Segment& s);
     std::string position_text() const;  // the confirmed checkpoint, for messages
@@ -135,9 +142,10 @@ private:
     Lsn group_end_;                 // end of the last source commit in the group
     std::string group_checkpoint_;  // the memo value for group_end_
     Lsn keepalive_;  // a source position with nothing to apply, reached once the group commits
-    bool commit_due_ = false;  // last source commit in the group
-    bool skipping_ = false;    // the source transaction is in options_.applied
-    LsnRange group_commits_;   // commit-record LSNs of the group's first and last transaction
+    bool commit_due_ = false;       // last source commit in the group
+    bool skipping_ = false;         // the source transaction is in options_.applied
+    bool commit_in_doubt_ = false;  // the connection broke with this group's COMMIT sent
+    LsnRange group_commits_;        // commit-record LSNs of the group's first and last transaction
     size_t group_rows_ = 0;
     size_t group_txns_ = 0;
     int64_t group_oldest_us_ = 0;  // source commit times of the group's transactions

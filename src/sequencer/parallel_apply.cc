@@ -109,6 +109,17 @@ public:
         return rows;
     }
 
+    bool landed(PgConn& conn, LsnRange commits) override {
+        std::string key = worker_record_key(owner_.options_.memo_key, index_);
+        auto text = owner_.memo_.read(conn, key);
+        if (!text) {
+            return false;
+        }
+        WorkerRecord record = decode_record(*text, key);
+        return std::find(record.ranges.begin(), record.ranges.end(), commits) !=
+               record.ranges.end();
+    }
+
     void after_commit(LsnRange commits) override {
         Lsn prefix = owner_.schedule_.committed(index_, commits);
         owner_.progress_.advance(prefix, prefix.str());
