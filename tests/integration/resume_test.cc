@@ -6,9 +6,11 @@
 // with no gap. Parallel apply commits independent transactions out of order, so there only
 // atomicity holds while it runs; order per row shows in the final comparison.
 
+#include "cutting_proxy.h"
 #include "harness.h"
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <random>
@@ -399,6 +401,43 @@ TEST(Resume, TargetSessionKilledRepeatedly) {
 
 TEST(Resume, TargetSessionsKilledRepeatedlyWithParallelism4) {
     run_target_kill_test("it_target_kill_par", "4");
+}
+
+// The acknowledgement of a COMMIT is lost: the connection drops right after the server
+// committed the group. The replicator must learn from the checkpoint written with it that the
+// group landed, and not apply it a second time.
+void run_lost_ack_test(const std::string& name, const std::string& parallelism) {
+    Databases db(name, "CREATE TABLE ledger(seq bigint PRIMARY KEY, note text);");
+    count_ledger_writes(db);
+    harness::CuttingProxy proxy(harness::target_port());
+    auto args =
+        db.args({"--parallelism", parallelism, "--maxRetries", "50", "--retryMaxBackoff", "200ms"});
+    auto conn = std::find(args.begin(), args.end(), "--targetConn");
+    ASSERT_NE(conn, args.end());
+    *(conn + 1) = "postgresql://postgres:hunter2-secret@127.0.0.1:" + std::to_string(proxy.port()) +
+                  "/" + name + "?sslmode=disable";
+    Replicator r(args, harness::fresh_log(name));
+    db.source->exec("INSERT INTO ledger VALUES (1, '1')");
+    ASSERT_TRUE(harness::converges(db, {"ledger"}));
+    proxy.arm();
+    db.source->exec("INSERT INTO ledger SELECT g, '1' FROM generate_series(2, 100) g");
+    // The data is visible as soon as the server commits; the cut comes a moment later.
+    EXPECT_TRUE(harness::wait_for(
+        [&] { return r.log().find("shows the commit landed") != std::string::npos; }, 30s))
+        << r.log();
+    EXPECT_EQ(proxy.cuts(), 1);
+    db.source->exec("INSERT INTO ledger VALUES (101, '1')");  // and it goes on
+    EXPECT_TRUE(harness::converges(db, {"ledger"})) << r.log();
+    EXPECT_TRUE(applied_once(db));
+    EXPECT_TRUE(r.running()) << r.log();
+}
+
+TEST(Resume, LostCommitAcknowledgementIsNotAppliedTwice) {
+    run_lost_ack_test("it_lost_ack", "1");
+}
+
+TEST(Resume, LostCommitAcknowledgementIsNotAppliedTwiceWithParallelism) {
+    run_lost_ack_test("it_lost_ack_par", "4");
 }
 
 TEST(Resume, SurvivesTargetRestart) {
