@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <thread>
