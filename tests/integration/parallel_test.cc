@@ -18,7 +18,7 @@ using harness::Replicator;
 using harness::Sql;
 using namespace std::chrono_literals;
 
-// Source transactions insert rows, and every tenth one also bumps one of five hot counters.
+// Source transactions insert rows, and every hundredth one also bumps one of five hot counters.
 // While the target catches up on several connections, no counter may ever go backwards
 // there: the changes of one row apply in source order whatever connection carries them.
 TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
@@ -60,7 +60,7 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
     // 6000 source transactions, one COMMIT each.
     db.source->exec(
         "DO $$ BEGIN FOR i IN 1..6000 LOOP "
-        "  IF i % 10 = 0 THEN UPDATE hot SET v = v + 1 WHERE k = i % 5; END IF;"
+        "  IF i % 100 = 0 THEN UPDATE hot SET v = v + 1 WHERE k = i % 5; END IF;"
         "  INSERT INTO cold VALUES (i, repeat('x', i % 50)); COMMIT; END LOOP; END $$");
     EXPECT_TRUE(converges(db, {"hot", "cold"}));
     stop = true;
