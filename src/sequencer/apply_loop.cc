@@ -495,12 +495,7 @@ void ApplyLoop::commit_group() {
             options_.hooks->after_commit(group_commits_);
         }
         txns_applied_ += group_txns_;
-        group_txns_ = 0;
-        group_rows_ = 0;
-        group_oldest_us_ = 0;
-        commit_due_ = false;
-        log_.clear();
-        log_complete_ = true;
+        clear_group();
         return;
     }
     write_pipeline(/*commit=*/true);
@@ -539,8 +534,6 @@ bool ApplyLoop::commit_landed() {
 void ApplyLoop::committed_group() {
     txn_open_ = false;
     begun_ = false;
-    log_.clear();
-    log_complete_ = true;
     if (options_.hooks != nullptr) {
         options_.hooks->after_commit(group_commits_);
     } else {
@@ -565,12 +558,16 @@ void ApplyLoop::committed_group() {
     }
     pending_counts_.clear();
     probe_.committed(group_oldest_us_, group_newest_us_, group_txns_);
-    group_oldest_us_ = 0;
     spdlog::debug("committed {} source transactions ({} rows); progressed to {}{}", group_txns_,
                   group_rows_, group_checkpoint_ == group_end_.str() ? "LSN " : "GTID ",
                   group_checkpoint_);
+    clear_group();
+}
+
+void ApplyLoop::clear_group() {
     group_txns_ = 0;
     group_rows_ = 0;
+    group_oldest_us_ = 0;
     commit_due_ = false;
     log_.clear();
     log_complete_ = true;

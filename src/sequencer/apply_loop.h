@@ -113,6 +113,7 @@ private:
     void begin_target_txn();
     void commit_group();
     void committed_group();  // the bookkeeping after a COMMIT
+    void clear_group();      // forgets the group's counters and its in-memory log
     // Whether a COMMIT whose outcome is in doubt (the connection broke) landed; false when it
     // did not or cannot be told yet (commit_in_doubt_ then stays set).
     bool commit_landed();

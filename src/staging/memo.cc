@@ -145,15 +145,7 @@ void Memo::write(PgConn& conn, const std::vector<std::pair<std::string, std::str
 }
 
 void Memo::write(PgConn& conn, const std::string& key, const std::string& value) {
-    if (dialect_.product() == TargetProduct::kCockroach) {
-        conn.exec_params(fmt::format("UPSERT INTO {} (key, value) VALUES ($1, $2::BYTES)", table_),
-                         {key, value});
-        return;
-    }
-    conn.exec_params(fmt::format("INSERT INTO {} (key, value) VALUES ($1, convert_to($2, 'UTF8')) "
-                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                 table_),
-                     {key, value});
+    conn.exec_params(upsert_sql(1), {key, value});
 }
 
 }  // namespace rep

@@ -110,10 +110,6 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
     return {};
 }
 
-void SegmentWriter::write(PgConn& conn, const Segment& s) {
-    run(conn, s, 0, s.rows.size());
-}
-
 void SegmentWriter::write_row(PgConn& conn, const Segment& s, size_t row) {
     run(conn, s, row, 1);
 }

@@ -69,7 +69,6 @@ struct Segment {
 class SegmentWriter {
 public:
     explicit SegmentWriter(const Dialect& dialect) : dialect_(dialect) {}
-    void write(PgConn& conn, const Segment& segment);
     // Appends one pipeline call per segment to `calls` (PgConn::exec_pipeline), with the
     // parameter text kept in `storage` until the pipeline has run.
     void append_calls(const std::vector<Segment>& segments,
