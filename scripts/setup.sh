@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config
-      postgresql-15 postgresql-client-15 libpq-dev
+      postgresql-15 postgresql-client-15 libpq-dev libssl-dev
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl
       prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client

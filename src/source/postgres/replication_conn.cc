@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <openssl/ssl.h>
 #include <sys/select.h>
 
 namespace rep::pg {
@@ -93,6 +94,39 @@ void ReplicationConn::start(const StartOptions& o) {
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
         throw pg_error(conn_, r.get(), "START_REPLICATION on source " + redact_conninfo(conninfo_));
     }
+    // The walsender flushes after every message, so over TLS each message is its own record,
+    // and OpenSSL by default reads a record with two recv() calls (header, then body). With
+    // read-ahead it fills its buffer in one call and serves the following records from memory.
+    // OpenSSL then holds bytes that select() cannot see, which receive() and end_of_stream()
+    // account for with tls_pending(); libpq's own blocking waits are not used after this point.
+    if (auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"))) {
+        SSL_set_read_ahead(ssl, 1);
+    }
+}
+
+bool ReplicationConn::tls_pending() const {
+    auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"));
+    return ssl != nullptr && SSL_has_pending(ssl) == 1;
+}
+
+void ReplicationConn::consume_input() {
+    if (PQconsumeInput(conn_) == 0) {
+        throw pg_error(conn_, nullptr, "replication stream from source");
+    }
+}
+
+bool ReplicationConn::wait_readable(std::chrono::milliseconds timeout) {
+    int fd = PQsocket(conn_);
+    fd_set rfds;
+    FD_ZERO(&rfds);
+    FD_SET(fd, &rfds);
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    int ready = select(fd + 1, &rfds, nullptr, nullptr, &tv);
+    if (ready < 0 && errno != EINTR) {
+        throw Error(ErrorKind::kRetryable, "replication socket select() failed");
+    }
+    return ready > 0;
 }
 
 std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::milliseconds timeout) {
@@ -100,31 +134,37 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
         PQfreemem(buf_);
         buf_ = nullptr;
     }
-    for (int round = 0; round < 2; ++round) {
+    // In a catch-up the next message is nearly always already in the socket (or, with TLS, in
+    // OpenSSL's buffer), so read before sleeping in select(): one system call per read instead
+    // of two. select() is only reached when a read brought nothing.
+    bool read_once = false;
+    bool waited = false;
+    for (;;) {
         int len = PQgetCopyData(conn_, &buf_, 1);
         if (len == 0) {
-            if (round == 1) {
+            if (!read_once || tls_pending()) {
+                read_once = true;
+                consume_input();
+                continue;
+            }
+            if (waited) {
                 return std::nullopt;
             }
-            int fd = PQsocket(conn_);
-            fd_set rfds;
-            FD_ZERO(&rfds);
-            FD_SET(fd, &rfds);
-            timeval tv{static_cast<time_t>(timeout.count() / 1000),
-                       static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-            int ready = select(fd + 1, &rfds, nullptr, nullptr, &tv);
-            if (ready < 0 && errno != EINTR) {
-                throw Error(ErrorKind::kRetryable, "replication socket select() failed");
-            }
-            if (ready <= 0) {
+            waited = true;
+            if (!wait_readable(timeout)) {
                 return std::nullopt;
             }
-            if (PQconsumeInput(conn_) == 0) {
-                throw pg_error(conn_, nullptr, "replication stream from source");
-            }
+            consume_input();
             continue;
         }
         if (len == -1) {
+            // The stream ended; fetch the reason without libpq's blocking wait, which cannot
+            // see bytes OpenSSL has read ahead.
+            for (int quiet = 0; PQisBusy(conn_) == 1 && quiet < 30; consume_input()) {
+                if (!tls_pending() && !wait_readable(std::chrono::milliseconds(1000))) {
+                    ++quiet;
+                }
+            }
             PgResult r(PQgetResult(conn_));
             if (r && PQresultStatus(r.get()) == PGRES_FATAL_ERROR) {
                 throw pg_error(conn_, r.get(), "replication stream from source");
@@ -149,7 +189,6 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
         }
         return m;
     }
-    return std::nullopt;
 }
 
 void ReplicationConn::send_status(Lsn flushed, bool reply_requested) {

@@ -53,6 +53,12 @@ public:
     void close();
 
 private:
+    // True when OpenSSL holds received bytes that select() on the socket cannot see.
+    bool tls_pending() const;
+    void consume_input();
+    // select() on the socket; false on timeout.
+    bool wait_readable(std::chrono::milliseconds timeout);
+
     std::string conninfo_;
     PGconn* conn_ = nullptr;
     char* buf_ = nullptr;
