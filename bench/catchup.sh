@@ -21,8 +21,10 @@ scripts/setup.sh --bench >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-bench -j"$(nproc)" --target replicator decoder_bench steady_lag delay_proxy >/dev/null
 
-S="psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
-T="psql -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
+# psql itself, not Debian's Perl wrapper: the measured consumers share the cores with it.
+PSQL=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
+S="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
+T="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
 # "Remote" variants reach the other server through delay_proxy: DELAY_MS each way.
 DELAY_MS=${BENCH_DELAY_MS:-1}
 RT_PORT=$((DST_PORT + 100))  # the target, DELAY_MS away
@@ -44,14 +46,17 @@ seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repea
 checksum() { # port db
     local q=""
     for i in $(seq 0 9); do q="$q SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t$i t;"; done
-    psql -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
-}
-slot_done() { # slot end_lsn
-    [ "$($S -d "$DB" -c "SELECT confirmed_flush_lsn >= '$2'::pg_lsn FROM pg_replication_slots WHERE slot_name = '$1'")" = t ]
+    $PSQL -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
 }
 wait_slot() { # slot end_lsn -> seconds
+    # One session polls every 20 ms on the server (committing, so it holds no snapshot); a
+    # new psql every poll would take a noticeable share of the 2 cores being measured.
     local start; start=$(now)
-    until slot_done "$1" "$2"; do sleep 0.1; done
+    $S -d "$DB" -c "DO \$\$ BEGIN
+      WHILE NOT coalesce((SELECT confirmed_flush_lsn >= '$2'::pg_lsn FROM pg_replication_slots
+                          WHERE slot_name = '$1'), false) LOOP
+        PERFORM pg_sleep(0.02); COMMIT;
+      END LOOP; END \$\$"
     echo "$(now) - $start" | bc -l
 }
 proc_cpu() { # pid -> cpu seconds

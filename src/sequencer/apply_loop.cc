@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <deque>
 #include <thread>
 #include <utility>
 
@@ -333,13 +332,13 @@ void ApplyLoop::write_pipeline(bool commit) {
     static const std::string kBegin = "BEGIN";
     static const std::string kCommit = "COMMIT";
     std::vector<PgConn::PipelineCall> calls;
-    std::deque<std::vector<std::string>> storage;
+    std::vector<std::string> memo_params;
     size_t first_segment = 0;
     if (!begun_) {
         calls.push_back({nullptr, &kBegin, {}});
         first_segment = 1;
     }
-    writer_.append_calls(segments, calls, storage);
+    writer_.append_calls(segments, calls);
     std::string memo_sql;
     if (commit) {
         std::vector<std::pair<std::string, std::string>> rows;
@@ -350,13 +349,12 @@ void ApplyLoop::write_pipeline(bool commit) {
         }
         if (!rows.empty()) {
             memo_sql = memo_.upsert_sql(rows.size());
-            std::vector<std::string>& params = storage.emplace_back();
             for (auto& [key, value] : rows) {
-                params.push_back(std::move(key));
-                params.push_back(std::move(value));
+                memo_params.push_back(std::move(key));
+                memo_params.push_back(std::move(value));
             }
             PgConn::PipelineCall call{nullptr, &memo_sql, {}};
-            for (const std::string& p : params) {
+            for (const std::string& p : memo_params) {
                 call.values.push_back(p.c_str());
             }
             calls.push_back(std::move(call));

@@ -129,11 +129,29 @@ const SegmentWriter::Statement& SegmentWriter::statement(const Segment& s) {
     return it->second;
 }
 
-std::vector<std::string> SegmentWriter::arrays(const Segment& s, size_t first, size_t count) {
-    std::vector<std::string> arrays;
-    arrays.reserve(s.cols.size());
-    TextArrayBuilder b;
+void SegmentWriter::reuse_buffers() {
+    // A batch of very wide rows should not pin its memory for the rest of the run.
+    constexpr size_t kKeepCapacity = 4 << 20;
+    for (std::string& b : buffers_) {
+        if (b.capacity() > kKeepCapacity) {
+            std::string().swap(b);
+        }
+    }
+    buffers_used_ = 0;
+}
+
+std::string& SegmentWriter::next_buffer() {
+    if (buffers_used_ == buffers_.size()) {
+        buffers_.emplace_back();
+    }
+    return buffers_[buffers_used_++];
+}
+
+void SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
+                           std::vector<const char*>& values) {
     for (size_t c : s.cols) {
+        std::string& out = next_buffer();
+        TextArrayBuilder b(out);
         for (size_t r = first; r < first + count; ++r) {
             const Datum& d = s.rows[r][c];
             if (d.kind == Datum::Kind::kText) {
@@ -142,32 +160,27 @@ std::vector<std::string> SegmentWriter::arrays(const Segment& s, size_t first, s
                 b.add_null();
             }
         }
-        arrays.push_back(b.finish());
+        b.finish();
+        values.push_back(out.c_str());
     }
-    return arrays;
 }
 
 void SegmentWriter::run(PgConn& conn, const Segment& s, size_t first, size_t count) {
     const Statement& st = statement(s);
     conn.prepare(st.name, st.sql, static_cast<int>(s.cols.size()));
-    std::vector<std::string> cols = arrays(s, first, count);
+    reuse_buffers();
     std::vector<const char*> values;
-    for (const auto& a : cols) {
-        values.push_back(a.c_str());
-    }
+    arrays(s, first, count, values);
     conn.exec_prepared(st.name, values);
 }
 
 void SegmentWriter::append_calls(const std::vector<Segment>& segments,
-                                 std::vector<PgConn::PipelineCall>& calls,
-                                 std::deque<std::vector<std::string>>& storage) {
+                                 std::vector<PgConn::PipelineCall>& calls) {
+    reuse_buffers();
     for (const Segment& s : segments) {
         const Statement& st = statement(s);
-        storage.push_back(arrays(s, 0, s.rows.size()));
         PgConn::PipelineCall call{&st.name, &st.sql, {}};
-        for (const auto& a : storage.back()) {
-            call.values.push_back(a.c_str());
-        }
+        arrays(s, 0, s.rows.size(), call.values);
         calls.push_back(std::move(call));
     }
 }

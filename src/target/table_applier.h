@@ -69,11 +69,10 @@ struct Segment {
 class SegmentWriter {
 public:
     explicit SegmentWriter(const Dialect& dialect) : dialect_(dialect) {}
-    // Appends one pipeline call per segment to `calls` (PgConn::exec_pipeline), with the
-    // parameter text kept in `storage` until the pipeline has run.
+    // Appends one pipeline call per segment to `calls` (PgConn::exec_pipeline). The parameter
+    // text lives in this writer's buffers until the next append_calls() or write_row().
     void append_calls(const std::vector<Segment>& segments,
-                      std::vector<PgConn::PipelineCall>& calls,
-                      std::deque<std::vector<std::string>>& storage);
+                      std::vector<PgConn::PipelineCall>& calls);
     // Writes one row of the segment (to find which row a failed batch choked on).
     void write_row(PgConn& conn, const Segment& segment, size_t row);
 
@@ -81,8 +80,14 @@ private:
     void run(PgConn& conn, const Segment& segment, size_t first, size_t count);
     struct Statement;
     const Statement& statement(const Segment& segment);
-    // The segment's columns as text[] literals, one per column, rows [first, first + count).
-    std::vector<std::string> arrays(const Segment& segment, size_t first, size_t count);
+    // The segment's columns as text[] literals, one per column, rows [first, first + count),
+    // written into buffers; appends a pointer to each to `values`.
+    void arrays(const Segment& segment, size_t first, size_t count,
+                std::vector<const char*>& values);
+    // Buffers are reused from batch to batch, so building the literals allocates nothing once
+    // they have grown; the first call of a batch releases those grown past a bound.
+    void reuse_buffers();
+    std::string& next_buffer();
 
     // Mappings live as long as the resolver that made them, which outlives this writer's use.
     using StatementKey = std::tuple<const TableMapping*, MutationKind, std::vector<size_t>>;
@@ -92,6 +97,8 @@ private:
     };
     const Dialect& dialect_;
     std::map<StatementKey, Statement> statements_;
+    std::deque<std::string> buffers_;  // a deque: handing out one never moves the others
+    size_t buffers_used_ = 0;
 };
 
 // Finds the target table for a source relation and caches the mapping per relation version,

@@ -4,32 +4,27 @@ namespace rep {
 
 void TextArrayBuilder::add(std::string_view value) {
     if (count_++ > 0) {
-        buf_ += ',';
+        out_ += ',';
     }
-    buf_ += '"';
-    for (char c : value) {
-        if (c == '"' || c == '\\') {
-            buf_ += '\\';
+    out_ += '"';
+    // Copy the runs between characters that need a backslash in one go: most values have none.
+    size_t run = 0;
+    for (size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '"' || value[i] == '\\') {
+            out_.append(value.data() + run, i - run);
+            out_ += '\\';
+            run = i;
         }
-        buf_ += c;
     }
-    buf_ += '"';
+    out_.append(value.data() + run, value.size() - run);
+    out_ += '"';
 }
 
 void TextArrayBuilder::add_null() {
     if (count_++ > 0) {
-        buf_ += ',';
+        out_ += ',';
     }
-    buf_ += "NULL";
-}
-
-std::string TextArrayBuilder::finish() {
-    buf_.push_back('}');
-    std::string out;
-    out.swap(buf_);
-    buf_.push_back('{');
-    count_ = 0;
-    return out;
+    out_ += "NULL";
 }
 
 }  // namespace rep
