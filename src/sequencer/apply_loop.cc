@@ -241,6 +241,7 @@ void ApplyLoop::process(const ChangeItem& item) {
             }
             current_xid_ = item.xid;
             current_lsn_ = item.lsn;
+            txn_rows_ = 0;
             current_txn_ = item.checkpoint.empty()
                                ? fmt::format("source transaction {}, commit at LSN {}", item.xid,
                                              item.lsn.str())
@@ -257,7 +258,8 @@ void ApplyLoop::process(const ChangeItem& item) {
             begin_target_txn();
             for (const Mutation& m : item.mutations) {
                 builder_.add(m);
-                if (builder_.rows() >= options_.flush_size) {
+                ++txn_rows_;
+                if (mid_group_flush_due()) {
                     flush_segments();
                 }
             }
@@ -313,6 +315,16 @@ void ApplyLoop::process(const ChangeItem& item) {
             }
             break;
     }
+}
+
+bool ApplyLoop::mid_group_flush_due() const {
+    // Writing before the group commits bounds memory, but costs a round trip of its own. A
+    // group of small transactions closes at the commit that takes it past --flushSize, which
+    // is near: let it finish and send data, checkpoint and COMMIT together (one round trip),
+    // up to twice the size. A transaction of --flushSize rows or more is written as it comes.
+    size_t rows = builder_.rows();
+    return rows >= options_.flush_size &&
+           (txn_rows_ >= options_.flush_size || rows >= 2 * options_.flush_size);
 }
 
 void ApplyLoop::send_begin() {

@@ -104,6 +104,7 @@ private:
     // throws the failing one's error.
     void salvage_group(const Error& original);
     void flush_segments() { write_pipeline(/*commit=*/false); }
+    bool mid_group_flush_due() const;
     // Writes the pending segments in one round trip, led by BEGIN if it is not sent yet and,
     // with `commit`, followed by the memo rows and COMMIT.
     void write_pipeline(bool commit);
@@ -148,6 +149,7 @@ private:
     bool commit_in_doubt_ = false;  // the connection broke with this group's COMMIT sent
     LsnRange group_commits_;        // commit-record LSNs of the group's first and last transaction
     size_t group_rows_ = 0;
+    size_t txn_rows_ = 0;  // row changes of the current source transaction
     size_t group_txns_ = 0;
     int64_t group_oldest_us_ = 0;  // source commit times of the group's transactions
     int64_t group_newest_us_ = 0;
