@@ -130,12 +130,15 @@ const SegmentWriter::Statement& SegmentWriter::statement(const Segment& s) {
 }
 
 void SegmentWriter::reuse_buffers() {
-    // A batch of very wide rows should not pin its memory for the rest of the run.
-    constexpr size_t kKeepCapacity = 4 << 20;
+    // Keep at most kKeepBytes of capacity in all, so a batch of very wide rows does not pin
+    // its memory for the rest of the run (on every worker).
+    constexpr size_t kKeepBytes = 4 << 20;
+    size_t kept = 0;
     for (std::string& b : buffers_) {
-        if (b.capacity() > kKeepCapacity) {
+        if (kept + b.capacity() > kKeepBytes) {
             std::string().swap(b);
         }
+        kept += b.capacity();
     }
     buffers_used_ = 0;
 }

@@ -85,7 +85,7 @@ private:
     void arrays(const Segment& segment, size_t first, size_t count,
                 std::vector<const char*>& values);
     // Buffers are reused from batch to batch, so building the literals allocates nothing once
-    // they have grown; the first call of a batch releases those grown past a bound.
+    // they have grown; the first call of a batch frees any beyond 4 MiB of capacity in all.
     void reuse_buffers();
     std::string& next_buffer();
 

@@ -97,8 +97,8 @@ void ReplicationConn::start(const StartOptions& o) {
     // The walsender flushes after every message, so over TLS each message is its own record,
     // and OpenSSL by default reads a record with two recv() calls (header, then body). With
     // read-ahead it fills its buffer in one call and serves the following records from memory.
-    // OpenSSL then holds bytes that select() cannot see, which receive() and end_of_stream()
-    // account for with tls_pending(); libpq's own blocking waits are not used after this point.
+    // OpenSSL then holds bytes that select() cannot see: receive() checks tls_pending() before
+    // every wait, and libpq's own blocking waits (which cannot tell) are not used from here on.
     if (auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"))) {
         SSL_set_read_ahead(ssl, 1);
     }
