@@ -60,6 +60,7 @@ void ReplicationConn::close() {
         PQfinish(conn_);
         conn_ = nullptr;
     }
+    ssl_ = nullptr;
 }
 
 void ReplicationConn::connect() {
@@ -99,14 +100,14 @@ void ReplicationConn::start(const StartOptions& o) {
     // read-ahead it fills its buffer in one call and serves the following records from memory.
     // OpenSSL then holds bytes that select() cannot see: receive() checks tls_pending() before
     // every wait, and libpq's own blocking waits (which cannot tell) are not used from here on.
-    if (auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"))) {
-        SSL_set_read_ahead(ssl, 1);
+    ssl_ = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"));
+    if (ssl_ != nullptr) {
+        SSL_set_read_ahead(ssl_, 1);
     }
 }
 
 bool ReplicationConn::tls_pending() const {
-    auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"));
-    return ssl != nullptr && SSL_has_pending(ssl) == 1;
+    return ssl_ != nullptr && SSL_has_pending(ssl_) == 1;
 }
 
 void ReplicationConn::consume_input() {

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace rep::pg {
 
 // One message of the streaming replication sub-protocol carried in CopyData.
@@ -62,6 +64,7 @@ private:
     std::string conninfo_;
     PGconn* conn_ = nullptr;
     char* buf_ = nullptr;
+    ssl_st* ssl_ = nullptr;  // libpq's TLS session once streaming, if the connection uses TLS
 };
 
 // Microseconds since 2000-01-01, the clock the replication protocol uses.
