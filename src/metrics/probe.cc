@@ -124,6 +124,14 @@ struct Probe::Impl {
                                      .Name("core_parallelism_utilization_percent")
                                      .Help("Share of the last second the apply loop spent applying")
                                      .Register(*registry);
+    Family<Counter>& parallel_groups =
+        prometheus::BuildCounter()
+            .Name("core_parallel_groups_total")
+            .Help("Target transactions handed to parallel apply workers, by how they were placed")
+            .Register(*registry);
+    Counter* groups_independent = nullptr;  // set by set_parallelism(N > 1)
+    Counter* groups_after_conflict = nullptr;
+    Counter* groups_barrier = nullptr;
     Family<Gauge>& confirmed_lsn = prometheus::BuildGauge()
                                        .Name("pglogical_confirmed_lsn")
                                        .Help(
@@ -337,6 +345,22 @@ void Probe::busy(bool applying) {
 void Probe::set_parallelism(size_t workers) {
     std::lock_guard lock(impl_->mu);
     impl_->slots = std::max<int64_t>(1, static_cast<int64_t>(workers));
+    if (workers > 1 && impl_->groups_independent == nullptr) {
+        impl_->groups_independent = &impl_->parallel_groups.Add({{"placement", "independent"}});
+        impl_->groups_after_conflict =
+            &impl_->parallel_groups.Add({{"placement", "after_conflict"}});
+        impl_->groups_barrier = &impl_->parallel_groups.Add({{"placement", "barrier"}});
+    }
+}
+
+void Probe::parallel_group(GroupPlacement placement) {
+    std::lock_guard lock(impl_->mu);
+    Counter* c = placement == GroupPlacement::kIndependent     ? impl_->groups_independent
+                 : placement == GroupPlacement::kAfterConflict ? impl_->groups_after_conflict
+                                                               : impl_->groups_barrier;
+    if (c != nullptr) {
+        c->Increment();
+    }
 }
 
 void Probe::tick() {

@@ -56,6 +56,11 @@ public:
     // How many apply workers there are (--parallelism): utilization is busy worker-time
     // over workers x time.
     void set_parallelism(size_t workers);
+    // A parallel apply group was handed to a worker (core_parallel_groups_total): with no key
+    // in common with any uncommitted group, after one it shares keys with (queued behind its
+    // worker, or waiting for a commit), or as a barrier that runs alone.
+    enum class GroupPlacement { kIndependent, kAfterConflict, kBarrier };
+    void parallel_group(GroupPlacement placement);
     // Closes a utilization window (the monitor calls it every second), so that scrapes and
     // snapshots read the same core_parallelism_utilization_percent.
     void tick();

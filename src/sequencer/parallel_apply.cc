@@ -396,6 +396,7 @@ void ParallelApplyLoop::start_streaming() {
             throw Error(ErrorKind::kRetryable, "an apply worker failed");
         }
     }
+    probe_.parallel_group(metrics::Probe::GroupPlacement::kBarrier);
     stream_worker_ = *w;
     workers_[stream_worker_]->push(std::move(txn_.items));
     txn_.clear();
@@ -470,12 +471,18 @@ void ParallelApplyLoop::dispatch(Pending& group) {
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     std::optional<size_t> w;
-    while (!(w = schedule_.assign(keys, group.barrier, group.commits, group.end, kAssignWait))) {
+    bool shared = false;
+    while (!(w = schedule_.assign(keys, group.barrier, group.commits, group.end, kAssignWait,
+                                  &shared))) {
         if (failed()) {
             group.clear();  // not applied; the source sends it again after a restart
             return;
         }
     }
+    using Placement = metrics::Probe::GroupPlacement;
+    probe_.parallel_group(group.barrier ? Placement::kBarrier
+                          : shared      ? Placement::kAfterConflict
+                                        : Placement::kIndependent);
     group.items.push_back(end_of_group());
     workers_[*w]->push(std::move(group.items));
     group.clear();

@@ -10,7 +10,7 @@ Schedule::Schedule(size_t workers, size_t window, Lsn start)
       prefix_(start),
       workers_(std::max<size_t>(workers, 1)) {}
 
-std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier) const {
+std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* shared) const {
     if (barriers_in_flight_ > 0 || groups_in_flight_ >= window_) {
         return std::nullopt;
     }
@@ -35,6 +35,9 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier) const {
         if (it == holders_.end()) {
             continue;
         }
+        if (shared != nullptr) {
+            *shared = true;
+        }
         if (holder && *holder != it->second.first) {
             return std::nullopt;  // held by two workers: wait until one commits
         }
@@ -55,14 +58,14 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier) const {
 }
 
 std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, LsnRange commits, Lsn end,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout, bool* shared) {
     std::unique_lock lock(mu_);
     std::optional<size_t> worker;
     changed_.wait_for(lock, timeout, [&] {
         if (aborted_) {
             return true;
         }
-        worker = choose(keys, barrier);
+        worker = choose(keys, barrier, shared);
         return worker.has_value();
     });
     if (aborted_ || !worker) {

@@ -38,8 +38,10 @@ public:
     // Dispatcher. Waits up to `timeout` until the group can be assigned, and assigns it.
     // Returns the worker, or nullopt on timeout or abort(). `end` is the commit END LSN of its
     // last transaction, or zero for a barrier whose end is not known yet (see finish()).
+    // `*shared` (if given) is set once the group is seen sharing a key with an uncommitted
+    // group, and never cleared, so it survives repeated calls for one group.
     std::optional<size_t> assign(const Keys& keys, bool barrier, LsnRange commits, Lsn end,
-                                 std::chrono::milliseconds timeout);
+                                 std::chrono::milliseconds timeout, bool* shared = nullptr);
     // Dispatcher: sets the end of the newest group once its last commit has arrived.
     void finish(Lsn end);
     // Dispatcher: a position with nothing to apply (an empty or already applied transaction,
@@ -80,7 +82,7 @@ private:
         std::vector<std::pair<LsnRange, Lsn>> committed;  // committed beyond the prefix (+ end)
     };
 
-    std::optional<size_t> choose(const Keys& keys, bool barrier) const;
+    std::optional<size_t> choose(const Keys& keys, bool barrier, bool* shared) const;
     Group* find(uint64_t seq);
     Lsn advance_prefix();  // under the lock
 

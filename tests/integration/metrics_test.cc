@@ -142,6 +142,43 @@ TEST(Metrics, VarzCountsEqualReplicatedRows) {
         20s));
 }
 
+// core_parallel_groups_total says how parallel apply placed its groups: here every hot update
+// touches one row, so with a slow target the groups behind the first share its key.
+TEST(Metrics, ParallelGroupsAreCountedByPlacement) {
+    const int port = 56509;
+    Databases db("it_placement",
+                 "CREATE TABLE hot(k int PRIMARY KEY, v int NOT NULL);"
+                 "CREATE TABLE cold(id int PRIMARY KEY);");
+    db.source->exec("INSERT INTO hot VALUES (1, 0)");
+    db.target->exec(
+        "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "  PERFORM pg_sleep(0.002); RETURN NEW; END $$;"
+        "CREATE TRIGGER slow_row BEFORE INSERT OR UPDATE ON hot FOR EACH ROW "
+        "  EXECUTE FUNCTION slow_row();");
+    Replicator r(metrics_args(db, port, {"--parallelism", "4", "--flushSize", "5"}),
+                 fresh_log("it_placement"));
+    ASSERT_TRUE(converges(db, {"hot", "cold"}));
+    db.source->exec(
+        "DO $$ BEGIN FOR i IN 1..200 LOOP UPDATE hot SET v = i WHERE k = 1; COMMIT; END LOOP; "
+        "END $$");
+    db.source->exec("TRUNCATE cold");
+    db.source->exec("INSERT INTO cold SELECT g FROM generate_series(1, 10) g");
+    ASSERT_TRUE(converges(db, {"hot", "cold"}));
+    json m = parse_exposition(harness::http_get(port, "/_/varz").second);
+    EXPECT_GT(sample(m, "core_parallel_groups_total", {{"placement", "after_conflict"}}), 0);
+    EXPECT_GT(sample(m, "core_parallel_groups_total", {{"placement", "independent"}}), 0);
+    EXPECT_GE(sample(m, "core_parallel_groups_total", {{"placement", "barrier"}}), 1);
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0);
+
+    // One connection places nothing: the family has no samples.
+    Replicator serial(metrics_args(db, port, {"--parallelism", "1"}), fresh_log("it_placement"));
+    db.source->exec("UPDATE hot SET v = -1");
+    ASSERT_TRUE(converges(db, {"hot", "cold"}));
+    m = parse_exposition(harness::http_get(port, "/_/varz").second);
+    EXPECT_EQ(sample(m, "core_parallel_groups_total"), -1);
+}
+
 TEST(Metrics, HealthzFollowsTheTarget) {
     const int port = 56502;
     Databases db("it_healthz", "CREATE TABLE t(id int PRIMARY KEY)");

@@ -43,6 +43,32 @@ TEST(Schedule, GroupHeldByTwoWorkersWaitsForOneToCommit) {
     EXPECT_EQ(s.assign({1, 2}, false, R(30, 30), L(31), 0ms), 1u);
 }
 
+TEST(Schedule, ReportsWhetherAGroupSharedKeysWithAnUncommittedOne) {
+    Schedule s(3, 10, L(0));
+    bool shared = false;
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms, &shared), 0u);
+    EXPECT_FALSE(shared);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms, &shared), 1u);
+    EXPECT_FALSE(shared);
+    // Queued behind the holder.
+    ASSERT_EQ(s.assign({1, 5}, false, R(30, 30), L(31), 0ms, &shared), 0u);
+    EXPECT_TRUE(shared);
+    // Held by two workers: not placed yet, and the flag stays set for the retry.
+    shared = false;
+    EXPECT_EQ(s.assign({1, 2}, false, R(40, 40), L(41), 0ms, &shared), std::nullopt);
+    EXPECT_TRUE(shared);
+    s.committed(0, R(10, 10));
+    s.committed(0, R(30, 30));
+    s.committed(1, R(20, 20));
+    EXPECT_EQ(s.assign({1, 2}, false, R(40, 40), L(41), 0ms, &shared), 0u);
+    EXPECT_TRUE(shared);
+    // Once everything has committed the same keys are free.
+    s.committed(0, R(40, 40));
+    shared = false;
+    EXPECT_TRUE(s.assign({1, 2}, false, R(50, 50), L(51), 0ms, &shared).has_value());
+    EXPECT_FALSE(shared);
+}
+
 TEST(Schedule, PrefixMovesOnlyOverContiguousCommits) {
     Schedule s(2, 10, L(5));
     s.assign({1}, false, R(10, 10), L(11), 0ms);  // worker 0
