@@ -177,12 +177,6 @@ Lsn Schedule::committed(size_t worker, LsnRange committed) {
     return prefix_;
 }
 
-bool Schedule::wait_idle(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    changed_.wait_for(lock, timeout, [&] { return aborted_ || groups_in_flight_ == 0; });
-    return groups_in_flight_ == 0;
-}
-
 void Schedule::abort() {
     std::lock_guard lock(mu_);
     aborted_ = true;

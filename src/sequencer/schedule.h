@@ -56,8 +56,6 @@ public:
     // complete the group. Returns the prefix.
     Lsn committed(size_t worker, LsnRange committed);
 
-    // Waits until every dispatched group has committed (true) or the timeout passes.
-    bool wait_idle(std::chrono::milliseconds timeout);
     // Wakes and fails every wait from now on (a worker failed or a stop was requested).
     void abort();
 

@@ -135,15 +135,6 @@ std::string Memo::upsert_sql(size_t rows) const {
                            table_, values);
 }
 
-void Memo::write(PgConn& conn, const std::vector<std::pair<std::string, std::string>>& rows) {
-    std::vector<std::optional<std::string>> params;
-    for (const auto& [key, value] : rows) {
-        params.emplace_back(key);
-        params.emplace_back(value);
-    }
-    conn.exec_params(upsert_sql(rows.size()), params);
-}
-
 void Memo::write(PgConn& conn, const std::string& key, const std::string& value) {
     conn.exec_params(upsert_sql(1), {key, value});
 }

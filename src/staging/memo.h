@@ -27,9 +27,8 @@ public:
     std::optional<std::string> read(PgConn& conn, const std::string& key);
     // Upserts in the connection's current transaction, if one is open.
     void write(PgConn& conn, const std::string& key, const std::string& value);
-    // Upserts several rows with one statement (one round trip). Keys must differ.
-    void write(PgConn& conn, const std::vector<std::pair<std::string, std::string>>& rows);
-    // The statement write() runs for `rows` rows; its parameters are key, value, key, value...
+    // The upsert of `rows` rows (keys must differ); its parameters are key, value, key,
+    // value... write() runs it for one row, the apply loop for its checkpoint rows.
     std::string upsert_sql(size_t rows) const;
 
     // Every (key, value) whose key starts with `prefix`, in key order.
