@@ -341,6 +341,9 @@ void ParallelApplyLoop::add_keys(const ChangeItem& changes) {
 }
 
 uint64_t ParallelApplyLoop::group_key(const TargetTable& table) {
+    if (auto it = group_keys_.find(&table); it != group_keys_.end()) {
+        return it->second;
+    }
     std::string name = table.name.schema.schema + "." + table.name.table;
     std::string group = "*";
     if (parallel_.parallel_table_groups) {
@@ -372,6 +375,7 @@ WHERE k.contype = 'f')";
                 }
             }
             table_groups_.clear();
+            group_keys_.clear();
             for (const auto& [t, p] : parent) {
                 table_groups_[t] = root(t);
             }
@@ -381,7 +385,7 @@ WHERE k.contype = 'f')";
         const std::string& g = table_groups_[name];
         group = g.empty() ? name : g;
     }
-    return std::hash<std::string>{}("order-sensitive tables: " + group);
+    return group_keys_[&table] = std::hash<std::string>{}("order-sensitive tables: " + group);
 }
 
 void ParallelApplyLoop::start_streaming() {

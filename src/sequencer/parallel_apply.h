@@ -97,6 +97,10 @@ private:
     // Tables joined by foreign keys, for --enableParallelApplies (loaded on first need).
     std::unordered_map<std::string, std::string> table_groups_;
     bool table_groups_loaded_ = false;
+    // group_key() per order-sensitive table, so rows of such tables cost one lookup. The
+    // resolver keeps every table it made, so the pointers stay valid; cleared whenever
+    // table_groups_ is re-read.
+    std::unordered_map<const TargetTable*, uint64_t> group_keys_;
 };
 
 }  // namespace rep
