@@ -8,11 +8,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace rep {
+namespace rep::app {
 
-Monitor::Monitor(MonitorOptions options, metrics::Probe& probe, Progress& progress,
-                 nlohmann::json config)
+Monitor::Monitor(MonitorOptions options, source::Source& source, metrics::Probe& probe,
+                 Progress& progress, nlohmann::json config)
     : options_(std::move(options)),
+      source_(source),
       probe_(probe),
       progress_(progress),
       config_(std::move(config)) {}
@@ -29,7 +30,7 @@ void Monitor::start() {
 }
 
 void Monitor::loop() {
-    PgConn target(options_.target_conn, "target");
+    util::PgConn target(options_.target_conn, "target");
     target.set_connect_timeout(3);
     target.set_session_sql(
         {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
@@ -47,8 +48,8 @@ void Monitor::loop() {
             target.close();
             target_problem = std::string("target unreachable: ") + e.what();
         }
-        std::string source_problem = options_.source_check ? options_.source_check() : "";
-        probe_.set_positions(progress_.get(), Lsn());
+        std::string source_problem = source_.check();
+        probe_.set_confirmed(progress_.ordinal());
         probe_.tick();
         {
             std::lock_guard lock(mu_);
@@ -63,9 +64,9 @@ void Monitor::loop() {
 
 void Monitor::check_once() {
     auto now = std::chrono::steady_clock::now();
-    Lsn confirmed = progress_.get();
+    Ordinal confirmed = progress_.ordinal();
     uint64_t written = probe_.rows_written();
-    bool pending = probe_.received_lsn() > confirmed || probe_.queue_weight() > 0;
+    bool pending = probe_.received() > confirmed || probe_.queue_weight() > 0;
     std::lock_guard lock(mu_);
     // Progress is a new confirmed position or rows written (a large transaction applies for a
     // long time before its commit moves the position).
@@ -82,10 +83,11 @@ void Monitor::check_once() {
     if (!stalled_ && now - last_progress_ >= options_.stall_timeout) {
         stalled_ = true;
         spdlog::warn(
-            "replication stalled: changes up to LSN {} were received but nothing was "
-            "applied for {} (confirmed LSN {}){}{}",
-            probe_.received_lsn().str(), format_go_duration(options_.stall_timeout),
-            confirmed.str(), target_problem_.empty() ? "" : "; " + target_problem_,
+            "replication stalled: changes up to {} were received but nothing was applied for "
+            "{} (confirmed {}){}{}",
+            source_.codec().describe_ordinal(probe_.received()),
+            format_go_duration(options_.stall_timeout), position(),
+            target_problem_.empty() ? "" : "; " + target_problem_,
             source_problem_.empty() ? "" : "; " + source_problem_);
     }
 }
@@ -97,31 +99,30 @@ void Monitor::summarize() {
     }
     double secs = std::chrono::duration<double>(now - summary_at_).count();
     uint64_t rows = probe_.rows_applied();
-    Lsn confirmed = progress_.get();
-    Lsn current = probe_.source_current_wal();
-    uint64_t backlog = current > confirmed ? current.value() - confirmed.value() : 0;
     double rate = static_cast<double>(rows - summary_rows_) / secs;
-    double lsn_rate = static_cast<double>(confirmed.value() -
-                                          std::min(confirmed.value(), summary_confirmed_.value())) /
-                      secs;
-    if (rows != summary_rows_ || backlog > 0) {
-        std::string eta = backlog == 0 ? "caught up"
-                          : lsn_rate > 0
-                              ? fmt::format("ETA {:.0f}s", static_cast<double>(backlog) / lsn_rate)
-                              : "ETA unknown";
+    std::optional<source::Backlog> backlog = source_.backlog(progress_);
+    if (rows != summary_rows_ || (backlog && backlog->remaining > 0)) {
+        std::string behind = "backlog unknown";
+        if (backlog) {
+            double done_rate =
+                summary_done_ < 0 ? 0 : std::max(0.0, backlog->done - summary_done_) / secs;
+            behind = fmt::format("backlog {:.0f} {}, {}", backlog->remaining, backlog->unit,
+                                 backlog->remaining <= 0 ? "caught up"
+                                 : done_rate > 0
+                                     ? fmt::format("ETA {:.0f}s", backlog->remaining / done_rate)
+                                     : "ETA unknown");
+        }
         spdlog::info(
-            "progress: {} rows applied ({:.0f} rows/s), confirmed LSN {}, source lag "
-            "{:.1f}s, backlog {} bytes of WAL, {}",
-            rows - summary_rows_, rate, confirmed.str(), probe_.source_lag_seconds(), backlog, eta);
+            "progress: {} rows applied ({:.0f} rows/s), confirmed {}, source lag {:.1f}s, {}",
+            rows - summary_rows_, rate, position(), probe_.source_lag_seconds(), behind);
     }
     summary_at_ = now;
     summary_rows_ = rows;
-    summary_confirmed_ = confirmed;
+    summary_done_ = backlog ? backlog->done : -1;
 }
 
 std::string Monitor::position() const {
-    return options_.describe_position ? options_.describe_position()
-                                      : "LSN " + progress_.get().str();
+    return source_.codec().describe(progress_.get());
 }
 
 std::string Monitor::varz() {
@@ -143,10 +144,9 @@ std::pair<bool, std::string> Monitor::health() {
         return {false, "the replication stream from the source is not connected"};
     }
     if (stalled_) {
-        return {false,
-                fmt::format("stalled: nothing applied for over {} while changes are waiting "
-                            "(confirmed LSN {})",
-                            format_go_duration(options_.stall_timeout), last_confirmed_.str())};
+        return {false, fmt::format("stalled: nothing applied for over {} while changes are waiting "
+                                   "(confirmed {})",
+                                   format_go_duration(options_.stall_timeout), position())};
     }
     return {true, ""};
 }
@@ -157,10 +157,9 @@ std::string Monitor::diag() {
     j["config"] = config_;
     auto [ok, reason] = health();
     j["health"] = {{"ok", ok}, {"reason", reason}};
-    j["positions"] = {{"confirmed", position()},
-                      {"confirmed_lsn", progress_.get().str()},
-                      {"received_lsn", probe_.received_lsn().str()},
-                      {"source_wal_lsn", probe_.source_current_wal().str()}};
+    nlohmann::json positions = source_.positions(progress_, probe_);
+    positions["confirmed"] = position();
+    j["positions"] = positions;
     j["lag"] = {{"source_lag_seconds", probe_.source_lag_seconds()},
                 {"seconds_since_last_apply", probe_.seconds_since_last_apply()},
                 {"queued_row_changes", probe_.queue_weight()}};
@@ -177,4 +176,4 @@ std::string Monitor::diag() {
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace rep
+}  // namespace rep::app

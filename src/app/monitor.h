@@ -2,6 +2,7 @@
 
 #include "base/duration.h"
 #include "core/progress.h"
+#include "source/source.h"
 
 #include "http/status_server.h"
 #include "metrics/probe.h"
@@ -14,14 +15,10 @@
 #include <string>
 #include <thread>
 
-namespace rep {
+namespace rep::app {
 
 struct MonitorOptions {
     std::string target_conn;
-    // Checks the source on the monitor's own connection: "" if fine, else a one-line problem.
-    std::function<std::string()> source_check;
-    // Names the confirmed position in log lines ("LSN 0/1A2B", "GTID 0-1-5").
-    std::function<std::string()> describe_position;
     Duration stall_timeout = std::chrono::seconds(20);
     Duration interval = std::chrono::seconds(1);
     Duration summary_period = std::chrono::seconds(10);
@@ -29,8 +26,8 @@ struct MonitorOptions {
 
 // Watches the pipeline from the outside, once per interval, on its own connections:
 //  - the target answers SELECT 1;
-//  - the source answers (MonitorOptions::source_check; for PostgreSQL it also reports the WAL
-//    position and the slot's restart and confirmed positions: WAL retained, backlog);
+//  - the source answers (Source::check, on the source's own monitor connection; it also
+//    learns how far the source is, for the backlog);
 //  - the replication stream is connected (from the Probe);
 //  - the pipeline is not stalled: if changes were received but the confirmed position has
 //    not moved for --stallTimeout, it is stalled, which is logged once as a warning.
@@ -38,8 +35,9 @@ struct MonitorOptions {
 // there is work (rows/s, lag, backlog, ETA).
 class Monitor final : public http::StatusSource {
 public:
-    Monitor(MonitorOptions options, metrics::Probe& probe, Progress& progress,
-            nlohmann::json config);
+    // `source` is called from the monitor's thread (check, backlog, positions, codec).
+    Monitor(MonitorOptions options, source::Source& source, metrics::Probe& probe,
+            Progress& progress, nlohmann::json config);
     ~Monitor() override;
     void start();
 
@@ -54,6 +52,7 @@ private:
     std::string position() const;
 
     MonitorOptions options_;
+    source::Source& source_;
     metrics::Probe& probe_;
     Progress& progress_;
     nlohmann::json config_;
@@ -65,13 +64,13 @@ private:
     std::string target_problem_;
     bool checked_ = false;
     bool stalled_ = false;
-    Lsn last_confirmed_;
+    Ordinal last_confirmed_;
     uint64_t last_written_ = 0;
     std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
     // For the periodic summary.
     std::chrono::steady_clock::time_point summary_at_ = std::chrono::steady_clock::now();
     uint64_t summary_rows_ = 0;
-    Lsn summary_confirmed_;
+    double summary_done_ = -1;  // the backlog's `done` at the last summary (-1: none)
 };
 
-}  // namespace rep
+}  // namespace rep::app

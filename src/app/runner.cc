@@ -1,21 +1,24 @@
 #include "app/runner.h"
 
 #include "app/monitor.h"
+#include "app/pipeline.h"
 #include "app/signals.h"
 #include "base/conninfo.h"
 #include "base/error.h"
-#include "sequencer/parallel_apply.h"
 #include "staging/memo.h"
+#include "target/catalog_queries.h"
+#include "target/dialect.h"
+#include "target/table_catalog.h"
 #include "util/pg_conn.h"
 
 #include "http/status_server.h"
+#include "metrics/snapshotter.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <exception>
 #include <thread>
 
-namespace rep {
+namespace rep::app {
 namespace {
 
 // Sleeps up to `d`, waking early when a stop is requested.
@@ -29,8 +32,8 @@ void sleep_unless_stopped(Duration d) {
 // Runs `fn` until it succeeds, retrying retryable errors with backoff; fatal errors and an
 // exhausted retry budget propagate.
 template <typename Fn>
-auto with_retries(const RetryPolicy& policy, const char* what, Fn&& fn) {
-    Backoff backoff(policy);
+auto with_retries(const util::RetryPolicy& policy, const char* what, Fn&& fn) {
+    util::Backoff backoff(policy);
     for (;;) {
         try {
             return fn();
@@ -45,112 +48,10 @@ auto with_retries(const RetryPolicy& policy, const char* what, Fn&& fn) {
     }
 }
 
-struct Pipeline {
-    const CommonConfig& config;
-    SourceAdapter& source;
-    const Dialect& dialect;
-    SchemaRef target_schema;
-    PgConn& target;
-    PgConn* staging;
-    Memo& memo;
-    ApplyOptions apply_options;
-    metrics::Probe& probe;
-    std::vector<PgConn*> workers;  // more than one: parallel apply
-
-    // One run of reader + applier. Returns normally on a requested stop; throws the first
-    // error either side raised.
-    void run(Progress& progress) {
-        BoundedQueue<ChangeItem> queue(config.target_apply_queue_size);
-        std::atomic<bool> pipeline_stop{false};
-        std::atomic<bool> reader_stop{false};
-        std::exception_ptr reader_error;
-        std::exception_ptr apply_error;
-
-        size_t capacity = config.target_apply_queue_size;
-        probe.set_queue_sampler([&queue, capacity] { return std::pair{queue.weight(), capacity}; });
-        struct ResetSampler {
-            metrics::Probe& probe;
-            size_t capacity;
-            ~ResetSampler() {
-                probe.set_queue_sampler([c = capacity] { return std::pair<size_t, size_t>{0, c}; });
-            }
-        } reset_sampler{probe, capacity};
-
-        std::thread reader_thread([&] {
-            try {
-                source.run_reader(queue, progress, probe, reader_stop);
-            } catch (...) {
-                reader_error = std::current_exception();
-            }
-            pipeline_stop = true;
-            queue.close();
-        });
-        // Forward a signal to the apply side; the reader keeps serving the source until the
-        // applier has committed what it will commit.
-        std::thread watcher([&] {
-            while (!pipeline_stop.load()) {
-                if (stop_requested().load()) {
-                    pipeline_stop = true;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            }
-        });
-        try {
-            // What earlier runs committed beyond the plain checkpoint (parallel commits); the
-            // source sends those transactions again and they must be skipped.
-            // Connections that broke in an earlier run are replaced here, between
-            // transactions, where nothing can be lost by it.
-            for (PgConn* c : {&target, staging}) {
-                if (c != nullptr && !c->connected()) {
-                    c->connect();
-                }
-            }
-            AppliedSet applied;
-            if (source.parallel_apply()) {
-                applied = recover_applied(memo, staging != nullptr ? *staging : target,
-                                          apply_options.memo_key);
-                if (!applied.empty()) {
-                    spdlog::info(
-                        "{} range(s) of source transactions were committed beyond LSN {} by "
-                        "parallel workers; they are skipped when the source sends them again",
-                        applied.ranges().size(), applied.prefix().str());
-                }
-            }
-            if (workers.size() > 1) {
-                ParallelOptions po;
-                po.workers = workers.size();
-                po.parallel_table_groups = config.enable_parallel_applies;
-                ParallelApplyLoop loop(apply_options, po, dialect, target_schema, target, workers,
-                                       memo, staging, queue, progress, probe, applied);
-                loop.run(pipeline_stop);
-            } else {
-                ApplyOptions options = apply_options;
-                options.applied = &applied;
-                ApplyLoop loop(options, dialect, target_schema, target, memo, staging, &queue,
-                               progress, probe);
-                loop.run(pipeline_stop);
-            }
-        } catch (...) {
-            apply_error = std::current_exception();
-        }
-        pipeline_stop = true;
-        reader_stop = true;
-        queue.close();
-        reader_thread.join();
-        watcher.join();
-        if (apply_error) {
-            std::rethrow_exception(apply_error);
-        }
-        if (reader_error) {
-            std::rethrow_exception(reader_error);
-        }
-    }
-};
-
 }  // namespace
 
-nlohmann::json describe_common(const CommonConfig& c) {
-    return {
+nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
+    nlohmann::json j = {
         {"targetConn", redact_conninfo(c.target_conn)},
         {"stagingConn", c.staging_conn.empty() ? "" : redact_conninfo(c.staging_conn)},
         {"targetSchema", c.target_schema},
@@ -164,9 +65,9 @@ nlohmann::json describe_common(const CommonConfig& c) {
         {"retryInitialBackoff", format_go_duration(c.retry.initial_backoff)},
         {"retryMaxBackoff", format_go_duration(c.retry.max_backoff)},
         {"retryMultiplier", c.retry.multiplier},
-        {"truncateMode", c.truncate_mode == TruncateMode::kApply    ? "apply"
-                         : c.truncate_mode == TruncateMode::kIgnore ? "ignore"
-                                                                    : "error"},
+        {"truncateMode", c.truncate_mode == sequencer::TruncateMode::kApply    ? "apply"
+                         : c.truncate_mode == sequencer::TruncateMode::kIgnore ? "ignore"
+                                                                               : "error"},
         {"collapseMutations", c.collapse_mutations},
         {"timestampLimit", c.timestamp_limit},
         {"dataDir", c.data_dir.string()},
@@ -177,24 +78,35 @@ nlohmann::json describe_common(const CommonConfig& c) {
         {"metricsSnapshotRetentionTime", format_go_duration(c.snapshots.retention_time)},
         {"metricsSnapshotRetentionSize", c.snapshots.retention_bytes},
     };
+    if (parallel) {
+        j["parallelism"] = c.parallelism;
+        j["targetMaxPoolSize"] = c.target_max_pool_size;
+        j["enableParallelApplies"] = c.enable_parallel_applies;
+    }
+    return j;
 }
 
-int run_replication(const CommonConfig& config, SourceAdapter& source) {
+int run_replication(const CommonConfig& config, const SourceConfig& source_config,
+                    source::RowStage* stage) {
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
+    std::unique_ptr<source::Source> source_ptr = make_source(source_config);
+    source::Source& source = *source_ptr;
+    const PositionCodec& codec = source.codec();
+    // Out-of-order commits need positions that name the same place in every run.
+    size_t workers = codec.stable_ordinals() ? std::max<size_t>(1, config.parallelism) : 1;
 
     // Endpoints first, so /_/healthz answers (with the reason) while we connect.
     metrics::Probe probe(target_schema.raw, source.name());
     Progress progress;
-    nlohmann::json described = describe_common(config);
+    source.add_metrics(probe, progress);
+    nlohmann::json described = describe_common(config, codec.stable_ordinals());
     described["command"] = source.name();
     described.update(source.describe());
     MonitorOptions mo;
     mo.target_conn = config.target_conn;
     mo.stall_timeout = config.stall_timeout;
-    mo.source_check = [&source, &probe] { return source.check_source(probe); };
-    mo.describe_position = [&source, &progress] { return source.describe_position(progress); };
-    Monitor monitor(mo, probe, progress, described);
+    Monitor monitor(mo, source, probe, progress, described);
     monitor.start();
     std::unique_ptr<http::StatusServer> server;
     if (!config.metrics_addr.empty()) {
@@ -210,26 +122,27 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
         snapshotter->start();
     }
 
-    PgConn target(config.target_conn, "target");
+    util::PgConn target(config.target_conn, "target");
     auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.apply_timeout);
     std::vector<std::string> session = {
         "SET application_name = 'replicator'",
         fmt::format("SET statement_timeout = {}", timeout_ms.count())};
     target.set_session_sql(session);
     with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
-    Dialect dialect(detect_product(target.query_value("SELECT version()").value_or("")));
-    if (dialect.product() == TargetProduct::kPostgres) {
+    target::Dialect dialect(
+        target::detect_product(target.query_value("SELECT version()").value_or("")));
+    if (dialect.product() == target::TargetProduct::kPostgres) {
         // The checkpoint is only as durable as the commit that carries it: once a commit is
         // acknowledged the source is told it may forget that data. With the server's
         // synchronous_commit off, a crash could lose acknowledged commits, and with them
         // transactions the source will never send again. Insist on it for our session.
         session.push_back("SET synchronous_commit = on");
         target.set_session_sql(session);
-        target.exec("SET synchronous_commit = on");
+        target.execute("SET synchronous_commit = on");
     }
     spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
                  dialect.name());
-    if (dialect.product() == TargetProduct::kPostgres && !target_schema.database.empty()) {
+    if (dialect.product() == target::TargetProduct::kPostgres && !target_schema.database.empty()) {
         auto db = target.query_value("SELECT current_database()");
         if (db != target_schema.database) {
             throw fatal(
@@ -247,73 +160,89 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
     }
 
     bool memo_in_target = config.staging_conn.empty() || config.staging_conn == config.target_conn;
-    std::unique_ptr<PgConn> staging_conn;
+    std::unique_ptr<util::PgConn> staging_conn;
     if (!memo_in_target) {
-        staging_conn = std::make_unique<PgConn>(config.staging_conn, "staging");
+        staging_conn = std::make_unique<util::PgConn>(config.staging_conn, "staging");
         with_retries(config.retry, "connecting to staging", [&] { staging_conn->connect(); });
     }
-    PgConn& staging = memo_in_target ? target : *staging_conn;
-    Dialect staging_dialect(detect_product(staging.query_value("SELECT version()").value_or("")));
-    Memo memo(staging_dialect, staging_schema);
+    util::PgConn& staging = memo_in_target ? target : *staging_conn;
+    target::Dialect staging_dialect(
+        target::detect_product(staging.query_value("SELECT version()").value_or("")));
+    staging::Memo memo(staging_dialect, staging_schema);
     memo.ensure(staging, config.staging_create_schema);
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
-    std::optional<std::string> saved = memo.read(staging, key);
-    if (source.parallel_apply()) {
-        // Parallel commits may have left records beyond the plain row (staging.md §4.2).
-        AppliedSet applied = recover_applied(memo, staging, key);
-        if (!applied.prefix().is_zero()) {
-            saved = applied.prefix().str();
+    std::optional<Position> saved;
+    if (auto text = memo.read(staging, key)) {
+        saved = codec.parse(*text);
+        if (!saved) {
+            throw fatal(fmt::format(
+                "the {} checkpoint in {} (key \"{}\") holds \"{}\", which is not a valid {}; "
+                "fix or delete that row",
+                source.name(), memo.table_sql(), key, text->substr(0, 200), codec.kind()));
         }
     }
-    source.choose_start(saved, memo.table_sql());
-
-    ApplyOptions ao;
-    ao.flush_size = config.flush_size;
-    ao.flush_period = config.flush_period;
-    ao.truncate_mode = config.truncate_mode;
-    ao.collapse = config.collapse_mutations;
-    ao.retry = config.retry;
-    ao.memo_key = key;
-    ao.memo_in_target = memo_in_target;
-    ao.timestamp_limit = config.timestamp_limit;
-
-    // Parallel apply: one connection per worker, with the target session's settings,
-    // connected on first use so a light load opens few of them.
-    std::vector<std::unique_ptr<PgConn>> pool;
-    std::vector<PgConn*> workers;
-    if (source.parallel_apply() && config.parallelism > 1) {
-        for (size_t i = 0; i < config.parallelism; ++i) {
-            pool.push_back(std::make_unique<PgConn>(config.target_conn, "target"));
-            pool.back()->set_session_sql(session);
-            workers.push_back(pool.back().get());
+    if (codec.stable_ordinals()) {
+        // Parallel commits may have left records beyond the plain row (staging.md §4.3).
+        staging::AppliedSet applied = staging::recover_applied(memo, staging, key, codec);
+        if (applied.prefix() > (saved ? saved->ordinal : Ordinal())) {
+            saved = codec.at(applied.prefix());
         }
-        spdlog::info("applying on up to {} target connections (--parallelism)", workers.size());
     }
-    probe.set_parallelism(std::max<size_t>(1, workers.size()));
+    Position start = source.choose_start(saved, memo.table_sql());
+    progress.start_at(start);
+    probe.set_confirmed(start.ordinal);
+    probe.set_checkpoint(start.ordinal);
+
+    // One connection per apply worker, with the target session's settings, connected on
+    // first use so a light load opens few of them. A single worker uses the runner's.
+    std::vector<std::unique_ptr<util::PgConn>> pool;
+    std::vector<util::TargetSession*> worker_sessions;
+    for (size_t i = 0; i < workers; ++i) {
+        pool.push_back(std::make_unique<util::PgConn>(config.target_conn, "target"));
+        pool.back()->set_session_sql(session);
+        worker_sessions.push_back(pool.back().get());
+    }
+    if (workers > 1) {
+        spdlog::info("applying on up to {} target connections (--parallelism)", workers);
+    }
+    probe.set_parallelism(workers);
     if (!memo_in_target) {
         spdlog::info(
             "staging is not the target database: checkpoints are written after each "
             "target commit (at-least-once; a crash may re-apply the last transactions)");
     }
 
-    Pipeline pipeline{config, source, dialect, target_schema, target, staging_conn.get(),
-                      memo,   ao,     probe,   workers};
-    Backoff backoff(config.retry);
-    Lsn progress_at_failure = progress.get();
+    sequencer::ApplyOptions ao;
+    ao.flush_size = config.flush_size;
+    ao.flush_period = config.flush_period;
+    ao.timestamp_limit = config.timestamp_limit;
+    ao.truncate_mode = config.truncate_mode;
+    ao.retry = config.retry;
+    ao.collapse = config.collapse_mutations;
+    ao.workers = workers;
+    ao.parallel_table_groups = config.enable_parallel_applies;
+
+    util::Backoff backoff(config.retry);
+    Ordinal progress_at_failure = progress.ordinal();
     while (!stop_requested().load()) {
         try {
-            pipeline.run(progress);
+            // Each run reads the target catalog afresh.
+            target::TableCatalog run_catalog(dialect, target_schema, target::load_target_table);
+            sequencer::ApplyContext apply{
+                ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
+            Pipeline pipeline{config, source, apply, target, worker_sessions, stage};
+            pipeline.run();
             break;
         } catch (const Error& e) {
             if (!e.retryable() || stop_requested().load()) {
                 throw;
             }
-            if (progress.get() > progress_at_failure) {
+            if (progress.ordinal() > progress_at_failure) {
                 backoff.reset();  // it made progress since the last failure
             }
-            progress_at_failure = progress.get();
+            progress_at_failure = progress.ordinal();
             if (backoff.exhausted()) {
                 throw Error(
                     ErrorKind::kFatal,
@@ -322,14 +251,14 @@ int run_replication(const CommonConfig& config, SourceAdapter& source) {
             }
             Duration d = backoff.next();
             spdlog::warn("replication interrupted, resuming from {} in {}: {}",
-                         source.describe_position(progress), format_go_duration(d), e.what());
+                         codec.describe(progress.get()), format_go_duration(d), e.what());
             sleep_unless_stopped(d);
         }
     }
     spdlog::info("stopped; everything up to {} is applied on the target{}",
-                 source.describe_position(progress),
+                 codec.describe(progress.get()),
                  source.name() == "pglogical" ? " and confirmed to the source" : "");
     return 0;
 }
 
-}  // namespace rep
+}  // namespace rep::app

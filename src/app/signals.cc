@@ -3,7 +3,7 @@
 #include <csignal>
 #include <unistd.h>
 
-namespace rep {
+namespace rep::app {
 namespace {
 
 std::atomic<bool> g_stop{false};
@@ -29,4 +29,4 @@ void install_signal_handlers() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-}  // namespace rep
+}  // namespace rep::app

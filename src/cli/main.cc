@@ -2,8 +2,7 @@
 // Subcommands: pglogical, mylogical, version. Exit status: 0 success or clean stop, 1 replication
 // error, 2 bad command line.
 
-#include "app/mylogical_app.h"
-#include "app/pglogical_app.h"
+#include "app/runner.h"
 #include "app/signals.h"
 #include "base/error.h"
 #include "base/log.h"
@@ -41,11 +40,11 @@ int main(int argc, char** argv) {
     app.add_flag("--version", show_version, "Print the version and exit");
     app.add_subcommand("version", "Print the version and build information");
 
-    rep::PglogicalConfig pg_config;
     rep::LogOptions log_options;
-    CLI::App* pglogical = rep::cli::add_pglogical_command(app, pg_config, log_options);
-    rep::MylogicalConfig my_config;
-    CLI::App* mylogical = rep::cli::add_mylogical_command(app, my_config, log_options);
+    rep::cli::PglogicalCommand pg_command;
+    CLI::App* pglogical = rep::cli::add_pglogical_command(app, pg_command, log_options);
+    rep::cli::MylogicalCommand my_command;
+    CLI::App* mylogical = rep::cli::add_mylogical_command(app, my_command, log_options);
 
     if (argc == 2 && std::string(argv[1]) == "--version") {
         print_version();
@@ -73,8 +72,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (pglogical->parsed() || mylogical->parsed()) {
-        const rep::CommonConfig& common =
-            pglogical->parsed() ? static_cast<const rep::CommonConfig&>(pg_config) : my_config;
+        const rep::app::CommonConfig& common =
+            pglogical->parsed() ? pg_command.common : my_command.common;
         const auto& snap = common.snapshots;
         std::string problem;
         if (common.parallelism * 5 > common.target_max_pool_size * 4) {
@@ -101,12 +100,15 @@ int main(int argc, char** argv) {
     }
     try {
         rep::init_logging(log_options);
-        rep::install_signal_handlers();
+        rep::app::install_signal_handlers();
         if (pglogical->parsed()) {
-            return rep::run_pglogical(pg_config);
+            pg_command.source.spool_dir = pg_command.common.data_dir / "pglogical-spool";
+            rep::app::SourceConfig source = pg_command.source;
+            return rep::app::run_replication(pg_command.common, source);
         }
         if (mylogical->parsed()) {
-            return rep::run_mylogical(my_config);
+            rep::app::SourceConfig source = my_command.source;
+            return rep::app::run_replication(my_command.common, source);
         }
     } catch (const rep::Error& e) {
         spdlog::error("{}", e.what());

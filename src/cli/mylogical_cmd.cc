@@ -1,10 +1,11 @@
 #include "cli/mylogical_cmd.h"
 
-#include "cli/pglogical_cmd.h"
+#include "cli/common_flags.h"
 
 namespace rep::cli {
 
-CLI::App* add_mylogical_command(CLI::App& parent, MylogicalConfig& c, LogOptions& log) {
+CLI::App* add_mylogical_command(CLI::App& parent, MylogicalCommand& command, LogOptions& log) {
+    mysql::MylogicalConfig& c = command.source;
     CLI::App* cmd = parent.add_subcommand(
         "mylogical",
         "Replicate a MySQL or MariaDB source into CockroachDB or PostgreSQL from its binary log "
@@ -31,7 +32,7 @@ CLI::App* add_mylogical_command(CLI::App& parent, MylogicalConfig& c, LogOptions
            "What a zero date ('0000-00-00') becomes: null, or error (stop and name the column)")
         ->check(CLI::IsMember({"null", "error"}))
         ->default_str("null");
-    add_common_flags(*cmd, c, log);
+    add_common_flags(*cmd, command.common, log);
     return cmd;
 }
 

@@ -1,136 +1,14 @@
 #include "cli/pglogical_cmd.h"
 
-#include "base/error.h"
+#include "cli/common_flags.h"
 #include "cli/flags.h"
-#include "core/table_name.h"
-
-#include "http/status_server.h"
-#include "metrics/snapshotter.h"
 
 namespace rep::cli {
 
-void add_common_flags(CLI::App& app, CommonConfig& c, LogOptions& log) {
-    app.add_option("--targetConn", c.target_conn,
-                   "Target CockroachDB or PostgreSQL connection string")
-        ->required();
-    app.add_option("--targetSchema", c.target_schema,
-                   "Target schema as database.schema (e.g. defaultdb.public)")
-        ->required();
-    app.add_option("--stagingConn", c.staging_conn,
-                   "Staging database connection string (default: the target). With the target "
-                   "as staging, checkpoints commit atomically with the data")
-        ->capture_default_str();
-    app.add_option("--stagingSchema", c.staging_schema,
-                   "Schema holding the memo checkpoint table; pass the same value on every run")
-        ->capture_default_str();
-    app.add_flag("--stagingCreateSchema", c.staging_create_schema,
-                 "Create the staging schema and memo table if missing (first run)");
-    app.add_option("--flushSize", c.flush_size,
-                   "Rows per target statement, and the size at which grouped transactions commit")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    add_duration(app, "--flushPeriod", c.flush_period,
-                 "Longest time small source transactions are grouped before a target commit");
-    app.add_option("--targetApplyQueueSize", c.target_apply_queue_size,
-                   "Row changes buffered between the source reader and the target applier")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    app.add_option("--timestampLimit", c.timestamp_limit,
-                   "Most source transactions grouped into one target transaction")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    add_duration(app, "--applyTimeout", c.apply_timeout,
-                 "Statement timeout for each target statement");
-    app.add_option("--maxRetries", c.retry.max_retries,
-                   "Retries of a retryable target or source error before giving up")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
-    add_duration(app, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");
-    add_duration(app, "--retryMaxBackoff", c.retry.max_backoff, "Longest retry delay");
-    app.add_option("--retryMultiplier", c.retry.multiplier, "Backoff growth factor")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    app.add_option_function<std::string>(
-           "--truncateMode",
-           [&c](const std::string& mode) {
-               c.truncate_mode = mode == "ignore"  ? TruncateMode::kIgnore
-                                 : mode == "error" ? TruncateMode::kError
-                                                   : TruncateMode::kApply;
-           },
-           "What a source TRUNCATE does: apply (truncate the target table in order), ignore "
-           "(log and skip) or error (stop)")
-        ->check(CLI::IsMember({"apply", "ignore", "error"}))
-        ->default_str("apply");
-    auto schema_check = [](const char* flag) {
-        return CLI::Validator(
-            [flag](std::string& value) -> std::string {
-                try {
-                    SchemaRef::parse(value, flag);
-                } catch (const Error& e) {
-                    return e.what();
-                }
-                return {};
-            },
-            "SCHEMA");
-    };
-    app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
-    app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
-    app.add_option("--collapseMutations", c.collapse_mutations,
-                   "Fold the changes of each key within a target transaction into one row change "
-                   "(tables without foreign keys or secondary unique indexes); false keeps strict "
-                   "source order for every statement")
-        ->default_str("true");
-    app.add_option("--dataDir", c.data_dir,
-                   "Directory for local files: spooled streamed transactions (pglogical) and "
-                   "metrics snapshots")
-        ->capture_default_str();
-    app.add_option("--metricsAddr", c.metrics_addr,
-                   "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                try {
-                    http::civetweb_listen_spec(v);
-                } catch (const Error& e) {
-                    return e.what();
-                }
-                return {};
-            },
-            "ADDR"));
-    add_duration(app, "--stallTimeout", c.stall_timeout,
-                 "Report a stall (warning log, /_/healthz 503) when received changes are not "
-                 "applied for this long");
-    add_duration(app, "--metricsSnapshotPeriod", c.snapshots.period,
-                 "Write a metrics snapshot to <dataDir>/metrics-snapshots this often (0: off; "
-                 "15s-60s recommended; needs --metricsAddr)");
-    app.add_option_function<std::string>(
-           "--metricsSnapshotCompression",
-           [&c](const std::string& v) { c.snapshots.gzip = v == "gzip"; },
-           "Snapshot compression: gzip or none")
-        ->check(CLI::IsMember({"gzip", "none"}))
-        ->default_str("gzip");
-    add_duration(app, "--metricsSnapshotRetentionTime", c.snapshots.retention_time,
-                 "Delete snapshots older than this (0: no age limit)");
-    app.add_option_function<std::string>(
-           "--metricsSnapshotRetentionSize",
-           [&c](const std::string& v) {
-               if (v.empty()) {
-                   c.snapshots.retention_bytes = 0;
-                   return;
-               }
-               auto n = metrics::parse_byte_size(v);
-               if (!n) {
-                   throw CLI::ValidationError("--metricsSnapshotRetentionSize",
-                                              "\"" + v + "\" is not a size such as 100MB or 1GiB");
-               }
-               c.snapshots.retention_bytes = *n;
-           },
-           "Delete the oldest snapshots once they take more than this (e.g. 100MB, 1GiB; empty: "
-           "no size limit)")
-        ->type_name("SIZE");
-    add_log_flags(app, log);
-}
-
-CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions& log) {
+CLI::App* add_pglogical_command(CLI::App& parent, PglogicalCommand& command, LogOptions& log) {
+    pg::PglogicalConfig& c = command.source;
+    app::CommonConfig& common = command.common;
+    common.parallelism = 16;  // MOLT Replicator's default
     CLI::App* cmd = parent.add_subcommand(
         "pglogical",
         "Replicate a PostgreSQL source into CockroachDB or PostgreSQL through a pgoutput logical "
@@ -150,22 +28,22 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& c, LogOptions
                  "How often progress (standby status) is reported to the source");
     cmd->add_flag("!--disableStreaming", c.allow_streaming,
                   "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
-    cmd->add_option("--parallelism", c.parallelism,
+    cmd->add_option("--parallelism", common.parallelism,
                     "Target transactions applied concurrently, each on its own connection; source "
                     "transactions touching the same rows still apply in source order (1: one "
                     "connection, strictly serial commits)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    cmd->add_option("--targetMaxPoolSize", c.target_max_pool_size,
+    cmd->add_option("--targetMaxPoolSize", common.target_max_pool_size,
                     "Most target connections; --parallelism may use at most 80% of it")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    cmd->add_option("--enableParallelApplies", c.enable_parallel_applies,
+    cmd->add_option("--enableParallelApplies", common.enable_parallel_applies,
                     "Let tables with foreign keys or secondary unique indexes apply in parallel "
                     "per group of tables joined by foreign keys (default: all such tables in "
                     "source order with each other)")
         ->default_str("false");
-    add_common_flags(*cmd, c, log);
+    add_common_flags(*cmd, common, log);
     return cmd;
 }
 

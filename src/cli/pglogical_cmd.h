@@ -1,17 +1,21 @@
 #pragma once
 
-#include "app/pglogical_app.h"
+#include "app/config.h"
 #include "base/log.h"
+#include "source/postgres/pglogical_source.h"
 
 #include <CLI/CLI.hpp>
 
 namespace rep::cli {
 
-// Flags every replication command shares (target, staging, apply, retries, metrics, logs).
-void add_common_flags(CLI::App& app, CommonConfig& config, LogOptions& log);
+// What `replicator pglogical` is run with.
+struct PglogicalCommand {
+    app::CommonConfig common;
+    pg::PglogicalConfig source;
+};
 
 // Registers `replicator pglogical` and its flags (names and defaults as MOLT Replicator
-// documents them) on `parent`, filling `config` and `log`.
-CLI::App* add_pglogical_command(CLI::App& parent, PglogicalConfig& config, LogOptions& log);
+// documents them) on `parent`, filling `command` and `log`.
+CLI::App* add_pglogical_command(CLI::App& parent, PglogicalCommand& command, LogOptions& log);
 
 }  // namespace rep::cli

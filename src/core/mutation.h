@@ -1,7 +1,5 @@
 #pragma once
 
-#include "core/lsn.h"
-
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -1,44 +1,46 @@
 #pragma once
 
-#include "core/lsn.h"
+#include "core/position.h"
 
 #include <atomic>
 #include <cstdint>
 #include <mutex>
-#include <string>
 
 namespace rep {
 
 // The position shared between the apply side and the source reader: everything at or before
-// it is durably applied on the target (or needed no applying). The reader reports it to the
-// source as the flush position, so it must only ever move forward, and only after a commit.
+// it is durably applied on the target (or needed no applying). A source that acknowledges
+// (PostgreSQL's slot) reports it as its flush position, and a source that reconnects within
+// the process resumes after it, so it only ever moves forward, and only after a commit.
+// Thread-safe.
 class Progress {
 public:
-    void advance(Lsn lsn) {
-        uint64_t cur = confirmed_.load();
-        while (lsn.value() > cur && !confirmed_.compare_exchange_weak(cur, lsn.value())) {
+    // The position a run starts from (a checkpoint, or a source's own start); it need not be
+    // beyond the current one. Called before the pipeline runs.
+    void start_at(Position position) {
+        std::lock_guard lock(mu_);
+        ordinal_.store(position.ordinal.value());
+        position_ = std::move(position);
+    }
+    // Moves to `position` if it is beyond the current one.
+    void advance(const Position& position) {
+        std::lock_guard lock(mu_);
+        if (position.ordinal.value() > ordinal_.load()) {
+            position_ = position;
+            ordinal_.store(position.ordinal.value());
         }
     }
-    // Advances and records the checkpoint text that goes with `lsn` (sources whose position
-    // is not an LSN, such as a MySQL GTID set, count transactions in `lsn` instead).
-    void advance(Lsn lsn, const std::string& checkpoint) {
+    // The current ordinal, without locking (the PostgreSQL reader asks for every message).
+    Ordinal ordinal() const { return Ordinal(ordinal_.load()); }
+    Position get() const {
         std::lock_guard lock(mu_);
-        if (lsn.value() > confirmed_.load()) {
-            checkpoint_ = checkpoint;
-        }
-        advance(lsn);
-    }
-    Lsn get() const { return Lsn(confirmed_.load()); }
-    // The checkpoint text of the last advance that carried one (empty if none).
-    std::string checkpoint() const {
-        std::lock_guard lock(mu_);
-        return checkpoint_;
+        return position_;
     }
 
 private:
-    std::atomic<uint64_t> confirmed_{0};
+    std::atomic<uint64_t> ordinal_{0};
     mutable std::mutex mu_;
-    std::string checkpoint_;
+    Position position_;
 };
 
 }  // namespace rep

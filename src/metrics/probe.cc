@@ -132,25 +132,6 @@ struct Probe::Impl {
     Counter* groups_independent = nullptr;  // set by set_parallelism(N > 1)
     Counter* groups_after_conflict = nullptr;
     Counter* groups_barrier = nullptr;
-    Family<Gauge>& confirmed_lsn = prometheus::BuildGauge()
-                                       .Name("pglogical_confirmed_lsn")
-                                       .Help(
-                                           "LSN up to which the target has applied everything "
-                                           "(reported to the slot), as a number")
-                                       .Register(*registry);
-    Family<Gauge>& memo_lsn =
-        prometheus::BuildGauge()
-            .Name("pglogical_checkpoint_lsn")
-            .Help("LSN of the last checkpoint written to the staging memo table, as a number")
-            .Register(*registry);
-    Family<Gauge>& retained = prometheus::BuildGauge()
-                                  .Name("pglogical_slot_retained_wal_bytes")
-                                  .Help("Bytes of WAL the source keeps for the replication slot")
-                                  .Register(*registry);
-    Family<Gauge>& backlog = prometheus::BuildGauge()
-                                 .Name("pglogical_source_backlog_bytes")
-                                 .Help("Bytes of source WAL not yet confirmed as applied")
-                                 .Register(*registry);
     Family<Gauge>& since_apply =
         prometheus::BuildGauge()
             .Name("target_seconds_since_last_apply")
@@ -216,9 +197,12 @@ struct Probe::Impl {
         busy_ns = 0;
         window_start_ns = now;
     }
-    Lsn memo;
-    Lsn slot_restart;
-    Lsn slot_confirmed;
+    // Gauges the source registered, sampled at each exposition.
+    struct SourceGauge {
+        Family<Gauge>* family;
+        std::function<std::optional<double>()> sample;
+    };
+    std::vector<SourceGauge> source_gauges;
 
     prometheus::Labels table_labels(const std::string& table) const {
         return {{"schema", schema}, {"table", table}};
@@ -282,16 +266,16 @@ void Probe::empty_transaction() {
     impl_->empty_txns->Add({}).Increment();
 }
 
-void Probe::received_commit(int64_t commit_time_us, Lsn end) {
+void Probe::received_commit(int64_t commit_time_us, Ordinal end) {
     last_commit_seen_us_ = commit_time_us;
     received(end);
     double lag = static_cast<double>(now_us() - commit_time_us) / 1e6;
     impl_->source_lag.Add(impl_->schema_labels()).Set(lag < 0 ? 0 : lag);
 }
 
-void Probe::received(Lsn wal_end) {
-    uint64_t cur = received_lsn_.load();
-    while (wal_end.value() > cur && !received_lsn_.compare_exchange_weak(cur, wal_end.value())) {
+void Probe::received(Ordinal position) {
+    uint64_t cur = received_.load();
+    while (position.value() > cur && !received_.compare_exchange_weak(cur, position.value())) {
     }
 }
 
@@ -373,19 +357,19 @@ void Probe::set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler
     impl_->queue_sampler = std::move(sampler);
 }
 
-void Probe::set_positions(Lsn confirmed, Lsn memo) {
+void Probe::set_confirmed(Ordinal confirmed) {
     confirmed_ = confirmed.value();
-    std::lock_guard lock(impl_->mu);
-    if (!memo.is_zero()) {
-        impl_->memo = memo;
-    }
 }
 
-void Probe::set_source_wal(Lsn current, Lsn slot_restart, Lsn slot_confirmed) {
-    source_wal_ = current.value();
+void Probe::set_checkpoint(Ordinal checkpoint) {
+    checkpoint_ = checkpoint.value();
+}
+
+void Probe::add_gauge(const std::string& name, const std::string& help,
+                      std::function<std::optional<double>()> sample) {
+    auto& family = prometheus::BuildGauge().Name(name).Help(help).Register(*impl_->registry);
     std::lock_guard lock(impl_->mu);
-    impl_->slot_restart = slot_restart;
-    impl_->slot_confirmed = slot_confirmed;
+    impl_->source_gauges.push_back({&family, std::move(sample)});
 }
 
 size_t Probe::queue_weight() const {
@@ -417,17 +401,11 @@ std::string Probe::exposition(bool with_timestamps) {
                                                     : 100.0 * static_cast<double>(queued) /
                                                           static_cast<double>(capacity));
         impl_->close_window();
-        impl_->memo_lsn.Add({}).Set(static_cast<double>(impl_->memo.value()));
-        uint64_t current = source_wal_.load();
-        if (current != 0 && !impl_->slot_restart.is_zero()) {
-            impl_->retained.Add({}).Set(
-                static_cast<double>(current - std::min(current, impl_->slot_restart.value())));
+        for (const auto& g : impl_->source_gauges) {
+            if (auto v = g.sample()) {
+                g.family->Add({}).Set(*v);
+            }
         }
-        uint64_t confirmed = confirmed_.load();
-        if (current != 0) {
-            impl_->backlog.Add({}).Set(static_cast<double>(current - std::min(current, confirmed)));
-        }
-        impl_->confirmed_lsn.Add({}).Set(static_cast<double>(confirmed));
     }
     impl_->since_apply.Add({}).Set(seconds_since_last_apply());
     rusage ru{};

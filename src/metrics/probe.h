@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/lsn.h"
+#include "core/position.h"
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace rep::metrics {
@@ -39,8 +40,8 @@ public:
     void unchanged_toast(size_t columns);
     void empty_transaction();
     // A source commit reached the reader (its commit time, microseconds since the epoch).
-    void received_commit(int64_t commit_time_us, Lsn end);
-    void received(Lsn wal_end);  // any message or keepalive from the source
+    void received_commit(int64_t commit_time_us, Ordinal end);
+    void received(Ordinal position);  // any message or keepalive from the source
 
     // --- apply side --------------------------------------------------------------------
     // A batch was written (not yet committed): its duration and the age of its oldest row.
@@ -66,19 +67,26 @@ public:
     void tick();
 
     // --- sampled at scrape time ----------------------------------------------------------
-    // Sets the functions that report the queue (row changes waiting, capacity) and the
-    // positions; called by the app, which owns those objects.
+    // Sets the function that reports the queue (row changes waiting, capacity); called by the
+    // app, which owns the queue.
     void set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler);
-    void set_positions(Lsn confirmed, Lsn memo);
-    void set_source_wal(Lsn current, Lsn slot_restart, Lsn slot_confirmed);
+    // The confirmed position (Progress), and the position of the last checkpoint written to
+    // the memo table.
+    void set_confirmed(Ordinal confirmed);
+    void set_checkpoint(Ordinal checkpoint);
+    // A gauge a source exports about its own positions (pglogical_confirmed_lsn, ...): sampled
+    // at each exposition; nullopt leaves it without a sample. `sample` runs on the scraping
+    // thread and must be thread-safe. Register before the first exposition.
+    void add_gauge(const std::string& name, const std::string& help,
+                   std::function<std::optional<double>()> sample);
 
     // --- readers -----------------------------------------------------------------------
     std::string exposition(bool with_timestamps = false);
     std::map<std::string, TableCounts> table_counts() const;
     bool is_source_connected() const { return source_connected_.load(); }
-    Lsn received_lsn() const { return Lsn(received_lsn_.load()); }
-    Lsn confirmed() const { return Lsn(confirmed_.load()); }
-    Lsn source_current_wal() const { return Lsn(source_wal_.load()); }
+    Ordinal received() const { return Ordinal(received_.load()); }
+    Ordinal confirmed() const { return Ordinal(confirmed_.load()); }
+    Ordinal checkpoint() const { return Ordinal(checkpoint_.load()); }
     // Seconds since the apply loop last committed anything (or since start).
     double seconds_since_last_apply() const;
     // Seconds since the newest source commit that reached the reader.
@@ -92,9 +100,9 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     std::atomic<bool> source_connected_{false};
-    std::atomic<uint64_t> received_lsn_{0};
+    std::atomic<uint64_t> received_{0};
     std::atomic<uint64_t> confirmed_{0};
-    std::atomic<uint64_t> source_wal_{0};
+    std::atomic<uint64_t> checkpoint_{0};
     std::atomic<int64_t> last_commit_seen_us_{0};
     std::atomic<int64_t> last_apply_steady_ns_{0};
     std::atomic<uint64_t> rows_applied_{0};

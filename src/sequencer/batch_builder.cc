@@ -6,7 +6,11 @@
 
 #include <algorithm>
 
-namespace rep {
+namespace rep::sequencer {
+
+using target::Segment;
+using target::TableMapping;
+
 namespace {
 
 std::vector<size_t> present_columns(const std::vector<Datum>& row) {
@@ -114,7 +118,7 @@ void BatchBuilder::fold(const std::shared_ptr<const TableMapping>& mapping, Muta
 }
 
 void BatchBuilder::add(const Mutation& m) {
-    auto mapping = resolver_.resolve(conn_, m.relation);
+    auto mapping = catalog_.resolve(session_, m.relation);
     std::vector<Datum> row = mapping->project(m.values);
     const Relation& rel = *m.relation;
     if (!mapping->has_key(row)) {
@@ -190,4 +194,4 @@ void BatchBuilder::append(const std::shared_ptr<const TableMapping>& mapping, Mu
     ++rows_;
 }
 
-}  // namespace rep
+}  // namespace rep::sequencer

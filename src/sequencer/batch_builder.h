@@ -1,15 +1,16 @@
 #pragma once
 
 #include "core/mutation.h"
-#include "target/table_applier.h"
+#include "target/segment_writer.h"
+#include "target/table_catalog.h"
+#include "util/target_session.h"
 
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-namespace rep {
-class PgConn;
+namespace rep::sequencer {
 
 // Accumulates the mutations of one target transaction into segments (one statement each).
 //
@@ -25,8 +26,9 @@ class PgConn;
 // keys and tables order cannot matter, because no constraint relates two rows.
 class BatchBuilder {
 public:
-    BatchBuilder(TableResolver& resolver, PgConn& conn, bool collapse)
-        : resolver_(resolver), conn_(conn), collapse_(collapse) {}
+    // `session` is where the catalog reads tables it has not seen yet.
+    BatchBuilder(target::TableCatalog& catalog, util::TargetSession& session, bool collapse)
+        : catalog_(catalog), session_(session), collapse_(collapse) {}
 
     // Throws rep::Error (fatal) for an unknown target table, schema drift or a row without
     // its primary key.
@@ -34,7 +36,7 @@ public:
     size_t rows() const { return rows_; }
     bool empty() const { return rows_ == 0; }
     // The statements to run, in an order that gives the source's result; empties the builder.
-    std::vector<Segment> take_segments();
+    std::vector<target::Segment> take_segments();
     void clear();
     // Turns folding off for the rest of this builder's use (strict source order).
     void set_collapse(bool on) { collapse_ = on; }
@@ -47,22 +49,22 @@ private:
             bool upsert = false;        // then this row is written
             std::vector<Datum> row;
         };
-        std::shared_ptr<const TableMapping> mapping;
+        std::shared_ptr<const target::TableMapping> mapping;
         std::unordered_map<std::string, size_t> index;  // key -> entries
         std::vector<Entry> entries;
     };
 
-    void append(const std::shared_ptr<const TableMapping>& mapping, MutationKind kind,
+    void append(const std::shared_ptr<const target::TableMapping>& mapping, MutationKind kind,
                 std::vector<Datum> row);
-    void fold(const std::shared_ptr<const TableMapping>& mapping, MutationKind kind,
+    void fold(const std::shared_ptr<const target::TableMapping>& mapping, MutationKind kind,
               std::vector<Datum> row);
 
-    TableResolver& resolver_;
-    PgConn& conn_;
+    target::TableCatalog& catalog_;
+    util::TargetSession& session_;
     bool collapse_;
-    std::vector<Segment> segments_;  // strict order
-    std::vector<Folded> folded_;     // collapsed tables, in first-seen order
+    std::vector<target::Segment> segments_;  // strict order
+    std::vector<Folded> folded_;             // collapsed tables, in first-seen order
     size_t rows_ = 0;
 };
 
-}  // namespace rep
+}  // namespace rep::sequencer

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <limits>
 
-namespace rep {
+namespace rep::sequencer {
 
-Schedule::Schedule(size_t workers, size_t window, Lsn start)
+Schedule::Schedule(size_t workers, size_t window, Position start)
     : window_(std::max<size_t>(window, 1)),
-      prefix_(start),
+      prefix_(std::move(start)),
       workers_(std::max<size_t>(workers, 1)) {}
 
 std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* shared) const {
@@ -57,8 +57,9 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* sha
     return best;
 }
 
-std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, LsnRange commits, Lsn end,
-                                       std::chrono::milliseconds timeout, bool* shared) {
+std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRange txns,
+                                       const Position& end, std::chrono::milliseconds timeout,
+                                       bool* shared) {
     std::unique_lock lock(mu_);
     std::optional<size_t> worker;
     changed_.wait_for(lock, timeout, [&] {
@@ -74,7 +75,7 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, LsnRange 
     Group g;
     g.seq = next_seq_++;
     g.worker = *worker;
-    g.commits = commits;
+    g.txns = txns;
     g.end = end;
     g.keys = keys;
     g.barrier = barrier;
@@ -90,7 +91,7 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, LsnRange 
     return worker;
 }
 
-void Schedule::finish(Lsn end) {
+void Schedule::finish(const Position& end) {
     std::lock_guard lock(mu_);
     for (auto it = groups_.rbegin(); it != groups_.rend(); ++it) {
         if (!it->passthrough) {
@@ -100,10 +101,12 @@ void Schedule::finish(Lsn end) {
     }
 }
 
-Lsn Schedule::pass(Lsn end) {
+Position Schedule::pass(const Position& end) {
     std::lock_guard lock(mu_);
     if (groups_.empty()) {
-        prefix_ = std::max(prefix_, end);
+        if (end.ordinal > prefix_.ordinal) {
+            prefix_ = end;
+        }
         return prefix_;
     }
     Group g;
@@ -123,12 +126,12 @@ Schedule::Group* Schedule::find(uint64_t seq) {
     return i < groups_.size() ? &groups_[i] : nullptr;
 }
 
-WorkerRecord Schedule::record_for(size_t worker, LsnRange committing) const {
+staging::WorkerRecord Schedule::record_for(size_t worker, OrdinalRange committing) const {
     std::lock_guard lock(mu_);
-    WorkerRecord r;
-    r.prefix = prefix_;
+    staging::WorkerRecord r;
+    r.prefix = prefix_.ordinal;
     for (const auto& [range, end] : workers_[worker].committed) {
-        if (end > prefix_) {
+        if (end > prefix_.ordinal) {
             r.ranges.push_back(range);
         }
     }
@@ -136,28 +139,30 @@ WorkerRecord Schedule::record_for(size_t worker, LsnRange committing) const {
     return r;
 }
 
-Lsn Schedule::advance_prefix() {
+Position Schedule::advance_prefix() {
     while (!groups_.empty() && groups_.front().done) {
-        prefix_ = std::max(prefix_, groups_.front().end);
+        if (groups_.front().end.ordinal > prefix_.ordinal) {
+            prefix_ = std::move(groups_.front().end);
+        }
         groups_.pop_front();
     }
     for (WorkerState& w : workers_) {
-        std::erase_if(w.committed, [&](const auto& c) { return c.second <= prefix_; });
+        std::erase_if(w.committed, [&](const auto& c) { return c.second <= prefix_.ordinal; });
     }
     return prefix_;
 }
 
-Lsn Schedule::committed(size_t worker, LsnRange committed) {
+Position Schedule::committed(size_t worker, OrdinalRange committed) {
     std::lock_guard lock(mu_);
     WorkerState& ws = workers_[worker];
     Group* g = ws.pending.empty() ? nullptr : find(ws.pending.front());
     if (g == nullptr) {
         return prefix_;
     }
-    if (committed.hi < g->commits.hi) {
+    if (committed.hi < g->txns.hi) {
         // Only part of the group committed (the worker is about to fail on the rest). Its
         // records must keep listing that part, but the prefix cannot pass the group.
-        ws.committed.emplace_back(committed, Lsn(std::numeric_limits<uint64_t>::max()));
+        ws.committed.emplace_back(committed, Ordinal(std::numeric_limits<uint64_t>::max()));
         return prefix_;
     }
     ws.pending.pop_front();
@@ -171,7 +176,7 @@ Lsn Schedule::committed(size_t worker, LsnRange committed) {
         }
     }
     g->keys.clear();
-    ws.committed.emplace_back(g->commits, g->end);
+    ws.committed.emplace_back(g->txns, g->end.ordinal);
     advance_prefix();
     changed_.notify_all();
     return prefix_;
@@ -183,7 +188,7 @@ void Schedule::abort() {
     changed_.notify_all();
 }
 
-Lsn Schedule::prefix() const {
+Position Schedule::prefix() const {
     std::lock_guard lock(mu_);
     return prefix_;
 }
@@ -204,4 +209,4 @@ size_t Schedule::busy_workers() const {
         workers_.begin(), workers_.end(), [](const WorkerState& w) { return !w.pending.empty(); }));
 }
 
-}  // namespace rep
+}  // namespace rep::sequencer

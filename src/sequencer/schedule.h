@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/lsn.h"
+#include "core/position.h"
 #include "staging/parallel_checkpoint.h"
 
 #include <chrono>
@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace rep {
+namespace rep::sequencer {
 
 // The bookkeeping of parallel apply (docs/architecture.md §2.8), shared by the dispatcher
 // and the workers under one lock. Pure: no I/O, so the rules are unit-tested directly.
@@ -32,34 +32,36 @@ public:
     using Keys = std::vector<uint64_t>;  // conflict keys, deduplicated
 
     // `window`: most groups that may be dispatched beyond the committed prefix, which bounds
-    // memory and the size of the checkpoint records.
-    Schedule(size_t workers, size_t window, Lsn start);
+    // memory and the size of the checkpoint records. The prefix starts at `start`.
+    Schedule(size_t workers, size_t window, Position start);
 
     // Dispatcher. Waits up to `timeout` until the group can be assigned, and assigns it.
-    // Returns the worker, or nullopt on timeout or abort(). `end` is the commit END LSN of its
-    // last transaction, or zero for a barrier whose end is not known yet (see finish()).
-    // `*shared` (if given) is set once the group is seen sharing a key with an uncommitted
-    // group, and never cleared, so it survives repeated calls for one group.
-    std::optional<size_t> assign(const Keys& keys, bool barrier, LsnRange commits, Lsn end,
-                                 std::chrono::milliseconds timeout, bool* shared = nullptr);
+    // Returns the worker, or nullopt on timeout or abort(). `txns` are the identities of its
+    // first and last transaction; `end` is where the source stands after its last, or empty
+    // for a barrier whose end is not known yet (see finish()). `*shared` (if given) is set
+    // once the group is seen sharing a key with an uncommitted group, and never cleared, so
+    // it survives repeated calls for one group.
+    std::optional<size_t> assign(const Keys& keys, bool barrier, OrdinalRange txns,
+                                 const Position& end, std::chrono::milliseconds timeout,
+                                 bool* shared = nullptr);
     // Dispatcher: sets the end of the newest group once its last commit has arrived.
-    void finish(Lsn end);
+    void finish(const Position& end);
     // Dispatcher: a position with nothing to apply (an empty or already applied transaction,
     // a keepalive); it joins the prefix once everything dispatched before it has committed.
     // Returns the prefix.
-    Lsn pass(Lsn end);
+    Position pass(const Position& end);
 
     // Worker, in its target transaction just before COMMIT: the record to write with it.
-    WorkerRecord record_for(size_t worker, LsnRange committing) const;
+    staging::WorkerRecord record_for(size_t worker, OrdinalRange committing) const;
     // Worker, after COMMIT of its oldest group. `committed` is what it actually committed: a
     // shorter range than assigned (a failing transaction was cut off) is recorded but does not
     // complete the group. Returns the prefix.
-    Lsn committed(size_t worker, LsnRange committed);
+    Position committed(size_t worker, OrdinalRange committed);
 
     // Wakes and fails every wait from now on (a worker failed or a stop was requested).
     void abort();
 
-    Lsn prefix() const;
+    Position prefix() const;
     size_t in_flight() const;               // groups dispatched but not committed
     size_t in_flight(size_t worker) const;  // of one worker
     size_t busy_workers() const;            // workers with a group in flight
@@ -68,27 +70,28 @@ private:
     struct Group {
         uint64_t seq = 0;
         size_t worker = 0;
-        LsnRange commits;
-        Lsn end;
+        OrdinalRange txns;
+        Position end;
         Keys keys;
         bool barrier = false;
         bool passthrough = false;
         bool done = false;
     };
     struct WorkerState {
-        std::deque<uint64_t> pending;                     // its groups not yet committed, in order
-        std::vector<std::pair<LsnRange, Lsn>> committed;  // committed beyond the prefix (+ end)
+        std::deque<uint64_t> pending;  // its groups not yet committed, in order
+        // Committed beyond the prefix, with the ordinal of the group's end.
+        std::vector<std::pair<OrdinalRange, Ordinal>> committed;
     };
 
     std::optional<size_t> choose(const Keys& keys, bool barrier, bool* shared) const;
     Group* find(uint64_t seq);
-    Lsn advance_prefix();  // under the lock
+    Position advance_prefix();  // under the lock
 
     mutable std::mutex mu_;
     std::condition_variable changed_;
     size_t window_;
     bool aborted_ = false;
-    Lsn prefix_;
+    Position prefix_;
     uint64_t next_seq_ = 0;
     std::deque<Group> groups_;  // beyond the prefix, in dispatch order
     std::vector<WorkerState> workers_;
@@ -97,4 +100,4 @@ private:
     size_t groups_in_flight_ = 0;
 };
 
-}  // namespace rep
+}  // namespace rep::sequencer

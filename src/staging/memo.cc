@@ -1,34 +1,40 @@
 #include "staging/memo.h"
 
 #include "base/error.h"
-#include "util/pg_conn.h"
 
 #include <fmt/format.h>
 
-namespace rep {
+namespace rep::staging {
 
-std::string pglogical_memo_key(const SchemaRef& target_schema) {
-    return "pglogical-wal-offset-" + target_schema.raw;
-}
-
-AppliedSet recover_applied(Memo& memo, PgConn& conn, const std::string& key) {
+AppliedSet recover_applied(Memo& memo, util::TargetSession& conn, const std::string& key,
+                           const PositionCodec& codec) {
     std::optional<std::string> text = memo.read(conn, key);
-    std::optional<Lsn> main = text ? Lsn::parse(*text) : std::nullopt;
+    std::optional<Ordinal> main;
+    if (text) {
+        auto position = codec.parse(*text);
+        if (!position) {
+            throw fatal(fmt::format(
+                "the checkpoint in {} (key \"{}\") holds \"{}\", which is not a valid {}; fix "
+                "or delete that row",
+                memo.table_sql(), key, text->substr(0, 200), codec.kind()));
+        }
+        main = position->ordinal;
+    }
     auto rows = memo.read_prefixed(conn, record_key_prefix(key));
     std::vector<WorkerRecord> records;
     for (const auto& [k, v] : rows) {
-        records.push_back(decode_record(v, k));
+        records.push_back(decode_record(v, k, codec));
     }
     AppliedSet set = AppliedSet::recover(main, records);
     if (rows.empty()) {
         return set;
     }
     if (!set.prefix().is_zero() && (!main || *main < set.prefix())) {
-        memo.write(conn, key, set.prefix().str());
+        memo.write(conn, key, codec.at(set.prefix()).text);
     }
     std::string carried = carried_record_key(key);
     if (!set.empty()) {
-        memo.write(conn, carried, encode_record(set.as_record()));
+        memo.write(conn, carried, encode_record(set.as_record(), codec));
     }
     for (const auto& [k, v] : rows) {
         if (k != carried || set.empty()) {
@@ -38,11 +44,11 @@ AppliedSet recover_applied(Memo& memo, PgConn& conn, const std::string& key) {
     return set;
 }
 
-Memo::Memo(const Dialect& dialect, SchemaRef staging_schema)
+Memo::Memo(const target::Dialect& dialect, SchemaRef staging_schema)
     : dialect_(dialect), schema_(std::move(staging_schema)) {}
 
-void Memo::resolve(PgConn& conn) {
-    if (dialect_.product() == TargetProduct::kCockroach) {
+void Memo::resolve(util::TargetSession& conn) {
+    if (dialect_.product() == target::TargetProduct::kCockroach) {
         // On CockroachDB "_replicator" names a database (schema public), as in the original.
         std::string db = schema_.database.empty() ? schema_.schema : schema_.database;
         std::string sch = schema_.database.empty() ? "public" : schema_.schema;
@@ -64,22 +70,22 @@ void Memo::resolve(PgConn& conn) {
     table_ = schema_sql_ + ".memo";
 }
 
-void Memo::ensure(PgConn& conn, bool create) {
+void Memo::ensure(util::TargetSession& conn, bool create) {
     resolve(conn);
-    bool cockroach = dialect_.product() == TargetProduct::kCockroach;
+    bool cockroach = dialect_.product() == target::TargetProduct::kCockroach;
     if (create) {
         if (cockroach) {
             std::string db = schema_.database.empty() ? schema_.schema : schema_.database;
-            conn.exec("CREATE DATABASE IF NOT EXISTS " + quote_ident(db));
+            conn.execute("CREATE DATABASE IF NOT EXISTS " + quote_ident(db));
         }
-        conn.exec("CREATE SCHEMA IF NOT EXISTS " + schema_sql_);
-        conn.exec(
+        conn.execute("CREATE SCHEMA IF NOT EXISTS " + schema_sql_);
+        conn.execute(
             fmt::format("CREATE TABLE IF NOT EXISTS {} (key {} PRIMARY KEY, value {} NOT NULL)",
                         table_, cockroach ? "STRING" : "TEXT", cockroach ? "BYTES" : "BYTEA"));
         return;
     }
     try {
-        conn.exec("SELECT 1 FROM " + table_ + " LIMIT 0");
+        conn.execute("SELECT 1 FROM " + table_ + " LIMIT 0");
     } catch (const Error& e) {
         if (e.sqlstate() == "42P01" || e.sqlstate() == "3F000" || e.sqlstate() == "3D000") {
             throw fatal(fmt::format(
@@ -91,12 +97,12 @@ void Memo::ensure(PgConn& conn, bool create) {
     }
 }
 
-std::optional<std::string> Memo::read(PgConn& conn, const std::string& key) {
+std::optional<std::string> Memo::read(util::TargetSession& conn, const std::string& key) {
     return conn.query_value(
         fmt::format("SELECT convert_from(value, 'UTF8') FROM {} WHERE key = $1", table_), {key});
 }
 
-std::vector<std::pair<std::string, std::string>> Memo::read_prefixed(PgConn& conn,
+std::vector<std::pair<std::string, std::string>> Memo::read_prefixed(util::TargetSession& conn,
                                                                      const std::string& prefix) {
     // substr rather than LIKE: keys contain the target schema, which may hold '_' or '%'.
     // substr counts characters, so count the prefix's UTF-8 code points.
@@ -104,24 +110,24 @@ std::vector<std::pair<std::string, std::string>> Memo::read_prefixed(PgConn& con
     for (unsigned char c : prefix) {
         chars += (c & 0xC0) != 0x80;
     }
-    PgResult r = conn.exec_params(
+    auto rows = conn.query(
         fmt::format("SELECT key, convert_from(value, 'UTF8') FROM {} WHERE substr(key, 1, {}) = $1 "
                     "ORDER BY key",
                     table_, chars),
         {prefix});
     std::vector<std::pair<std::string, std::string>> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-        out.emplace_back(PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1));
+    for (const auto& row : rows) {
+        out.emplace_back(row.at(0).value_or(""), row.at(1).value_or(""));
     }
     return out;
 }
 
-void Memo::remove(PgConn& conn, const std::string& key) {
-    conn.exec_params(fmt::format("DELETE FROM {} WHERE key = $1", table_), {key});
+void Memo::remove(util::TargetSession& conn, const std::string& key) {
+    conn.execute(fmt::format("DELETE FROM {} WHERE key = $1", table_), {key});
 }
 
 std::string Memo::upsert_sql(size_t rows) const {
-    bool cockroach = dialect_.product() == TargetProduct::kCockroach;
+    bool cockroach = dialect_.product() == target::TargetProduct::kCockroach;
     std::string values;
     for (size_t i = 0; i < rows; ++i) {
         values += i == 0 ? "(" : ", (";
@@ -135,8 +141,8 @@ std::string Memo::upsert_sql(size_t rows) const {
                            table_, values);
 }
 
-void Memo::write(PgConn& conn, const std::string& key, const std::string& value) {
-    conn.exec_params(upsert_sql(1), {key, value});
+void Memo::write(util::TargetSession& conn, const std::string& key, const std::string& value) {
+    conn.execute(upsert_sql(1), {key, value});
 }
 
-}  // namespace rep
+}  // namespace rep::staging

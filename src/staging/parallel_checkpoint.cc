@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace rep {
+namespace rep::staging {
 namespace {
 
 std::vector<std::string_view> split_spaces(std::string_view text) {
@@ -30,18 +30,19 @@ std::vector<std::string_view> split_spaces(std::string_view text) {
 
 }  // namespace
 
-std::string encode_record(const WorkerRecord& record) {
-    std::string out = "prefix " + record.prefix.str() + " applied";
-    for (const LsnRange& r : record.ranges) {
+std::string encode_record(const WorkerRecord& record, const PositionCodec& codec) {
+    std::string out = "prefix " + codec.at(record.prefix).text + " applied";
+    for (const OrdinalRange& r : record.ranges) {
         out += ' ';
-        out += r.lo.str();
+        out += codec.at(r.lo).text;
         out += '-';
-        out += r.hi.str();
+        out += codec.at(r.hi).text;
     }
     return out;
 }
 
-WorkerRecord decode_record(std::string_view text, const std::string& key) {
+WorkerRecord decode_record(std::string_view text, const std::string& key,
+                           const PositionCodec& codec) {
     auto bad = [&](std::string_view why) {
         return fatal(fmt::format(
             "staging memo row \"{}\" is not a parallel-apply checkpoint record ({}): \"{}\"; "
@@ -51,25 +52,25 @@ WorkerRecord decode_record(std::string_view text, const std::string& key) {
     };
     std::vector<std::string_view> words = split_spaces(text);
     if (words.size() < 3 || words[0] != "prefix" || words[2] != "applied") {
-        throw bad("expected \"prefix <LSN> applied <LSN>-<LSN> ...\"");
+        throw bad(fmt::format("expected \"prefix <{0}> applied <{0}>-<{0}> ...\"", codec.kind()));
     }
     WorkerRecord record;
-    auto prefix = Lsn::parse(words[1]);
+    auto prefix = codec.parse(words[1]);
     if (!prefix) {
-        throw bad("bad prefix LSN");
+        throw bad(fmt::format("bad prefix {}", codec.kind()));
     }
-    record.prefix = *prefix;
+    record.prefix = prefix->ordinal;
     for (size_t i = 3; i < words.size(); ++i) {
         size_t dash = words[i].find('-');
         if (dash == std::string_view::npos) {
             throw bad("a range lacks its '-'");
         }
-        auto lo = Lsn::parse(words[i].substr(0, dash));
-        auto hi = Lsn::parse(words[i].substr(dash + 1));
-        if (!lo || !hi || *hi < *lo) {
+        auto lo = codec.parse(words[i].substr(0, dash));
+        auto hi = codec.parse(words[i].substr(dash + 1));
+        if (!lo || !hi || hi->ordinal < lo->ordinal) {
             throw bad("bad range");
         }
-        record.ranges.push_back({*lo, *hi});
+        record.ranges.push_back({lo->ordinal, hi->ordinal});
     }
     return record;
 }
@@ -86,7 +87,8 @@ std::string record_key_prefix(const std::string& main) {
     return main + "#";
 }
 
-AppliedSet AppliedSet::recover(std::optional<Lsn> main, const std::vector<WorkerRecord>& records) {
+AppliedSet AppliedSet::recover(std::optional<Ordinal> main,
+                               const std::vector<WorkerRecord>& records) {
     AppliedSet set;
     if (main) {
         set.prefix_ = *main;
@@ -99,16 +101,16 @@ AppliedSet AppliedSet::recover(std::optional<Lsn> main, const std::vector<Worker
     // one beyond it starts at or after the prefix (a commit record starts at or after the end
     // of the one before). Keep those the source may still send again.
     for (const WorkerRecord& r : records) {
-        for (const LsnRange& range : r.ranges) {
+        for (const OrdinalRange& range : r.ranges) {
             if (range.hi >= set.prefix_) {
                 set.ranges_.push_back(range);
             }
         }
     }
     std::sort(set.ranges_.begin(), set.ranges_.end(),
-              [](const LsnRange& a, const LsnRange& b) { return a.lo < b.lo; });
-    std::vector<LsnRange> merged;
-    for (const LsnRange& r : set.ranges_) {
+              [](const OrdinalRange& a, const OrdinalRange& b) { return a.lo < b.lo; });
+    std::vector<OrdinalRange> merged;
+    for (const OrdinalRange& r : set.ranges_) {
         if (!merged.empty() && r.lo <= merged.back().hi) {
             merged.back().hi = std::max(merged.back().hi, r.hi);
         } else {
@@ -119,14 +121,14 @@ AppliedSet AppliedSet::recover(std::optional<Lsn> main, const std::vector<Worker
     return set;
 }
 
-bool AppliedSet::contains(Lsn commit_lsn) const {
-    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), commit_lsn,
-                               [](Lsn v, const LsnRange& r) { return v < r.lo; });
+bool AppliedSet::contains(Ordinal transaction) const {
+    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), transaction,
+                               [](Ordinal v, const OrdinalRange& r) { return v < r.lo; });
     if (it == ranges_.begin()) {
         return false;
     }
     --it;
-    return commit_lsn <= it->hi;
+    return transaction <= it->hi;
 }
 
-}  // namespace rep
+}  // namespace rep::staging

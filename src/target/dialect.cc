@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace rep {
+namespace rep::target {
 
 TargetProduct detect_product(const std::string& version_string) {
     return version_string.find("CockroachDB") != std::string::npos ? TargetProduct::kCockroach
@@ -83,4 +83,4 @@ std::vector<std::string> Dialect::truncate(const std::vector<const TargetTable*>
     return out;
 }
 
-}  // namespace rep
+}  // namespace rep::target

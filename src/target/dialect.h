@@ -1,11 +1,11 @@
 #pragma once
 
-#include "target/target_schema.h"
+#include "target/target_table.h"
 
 #include <string>
 #include <vector>
 
-namespace rep {
+namespace rep::target {
 
 enum class TargetProduct { kPostgres, kCockroach };
 
@@ -40,4 +40,4 @@ private:
 // Detects the product from `SELECT version()`.
 TargetProduct detect_product(const std::string& version_string);
 
-}  // namespace rep
+}  // namespace rep::target

@@ -1,6 +1,6 @@
 #include "target/errors.h"
 
-namespace rep {
+namespace rep::target {
 
 std::string advice_for_sqlstate(const std::string& s) {
     if (s == "42P01" || s == "42703") {
@@ -20,4 +20,4 @@ std::string advice_for_sqlstate(const std::string& s) {
            "committed checkpoint";
 }
 
-}  // namespace rep
+}  // namespace rep::target

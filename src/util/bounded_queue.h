@@ -7,7 +7,7 @@
 #include <mutex>
 #include <optional>
 
-namespace rep {
+namespace rep::util {
 
 // A FIFO joining two threads, bounded by the total weight of what it holds (T::weight()), so
 // back-pressure is explicit: push() waits while the queue is full. One item heavier than the
@@ -96,4 +96,4 @@ private:
     bool closed_ = false;
 };
 
-}  // namespace rep
+}  // namespace rep::util

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace rep {
+namespace rep::util {
 
 bool is_retryable_sqlstate(std::string_view s) {
     if (s.size() != 5) {
@@ -124,8 +124,7 @@ PgResult PgConn::exec(const std::string& sql) {
     return check(PQexec(conn_, sql.c_str()), sql);
 }
 
-PgResult PgConn::exec_params(const std::string& sql,
-                             const std::vector<std::optional<std::string>>& params) {
+PgResult PgConn::exec_params(const std::string& sql, const Params& params) {
     ensure_usable();
     std::vector<const char*> values;
     values.reserve(params.size());
@@ -135,22 +134,6 @@ PgResult PgConn::exec_params(const std::string& sql,
     return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0),
                  sql);
-}
-
-void PgConn::prepare(const std::string& name, const std::string& sql, int nparams) {
-    ensure_usable();
-    if (std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end()) {
-        return;
-    }
-    check(PQprepare(conn_, name.c_str(), sql.c_str(), nparams, nullptr), sql);
-    prepared_.push_back(name);
-}
-
-PgResult PgConn::exec_prepared(const std::string& name, const std::vector<const char*>& values) {
-    ensure_usable();
-    return check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()), values.data(),
-                                nullptr, nullptr, 0),
-                 "execute " + name);
 }
 
 void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
@@ -241,13 +224,27 @@ void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* faile
     }
 }
 
-std::optional<std::string> PgConn::query_value(
-    const std::string& sql, const std::vector<std::optional<std::string>>& params) {
-    PgResult r = exec_params(sql, params);
-    if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) {
-        return std::nullopt;
+void PgConn::execute(const std::string& sql, const Params& params) {
+    if (params.empty()) {
+        exec(sql);
+    } else {
+        exec_params(sql, params);
     }
-    return std::string(PQgetvalue(r.get(), 0, 0));
 }
 
-}  // namespace rep
+std::vector<TargetSession::Row> PgConn::query(const std::string& sql, const Params& params) {
+    PgResult r = exec_params(sql, params);
+    std::vector<Row> rows(static_cast<size_t>(PQntuples(r.get())));
+    int cols = PQnfields(r.get());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        int row = static_cast<int>(i);
+        for (int c = 0; c < cols; ++c) {
+            rows[i].push_back(PQgetisnull(r.get(), row, c) != 0
+                                  ? std::nullopt
+                                  : std::optional<std::string>(PQgetvalue(r.get(), row, c)));
+        }
+    }
+    return rows;
+}
+
+}  // namespace rep::util

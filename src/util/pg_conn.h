@@ -1,6 +1,7 @@
 #pragma once
 
 #include "base/error.h"
+#include "util/target_session.h"
 
 #include <libpq-fe.h>
 
@@ -10,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rep {
+namespace rep::util {
 
 struct PgResultDeleter {
     void operator()(PGresult* r) const { PQclear(r); }
@@ -22,27 +23,27 @@ using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
 // (such as a replication slot) still held by a previous session, and statement timeouts.
 bool is_retryable_sqlstate(std::string_view sqlstate);
 
-// A libpq connection owned by one thread at a time. It connects on first use (or after
-// close()); a connection that broke stays broken until the owner reconnects, so a lost
-// transaction is never papered over. All calls throw rep::Error: retryable for
-// lost connections and retryable SQLSTATEs, fatal otherwise. Messages name the server by its
+// A libpq connection owned by one thread at a time: the production TargetSession, and the
+// plain SQL connection of the PostgreSQL source's preflight and monitor. It connects on first
+// use (or after close()); a connection that broke stays broken until the owner reconnects, so
+// a lost transaction is never papered over. All calls throw rep::Error: retryable for lost
+// connections and retryable SQLSTATEs, fatal otherwise. Messages name the server by its
 // redacted connection string (never the password).
-class PgConn {
+class PgConn final : public TargetSession {
 public:
     // `what` names the connection in messages ("source", "target", "staging").
     PgConn(std::string conninfo, std::string what);
-    ~PgConn();
+    ~PgConn() override;
     PgConn(const PgConn&) = delete;
     PgConn& operator=(const PgConn&) = delete;
 
-    void connect();
+    void connect() override;
     // Seconds libpq may spend connecting (connect_timeout); 0 keeps the connection string's.
     void set_connect_timeout(int seconds) { connect_timeout_ = seconds; }
     // Statements run after every (re)connect, e.g. SET statement_timeout.
     void set_session_sql(std::vector<std::string> sql) { session_sql_ = std::move(sql); }
-    bool connected() const;
-    // True while a transaction block is open and healthy (after BEGIN, before COMMIT).
-    bool in_transaction() const;
+    bool connected() const override;
+    bool in_transaction() const override;
     PGconn* raw() { return conn_; }
     const std::string& what() const { return what_; }
     std::string describe() const;  // "target postgresql://user@host:port/db"
@@ -50,27 +51,11 @@ public:
     // Runs a statement with no parameters; returns its result (command or tuples).
     PgResult exec(const std::string& sql);
     // Runs a statement with text parameters (nullopt is SQL NULL).
-    PgResult exec_params(const std::string& sql,
-                         const std::vector<std::optional<std::string>>& params);
-    // Prepares `sql` under `name` if this connection has not prepared that name yet.
-    void prepare(const std::string& name, const std::string& sql, int nparams);
-    PgResult exec_prepared(const std::string& name, const std::vector<const char*>& values);
+    PgResult exec_params(const std::string& sql, const Params& params);
 
-    // One statement of a pipeline (see exec_pipeline).
-    struct PipelineCall {
-        const std::string* name;  // prepared statement name, or nullptr: run `sql` unprepared
-        const std::string* sql;
-        std::vector<const char*> values;  // text parameters; nullptr is SQL NULL
-    };
-    // Runs the calls in order in one round trip (libpq pipeline mode), preparing the named
-    // statements this connection has not prepared yet in the same round trip. The server
-    // stops at the first failing call; its error is thrown with *failed set to its index.
-    // A pipeline that cannot be finished (the connection broke) leaves the connection broken.
-    void exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed);
-
-    // Single value of the first row/column, or nullopt for NULL or no row.
-    std::optional<std::string> query_value(
-        const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    void execute(const std::string& sql, const Params& params = {}) override;
+    std::vector<Row> query(const std::string& sql, const Params& params = {}) override;
+    void exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) override;
 
     int server_version() const;
     // Drops the connection (prepared statements are forgotten with it).
@@ -91,4 +76,4 @@ private:
 // Builds the Error for a failed result or connection; exposed for the replication connection.
 Error pg_error(PGconn* conn, const PGresult* result, std::string_view context);
 
-}  // namespace rep
+}  // namespace rep::util

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <random>
 
-namespace rep {
+namespace rep::util {
 
 Duration Backoff::next() {
     double d = static_cast<double>(policy_.initial_backoff.count());
@@ -17,4 +17,4 @@ Duration Backoff::next() {
     return Duration(static_cast<int64_t>(d * jitter(rng)));
 }
 
-}  // namespace rep
+}  // namespace rep::util

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace rep {
+namespace rep::util {
 
 // --maxRetries / --retryInitialBackoff / --retryMaxBackoff / --retryMultiplier.
 struct RetryPolicy {
@@ -30,4 +30,4 @@ private:
     int attempts_ = 0;
 };
 
-}  // namespace rep
+}  // namespace rep::util

@@ -1,6 +1,6 @@
 #include "util/text_array.h"
 
-namespace rep {
+namespace rep::util {
 
 void TextArrayBuilder::add(std::string_view value) {
     if (count_++ > 0) {
@@ -27,4 +27,4 @@ void TextArrayBuilder::add_null() {
     out_ += "NULL";
 }
 
-}  // namespace rep
+}  // namespace rep::util

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace rep {
+namespace rep::util {
 
 // Builds a PostgreSQL text[] literal one element at a time: {"a",NULL,"b \"c\""}. Every element
 // is double-quoted with '"' and '\' escaped, so any text value (braces, commas, spaces, the
@@ -26,4 +26,4 @@ private:
     size_t count_ = 0;
 };
 
-}  // namespace rep
+}  // namespace rep::util

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-namespace rep {
+namespace rep::pg {
 namespace {
 
 struct Args {
@@ -126,11 +126,11 @@ int run(const Args& a) {
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::pg
 
 int main(int argc, char** argv) {
     try {
-        return rep::run(rep::parse_args(argc, argv));
+        return rep::pg::run(rep::pg::parse_args(argc, argv));
     } catch (const rep::Error& e) {
         std::cerr << "capture_pgoutput: " << e.what() << "\n";
         return 1;

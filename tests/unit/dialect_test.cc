@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace rep {
+namespace rep::target {
 namespace {
 
 TargetColumn col(std::string name, std::string cast_type, int pk_position = 0) {
@@ -170,4 +170,4 @@ TEST(Dialect, CockroachTruncateIsATransactionalDelete) {
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::target

@@ -1,8 +1,8 @@
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 
 #include <gtest/gtest.h>
 
-namespace rep {
+namespace rep::pg {
 namespace {
 
 TEST(Lsn, ParsesAndPrintsPostgresFormat) {
@@ -26,4 +26,4 @@ TEST(Lsn, OrdersNumerically) {
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::pg

@@ -1,29 +1,33 @@
 #include "staging/parallel_checkpoint.h"
 
 #include "base/error.h"
+#include "source/postgres/lsn_codec.h"
 
 #include <gtest/gtest.h>
 
-namespace rep {
+namespace rep::staging {
 namespace {
 
-Lsn L(uint64_t v) {
-    return Lsn(v);
+Ordinal L(uint64_t v) {
+    return Ordinal(v);
 }
+
+// Records are spelled with the source's codec; PostgreSQL's is the one that uses them.
+const pg::LsnCodec kCodec;
 
 TEST(ParallelCheckpoint, RecordRoundTripsThroughText) {
     WorkerRecord r{L(0x16B3748), {{L(0x16B4000), L(0x16B5000)}, {L(0x100000000), L(0x100000000)}}};
-    std::string text = encode_record(r);
+    std::string text = encode_record(r, kCodec);
     EXPECT_EQ(text, "prefix 0/16B3748 applied 0/16B4000-0/16B5000 1/0-1/0");
-    EXPECT_EQ(decode_record(text, "k"), r);
-    EXPECT_EQ(decode_record("prefix 0/0 applied", "k"), (WorkerRecord{L(0), {}}));
+    EXPECT_EQ(decode_record(text, "k", kCodec), r);
+    EXPECT_EQ(decode_record("prefix 0/0 applied", "k", kCodec), (WorkerRecord{L(0), {}}));
 }
 
 TEST(ParallelCheckpoint, MalformedRecordNamesTheRow) {
     for (const char* bad : {"", "0/1", "prefix x/y applied", "prefix 0/1 applied 0/5",
                             "prefix 0/1 applied 0/5-0/4", "prefix 0/1 done 0/2-0/3"}) {
         try {
-            decode_record(bad, "pglogical-wal-offset-public#w3");
+            decode_record(bad, "pglogical-wal-offset-public#w3", kCodec);
             ADD_FAILURE() << "accepted \"" << bad << "\"";
         } catch (const Error& e) {
             EXPECT_FALSE(e.retryable());
@@ -80,10 +84,10 @@ TEST(ParallelCheckpoint, OverlappingRangesMerge) {
     AppliedSet set = AppliedSet::recover(
         L(0), {{L(0), {{L(10), L(20)}, {L(40), L(50)}}}, {L(0), {{L(15), L(30)}}}});
     ASSERT_EQ(set.ranges().size(), 2u);
-    EXPECT_EQ(set.ranges()[0], (LsnRange{L(10), L(30)}));
-    EXPECT_EQ(set.ranges()[1], (LsnRange{L(40), L(50)}));
+    EXPECT_EQ(set.ranges()[0], (OrdinalRange{L(10), L(30)}));
+    EXPECT_EQ(set.ranges()[1], (OrdinalRange{L(40), L(50)}));
     EXPECT_EQ(set.as_record(), (WorkerRecord{L(0), set.ranges()}));
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::staging

@@ -4,16 +4,17 @@
 
 #include <thread>
 
-namespace rep {
+namespace rep::sequencer {
 namespace {
 
 using namespace std::chrono_literals;
 
-Lsn L(uint64_t v) {
-    return Lsn(v);
+// A position whose text spells its ordinal, as a source's would.
+Position L(uint64_t v) {
+    return Position{Ordinal(v), std::to_string(v)};
 }
-LsnRange R(uint64_t lo, uint64_t hi) {
-    return {L(lo), L(hi)};
+OrdinalRange R(uint64_t lo, uint64_t hi) {
+    return {Ordinal(lo), Ordinal(hi)};
 }
 
 TEST(Schedule, IndependentGroupsSpreadOverIdleWorkers) {
@@ -91,13 +92,14 @@ TEST(Schedule, RecordsListOwnGroupsBeyondThePrefix) {
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);  // slow
     ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
     ASSERT_EQ(s.assign({2}, false, R(30, 30), L(31), 0ms), 1u);  // behind [20,20]
-    EXPECT_EQ(s.record_for(1, R(20, 20)), (WorkerRecord{L(0), {R(20, 20)}}));
+    EXPECT_EQ(s.record_for(1, R(20, 20)), (staging::WorkerRecord{Ordinal(0), {R(20, 20)}}));
     s.committed(1, R(20, 20));
     // [20,20] committed beyond the prefix: worker 1's next record must still list it.
-    EXPECT_EQ(s.record_for(1, R(30, 30)), (WorkerRecord{L(0), {R(20, 20), R(30, 30)}}));
+    EXPECT_EQ(s.record_for(1, R(30, 30)),
+              (staging::WorkerRecord{Ordinal(0), {R(20, 20), R(30, 30)}}));
     s.committed(0, R(10, 10));
     // The prefix passed [20,20] (ends at 21): no longer listed.
-    EXPECT_EQ(s.record_for(1, R(30, 30)), (WorkerRecord{L(21), {R(30, 30)}}));
+    EXPECT_EQ(s.record_for(1, R(30, 30)), (staging::WorkerRecord{Ordinal(21), {R(30, 30)}}));
 }
 
 TEST(Schedule, PartialCommitIsRecordedButDoesNotCompleteTheGroup) {
@@ -105,16 +107,16 @@ TEST(Schedule, PartialCommitIsRecordedButDoesNotCompleteTheGroup) {
     s.assign({1}, false, R(10, 30), L(31), 0ms);
     EXPECT_EQ(s.committed(0, R(10, 20)), L(0));
     EXPECT_EQ(s.in_flight(), 1u);
-    WorkerRecord r = s.record_for(0, R(25, 25));
-    EXPECT_EQ(r.ranges, (std::vector<LsnRange>{R(10, 20), R(25, 25)}));
+    staging::WorkerRecord r = s.record_for(0, R(25, 25));
+    EXPECT_EQ(r.ranges, (std::vector<OrdinalRange>{R(10, 20), R(25, 25)}));
 }
 
 TEST(Schedule, BarrierRunsAlone) {
     Schedule s(3, 10, L(0));
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
-    EXPECT_EQ(s.assign({}, true, R(20, 20), Lsn(), 0ms), std::nullopt);  // waits for idle
+    EXPECT_EQ(s.assign({}, true, R(20, 20), Position(), 0ms), std::nullopt);  // waits for idle
     s.committed(0, R(10, 10));
-    EXPECT_EQ(s.assign({}, true, R(20, 20), Lsn(), 0ms), 0u);
+    EXPECT_EQ(s.assign({}, true, R(20, 20), Position(), 0ms), 0u);
     EXPECT_EQ(s.assign({7}, false, R(30, 30), L(31), 0ms), std::nullopt);  // nothing beside it
     s.finish(L(25));
     EXPECT_EQ(s.committed(0, R(20, 20)), L(25));
@@ -148,9 +150,9 @@ TEST(Schedule, WaitingAssignWakesOnCommitAndAbort) {
         std::this_thread::sleep_for(50ms);
         s.abort();
     });
-    EXPECT_EQ(s.assign({}, true, R(40, 40), Lsn(), 5s), std::nullopt);
+    EXPECT_EQ(s.assign({}, true, R(40, 40), Position(), 5s), std::nullopt);
     aborter.join();
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::sequencer

@@ -1,6 +1,7 @@
+#include "target/table_mapping.h"
+
 #include "base/error.h"
 #include "core/mutation.h"
-#include "target/table_applier.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace rep {
+namespace rep::target {
 namespace {
 
 // BatchBuilder needs a TableResolver that reads the target catalog through a live PgConn, so
@@ -157,4 +158,4 @@ TEST(TableMapping, MatchesColumnNamesExactly) {
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::target

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace rep {
+namespace rep::util {
 namespace {
 
 TEST(TextArrayBuilder, QuotesEveryElement) {
@@ -38,4 +38,4 @@ TEST(TextArrayBuilder, ReusedStringStartsOver) {
 }
 
 }  // namespace
-}  // namespace rep
+}  // namespace rep::util

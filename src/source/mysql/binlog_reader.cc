@@ -65,10 +65,10 @@ std::pair<std::string, std::string> truncated_table(const std::string& sql) {
 
 }  // namespace
 
-BinlogReader::BinlogReader(BinlogReaderOptions options, BoundedQueue<ChangeItem>& queue,
+BinlogReader::BinlogReader(BinlogReaderOptions options, source::ChangeSink& sink,
                            Progress& progress, metrics::Probe& probe)
     : options_(std::move(options)),
-      queue_(queue),
+      sink_(sink),
       progress_(progress),
       probe_(probe),
       decoder_(options_.values) {
@@ -90,7 +90,7 @@ bool BinlogReader::wanted(const std::string& database) const {
 }
 
 void BinlogReader::run(const std::string& executed, const std::atomic<bool>& stop) {
-    sequence_ = progress_.get().value();
+    sequence_ = progress_.ordinal().value();
     conn_ = std::make_unique<MysqlConn>(options_.url);
     try {
         conn_->connect();
@@ -122,68 +122,41 @@ void BinlogReader::run(const std::string& executed, const std::atomic<bool>& sto
     while (!stop.load()) {
         std::string_view raw = conn_->next_event();
         DecodedEvent e = decoder_.decode(raw);
-        handle(e, stop);
+        handle(e);
     }
 }
 
-void BinlogReader::forward(ChangeItem item, const std::atomic<bool>& stop) {
-    while (!stop.load()) {
-        if (queue_.push_for(item, std::chrono::milliseconds(100)) || queue_.closed()) {
-            return;
-        }
-    }
-}
-
-void BinlogReader::flush_chunk(const std::atomic<bool>& stop) {
-    if (chunk_.mutations.empty()) {
-        return;
-    }
-    chunk_.kind = ChangeItem::Kind::kChanges;
-    forward(std::move(chunk_), stop);
-    chunk_ = ChangeItem{};
-}
-
-void BinlogReader::begin(int64_t commit_time_us, const std::string& gtid,
-                         const std::atomic<bool>& stop) {
+void BinlogReader::begin(int64_t commit_time_us, const std::string& gtid) {
     in_txn_ = true;
     saw_begin_ = false;
     txn_changes_ = 0;
     commit_time_us_ = commit_time_us;
-    ChangeItem item;
-    item.kind = ChangeItem::Kind::kBegin;
-    item.lsn = Lsn(sequence_ + 1);
-    item.commit_time_us = commit_time_us;
-    item.checkpoint = gtid;  // names the transaction in error messages
-    forward(std::move(item), stop);
+    // The GTID names the transaction in error messages.
+    sink_.begin(0, Position{Ordinal(sequence_ + 1), gtid}, commit_time_us);
 }
 
-void BinlogReader::commit(const std::atomic<bool>& stop) {
+void BinlogReader::commit() {
     if (!in_txn_) {
         return;
     }
-    flush_chunk(stop);
     if (mysql_gtid_) {
         mysql_executed_.add(mysql_gtid_->uuid, mysql_gtid_->gno);
     }
     if (mariadb_gtid_) {
         mariadb_executed_.add(mariadb_gtid_->gtid);
     }
-    ChangeItem item;
-    item.kind = ChangeItem::Kind::kCommit;
-    item.lsn = Lsn(++sequence_);
-    item.commit_time_us = commit_time_us_;
-    item.checkpoint = mariadb_ ? mariadb_executed_.str() : mysql_executed_.str();
-    probe_.received_commit(commit_time_us_, item.lsn);
+    Position end{Ordinal(++sequence_), mariadb_ ? mariadb_executed_.str() : mysql_executed_.str()};
+    probe_.received_commit(commit_time_us_, end.ordinal);
     if (txn_changes_ == 0) {
         probe_.empty_transaction();
     }
-    forward(std::move(item), stop);
+    sink_.commit(std::move(end), commit_time_us_);
     in_txn_ = false;
     mysql_gtid_.reset();
     mariadb_gtid_.reset();
 }
 
-void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) {
+void BinlogReader::handle(const DecodedEvent& e) {
     int64_t header_time_us = static_cast<int64_t>(e.header.timestamp) * 1000000;
     if (const auto* g = std::get_if<MysqlGtid>(&e.event)) {
         if (g->gno == 0) {
@@ -192,33 +165,32 @@ void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) 
                             "mylogical needs gtid_mode=ON on the source",
                             e.header.log_pos));
         }
-        commit(stop);  // a previous transaction without an end marker
+        commit();  // a previous transaction without an end marker
         mysql_gtid_ = *g;
         begin(g->original_commit_time_us > 0 ? g->original_commit_time_us : header_time_us,
-              MysqlGtidSet::uuid_str(g->uuid) + ":" + std::to_string(g->gno), stop);
+              MysqlGtidSet::uuid_str(g->uuid) + ":" + std::to_string(g->gno));
     } else if (const auto* m = std::get_if<MariadbGtid>(&e.event)) {
-        commit(stop);
+        commit();
         mariadb_gtid_ = *m;
-        begin(header_time_us, fmt::format("{}-{}-{}", m->gtid.domain, m->gtid.server, m->gtid.seq),
-              stop);
+        begin(header_time_us, fmt::format("{}-{}-{}", m->gtid.domain, m->gtid.server, m->gtid.seq));
     } else if (const auto* q = std::get_if<Query>(&e.event)) {
         std::string head = upper_trim(q->sql);
         if (head == "BEGIN") {
             saw_begin_ = true;
         } else if (head.rfind("COMMIT", 0) == 0) {
-            commit(stop);
+            commit();
         } else if (head.rfind("SAVEPOINT", 0) == 0 || head.rfind("ROLLBACK TO", 0) == 0) {
             // Savepoints inside a transaction: the binlog holds only what was kept.
         } else {
-            on_ddl(*q, stop);
+            on_ddl(*q);
             if (!saw_begin_) {
-                commit(stop);  // DDL is its own transaction
+                commit();  // DDL is its own transaction
             }
         }
     } else if (const auto* rows = std::get_if<RowsEvent>(&e.event)) {
-        on_rows(*rows, stop);
+        on_rows(*rows);
     } else if (std::holds_alternative<Xid>(e.event)) {
-        commit(stop);
+        commit();
     } else if (const auto* other = std::get_if<OtherEvent>(&e.event)) {
         // Compressed or partial row formats hold row changes we cannot decode; skipping them
         // would silently lose data.
@@ -240,7 +212,7 @@ void BinlogReader::handle(const DecodedEvent& e, const std::atomic<bool>& stop) 
     // nothing to apply.
 }
 
-void BinlogReader::on_ddl(const Query& q, const std::atomic<bool>& stop) {
+void BinlogReader::on_ddl(const Query& q) {
     // Any DDL may change a table's layout: forget cached layouts and metadata.
     decoder_.reset_tables();
     relations_.clear();
@@ -248,14 +220,12 @@ void BinlogReader::on_ddl(const Query& q, const std::atomic<bool>& stop) {
     auto [db, table] = truncated_table(q.sql);
     std::string database = db.empty() ? q.database : db;
     if (!table.empty() && wanted(database)) {
-        flush_chunk(stop);
         auto rel = std::make_shared<Relation>();
         rel->schema = database;
         rel->name = table;
-        ChangeItem item;
-        item.kind = ChangeItem::Kind::kTruncate;
-        item.truncate.relations.push_back(std::move(rel));
-        forward(std::move(item), stop);
+        Truncate t;
+        t.relations.push_back(std::move(rel));
+        sink_.truncate(std::move(t));
         ++txn_changes_;
         return;
     }
@@ -297,12 +267,12 @@ std::shared_ptr<const Relation> BinlogReader::relation(const std::shared_ptr<con
     return rel;
 }
 
-void BinlogReader::on_rows(const RowsEvent& rows, const std::atomic<bool>& stop) {
+void BinlogReader::on_rows(const RowsEvent& rows) {
     if (!wanted(rows.map->database)) {
         return;
     }
     if (!in_txn_) {
-        begin(0, "", stop);  // rows without a GTID event (should not happen in GTID mode)
+        begin(0, "");  // rows without a GTID event (should not happen in GTID mode)
     }
     auto rel = relation(rows.map);
     size_t n = rows.op == 'D' ? rows.before.size() : rows.after.size();
@@ -320,11 +290,8 @@ void BinlogReader::on_rows(const RowsEvent& rows, const std::atomic<bool>& stop)
                 m.old_values = rows.before[i];  // a changed primary key deletes the old row
             }
         }
-        chunk_.mutations.push_back(std::move(m));
+        sink_.change(std::move(m));
         ++txn_changes_;
-        if (chunk_.mutations.size() >= options_.chunk_rows) {
-            flush_chunk(stop);
-        }
     }
 }
 

@@ -1,11 +1,10 @@
 #pragma once
 
-#include "core/change_item.h"
 #include "core/progress.h"
+#include "source/change_sink.h"
 #include "source/mysql/binlog_conn.h"
 #include "source/mysql/binlog_event.h"
 #include "source/mysql/gtid_set.h"
-#include "util/bounded_queue.h"
 
 #include "metrics/probe.h"
 
@@ -20,25 +19,24 @@ namespace rep::mysql {
 
 struct BinlogReaderOptions {
     MysqlUrl url;
-    uint32_t server_id = 10;   // --replicationProcessID
-    size_t chunk_rows = 1000;  // rows per kChanges item (--flushSize)
+    uint32_t server_id = 10;  // --replicationProcessID
     bool fetch_metadata = false;
     ValueOptions values;
 };
 
 // The source side of `replicator mylogical`: streams the binary log after a GTID position and
-// turns it into ChangeItems in commit order.
+// hands the transactions to the sink in commit order.
 //
 // A transaction starts at its GTID event (MySQL GTID or MariaDB GTID) and ends at XID, at a
 // QUERY "COMMIT" (non-transactional engines), or right after its only QUERY when it is DDL.
-// Its kCommit carries the executed GTID set including it (the memo checkpoint text); the
-// position in the Lsn field just counts transactions. DDL invalidates cached table layouts
-// (the next TABLE_MAP, and --fetchMetadata, describe the new one); TRUNCATE becomes a
-// kTruncate. Row events outside the connection's database, and of system schemas, are
-// skipped. Memory is bounded by the queue: row changes go out in --flushSize chunks.
+// Its commit position is the executed GTID set including it (the memo checkpoint text); its
+// ordinal just counts the transactions read in this process (gtid_codec.h). DDL invalidates
+// cached table layouts (the next TABLE_MAP, and --fetchMetadata, describe the new one);
+// TRUNCATE becomes a truncate. Row events outside the connection's database, and of system
+// schemas, are skipped.
 class BinlogReader {
 public:
-    BinlogReader(BinlogReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress,
+    BinlogReader(BinlogReaderOptions options, source::ChangeSink& sink, Progress& progress,
                  metrics::Probe& probe);
     ~BinlogReader();
 
@@ -47,19 +45,17 @@ public:
     void run(const std::string& executed, const std::atomic<bool>& stop);
 
 private:
-    void handle(const DecodedEvent& e, const std::atomic<bool>& stop);
-    void begin(int64_t commit_time_us, const std::string& gtid, const std::atomic<bool>& stop);
-    void commit(const std::atomic<bool>& stop);
-    void on_rows(const RowsEvent& rows, const std::atomic<bool>& stop);
-    void on_ddl(const Query& q, const std::atomic<bool>& stop);
-    void forward(ChangeItem item, const std::atomic<bool>& stop);
-    void flush_chunk(const std::atomic<bool>& stop);
+    void handle(const DecodedEvent& e);
+    void begin(int64_t commit_time_us, const std::string& gtid);
+    void commit();
+    void on_rows(const RowsEvent& rows);
+    void on_ddl(const Query& q);
     std::shared_ptr<const Relation> relation(const std::shared_ptr<const TableMap>& map);
     bool wanted(const std::string& database) const;
     static bool fetch_metadata(void* ctx, TableMap& map);
 
     BinlogReaderOptions options_;
-    BoundedQueue<ChangeItem>& queue_;
+    source::ChangeSink& sink_;
     Progress& progress_;
     metrics::Probe& probe_;
     std::unique_ptr<MysqlConn> conn_;
@@ -76,8 +72,7 @@ private:
     std::optional<MariadbGtid> mariadb_gtid_;
     int64_t commit_time_us_ = 0;
     size_t txn_changes_ = 0;
-    uint64_t sequence_ = 0;  // transactions seen, the Lsn of each kCommit
-    ChangeItem chunk_;
+    uint64_t sequence_ = 0;  // transactions read in this process: the commit's ordinal
 
     // Table id -> relation built from its TABLE_MAP. Checked against the map's names on every
     // use: table ids are reused after DDL, and maps are re-sent in every transaction.

@@ -195,6 +195,16 @@ bool MysqlGtidSet::contains(const MysqlGtidSet& other) const {
     return true;
 }
 
+uint64_t MysqlGtidSet::transactions() const {
+    uint64_t n = 0;
+    for (const auto& [uuid, intervals] : sets_) {
+        for (const Interval& i : intervals) {
+            n += i.last - i.first + 1;
+        }
+    }
+    return n;
+}
+
 std::string MysqlGtidSet::str() const {
     // std::array compares bytewise, and the bytes are in text order, so map order is the
     // sorted order of the lower-case text.
@@ -327,6 +337,14 @@ void MariadbGtidList::add(const Gtid& g) {
 bool MariadbGtidList::contains(const Gtid& g) const {
     auto it = domains_.find(g.domain);
     return it != domains_.end() && g.seq <= it->second.seq;
+}
+
+uint64_t MariadbGtidList::transactions() const {
+    uint64_t n = 0;
+    for (const auto& [domain, g] : domains_) {
+        n += g.seq;
+    }
+    return n;
 }
 
 std::string MariadbGtidList::str() const {

@@ -32,6 +32,8 @@ public:
     bool contains(const MysqlGtidSet& other) const;  // other is a subset of this
     bool empty() const { return sets_.empty(); }
     std::string str() const;
+    // How many transactions the set holds.
+    uint64_t transactions() const;
 
     // The encoding COM_BINLOG_DUMP_GTID carries (MySQL's Gtid_set::encode): int64 number of
     // SIDs, then per SID 16 UUID bytes, int64 interval count and [start, end) int64 pairs,
@@ -68,6 +70,9 @@ public:
     bool contains(const Gtid& g) const;
     bool empty() const { return domains_.empty(); }
     std::string str() const;
+    // The sum of the domains' sequence numbers: a transaction count where each domain
+    // numbers its transactions one by one, as MariaDB does.
+    uint64_t transactions() const;
     const std::map<uint32_t, Gtid>& domains() const { return domains_; }
 
     friend bool operator==(const MariadbGtidList& a, const MariadbGtidList& b) {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/lsn.h"
 #include "core/mutation.h"
+#include "source/postgres/lsn.h"
 
 #include <cstdint>
 #include <memory>

@@ -11,7 +11,7 @@ namespace rep::pg {
 
 SlotState preflight_source(const std::string& conninfo, const std::string& slot,
                            const std::string& publication, bool create) {
-    PgConn conn(conninfo, "source");
+    util::PgConn conn(conninfo, "source");
     conn.connect();
     SlotState state;
     state.server_version = conn.server_version();
@@ -49,7 +49,7 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
         spdlog::info("created publication {} on the source", publication);
     }
 
-    PgResult r = conn.exec_params(
+    util::PgResult r = conn.exec_params(
         "SELECT plugin, database, confirmed_flush_lsn::text, active_pid FROM pg_replication_slots "
         "WHERE slot_name = $1",
         {slot});

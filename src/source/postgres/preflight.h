@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 
 #include <string>
 

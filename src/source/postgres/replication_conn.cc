@@ -91,9 +91,10 @@ void ReplicationConn::start(const StartOptions& o) {
         "START_REPLICATION SLOT {} LOGICAL {} (proto_version '{}', publication_names {}{})",
         quote_ident(o.slot), o.start.str(), o.proto_version,
         quote_literal(quote_ident(o.publication)), o.streaming ? ", streaming 'on'" : "");
-    PgResult r(PQexec(conn_, sql.c_str()));
+    util::PgResult r(PQexec(conn_, sql.c_str()));
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
-        throw pg_error(conn_, r.get(), "START_REPLICATION on source " + redact_conninfo(conninfo_));
+        throw util::pg_error(conn_, r.get(),
+                             "START_REPLICATION on source " + redact_conninfo(conninfo_));
     }
     // The walsender flushes after every message, so over TLS each message is its own record,
     // and OpenSSL by default reads a record with two recv() calls (header, then body). With
@@ -112,7 +113,7 @@ bool ReplicationConn::tls_pending() const {
 
 void ReplicationConn::consume_input() {
     if (PQconsumeInput(conn_) == 0) {
-        throw pg_error(conn_, nullptr, "replication stream from source");
+        throw util::pg_error(conn_, nullptr, "replication stream from source");
     }
 }
 
@@ -166,14 +167,14 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
                     ++quiet;
                 }
             }
-            PgResult r(PQgetResult(conn_));
+            util::PgResult r(PQgetResult(conn_));
             if (r && PQresultStatus(r.get()) == PGRES_FATAL_ERROR) {
-                throw pg_error(conn_, r.get(), "replication stream from source");
+                throw util::pg_error(conn_, r.get(), "replication stream from source");
             }
             throw Error(ErrorKind::kRetryable, "the source ended the replication stream");
         }
         if (len == -2) {
-            throw pg_error(conn_, nullptr, "replication stream from source");
+            throw util::pg_error(conn_, nullptr, "replication stream from source");
         }
         ReplicationMessage m;
         m.kind = buf_[0];
@@ -201,7 +202,7 @@ void ReplicationConn::send_status(Lsn flushed, bool reply_requested) {
     write_be64(msg + 25, static_cast<uint64_t>(pg_now_us()));
     msg[33] = reply_requested ? 1 : 0;
     if (PQputCopyData(conn_, msg, sizeof msg) != 1 || PQflush(conn_) != 0) {
-        throw pg_error(conn_, nullptr, "sending standby status update to source");
+        throw util::pg_error(conn_, nullptr, "sending standby status update to source");
     }
 }
 

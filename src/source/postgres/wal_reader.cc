@@ -9,10 +9,10 @@
 
 namespace rep::pg {
 
-WalReader::WalReader(WalReaderOptions options, BoundedQueue<ChangeItem>& queue, Progress& progress,
+WalReader::WalReader(WalReaderOptions options, source::ChangeSink& sink, Progress& progress,
                      metrics::Probe& probe)
     : options_(std::move(options)),
-      queue_(queue),
+      sink_(sink),
       progress_(progress),
       probe_(probe),
       conn_(options_.conninfo) {}
@@ -21,7 +21,7 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
     spool_ = std::make_unique<StreamSpool>(options_.spool_dir);
     decoder_.reset();
     in_txn_ = false;
-    chunk_ = ChangeItem{};
+    sink_.while_waiting([this] { maybe_send_status(false); });
     try {
         conn_.connect();
     } catch (const Error&) {
@@ -58,7 +58,7 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
         if (!msg) {
             continue;
         }
-        probe_.received(msg->kind == 'k' ? msg->wal_end : msg->wal_start);
+        probe_.received((msg->kind == 'k' ? msg->wal_end : msg->wal_start).ordinal());
         if (msg->kind == 'k') {
             if (msg->reply_requested) {
                 maybe_send_status(true);
@@ -68,19 +68,17 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
             // even if no published table changed (so WAL is not retained forever).
             if (!in_txn_ && msg->wal_end > last_keepalive_) {
                 last_keepalive_ = msg->wal_end;
-                ChangeItem ka;
-                ka.kind = ChangeItem::Kind::kKeepalive;
-                ka.lsn = msg->wal_end;
-                forward(std::move(ka), stop);
+                sink_.keepalive(msg->wal_end.position());
             }
             continue;
         }
         ++messages_;
-        handle(msg->payload, stop);
+        handle(msg->payload);
     }
     try {
         maybe_send_status(true);
-        spdlog::info("reported flush position LSN {} to the source", progress_.get().str());
+        spdlog::info("reported flush position LSN {} to the source",
+                     Lsn(progress_.ordinal()).str());
     } catch (const Error& e) {
         spdlog::warn("could not send the final status update: {}", e.what());
     }
@@ -92,7 +90,7 @@ void WalReader::maybe_send_status(bool force) {
     // Besides the regular update every --standbyTimeout, report a new confirmed position
     // soon after the target commits it (at most every 100 ms), so the slot releases WAL and
     // shows progress without waiting out the timeout.
-    Lsn confirmed = progress_.get();
+    Lsn confirmed(progress_.ordinal());
     bool advanced =
         confirmed > last_reported_ && now >= last_sent_ + std::chrono::milliseconds(100);
     if (!force && !advanced && now < next_status_) {
@@ -104,29 +102,7 @@ void WalReader::maybe_send_status(bool force) {
     next_status_ = now + options_.standby_timeout;
 }
 
-void WalReader::forward(ChangeItem item, const std::atomic<bool>& stop) {
-    // Wait for room in short slices so the source keeps hearing from us during a long apply.
-    while (!stop.load()) {
-        if (queue_.push_for(item, std::chrono::milliseconds(100))) {
-            return;
-        }
-        if (queue_.closed()) {
-            return;
-        }
-        maybe_send_status(false);
-    }
-}
-
-void WalReader::flush_chunk(const std::atomic<bool>& stop) {
-    if (chunk_.mutations.empty()) {
-        return;
-    }
-    chunk_.kind = ChangeItem::Kind::kChanges;
-    forward(std::move(chunk_), stop);
-    chunk_ = ChangeItem{};
-}
-
-bool WalReader::forward_change(Message& m, const std::atomic<bool>& stop) {
+bool WalReader::forward_change(Message& m) {
     if (auto* c = std::get_if<ChangeMsg>(&m)) {
         probe_.mutation(c->op);
         if (c->op == 'U') {
@@ -139,25 +115,22 @@ bool WalReader::forward_change(Message& m, const std::atomic<bool>& stop) {
             }
         }
         ++txn_changes_;
-        to_mutations(std::move(*c), chunk_.mutations);
-        if (chunk_.mutations.size() >= options_.chunk_rows) {
-            flush_chunk(stop);
+        mutations_.clear();
+        to_mutations(std::move(*c), mutations_);
+        for (Mutation& mutation : mutations_) {
+            sink_.change(std::move(mutation));
         }
         return true;
     }
     if (auto* t = std::get_if<TruncateMsg>(&m)) {
         ++txn_changes_;
-        flush_chunk(stop);  // the truncate comes after the changes before it
-        ChangeItem item;
-        item.kind = ChangeItem::Kind::kTruncate;
-        item.truncate = std::move(t->truncate);
-        forward(std::move(item), stop);
+        sink_.truncate(std::move(t->truncate));
         return true;
     }
     return false;
 }
 
-void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) {
+void WalReader::handle(std::string_view payload) {
     if (decoder_.in_stream() && !payload.empty() && payload[0] != 'E' && payload[0] != 'S') {
         // Inside a stream block: keep the raw message for replay at Stream Commit, but decode
         // it now too so Relation messages update the cache and bad input fails early.
@@ -166,36 +139,27 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
         return;
     }
     Message m = decoder_.decode(payload);
-    if (forward_change(m, stop)) {
+    if (forward_change(m)) {
         return;
     }
     if (auto* b = std::get_if<BeginMsg>(&m)) {
         in_txn_ = true;
         txn_changes_ = 0;
-        ChangeItem item;
-        item.kind = ChangeItem::Kind::kBegin;
-        item.xid = b->xid;
-        item.lsn = b->final_lsn;
-        item.commit_time_us = b->commit_time_us;
-        forward(std::move(item), stop);
+        // The commit record's LSN identifies the transaction; the ordinal alone names it.
+        sink_.begin(b->xid, Position{b->final_lsn.ordinal(), {}}, b->commit_time_us);
     } else if (auto* cm = std::get_if<CommitMsg>(&m)) {
-        probe_.received_commit(cm->commit_time_us, cm->end_lsn);
+        probe_.received_commit(cm->commit_time_us, cm->end_lsn.ordinal());
         if (txn_changes_ == 0) {
             probe_.empty_transaction();
         }
-        flush_chunk(stop);
-        ChangeItem item;
-        item.kind = ChangeItem::Kind::kCommit;
-        item.lsn = cm->end_lsn;
-        item.commit_time_us = cm->commit_time_us;
-        forward(std::move(item), stop);
+        sink_.commit(cm->end_lsn.position(), cm->commit_time_us);
         in_txn_ = false;
     } else if (auto* s = std::get_if<StreamStartMsg>(&m)) {
         stream_xid_ = s->xid;
     } else if (std::holds_alternative<StreamStopMsg>(m)) {
         spool_->flush();
     } else if (auto* sc = std::get_if<StreamCommitMsg>(&m)) {
-        replay_stream(*sc, stop);
+        replay_stream(*sc);
     } else if (auto* sa = std::get_if<StreamAbortMsg>(&m)) {
         spool_->abort(sa->xid, sa->subxid);
         spdlog::debug("streamed transaction {} aborted (subtransaction {})", sa->xid, sa->subxid);
@@ -207,28 +171,17 @@ void WalReader::handle(std::string_view payload, const std::atomic<bool>& stop) 
     }
 }
 
-void WalReader::replay_stream(const StreamCommitMsg& commit, const std::atomic<bool>& stop) {
-    probe_.received_commit(commit.commit_time_us, commit.end_lsn);
-    ChangeItem begin;
-    begin.kind = ChangeItem::Kind::kBegin;
-    begin.xid = commit.xid;
-    begin.lsn = commit.commit_lsn;
-    begin.commit_time_us = commit.commit_time_us;
-    forward(std::move(begin), stop);
+void WalReader::replay_stream(const StreamCommitMsg& commit) {
+    probe_.received_commit(commit.commit_time_us, commit.end_lsn.ordinal());
+    sink_.begin(commit.xid, Position{commit.commit_lsn.ordinal(), {}}, commit.commit_time_us);
     // Replay with a copy of the decoder: the spooled Relation messages describe the layouts
     // as of this transaction and must not overwrite newer ones in the live cache.
     PgOutputDecoder replay = decoder_;
     spool_->replay(commit.xid, [&](std::string_view message) {
         Message m = replay.decode_streamed(message);
-        forward_change(m, stop);
+        forward_change(m);
     });
-    flush_chunk(stop);
-    ChangeItem item;
-    item.kind = ChangeItem::Kind::kCommit;
-    item.xid = commit.xid;
-    item.lsn = commit.end_lsn;
-    item.commit_time_us = commit.commit_time_us;
-    forward(std::move(item), stop);
+    sink_.commit(commit.end_lsn.position(), commit.commit_time_us);
 }
 
 }  // namespace rep::pg

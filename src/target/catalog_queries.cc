@@ -1,26 +1,10 @@
-#include "target/target_schema.h"
-
-#include "util/pg_conn.h"
+#include "target/catalog_queries.h"
 
 #include <algorithm>
 
-namespace rep {
+namespace rep::target {
 
-std::optional<size_t> TargetTable::find(const std::string& column) const {
-    for (size_t i = 0; i < columns.size(); ++i) {
-        if (columns[i].name == column) {
-            return i;
-        }
-    }
-    return std::nullopt;
-}
-
-bool TargetTable::has_identity_always() const {
-    return std::any_of(columns.begin(), columns.end(),
-                       [](const TargetColumn& c) { return c.identity_always; });
-}
-
-std::optional<TargetTable> load_target_table(PgConn& conn, const TableName& name) {
+std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name) {
     // format_type(oid, NULL) spells bit and char without a length, which PostgreSQL reads as
     // bit(1) and char(1): an explicit cast to those would silently cut values. Cast such
     // columns through varbit or text instead and let the assignment enforce the length.
@@ -40,21 +24,21 @@ JOIN pg_type t ON t.oid = a.atttypid
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum)";
-    PgResult r = conn.exec_params(kSql, {name.schema.schema, name.table});
-    int n = PQntuples(r.get());
-    if (n == 0) {
+    auto rows = session.query(kSql, {name.schema.schema, name.table});
+    if (rows.empty()) {
         return std::nullopt;
     }
     TargetTable t;
     t.name = name;
     std::vector<std::pair<int, size_t>> pk;
-    for (int i = 0; i < n; ++i) {
+    for (const auto& row : rows) {
+        auto text = [&](size_t col) { return row.at(col).value_or(""); };
         TargetColumn c;
-        c.name = PQgetvalue(r.get(), i, 0);
-        c.cast_type = PQgetvalue(r.get(), i, 1);
-        c.generated = PQgetvalue(r.get(), i, 2)[0] == 't';
-        c.identity_always = PQgetvalue(r.get(), i, 3)[0] == 't';
-        c.pk_position = std::stoi(PQgetvalue(r.get(), i, 4));
+        c.name = text(0);
+        c.cast_type = text(1);
+        c.generated = text(2) == "t";
+        c.identity_always = text(3) == "t";
+        c.pk_position = std::stoi(text(4));
         if (c.pk_position > 0) {
             pk.emplace_back(c.pk_position, t.columns.size());
         }
@@ -66,11 +50,25 @@ SELECT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrel
     OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2)";
-    t.order_sensitive = conn.query_value(kOrderSql, {name.schema.schema, name.table}) != "f";
+    t.order_sensitive = session.query_value(kOrderSql, {name.schema.schema, name.table}) != "f";
     for (auto& [pos, idx] : pk) {
         t.pk.push_back(idx);
     }
     return t;
 }
 
-}  // namespace rep
+std::vector<std::pair<std::string, std::string>> load_foreign_keys(util::TargetSession& session) {
+    static const std::string kSql = R"(
+SELECT cn.nspname || '.' || c.relname, fn.nspname || '.' || f.relname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
+WHERE k.contype = 'f')";
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& row : session.query(kSql)) {
+        out.emplace_back(row.at(0).value_or(""), row.at(1).value_or(""));
+    }
+    return out;
+}
+
+}  // namespace rep::target

@@ -6,8 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace rep {
-class PgConn;
+namespace rep::target {
 
 struct TargetColumn {
     std::string name;
@@ -20,8 +19,8 @@ struct TargetColumn {
     int pk_position = 0;           // 1-based position in the primary key, 0 if not in it
 };
 
-// A target table's columns as its catalog describes them, read once per table and again when
-// the source announces a new layout for it.
+// A target table's columns as its catalog describes them (catalog_queries.h), read once per
+// table and again when the source announces a new layout for it.
 struct TargetTable {
     TableName name;
     std::vector<TargetColumn> columns;  // in the table's column order
@@ -35,8 +34,4 @@ struct TargetTable {
     bool has_identity_always() const;
 };
 
-// Reads a table's layout from pg_catalog (PostgreSQL and CockroachDB both provide it).
-// Returns nullopt if the table does not exist.
-std::optional<TargetTable> load_target_table(PgConn& conn, const TableName& name);
-
-}  // namespace rep
+}  // namespace rep::target

@@ -1,10 +1,10 @@
-#include "core/lsn.h"
+#include "source/postgres/lsn.h"
 
 #include "base/hex.h"
 
 #include <fmt/format.h>
 
-namespace rep {
+namespace rep::pg {
 namespace {
 
 std::optional<uint32_t> parse_hex32(std::string_view s) {
@@ -42,4 +42,4 @@ std::string Lsn::str() const {
                        static_cast<uint32_t>(value_));
 }
 
-}  // namespace rep
+}  // namespace rep::pg

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "base/duration.h"
+#include "sequencer/apply_context.h"
+#include "util/retry.h"
+
+#include "metrics/snapshotter.h"
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace rep::app {
+
+// The settings every replication command shares: target, staging, apply, retries and
+// observability (cli/common_flags.h defines their flags).
+struct CommonConfig {
+    std::string target_conn;
+    std::string staging_conn;  // empty: the target
+    std::string target_schema;
+    std::string staging_schema = "_replicator";
+    bool staging_create_schema = false;
+    size_t flush_size = 1000;
+    Duration flush_period = std::chrono::seconds(1);
+    size_t target_apply_queue_size = 10000;
+    Duration apply_timeout = std::chrono::seconds(30);
+    util::RetryPolicy retry;
+    sequencer::TruncateMode truncate_mode = sequencer::TruncateMode::kApply;
+    bool collapse_mutations = true;
+    size_t timestamp_limit = 1000;  // --timestampLimit
+    // Apply connections (--parallelism) and the pool they must fit in (--targetMaxPoolSize);
+    // used by sources whose positions allow out-of-order checkpoints (stable ordinals).
+    size_t parallelism = 1;
+    size_t target_max_pool_size = 128;
+    bool enable_parallel_applies = false;
+    std::filesystem::path data_dir = "replicator-data";
+    std::string metrics_addr;  // empty: no HTTP endpoints
+    Duration stall_timeout = std::chrono::seconds(20);
+    metrics::SnapshotOptions snapshots;  // dir is filled from data_dir
+};
+
+}  // namespace rep::app

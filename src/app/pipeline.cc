@@ -1,0 +1,101 @@
+#include "app/pipeline.h"
+
+#include "app/signals.h"
+#include "sequencer/dispatcher.h"
+#include "source/transaction_emitter.h"
+#include "staging/memo.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <exception>
+#include <optional>
+#include <thread>
+
+namespace rep::app {
+
+void Pipeline::run() {
+    metrics::Probe& probe = apply.probe;
+    util::BoundedQueue<ChangeItem> queue(config.target_apply_queue_size);
+    std::atomic<bool> pipeline_stop{false};
+    std::atomic<bool> reader_stop{false};
+    std::exception_ptr reader_error;
+    std::exception_ptr apply_error;
+
+    size_t capacity = config.target_apply_queue_size;
+    probe.set_queue_sampler([&queue, capacity] { return std::pair{queue.weight(), capacity}; });
+    struct ResetSampler {
+        metrics::Probe& probe;
+        size_t capacity;
+        ~ResetSampler() {
+            probe.set_queue_sampler([c = capacity] { return std::pair<size_t, size_t>{0, c}; });
+        }
+    } reset_sampler{probe, capacity};
+
+    std::thread reader_thread([&] {
+        try {
+            source::TransactionEmitter emitter(queue, config.flush_size, reader_stop);
+            std::optional<source::StagedSink> staged;
+            source::ChangeSink* sink = &emitter;
+            if (stage != nullptr) {
+                sink = &staged.emplace(*stage, emitter);
+            }
+            source.run(*sink, apply.progress, probe, reader_stop);
+        } catch (...) {
+            reader_error = std::current_exception();
+        }
+        pipeline_stop = true;
+        queue.close();
+    });
+    // Forward a signal to the apply side; the reader keeps serving the source until the
+    // applier has committed what it will commit.
+    std::thread watcher([&] {
+        while (!pipeline_stop.load()) {
+            if (stop_requested().load()) {
+                pipeline_stop = true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+    try {
+        // Connections that broke in an earlier run are replaced here, between transactions,
+        // where nothing can be lost by it.
+        for (util::TargetSession* c : {&target, apply.staging}) {
+            if (c != nullptr && !c->connected()) {
+                c->connect();
+            }
+        }
+        // What earlier runs committed beyond the plain checkpoint (parallel commits); the
+        // source sends those transactions again and they must be skipped.
+        staging::AppliedSet applied;
+        if (apply.codec.stable_ordinals()) {
+            util::TargetSession& memo_session = apply.staging != nullptr ? *apply.staging : target;
+            applied =
+                staging::recover_applied(apply.memo, memo_session, apply.memo_key, apply.codec);
+            if (!applied.empty()) {
+                spdlog::info(
+                    "{} range(s) of source transactions were committed beyond {} by parallel "
+                    "workers; they are skipped when the source sends them again",
+                    applied.ranges().size(),
+                    apply.codec.describe(apply.codec.at(applied.prefix())));
+            }
+        }
+        sequencer::Dispatcher dispatcher(apply, target, workers, queue, applied);
+        dispatcher.run(pipeline_stop);
+    } catch (...) {
+        apply_error = std::current_exception();
+    }
+    pipeline_stop = true;
+    reader_stop = true;
+    queue.close();
+    reader_thread.join();
+    watcher.join();
+    if (apply_error) {
+        std::rethrow_exception(apply_error);
+    }
+    if (reader_error) {
+        std::rethrow_exception(reader_error);
+    }
+}
+
+}  // namespace rep::app

@@ -1,0 +1,33 @@
+#pragma once
+
+#include "app/config.h"
+#include "core/progress.h"
+#include "sequencer/apply_context.h"
+#include "source/row_stage.h"
+#include "source/source.h"
+#include "util/target_session.h"
+
+#include "metrics/probe.h"
+
+#include <vector>
+
+namespace rep::app {
+
+// One run of the pipeline (docs/architecture.md §1): the source's reader on its own thread
+// feeds the bounded queue through the sink chain (an optional row stage, then the
+// TransactionEmitter); the calling thread dispatches to the apply workers. The runner builds
+// a new Pipeline run after every retryable failure; nothing received but not committed
+// survives it, so the source sends it again from Progress.
+struct Pipeline {
+    const CommonConfig& config;
+    source::Source& source;
+    const sequencer::ApplyContext& apply;
+    util::TargetSession& target;                // the runner's: catalog lookups, checkpoints
+    std::vector<util::TargetSession*> workers;  // one per apply worker
+    source::RowStage* stage = nullptr;          // between the source and the queue, if any
+
+    // Returns normally on a requested stop; throws the first error either side raised.
+    void run();
+};
+
+}  // namespace rep::app

@@ -1,0 +1,134 @@
+#include "cli/common_flags.h"
+
+#include "base/error.h"
+#include "cli/flags.h"
+#include "core/table_name.h"
+
+#include "http/status_server.h"
+#include "metrics/snapshotter.h"
+
+namespace rep::cli {
+
+void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
+    app.add_option("--targetConn", c.target_conn,
+                   "Target CockroachDB or PostgreSQL connection string")
+        ->required();
+    app.add_option("--targetSchema", c.target_schema,
+                   "Target schema as database.schema (e.g. defaultdb.public)")
+        ->required();
+    app.add_option("--stagingConn", c.staging_conn,
+                   "Staging database connection string (default: the target). With the target "
+                   "as staging, checkpoints commit atomically with the data")
+        ->capture_default_str();
+    app.add_option("--stagingSchema", c.staging_schema,
+                   "Schema holding the memo checkpoint table; pass the same value on every run")
+        ->capture_default_str();
+    app.add_flag("--stagingCreateSchema", c.staging_create_schema,
+                 "Create the staging schema and memo table if missing (first run)");
+    app.add_option("--flushSize", c.flush_size,
+                   "Rows per target statement, and the size at which grouped transactions commit")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    add_duration(app, "--flushPeriod", c.flush_period,
+                 "Longest time small source transactions are grouped before a target commit");
+    app.add_option("--targetApplyQueueSize", c.target_apply_queue_size,
+                   "Row changes buffered between the source reader and the target applier")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--timestampLimit", c.timestamp_limit,
+                   "Most source transactions grouped into one target transaction")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    add_duration(app, "--applyTimeout", c.apply_timeout,
+                 "Statement timeout for each target statement");
+    app.add_option("--maxRetries", c.retry.max_retries,
+                   "Retries of a retryable target or source error before giving up")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    add_duration(app, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");
+    add_duration(app, "--retryMaxBackoff", c.retry.max_backoff, "Longest retry delay");
+    app.add_option("--retryMultiplier", c.retry.multiplier, "Backoff growth factor")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option_function<std::string>(
+           "--truncateMode",
+           [&c](const std::string& mode) {
+               using sequencer::TruncateMode;
+               c.truncate_mode = mode == "ignore"  ? TruncateMode::kIgnore
+                                 : mode == "error" ? TruncateMode::kError
+                                                   : TruncateMode::kApply;
+           },
+           "What a source TRUNCATE does: apply (truncate the target table in order), ignore "
+           "(log and skip) or error (stop)")
+        ->check(CLI::IsMember({"apply", "ignore", "error"}))
+        ->default_str("apply");
+    auto schema_check = [](const char* flag) {
+        return CLI::Validator(
+            [flag](std::string& value) -> std::string {
+                try {
+                    SchemaRef::parse(value, flag);
+                } catch (const Error& e) {
+                    return e.what();
+                }
+                return {};
+            },
+            "SCHEMA");
+    };
+    app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
+    app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
+    app.add_option("--collapseMutations", c.collapse_mutations,
+                   "Fold the changes of each key within a target transaction into one row change "
+                   "(tables without foreign keys or secondary unique indexes); false keeps strict "
+                   "source order for every statement")
+        ->default_str("true");
+    app.add_option("--dataDir", c.data_dir,
+                   "Directory for local files: spooled streamed transactions (pglogical) and "
+                   "metrics snapshots")
+        ->capture_default_str();
+    app.add_option("--metricsAddr", c.metrics_addr,
+                   "Serve /_/varz (Prometheus), /_/healthz and /_/diag on :PORT or HOST:PORT")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                try {
+                    http::civetweb_listen_spec(v);
+                } catch (const Error& e) {
+                    return e.what();
+                }
+                return {};
+            },
+            "ADDR"));
+    add_duration(app, "--stallTimeout", c.stall_timeout,
+                 "Report a stall (warning log, /_/healthz 503) when received changes are not "
+                 "applied for this long");
+    add_duration(app, "--metricsSnapshotPeriod", c.snapshots.period,
+                 "Write a metrics snapshot to <dataDir>/metrics-snapshots this often (0: off; "
+                 "15s-60s recommended; needs --metricsAddr)");
+    app.add_option_function<std::string>(
+           "--metricsSnapshotCompression",
+           [&c](const std::string& v) { c.snapshots.gzip = v == "gzip"; },
+           "Snapshot compression: gzip or none")
+        ->check(CLI::IsMember({"gzip", "none"}))
+        ->default_str("gzip");
+    add_duration(app, "--metricsSnapshotRetentionTime", c.snapshots.retention_time,
+                 "Delete snapshots older than this (0: no age limit)");
+    app.add_option_function<std::string>(
+           "--metricsSnapshotRetentionSize",
+           [&c](const std::string& v) {
+               if (v.empty()) {
+                   c.snapshots.retention_bytes = 0;
+                   return;
+               }
+               auto n = metrics::parse_byte_size(v);
+               if (!n) {
+                   throw CLI::ValidationError("--metricsSnapshotRetentionSize",
+                                              "\"" + v + "\" is not a size such as 100MB or 1GiB");
+               }
+               c.snapshots.retention_bytes = *n;
+           },
+           "Delete the oldest snapshots once they take more than this (e.g. 100MB, 1GiB; empty: "
+           "no size limit)")
+        ->type_name("SIZE");
+    add_log_flags(app, log);
+}
+
+}  // namespace rep::cli

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "base/duration.h"
+#include "core/position.h"
+#include "core/progress.h"
+#include "staging/memo.h"
+#include "target/table_catalog.h"
+#include "util/retry.h"
+#include "util/target_session.h"
+
+#include "metrics/probe.h"
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+namespace rep::sequencer {
+
+// --truncateMode: what a source TRUNCATE does on the target.
+enum class TruncateMode { kApply, kIgnore, kError };
+
+// The apply flags (docs/pglogical.md §4).
+struct ApplyOptions {
+    size_t flush_size = 1000;                         // --flushSize
+    Duration flush_period = std::chrono::seconds(1);  // --flushPeriod
+    size_t timestamp_limit = 1000;                    // --timestampLimit
+    TruncateMode truncate_mode = TruncateMode::kApply;
+    util::RetryPolicy retry;
+    bool collapse = true;  // --collapseMutations
+    // Apply connections (--parallelism): 1 for sources whose positions cannot be checkpointed
+    // out of order (PositionCodec::stable_ordinals).
+    size_t workers = 1;
+    // --enableParallelApplies: order-sensitive tables (foreign keys, secondary unique
+    // indexes) conflict per group of tables joined by foreign keys instead of all together.
+    bool parallel_table_groups = false;
+};
+
+// What the apply side of one pipeline run works with; everything outlives the run.
+struct ApplyContext {
+    ApplyOptions options;
+    const PositionCodec& codec;     // the source's, for messages and checkpoint records
+    target::TableCatalog& catalog;  // shared by the dispatcher and the workers
+    staging::Memo& memo;
+    std::string memo_key;
+    // The staging session when the memo is in another database (at-least-once, staging.md
+    // §4.2); null when it is the target's, and checkpoints commit with the data.
+    util::TargetSession* staging = nullptr;
+    Progress& progress;
+    metrics::Probe& probe;
+
+    bool memo_in_target() const { return staging == nullptr; }
+};
+
+}  // namespace rep::sequencer

@@ -1,0 +1,93 @@
+#include "sequencer/apply_worker.h"
+
+#include <chrono>
+#include <limits>
+
+namespace rep::sequencer {
+
+ApplyWorker::ApplyWorker(size_t index, const ApplyContext& context, util::TargetSession& session,
+                         Schedule& schedule, Checkpointer& checkpointer)
+    : index_(index),
+      context_(context),
+      schedule_(schedule),
+      checkpointer_(checkpointer),
+      batches_(std::numeric_limits<size_t>::max() / 2),
+      applier_(context, session, *this),
+      retrying_(applier_, context.options.retry) {}
+
+ApplyWorker::~ApplyWorker() {
+    finish();
+    join();
+}
+
+void ApplyWorker::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void ApplyWorker::join() {
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void ApplyWorker::push(WorkBatch batch) {
+    batches_.push_for(batch, std::chrono::hours(1));
+}
+
+void ApplyWorker::run() {
+    bool in_group = false;
+    try {
+        for (;;) {
+            auto batch = batches_.pop_for(std::chrono::milliseconds(50));
+            if (!batch) {
+                if (batches_.closed() && batches_.empty()) {
+                    break;
+                }
+                continue;
+            }
+            context_.probe.busy(true);
+            struct Idle {
+                metrics::Probe& probe;
+                ~Idle() { probe.busy(false); }
+            } idle{context_.probe};
+            for (ChangeItem& item : batch->items) {
+                in_group = true;
+                retrying_.apply(std::move(item));
+            }
+            if (batch->ends_group) {
+                retrying_.end_group();
+                in_group = false;
+            }
+        }
+        if (in_group) {
+            // A group counts only once its end commits it; without the end it is incomplete
+            // (a stop cut a streamed transaction short) and the source sends it again.
+            retrying_.abandon();
+        }
+    } catch (const Error&) {
+        error_ = std::current_exception();
+        failed_ = true;
+        schedule_.abort();
+    } catch (const std::exception& e) {
+        error_ = std::make_exception_ptr(Error(ErrorKind::kFatal, e.what()));
+        failed_ = true;
+        schedule_.abort();
+    }
+}
+
+std::vector<std::pair<std::string, std::string>> ApplyWorker::memo_rows(const GroupSpan& span) {
+    return checkpointer_.rows(index_, span);
+}
+
+void ApplyWorker::committed(const GroupSpan& span) {
+    Position prefix = schedule_.committed(index_, span.txns);
+    context_.progress.advance(prefix);
+    context_.probe.set_confirmed(context_.progress.ordinal());
+    checkpointer_.committed(index_, span, prefix);
+}
+
+bool ApplyWorker::landed(util::TargetSession& session, const GroupSpan& span) {
+    return checkpointer_.landed(session, index_, span);
+}
+
+}  // namespace rep::sequencer

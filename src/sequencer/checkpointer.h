@@ -1,0 +1,37 @@
+#pragma once
+
+#include "sequencer/group_applier.h"
+#include "util/target_session.h"
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rep::sequencer {
+
+// How committed groups become durable in the staging memo (docs/staging.md §4), chosen once
+// per pipeline run: with one apply connection groups commit in source order and the plain
+// checkpoint row is exact (PlainCheckpointer); with several they commit out of order and
+// each worker also writes a record of its own (RecordCheckpointer). Workers call it from
+// their threads, the dispatcher from its own; implementations are thread-safe.
+class Checkpointer {
+public:
+    virtual ~Checkpointer() = default;
+
+    // Worker `worker`, just before COMMIT: the memo rows (key, value) to upsert in the same
+    // target transaction as the group's data. Empty when the memo is in another database.
+    virtual std::vector<std::pair<std::string, std::string>> rows(size_t worker,
+                                                                  const GroupSpan& span) = 0;
+    // Worker, after its COMMIT of `span`; `prefix` is the contiguous committed prefix now.
+    virtual void committed(size_t worker, const GroupSpan& span, const Position& prefix) = 0;
+    // Worker, after the connection broke during COMMIT: whether the rows written with it show
+    // that the group committed (false when nothing was written with it). Throws rep::Error if
+    // the target cannot be read.
+    virtual bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) = 0;
+    // Dispatcher, on its own session: about once a second, and with `final` when the run
+    // ends, with the contiguous committed prefix.
+    virtual void tick(util::TargetSession& session, const Position& prefix, bool final) = 0;
+};
+
+}  // namespace rep::sequencer

@@ -1,0 +1,227 @@
+#include "sequencer/dispatcher.h"
+
+#include "base/error.h"
+#include "sequencer/plain_checkpointer.h"
+#include "sequencer/record_checkpointer.h"
+#include "target/catalog_queries.h"
+
+#include <algorithm>
+#include <deque>
+#include <thread>
+
+namespace rep::sequencer {
+namespace {
+
+// How long the dispatcher waits for the schedule before checking the workers again.
+constexpr std::chrono::milliseconds kAssignWait{100};
+
+Position start_of(const ApplyContext& context, const staging::AppliedSet& applied) {
+    Position progress = context.progress.get();
+    if (applied.prefix() > progress.ordinal) {
+        return context.codec.at(applied.prefix());
+    }
+    return progress;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session,
+                       std::vector<util::TargetSession*> workers,
+                       util::BoundedQueue<ChangeItem>& queue, const staging::AppliedSet& applied)
+    : context_(context),
+      session_(session),
+      queue_(queue),
+      // The window bounds what is dispatched beyond the committed prefix: enough to keep
+      // every worker busy with one group queued behind the running one.
+      schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied)),
+      keys_(context.catalog, session, context.options.parallel_table_groups,
+            target::load_foreign_keys),
+      grouper_({context.options.flush_size, context.options.timestamp_limit,
+                context.options.flush_period},
+               &applied,
+               [this, parallel = workers.size() > 1](const ChangeItem& changes,
+                                                     std::vector<uint64_t>& keys) {
+                   // Keys only choose between workers: with one, every group queues behind
+                   // the one before anyway.
+                   return !parallel || keys_.add(changes, keys);
+               }) {
+    if (workers.size() > 1) {
+        checkpointer_ = std::make_unique<RecordCheckpointer>(context, schedule_,
+                                                             context.codec.at(applied.prefix()));
+    } else {
+        checkpointer_ = std::make_unique<PlainCheckpointer>(context);
+    }
+    for (size_t i = 0; i < workers.size(); ++i) {
+        workers_.push_back(
+            std::make_unique<ApplyWorker>(i, context, *workers[i], schedule_, *checkpointer_));
+    }
+}
+
+Dispatcher::~Dispatcher() {
+    for (auto& w : workers_) {
+        w->finish();
+    }
+    for (auto& w : workers_) {
+        w->join();
+    }
+}
+
+bool Dispatcher::failed() const {
+    return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->failed(); });
+}
+
+bool Dispatcher::idle() const {
+    return taken_ == 0 && queue_.empty() && schedule_.in_flight() == 0;
+}
+
+void Dispatcher::run(const std::atomic<bool>& stop) {
+    for (auto& w : workers_) {
+        w->start();
+    }
+    std::exception_ptr dispatch_error;
+    auto last_tick = std::chrono::steady_clock::now();
+    auto last_item = last_tick;
+    std::vector<Grouper::Step> steps;
+    try {
+        while (!stop.load() && !failed()) {
+            // While changes flow, take whatever has queued up every millisecond: the
+            // dispatcher is much faster than the reader, and waking it for every item would
+            // cost more CPU than the dispatching. After 50 ms without any, and with no group
+            // waiting for the workers to drain, block instead.
+            std::deque<ChangeItem> items = queue_.take_all();
+            auto now = std::chrono::steady_clock::now();
+            if (items.empty()) {
+                if (now - last_item >= std::chrono::milliseconds(50) && !grouper_.forming()) {
+                    if (auto item = queue_.pop_for(std::chrono::milliseconds(50))) {
+                        items.push_back(std::move(*item));
+                    }
+                } else {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                }
+            }
+            if (now - last_tick >= std::chrono::seconds(1)) {
+                checkpointer_->tick(session_, schedule_.prefix(), /*final=*/false);
+                last_tick = now;
+            }
+            if (items.empty()) {
+                if (!grouper_.in_transaction() && grouper_.forming() &&
+                    (grouper_.due(std::chrono::steady_clock::now()) || idle())) {
+                    auto group = grouper_.take();  // the source is quiet: do not wait for more
+                    dispatch(*group);
+                }
+                if (queue_.closed() && queue_.empty()) {
+                    break;
+                }
+                continue;
+            }
+            last_item = std::chrono::steady_clock::now();
+            taken_ = items.size();
+            for (ChangeItem& item : items) {
+                --taken_;
+                steps.clear();
+                auto at = std::chrono::steady_clock::now();
+                grouper_.add(std::move(item), at, steps);
+                perform(steps);
+                // A group goes once it is full or old, or at once if nothing waits behind
+                // it: then it is the fastest way to the target. While groups are still
+                // applying it keeps growing instead; it could not start much sooner, and
+                // many small target transactions cost more than a few large ones.
+                if (!grouper_.in_transaction() && grouper_.forming() &&
+                    (grouper_.due(at) || idle())) {
+                    auto group = grouper_.take();
+                    dispatch(*group);
+                }
+            }
+        }
+        // On a stop, whole transactions already grouped are committed.
+        if (!failed()) {
+            if (auto group = grouper_.take()) {
+                dispatch(*group);
+            }
+        }
+    } catch (...) {
+        dispatch_error = std::current_exception();
+    }
+    for (auto& w : workers_) {
+        w->finish();
+    }
+    for (auto& w : workers_) {
+        w->join();
+    }
+    for (auto& w : workers_) {
+        if (w->error()) {
+            std::rethrow_exception(w->error());
+        }
+    }
+    if (dispatch_error) {
+        std::rethrow_exception(dispatch_error);
+    }
+    checkpointer_->tick(session_, schedule_.prefix(), /*final=*/true);
+}
+
+void Dispatcher::perform(std::vector<Grouper::Step>& steps) {
+    for (Grouper::Step& step : steps) {
+        switch (step.kind) {
+            case Grouper::Step::Kind::kDispatch:
+                dispatch(step.group);
+                break;
+            case Grouper::Step::Kind::kStreamStart:
+                start_stream(step.group);
+                break;
+            case Grouper::Step::Kind::kStreamItem: {
+                WorkBatch batch;
+                batch.items.push_back(std::move(step.item));
+                workers_[stream_worker_]->push(std::move(batch));
+                break;
+            }
+            case Grouper::Step::Kind::kStreamEnd: {
+                schedule_.finish(step.position);
+                WorkBatch batch;
+                batch.items.push_back(std::move(step.item));
+                batch.ends_group = true;
+                workers_[stream_worker_]->push(std::move(batch));
+                break;
+            }
+            case Grouper::Step::Kind::kPass:
+                pass(step.position);
+                break;
+        }
+    }
+}
+
+void Dispatcher::dispatch(Group& group) {
+    std::vector<uint64_t>& keys = group.keys;  // deduplicated here, once per group
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::optional<size_t> w;
+    bool shared = false;
+    while (!(w = schedule_.assign(keys, group.barrier, group.txn_ids, group.end, kAssignWait,
+                                  &shared))) {
+        if (failed()) {
+            return;  // not applied; the source sends it again after a restart
+        }
+    }
+    using Placement = metrics::Probe::GroupPlacement;
+    context_.probe.parallel_group(group.barrier ? Placement::kBarrier
+                                  : shared      ? Placement::kAfterConflict
+                                                : Placement::kIndependent);
+    workers_[*w]->push(WorkBatch{std::move(group.items), /*ends_group=*/true});
+}
+
+void Dispatcher::start_stream(Group& group) {
+    std::optional<size_t> w;
+    while (!(w = schedule_.assign({}, /*barrier=*/true, group.txn_ids, Position{}, kAssignWait))) {
+        if (failed()) {
+            throw Error(ErrorKind::kRetryable, "an apply worker failed");
+        }
+    }
+    context_.probe.parallel_group(metrics::Probe::GroupPlacement::kBarrier);
+    stream_worker_ = *w;
+    workers_[stream_worker_]->push(WorkBatch{std::move(group.items), /*ends_group=*/false});
+}
+
+void Dispatcher::pass(const Position& position) {
+    context_.progress.advance(schedule_.pass(position));
+}
+
+}  // namespace rep::sequencer

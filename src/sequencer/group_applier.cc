@@ -1,0 +1,239 @@
+#include "sequencer/group_applier.h"
+
+#include "target/errors.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace rep::sequencer {
+namespace {
+
+int64_t unix_now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+using target::Segment;
+
+GroupApplier::GroupApplier(const ApplyContext& context, util::TargetSession& session,
+                           CommitHooks& hooks)
+    : context_(context),
+      hooks_(hooks),
+      builder_(context.catalog, session, context.options.collapse),
+      writer_(context.catalog.dialect(), session,
+              [this](const Error& e, const Segment& s) { fail_segment(e, s); }) {}
+
+void GroupApplier::apply(const ChangeItem& item) {
+    switch (item.kind) {
+        case ChangeItem::Kind::kBegin:
+            xid_ = item.xid;
+            txn_id_ = item.position;
+            txn_rows_ = 0;
+            if (oldest_us_ == 0) {
+                oldest_us_ = item.commit_time_us;
+            }
+            newest_us_ = item.commit_time_us;
+            return;
+        case ChangeItem::Kind::kChanges:
+            writer_.open();
+            for (const Mutation& m : item.mutations) {
+                builder_.add(m);
+                ++txn_rows_;
+                if (mid_group_flush_due()) {
+                    flush();
+                }
+            }
+            group_rows_ += item.mutations.size();
+            return;
+        case ChangeItem::Kind::kTruncate:
+            apply_truncate(item);
+            return;
+        case ChangeItem::Kind::kCommit:
+            if (group_txns_ == 0) {
+                span_.txns.lo = txn_id_.ordinal;
+            }
+            span_.txns.hi = txn_id_.ordinal;
+            span_.end = item.position;
+            ++group_txns_;
+            return;
+        case ChangeItem::Kind::kKeepalive:
+            return;  // the dispatcher keeps positions with nothing to apply
+    }
+}
+
+bool GroupApplier::mid_group_flush_due() const {
+    // Writing before the group commits bounds memory, but costs a round trip of its own. A
+    // group of small transactions closes at the commit that takes it past --flushSize, which
+    // is near: let it finish and send data, checkpoint and COMMIT together (one round trip),
+    // up to twice the size. A transaction of --flushSize rows or more is written as it comes.
+    size_t rows = builder_.rows();
+    size_t flush_size = context_.options.flush_size;
+    return rows >= flush_size && (txn_rows_ >= flush_size || rows >= 2 * flush_size);
+}
+
+void GroupApplier::flush() {
+    std::vector<Segment> segments = builder_.take_segments();
+    if (segments.empty()) {
+        return;
+    }
+    record_written(segments, writer_.write(segments));
+}
+
+void GroupApplier::commit() {
+    if (!writer_.is_open()) {
+        // The group wrote nothing (filtered rows, an ignored TRUNCATE): it is done all the same.
+        if (group_txns_ > 0) {
+            hooks_.committed(span_);
+        }
+        builder_.clear();
+        committed();
+        return;
+    }
+    CheckpointWrite checkpoint;
+    std::vector<std::pair<std::string, std::string>> rows = hooks_.memo_rows(span_);
+    if (!rows.empty()) {
+        checkpoint.sql = context_.memo.upsert_sql(rows.size());
+        for (auto& [key, value] : rows) {
+            checkpoint.params.push_back(std::move(key));
+            checkpoint.params.push_back(std::move(value));
+        }
+    }
+    std::vector<Segment> segments = builder_.take_segments();
+    record_written(segments, writer_.commit(segments, checkpoint));
+    hooks_.committed(span_);
+    committed();
+}
+
+bool GroupApplier::commit_landed() {
+    if (!writer_.in_doubt()) {
+        return false;
+    }
+    try {
+        writer_.reconnect_if_broken();
+        bool landed = hooks_.landed(writer_.session(), span_);
+        writer_.clear_doubt();
+        if (!landed) {
+            return false;
+        }
+        spdlog::warn(
+            "the target connection broke during COMMIT, but the checkpoint written with it "
+            "shows the commit landed; {} source transactions are not applied again",
+            group_txns_);
+        hooks_.committed(span_);
+        committed();
+        return true;
+    } catch (const Error& e) {
+        spdlog::warn("cannot tell yet whether the last COMMIT landed: {}", e.what());
+        return false;
+    }
+}
+
+void GroupApplier::committed() {
+    for (const auto& [table, counts] : pending_counts_) {
+        context_.probe.committed_rows(table, counts.first, counts.second);
+    }
+    context_.probe.committed(oldest_us_, newest_us_, group_txns_);
+    if (group_txns_ > 0) {
+        spdlog::debug("committed {} source transactions ({} rows); progressed to {}", group_txns_,
+                      group_rows_, context_.codec.describe(span_.end));
+    }
+    pending_counts_.clear();
+    group_txns_ = 0;
+    group_rows_ = 0;
+    oldest_us_ = 0;
+}
+
+void GroupApplier::rollback() {
+    writer_.rollback();
+    builder_.clear();
+    pending_counts_.clear();
+    group_txns_ = 0;
+    group_rows_ = 0;
+    oldest_us_ = 0;
+}
+
+void GroupApplier::record_written(const std::vector<Segment>& segments, double total_seconds) {
+    size_t total_rows = 0;
+    for (const Segment& s : segments) {
+        total_rows += s.rows.size();
+    }
+    double age = oldest_us_ > 0 ? static_cast<double>(unix_now_us() - oldest_us_) / 1e6 : -1;
+    for (const Segment& s : segments) {
+        size_t n = s.rows.size();
+        // The statements ran together: each is charged its share of the time by rows.
+        double seconds = total_seconds * static_cast<double>(n) / static_cast<double>(total_rows);
+        bool deletes = s.kind == MutationKind::kDelete;
+        const std::string& table = s.mapping->target().name.table;
+        context_.probe.wrote_batch(table, n, seconds, age);
+        auto& counts = pending_counts_[table];
+        (deletes ? counts.second : counts.first) += n;
+        spdlog::debug("{} {} rows {} {} in {:.3f}ms", deletes ? "deleted" : "upserted", n,
+                      deletes ? "from" : "into", s.mapping->target().name.display(),
+                      seconds * 1000);
+    }
+}
+
+std::string GroupApplier::current_transaction() const {
+    return context_.codec.describe_transaction(xid_, txn_id_);
+}
+
+void GroupApplier::fail_segment(const Error& e, const Segment& s) {
+    context_.probe.apply_error(s.mapping->target().name.table);
+    rollback();
+    // Find the row the batch choked on by writing its rows one at a time, so the message can
+    // name the primary key.
+    std::string culprit = writer_.find_failing_row(s);
+    const target::TargetTable& t = s.mapping->target();
+    throw Error(ErrorKind::kFatal,
+                fmt::format("cannot apply {} to table {} ({}){}: {}. {}. Checkpoint stays at {}",
+                            s.kind == MutationKind::kDelete ? "deletes" : "upserts",
+                            t.name.display(), current_transaction(),
+                            culprit.empty() ? "" : ", row with primary key " + culprit, e.what(),
+                            target::advice_for_sqlstate(e.sqlstate()),
+                            context_.codec.describe(context_.progress.get())),
+                e.sqlstate());
+}
+
+void GroupApplier::apply_truncate(const ChangeItem& item) {
+    std::string names;
+    for (const auto& rel : item.truncate.relations) {
+        names += (names.empty() ? "" : ", ") + rel->schema + "." + rel->name;
+    }
+    switch (context_.options.truncate_mode) {
+        case TruncateMode::kIgnore:
+            spdlog::warn("ignoring TRUNCATE of {} in {} (--truncateMode ignore)", names,
+                         current_transaction());
+            return;
+        case TruncateMode::kError:
+            throw Error(
+                ErrorKind::kFatal,
+                fmt::format("source truncated {} in {} and --truncateMode is error; empty the "
+                            "target tables yourself and run again with --truncateMode ignore, or "
+                            "use --truncateMode apply",
+                            names, current_transaction()));
+        case TruncateMode::kApply:
+            break;
+    }
+    writer_.open();
+    flush();
+    std::vector<std::shared_ptr<const target::TargetTable>> tables;
+    std::vector<const target::TargetTable*> ptrs;
+    for (const auto& rel : item.truncate.relations) {
+        tables.push_back(context_.catalog.table(writer_.session(), *rel));
+        ptrs.push_back(tables.back().get());
+    }
+    for (const std::string& sql :
+         // Never CASCADE on the target, as PostgreSQL's own subscriber does not: it could
+         // empty target tables that are not replicated. A foreign key from such a table makes
+         // the TRUNCATE fail with an error naming it instead.
+         context_.catalog.dialect().truncate(ptrs, /*cascade=*/false,
+                                             item.truncate.restart_identity)) {
+        writer_.execute(sql);
+    }
+    spdlog::info("truncated {} on the target ({})", names, current_transaction());
+}
+
+}  // namespace rep::sequencer

@@ -1,0 +1,101 @@
+#pragma once
+
+#include "core/change_item.h"
+#include "sequencer/apply_context.h"
+#include "sequencer/batch_builder.h"
+#include "sequencer/group_writer.h"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rep::sequencer {
+
+// A group as committed: the identities of its first and last source transaction, and where
+// the source stands after its last.
+struct GroupSpan {
+    OrdinalRange txns;
+    Position end;
+};
+
+// How a worker checkpoints the groups it commits (the worker in apply_worker.h implements it
+// with the Schedule and a Checkpointer; tests with a fake).
+class CommitHooks {
+public:
+    virtual ~CommitHooks() = default;
+    // The memo rows (key, value) to upsert in the target transaction, just before COMMIT.
+    virtual std::vector<std::pair<std::string, std::string>> memo_rows(const GroupSpan& span) = 0;
+    // After COMMIT, or instead of it when the group wrote nothing. `span` may end before the
+    // group does, when a failing transaction was cut off (salvage).
+    virtual void committed(const GroupSpan& span) = 0;
+    // After the connection broke during COMMIT: whether the rows written with it show that
+    // the group committed (false when nothing can tell). Throws rep::Error if the target
+    // cannot be read.
+    virtual bool landed(util::TargetSession& session, const GroupSpan& span) = 0;
+};
+
+// Applies the source transactions of one group at a time as one target transaction.
+//
+// Items arrive in source order: kBegin, kChanges, kTruncate, kCommit (never a keepalive; the
+// dispatcher keeps those). Row changes go into the BatchBuilder and are written in
+// --flushSize pieces when a transaction is large or the group holds twice that (a group of
+// small transactions is then written in one round trip, with its checkpoint and COMMIT);
+// commit() ends the group. This class does not retry: a failure leaves the group for
+// RetryingApplier to roll back and replay. Not thread-safe: one per apply worker.
+class GroupApplier {
+public:
+    GroupApplier(const ApplyContext& context, util::TargetSession& session, CommitHooks& hooks);
+
+    // One item of the group. Throws rep::Error.
+    void apply(const ChangeItem& item);
+    // Writes what is pending (in strict-order replays, after each transaction).
+    void flush();
+    // Commits the group with its checkpoint and reports it to the hooks; a group that wrote
+    // nothing is reported as committed all the same. Throws rep::Error.
+    void commit();
+    // After a retryable error: whether a COMMIT whose outcome was in doubt landed after all.
+    // Then the group is done (and reported to the hooks). False when it did not land or
+    // cannot be told yet.
+    bool commit_landed();
+    // Forgets the group: rolls back the target transaction and drops what was pending.
+    void rollback();
+    // Folding per key on (true) or strict source order for every table (false).
+    void set_collapse(bool on) { builder_.set_collapse(on); }
+
+    bool in_doubt() const { return writer_.in_doubt(); }
+    // Rows of the open group taken in so far.
+    size_t rows() const { return group_rows_; }
+
+private:
+    bool mid_group_flush_due() const;
+    void apply_truncate(const ChangeItem& item);
+    void record_written(const std::vector<target::Segment>& segments, double seconds);
+    void committed();  // the bookkeeping after a COMMIT
+    // Throws the error that names the failing row, table, transaction and checkpoint.
+    [[noreturn]] void fail_segment(const Error& e, const target::Segment& s);
+    std::string current_transaction() const;
+
+    const ApplyContext& context_;
+    CommitHooks& hooks_;
+    BatchBuilder builder_;
+    GroupWriter writer_;
+
+    // The source transaction being applied.
+    uint32_t xid_ = 0;
+    Position txn_id_;      // its kBegin position
+    size_t txn_rows_ = 0;  // its row changes
+    // The group.
+    GroupSpan span_;
+    size_t group_txns_ = 0;
+    size_t group_rows_ = 0;
+    int64_t oldest_us_ = 0;  // source commit times of the group's transactions
+    int64_t newest_us_ = 0;
+    // Rows written in the open target transaction per table (upserts, deletes); they count
+    // in the metrics only once committed.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> pending_counts_;
+};
+
+}  // namespace rep::sequencer

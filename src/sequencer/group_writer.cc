@@ -1,0 +1,131 @@
+#include "sequencer/group_writer.h"
+
+#include <chrono>
+
+namespace rep::sequencer {
+
+using target::Segment;
+using util::TargetSession;
+
+GroupWriter::GroupWriter(const target::Dialect& dialect, TargetSession& session,
+                         SegmentFailure on_failure)
+    : session_(session), writer_(dialect), on_failure_(std::move(on_failure)) {}
+
+void GroupWriter::open() {
+    if (open_) {
+        return;
+    }
+    if (!session_.connected()) {
+        session_.connect();  // after a lost connection
+    }
+    open_ = true;
+    begun_ = false;
+}
+
+void GroupWriter::reconnect_if_broken() {
+    if (!session_.connected()) {
+        session_.connect();  // the old one broke; no transaction is open on either
+    }
+}
+
+void GroupWriter::send_begin() {
+    if (!begun_) {
+        session_.execute("BEGIN");
+        begun_ = true;
+    }
+}
+
+void GroupWriter::execute(const std::string& sql) {
+    send_begin();
+    session_.execute(sql);
+}
+
+double GroupWriter::write(std::vector<Segment>& segments) {
+    return send(segments, nullptr);
+}
+
+double GroupWriter::commit(std::vector<Segment>& segments, const CheckpointWrite& checkpoint) {
+    return send(segments, &checkpoint);
+}
+
+double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* checkpoint) {
+    bool commit = checkpoint != nullptr;
+    if (segments.empty() && !commit) {
+        return 0;
+    }
+    // One round trip for all of it: on a distant target, round trips and not rows are what
+    // a batch costs.
+    static const std::string kBegin = "BEGIN";
+    static const std::string kCommit = "COMMIT";
+    std::vector<TargetSession::PipelineCall> calls;
+    size_t first_segment = 0;
+    if (!begun_) {
+        calls.push_back({nullptr, &kBegin, {}});
+        first_segment = 1;
+    }
+    writer_.append_calls(segments, calls);
+    if (commit) {
+        if (!checkpoint->sql.empty()) {
+            TargetSession::PipelineCall call{nullptr, &checkpoint->sql, {}};
+            for (const std::string& p : checkpoint->params) {
+                call.values.push_back(p.c_str());
+            }
+            calls.push_back(std::move(call));
+        }
+        calls.push_back({nullptr, &kCommit, {}});
+        // COMMIT with no transaction open only warns; make sure ours is still there (unless
+        // this pipeline begins it), so the position never moves past data not committed.
+        if (begun_ && !session_.in_transaction()) {
+            throw Error(ErrorKind::kRetryable,
+                        "the target transaction was lost before COMMIT; re-applying the group");
+        }
+    }
+    auto started = std::chrono::steady_clock::now();
+    size_t failed = 0;
+    try {
+        session_.exec_pipeline(calls, &failed);
+    } catch (const Error& e) {
+        begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
+        // The connection broke with COMMIT sent: the server may have committed. Before the
+        // group is applied again, the checkpoint written with it is read.
+        in_doubt_ = commit && !session_.connected();
+        if (!e.retryable() && failed >= first_segment && failed - first_segment < segments.size()) {
+            on_failure_(e, segments[failed - first_segment]);
+        }
+        throw;
+    }
+    begun_ = !commit;
+    open_ = !commit;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+void GroupWriter::rollback() {
+    if (session_.connected()) {
+        try {
+            session_.execute("ROLLBACK");
+        } catch (const Error&) {
+        }
+    }
+    open_ = false;
+    begun_ = false;
+}
+
+std::string GroupWriter::find_failing_row(const Segment& segment) {
+    rollback();
+    std::string culprit;
+    try {
+        session_.execute("BEGIN");
+        for (size_t i = 0; i < segment.rows.size() && culprit.empty(); ++i) {
+            try {
+                writer_.write_row(session_, segment, i);
+            } catch (const Error&) {
+                culprit = segment.mapping->describe_key(segment.rows[i]);
+            }
+        }
+    } catch (const Error&) {
+    }
+    rollback();
+    return culprit;
+}
+
+}  // namespace rep::sequencer

@@ -1,0 +1,76 @@
+#pragma once
+
+#include "base/error.h"
+#include "target/dialect.h"
+#include "target/segment_writer.h"
+#include "util/target_session.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rep::sequencer {
+
+// The checkpoint rows written with a group, as one upsert statement (staging::Memo).
+struct CheckpointWrite {
+    std::string sql;  // empty: nothing to write
+    std::vector<std::string> params;
+};
+
+// Writes one target transaction at a time through a session: BEGIN, the segments of each
+// flush, and at the end the checkpoint upsert and COMMIT, all pipelined, so that a flush costs
+// one round trip and a group of small transactions one in all (docs/architecture.md §2.6).
+//
+// It knows whether BEGIN went out, whether the transaction is still open, and whether the
+// outcome of a COMMIT is in doubt because the connection broke while it was in flight. Not
+// thread-safe: one per apply worker.
+class GroupWriter {
+public:
+    // Called when a statement of `segment` failed with a fatal error (the transaction is
+    // aborted, not yet rolled back). It should throw a more precise error; if it returns, the
+    // original error is thrown.
+    using SegmentFailure = std::function<void(const Error&, const target::Segment&)>;
+
+    GroupWriter(const target::Dialect& dialect, util::TargetSession& session,
+                SegmentFailure on_failure);
+
+    // Opens a target transaction; BEGIN goes out with the first statements. A session whose
+    // connection broke earlier is reconnected here, between transactions, where nothing can
+    // be lost by it (prepared statements start afresh).
+    void open();
+    bool is_open() const { return open_; }
+    // Sends the segments of a flush in one round trip (led by BEGIN if it has not gone out).
+    // Returns the seconds it took. Throws rep::Error.
+    double write(std::vector<target::Segment>& segments);
+    // Sends the remaining segments, the checkpoint and COMMIT in one round trip, and closes
+    // the transaction. Throws rep::Error; if the connection broke, in_doubt() says whether
+    // the COMMIT was in flight.
+    double commit(std::vector<target::Segment>& segments, const CheckpointWrite& checkpoint);
+    // Runs one statement now, outside the pipeline, inside the transaction (a TRUNCATE).
+    void execute(const std::string& sql);
+    // Ends the transaction without committing. Errors are ignored: the connection may be gone,
+    // and then so is the transaction.
+    void rollback();
+    // Writes the rows of `segment` one at a time in a throwaway transaction and returns the
+    // primary key of the first one the target rejects ("" if none is rejected alone).
+    std::string find_failing_row(const target::Segment& segment);
+
+    bool in_doubt() const { return in_doubt_; }
+    void clear_doubt() { in_doubt_ = false; }
+    // Reconnects if the connection broke, so the checkpoint of a COMMIT in doubt can be read.
+    void reconnect_if_broken();
+    util::TargetSession& session() { return session_; }
+
+private:
+    double send(std::vector<target::Segment>& segments, const CheckpointWrite* checkpoint);
+    void send_begin();
+
+    util::TargetSession& session_;
+    target::SegmentWriter writer_;
+    SegmentFailure on_failure_;
+    bool open_ = false;
+    bool begun_ = false;  // BEGIN went out
+    bool in_doubt_ = false;
+};
+
+}  // namespace rep::sequencer

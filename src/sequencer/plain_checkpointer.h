@@ -1,0 +1,26 @@
+#pragma once
+
+#include "sequencer/apply_context.h"
+#include "sequencer/checkpointer.h"
+
+namespace rep::sequencer {
+
+// One apply connection: the plain memo row holds the end of the last committed group
+// (MOLT Replicator's checkpoint, docs/staging.md §3). When the memo is in the target it is
+// upserted in the group's own transaction (exactly once, §4.1); otherwise it is written to
+// staging after each commit (at least once, §4.2).
+class PlainCheckpointer final : public Checkpointer {
+public:
+    explicit PlainCheckpointer(const ApplyContext& context) : context_(context) {}
+
+    std::vector<std::pair<std::string, std::string>> rows(size_t worker,
+                                                          const GroupSpan& span) override;
+    void committed(size_t worker, const GroupSpan& span, const Position& prefix) override;
+    bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) override;
+    void tick(util::TargetSession&, const Position&, bool) override {}
+
+private:
+    const ApplyContext& context_;
+};
+
+}  // namespace rep::sequencer

@@ -1,0 +1,72 @@
+#include "sequencer/record_checkpointer.h"
+
+#include "staging/parallel_checkpoint.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace rep::sequencer {
+
+RecordCheckpointer::RecordCheckpointer(const ApplyContext& context, const Schedule& schedule,
+                                       Position written)
+    : context_(context), schedule_(schedule), written_(std::move(written)) {}
+
+std::vector<std::pair<std::string, std::string>> RecordCheckpointer::rows(size_t worker,
+                                                                          const GroupSpan& span) {
+    if (!context_.memo_in_target()) {
+        return {};  // at least once: the dispatcher writes the plain row to staging
+    }
+    staging::WorkerRecord record = schedule_.record_for(worker, span.txns);
+    const std::string& key = context_.memo_key;
+    std::vector<std::pair<std::string, std::string>> rows = {
+        {staging::worker_record_key(key, worker), staging::encode_record(record, context_.codec)}};
+    if (worker == 0 && !record.prefix.is_zero()) {
+        // Keeps the plain (MOLT-compatible) row close to the prefix. Only worker 0 writes it,
+        // so commits of different workers never wait on each other's row lock.
+        rows.emplace_back(key, context_.codec.at(record.prefix).text);
+    }
+    return rows;
+}
+
+void RecordCheckpointer::committed(size_t, const GroupSpan&, const Position& prefix) {
+    context_.probe.set_checkpoint(prefix.ordinal);
+}
+
+bool RecordCheckpointer::landed(util::TargetSession& session, size_t worker,
+                                const GroupSpan& span) {
+    if (!context_.memo_in_target()) {
+        return false;
+    }
+    std::string key = staging::worker_record_key(context_.memo_key, worker);
+    auto text = context_.memo.read(session, key);
+    if (!text) {
+        return false;
+    }
+    staging::WorkerRecord record = staging::decode_record(*text, key, context_.codec);
+    return std::find(record.ranges.begin(), record.ranges.end(), span.txns) != record.ranges.end();
+}
+
+void RecordCheckpointer::tick(util::TargetSession& session, const Position& prefix, bool final) {
+    if (context_.memo_in_target() && !final) {
+        return;  // worker 0 keeps the plain row fresh
+    }
+    std::lock_guard lock(mu_);
+    if (prefix.ordinal.is_zero() || prefix.ordinal <= written_.ordinal) {
+        return;
+    }
+    try {
+        util::TargetSession& conn = context_.memo_in_target() ? session : *context_.staging;
+        if (!conn.connected()) {
+            conn.connect();
+        }
+        context_.memo.write(conn, context_.memo_key, prefix.text);
+        written_ = prefix;
+    } catch (const Error& e) {
+        // The records (or, with separate staging, the next write) still hold the position.
+        spdlog::warn("could not write the checkpoint {} to the memo table: {}",
+                     context_.codec.describe(prefix), e.what());
+    }
+}
+
+}  // namespace rep::sequencer

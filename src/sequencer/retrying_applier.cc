@@ -1,0 +1,190 @@
+#include "sequencer/retrying_applier.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <thread>
+
+namespace rep::sequencer {
+namespace {
+
+// Largest group (in row changes) kept in memory for an in-place retry. Bigger groups are
+// replayed from the source instead, so a huge transaction never has to fit in memory.
+constexpr size_t kMaxLogRows = 50000;
+
+// Restores folding when a strict-order replay ends, however it ends.
+class StrictOrder {
+public:
+    explicit StrictOrder(GroupApplier& applier) : applier_(applier) {
+        applier_.set_collapse(false);
+    }
+    ~StrictOrder() { applier_.set_collapse(true); }
+    StrictOrder(const StrictOrder&) = delete;
+    StrictOrder& operator=(const StrictOrder&) = delete;
+
+private:
+    GroupApplier& applier_;
+};
+
+}  // namespace
+
+void RetryingApplier::apply(ChangeItem item) {
+    const ChangeItem* current = &item;
+    size_t weight = item.mutations.size();
+    if (log_complete_ && logged_rows_ + weight <= kMaxLogRows) {
+        logged_rows_ += weight;
+        log_.push_back(std::move(item));
+        current = &log_.back();
+    } else if (log_complete_) {
+        log_complete_ = false;
+        log_.clear();
+    }
+    try {
+        applier_.apply(*current);
+    } catch (const Error& e) {
+        recover(e);
+    }
+}
+
+void RetryingApplier::end_group() {
+    ending_ = true;
+    try {
+        applier_.commit();
+    } catch (const Error& e) {
+        recover(e);  // commits the group, or throws
+        return;
+    }
+    clear();
+}
+
+void RetryingApplier::abandon() {
+    applier_.rollback();
+    clear();
+}
+
+void RetryingApplier::clear() {
+    log_.clear();
+    logged_rows_ = 0;
+    log_complete_ = true;
+    ending_ = false;
+}
+
+void RetryingApplier::recover(const Error& e) {
+    if (e.retryable() && applier_.commit_landed()) {
+        clear();
+        return;
+    }
+    applier_.rollback();
+    if (!e.retryable()) {
+        salvage(e);
+        return;
+    }
+    if (!log_complete_) {
+        throw e;  // too large to replay from memory: the pipeline restarts from the source
+    }
+    retry(e);
+}
+
+void RetryingApplier::replay() {
+    for (const ChangeItem& item : log_) {
+        applier_.apply(item);
+    }
+    if (ending_) {
+        applier_.commit();
+        clear();
+    }
+}
+
+void RetryingApplier::retry(const Error& first) {
+    util::Backoff backoff(retry_);
+    std::string last = first.what();
+    for (;;) {
+        if (backoff.exhausted()) {
+            throw Error(ErrorKind::kFatal,
+                        fmt::format("target still failing after {} retries (--maxRetries): {}",
+                                    backoff.attempts(), last));
+        }
+        Duration delay = backoff.next();
+        spdlog::warn("retrying target transaction ({} queued items) in {}: {}", log_.size(),
+                     format_go_duration(delay), last);
+        std::this_thread::sleep_for(delay);
+        if (applier_.in_doubt()) {
+            // Never apply a group again while its last COMMIT may have landed.
+            if (applier_.commit_landed()) {
+                clear();
+                return;
+            }
+            if (applier_.in_doubt()) {
+                last = "cannot tell whether the last COMMIT landed";
+                continue;
+            }
+        }
+        try {
+            replay();
+            return;
+        } catch (const Error& e) {
+            applier_.rollback();
+            if (!e.retryable()) {
+                salvage(e);
+                return;
+            }
+            last = e.what();
+        }
+    }
+}
+
+void RetryingApplier::salvage(const Error& original) {
+    // A fatal error in one source transaction must not take down the transactions grouped
+    // with it. Re-apply the group in strict source order, one source transaction at a time,
+    // writing each before the next. If that succeeds, the error came from folding changes
+    // (e.g. a unique index the catalog check missed) and the group simply goes on. Otherwise
+    // commit the prefix that applied and report the failing transaction's error, so the
+    // checkpoint stops right before it and the message names it exactly.
+    if (!log_complete_) {
+        throw original;
+    }
+    std::optional<Error> failure;
+    size_t good_end = 0;  // items [0, good_end) form whole transactions that applied
+    {
+        StrictOrder strict(applier_);
+        try {
+            for (size_t i = 0; i < log_.size(); ++i) {
+                applier_.apply(log_[i]);
+                if (log_[i].kind == ChangeItem::Kind::kCommit) {
+                    applier_.flush();
+                    good_end = i + 1;
+                }
+            }
+            applier_.flush();
+        } catch (const Error& e) {
+            failure = e;
+        }
+    }
+    if (!failure) {
+        spdlog::warn(
+            "a batch failed but the same changes applied in strict source order; "
+            "continuing ({})",
+            original.what());
+        if (ending_) {
+            applier_.commit();
+            clear();
+        }
+        return;
+    }
+    applier_.rollback();
+    try {
+        for (size_t i = 0; i < good_end; ++i) {
+            applier_.apply(log_[i]);
+        }
+        if (good_end > 0) {
+            applier_.commit();
+        }
+    } catch (const Error& e) {
+        applier_.rollback();
+        spdlog::warn("could not commit the transactions before the failing one: {}", e.what());
+    }
+    throw *failure;
+}
+
+}  // namespace rep::sequencer

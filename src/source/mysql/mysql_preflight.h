@@ -1,0 +1,27 @@
+#pragma once
+
+#include "source/mysql/binlog_conn.h"
+
+#include <string>
+
+namespace rep::mysql {
+
+// What preflight learned about the source server.
+struct ServerState {
+    bool mariadb = false;
+    std::string executed;  // @@gtid_executed (MySQL) or @@gtid_binlog_pos (MariaDB)
+    std::string purged;    // GTIDs no binary log holds any more (empty: none known)
+};
+
+// Checks the server's binary log settings and the user's privileges, failing with the
+// statement that fixes each problem (docs/mylogical.md §3): log_bin, binlog_format=ROW,
+// binlog_row_image=FULL, gtid_mode=ON (MySQL), binlog_row_metadata=FULL unless
+// `fetch_metadata`, and the right to read the binary log. Throws rep::Error.
+ServerState preflight_source(const MysqlUrl& url, bool fetch_metadata);
+
+// Checks that streaming can start after `start` (GTID text; empty: from the oldest binary
+// log): it is of the server's flavour, parses, and no transaction after it is purged.
+// `origin` says where it came from, for the message. Throws rep::Error (fatal).
+void check_start(const ServerState& server, const std::string& start, const std::string& origin);
+
+}  // namespace rep::mysql

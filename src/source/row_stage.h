@@ -1,0 +1,64 @@
+#pragma once
+
+#include "core/mutation.h"
+#include "source/change_sink.h"
+
+#include <vector>
+
+namespace rep::source {
+
+// A step between a source and the queue that sees every row change and decides what goes
+// on in its place: nothing (the row is dropped), the row changed (other values, columns
+// left out), or rows of other relations (re-routed to another target table). It sees only
+// core types, never a source's or the target's, so one stage serves every command. The
+// userscript stage (`--userscript`) is one; PassThroughStage is the trivial one.
+//
+// Transaction framing, truncates and positions pass through unchanged: a stage cannot make
+// a source transaction partly visible or move a checkpoint.
+class RowStage {
+public:
+    virtual ~RowStage() = default;
+    // Appends what replaces `mutation` to `out` (which arrives empty).
+    virtual void process(Mutation mutation, std::vector<Mutation>& out) = 0;
+};
+
+// Passes every row change on as it is.
+class PassThroughStage final : public RowStage {
+public:
+    void process(Mutation mutation, std::vector<Mutation>& out) override {
+        out.push_back(std::move(mutation));
+    }
+};
+
+// A ChangeSink that runs each row change through a stage and hands the result to `next`.
+class StagedSink final : public ChangeSink {
+public:
+    // Both must outlive this sink.
+    StagedSink(RowStage& stage, ChangeSink& next) : stage_(stage), next_(next) {}
+
+    void begin(uint32_t xid, Position id, int64_t commit_time_us) override {
+        next_.begin(xid, std::move(id), commit_time_us);
+    }
+    void change(Mutation mutation) override {
+        out_.clear();
+        stage_.process(std::move(mutation), out_);
+        for (Mutation& m : out_) {
+            next_.change(std::move(m));
+        }
+    }
+    void truncate(Truncate truncate) override { next_.truncate(std::move(truncate)); }
+    void commit(Position end, int64_t commit_time_us) override {
+        next_.commit(std::move(end), commit_time_us);
+    }
+    void keepalive(Position position) override { next_.keepalive(std::move(position)); }
+    void while_waiting(std::function<void()> hook) override {
+        next_.while_waiting(std::move(hook));
+    }
+
+private:
+    RowStage& stage_;
+    ChangeSink& next_;
+    std::vector<Mutation> out_;  // reused from row to row
+};
+
+}  // namespace rep::source

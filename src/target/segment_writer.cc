@@ -1,0 +1,86 @@
+#include "target/segment_writer.h"
+
+#include "util/text_array.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+
+namespace rep::target {
+
+void SegmentWriter::write_row(util::TargetSession& session, const Segment& s, size_t row) {
+    const Statement& st = statement(s);
+    reuse_buffers();
+    std::vector<util::TargetSession::PipelineCall> calls(1);
+    calls[0] = {&st.name, &st.sql, {}};
+    arrays(s, row, 1, calls[0].values);
+    size_t failed = 0;
+    session.exec_pipeline(calls, &failed);
+}
+
+const SegmentWriter::Statement& SegmentWriter::statement(const Segment& s) {
+    // Generate the SQL once per table layout, kind and column set, not per batch.
+    auto [it, inserted] = statements_.try_emplace(StatementKey{s.mapping.get(), s.kind, s.cols});
+    if (inserted) {
+        const TargetTable& t = s.mapping->target();
+        it->second.sql =
+            s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t) : dialect_.upsert(t, s.cols);
+        // Named after the SQL text, not a counter: the connection remembers what it prepared
+        // across pipeline restarts, when a new writer would number its statements afresh and
+        // could run one table's rows through another table's statement.
+        it->second.name = fmt::format("rep_{:016x}", std::hash<std::string>{}(it->second.sql));
+    }
+    return it->second;
+}
+
+void SegmentWriter::reuse_buffers() {
+    // Keep at most kKeepBytes of capacity in all, so a batch of very wide rows does not pin
+    // its memory for the rest of the run (on every worker).
+    constexpr size_t kKeepBytes = 4 << 20;
+    size_t kept = 0;
+    for (std::string& b : buffers_) {
+        if (kept + b.capacity() > kKeepBytes) {
+            std::string().swap(b);
+        }
+        kept += b.capacity();
+    }
+    buffers_used_ = 0;
+}
+
+std::string& SegmentWriter::next_buffer() {
+    if (buffers_used_ == buffers_.size()) {
+        buffers_.emplace_back();
+    }
+    return buffers_[buffers_used_++];
+}
+
+void SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
+                           std::vector<const char*>& values) {
+    for (size_t c : s.cols) {
+        std::string& out = next_buffer();
+        util::TextArrayBuilder b(out);
+        for (size_t r = first; r < first + count; ++r) {
+            const Datum& d = s.rows[r][c];
+            if (d.kind == Datum::Kind::kText) {
+                b.add(d.text);
+            } else {
+                b.add_null();
+            }
+        }
+        b.finish();
+        values.push_back(out.c_str());
+    }
+}
+
+void SegmentWriter::append_calls(const std::vector<Segment>& segments,
+                                 std::vector<util::TargetSession::PipelineCall>& calls) {
+    reuse_buffers();
+    for (const Segment& s : segments) {
+        const Statement& st = statement(s);
+        util::TargetSession::PipelineCall call{&st.name, &st.sql, {}};
+        arrays(s, 0, s.rows.size(), call.values);
+        calls.push_back(std::move(call));
+    }
+}
+
+}  // namespace rep::target

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "core/mutation.h"
+#include "target/dialect.h"
+#include "target/table_mapping.h"
+#include "util/target_session.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace rep::target {
+
+// A run of mutations of one kind to one table with the same set of present columns, written
+// by one statement. Keys are unique within a segment (a later change to a key already in the
+// segment replaces it, or, for deletes, is a no-op).
+struct Segment {
+    std::shared_ptr<const TableMapping> mapping;
+    MutationKind kind = MutationKind::kUpsert;
+    std::vector<size_t> cols;  // target columns present (upsert) or the primary key (delete)
+    std::vector<std::vector<Datum>> rows;
+    std::unordered_map<std::string, size_t> index;  // key -> position in rows
+};
+
+// Executes segments on the target with prepared statements, one per table, kind and column
+// set, prepared once per connection and reused for every batch size.
+class SegmentWriter {
+public:
+    explicit SegmentWriter(const Dialect& dialect) : dialect_(dialect) {}
+    // Appends one pipeline call per segment to `calls` (TargetSession::exec_pipeline). The
+    // parameter text lives in this writer's buffers until the next append_calls() or
+    // write_row().
+    void append_calls(const std::vector<Segment>& segments,
+                      std::vector<util::TargetSession::PipelineCall>& calls);
+    // Writes one row of the segment on its own (to find which row a failed batch choked on).
+    void write_row(util::TargetSession& session, const Segment& segment, size_t row);
+
+private:
+    struct Statement;
+    const Statement& statement(const Segment& segment);
+    // The segment's columns as text[] literals, one per column, rows [first, first + count),
+    // written into buffers; appends a pointer to each to `values`.
+    void arrays(const Segment& segment, size_t first, size_t count,
+                std::vector<const char*>& values);
+    // Buffers are reused from batch to batch, so building the literals allocates nothing once
+    // they have grown; the first call of a batch frees any beyond 4 MiB of capacity in all.
+    void reuse_buffers();
+    std::string& next_buffer();
+
+    // Mappings live as long as the catalog that made them, which outlives this writer's use.
+    using StatementKey = std::tuple<const TableMapping*, MutationKind, std::vector<size_t>>;
+    struct Statement {
+        std::string name;
+        std::string sql;
+    };
+    const Dialect& dialect_;
+    std::map<StatementKey, Statement> statements_;
+    std::deque<std::string> buffers_;  // a deque: handing out one never moves the others
+    size_t buffers_used_ = 0;
+};
+
+}  // namespace rep::target

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "core/mutation.h"
+#include "core/table_name.h"
+#include "target/dialect.h"
+#include "target/table_mapping.h"
+#include "target/target_table.h"
+#include "util/target_session.h"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace rep::target {
+
+// Finds the target table of each source relation and maps one onto the other, caching the
+// mapping per relation layout: a new layout announced by the source (a new Relation) reads
+// the catalog again. One catalog serves a whole pipeline run, shared by the dispatcher and
+// every apply worker, so each table is read once, by whichever thread needs it first, on that
+// thread's own session. Thread-safe; mappings live as long as the catalog.
+class TableCatalog {
+public:
+    // Reads a table's layout; load_target_table() in production, a fixed answer in tests.
+    using Loader =
+        std::function<std::optional<TargetTable>(util::TargetSession&, const TableName&)>;
+
+    TableCatalog(const Dialect& dialect, SchemaRef target_schema, Loader loader);
+
+    // Throws rep::Error (fatal) naming the table if it does not exist on the target, or if the
+    // layouts do not fit (TableMapping).
+    std::shared_ptr<const TableMapping> resolve(util::TargetSession& session,
+                                                const std::shared_ptr<const Relation>& rel);
+    // The table `rel` goes to, read afresh (a TRUNCATE acts on the table as it is now).
+    std::shared_ptr<const TargetTable> table(util::TargetSession& session, const Relation& rel);
+
+    const Dialect& dialect() const { return dialect_; }
+
+private:
+    const Dialect& dialect_;
+    SchemaRef schema_;
+    Loader loader_;
+    std::mutex mu_;
+    std::unordered_map<const Relation*, std::shared_ptr<const TableMapping>> by_relation_;
+    // Keeps the relations alive so their addresses stay unique while cached.
+    std::vector<std::shared_ptr<const Relation>> pinned_;
+};
+
+}  // namespace rep::target

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "core/mutation.h"
+#include "target/target_table.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rep::target {
+
+// How one source relation layout maps onto its target table: columns match by name; target
+// columns the source lacks keep their defaults; generated target columns are never written.
+// Built once per (relation version, target table) and immutable afterwards.
+class TableMapping {
+public:
+    // Throws rep::Error (fatal, "schema drift") if a source column has no target column, or the
+    // target table has no primary key.
+    TableMapping(std::shared_ptr<const TargetTable> target, std::shared_ptr<const Relation> source);
+
+    const TargetTable& target() const { return *target_; }
+    const Relation& source() const { return *source_; }
+
+    // Source-ordered values -> target-ordered values (kAbsent where the source has nothing).
+    std::vector<Datum> project(const std::vector<Datum>& source_values) const;
+    // Whether every primary key column of a projected row has a value.
+    bool has_key(const std::vector<Datum>& row) const;
+    // Encodes the primary key of a projected row for equality tests.
+    std::string key(const std::vector<Datum>& row) const;
+    // "id=42, region=eu" for error messages.
+    std::string describe_key(const std::vector<Datum>& row) const;
+    // Name of the first primary key column the row lacks.
+    std::string missing_key_column(const std::vector<Datum>& row) const;
+    // A hash of the target table and the primary key of a row in *source* order, without
+    // projecting it (the parallel dispatcher's conflict key); nullopt if a key column has
+    // no value in the row.
+    std::optional<uint64_t> key_hash(const std::vector<Datum>& source_values) const;
+
+private:
+    std::shared_ptr<const TargetTable> target_;
+    std::shared_ptr<const Relation> source_;
+    std::vector<int> source_to_target_;  // -1: not written (generated on the target)
+    std::vector<int> pk_source_;         // source column of each primary key column, or -1
+    uint64_t table_hash_ = 0;
+};
+
+}  // namespace rep::target
