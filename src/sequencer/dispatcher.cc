@@ -38,7 +38,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
             target::load_foreign_keys),
       grouper_({context.options.flush_size, context.options.timestamp_limit,
                 context.options.flush_period},
-               &applied,
+               context.codec, &applied,
                [this, parallel = workers.size() > 1](const ChangeItem& changes,
                                                      std::vector<uint64_t>& keys) {
                    // Keys only choose between workers: with one, every group queues behind

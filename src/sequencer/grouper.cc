@@ -8,8 +8,9 @@ namespace rep::sequencer {
 
 using Kind = ChangeItem::Kind;
 
-Grouper::Grouper(Limits limits, const staging::AppliedSet* applied, KeyFn keys)
-    : limits_(limits), applied_(applied), keys_(std::move(keys)) {}
+Grouper::Grouper(Limits limits, const PositionCodec& codec, const staging::AppliedSet* applied,
+                 KeyFn keys)
+    : limits_(limits), codec_(codec), applied_(applied), keys_(std::move(keys)) {}
 
 void Grouper::add(ChangeItem item, std::chrono::steady_clock::time_point now,
                   std::vector<Step>& steps) {
@@ -20,8 +21,8 @@ void Grouper::add(ChangeItem item, std::chrono::steady_clock::time_point now,
             txn_.txn_ids = {item.position.ordinal, item.position.ordinal};
             skipping_ = applied_ != nullptr && applied_->contains(item.position.ordinal);
             if (skipping_) {
-                spdlog::debug("skipping source transaction {} (identity {}): already applied",
-                              item.xid, item.position.ordinal.value());
+                spdlog::debug("skipping {}: already applied",
+                              codec_.describe_transaction(item.xid, item.position));
                 return;
             }
             txn_.items.push_back(std::move(item));

@@ -61,8 +61,9 @@ public:
     // Appends the conflict keys of a kChanges item; false if they cannot be derived.
     using KeyFn = std::function<bool(const ChangeItem&, std::vector<uint64_t>&)>;
 
-    // `applied` may be null (nothing to skip).
-    Grouper(Limits limits, const staging::AppliedSet* applied, KeyFn keys);
+    // `applied` may be null (nothing to skip); `codec` names transactions in messages.
+    Grouper(Limits limits, const PositionCodec& codec, const staging::AppliedSet* applied,
+            KeyFn keys);
 
     // Takes the next item; appends what must happen because of it to `steps`.
     void add(ChangeItem item, std::chrono::steady_clock::time_point now, std::vector<Step>& steps);
@@ -81,6 +82,7 @@ private:
     void dispatch_group(std::vector<Step>& steps);
 
     Limits limits_;
+    const PositionCodec& codec_;
     const staging::AppliedSet* applied_;
     KeyFn keys_;
     Group group_;  // being formed

@@ -12,8 +12,7 @@
 namespace rep::target {
 namespace {
 
-// BatchBuilder needs a TableResolver that reads the target catalog through a live PgConn, so
-// these tests cover the part it builds on: TableMapping, with hand-built layouts.
+// TableMapping with hand-built layouts; batch_fold_test.cc covers the BatchBuilder on top.
 
 std::shared_ptr<const Relation> source(std::vector<std::pair<std::string, bool>> cols,
                                        std::string name = "orders") {

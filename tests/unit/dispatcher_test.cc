@@ -1,0 +1,154 @@
+// The whole apply side with fake target sessions: the dispatcher, the Schedule and one or
+// several workers. Whatever the number of workers, the target must end as the source did,
+// every row's changes applied in source order, Progress at the last commit, and the
+// checkpoint in the memo table in the format of docs/staging.md §3-4.
+
+#include "sequencer/dispatcher.h"
+
+#include "apply_fixture.h"
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+namespace rep::sequencer {
+namespace {
+
+using testing::FakeStatement;
+
+struct DispatcherTest : ::testing::Test {
+    // 300 transactions of 1-5 row changes over 20 hot keys; each change writes the
+    // transaction's number, so the last writer of every key is visible at the end.
+    std::vector<ChangeItem> workload(std::map<std::string, std::string>& model) {
+        std::mt19937 rng(7);
+        std::vector<ChangeItem> items;
+        for (uint64_t t = 1; t <= 300; ++t) {
+            std::vector<Mutation> ms;
+            size_t n = 1 + rng() % 5;
+            for (size_t i = 0; i < n; ++i) {
+                std::string key = std::to_string(rng() % 20);
+                if (rng() % 7 == 0 && model.contains(key)) {
+                    ms.push_back(testing::remove(rel, {key, "~"}));
+                    model.erase(key);
+                } else {
+                    ms.push_back(testing::upsert(rel, {key, std::to_string(t)}));
+                    model[key] = std::to_string(t);
+                }
+            }
+            for (ChangeItem& item : testing::transaction(t * 100, ms)) {
+                items.push_back(std::move(item));
+            }
+        }
+        return items;
+    }
+
+    void run(size_t workers, std::vector<ChangeItem> items,
+             const staging::AppliedSet& applied = {}) {
+        f.options.workers = workers;
+        f.options.flush_size = 8;  // many small groups
+        util::BoundedQueue<ChangeItem> queue(1 << 20);
+        for (ChangeItem& item : items) {
+            queue.push_for(item, std::chrono::seconds(1));
+        }
+        queue.close();
+        std::vector<std::unique_ptr<testing::FakeSession>> sessions;
+        std::vector<util::TargetSession*> pointers;
+        for (size_t i = 0; i < workers; ++i) {
+            sessions.push_back(std::make_unique<testing::FakeSession>(f.db));
+            pointers.push_back(sessions.back().get());
+        }
+        testing::FakeSession dispatcher_session(f.db);
+        ApplyContext context = f.context();
+        Dispatcher dispatcher(context, dispatcher_session, pointers, queue, applied);
+        std::atomic<bool> stop{false};
+        dispatcher.run(stop);
+    }
+
+    std::vector<std::string> expected(const std::map<std::string, std::string>& model) {
+        std::map<std::string, std::string> by_key;  // the fake orders rows by "key|"
+        for (const auto& [k, v] : model) {
+            by_key[k + "|"] = k + "|" + v;
+        }
+        std::vector<std::string> out;
+        for (const auto& [k, line] : by_key) {
+            out.push_back(line);
+        }
+        return out;
+    }
+
+    testing::ApplyFixture f;
+    std::shared_ptr<const Relation> rel = f.table("items", {"id", "v"}, 1);
+};
+
+TEST_F(DispatcherTest, OneWorkerCommitsInSourceOrderWithThePlainCheckpoint) {
+    std::map<std::string, std::string> model;
+    run(1, workload(model));
+    EXPECT_EQ(f.dump("items"), expected(model));
+    EXPECT_EQ(f.progress.get().text, "0/7538");  // the end of transaction 30000
+    EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/7538");
+    EXPECT_FALSE(f.db.memo(std::string(testing::kMemoKey) + "#w0")) << "no records with one";
+}
+
+TEST_F(DispatcherTest, SeveralWorkersKeepEveryRowInSourceOrder) {
+    // Jitter on every statement, so that workers overtake one another.
+    std::mt19937 rng(11);
+    std::mutex mu;
+    f.db.fail = [&](const FakeStatement&) -> std::optional<Error> {
+        int us = 0;
+        {
+            std::lock_guard lock(mu);
+            us = static_cast<int>(rng() % 300);
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(us));
+        return std::nullopt;
+    };
+    std::map<std::string, std::string> model;
+    run(4, workload(model));
+    EXPECT_EQ(f.dump("items"), expected(model));
+    EXPECT_EQ(f.progress.get().text, "0/7538");
+    // The plain row is raised to the prefix when the run ends; worker 0 keeps a record.
+    EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/7538");
+    auto record = f.db.memo(std::string(testing::kMemoKey) + "#w0");
+    ASSERT_TRUE(record);
+    EXPECT_EQ(record->rfind("prefix ", 0), 0u) << *record;
+}
+
+TEST_F(DispatcherTest, TransactionsTheRecordsListAreSkipped) {
+    std::vector<ChangeItem> items;
+    for (uint64_t t = 1; t <= 3; ++t) {
+        for (ChangeItem& item :
+             testing::transaction(t * 100, {testing::upsert(rel, {std::to_string(t), "x"})})) {
+            items.push_back(std::move(item));
+        }
+    }
+    // An earlier run committed transaction 200 beyond the plain checkpoint.
+    auto applied = staging::AppliedSet::recover(Ordinal(0x50),
+                                                {{Ordinal(0x50), {{Ordinal(200), Ordinal(200)}}}});
+    run(2, std::move(items), applied);
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"1|x", "3|x"}));
+    EXPECT_EQ(f.progress.get().text, "0/134");
+}
+
+TEST_F(DispatcherTest, WorkerErrorStopsTheRunAndNamesTheTransaction) {
+    f.db.fail = [](const FakeStatement& s) -> std::optional<Error> {
+        for (const auto& row : s.rows) {
+            if (row.size() > 1 && row[1] == "150") {
+                return Error(ErrorKind::kFatal, "value too long for type character(2)", "22001");
+            }
+        }
+        return std::nullopt;
+    };
+    std::map<std::string, std::string> model;
+    try {
+        run(3, workload(model));
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("source transaction 15000"), std::string::npos)
+            << e.what();
+    }
+    // Nothing at or after the failing transaction is confirmed.
+    EXPECT_LT(f.progress.ordinal(), Ordinal(15000));
+}
+
+}  // namespace
+}  // namespace rep::sequencer

@@ -1,0 +1,201 @@
+// Failures while applying a group: retries from memory, salvage of the transactions before a
+// failing one, strict-order replay after a folding error, and a COMMIT whose acknowledgement
+// was lost. The target is the fake; what is checked is what an operator would see: the rows
+// on the target, the checkpoint, how often a group was committed, and the error text.
+
+#include "sequencer/retrying_applier.h"
+
+#include "apply_fixture.h"
+#include <gtest/gtest.h>
+
+namespace rep::sequencer {
+namespace {
+
+using testing::FakeStatement;
+
+struct RetryTest : ::testing::Test {
+    // Applies transactions 100, 200, 300 (rows "t1".."t3", or `bad_row` instead of "t2") as
+    // one group.
+    void apply_group(RetryingApplier& r, const std::string& second = "t2") {
+        uint64_t id = 100;
+        for (const std::string& v : {std::string("t1"), second, std::string("t3")}) {
+            for (ChangeItem& item :
+                 testing::transaction(id, {testing::upsert(rel, {std::to_string(id), v})})) {
+                r.apply(std::move(item));
+            }
+            id += 100;
+        }
+        r.end_group();
+    }
+    // Fails every statement that writes the value "BAD", as a CHECK constraint would.
+    void reject_bad() {
+        f.db.fail = [](const FakeStatement& s) -> std::optional<Error> {
+            for (const auto& row : s.rows) {
+                for (const auto& v : row) {
+                    if (v == "BAD") {
+                        return Error(ErrorKind::kFatal,
+                                     "new row for relation \"items\" violates check constraint",
+                                     "23514");
+                    }
+                }
+            }
+            return std::nullopt;
+        };
+    }
+
+    testing::ApplyFixture f;
+    std::shared_ptr<const Relation> rel = f.table("items", {"id", "v"}, 1);
+};
+
+TEST_F(RetryTest, FailingTransactionIsNamedAndTheOnesBeforeItCommit) {
+    reject_bad();
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    try {
+        apply_group(r, "BAD");
+        FAIL() << "the bad row was accepted";
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        EXPECT_FALSE(e.retryable());
+        EXPECT_EQ(e.sqlstate(), "23514");
+        EXPECT_NE(msg.find("table public.items"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("source transaction 200, commit at LSN 0/C8"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("row with primary key id=200"), std::string::npos) << msg;
+    }
+    // Transaction 100 is committed with its checkpoint; 200 and 300 are not.
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1"}));
+    EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/6C");
+    ASSERT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(hooks.spans[0].txns, (OrdinalRange{Ordinal(100), Ordinal(100)}));
+}
+
+TEST_F(RetryTest, BatchErrorThatStrictOrderAvoidsIsSalvaged) {
+    bool failed_once = false;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        if (s.kind == FakeStatement::Kind::kUpsert && !failed_once) {
+            failed_once = true;  // e.g. a unique index the catalog did not show
+            return Error(ErrorKind::kFatal, "duplicate key value violates unique constraint",
+                         "23505");
+        }
+        return std::nullopt;
+    };
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    apply_group(r);
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/134");
+}
+
+TEST_F(RetryTest, RetryableErrorReplaysTheGroupFromMemory) {
+    int failures = 2;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        if (s.kind == FakeStatement::Kind::kUpsert && failures > 0) {
+            --failures;
+            return Error(ErrorKind::kRetryable, "could not serialize access", "40001");
+        }
+        return std::nullopt;
+    };
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    apply_group(r);
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(hooks.spans.size(), 1u);
+}
+
+TEST_F(RetryTest, RetriesRunOutIntoAFatalError) {
+    f.db.fail = [](const FakeStatement& s) -> std::optional<Error> {
+        if (s.kind == FakeStatement::Kind::kUpsert) {
+            return Error(ErrorKind::kRetryable, "could not serialize access", "40001");
+        }
+        return std::nullopt;
+    };
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    try {
+        apply_group(r);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_FALSE(e.retryable());
+        EXPECT_NE(std::string(e.what()).find("after 3 retries (--maxRetries)"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(f.db.commits(), 0u);
+    EXPECT_TRUE(hooks.spans.empty());
+}
+
+TEST_F(RetryTest, CommitWhoseAcknowledgementWasLostIsNotAppliedAgain) {
+    f.db.break_next_commit(/*landed=*/true);
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    apply_group(r);
+    // The checkpoint written with the COMMIT shows that it landed: committed once.
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 3u);
+}
+
+TEST_F(RetryTest, CommitThatDidNotLandIsAppliedAgain) {
+    f.db.break_next_commit(/*landed=*/false);
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    apply_group(r);
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
+    EXPECT_EQ(session.connects(), 2u);  // reconnected to ask, and to apply again
+}
+
+TEST_F(RetryTest, GroupTooLargeToKeepIsLeftToTheSource) {
+    f.options.flush_size = 10000;
+    int upserts = 0;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        // The sixth piece of 10 000 rows: the group is past 50 000 rows by then.
+        if (s.kind == FakeStatement::Kind::kUpsert && ++upserts == 6) {
+            return Error(ErrorKind::kRetryable, "could not serialize access", "40001");
+        }
+        return std::nullopt;
+    };
+    ApplyContext context = f.context();
+    testing::RecordingHooks hooks(f);
+    testing::FakeSession session(f.db);
+    GroupApplier applier(context, session, hooks);
+    RetryingApplier r(applier, f.options.retry);
+    std::vector<Mutation> rows;
+    for (int i = 0; i < 60000; ++i) {
+        rows.push_back(testing::upsert(rel, {std::to_string(i), "x"}));
+    }
+    try {
+        for (ChangeItem& item : testing::transaction(100, rows, 10000)) {
+            r.apply(std::move(item));
+        }
+        r.end_group();
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        // Over 50 000 rows are not kept: the pipeline restarts and the source sends them again.
+        EXPECT_TRUE(e.retryable()) << e.what();
+    }
+    EXPECT_EQ(f.db.commits(), 0u);
+}
+
+}  // namespace
+}  // namespace rep::sequencer

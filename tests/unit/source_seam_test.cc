@@ -1,0 +1,138 @@
+// The seam between a source and the queue: the TransactionEmitter's framing and --flushSize
+// chunking, and a row stage that drops, changes and re-routes rows.
+
+#include "source/row_stage.h"
+#include "source/transaction_emitter.h"
+
+#include "apply_fixture.h"
+#include <gtest/gtest.h>
+
+namespace rep::source {
+namespace {
+
+using Kind = ChangeItem::Kind;
+
+std::vector<ChangeItem> drain(util::BoundedQueue<ChangeItem>& q) {
+    std::vector<ChangeItem> out;
+    for (ChangeItem& item : q.take_all()) {
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
+struct SeamTest : ::testing::Test {
+    testing::ApplyFixture f;
+    std::shared_ptr<const Relation> items = f.table("items", {"id", "v"}, 1);
+    std::shared_ptr<const Relation> audit = f.table("audit", {"id", "v"}, 1);
+    util::BoundedQueue<ChangeItem> queue{100000};
+    std::atomic<bool> stop{false};
+};
+
+TEST_F(SeamTest, EmitterFramesTransactionsAndChunksRows) {
+    TransactionEmitter emitter(queue, 3, stop);
+    emitter.begin(7, Position{Ordinal(100), {}}, 42);
+    for (int i = 0; i < 7; ++i) {
+        emitter.change(testing::upsert(items, {std::to_string(i), "x"}));
+    }
+    Truncate t;
+    t.relations.push_back(items);
+    emitter.truncate(t);
+    emitter.change(testing::upsert(items, {"8", "x"}));
+    emitter.commit(Position{Ordinal(108), "0/6C"}, 42);
+    emitter.keepalive(Position{Ordinal(200), "0/C8"});
+    std::vector<ChangeItem> got = drain(queue);
+    std::vector<Kind> kinds;
+    std::vector<size_t> sizes;
+    for (const ChangeItem& item : got) {
+        kinds.push_back(item.kind);
+        sizes.push_back(item.mutations.size());
+    }
+    // 7 rows in chunks of 3; the truncate after the rows before it; the last row alone.
+    EXPECT_EQ(kinds, (std::vector<Kind>{Kind::kBegin, Kind::kChanges, Kind::kChanges,
+                                        Kind::kChanges, Kind::kTruncate, Kind::kChanges,
+                                        Kind::kCommit, Kind::kKeepalive}));
+    EXPECT_EQ(sizes, (std::vector<size_t>{0, 3, 3, 1, 0, 1, 0, 0}));
+    EXPECT_EQ(got.front().position.ordinal, Ordinal(100));
+    EXPECT_EQ(got.front().xid, 7u);
+    EXPECT_EQ(got[6].position.text, "0/6C");
+    EXPECT_EQ(got[6].commit_time_us, 42);
+    EXPECT_EQ(got[7].position.text, "0/C8");
+}
+
+TEST_F(SeamTest, FullQueueCallsTheWaitingHookUntilStopped) {
+    util::BoundedQueue<ChangeItem> small(1);
+    TransactionEmitter emitter(small, 1000, stop);
+    int waits = 0;
+    emitter.while_waiting([&] {
+        if (++waits == 3) {
+            stop = true;  // the pipeline ends: the emitter gives up on the item
+        }
+    });
+    emitter.begin(1, Position{Ordinal(1), {}}, 0);   // fills the queue
+    emitter.commit(Position{Ordinal(2), "0/2"}, 0);  // waits, calling the hook
+    EXPECT_EQ(waits, 3);
+    EXPECT_EQ(small.weight(), 1u);
+}
+
+// Drops rows whose v is "secret", upper-cases v, and sends rows of `items` with an id over
+// 100 to `audit` as well.
+class ExampleStage final : public RowStage {
+public:
+    explicit ExampleStage(std::shared_ptr<const Relation> audit) : audit_(std::move(audit)) {}
+    void process(Mutation m, std::vector<Mutation>& out) override {
+        if (m.values[1].text == "secret") {
+            return;
+        }
+        for (char& c : m.values[1].text) {
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        }
+        if (std::stoi(m.values[0].text) > 100) {
+            Mutation copy = m;
+            copy.relation = audit_;
+            out.push_back(std::move(copy));
+        }
+        out.push_back(std::move(m));
+    }
+
+private:
+    std::shared_ptr<const Relation> audit_;
+};
+
+TEST_F(SeamTest, StageDropsChangesAndRoutesRowsWithinTheTransaction) {
+    TransactionEmitter emitter(queue, 1000, stop);
+    ExampleStage stage(audit);
+    StagedSink sink(stage, emitter);
+    sink.begin(1, Position{Ordinal(10), {}}, 0);
+    sink.change(testing::upsert(items, {"1", "secret"}));
+    sink.change(testing::upsert(items, {"2", "abc"}));
+    sink.change(testing::upsert(items, {"200", "xyz"}));
+    sink.commit(Position{Ordinal(18), "0/12"}, 0);
+    std::vector<ChangeItem> got = drain(queue);
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got[0].kind, Kind::kBegin);
+    EXPECT_EQ(got[2].kind, Kind::kCommit);
+    EXPECT_EQ(got[2].position.text, "0/12");  // positions pass unchanged
+    const auto& rows = got[1].mutations;
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].relation->name, "items");
+    EXPECT_EQ(rows[0].values[1].text, "ABC");
+    EXPECT_EQ(rows[1].relation->name, "audit");
+    EXPECT_EQ(rows[1].values[1].text, "XYZ");
+    EXPECT_EQ(rows[2].relation->name, "items");
+}
+
+TEST_F(SeamTest, PassThroughStageChangesNothing) {
+    TransactionEmitter emitter(queue, 1000, stop);
+    PassThroughStage stage;
+    StagedSink sink(stage, emitter);
+    sink.begin(1, Position{Ordinal(10), {}}, 0);
+    sink.change(testing::upsert(items, {"1", "a"}));
+    sink.commit(Position{Ordinal(18), "0/12"}, 0);
+    std::vector<ChangeItem> got = drain(queue);
+    ASSERT_EQ(got.size(), 3u);
+    ASSERT_EQ(got[1].mutations.size(), 1u);
+    EXPECT_EQ(got[1].mutations[0].values[1].text, "a");
+}
+
+}  // namespace
+}  // namespace rep::source
