@@ -4,6 +4,7 @@
 #include "harness.h"
 #include "mysql_harness.h"
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <random>
@@ -137,6 +138,71 @@ TEST(Mylogical, InsertsUpdatesDeletesKeyChangesAndMultiTableTransactions) {
         db.target->value("SELECT convert_from(value, 'UTF8') FROM _replicator.memo WHERE key = "
                          "'mysql-wal-offset-my_dml.public'"),
         db.source->value("SELECT @@gtid_binlog_pos"));
+}
+
+// A checkpoint row written in the documented format (docs/staging.md §3.2) by hand, as an
+// earlier version left it: what it names is not applied again, the rest is.
+TEST(Mylogical, ResumesFromAMemoRowInTheDocumentedFormat) {
+    MyDatabases db("my_memo", "CREATE TABLE t(id INT PRIMARY KEY, v VARCHAR(20))",
+                   "CREATE TABLE t(id int PRIMARY KEY, v varchar(20));"
+                   "CREATE SCHEMA _replicator;"
+                   "CREATE TABLE _replicator.memo (key TEXT PRIMARY KEY, value BYTEA NOT NULL)");
+    db.source->exec("INSERT INTO t SELECT seq, 'source' FROM seq_1_to_50");
+    std::string after_first = db.source->value("SELECT @@gtid_binlog_pos").value();
+    db.source->exec("INSERT INTO t SELECT seq, 'source' FROM seq_51_to_100");
+    // The target has the first transaction already (marked), and the memo says so.
+    db.target->exec("INSERT INTO t SELECT g, 'target copy' FROM generate_series(1, 50) g");
+    db.target->exec(
+        "INSERT INTO _replicator.memo VALUES ('mysql-wal-offset-my_memo.public', convert_to('" +
+        after_first + "', 'UTF8'))");
+    Replicator r(db.args(), fresh_log("my_memo"));  // its --defaultGTIDSet is older: ignored
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t") == 100; }, 60s)) << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+    EXPECT_NE(r.log().find("resuming from GTID " + after_first + " (saved in"), std::string::npos)
+        << r.log();
+    EXPECT_EQ(db.target->count("t WHERE v = 'target copy'"), 50);
+    EXPECT_EQ(db.target->count("t WHERE v = 'source' AND id > 50"), 50);
+}
+
+// A binlog has no LSN: logs, /_/diag and metrics name mylogical's positions as GTID sets.
+TEST(Mylogical, PositionsAreGtidSetsInLogsDiagAndMetrics) {
+    const int port = 56511;
+    MyDatabases db("my_positions", "CREATE TABLE t(id INT PRIMARY KEY)",
+                   "CREATE TABLE t(id int PRIMARY KEY)");
+    Replicator r(db.args({"--metricsAddr", "127.0.0.1:" + std::to_string(port), "-v"}),
+                 fresh_log("my_positions"));
+    db.source->exec("INSERT INTO t SELECT seq FROM seq_1_to_20");
+    db.source->exec("DELETE FROM t WHERE id > 10");
+    ASSERT_TRUE(db.converges({{"t", "id"}})) << r.log();
+    std::string executed = db.source->value("SELECT @@gtid_binlog_pos").value();
+    nlohmann::json positions;
+    EXPECT_TRUE(harness::wait_for(
+        [&] {
+            auto [code, text] = harness::http_get(port, "/_/diag");
+            positions = code == 200 ? nlohmann::json::parse(text)["positions"] : nlohmann::json();
+            return positions.value("confirmed", "") == "GTID set " + executed;
+        },
+        30s))
+        << positions.dump();
+    EXPECT_EQ(positions.value("confirmed_gtid_set", ""), executed);
+    EXPECT_EQ(positions.dump().find("lsn"), std::string::npos) << positions.dump();
+    std::string varz;
+    EXPECT_TRUE(harness::wait_for(
+        [&] {
+            varz = harness::http_get(port, "/_/varz").second;
+            return varz.find("\nmylogical_source_backlog_transactions 0\n") != std::string::npos;
+        },
+        30s))
+        << varz;
+    EXPECT_EQ(varz.find("pglogical_"), std::string::npos) << varz;
+    EXPECT_NE(varz.find("\nmylogical_confirmed_transactions "), std::string::npos) << varz;
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+    std::string log = r.log();
+    EXPECT_EQ(log.find("LSN"), std::string::npos) << log;
+    EXPECT_NE(log.find("progressed to GTID set"), std::string::npos) << log;
+    EXPECT_NE(log.find("stopped; everything up to GTID set " + executed), std::string::npos) << log;
 }
 
 TEST(Mylogical, EveryTypeArrivesExactly) {
