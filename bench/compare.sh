@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Side-by-side catch-up of two builds of replicator on the same backlog, in one run: the
+# working tree against an earlier revision. For changes that should not change speed (a
+# restructuring), or to measure one that should. Prints a table of seconds and ratios.
+#
+#   bench/compare.sh REV               # e.g. bench/compare.sh main~3
+#   BENCH_CHANGES=300000 BENCH_ROUNDS=3 bench/compare.sh REV
+#
+# The backlog is the mixed one of bench/catchup.sh (25% inserts, 60% updates, 15% deletes,
+# transactions of 1-20 row changes over 10 tables). Each round runs every mode with both
+# builds, alternating which goes first, so drift on a shared machine falls on both alike.
+# Modes: default flags; --parallelism 1; both with the target 1 ms away (bench/delay_proxy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REV=${1:?usage: bench/compare.sh REV}
+CHANGES=${BENCH_CHANGES:-1000000}
+ROUNDS=${BENCH_ROUNDS:-2}
+BASE=${BENCH_DIR:-/tmp/replicator-compare}
+SRC_PORT=${BENCH_SOURCE_PORT:-58532}
+DST_PORT=${BENCH_TARGET_PORT:-58533}
+MODES=${BENCH_MODES:-"default serial remote remote_serial"}
+
+scripts/setup.sh >/dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
+cmake --build build-bench -j"$(nproc)" --target replicator delay_proxy >/dev/null
+OLD_SRC="$BASE/src-$(git rev-parse --short "$REV")"
+if [ ! -d "$OLD_SRC" ]; then
+    mkdir -p "$BASE"
+    git worktree add --detach "$OLD_SRC" "$REV" >/dev/null
+fi
+cmake -S "$OLD_SRC" -B "$OLD_SRC/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$OLD_SRC/build" -j"$(nproc)" --target replicator >/dev/null
+declare -A BIN=([old]="$OLD_SRC/build/src/replicator" [new]=build-bench/src/replicator)
+
+PSQL=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
+S="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
+T="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
+RT_PORT=$((DST_PORT + 100))
+PROXY=""
+cleanup() {
+    [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null || true
+    scripts/pg_servers.sh stop "$BASE/pg" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+scripts/pg_servers.sh start "$BASE/pg" "$SRC_PORT" "$DST_PORT"
+build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" 1 & PROXY=$!
+
+now() { date +%s.%N; }
+ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }
+seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }
+checksum() { # port db
+    local q=""
+    for i in $(seq 0 9); do q="$q SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t$i t;"; done
+    $PSQL -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
+}
+DB=compare
+RUNS=()
+for r in $(seq 1 "$ROUNDS"); do
+    for mode in $MODES; do
+        if [ $((r % 2)) = 1 ]; then RUNS+=("old:$mode:$r" "new:$mode:$r"); else RUNS+=("new:$mode:$r" "old:$mode:$r"); fi
+    done
+done
+$S -c "CREATE DATABASE $DB"
+$S -d $DB -c "$(ddl)" -c "$(seed)" -c "CREATE SEQUENCE ids START 1000000" -c "CREATE PUBLICATION bench_pub FOR ALL TABLES"
+for run in "${RUNS[@]}"; do
+    name=${run//:/_}
+    $S -d $DB -c "SELECT pg_create_logical_replication_slot('$name', 'pgoutput')" >/dev/null
+    $T -c "CREATE DATABASE $name"
+    $T -d "$name" -c "$(ddl)" -c "$(seed)"
+done
+echo "generating $CHANGES row changes"
+$S -d $DB -c "
+DO \$\$
+DECLARE done_rows int := 0; n int; tbl int; op float8; rc int;
+BEGIN
+  PERFORM setseed(0.42);
+  WHILE done_rows < $CHANGES LOOP
+    n := 1 + floor(random() * 20)::int;
+    FOR j IN 1..n LOOP
+      tbl := floor(random() * 10)::int;
+      op := random();
+      IF op < 0.25 THEN
+        EXECUTE format('INSERT INTO t%s VALUES (nextval(''ids''), 0, substr(repeat(md5(random()::text), 7), 1, 200))', tbl);
+      ELSIF op < 0.85 THEN
+        EXECUTE format('UPDATE t%s SET n = n + 1 WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
+      ELSE
+        EXECUTE format('DELETE FROM t%s WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
+      END IF;
+      GET DIAGNOSTICS rc = ROW_COUNT;
+      done_rows := done_rows + rc;
+    END LOOP;
+    COMMIT;
+  END LOOP;
+END \$\$;"
+END_LSN=$($S -d $DB -c "SELECT pg_current_wal_insert_lsn()")
+SUM=$(checksum "$SRC_PORT" $DB)
+
+declare -A SECS
+for run in "${RUNS[@]}"; do
+    IFS=: read -r build mode round <<<"$run"
+    name=${run//:/_}
+    port=$DST_PORT extra=()
+    case $mode in
+        serial) extra=(--parallelism 1) ;;
+        remote) port=$RT_PORT ;;
+        remote_serial) port=$RT_PORT; extra=(--parallelism 1) ;;
+    esac
+    "${BIN[$build]}" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
+        --targetConn "postgresql://postgres@127.0.0.1:$port/$name" --targetSchema "$name.public" \
+        --slotName "$name" --publicationName bench_pub --stagingCreateSchema \
+        --dataDir "$BASE/data-$name" "${extra[@]}" >"$BASE/$name.log" 2>&1 &
+    pid=$!
+    t0=$(now)
+    $S -d $DB -c "DO \$\$ BEGIN
+      WHILE NOT coalesce((SELECT confirmed_flush_lsn >= '$END_LSN'::pg_lsn FROM pg_replication_slots
+                          WHERE slot_name = '$name'), false) LOOP
+        PERFORM pg_sleep(0.02); COMMIT;
+      END LOOP; END \$\$"
+    secs=$(echo "$(now) - $t0" | bc -l)
+    kill -TERM $pid; wait $pid || true
+    ok=$([ "$(checksum "$DST_PORT" "$name")" = "$SUM" ] && echo yes || echo NO)
+    SECS[$build,$mode]="${SECS[$build,$mode]:-} $secs"
+    printf '%-4s %-14s round %s: %6.2fs  match %s\n' "$build" "$mode" "$round" "$secs" "$ok"
+done
+
+echo
+echo "Catch-up of $CHANGES row changes, old = $(git rev-parse --short "$REV"), new = working tree; $ROUNDS rounds, $(nproc) cores"
+echo
+echo "| mode | old s (each round) | new s (each round) | new/old, sum of rounds |"
+echo "|---|---|---|---|"
+for mode in $MODES; do
+    o=${SECS[old,$mode]} n=${SECS[new,$mode]}
+    so=$(echo "$o" | tr ' ' '\n' | grep . | paste -sd+ | bc -l)
+    sn=$(echo "$n" | tr ' ' '\n' | grep . | paste -sd+ | bc -l)
+    printf '| %s | %s | %s | %.2f |\n' "$mode" "$(for x in $o; do printf '%.2f ' "$x"; done)" \
+        "$(for x in $n; do printf '%.2f ' "$x"; done)" "$(echo "$sn / $so" | bc -l)"
+done
