@@ -46,6 +46,7 @@ scripts/pg_servers.sh start "$BASE/pg" "$SRC_PORT" "$DST_PORT"
 build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" 1 & PROXY=$!
 
 now() { date +%s.%N; }
+proc_cpu() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }
 seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }
 checksum() { # port db
@@ -95,7 +96,7 @@ END \$\$;"
 END_LSN=$($S -d $DB -c "SELECT pg_current_wal_insert_lsn()")
 SUM=$(checksum "$SRC_PORT" $DB)
 
-declare -A SECS
+declare -A SECS CPU
 for run in "${RUNS[@]}"; do
     IFS=: read -r build mode round <<<"$run"
     name=${run//:/_}
@@ -117,21 +118,25 @@ for run in "${RUNS[@]}"; do
         PERFORM pg_sleep(0.02); COMMIT;
       END LOOP; END \$\$"
     secs=$(echo "$(now) - $t0" | bc -l)
+    cpu=$(proc_cpu $pid)
     kill -TERM $pid; wait $pid || true
     ok=$([ "$(checksum "$DST_PORT" "$name")" = "$SUM" ] && echo yes || echo NO)
     SECS[$build,$mode]="${SECS[$build,$mode]:-} $secs"
-    printf '%-4s %-14s round %s: %6.2fs  match %s\n' "$build" "$mode" "$round" "$secs" "$ok"
+    CPU[$build,$mode]="${CPU[$build,$mode]:-} $cpu"
+    printf '%-4s %-14s round %s: %6.2fs  replicator CPU %5.2fs  match %s\n' "$build" "$mode" "$round" "$secs" "$cpu" "$ok"
 done
 
 echo
 echo "Catch-up of $CHANGES row changes, old = $(git rev-parse --short "$REV"), new = working tree; $ROUNDS rounds, $(nproc) cores"
 echo
-echo "| mode | old s (each round) | new s (each round) | new/old, sum of rounds |"
-echo "|---|---|---|---|"
+echo "| mode | old s (each round) | new s (each round) | new/old, sum of rounds | replicator CPU s, old / new (sum) |"
+echo "|---|---|---|---|---|"
 for mode in $MODES; do
     o=${SECS[old,$mode]} n=${SECS[new,$mode]}
     so=$(echo "$o" | tr ' ' '\n' | grep . | paste -sd+ | bc -l)
     sn=$(echo "$n" | tr ' ' '\n' | grep . | paste -sd+ | bc -l)
-    printf '| %s | %s | %s | %.2f |\n' "$mode" "$(for x in $o; do printf '%.2f ' "$x"; done)" \
-        "$(for x in $n; do printf '%.2f ' "$x"; done)" "$(echo "$sn / $so" | bc -l)"
+    co=$(echo "${CPU[old,$mode]}" | tr ' ' '\n' | grep . | paste -sd+ | bc -l)
+    cn=$(echo "${CPU[new,$mode]}" | tr ' ' '\n' | grep . | paste -sd+ | bc -l)
+    printf '| %s | %s | %s | %.2f | %.1f / %.1f |\n' "$mode" "$(for x in $o; do printf '%.2f ' "$x"; done)" \
+        "$(for x in $n; do printf '%.2f ' "$x"; done)" "$(echo "$sn / $so" | bc -l)" "$co" "$cn"
 done

@@ -103,11 +103,14 @@ int main(int argc, char** argv) {
     poller.join();
     std::sort(lags.begin(), lags.end());
     auto pct = [&](double p) {
-        return lags.empty() ? 0.0 : lags[std::min(lags.size() - 1, static_cast<size_t>(p * lags.size()))];
+        return lags.empty() ? 0.0
+                            : lags[std::min(lags.size() - 1, static_cast<size_t>(p * lags.size()))];
     };
-    std::printf("achieved_rows_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f samples=%zu late_ticks=%lld\n",
-                static_cast<double>(ticks) * per_tick / elapsed, pct(0.50), pct(0.99),
-                lags.empty() ? 0.0 : lags.back(), lags.size(), late);
+    std::printf(
+        "achieved_rows_per_s=%.0f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f samples=%zu "
+        "late_ticks=%lld\n",
+        static_cast<double>(ticks) * per_tick / elapsed, pct(0.50), pct(0.99),
+        lags.empty() ? 0.0 : lags.back(), lags.size(), late);
     PQfinish(src);
     PQfinish(dst);
     return 0;

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config
       postgresql-15 postgresql-client-15 libpq-dev libssl-dev
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-      libgtest-dev libgmock-dev libbenchmark-dev clang-format procps openssl
+      libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy procps openssl git
       prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client
       mariadb-server mariadb-client libmariadb-dev bc)
 if [ "${1:-}" = "--bench" ]; then PKGS+=(gnuplot-nox); fi

@@ -9,18 +9,24 @@ namespace rep {
 namespace {
 
 std::optional<double> unit_nanos(std::string_view unit) {
-    if (unit == "ns")
+    if (unit == "ns") {
         return 1.0;
-    if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+    }
+    if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
         return 1e3;
-    if (unit == "ms")
+    }
+    if (unit == "ms") {
         return 1e6;
-    if (unit == "s")
+    }
+    if (unit == "s") {
         return 1e9;
-    if (unit == "m")
+    }
+    if (unit == "m") {
         return 60e9;
-    if (unit == "h")
+    }
+    if (unit == "h") {
         return 3600e9;
+    }
     return std::nullopt;
 }
 

@@ -18,8 +18,8 @@ enum class ErrorKind { kRetryable, kFatal };
 // fix.
 class Error : public std::runtime_error {
 public:
-    Error(ErrorKind kind, std::string message, std::string sqlstate = {})
-        : std::runtime_error(std::move(message)), kind_(kind), sqlstate_(std::move(sqlstate)) {}
+    Error(ErrorKind kind, const std::string& message, std::string sqlstate = {})
+        : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
 
     ErrorKind kind() const { return kind_; }
     bool retryable() const { return kind_ == ErrorKind::kRetryable; }
@@ -31,8 +31,8 @@ private:
     std::string sqlstate_;
 };
 
-inline Error fatal(std::string message) {
-    return Error(ErrorKind::kFatal, std::move(message));
+inline Error fatal(const std::string& message) {
+    return Error(ErrorKind::kFatal, message);
 }
 
 }  // namespace rep

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
         // the real mistake (a typo in a flag name).
         for (CLI::App* sub : app.get_subcommands()) {
             for (const std::string& extra : sub->remaining()) {
-                if (extra.rfind("-", 0) == 0) {
+                if (extra.rfind('-', 0) == 0) {
                     std::cerr << "unknown flag " << extra << " for replicator " << sub->get_name()
                               << "\nRun with --help for more information.\n";
                     return 2;

@@ -20,6 +20,7 @@ public:
     constexpr uint64_t value() const { return value_; }
     constexpr bool is_zero() const { return value_ == 0; }
 
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     friend constexpr auto operator<=>(Ordinal, Ordinal) = default;
 
 private:

@@ -2,7 +2,7 @@
 
 #include "base/version.h"
 
-#include <dirent.h>
+#include <filesystem>
 #include <fstream>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -426,13 +426,12 @@ std::string Probe::exposition(bool with_timestamps) {
     impl_->vmem.Add({}).Set(static_cast<double>(pages_total) * page);
     impl_->rss.Add({}).Set(static_cast<double>(pages_rss) * page);
     int nfds = 0;
-    if (DIR* d = opendir("/proc/self/fd")) {
-        while (readdir(d) != nullptr) {
-            ++nfds;
-        }
-        closedir(d);
-        nfds -= 3;  // ".", ".." and the directory's own descriptor
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec)) {
+        ++nfds;
     }
+    nfds -= nfds > 0 ? 1 : 0;  // the directory's own descriptor
     impl_->fds.Add({}).Set(nfds);
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);

@@ -117,8 +117,17 @@ void BatchBuilder::fold(const std::shared_ptr<const TableMapping>& mapping, Muta
     }
 }
 
+const std::shared_ptr<const TableMapping>& BatchBuilder::mapping_for(
+    const std::shared_ptr<const Relation>& rel) {
+    auto it = mappings_.find(rel.get());
+    if (it == mappings_.end()) {
+        it = mappings_.emplace(rel.get(), catalog_.resolve(session_, rel)).first;
+    }
+    return it->second;
+}
+
 void BatchBuilder::add(const Mutation& m) {
-    auto mapping = catalog_.resolve(session_, m.relation);
+    const std::shared_ptr<const TableMapping>& mapping = mapping_for(m.relation);
     std::vector<Datum> row = mapping->project(m.values);
     const Relation& rel = *m.relation;
     if (!mapping->has_key(row)) {

@@ -54,6 +54,10 @@ private:
         std::vector<Entry> entries;
     };
 
+    // The mapping of a relation, from this builder's own cache (no lock per row); the shared
+    // catalog is asked once per relation layout.
+    const std::shared_ptr<const target::TableMapping>& mapping_for(
+        const std::shared_ptr<const Relation>& rel);
     void append(const std::shared_ptr<const target::TableMapping>& mapping, MutationKind kind,
                 std::vector<Datum> row);
     void fold(const std::shared_ptr<const target::TableMapping>& mapping, MutationKind kind,
@@ -61,6 +65,8 @@ private:
 
     target::TableCatalog& catalog_;
     util::TargetSession& session_;
+    // The catalog keeps every relation it mapped alive, so their addresses stay unique.
+    std::unordered_map<const Relation*, std::shared_ptr<const target::TableMapping>> mappings_;
     bool collapse_;
     std::vector<target::Segment> segments_;  // strict order
     std::vector<Folded> folded_;             // collapsed tables, in first-seen order

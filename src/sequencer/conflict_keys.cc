@@ -16,7 +16,13 @@ ConflictKeys::ConflictKeys(target::TableCatalog& catalog, util::TargetSession& s
 bool ConflictKeys::add(const ChangeItem& changes, std::vector<uint64_t>& keys) {
     try {
         for (const Mutation& m : changes.mutations) {
-            auto mapping = catalog_.resolve(session_, m.relation);
+            auto it = mappings_.find(m.relation.get());
+            if (it == mappings_.end()) {
+                it = mappings_
+                         .emplace(m.relation.get(), catalog_.resolve(session_, m.relation).get())
+                         .first;
+            }
+            const target::TableMapping* mapping = it->second;
             const target::TargetTable& t = mapping->target();
             if (t.order_sensitive) {
                 // Foreign keys and secondary unique indexes relate rows of different keys

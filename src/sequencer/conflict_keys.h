@@ -48,6 +48,9 @@ private:
     // need and again whenever a table not placed yet shows up.
     std::unordered_map<std::string, std::string> table_groups_;
     bool table_groups_loaded_ = false;
+    // Mappings already resolved, by relation (no lock per row; the catalog keeps relations
+    // alive, so their addresses stay unique).
+    std::unordered_map<const Relation*, const target::TableMapping*> mappings_;
     // table_group_key() per order-sensitive table, so rows of such tables cost one lookup.
     // The catalog keeps every table it made, so the pointers stay valid; cleared whenever
     // table_groups_ is re-read.

@@ -22,6 +22,7 @@ AppliedSet recover_applied(Memo& memo, util::TargetSession& conn, const std::str
     }
     auto rows = memo.read_prefixed(conn, record_key_prefix(key));
     std::vector<WorkerRecord> records;
+    records.reserve(rows.size());
     for (const auto& [k, v] : rows) {
         records.push_back(decode_record(v, k, codec));
     }
@@ -116,6 +117,7 @@ std::vector<std::pair<std::string, std::string>> Memo::read_prefixed(util::Targe
                     table_, chars),
         {prefix});
     std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(rows.size());
     for (const auto& row : rows) {
         out.emplace_back(row.at(0).value_or(""), row.at(1).value_or(""));
     }

@@ -46,7 +46,10 @@ std::string Dialect::upsert(const TargetTable& t, const std::vector<size_t>& col
             continue;
         }
         const std::string q = quote_ident(t.columns[c].name);
-        set += (set.empty() ? "" : ", ") + q + " = excluded." + q;
+        set += set.empty() ? "" : ", ";
+        set += q;
+        set += " = excluded.";
+        set += q;
     }
     std::string overriding = t.has_identity_always() ? " OVERRIDING SYSTEM VALUE" : "";
     std::string action = set.empty() ? "DO NOTHING" : "DO UPDATE SET " + set;

@@ -159,12 +159,15 @@ void MysqlConn::connect() {
         return it == url_.params.end() ? nullptr : it->second.c_str();
     };
     if (mode != "disable") {
-        if (param("sslkey") != nullptr)
+        if (param("sslkey") != nullptr) {
             mysql_optionsv(conn_, MYSQL_OPT_SSL_KEY, param("sslkey"));
-        if (param("sslcert") != nullptr)
+        }
+        if (param("sslcert") != nullptr) {
             mysql_optionsv(conn_, MYSQL_OPT_SSL_CERT, param("sslcert"));
-        if (param("sslrootcert") != nullptr)
+        }
+        if (param("sslrootcert") != nullptr) {
             mysql_optionsv(conn_, MYSQL_OPT_SSL_CA, param("sslrootcert"));
+        }
         if (mode == "require" || mode == "verify-ca" || mode == "verify-full") {
             my_bool enforce = 1;
             mysql_optionsv(conn_, MYSQL_OPT_SSL_ENFORCE, &enforce);
@@ -269,7 +272,7 @@ void MysqlConn::start_dump(uint32_t server_id, const std::string& executed) {
         uint32_t pos = 4;
         for (int i = 0; i < 4; ++i) {
             payload[static_cast<size_t>(i)] = static_cast<char>((pos >> (8 * i)) & 0xff);
-            payload[static_cast<size_t>(6 + i)] = static_cast<char>((server_id >> (8 * i)) & 0xff);
+            payload[6 + static_cast<size_t>(i)] = static_cast<char>((server_id >> (8 * i)) & 0xff);
         }
         command = COM_BINLOG_DUMP;
     } else {

@@ -399,8 +399,8 @@ private:
         int intg0x = intg % 9;
         int frac0 = scale / 9;
         int frac0x = scale % 9;
-        size_t bin_size = static_cast<size_t>(intg0 * 4 + kDigitsToBytes[intg0x] + frac0 * 4 +
-                                              kDigitsToBytes[frac0x]);
+        int bin_bytes = intg0 * 4 + kDigitsToBytes[intg0x] + frac0 * 4 + kDigitsToBytes[frac0x];
+        auto bin_size = static_cast<size_t>(bin_bytes);
         if (data.size() - 2 != bin_size) {
             fail(pos, fmt::format("DECIMAL({}, {}) needs {} bytes, got {}", precision, scale,
                                   bin_size, data.size() - 2));

@@ -50,8 +50,8 @@ size_t decimal_size(uint16_t meta) {
     int precision = meta >> 8;
     int scale = meta & 0xff;
     int intg = precision - scale;
-    return static_cast<size_t>((intg / 9) * 4 + kDig2Bytes[intg % 9] + (scale / 9) * 4 +
-                               kDig2Bytes[scale % 9]);
+    int bytes = (intg / 9) * 4 + kDig2Bytes[intg % 9] + (scale / 9) * 4 + kDig2Bytes[scale % 9];
+    return static_cast<size_t>(bytes);
 }
 
 size_t frac_bytes(uint16_t fsp) {

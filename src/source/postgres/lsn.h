@@ -29,6 +29,7 @@ public:
     // A position at this LSN, spelled as the memo stores it.
     Position position() const { return Position{ordinal(), str()}; }
 
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
     friend constexpr auto operator<=>(Lsn, Lsn) = default;
 
 private:

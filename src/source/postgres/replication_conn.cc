@@ -42,8 +42,9 @@ std::string quote_literal(std::string_view s) {
 }  // namespace
 
 int64_t pg_now_us() {
-    using namespace std::chrono;
-    int64_t unix_us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+    int64_t unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
     return unix_us - 946684800LL * 1000000LL;
 }
 
