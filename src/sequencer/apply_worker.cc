@@ -1,7 +1,7 @@
 #include "sequencer/apply_worker.h"
 
+#include <algorithm>
 #include <chrono>
-#include <limits>
 
 namespace rep::sequencer {
 
@@ -11,7 +11,7 @@ ApplyWorker::ApplyWorker(size_t index, const ApplyContext& context, util::Target
       context_(context),
       schedule_(schedule),
       checkpointer_(checkpointer),
-      batches_(std::numeric_limits<size_t>::max() / 2),
+      batches_(4 * std::max<size_t>(1, context.options.flush_size)),
       applier_(context, session, *this),
       retrying_(applier_, context.options.retry) {}
 
@@ -31,7 +31,11 @@ void ApplyWorker::join() {
 }
 
 void ApplyWorker::push(WorkBatch batch) {
-    batches_.push_for(batch, std::chrono::hours(1));
+    while (!batches_.push_for(batch, std::chrono::milliseconds(100))) {
+        if (failed() || batches_.closed()) {
+            return;  // not applied; the source sends it again after a restart
+        }
+    }
 }
 
 void ApplyWorker::run() {

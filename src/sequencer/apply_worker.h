@@ -19,7 +19,15 @@ namespace rep::sequencer {
 struct WorkBatch {
     std::vector<ChangeItem> items;
     bool ends_group = false;  // commit the group after these items
-    size_t weight() const { return 1; }
+    // Weighed in row changes, like the queue from the source: a transaction streamed to a
+    // worker faster than the worker applies it waits here, not in memory without bound.
+    size_t weight() const {
+        size_t rows = 0;
+        for (const ChangeItem& item : items) {
+            rows += item.mutations.size();
+        }
+        return rows == 0 ? 1 : rows;
+    }
 };
 
 // One apply connection and the thread that drives it: applies the groups the dispatcher
@@ -37,6 +45,8 @@ public:
     ~ApplyWorker() override;
 
     void start();
+    // Waits while the worker holds 4 x --flushSize row changes not yet applied (one larger
+    // batch is taken when it holds none). Drops the batch if the worker has failed.
     void push(WorkBatch batch);
     void finish() { batches_.close(); }
     void join();
@@ -55,7 +65,7 @@ private:
     const ApplyContext& context_;
     Schedule& schedule_;
     Checkpointer& checkpointer_;
-    util::BoundedQueue<WorkBatch> batches_;  // bounded by the schedule's window instead
+    util::BoundedQueue<WorkBatch> batches_;
     GroupApplier applier_;
     RetryingApplier retrying_;
     std::atomic<bool> failed_{false};
