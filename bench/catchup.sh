@@ -40,29 +40,7 @@ $S -c "ALTER SYSTEM SET max_worker_processes = 16" -c "SELECT pg_reload_conf()" 
 build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" "$DELAY_MS" & PROXIES+=($!)
 build-bench/bench/delay_proxy "$RS_PORT" "$SRC_PORT" "$DELAY_MS" & PROXIES+=($!)
 
-now() { date +%s.%N; }
-ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }
-seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }
-checksum() { # port db
-    local q=""
-    for i in $(seq 0 9); do q="$q SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t$i t;"; done
-    $PSQL -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
-}
-wait_slot() { # slot end_lsn -> seconds
-    # One session polls every 20 ms on the server (committing, so it holds no snapshot); a
-    # new psql every poll would take a noticeable share of the 2 cores being measured.
-    local start; start=$(now)
-    $S -d "$DB" -c "DO \$\$ BEGIN
-      WHILE NOT coalesce((SELECT confirmed_flush_lsn >= '$2'::pg_lsn FROM pg_replication_slots
-                          WHERE slot_name = '$1'), false) LOOP
-        PERFORM pg_sleep(0.02); COMMIT;
-      END LOOP; END \$\$"
-    echo "$(now) - $start" | bc -l
-}
-proc_cpu() { # pid -> cpu seconds
-    awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
-}
-proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+source bench/lib.sh
 TUNED=${BENCH_TUNED:-"--parallelism 1 --flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s"}
 
 declare -A R
@@ -82,30 +60,10 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
     done
     echo "[$name] generating $CHANGES row changes"
     local t0; t0=$(now)
-    $S -d "$DB" -c "
-DO \$\$
-DECLARE done_rows int := 0; n int; tbl int; op float8; rc int;
-BEGIN
-  PERFORM setseed(0.42);
-  WHILE done_rows < $CHANGES LOOP
-    n := 1 + floor(random() * 20)::int;
-    FOR j IN 1..n LOOP
-      tbl := floor(random() * 10)::int;
-      op := random();
-      IF op < $ins THEN
-        EXECUTE format('INSERT INTO t%s VALUES (nextval(''ids''), 0, substr(repeat(md5(random()::text), 7), 1, 200))', tbl);
-      ELSIF op < $ins + $upd THEN
-        EXECUTE format('UPDATE t%s SET n = n + 1 WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
-      ELSE
-        EXECUTE format('DELETE FROM t%s WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
-      END IF;
-      GET DIAGNOSTICS rc = ROW_COUNT;
-      done_rows := done_rows + rc;
-    END LOOP;
-    COMMIT;
-  END LOOP;
-END \$\$;"
-    local end_lsn; end_lsn=$($S -d "$DB" -c "SELECT pg_current_wal_lsn()")
+    generate_backlog "$S -d $DB" "$CHANGES" "$ins" "$upd"
+    # The insert position: the servers run with synchronous_commit off, so the write position
+    # may still lag behind the last commit.
+    local end_lsn; end_lsn=$($S -d "$DB" -c "SELECT pg_current_wal_insert_lsn()")
     echo "[$name] backlog written in $(echo "$(now) - $t0" | bc -l | cut -c1-6)s, ends at $end_lsn"
 
     for mode in "${modes[@]}"; do
@@ -122,7 +80,7 @@ END \$\$;"
             --publicationName bench_pub --stagingCreateSchema --dataDir "$BASE/data-$mode" \
             "${extra[@]}" >"$BASE/$name-$mode.log" 2>&1 &
         local pid=$!
-        local secs; secs=$(wait_slot "${DB}_rep_$mode" "$end_lsn")
+        local secs; secs=$(wait_slot "$S -d $DB" "${DB}_rep_$mode" "$end_lsn")
         R[$name,$mode,secs]=$secs
         R[$name,$mode,cpu]=$(proc_cpu $pid)
         R[$name,$mode,rss]=$(proc_hwm $pid)
@@ -145,7 +103,7 @@ END \$\$;"
         [ "$nat" = native_remote ] && sport=$RS_PORT
         [ "$nat" = native_binary ] && binary=true
         $T -d "${DB}_$nat" -c "CREATE SUBSCRIPTION sub_$DB CONNECTION 'host=127.0.0.1 port=$sport user=postgres dbname=$DB' PUBLICATION bench_pub WITH (create_slot = false, slot_name = '${DB}_$nat', copy_data = false, binary = $binary)"
-        local secs; secs=$(wait_slot "${DB}_$nat" "$end_lsn")
+        local secs; secs=$(wait_slot "$S -d $DB" "${DB}_$nat" "$end_lsn")
         R[$name,$nat,secs]=$secs
         R[$name,$nat,wal_cpu]=$(proc_cpu "$($S -d "$DB" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${DB}_$nat'")")
         R[$name,$nat,apply_cpu]=$(proc_cpu "$($T -d "${DB}_$nat" -c "SELECT pid FROM pg_stat_subscription WHERE relid IS NULL LIMIT 1")")

@@ -45,15 +45,7 @@ trap cleanup EXIT
 scripts/pg_servers.sh start "$BASE/pg" "$SRC_PORT" "$DST_PORT"
 build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" 1 & PROXY=$!
 
-now() { date +%s.%N; }
-proc_cpu() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
-ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }
-seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }
-checksum() { # port db
-    local q=""
-    for i in $(seq 0 9); do q="$q SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t$i t;"; done
-    $PSQL -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
-}
+source bench/lib.sh
 DB=compare
 RUNS=()
 for r in $(seq 1 "$ROUNDS"); do
@@ -70,29 +62,7 @@ for run in "${RUNS[@]}"; do
     $T -d "$name" -c "$(ddl)" -c "$(seed)"
 done
 echo "generating $CHANGES row changes"
-$S -d $DB -c "
-DO \$\$
-DECLARE done_rows int := 0; n int; tbl int; op float8; rc int;
-BEGIN
-  PERFORM setseed(0.42);
-  WHILE done_rows < $CHANGES LOOP
-    n := 1 + floor(random() * 20)::int;
-    FOR j IN 1..n LOOP
-      tbl := floor(random() * 10)::int;
-      op := random();
-      IF op < 0.25 THEN
-        EXECUTE format('INSERT INTO t%s VALUES (nextval(''ids''), 0, substr(repeat(md5(random()::text), 7), 1, 200))', tbl);
-      ELSIF op < 0.85 THEN
-        EXECUTE format('UPDATE t%s SET n = n + 1 WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
-      ELSE
-        EXECUTE format('DELETE FROM t%s WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
-      END IF;
-      GET DIAGNOSTICS rc = ROW_COUNT;
-      done_rows := done_rows + rc;
-    END LOOP;
-    COMMIT;
-  END LOOP;
-END \$\$;"
+generate_backlog "$S -d $DB" "$CHANGES" 0.25 0.60
 END_LSN=$($S -d $DB -c "SELECT pg_current_wal_insert_lsn()")
 SUM=$(checksum "$SRC_PORT" $DB)
 
@@ -111,13 +81,7 @@ for run in "${RUNS[@]}"; do
         --slotName "$name" --publicationName bench_pub --stagingCreateSchema \
         --dataDir "$BASE/data-$name" "${extra[@]}" >"$BASE/$name.log" 2>&1 &
     pid=$!
-    t0=$(now)
-    $S -d $DB -c "DO \$\$ BEGIN
-      WHILE NOT coalesce((SELECT confirmed_flush_lsn >= '$END_LSN'::pg_lsn FROM pg_replication_slots
-                          WHERE slot_name = '$name'), false) LOOP
-        PERFORM pg_sleep(0.02); COMMIT;
-      END LOOP; END \$\$"
-    secs=$(echo "$(now) - $t0" | bc -l)
+    secs=$(wait_slot "$S -d $DB" "$name" "$END_LSN")
     cpu=$(proc_cpu $pid)
     kill -TERM $pid; wait $pid || true
     ok=$([ "$(checksum "$DST_PORT" "$name")" = "$SUM" ] && echo yes || echo NO)

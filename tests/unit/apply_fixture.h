@@ -9,6 +9,7 @@
 #include "core/progress.h"
 #include "sequencer/apply_context.h"
 #include "sequencer/group_applier.h"
+#include "sequencer/retrying_applier.h"
 #include "source/postgres/lsn.h"
 #include "source/postgres/lsn_codec.h"
 #include "staging/memo.h"
@@ -194,6 +195,27 @@ public:
 
 private:
     ApplyFixture& f_;
+};
+
+}  // namespace rep::testing
+
+namespace rep::testing {
+
+// One apply worker's stack on its own fake session, checkpointing through RecordingHooks.
+// Build it after setting the fixture's options.
+struct TestApplier {
+    explicit TestApplier(ApplyFixture& f)
+        : context(f.context()),
+          hooks(f),
+          session(f.db),
+          applier(context, session, hooks),
+          retrying(applier, f.options.retry) {}
+
+    sequencer::ApplyContext context;
+    RecordingHooks hooks;
+    FakeSession session;
+    sequencer::GroupApplier applier;
+    sequencer::RetryingApplier retrying;
 };
 
 }  // namespace rep::testing

@@ -16,7 +16,6 @@ namespace rep::sequencer {
 namespace {
 
 using testing::ApplyFixture;
-using testing::RecordingHooks;
 
 struct Variant {
     const char* name;
@@ -103,10 +102,8 @@ TEST(BatchFold, RandomHistoriesEndAsTheSourceDid) {
             std::mt19937 rng(seed);
             History h = random_history(rng, rel);
             // The target starts as the source did before the history: empty.
-            ApplyContext context = f.context();
-            RecordingHooks hooks(f);
-            testing::FakeSession session(f.db);
-            GroupApplier applier(context, session, hooks);
+            testing::TestApplier t(f);
+            GroupApplier& applier = t.applier;
             uint64_t id = 100;
             for (auto& ops : h.txns) {
                 for (const ChangeItem& item : testing::transaction(id, ops)) {
@@ -127,34 +124,30 @@ TEST(BatchFold, RandomHistoriesEndAsTheSourceDid) {
 TEST(GroupApplier, SmallTransactionsGoInOneRoundTripWithTheirCheckpoint) {
     ApplyFixture f;
     auto rel = f.table("items", {"id", "a"}, 1);
-    ApplyContext context = f.context();
-    RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    for (uint64_t t = 1; t <= 5; ++t) {
+    testing::TestApplier t(f);
+    GroupApplier& applier = t.applier;
+    for (uint64_t n = 1; n <= 5; ++n) {
         for (const ChangeItem& item :
-             testing::transaction(t * 100, {testing::upsert(rel, {std::to_string(t), "x"})})) {
+             testing::transaction(n * 100, {testing::upsert(rel, {std::to_string(n), "x"})})) {
             applier.apply(item);
         }
     }
     applier.commit();
-    EXPECT_EQ(session.pipelines(), 1u);  // BEGIN, the rows, the memo row and COMMIT
+    EXPECT_EQ(t.session.pipelines(), 1u);  // BEGIN, the rows, the memo row and COMMIT
     EXPECT_EQ(f.db.commits(), 1u);
     EXPECT_EQ(f.dump("items").size(), 5u);
     // The checkpoint is the end of the last transaction, committed with the rows.
     EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/1FC");
-    ASSERT_EQ(hooks.spans.size(), 1u);
-    EXPECT_EQ(hooks.spans[0].txns, (OrdinalRange{Ordinal(100), Ordinal(500)}));
+    ASSERT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(t.hooks.spans[0].txns, (OrdinalRange{Ordinal(100), Ordinal(500)}));
 }
 
 TEST(GroupApplier, LargeTransactionIsWrittenInPiecesInsideOneTargetTransaction) {
     ApplyFixture f;
     f.options.flush_size = 100;
     auto rel = f.table("items", {"id", "a"}, 1);
-    ApplyContext context = f.context();
-    RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
+    testing::TestApplier t(f);
+    GroupApplier& applier = t.applier;
     std::vector<Mutation> rows;
     for (int i = 0; i < 1000; ++i) {
         rows.push_back(testing::upsert(rel, {std::to_string(i), "x"}));
@@ -164,7 +157,7 @@ TEST(GroupApplier, LargeTransactionIsWrittenInPiecesInsideOneTargetTransaction) 
         // Nothing is visible before the source transaction's commit.
         EXPECT_EQ(f.db.commits(), 0u);
     }
-    EXPECT_GE(session.pipelines(), 9u);  // written as it came, 100 rows at a time
+    EXPECT_GE(t.session.pipelines(), 9u);  // written as it came, 100 rows at a time
     applier.commit();
     EXPECT_EQ(f.db.commits(), 1u);
     EXPECT_EQ(f.dump("items").size(), 1000u);
@@ -173,16 +166,14 @@ TEST(GroupApplier, LargeTransactionIsWrittenInPiecesInsideOneTargetTransaction) 
 TEST(GroupApplier, GroupThatWroteNothingStillMovesTheCheckpoint) {
     ApplyFixture f;
     auto rel = f.table("items", {"id", "a"}, 1);
-    ApplyContext context = f.context();
-    RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
+    testing::TestApplier t(f);
+    GroupApplier& applier = t.applier;
     for (const ChangeItem& item : testing::transaction(100, {})) {
         applier.apply(item);
     }
     applier.commit();
-    EXPECT_EQ(session.pipelines(), 0u);
-    ASSERT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(t.session.pipelines(), 0u);
+    ASSERT_EQ(t.hooks.spans.size(), 1u);
     EXPECT_EQ(f.progress.get().text, "0/6C");
 }
 

@@ -49,11 +49,8 @@ struct RetryTest : ::testing::Test {
 
 TEST_F(RetryTest, FailingTransactionIsNamedAndTheOnesBeforeItCommit) {
     reject_bad();
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     try {
         apply_group(r, "BAD");
         FAIL() << "the bad row was accepted";
@@ -68,8 +65,8 @@ TEST_F(RetryTest, FailingTransactionIsNamedAndTheOnesBeforeItCommit) {
     // Transaction 100 is committed with its checkpoint; 200 and 300 are not.
     EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1"}));
     EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/6C");
-    ASSERT_EQ(hooks.spans.size(), 1u);
-    EXPECT_EQ(hooks.spans[0].txns, (OrdinalRange{Ordinal(100), Ordinal(100)}));
+    ASSERT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(t.hooks.spans[0].txns, (OrdinalRange{Ordinal(100), Ordinal(100)}));
 }
 
 TEST_F(RetryTest, BatchErrorThatStrictOrderAvoidsIsSalvaged) {
@@ -82,11 +79,8 @@ TEST_F(RetryTest, BatchErrorThatStrictOrderAvoidsIsSalvaged) {
         }
         return std::nullopt;
     };
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     apply_group(r);
     EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
     EXPECT_EQ(f.db.commits(), 1u);
@@ -102,15 +96,12 @@ TEST_F(RetryTest, RetryableErrorReplaysTheGroupFromMemory) {
         }
         return std::nullopt;
     };
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     apply_group(r);
     EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
     EXPECT_EQ(f.db.commits(), 1u);
-    EXPECT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
 }
 
 TEST_F(RetryTest, RetriesRunOutIntoAFatalError) {
@@ -120,11 +111,8 @@ TEST_F(RetryTest, RetriesRunOutIntoAFatalError) {
         }
         return std::nullopt;
     };
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     try {
         apply_group(r);
         FAIL() << "no error";
@@ -134,35 +122,29 @@ TEST_F(RetryTest, RetriesRunOutIntoAFatalError) {
             << e.what();
     }
     EXPECT_EQ(f.db.commits(), 0u);
-    EXPECT_TRUE(hooks.spans.empty());
+    EXPECT_TRUE(t.hooks.spans.empty());
 }
 
 TEST_F(RetryTest, CommitWhoseAcknowledgementWasLostIsNotAppliedAgain) {
     f.db.break_next_commit(/*landed=*/true);
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     apply_group(r);
     // The checkpoint written with the COMMIT shows that it landed: committed once.
     EXPECT_EQ(f.db.commits(), 1u);
-    EXPECT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
     EXPECT_EQ(f.dump("items").size(), 3u);
 }
 
 TEST_F(RetryTest, CommitThatDidNotLandIsAppliedAgain) {
     f.db.break_next_commit(/*landed=*/false);
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     apply_group(r);
     EXPECT_EQ(f.db.commits(), 1u);
-    EXPECT_EQ(hooks.spans.size(), 1u);
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
     EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
-    EXPECT_EQ(session.connects(), 2u);  // reconnected to ask, and to apply again
+    EXPECT_EQ(t.session.connects(), 2u);  // reconnected to ask, and to apply again
 }
 
 TEST_F(RetryTest, GroupTooLargeToKeepIsLeftToTheSource) {
@@ -175,11 +157,8 @@ TEST_F(RetryTest, GroupTooLargeToKeepIsLeftToTheSource) {
         }
         return std::nullopt;
     };
-    ApplyContext context = f.context();
-    testing::RecordingHooks hooks(f);
-    testing::FakeSession session(f.db);
-    GroupApplier applier(context, session, hooks);
-    RetryingApplier r(applier, f.options.retry);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
     std::vector<Mutation> rows;
     for (int i = 0; i < 60000; ++i) {
         rows.push_back(testing::upsert(rel, {std::to_string(i), "x"}));

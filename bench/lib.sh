@@ -1,0 +1,60 @@
+# Shell functions shared by bench/catchup.sh and bench/compare.sh (sourced, not run).
+# Needs PSQL (the psql binary) set by the caller.
+
+now() { date +%s.%N; }
+proc_cpu() { # pid -> cpu seconds
+    awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
+}
+proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# Ten tables of about 200-byte rows, each starting with 20k rows.
+ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }
+seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }
+
+checksum() { # port db -> a short digest of all ten tables
+    local q=""
+    for i in $(seq 0 9); do q="$q SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM t$i t;"; done
+    $PSQL -XAtq -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$q" | md5sum | cut -c1-12
+}
+
+# Writes `changes` row changes in transactions of 1-20 (fractions of inserts and updates; the
+# rest deletes) with a fixed seed, so every run writes the same backlog. Needs the sequence
+# `ids` in the database.
+generate_backlog() { # "psql command for the database" changes insert_fraction update_fraction
+    $1 -c "
+DO \$\$
+DECLARE done_rows int := 0; n int; tbl int; op float8; rc int;
+BEGIN
+  PERFORM setseed(0.42);
+  WHILE done_rows < $2 LOOP
+    n := 1 + floor(random() * 20)::int;
+    FOR j IN 1..n LOOP
+      tbl := floor(random() * 10)::int;
+      op := random();
+      IF op < $3 THEN
+        EXECUTE format('INSERT INTO t%s VALUES (nextval(''ids''), 0, substr(repeat(md5(random()::text), 7), 1, 200))', tbl);
+      ELSIF op < $3 + $4 THEN
+        EXECUTE format('UPDATE t%s SET n = n + 1 WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
+      ELSE
+        EXECUTE format('DELETE FROM t%s WHERE id = \$1', tbl) USING (1 + floor(random() * 20000))::bigint;
+      END IF;
+      GET DIAGNOSTICS rc = ROW_COUNT;
+      done_rows := done_rows + rc;
+    END LOOP;
+    COMMIT;
+  END LOOP;
+END \$\$;"
+}
+
+# Seconds until the slot's confirmed position reaches `end_lsn`. One session polls every
+# 20 ms on the server (committing, so it holds no snapshot); a new psql every poll would take
+# a noticeable share of the cores being measured.
+wait_slot() { # "psql command for the database" slot end_lsn
+    local start; start=$(now)
+    $1 -c "DO \$\$ BEGIN
+      WHILE NOT coalesce((SELECT confirmed_flush_lsn >= '$3'::pg_lsn FROM pg_replication_slots
+                          WHERE slot_name = '$2'), false) LOOP
+        PERFORM pg_sleep(0.02); COMMIT;
+      END LOOP; END \$\$"
+    echo "$(now) - $start" | bc -l
+}
