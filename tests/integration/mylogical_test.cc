@@ -205,6 +205,34 @@ TEST(Mylogical, PositionsAreGtidSetsInLogsDiagAndMetrics) {
     EXPECT_NE(log.find("stopped; everything up to GTID set " + executed), std::string::npos) << log;
 }
 
+// A session writing with binlog_format STATEMENT puts row changes in the binary log as SQL
+// text. They cannot be applied from there and must not be skipped: replication stops,
+// naming the transaction, with the checkpoint right before it.
+TEST(Mylogical, RowChangesLoggedAsStatementsStopReplication) {
+    MyDatabases db("my_stmt", "CREATE TABLE t(id INT PRIMARY KEY, v INT)",
+                   "CREATE TABLE t(id int PRIMARY KEY, v int)");
+    Replicator r(db.args(), fresh_log("my_stmt"));
+    db.source->exec("INSERT INTO t VALUES (1, 1)");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t") == 1; }, 30s)) << r.log();
+    std::string before = db.source->value("SELECT @@gtid_binlog_pos").value();
+    db.source->exec(
+        "SET SESSION binlog_format = 'STATEMENT'; /* app */ INSERT INTO t VALUES (2, 2);"
+        "SET SESSION binlog_format = 'ROW'");
+    std::string statement_gtid = db.source->value("SELECT @@gtid_binlog_pos").value();
+    db.source->exec("INSERT INTO t VALUES (3, 3)");
+    EXPECT_EQ(r.wait(30s), 1) << r.log();
+    std::string log = r.log();
+    EXPECT_NE(log.find("logged row changes as an SQL statement"), std::string::npos) << log;
+    EXPECT_NE(log.find("\"INSERT INTO T ...\""), std::string::npos) << log;
+    EXPECT_NE(log.find("transaction " + statement_gtid), std::string::npos) << log;
+    EXPECT_EQ(log.find("VALUES (2, 2)"), std::string::npos) << "row values in the log";
+    EXPECT_EQ(db.target->count("t"), 1);
+    EXPECT_EQ(
+        db.target->value("SELECT convert_from(value, 'UTF8') FROM _replicator.memo WHERE key = "
+                         "'mysql-wal-offset-my_stmt.public'"),
+        before);
+}
+
 TEST(Mylogical, EveryTypeArrivesExactly) {
     MyDatabases db("my_types",
                    "CREATE TABLE t(id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si "

@@ -23,6 +23,56 @@ std::string upper_trim(std::string_view sql, size_t max = 64) {
     return out;
 }
 
+// The first `words` words of a statement, upper-cased, after whitespace and comments ("/* */",
+// "-- ", "#"): what it is, without the values it carries.
+std::string statement_head(std::string_view sql, size_t words) {
+    size_t i = 0;
+    for (;;) {
+        while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) {
+            ++i;
+        }
+        if (sql.substr(i, 2) == "/*") {
+            size_t end = sql.find("*/", i + 2);
+            i = end == std::string_view::npos ? sql.size() : end + 2;
+        } else if (sql.substr(i, 2) == "--" || sql.substr(i, 1) == "#") {
+            size_t end = sql.find('\n', i);
+            i = end == std::string_view::npos ? sql.size() : end + 1;
+        } else {
+            break;
+        }
+    }
+    std::string out;
+    size_t n = 0;
+    while (i < sql.size() && n < words && out.size() < 100) {
+        size_t start = i;
+        while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) == 0 &&
+               sql[i] != '(') {
+            ++i;
+        }
+        if (i == start) {
+            break;
+        }
+        out += (n++ > 0 ? " " : "") + upper_trim(sql.substr(start, i - start), 64);
+        while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) {
+            ++i;
+        }
+    }
+    return out;
+}
+
+// Whether a QUERY event carries row changes as SQL (binlog_format STATEMENT, or MIXED for a
+// statement the server deemed safe): replaying it is not possible here, and skipping it
+// would lose its rows. SELECTs never reach the binary log, so WITH starts a DML statement.
+bool is_row_change_statement(std::string_view sql) {
+    std::string verb = statement_head(sql, 1);
+    for (const char* dml : {"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD", "CALL", "WITH"}) {
+        if (verb == dml) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Table name of "TRUNCATE [TABLE] [db.]name", unquoted; empty if `sql` is not a TRUNCATE.
 std::pair<std::string, std::string> truncated_table(const std::string& sql) {
     std::string u = upper_trim(sql, sql.size());
@@ -78,6 +128,16 @@ BinlogReader::BinlogReader(BinlogReaderOptions options, source::ChangeSink& sink
 }
 
 BinlogReader::~BinlogReader() = default;
+
+bool BinlogReader::may_touch_wanted(const Query& q) const {
+    if (wanted(q.database) || options_.url.database.empty()) {
+        return wanted(q.database);  // with no database in the URL, all but system schemas
+    }
+    // A statement run from another default database can still name ours: db.table.
+    std::string sql = upper_trim(q.sql, q.sql.size());
+    std::string db = upper_trim(options_.url.database);
+    return sql.find(db + ".") != std::string::npos || sql.find(db + "`.") != std::string::npos;
+}
 
 bool BinlogReader::wanted(const std::string& database) const {
     static const char* kSystem[] = {"mysql", "information_schema", "performance_schema", "sys"};
@@ -181,6 +241,24 @@ void BinlogReader::handle(const DecodedEvent& e) {
             commit();
         } else if (head.rfind("SAVEPOINT", 0) == 0 || head.rfind("ROLLBACK TO", 0) == 0) {
             // Savepoints inside a transaction: the binlog holds only what was kept.
+        } else if (is_row_change_statement(q->sql) && may_touch_wanted(*q)) {
+            std::string gtid =
+                mariadb_gtid_ ? fmt::format("{}-{}-{}", mariadb_gtid_->gtid.domain,
+                                            mariadb_gtid_->gtid.server, mariadb_gtid_->gtid.seq)
+                : mysql_gtid_ ? MysqlGtidSet::uuid_str(mysql_gtid_->uuid) + ":" +
+                                    std::to_string(mysql_gtid_->gno)
+                              : std::string("(none)");
+            throw fatal(fmt::format(
+                "the source logged row changes as an SQL statement, not as row events: \"{} "
+                "...\" in database {}, transaction {} at binary log position {}. A session on "
+                "the source writes with binlog_format STATEMENT or MIXED, and mylogical can only "
+                "apply row events; the checkpoint stays before this transaction. Set "
+                "binlog_format=ROW globally and in the server's configuration and make the "
+                "writers reconnect; then re-load the tables this transaction changed on the "
+                "target and start from a GTID position after it (delete the memo row, pass "
+                "--defaultGTIDSet)",
+                statement_head(q->sql, 3), q->database.empty() ? "(none)" : q->database, gtid,
+                e.header.log_pos));
         } else {
             on_ddl(*q);
             if (!saw_begin_) {

@@ -52,6 +52,8 @@ private:
     void on_ddl(const Query& q);
     std::shared_ptr<const Relation> relation(const std::shared_ptr<const TableMap>& map);
     bool wanted(const std::string& database) const;
+    // Whether a statement may change rows of a replicated database.
+    bool may_touch_wanted(const Query& q) const;
     static bool fetch_metadata(void* ctx, TableMap& map);
 
     BinlogReaderOptions options_;
