@@ -86,8 +86,9 @@ nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
     return j;
 }
 
-int run_replication(const CommonConfig& config, const SourceConfig& source_config,
-                    source::RowStage* stage) {
+namespace {
+
+int run(const CommonConfig& config, const SourceConfig& source_config, source::RowStage* stage) {
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
     std::unique_ptr<source::Source> source_ptr = make_source(source_config);
@@ -236,8 +237,13 @@ int run_replication(const CommonConfig& config, const SourceConfig& source_confi
             pipeline.run();
             break;
         } catch (const Error& e) {
-            if (!e.retryable() || stop_requested().load()) {
+            if (!e.retryable()) {
                 throw;
+            }
+            if (stop_requested().load()) {
+                // Everything committed is consistent; what failed is sent again next time.
+                spdlog::warn("stopping on request after: {}", e.what());
+                break;
             }
             if (progress.ordinal() > progress_at_failure) {
                 backoff.reset();  // it made progress since the last failure
@@ -259,6 +265,22 @@ int run_replication(const CommonConfig& config, const SourceConfig& source_confi
                  codec.describe(progress.get()),
                  source.name() == "pglogical" ? " and confirmed to the source" : "");
     return 0;
+}
+
+}  // namespace
+
+int run_replication(const CommonConfig& config, const SourceConfig& source_config,
+                    source::RowStage* stage) {
+    try {
+        return run(config, source_config, stage);
+    } catch (const Error& e) {
+        if (e.retryable() && stop_requested().load()) {
+            // A stop while connecting or retrying is a clean stop: nothing was left half done.
+            spdlog::info("stopped on request before replication could start: {}", e.what());
+            return 0;
+        }
+        throw;
+    }
 }
 
 }  // namespace rep::app

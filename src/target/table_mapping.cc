@@ -9,6 +9,50 @@
 
 namespace rep::target {
 
+std::string TableMapping::drift_message(const std::string& column) const {
+    // Target columns the source does not send: a column renamed on the source shows up as
+    // one of these plus one new source column. Renaming is then the fix; adding the new
+    // column would leave the old one on the target, stale.
+    std::vector<std::string> only_target;
+    for (const TargetColumn& c : target_->columns) {
+        bool sent = std::any_of(source_->columns.begin(), source_->columns.end(),
+                                [&](const SourceColumn& s) { return s.name == c.name; });
+        if (!sent && !c.generated) {
+            only_target.push_back(c.name);
+        }
+    }
+    size_t only_source = std::count_if(
+        source_->columns.begin(), source_->columns.end(),
+        [&](const SourceColumn& s) { return !target_->find(s.name).has_value(); });
+    std::string table = target_->name.display();
+    std::string fix;
+    if (only_source == 1 && only_target.size() == 1) {
+        fix = fmt::format(
+            "if the source renamed \"{}\" to \"{}\", rename it on the target (ALTER TABLE {} "
+            "RENAME COLUMN {} TO {}); if it is a new column, add it (ALTER TABLE {} ADD COLUMN "
+            "{} ...)",
+            only_target[0], column, table, quote_ident(only_target[0]), quote_ident(column),
+            table, quote_ident(column));
+    } else {
+        fix = fmt::format("add the column to the target (ALTER TABLE {} ADD COLUMN {} ...)",
+                          table, quote_ident(column));
+        if (!only_target.empty()) {
+            std::string names;
+            for (const std::string& n : only_target) {
+                names += (names.empty() ? "\"" : ", \"") + n + "\"";
+            }
+            fix += fmt::format(", or, if the source renamed one of the target's columns it no "
+                               "longer sends ({}), rename that one (ALTER TABLE {} RENAME COLUMN "
+                               "... TO {})",
+                               names, table, quote_ident(column));
+        }
+    }
+    return fmt::format(
+        "schema drift detected: source table {}.{} has column \"{}\" but target table {} does "
+        "not; {}, then run the same command again",
+        source_->schema, source_->name, column, table, fix);
+}
+
 TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
                            std::shared_ptr<const Relation> source)
     : target_(std::move(target)), source_(std::move(source)) {
@@ -21,12 +65,7 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
     for (const auto& col : source_->columns) {
         auto idx = target_->find(col.name);
         if (!idx) {
-            throw fatal(fmt::format(
-                "schema drift detected: source table {}.{} has column \"{}\" but target table {} "
-                "does not; add the column to the target (ALTER TABLE {} ADD COLUMN {} ...) and "
-                "run the same command again",
-                source_->schema, source_->name, col.name, target_->name.display(),
-                target_->name.display(), quote_ident(col.name)));
+            throw fatal(drift_message(col.name));
         }
         source_to_target_.push_back(target_->columns[*idx].generated ? -1 : static_cast<int>(*idx));
     }

@@ -39,6 +39,10 @@ public:
     std::optional<uint64_t> key_hash(const std::vector<Datum>& source_values) const;
 
 private:
+    // The schema drift error for source column `column`, with the fix: a rename where the
+    // layouts suggest one, else adding the column.
+    std::string drift_message(const std::string& column) const;
+
     std::shared_ptr<const TargetTable> target_;
     std::shared_ptr<const Relation> source_;
     std::vector<int> source_to_target_;  // -1: not written (generated on the target)

@@ -136,6 +136,24 @@ TEST(TableMapping, SchemaDriftNamesTableAndColumn) {
     }
 }
 
+TEST(TableMapping, RenamedSourceColumnIsReportedAsARename) {
+    // The source renamed "note" to "remark": adding "remark" on the target would leave "note"
+    // behind, stale.
+    try {
+        TableMapping m(target_orders(), source({{"id", true},
+                                                {"region", true},
+                                                {"total", false},
+                                                {"remark", false},
+                                                {"created", false}}));
+        FAIL() << "expected rep::Error";
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        EXPECT_NE(msg.find("ALTER TABLE app.orders RENAME COLUMN \"note\" TO \"remark\""),
+                  std::string::npos)
+            << msg;
+    }
+}
+
 TEST(TableMapping, TargetWithoutPrimaryKey) {
     auto t = std::make_shared<TargetTable>();
     t->name = TableName{SchemaRef::parse("app", "--targetSchema"), "log"};
