@@ -125,9 +125,14 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
 
     util::PgConn target(config.target_conn, "target");
     auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.apply_timeout);
+    // The values arrive as UTF-8 text (sources render them so) and are parsed by the target:
+    // declare the encoding, and pin the interval style, whose input rules differ, whatever
+    // the target database's defaults. Nothing else is pinned, so that target-side defaults
+    // and triggers see the database's own settings.
     std::vector<std::string> session = {
         "SET application_name = 'replicator'",
-        fmt::format("SET statement_timeout = {}", timeout_ms.count())};
+        fmt::format("SET statement_timeout = {}", timeout_ms.count()),
+        "SET client_encoding = 'UTF8'", "SET intervalstyle = 'postgres'"};
     target.set_session_sql(session);
     with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
     target::Dialect dialect(
@@ -138,8 +143,12 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         // synchronous_commit off, a crash could lose acknowledged commits, and with them
         // transactions the source will never send again. Insist on it for our session.
         session.push_back("SET synchronous_commit = on");
+        // money values arrive in the C locale's format (sources pin lc_monetary), and are
+        // parsed with this one.
+        session.push_back("SET lc_monetary = 'C'");
         target.set_session_sql(session);
         target.execute("SET synchronous_commit = on");
+        target.execute("SET lc_monetary = 'C'");
     }
     spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
                  dialect.name());

@@ -153,6 +153,9 @@ void MysqlConn::connect() {
     unsigned timeout = 10;
     mysql_optionsv(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_optionsv(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    // Row values come from the binary log, not this session; its time zone only matters to
+    // the preflight and metadata queries, which should not depend on the server's default.
+    mysql_optionsv(conn_, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     std::string mode = url_.params.count("sslmode") != 0 ? url_.params.at("sslmode") : "prefer";
     auto param = [&](const char* k) -> const char* {
         auto it = url_.params.find(k);

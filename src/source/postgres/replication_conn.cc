@@ -39,6 +39,11 @@ std::string quote_literal(std::string_view s) {
     return out + "'";
 }
 
+// Session settings that make every value's text form unambiguous and exact.
+constexpr const char* kValueOptions =
+    "-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c bytea_output=hex "
+    "-c lc_monetary=C -c TimeZone=UTC";
+
 }  // namespace
 
 int64_t pg_now_us() {
@@ -68,8 +73,17 @@ void ReplicationConn::connect() {
     close();
     // Keyword arrays let us add replication=database whatever form the user's string has;
     // expand_dbname makes libpq parse `dbname` as the full URL or key=value string.
-    const char* keys[] = {"dbname", "replication", "application_name", nullptr};
-    const char* vals[] = {conninfo_.c_str(), "database", "replicator", nullptr};
+    //
+    // pgoutput renders every value with the walsender's session settings, which the source
+    // database or role may set to anything (a DMY date style, 15 float digits, escaped bytea,
+    // SQL-standard intervals, a local currency format). Pin the ones that decide a value's
+    // text form, as PostgreSQL's own subscriber does, after any options the user gave, and
+    // have the server convert text to UTF-8, which the target session declares.
+    std::string options = conninfo_value(conninfo_, "options") + " " + kValueOptions;
+    const char* keys[] = {"dbname",          "replication", "application_name",
+                          "client_encoding", "options",     nullptr};
+    const char* vals[] = {conninfo_.c_str(), "database", "replicator", "UTF8", options.c_str(),
+                          nullptr};
     conn_ = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(conn_);
