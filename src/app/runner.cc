@@ -206,7 +206,8 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     probe.set_checkpoint(start.ordinal);
 
     // One connection per apply worker, with the target session's settings, connected on
-    // first use so a light load opens few of them. A single worker uses the runner's.
+    // first use so a light load opens few of them. The runner's own connection serves the
+    // dispatcher (catalog reads for conflict keys, checkpoint recovery).
     std::vector<std::unique_ptr<util::PgConn>> pool;
     std::vector<util::TargetSession*> worker_sessions;
     for (size_t i = 0; i < workers; ++i) {

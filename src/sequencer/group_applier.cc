@@ -122,6 +122,8 @@ bool GroupApplier::commit_landed() {
             "the target connection broke during COMMIT, but the checkpoint written with it "
             "shows the commit landed; {} source transactions are not applied again",
             group_txns_);
+        writer_.forget();  // the next group begins a transaction of its own
+        builder_.clear();
         hooks_.committed(span_);
         committed();
         return true;

@@ -51,6 +51,12 @@ public:
     // Ends the transaction without committing. Errors are ignored: the connection may be gone,
     // and then so is the transaction.
     void rollback();
+    // Forgets the transaction without a statement: its COMMIT turned out to have landed on a
+    // connection that broke, so none is open any more.
+    void forget() {
+        open_ = false;
+        begun_ = false;
+    }
     // Writes the rows of `segment` one at a time in a throwaway transaction and returns the
     // primary key of the first one the target rejects ("" if none is rejected alone).
     std::string find_failing_row(const target::Segment& segment);

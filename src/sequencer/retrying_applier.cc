@@ -13,18 +13,20 @@ namespace {
 // replayed from the source instead, so a huge transaction never has to fit in memory.
 constexpr size_t kMaxLogRows = 50000;
 
-// Restores folding when a strict-order replay ends, however it ends.
+// Strict source order for as long as it lives; then folding as configured again
+// (--collapseMutations), however the salvage ends.
 class StrictOrder {
 public:
-    explicit StrictOrder(GroupApplier& applier) : applier_(applier) {
+    StrictOrder(GroupApplier& applier, bool collapse) : applier_(applier), collapse_(collapse) {
         applier_.set_collapse(false);
     }
-    ~StrictOrder() { applier_.set_collapse(true); }
+    ~StrictOrder() { applier_.set_collapse(collapse_); }
     StrictOrder(const StrictOrder&) = delete;
     StrictOrder& operator=(const StrictOrder&) = delete;
 
 private:
     GroupApplier& applier_;
+    bool collapse_;
 };
 
 }  // namespace
@@ -146,20 +148,20 @@ void RetryingApplier::salvage(const Error& original) {
     }
     std::optional<Error> failure;
     size_t good_end = 0;  // items [0, good_end) form whole transactions that applied
-    {
-        StrictOrder strict(applier_);
-        try {
-            for (size_t i = 0; i < log_.size(); ++i) {
-                applier_.apply(log_[i]);
-                if (log_[i].kind == ChangeItem::Kind::kCommit) {
-                    applier_.flush();
-                    good_end = i + 1;
-                }
+    // Strict order until the salvage is over: the prefix is committed in strict order too,
+    // since folding may be what failed.
+    StrictOrder strict(applier_, collapse_);
+    try {
+        for (size_t i = 0; i < log_.size(); ++i) {
+            applier_.apply(log_[i]);
+            if (log_[i].kind == ChangeItem::Kind::kCommit) {
+                applier_.flush();
+                good_end = i + 1;
             }
-            applier_.flush();
-        } catch (const Error& e) {
-            failure = e;
         }
+        applier_.flush();
+    } catch (const Error& e) {
+        failure = e;
     }
     if (!failure) {
         spdlog::warn(

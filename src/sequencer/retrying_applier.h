@@ -22,8 +22,9 @@ namespace rep::sequencer {
 // pipeline restarts from the source. Not thread-safe: one per apply worker.
 class RetryingApplier {
 public:
-    RetryingApplier(GroupApplier& applier, util::RetryPolicy retry)
-        : applier_(applier), retry_(retry) {}
+    // `collapse` is --collapseMutations, restored after a strict-order salvage.
+    RetryingApplier(GroupApplier& applier, util::RetryPolicy retry, bool collapse)
+        : applier_(applier), retry_(retry), collapse_(collapse) {}
 
     // One item of the current group. Throws rep::Error.
     void apply(ChangeItem item);
@@ -43,6 +44,7 @@ private:
 
     GroupApplier& applier_;
     util::RetryPolicy retry_;
+    bool collapse_;
     std::vector<ChangeItem> log_;  // the group's items, for replay
     size_t logged_rows_ = 0;
     bool log_complete_ = true;

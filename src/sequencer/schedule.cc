@@ -109,6 +109,12 @@ Position Schedule::pass(const Position& end) {
         }
         return prefix_;
     }
+    if (groups_.back().passthrough) {
+        // Positions passed one after another while a group applies (keepalives, other
+        // databases' transactions): only the last counts, and it keeps memory bounded.
+        groups_.back().end = end;
+        return prefix_;
+    }
     Group g;
     g.seq = next_seq_++;
     g.end = end;

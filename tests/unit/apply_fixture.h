@@ -209,7 +209,7 @@ struct TestApplier {
           hooks(f),
           session(f.db),
           applier(context, session, hooks),
-          retrying(applier, f.options.retry) {}
+          retrying(applier, f.options.retry, f.options.collapse) {}
 
     sequencer::ApplyContext context;
     RecordingHooks hooks;

@@ -136,6 +136,56 @@ TEST_F(RetryTest, CommitWhoseAcknowledgementWasLostIsNotAppliedAgain) {
     EXPECT_EQ(f.dump("items").size(), 3u);
 }
 
+TEST_F(RetryTest, GroupAfterALandedCommitIsAppliedInATransactionOfItsOwn) {
+    f.options.flush_size = 2;  // the next group is written in pieces before its COMMIT
+    f.db.break_next_commit(/*landed=*/true);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
+    apply_group(r);
+    ASSERT_EQ(f.db.commits(), 1u);
+    std::vector<Mutation> rows;
+    for (int i = 0; i < 5; ++i) {
+        rows.push_back(testing::upsert(rel, {std::to_string(1000 + i), "next"}));
+    }
+    for (ChangeItem& item : testing::transaction(400, rows)) {
+        r.apply(std::move(item));
+    }
+    // Written, but not visible before its COMMIT.
+    EXPECT_EQ(f.dump("items").size(), 3u);
+    r.end_group();
+    EXPECT_EQ(f.dump("items").size(), 8u);
+    EXPECT_EQ(f.db.commits(), 2u);
+}
+
+TEST_F(RetryTest, SalvageKeepsStrictOrderIfThatIsWhatWasAskedFor) {
+    f.options.collapse = false;  // --collapseMutations=false
+    int statements = 0;
+    bool failed_once = false;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        if (s.kind != FakeStatement::Kind::kUpsert && s.kind != FakeStatement::Kind::kDelete) {
+            return std::nullopt;
+        }
+        ++statements;
+        if (!failed_once) {
+            failed_once = true;
+            return Error(ErrorKind::kFatal, "duplicate key value", "23505");
+        }
+        return std::nullopt;
+    };
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
+    apply_group(r);  // fails once, salvaged
+    statements = 0;
+    for (ChangeItem& item : testing::transaction(
+             400, {testing::upsert(rel, {"7", "a"}), testing::remove(rel, {"7", "~"}),
+                   testing::upsert(rel, {"7", "b"})})) {
+        r.apply(std::move(item));
+    }
+    r.end_group();
+    EXPECT_EQ(statements, 3) << "one statement per change, in source order";
+    EXPECT_EQ(f.dump("items").back(), "7|b");
+}
+
 TEST_F(RetryTest, CommitThatDidNotLandIsAppliedAgain) {
     f.db.break_next_commit(/*landed=*/false);
     testing::TestApplier t(f);

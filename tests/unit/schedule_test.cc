@@ -87,6 +87,18 @@ TEST(Schedule, PassthroughJoinsThePrefixInOrder) {
     EXPECT_EQ(s.committed(0, R(10, 10)), L(15));
 }
 
+TEST(Schedule, PositionsPassedBehindAGroupJoinThePrefixInOrder) {
+    Schedule s(2, 10, L(0));
+    s.assign({1}, false, R(10, 10), L(11), 0ms);
+    for (uint64_t p = 12; p < 10000; ++p) {
+        s.pass(L(p));  // e.g. keepalives while the group applies: kept as one
+    }
+    s.assign({2}, false, R(10000, 10000), L(10001), 0ms);
+    s.pass(L(10002));
+    EXPECT_EQ(s.committed(0, R(10, 10)), L(9999));
+    EXPECT_EQ(s.committed(1, R(10000, 10000)), L(10002));
+}
+
 TEST(Schedule, RecordsListOwnGroupsBeyondThePrefix) {
     Schedule s(2, 10, L(0));
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);  // slow
