@@ -36,6 +36,16 @@ std::shared_ptr<const TableMapping> TableCatalog::resolve(
     // first mapping stored wins, so every thread uses the same one.
     auto mapping = std::make_shared<const TableMapping>(table(session, *rel), rel);
     std::lock_guard lock(mu_);
+    // Every source schema's tables go to the one target schema by bare name: two source
+    // tables of one name would merge their rows in one target table.
+    auto [source, fresh] = source_of_.try_emplace(rel->name, rel->schema);
+    if (!fresh && source->second != rel->schema) {
+        throw fatal(fmt::format(
+            "source tables {}.{} and {}.{} would both be written to target table {}, merging "
+            "their rows; replicate each source schema separately (its own --targetSchema), or "
+            "leave one of them out of what is replicated",
+            source->second, rel->name, rel->schema, rel->name, mapping->target().name.display()));
+    }
     auto [it, inserted] = by_relation_.emplace(rel.get(), mapping);
     if (inserted) {
         pinned_.push_back(rel);

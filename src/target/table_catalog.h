@@ -29,8 +29,9 @@ public:
 
     TableCatalog(const Dialect& dialect, SchemaRef target_schema, Loader loader);
 
-    // Throws rep::Error (fatal) naming the table if it does not exist on the target, or if the
-    // layouts do not fit (TableMapping).
+    // Throws rep::Error (fatal) naming the table if it does not exist on the target, if the
+    // layouts do not fit (TableMapping), or if a table of the same name from another source
+    // schema was mapped onto it before.
     std::shared_ptr<const TableMapping> resolve(util::TargetSession& session,
                                                 const std::shared_ptr<const Relation>& rel);
     // The table `rel` goes to, read afresh (a TRUNCATE acts on the table as it is now).
@@ -46,6 +47,8 @@ private:
     std::unordered_map<const Relation*, std::shared_ptr<const TableMapping>> by_relation_;
     // Keeps the relations alive so their addresses stay unique while cached.
     std::vector<std::shared_ptr<const Relation>> pinned_;
+    // Target table name -> the source schema whose table of that name it receives.
+    std::unordered_map<std::string, std::string> source_of_;
 };
 
 }  // namespace rep::target

@@ -21,9 +21,9 @@ std::string TableMapping::drift_message(const std::string& column) const {
             only_target.push_back(c.name);
         }
     }
-    size_t only_source = std::count_if(
-        source_->columns.begin(), source_->columns.end(),
-        [&](const SourceColumn& s) { return !target_->find(s.name).has_value(); });
+    size_t only_source =
+        std::count_if(source_->columns.begin(), source_->columns.end(),
+                      [&](const SourceColumn& s) { return !target_->find(s.name).has_value(); });
     std::string table = target_->name.display();
     std::string fix;
     if (only_source == 1 && only_target.size() == 1) {
@@ -31,26 +31,68 @@ std::string TableMapping::drift_message(const std::string& column) const {
             "if the source renamed \"{}\" to \"{}\", rename it on the target (ALTER TABLE {} "
             "RENAME COLUMN {} TO {}); if it is a new column, add it (ALTER TABLE {} ADD COLUMN "
             "{} ...)",
-            only_target[0], column, table, quote_ident(only_target[0]), quote_ident(column),
-            table, quote_ident(column));
+            only_target[0], column, table, quote_ident(only_target[0]), quote_ident(column), table,
+            quote_ident(column));
     } else {
-        fix = fmt::format("add the column to the target (ALTER TABLE {} ADD COLUMN {} ...)",
-                          table, quote_ident(column));
+        fix = fmt::format("add the column to the target (ALTER TABLE {} ADD COLUMN {} ...)", table,
+                          quote_ident(column));
         if (!only_target.empty()) {
             std::string names;
             for (const std::string& n : only_target) {
                 names += (names.empty() ? "\"" : ", \"") + n + "\"";
             }
-            fix += fmt::format(", or, if the source renamed one of the target's columns it no "
-                               "longer sends ({}), rename that one (ALTER TABLE {} RENAME COLUMN "
-                               "... TO {})",
-                               names, table, quote_ident(column));
+            fix += fmt::format(
+                ", or, if the source renamed one of the target's columns it no "
+                "longer sends ({}), rename that one (ALTER TABLE {} RENAME COLUMN "
+                "... TO {})",
+                names, table, quote_ident(column));
         }
     }
     return fmt::format(
         "schema drift detected: source table {}.{} has column \"{}\" but target table {} does "
         "not; {}, then run the same command again",
         source_->schema, source_->name, column, table, fix);
+}
+
+void TableMapping::check_key_coverage() const {
+    // Two source rows must never land on one target key: an upsert would silently turn two
+    // rows into one. With REPLICA IDENTITY FULL every column is flagged as key and says
+    // nothing about uniqueness; the source's preflight checks such tables instead.
+    if (source_->replica_identity == 'f') {
+        return;
+    }
+    std::string source_key;
+    std::string uncovered;
+    for (const SourceColumn& c : source_->columns) {
+        if (!c.is_key) {
+            continue;
+        }
+        source_key += (source_key.empty() ? "" : ", ") + quote_ident(c.name);
+        auto idx = target_->find(c.name);
+        if (!idx || target_->columns[*idx].pk_position == 0) {
+            uncovered += (uncovered.empty() ? "" : ", ") + quote_ident(c.name);
+        }
+    }
+    std::string table = target_->name.display();
+    if (source_key.empty()) {
+        throw fatal(fmt::format(
+            "source table {}.{} has no key (no primary key, or REPLICA IDENTITY NOTHING), so "
+            "it can hold rows that target table {}'s primary key cannot tell apart, and they "
+            "would be merged into one; give the source table a primary key (or a unique index "
+            "on NOT NULL columns with REPLICA IDENTITY USING INDEX)",
+            source_->schema, source_->name, table));
+    }
+    if (!uncovered.empty()) {
+        std::string target_key;
+        for (size_t i : target_->pk) {
+            target_key += (target_key.empty() ? "" : ", ") + quote_ident(target_->columns[i].name);
+        }
+        throw fatal(fmt::format(
+            "the key of source table {}.{} ({}) is not part of target table {}'s primary key "
+            "({}): source rows that differ only in {} would be merged into one on the target; "
+            "give the target table a primary key that includes the source's key",
+            source_->schema, source_->name, source_key, table, target_key, uncovered));
+    }
 }
 
 TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
@@ -69,6 +111,7 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
         }
         source_to_target_.push_back(target_->columns[*idx].generated ? -1 : static_cast<int>(*idx));
     }
+    check_key_coverage();
     for (size_t pk : target_->pk) {
         auto it =
             std::find(source_to_target_.begin(), source_to_target_.end(), static_cast<int>(pk));

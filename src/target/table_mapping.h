@@ -16,8 +16,9 @@ namespace rep::target {
 // Built once per (relation version, target table) and immutable afterwards.
 class TableMapping {
 public:
-    // Throws rep::Error (fatal, "schema drift") if a source column has no target column, or the
-    // target table has no primary key.
+    // Throws rep::Error (fatal) if a source column has no target column ("schema drift"), the
+    // target table has no primary key, or the source's key is not part of it (rows the source
+    // keeps apart would merge on the target).
     TableMapping(std::shared_ptr<const TargetTable> target, std::shared_ptr<const Relation> source);
 
     const TargetTable& target() const { return *target_; }
@@ -42,6 +43,8 @@ private:
     // The schema drift error for source column `column`, with the fix: a rename where the
     // layouts suggest one, else adding the column.
     std::string drift_message(const std::string& column) const;
+    // Throws rep::Error (fatal) if the source's key cannot keep its rows apart on the target.
+    void check_key_coverage() const;
 
     std::shared_ptr<const TargetTable> target_;
     std::shared_ptr<const Relation> source_;

@@ -233,6 +233,18 @@ TEST(Mylogical, RowChangesLoggedAsStatementsStopReplication) {
         before);
 }
 
+// A MySQL table without a primary key can hold duplicate rows that the target's key would
+// merge: refused at the first row, naming the table.
+TEST(Mylogical, SourceTableWithoutAPrimaryKeyIsRefused) {
+    MyDatabases db("my_nokey", "CREATE TABLE log(id INT, msg VARCHAR(20))",
+                   "CREATE TABLE log(id int PRIMARY KEY, msg varchar(20))");
+    Replicator r(db.args(), fresh_log("my_nokey"));
+    db.source->exec("INSERT INTO log VALUES (1, 'a'), (1, 'b')");
+    EXPECT_EQ(r.wait(30s), 1) << r.log();
+    EXPECT_NE(r.log().find("source table my_nokey.log has no key"), std::string::npos) << r.log();
+    EXPECT_EQ(db.target->count("log"), 0);
+}
+
 TEST(Mylogical, EveryTypeArrivesExactly) {
     MyDatabases db("my_types",
                    "CREATE TABLE t(id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si "

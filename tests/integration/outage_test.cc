@@ -22,13 +22,11 @@ TEST(Outages, StopWhileWaitingForTheTargetIsACleanStop) {
     args[4] = kDeadTarget;
     Replicator r(args, fresh_log("it_stop_start"));
     ASSERT_TRUE(harness::wait_for(
-        [&] { return r.log().find("connecting to the target failed") != std::string::npos; },
-        30s))
+        [&] { return r.log().find("connecting to the target failed") != std::string::npos; }, 30s))
         << r.log();
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(5s), 0) << r.log();
-    EXPECT_NE(r.log().find("stopped on request before replication could start"),
-              std::string::npos)
+    EXPECT_NE(r.log().find("stopped on request before replication could start"), std::string::npos)
         << r.log();
 }
 

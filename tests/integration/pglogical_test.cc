@@ -186,6 +186,36 @@ TEST(Pglogical, MissingSlotAndPublicationGiveTheSqlToRun) {
     EXPECT_TRUE(converges(db, {"t"}));
 }
 
+// Every source schema's tables go to the one --targetSchema by bare name: two tables of one
+// name would merge into one target table (a DELETE in one would remove the other's row).
+TEST(Pglogical, SameTableNameInTwoSourceSchemasIsRefused) {
+    Databases db(
+        "it_dupname",
+        "CREATE SCHEMA s1; CREATE SCHEMA s2;"
+        "CREATE TABLE s1.dup(id int PRIMARY KEY); CREATE TABLE s2.dup(id int PRIMARY KEY)");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("tables of the same name in different schemas (s1.dup and s2.dup)"),
+              std::string::npos)
+        << out;
+}
+
+// A source table without a key can hold duplicate rows; the target's primary key would keep
+// one of them, silently.
+TEST(Pglogical, SourceTableWithoutAKeyIsRefused) {
+    Databases db("it_nokey", "");
+    db.source->exec(
+        "CREATE TABLE events(id int, payload text); ALTER TABLE events REPLICA "
+        "IDENTITY FULL; CREATE TABLE ok(id int PRIMARY KEY)");
+    db.target->exec(
+        "CREATE TABLE events(id int PRIMARY KEY, payload text); CREATE TABLE ok(id int PRIMARY "
+        "KEY)");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("source table(s) public.events in publication"), std::string::npos) << out;
+    EXPECT_NE(out.find("no primary key and no unique index"), std::string::npos) << out;
+}
+
 TEST(Pglogical, BadValueStopsWithoutMovingTheCheckpoint) {
     Databases db("it_badvalue", "CREATE TABLE t(id int PRIMARY KEY, code text)");
     db.target->exec("ALTER TABLE t ALTER COLUMN code TYPE varchar(3)");

@@ -154,6 +154,35 @@ TEST(TableMapping, RenamedSourceColumnIsReportedAsARename) {
     }
 }
 
+TEST(TableMapping, SourceKeyMustBePartOfTheTargetKey) {
+    // Target key (region, id); a source keyed by (id, note) keeps rows apart that differ only
+    // in note, and the target would merge them.
+    try {
+        TableMapping m(target_orders(), source({{"id", true}, {"region", false}, {"note", true}}));
+        FAIL() << "expected rep::Error";
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        EXPECT_NE(msg.find("(\"id\", \"note\") is not part of target table app.orders's primary "
+                           "key (\"id\", \"region\")"),
+                  std::string::npos)
+            << msg;
+    }
+    // A source without any key column (no primary key, REPLICA IDENTITY NOTHING).
+    try {
+        TableMapping m(target_orders(), source({{"id", false}, {"region", false}}));
+        FAIL() << "expected rep::Error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("has no key"), std::string::npos) << e.what();
+    }
+    // A source key that is a subset of the target's is fine, and so is REPLICA IDENTITY FULL
+    // (checked on the source instead).
+    EXPECT_NO_THROW(TableMapping(target_orders(), source({{"id", true}, {"region", false}})));
+    auto full =
+        std::make_shared<Relation>(*source({{"id", true}, {"region", true}, {"note", true}}));
+    full->replica_identity = 'f';
+    EXPECT_NO_THROW(TableMapping(target_orders(), full));
+}
+
 TEST(TableMapping, TargetWithoutPrimaryKey) {
     auto t = std::make_shared<TargetTable>();
     t->name = TableName{SchemaRef::parse("app", "--targetSchema"), "log"};

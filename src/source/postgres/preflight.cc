@@ -8,6 +8,59 @@
 #include <spdlog/spdlog.h>
 
 namespace rep::pg {
+namespace {
+
+std::string list(const std::vector<util::TargetSession::Row>& rows, size_t col) {
+    std::string out;
+    for (size_t i = 0; i < rows.size() && i < 10; ++i) {
+        out += (i > 0 ? "; " : "") + rows[i].at(col).value_or("");
+    }
+    return out + (rows.size() > 10 ? fmt::format("; and {} more", rows.size() - 10) : "");
+}
+
+// The publication's tables must each go to a target table of their own, and each must be
+// unable to hold two rows the target's primary key would merge into one: both would
+// otherwise lose or overwrite rows without an error.
+void check_publication_tables(util::PgConn& conn, const std::string& publication) {
+    // The target schema holds every source schema's tables under their bare names.
+    auto same_name = conn.query(
+        "SELECT tablename, string_agg(quote_ident(schemaname) || '.' || quote_ident(tablename), "
+        "' and ' ORDER BY schemaname) FROM pg_publication_tables WHERE pubname = $1 "
+        "GROUP BY tablename HAVING count(*) > 1 ORDER BY tablename",
+        {publication});
+    if (!same_name.empty()) {
+        throw fatal(fmt::format(
+            "publication \"{}\" has tables of the same name in different schemas ({}); all of "
+            "them would be written to one target table in --targetSchema, merging their rows. "
+            "Replicate each source schema separately (a publication, a slot and a replicator "
+            "each, with its own --targetSchema), or leave all but one out of the publication",
+            publication, list(same_name, 1)));
+    }
+    // A table with neither a primary key nor a unique index on NOT NULL columns may hold
+    // duplicate rows (REPLICA IDENTITY FULL replicates them); the target's key would keep one.
+    auto keyless = conn.query(
+        "SELECT quote_ident(pt.schemaname) || '.' || quote_ident(pt.tablename) "
+        "FROM pg_publication_tables pt "
+        "JOIN pg_namespace n ON n.nspname = pt.schemaname "
+        "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
+        "WHERE pt.pubname = $1 AND NOT EXISTS ("
+        "  SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique "
+        "    AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS ("
+        "      SELECT 1 FROM unnest(i.indkey) AS k(attnum) JOIN pg_attribute a "
+        "        ON a.attrelid = c.oid AND a.attnum = k.attnum WHERE NOT a.attnotnull)) "
+        "ORDER BY 1",
+        {publication});
+    if (!keyless.empty()) {
+        throw fatal(fmt::format(
+            "source table(s) {} in publication \"{}\" have no primary key and no unique index "
+            "on NOT NULL columns, so they can hold duplicate rows, which the target's primary "
+            "key would silently merge into one. Add a primary key on the source (ALTER TABLE "
+            "... ADD PRIMARY KEY (...)), or leave the table out of the publication",
+            list(keyless, 0), publication));
+    }
+}
+
+}  // namespace
 
 SlotState preflight_source(const std::string& conninfo, const std::string& slot,
                            const std::string& publication, bool create) {
@@ -48,6 +101,7 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
         conn.exec(sql);
         spdlog::info("created publication {} on the source", publication);
     }
+    check_publication_tables(conn, publication);
 
     util::PgResult r = conn.exec_params(
         "SELECT plugin, database, confirmed_flush_lsn::text, active_pid FROM pg_replication_slots "

@@ -82,8 +82,8 @@ void ReplicationConn::connect() {
     std::string options = conninfo_value(conninfo_, "options") + " " + kValueOptions;
     const char* keys[] = {"dbname",          "replication", "application_name",
                           "client_encoding", "options",     nullptr};
-    const char* vals[] = {conninfo_.c_str(), "database", "replicator", "UTF8", options.c_str(),
-                          nullptr};
+    const char* vals[] = {conninfo_.c_str(), "database", "replicator", "UTF8",
+                          options.c_str(),   nullptr};
     conn_ = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(conn_);
