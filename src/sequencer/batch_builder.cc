@@ -9,6 +9,7 @@
 namespace rep::sequencer {
 
 using target::Segment;
+using target::SegmentKind;
 using target::TableMapping;
 
 namespace {
@@ -23,93 +24,120 @@ std::vector<size_t> present_columns(const std::vector<Datum>& row) {
     return cols;
 }
 
+// Copies into `row` the values it lacks and `from` has.
+void fill_absent(std::vector<Datum>& row, const std::vector<Datum>& from) {
+    for (size_t i = 0; i < row.size() && i < from.size(); ++i) {
+        if (row[i].absent() && !from[i].absent()) {
+            row[i] = from[i];
+        }
+    }
+}
+
+// Whether every column the target lets us write has a value.
+bool complete(const TableMapping& mapping, const std::vector<Datum>& row) {
+    const auto& columns = mapping.target().columns;
+    for (size_t i = 0; i < row.size(); ++i) {
+        if (row[i].absent() && !columns[i].generated) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::vector<Datum> key_only(const TableMapping& mapping, const std::vector<Datum>& row) {
+    std::vector<Datum> key(row.size());
+    for (size_t i : mapping.target().pk) {
+        key[i] = row[i];
+    }
+    return key;
+}
+
 }  // namespace
 
 void BatchBuilder::clear() {
+    slots_.clear();
     segments_.clear();
     folded_.clear();
+    open_folds_.clear();
     rows_ = 0;
+}
+
+void BatchBuilder::emit_fold(Folded& f, std::vector<Segment>& out) {
+    Segment deletes;
+    deletes.mapping = f.mapping;
+    deletes.kind = SegmentKind::kDelete;
+    deletes.cols = f.mapping->target().pk;
+    std::vector<Segment> upserts;  // one per column set
+    for (Folded::Entry& e : f.entries) {
+        if (e.delete_first) {
+            deletes.rows.push_back(key_only(*f.mapping, e.row));
+        }
+        if (!e.upsert) {
+            continue;
+        }
+        std::vector<size_t> cols = present_columns(e.row);
+        auto it = std::find_if(upserts.begin(), upserts.end(),
+                               [&](const Segment& s) { return s.cols == cols; });
+        if (it == upserts.end()) {
+            Segment s;
+            s.mapping = f.mapping;
+            s.kind = SegmentKind::kUpsert;
+            s.cols = std::move(cols);
+            upserts.push_back(std::move(s));
+            it = upserts.end() - 1;
+        }
+        it->rows.push_back(std::move(e.row));
+    }
+    if (!deletes.rows.empty()) {
+        out.push_back(std::move(deletes));
+    }
+    for (Segment& s : upserts) {
+        out.push_back(std::move(s));
+    }
 }
 
 std::vector<Segment> BatchBuilder::take_segments() {
     std::vector<Segment> out;
-    for (Folded& f : folded_) {
-        Segment deletes;
-        deletes.mapping = f.mapping;
-        deletes.kind = MutationKind::kDelete;
-        deletes.cols = f.mapping->target().pk;
-        std::vector<Segment> upserts;  // one per column set
-        for (Folded::Entry& e : f.entries) {
-            if (e.delete_first) {
-                std::vector<Datum> key(e.row.size());
-                for (size_t i : f.mapping->target().pk) {
-                    key[i] = e.row[i];
-                }
-                deletes.rows.push_back(std::move(key));
-            }
-            if (!e.upsert) {
-                continue;
-            }
-            std::vector<size_t> cols = present_columns(e.row);
-            auto it = std::find_if(upserts.begin(), upserts.end(),
-                                   [&](const Segment& s) { return s.cols == cols; });
-            if (it == upserts.end()) {
-                Segment s;
-                s.mapping = f.mapping;
-                s.kind = MutationKind::kUpsert;
-                s.cols = std::move(cols);
-                upserts.push_back(std::move(s));
-                it = upserts.end() - 1;
-            }
-            it->rows.push_back(std::move(e.row));
+    for (const Slot& slot : slots_) {
+        if (slot.folded) {
+            emit_fold(folded_[slot.at], out);
+        } else {
+            out.push_back(std::move(segments_[slot.at]));
         }
-        if (!deletes.rows.empty()) {
-            out.push_back(std::move(deletes));
-        }
-        for (Segment& s : upserts) {
-            out.push_back(std::move(s));
-        }
-    }
-    for (Segment& s : segments_) {
-        out.push_back(std::move(s));
     }
     clear();
     return out;
 }
 
-void BatchBuilder::fold(const std::shared_ptr<const TableMapping>& mapping, MutationKind kind,
-                        std::vector<Datum> row) {
-    auto f = std::find_if(folded_.begin(), folded_.end(),
-                          [&](const Folded& x) { return x.mapping == mapping; });
-    if (f == folded_.end()) {
+void BatchBuilder::fold(const Mapping& mapping, SegmentKind kind, std::vector<Datum> row) {
+    auto open = open_folds_.find(mapping.get());
+    if (open == open_folds_.end()) {
         folded_.push_back(Folded{mapping, {}, {}});
-        f = folded_.end() - 1;
+        slots_.push_back({true, folded_.size() - 1});
+        open = open_folds_.emplace(mapping.get(), folded_.size() - 1).first;
     }
+    Folded& f = folded_[open->second];
     std::string key = mapping->key(row);
-    auto it = f->index.find(key);
-    if (it == f->index.end()) {
-        f->index.emplace(std::move(key), f->entries.size());
+    auto it = f.index.find(key);
+    if (it == f.index.end()) {
+        f.index.emplace(std::move(key), f.entries.size());
         Folded::Entry e;
-        e.delete_first = kind == MutationKind::kDelete;
-        e.upsert = kind == MutationKind::kUpsert;
+        e.delete_first = kind == SegmentKind::kDelete;
+        e.upsert = kind == SegmentKind::kUpsert;
         e.row = std::move(row);
-        f->entries.push_back(std::move(e));
+        f.entries.push_back(std::move(e));
         ++rows_;
         return;
     }
-    Folded::Entry& e = f->entries[it->second];
-    if (kind == MutationKind::kDelete) {
+    Folded::Entry& e = f.entries[it->second];
+    if (kind == SegmentKind::kDelete) {
         e.delete_first = true;
         e.upsert = false;
         e.row = std::move(row);
     } else if (e.upsert) {
         // A later image of the same row: columns it does not carry (unchanged TOAST) keep the
         // value the earlier image had.
-        for (size_t i = 0; i < row.size(); ++i) {
-            if (row[i].absent() && !e.row[i].absent()) {
-                row[i] = std::move(e.row[i]);
-            }
-        }
+        fill_absent(row, e.row);
         e.row = std::move(row);
     } else {
         e.upsert = true;  // deleted earlier in the transaction, now written again
@@ -117,8 +145,7 @@ void BatchBuilder::fold(const std::shared_ptr<const TableMapping>& mapping, Muta
     }
 }
 
-const std::shared_ptr<const TableMapping>& BatchBuilder::mapping_for(
-    const std::shared_ptr<const Relation>& rel) {
+const BatchBuilder::Mapping& BatchBuilder::mapping_for(const std::shared_ptr<const Relation>& rel) {
     auto it = mappings_.find(rel.get());
     if (it == mappings_.end()) {
         it = mappings_.emplace(rel.get(), catalog_.resolve(session_, rel)).first;
@@ -127,7 +154,7 @@ const std::shared_ptr<const TableMapping>& BatchBuilder::mapping_for(
 }
 
 void BatchBuilder::add(const Mutation& m) {
-    const std::shared_ptr<const TableMapping>& mapping = mapping_for(m.relation);
+    const Mapping& mapping = mapping_for(m.relation);
     std::vector<Datum> row = mapping->project(m.values);
     const Relation& rel = *m.relation;
     if (!mapping->has_key(row)) {
@@ -153,44 +180,105 @@ void BatchBuilder::add(const Mutation& m) {
                 mapping->target().name.display(), rel.schema, rel.name));
         }
         if (mapping->key(old_row) != mapping->key(row)) {
-            std::vector<Datum> key_only(old_row.size());
-            for (size_t i : mapping->target().pk) {
-                key_only[i] = old_row[i];
-            }
-            append(mapping, MutationKind::kDelete, std::move(key_only));
+            change_key(mapping, std::move(row), std::move(old_row));
+            return;
         }
     }
     if (m.kind == MutationKind::kDelete) {
-        std::vector<Datum> key_only(row.size());
-        for (size_t i : mapping->target().pk) {
-            key_only[i] = std::move(row[i]);
-        }
-        row = std::move(key_only);
+        append(mapping, SegmentKind::kDelete, key_only(*mapping, row));
+        return;
     }
-    append(mapping, m.kind, std::move(row));
+    append(mapping, SegmentKind::kUpsert, std::move(row));
 }
 
-void BatchBuilder::append(const std::shared_ptr<const TableMapping>& mapping, MutationKind kind,
-                          std::vector<Datum> row) {
-    if (collapse_ && !mapping->target().order_sensitive) {
+void BatchBuilder::change_key(const Mapping& mapping, std::vector<Datum> row,
+                              std::vector<Datum> old_row) {
+    // The values the new row lacks are the old row's: from the old tuple when the source sent
+    // it whole (REPLICA IDENTITY FULL), or from a change to the old key earlier in this batch.
+    fill_absent(row, old_row);
+    if (!complete(*mapping, row) && folding(mapping)) {
+        if (auto open = open_folds_.find(mapping.get()); open != open_folds_.end()) {
+            Folded& f = folded_[open->second];
+            auto it = f.index.find(mapping->key(old_row));
+            if (it != f.index.end() && f.entries[it->second].upsert) {
+                fill_absent(row, f.entries[it->second].row);
+            }
+        }
+    }
+    if (complete(*mapping, row)) {
+        append(mapping, SegmentKind::kDelete, key_only(*mapping, old_row));
+        append(mapping, SegmentKind::kUpsert, std::move(row));
+        return;
+    }
+    // Move the row on the target, after everything before it and before everything after.
+    open_folds_.erase(mapping.get());
+    for (size_t i : mapping->target().pk) {
+        row.push_back(old_row[i]);
+    }
+    append(mapping, SegmentKind::kMove, std::move(row));
+}
+
+bool BatchBuilder::can_extend_last_segment(const Mapping& mapping) const {
+    if (segments_.empty()) {
+        return false;
+    }
+    // Folded changes of other tables may come after the last segment: their order relative
+    // to it does not matter. This table's own folded changes after it do.
+    for (auto slot = slots_.rbegin(); slot != slots_.rend() && slot->folded; ++slot) {
+        if (folded_[slot->at].mapping == mapping) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void BatchBuilder::append(const Mapping& mapping, SegmentKind kind, std::vector<Datum> row) {
+    if (kind != SegmentKind::kMove && folding(mapping)) {
         fold(mapping, kind, std::move(row));
         return;
     }
-    std::vector<size_t> cols =
-        kind == MutationKind::kDelete ? mapping->target().pk : present_columns(row);
+    size_t width = mapping->target().columns.size();
+    std::vector<size_t> cols;
+    if (kind == SegmentKind::kDelete) {
+        cols = mapping->target().pk;
+    } else {
+        std::vector<Datum> target_part(row.begin(), row.begin() + static_cast<ptrdiff_t>(width));
+        cols = present_columns(target_part);
+    }
     std::string key = mapping->key(row);
-    if (!segments_.empty()) {
+    std::string old_key;
+    if (kind == SegmentKind::kMove) {
+        std::vector<Datum> old_row(width);
+        const auto& pk = mapping->target().pk;
+        for (size_t i = 0; i < pk.size(); ++i) {
+            old_row[pk[i]] = row[width + i];
+        }
+        old_key = mapping->key(old_row);
+    }
+    if (can_extend_last_segment(mapping)) {
         Segment& last = segments_.back();
         if (last.mapping == mapping && last.kind == kind && last.cols == cols) {
             auto it = last.index.find(key);
-            if (it == last.index.end()) {
-                last.index.emplace(std::move(key), last.rows.size());
-                last.rows.push_back(std::move(row));
-                ++rows_;
-            } else if (kind == MutationKind::kUpsert) {
-                last.rows[it->second] = std::move(row);
+            if (kind == SegmentKind::kMove) {
+                // One UPDATE sees the table as it was before it: a key may appear only once
+                // in it, as an old or a new key, or a chained move would find nothing.
+                if (it == last.index.end() && !last.index.contains(old_key)) {
+                    last.index.emplace(std::move(key), last.rows.size());
+                    last.index.emplace(std::move(old_key), last.rows.size());
+                    last.rows.push_back(std::move(row));
+                    ++rows_;
+                    return;
+                }
+            } else {
+                if (it == last.index.end()) {
+                    last.index.emplace(std::move(key), last.rows.size());
+                    last.rows.push_back(std::move(row));
+                    ++rows_;
+                } else if (kind == SegmentKind::kUpsert) {
+                    last.rows[it->second] = std::move(row);
+                }
+                return;
             }
-            return;
         }
     }
     Segment s;
@@ -198,8 +286,12 @@ void BatchBuilder::append(const std::shared_ptr<const TableMapping>& mapping, Mu
     s.kind = kind;
     s.cols = std::move(cols);
     s.index.emplace(std::move(key), 0);
+    if (!old_key.empty()) {
+        s.index.emplace(std::move(old_key), 0);
+    }
     s.rows.push_back(std::move(row));
     segments_.push_back(std::move(s));
+    slots_.push_back({false, segments_.size() - 1});
     ++rows_;
 }
 

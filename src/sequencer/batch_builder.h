@@ -12,18 +12,25 @@
 
 namespace rep::sequencer {
 
-// Accumulates the mutations of one target transaction into segments (one statement each).
+// Accumulates the row changes of one target transaction into segments (one statement each),
+// in an order that leaves the target as applying every change in source order would.
 //
-// Strict order (order-sensitive tables, or --collapseMutations=false): a mutation joins the
+// Strict order (order-sensitive tables, or --collapseMutations=false): a change joins the
 // last segment when it has the same table, kind and column set; a key already in that segment
 // is replaced (last write wins, as applying both in order would leave). Anything else starts a
 // new segment, so operations are applied in exactly the source order.
 //
 // Collapsed (the default for tables with no foreign keys and no unique index besides the
-// primary key): all changes of one table in the transaction are folded per key into its
-// final state, then written as one delete (keys deleted, or deleted and re-inserted) and one
-// upsert per column set. Per key the result equals applying every change in order; across
-// keys and tables order cannot matter, because no constraint relates two rows.
+// primary key): a table's changes are folded per key into their final state, then written as
+// one delete (keys deleted, or deleted and re-inserted) and one upsert per column set. Per key
+// the result equals applying every change in order; across keys and tables order cannot
+// matter, because no constraint relates two rows.
+//
+// A key change whose new row lacks columns (an unchanged TOASTed value, target-only columns)
+// cannot be a delete and an insert: the insert would lose them. Unless the old row's values
+// are known (the old tuple, or a change to it earlier in this batch), it becomes a *move*, an
+// UPDATE of the key found by the old key, in strict order: a collapsed table's changes so
+// far are written before it and folding starts afresh after it.
 class BatchBuilder {
 public:
     // `session` is where the catalog reads tables it has not seen yet.
@@ -38,10 +45,11 @@ public:
     // The statements to run, in an order that gives the source's result; empties the builder.
     std::vector<target::Segment> take_segments();
     void clear();
-    // Turns folding off for the rest of this builder's use (strict source order).
+    // Folding per key on (true) or strict source order for every table (false).
     void set_collapse(bool on) { collapse_ = on; }
 
 private:
+    using Mapping = std::shared_ptr<const target::TableMapping>;
     // One table's changes folded per key.
     struct Folded {
         struct Entry {
@@ -49,27 +57,40 @@ private:
             bool upsert = false;        // then this row is written
             std::vector<Datum> row;
         };
-        std::shared_ptr<const target::TableMapping> mapping;
+        Mapping mapping;
         std::unordered_map<std::string, size_t> index;  // key -> entries
         std::vector<Entry> entries;
+    };
+    // The output in order: a strict segment, or a table's folded changes.
+    struct Slot {
+        bool folded;
+        size_t at;  // into folded_ or segments_
     };
 
     // The mapping of a relation, from this builder's own cache (no lock per row); the shared
     // catalog is asked once per relation layout.
-    const std::shared_ptr<const target::TableMapping>& mapping_for(
-        const std::shared_ptr<const Relation>& rel);
-    void append(const std::shared_ptr<const target::TableMapping>& mapping, MutationKind kind,
-                std::vector<Datum> row);
-    void fold(const std::shared_ptr<const target::TableMapping>& mapping, MutationKind kind,
-              std::vector<Datum> row);
+    const Mapping& mapping_for(const std::shared_ptr<const Relation>& rel);
+    // A key change: a delete and an upsert, or a move (see the class comment).
+    void change_key(const Mapping& mapping, std::vector<Datum> row, std::vector<Datum> old_row);
+    bool folding(const Mapping& mapping) const {
+        return collapse_ && !mapping->target().order_sensitive;
+    }
+    void append(const Mapping& mapping, target::SegmentKind kind, std::vector<Datum> row);
+    // Whether a change of `mapping` in strict order may join the last strict segment.
+    bool can_extend_last_segment(const Mapping& mapping) const;
+    void fold(const Mapping& mapping, target::SegmentKind kind, std::vector<Datum> row);
+    void emit_fold(Folded& f, std::vector<target::Segment>& out);
 
     target::TableCatalog& catalog_;
     util::TargetSession& session_;
     // The catalog keeps every relation it mapped alive, so their addresses stay unique.
-    std::unordered_map<const Relation*, std::shared_ptr<const target::TableMapping>> mappings_;
+    std::unordered_map<const Relation*, Mapping> mappings_;
     bool collapse_;
+    std::vector<Slot> slots_;
     std::vector<target::Segment> segments_;  // strict order
-    std::vector<Folded> folded_;             // collapsed tables, in first-seen order
+    std::vector<Folded> folded_;
+    // The fold still open for each collapsed table (index into folded_).
+    std::unordered_map<const target::TableMapping*, size_t> open_folds_;
     size_t rows_ = 0;
 };
 

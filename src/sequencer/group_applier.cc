@@ -167,7 +167,7 @@ void GroupApplier::record_written(const std::vector<Segment>& segments, double t
         size_t n = s.rows.size();
         // The statements ran together: each is charged its share of the time by rows.
         double seconds = total_seconds * static_cast<double>(n) / static_cast<double>(total_rows);
-        bool deletes = s.kind == MutationKind::kDelete;
+        bool deletes = s.kind == target::SegmentKind::kDelete;
         const std::string& table = s.mapping->target().name.table;
         context_.probe.wrote_batch(table, n, seconds, age);
         auto& counts = pending_counts_[table];
@@ -191,7 +191,9 @@ void GroupApplier::fail_segment(const Error& e, const Segment& s) {
     const target::TargetTable& t = s.mapping->target();
     throw Error(ErrorKind::kFatal,
                 fmt::format("cannot apply {} to table {} ({}){}: {}. {}. Checkpoint stays at {}",
-                            s.kind == MutationKind::kDelete ? "deletes" : "upserts",
+                            s.kind == target::SegmentKind::kDelete ? "deletes"
+                            : s.kind == target::SegmentKind::kMove ? "key changes"
+                                                                   : "upserts",
                             t.name.display(), current_transaction(),
                             culprit.empty() ? "" : ", row with primary key " + culprit, e.what(),
                             target::advice_for_sqlstate(e.sqlstate()),

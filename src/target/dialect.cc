@@ -66,6 +66,30 @@ std::string Dialect::delete_by_pk(const TargetTable& t) const {
                        unnest_select(t, t.pk));
 }
 
+std::string Dialect::move_by_pk(const TargetTable& t, const std::vector<size_t>& cols) const {
+    std::string set;
+    std::string args;
+    std::string alias;
+    for (size_t i = 0; i < cols.size(); ++i) {
+        const TargetColumn& c = t.columns[cols[i]];
+        set +=
+            fmt::format("{}{} = u.c{}::{}", i > 0 ? ", " : "", quote_ident(c.name), i, c.cast_type);
+        args += fmt::format("{}${}::text[]", i > 0 ? ", " : "", i + 1);
+        alias += fmt::format("{}c{}", i > 0 ? ", " : "", i);
+    }
+    std::string target_key;
+    std::string old_key;
+    for (size_t k = 0; k < t.pk.size(); ++k) {
+        const TargetColumn& c = t.columns[t.pk[k]];
+        target_key += fmt::format("{}target_row.{}", k > 0 ? ", " : "", quote_ident(c.name));
+        old_key += fmt::format("{}u.k{}::{}", k > 0 ? ", " : "", k, c.cast_type);
+        args += fmt::format(", ${}::text[]", cols.size() + k + 1);
+        alias += fmt::format(", k{}", k);
+    }
+    return fmt::format("UPDATE {} AS target_row SET {} FROM unnest({}) AS u({}) WHERE ({}) = ({})",
+                       t.name.sql(qualify_database()), set, args, alias, target_key, old_key);
+}
+
 std::vector<std::string> Dialect::truncate(const std::vector<const TargetTable*>& tables,
                                            bool cascade, bool restart_identity) const {
     std::vector<std::string> out;

@@ -27,6 +27,10 @@ public:
     std::string upsert(const TargetTable& t, const std::vector<size_t>& cols) const;
     // Delete by primary key; parameter $i+1 is the text[] of primary key column i.
     std::string delete_by_pk(const TargetTable& t) const;
+    // Moves rows to new primary keys in place: sets the columns `cols` (which include the
+    // key) of the row found by its old key, leaving the others as they are. Parameters: the
+    // text[] of each column in `cols`, then one per primary key column with the old key.
+    std::string move_by_pk(const TargetTable& t, const std::vector<size_t>& cols) const;
     // Empties the tables, in one statement where the product allows it.
     std::vector<std::string> truncate(const std::vector<const TargetTable*>& tables, bool cascade,
                                       bool restart_identity) const;

@@ -23,8 +23,9 @@ const SegmentWriter::Statement& SegmentWriter::statement(const Segment& s) {
     auto [it, inserted] = statements_.try_emplace(StatementKey{s.mapping.get(), s.kind, s.cols});
     if (inserted) {
         const TargetTable& t = s.mapping->target();
-        it->second.sql =
-            s.kind == MutationKind::kDelete ? dialect_.delete_by_pk(t) : dialect_.upsert(t, s.cols);
+        it->second.sql = s.kind == SegmentKind::kDelete ? dialect_.delete_by_pk(t)
+                         : s.kind == SegmentKind::kMove ? dialect_.move_by_pk(t, s.cols)
+                                                        : dialect_.upsert(t, s.cols);
         // Named after the SQL text, not a counter: the connection remembers what it prepared
         // across pipeline restarts, when a new writer would number its statements afresh and
         // could run one table's rows through another table's statement.
@@ -56,7 +57,15 @@ std::string& SegmentWriter::next_buffer() {
 
 void SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
                            std::vector<const char*>& values) {
-    for (size_t c : s.cols) {
+    std::vector<size_t> columns = s.cols;
+    if (s.kind == SegmentKind::kMove) {
+        // Then the old key, appended to each row after the target's columns.
+        size_t width = s.mapping->target().columns.size();
+        for (size_t i = 0; i < s.mapping->target().pk.size(); ++i) {
+            columns.push_back(width + i);
+        }
+    }
+    for (size_t c : columns) {
         std::string& out = next_buffer();
         util::TextArrayBuilder b(out);
         for (size_t r = first; r < first + count; ++r) {

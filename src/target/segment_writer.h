@@ -15,13 +15,25 @@
 
 namespace rep::target {
 
-// A run of mutations of one kind to one table with the same set of present columns, written
+// What a segment's statement does.
+enum class SegmentKind : uint8_t {
+    kUpsert,  // insert the rows, or update the present columns of rows with their key
+    kDelete,  // delete rows by primary key
+    // Change rows' primary keys in place: an UPDATE found by the old key, so the columns a
+    // row does not carry (unchanged TOASTed values, target-only columns) keep their values.
+    kMove,
+};
+
+// A run of row changes of one kind to one table with the same set of present columns, written
 // by one statement. Keys are unique within a segment (a later change to a key already in the
-// segment replaces it, or, for deletes, is a no-op).
+// segment replaces it, or, for deletes, is a no-op); a move segment never holds a key twice,
+// as an old or a new key.
 struct Segment {
     std::shared_ptr<const TableMapping> mapping;
-    MutationKind kind = MutationKind::kUpsert;
-    std::vector<size_t> cols;  // target columns present (upsert) or the primary key (delete)
+    SegmentKind kind = SegmentKind::kUpsert;
+    // Target columns present (upsert, move: the values written) or the primary key (delete).
+    std::vector<size_t> cols;
+    // Target-ordered rows. A move row has its old primary key values appended (in key order).
     std::vector<std::vector<Datum>> rows;
     std::unordered_map<std::string, size_t> index;  // key -> position in rows
 };
@@ -52,7 +64,7 @@ private:
     std::string& next_buffer();
 
     // Mappings live as long as the catalog that made them, which outlives this writer's use.
-    using StatementKey = std::tuple<const TableMapping*, MutationKind, std::vector<size_t>>;
+    using StatementKey = std::tuple<const TableMapping*, SegmentKind, std::vector<size_t>>;
     struct Statement {
         std::string name;
         std::string sql;

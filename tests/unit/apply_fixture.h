@@ -40,15 +40,19 @@ struct ApplyFixture {
     }
 
     // Declares a target table and the source relation that maps onto it: the same columns,
-    // text-typed, the first `keys` of them the primary key.
+    // text-typed, the first `keys` of them the primary key; the target also has the columns
+    // `target_only`.
     std::shared_ptr<const Relation> table(const std::string& name,
                                           const std::vector<std::string>& columns, size_t keys,
-                                          bool order_sensitive = false) {
+                                          bool order_sensitive = false,
+                                          const std::vector<std::string>& target_only = {}) {
         target::TargetTable t;
         t.name = TableName{schema, name};
-        for (size_t i = 0; i < columns.size(); ++i) {
+        std::vector<std::string> target_columns = columns;
+        target_columns.insert(target_columns.end(), target_only.begin(), target_only.end());
+        for (size_t i = 0; i < target_columns.size(); ++i) {
             target::TargetColumn c;
-            c.name = columns[i];
+            c.name = target_columns[i];
             c.cast_type = "text";
             c.pk_position = i < keys ? static_cast<int>(i) + 1 : 0;
             t.columns.push_back(c);

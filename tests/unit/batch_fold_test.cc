@@ -1,8 +1,8 @@
 // The batch fold: whatever sequence of inserts, updates, key changes, deletes and unchanged
-// TOASTed columns a group holds, the target must end as the source did. Checked on random
-// histories against a model of the source table, with folding, in strict order, for
-// order-sensitive tables and with tiny flushes, through the real GroupApplier and a fake
-// target.
+// TOASTed columns a group holds, the target must end as the source did, and target-only
+// columns keep their values. Checked on random histories against a model of the source table,
+// with folding, in strict order, for order-sensitive tables and with tiny flushes, with the
+// key or the whole old row as old tuple, through the real GroupApplier and a fake target.
 
 #include "sequencer/group_applier.h"
 
@@ -24,57 +24,83 @@ struct Variant {
     size_t flush_size;
 };
 
-// A random history of source transactions over keys 1..4 of items(id, a, t), and the table it
-// leaves on the source. `t` stands for a TOASTed column: an update that does not change it
-// does not send it.
+// A random history of source transactions over keys 1..6 of items(id, a, t), starting from
+// rows 1..4, and the table it leaves. `t` stands for a TOASTed column: an update that does not
+// change it does not send it, a key change included. The target also has a column `extra`
+// the source does not know: rows keep its value when they change, move with it when their key
+// changes, and new rows get NULL.
+struct Row {
+    std::string a, t, extra;
+};
 struct History {
     std::vector<std::vector<Mutation>> txns;
-    std::map<std::string, std::pair<std::string, std::string>> table;  // id -> (a, t)
+    std::map<std::string, Row> table;
 };
 
-History random_history(std::mt19937& rng, const std::shared_ptr<const Relation>& rel) {
+History random_history(std::mt19937& rng, const std::shared_ptr<const Relation>& rel,
+                       bool full_identity) {
     History h;
+    for (int k = 1; k <= 4; ++k) {
+        std::string id = std::to_string(k);
+        h.table[id] = {"a0", "t" + id, "keep" + id};
+    }
     auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
     auto value = [&](const char* prefix) { return prefix + std::to_string(pick(1000)); };
+    // The old tuple of a key change: the key alone, or the whole old row (REPLICA IDENTITY
+    // FULL; a TOASTed value it did not change is still left out).
+    auto old_tuple = [&](const std::string& id, const Row& r) {
+        return full_identity ? std::vector<std::string>{id, r.a, "~"}
+                             : std::vector<std::string>{id, "~", "~"};
+    };
     int txns = 1 + pick(4);
-    for (int t = 0; t < txns; ++t) {
+    for (int n = 0; n < txns; ++n) {
         std::vector<Mutation> ops;
-        int n = 1 + pick(8);
-        for (int i = 0; i < n; ++i) {
-            std::string id = std::to_string(1 + pick(4));
+        int count = 1 + pick(8);
+        for (int i = 0; i < count; ++i) {
+            std::string id = std::to_string(1 + pick(6));
             auto row = h.table.find(id);
             if (row == h.table.end()) {
                 std::string a = value("a"), tv = value("t");
                 ops.push_back(testing::upsert(rel, {id, a, tv}));
-                h.table[id] = {a, tv};
+                h.table[id] = {a, tv, "NULL"};
                 continue;
             }
-            switch (pick(4)) {
+            std::string to = std::to_string(1 + pick(6));
+            bool free = !h.table.contains(to);
+            switch (pick(5)) {
                 case 0: {  // update, TOASTed column unchanged (not sent)
                     std::string a = value("a");
                     ops.push_back(testing::upsert(rel, {id, a, "~"}));
-                    row->second.first = a;
+                    row->second.a = a;
                     break;
                 }
                 case 1: {  // update of both columns
                     std::string a = value("a"), tv = value("t");
                     ops.push_back(testing::upsert(rel, {id, a, tv}));
-                    row->second = {a, tv};
+                    row->second.a = a;
+                    row->second.t = tv;
                     break;
                 }
-                case 2: {  // key change to a free key, with the whole new row and the old key
-                    std::string to = std::to_string(1 + pick(4));
-                    if (h.table.contains(to)) {
+                case 2: {  // key change with the whole new row
+                    if (!free) {
                         break;
                     }
-                    // A key change with an unchanged TOASTed column loses that column (the
-                    // source sends it as unchanged; docs/pglogical.md and the reliability
-                    // issue); histories here send it whole.
-                    std::string a = value("a");
-                    std::string tv = row->second.second;
-                    ops.push_back(testing::upsert(rel, {to, a, tv}, {id, "~", "~"}));
+                    std::string a = value("a"), tv = value("t");
+                    ops.push_back(testing::upsert(rel, {to, a, tv}, old_tuple(id, row->second)));
+                    Row moved{a, tv, row->second.extra};
                     h.table.erase(row);
-                    h.table[to] = {a, tv};
+                    h.table[to] = moved;
+                    break;
+                }
+                case 3: {  // key change, TOASTed column unchanged (not sent)
+                    if (!free) {
+                        break;
+                    }
+                    std::string a = value("a");
+                    ops.push_back(testing::upsert(rel, {to, a, "~"}, old_tuple(id, row->second)));
+                    Row moved{a, row->second.t, row->second.extra};
+                    h.table.erase(row);
+                    h.table[to] = moved;
                     break;
                 }
                 default:  // delete by key
@@ -94,29 +120,38 @@ TEST(BatchFold, RandomHistoriesEndAsTheSourceDid) {
                                 {"order-sensitive table", true, true, 1000},
                                 {"flush every 2 rows", true, false, 2}};
     for (const Variant& v : variants) {
-        for (unsigned seed = 0; seed < 300; ++seed) {
-            ApplyFixture f;
-            f.options.collapse = v.collapse;
-            f.options.flush_size = v.flush_size;
-            auto rel = f.table("items", {"id", "a", "t"}, 1, v.order_sensitive);
-            std::mt19937 rng(seed);
-            History h = random_history(rng, rel);
-            // The target starts as the source did before the history: empty.
-            testing::TestApplier t(f);
-            GroupApplier& applier = t.applier;
-            uint64_t id = 100;
-            for (auto& ops : h.txns) {
-                for (const ChangeItem& item : testing::transaction(id, ops)) {
-                    applier.apply(item);
+        for (bool full_identity : {false, true}) {
+            for (unsigned seed = 0; seed < 300; ++seed) {
+                ApplyFixture f;
+                f.options.collapse = v.collapse;
+                f.options.flush_size = v.flush_size;
+                auto rel = f.table("items", {"id", "a", "t"}, 1, v.order_sensitive, {"extra"});
+                std::mt19937 rng(seed);
+                History h = random_history(rng, rel, full_identity);
+                // The target starts as the source did before the history.
+                for (int k = 1; k <= 4; ++k) {
+                    std::string id = std::to_string(k);
+                    f.db.put("\"public\".\"items\"",
+                             {{"id", id}, {"a", "a0"}, {"t", "t" + id}, {"extra", "keep" + id}});
                 }
-                id += 100;
+                testing::TestApplier t(f);
+                GroupApplier& applier = t.applier;
+                uint64_t id = 100;
+                for (auto& ops : h.txns) {
+                    for (const ChangeItem& item : testing::transaction(id, ops)) {
+                        applier.apply(item);
+                    }
+                    id += 100;
+                }
+                applier.commit();
+                std::vector<std::string> expected;
+                for (const auto& [key, row] : h.table) {
+                    expected.push_back(key + "|" + row.a + "|" + row.t + "|" + row.extra);
+                }
+                ASSERT_EQ(f.dump("items"), expected)
+                    << v.name << (full_identity ? ", REPLICA IDENTITY FULL" : "") << ", seed "
+                    << seed;
             }
-            applier.commit();
-            std::vector<std::string> expected;
-            for (const auto& [key, row] : h.table) {
-                expected.push_back(key + "|" + row.first + "|" + row.second);
-            }
-            ASSERT_EQ(f.dump("items"), expected) << v.name << ", seed " << seed;
         }
     }
 }

@@ -97,6 +97,19 @@ TEST(Dialect, PostgresUpsertOverridesIdentityAlways) {
               R"(ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name")");
 }
 
+TEST(Dialect, MoveChangesTheKeyInPlaceAndKeepsOtherColumns) {
+    // A key change that did not carry every column: the row found by its old key gets the new
+    // values; columns not listed keep theirs.
+    EXPECT_EQ(kPostgres.move_by_pk(pairs(), {1, 2}),
+              R"(UPDATE "public"."pairs" AS target_row SET "b" = u.c0::text, "a" = u.c1::integer )"
+              R"(FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(c0, c1, k0, k1) )"
+              R"(WHERE (target_row."a", target_row."b") = (u.k0::integer, u.k1::text))");
+    EXPECT_EQ(kCockroach.move_by_pk(items(), {0, 2}),
+              R"(UPDATE "defaultdb"."public"."items" AS target_row SET "id" = u.c0::bigint, )"
+              R"("qty" = u.c1::integer FROM unnest($1::text[], $2::text[], $3::text[]) AS )"
+              R"(u(c0, c1, k0) WHERE (target_row."id") = (u.k0::bigint))");
+}
+
 TEST(Dialect, QuotesIdentifiers) {
     TargetTable t;
     t.name = TableName{SchemaRef::parse(R"("My Schema")", "--targetSchema"), R"(we"ird)"};

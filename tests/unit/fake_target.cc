@@ -57,6 +57,14 @@ FakeStatement parse(const std::string& sql, const std::vector<std::optional<std:
         size_t end = sql.find(" (", 12);
         s.table = sql.substr(12, end - 12);
         s.columns = identifiers(between(sql, end, " ("));
+    } else if (starts_with(sql, "UPDATE ")) {
+        s.kind = FakeStatement::Kind::kMove;
+        size_t end = sql.find(" AS target_row SET ");
+        s.table = sql.substr(7, end - 7);
+        size_t from = sql.find(" FROM unnest(", end);
+        s.columns = identifiers(sql.substr(end, from - end));
+        size_t where = sql.find(" WHERE (", from);
+        s.old_key = identifiers(sql.substr(where, sql.find(") = (", where) - where));
     } else if (starts_with(sql, "DELETE FROM ")) {
         s.kind = FakeStatement::Kind::kDelete;
         size_t end = sql.find(" WHERE (", 12);
@@ -115,6 +123,17 @@ std::vector<std::optional<std::string>> parse_text_array(const std::string& lite
         }
     }
     return out;
+}
+
+void FakeDatabase::put(const std::string& table, const FakeRow& row) {
+    std::lock_guard lock(mu_);
+    Table& t = tables_.at(table);
+    std::string key;
+    for (const std::string& pk : t.pk) {
+        const auto& v = row.at(pk);
+        key += (v ? *v : std::string("\x01NULL")) + "|";
+    }
+    t.rows[key] = row;
 }
 
 void FakeDatabase::add_table(const target::TargetTable& table) {
@@ -186,6 +205,25 @@ void FakeDatabase::apply(const FakeStatement& s) {
                 for (size_t i = 0; i < s.columns.size(); ++i) {
                     target[s.columns[i]] = row[i];
                 }
+            }
+            return;
+        }
+        case FakeStatement::Kind::kMove: {
+            Table& t = tables_.at(s.table);
+            size_t n = s.columns.size();
+            for (const auto& row : s.rows) {
+                std::vector<std::optional<std::string>> old(row.begin() + static_cast<long>(n),
+                                                            row.end());
+                auto it = t.rows.find(key_of(t, s.old_key, old));
+                if (it == t.rows.end()) {
+                    continue;  // UPDATE ... WHERE key = old found nothing
+                }
+                FakeRow moved = it->second;
+                t.rows.erase(it);
+                for (size_t i = 0; i < n; ++i) {
+                    moved[s.columns[i]] = row[i];
+                }
+                t.rows[key_of(t, s.columns, row)] = std::move(moved);
             }
             return;
         }

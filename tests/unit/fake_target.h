@@ -6,6 +6,7 @@
 // (target::Dialect for PostgreSQL, staging::Memo) and keeps tables as rows of text values:
 //   INSERT INTO <table> (<cols>) ... ON CONFLICT     upsert of the listed columns
 //   DELETE FROM <table> WHERE (<pk>) IN ...           delete by key
+//   UPDATE <table> AS target_row SET ... WHERE (<pk>) = (<old key>)   a key change in place
 //   TRUNCATE <table>, ...                             empties the tables
 //   ... (key, value) VALUES ...                       memo upsert; SELECT ... WHERE key = $1 reads
 // Each session's transaction is applied to the shared database at COMMIT, atomically.
@@ -26,10 +27,12 @@ namespace rep::testing {
 
 // One data statement as the fake understood it.
 struct FakeStatement {
-    enum class Kind { kUpsert, kDelete, kTruncate, kMemo, kOther };
+    enum class Kind { kUpsert, kDelete, kMove, kTruncate, kMemo, kOther };
     Kind kind = Kind::kOther;
-    std::string table;                 // as the SQL spells it: "public"."items"
-    std::vector<std::string> columns;  // upsert: the columns written; delete: the key
+    std::string table;  // as the SQL spells it: "public"."items"
+    // upsert, move: the columns written; delete: the key
+    std::vector<std::string> columns;
+    std::vector<std::string> old_key;  // move: the key columns its rows end with
     std::vector<std::vector<std::optional<std::string>>> rows;
     std::vector<std::string> tables;  // truncate
 };
@@ -41,6 +44,8 @@ class FakeDatabase {
 public:
     // Tables must be declared (their keys identify rows).
     void add_table(const target::TargetTable& table);
+    // Puts a row straight into a table, as if it had always been there.
+    void put(const std::string& table, const FakeRow& row);
 
     // Rows of a table, keyed by their primary key values joined with '|'.
     std::map<std::string, FakeRow> rows(const std::string& table) const;
