@@ -5,7 +5,9 @@
 #
 #   scripts/pg_servers.sh start BASE SRC_PORT DST_PORT   # wipes BASE first
 #   scripts/pg_servers.sh stop  BASE
-#   scripts/pg_servers.sh restart-target BASE DST_PORT   # stop -m immediate, start again
+#   scripts/pg_servers.sh stop-target BASE                # stop -m immediate (a crash)
+#   scripts/pg_servers.sh start-target BASE DST_PORT
+#   scripts/pg_servers.sh stop-source BASE / start-source BASE SRC_PORT
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:?start|stop|restart-target}
@@ -71,8 +73,16 @@ start-target)
     DST_PORT=${3:?target port}
     pg_start dst "$DST_PORT"
     ;;
+stop-source)
+    as_pg "$PGBIN/pg_ctl" -D "$BASE/src" -m immediate -w stop >/dev/null
+    ;;
+start-source)
+    SRC_PORT=${3:?source port}
+    pg_start src "$SRC_PORT" -c wal_level=logical -c max_replication_slots=64 -c max_wal_senders=64 \
+        -c logical_decoding_work_mem=${LOGICAL_DECODING_WORK_MEM:-64MB}
+    ;;
 *)
-    echo "usage: $0 start|stop|stop-target|start-target BASE [ports]" >&2
+    echo "usage: $0 start|stop|stop-target|start-target|stop-source|start-source BASE [ports]" >&2
     exit 2
     ;;
 esac

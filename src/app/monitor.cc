@@ -32,6 +32,7 @@ void Monitor::start() {
 void Monitor::loop() {
     util::PgConn target(options_.target_conn, "target");
     target.set_connect_timeout(3);
+    target.set_response_timeout(std::chrono::seconds(10));
     target.set_session_sql(
         {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
     auto next = std::chrono::steady_clock::now();

@@ -29,20 +29,64 @@ void sleep_unless_stopped(Duration d) {
     }
 }
 
-// Runs `fn` until it succeeds, retrying retryable errors with backoff; fatal errors and an
-// exhausted retry budget propagate.
+// Waiting out an outage: logs the first failures, then one line every 30 s, so that a server
+// that is down for minutes leaves a readable log (/_/healthz says 503 meanwhile).
+class OutageLog {
+public:
+    // Logs `what` failed with `e`, retrying in `d`.
+    void failed(const std::string& what, const Error& e, Duration d) {
+        auto now = std::chrono::steady_clock::now();
+        if (failures_++ == 0) {
+            since_ = now;
+        }
+        if (failures_ <= 5 || now - last_ >= std::chrono::seconds(30)) {
+            last_ = now;
+            auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - since_).count();
+            spdlog::warn(
+                "{} failed{}, retrying in {}: {}", what,
+                failures_ > 1 ? fmt::format(" ({} times in {} s)", failures_, seconds) : "",
+                format_go_duration(d), e.what());
+        }
+    }
+    void recovered(const std::string& what) {
+        if (failures_ > 5) {
+            spdlog::info("{} succeeded after {} failures", what, failures_);
+        }
+        failures_ = 0;
+    }
+
+private:
+    int failures_ = 0;
+    std::chrono::steady_clock::time_point since_;
+    std::chrono::steady_clock::time_point last_;
+};
+
+// Runs `fn` until it succeeds. Retryable errors (an unreachable or restarting server) are
+// retried for as long as they last, with backoff capped at --retryMaxBackoff: a production
+// replicator rides through an outage. Fatal errors propagate, and so does any error once a
+// stop is requested.
 template <typename Fn>
 auto with_retries(const util::RetryPolicy& policy, const char* what, Fn&& fn) {
     util::Backoff backoff(policy);
+    OutageLog log;
     for (;;) {
         try {
+            struct Recovered {
+                OutageLog& log;
+                const char* what;
+                ~Recovered() {
+                    if (std::uncaught_exceptions() == 0) {
+                        log.recovered(what);
+                    }
+                }
+            } recovered{log, what};
             return fn();
         } catch (const Error& e) {
-            if (!e.retryable() || backoff.exhausted() || stop_requested().load()) {
+            if (!e.retryable() || stop_requested().load()) {
                 throw;
             }
             Duration d = backoff.next();
-            spdlog::warn("{} failed, retrying in {}: {}", what, format_go_duration(d), e.what());
+            log.failed(what, e, d);
             sleep_unless_stopped(d);
         }
     }
@@ -123,7 +167,11 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         snapshotter->start();
     }
 
+    // A statement's answer is waited for until the server's own statement_timeout
+    // (--applyTimeout) has surely fired, and then some: longer means the peer is gone.
+    const Duration response_timeout = config.apply_timeout + std::chrono::seconds(30);
     util::PgConn target(config.target_conn, "target");
+    target.set_response_timeout(response_timeout);
     auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(config.apply_timeout);
     // The values arrive as UTF-8 text (sources render them so) and are parsed by the target:
     // declare the encoding, and pin the interval style, whose input rules differ, whatever
@@ -173,6 +221,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::unique_ptr<util::PgConn> staging_conn;
     if (!memo_in_target) {
         staging_conn = std::make_unique<util::PgConn>(config.staging_conn, "staging");
+        staging_conn->set_response_timeout(response_timeout);
         with_retries(config.retry, "connecting to staging", [&] { staging_conn->connect(); });
     }
     util::PgConn& staging = memo_in_target ? target : *staging_conn;
@@ -212,6 +261,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::vector<util::TargetSession*> worker_sessions;
     for (size_t i = 0; i < workers; ++i) {
         pool.push_back(std::make_unique<util::PgConn>(config.target_conn, "target"));
+        pool.back()->set_response_timeout(response_timeout);
         pool.back()->set_session_sql(session);
         worker_sessions.push_back(pool.back().get());
     }
@@ -236,6 +286,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     ao.parallel_table_groups = config.enable_parallel_applies;
 
     util::Backoff backoff(config.retry);
+    OutageLog outage;
     Ordinal progress_at_failure = progress.ordinal();
     while (!stop_requested().load()) {
         try {
@@ -257,17 +308,13 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             }
             if (progress.ordinal() > progress_at_failure) {
                 backoff.reset();  // it made progress since the last failure
+                outage.recovered("replication");
             }
             progress_at_failure = progress.ordinal();
-            if (backoff.exhausted()) {
-                throw Error(
-                    ErrorKind::kFatal,
-                    fmt::format("giving up after {} retries without progress (--maxRetries): {}",
-                                backoff.attempts(), e.what()));
-            }
+            // Retryable means a new run may succeed (a server back from a restart, a lock
+            // released): keep trying, whatever --maxRetries says of in-place retries.
             Duration d = backoff.next();
-            spdlog::warn("replication interrupted, resuming from {} in {}: {}",
-                         codec.describe(progress.get()), format_go_duration(d), e.what());
+            outage.failed(fmt::format("replication from {}", codec.describe(progress.get())), e, d);
             sleep_unless_stopped(d);
         }
     }

@@ -1,5 +1,7 @@
 #include "app/signals.h"
 
+#include "util/libpq_io.h"
+
 #include <csignal>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@ std::atomic<bool>& stop_requested() {
 }
 
 void install_signal_handlers() {
+    // Network waits end a second after a stop request instead of waiting out their deadline.
+    util::set_stop_flag(&g_stop);
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

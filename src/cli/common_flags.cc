@@ -42,7 +42,8 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
     add_duration(app, "--applyTimeout", c.apply_timeout,
                  "Statement timeout for each target statement");
     app.add_option("--maxRetries", c.retry.max_retries,
-                   "Retries of a retryable target or source error before giving up")
+                   "In-place retries of a target transaction that failed with a retryable error "
+                   "before the pipeline restarts from the checkpoint (outages are waited out)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     add_duration(app, "--retryInitialBackoff", c.retry.initial_backoff, "First retry delay");

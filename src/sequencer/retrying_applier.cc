@@ -103,8 +103,11 @@ void RetryingApplier::retry(const Error& first) {
     std::string last = first.what();
     for (;;) {
         if (backoff.exhausted()) {
-            throw Error(ErrorKind::kFatal,
-                        fmt::format("target still failing after {} retries (--maxRetries): {}",
+            // Not fatal: the pipeline starts again from the last checkpoint (as MOLT's apply
+            // loop restarts), and keeps doing so while the error lasts.
+            throw Error(ErrorKind::kRetryable,
+                        fmt::format("target still failing after {} retries (--maxRetries), "
+                                    "restarting from the last checkpoint: {}",
                                     backoff.attempts(), last));
         }
         Duration delay = backoff.next();

@@ -1,6 +1,7 @@
 #include "util/pg_conn.h"
 
 #include "base/conninfo.h"
+#include "util/libpq_io.h"
 
 #include <fmt/format.h>
 
@@ -59,21 +60,56 @@ std::string PgConn::describe() const {
 
 void PgConn::connect() {
     close();
-    std::string timeout = std::to_string(connect_timeout_);
-    const char* keys[] = {"dbname", connect_timeout_ > 0 ? "connect_timeout" : nullptr, nullptr};
-    const char* vals[] = {conninfo_.c_str(), timeout.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, vals, /*expand_dbname=*/1);
+    std::vector<std::pair<std::string, std::string>> params;
+    if (connect_timeout_ > 0) {
+        params.emplace_back("connect_timeout", std::to_string(connect_timeout_));
+    }
+    conn_ = connect_libpq(conninfo_, params);
     if (PQstatus(conn_) != CONNECTION_OK) {
         Error e = pg_error(conn_, nullptr, "cannot connect to " + describe());
         close();
         // A refused or failed connection may be a restart in progress: let the caller retry.
-        throw Error(ErrorKind::kRetryable, e.what());
+        // A refused password, a certificate that does not verify or a bad parameter will not
+        // pass by waiting.
+        throw Error(
+            connect_error_is_permanent(e.what()) ? ErrorKind::kFatal : ErrorKind::kRetryable,
+            e.what());
     }
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
     for (const auto& sql : session_sql_) {
-        check(PQexec(conn_, sql.c_str()), sql);
+        exec(sql);
     }
+}
+
+PgResult PgConn::results(std::string_view sql) {
+    // As PQexec does: the last result, or the first error.
+    PgResult kept;
+    bool kept_failed = false;
+    auto deadline = std::chrono::steady_clock::now() + response_timeout_;
+    for (;;) {
+        try {
+            await_result(conn_, deadline, describe());
+        } catch (const Error&) {
+            close();  // an answer may still be on its way: nothing else can use the connection
+            throw;
+        }
+        PGresult* r = PQgetResult(conn_);
+        if (r == nullptr) {
+            break;
+        }
+        auto st = PQresultStatus(r);
+        if (kept_failed) {
+            PQclear(r);
+        } else {
+            kept.reset(r);
+            kept_failed = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_COPY_BOTH;
+        }
+        if (st == PGRES_COPY_BOTH || st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+            break;  // no end of results until the copy ends
+        }
+    }
+    return check(kept.release(), sql);
 }
 
 bool PgConn::in_transaction() const {
@@ -121,7 +157,10 @@ void PgConn::ensure_usable() {
 
 PgResult PgConn::exec(const std::string& sql) {
     ensure_usable();
-    return check(PQexec(conn_, sql.c_str()), sql);
+    if (PQsendQuery(conn_, sql.c_str()) != 1) {
+        return check(nullptr, sql);
+    }
+    return results(sql);
 }
 
 PgResult PgConn::exec_params(const std::string& sql, const Params& params) {
@@ -131,9 +170,11 @@ PgResult PgConn::exec_params(const std::string& sql, const Params& params) {
     for (const auto& p : params) {
         values.push_back(p ? p->c_str() : nullptr);
     }
-    return check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                              values.data(), nullptr, nullptr, 0),
-                 sql);
+    if (PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0) != 1) {
+        return check(nullptr, sql);
+    }
+    return results(sql);
 }
 
 void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
@@ -186,10 +227,21 @@ void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* faile
     if (PQpipelineSync(conn_) != 1) {
         throw broken("sending a pipeline");
     }
+    // Every result is waited for with a deadline: a silent peer must not hold the worker.
+    auto deadline = std::chrono::steady_clock::now() + response_timeout_;
+    auto next_result = [&] {
+        try {
+            await_result(conn_, deadline, describe());
+        } catch (const Error&) {
+            close();
+            throw;
+        }
+        return PQgetResult(conn_);
+    };
     std::optional<Error> error;
     size_t error_call = 0;
     for (const Sent& s : sent) {
-        PGresult* r = PQgetResult(conn_);
+        PGresult* r = next_result();
         if (r == nullptr) {
             throw broken("reading pipeline results");
         }
@@ -208,11 +260,11 @@ void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* faile
                 fmt::format("{}{} failed on {}", s.prepare ? "prepare " : "", head, describe()));
             error_call = s.call;
         }
-        while (PGresult* extra = PQgetResult(conn_)) {  // NULL ends each command's results
+        while (PGresult* extra = next_result()) {  // NULL ends each command's results
             PQclear(extra);
         }
     }
-    PGresult* sync = PQgetResult(conn_);
+    PGresult* sync = next_result();
     bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
     PQclear(sync);
     if (!synced || PQexitPipelineMode(conn_) != 1) {

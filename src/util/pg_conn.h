@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/duration.h"
 #include "base/error.h"
 #include "util/target_session.h"
 
@@ -38,8 +39,12 @@ public:
     PgConn& operator=(const PgConn&) = delete;
 
     void connect() override;
-    // Seconds libpq may spend connecting (connect_timeout); 0 keeps the connection string's.
+    // Seconds libpq may spend connecting (connect_timeout); 0 keeps the connection string's
+    // (10 s when it sets none).
     void set_connect_timeout(int seconds) { connect_timeout_ = seconds; }
+    // Longest wait for the answer to a statement or a pipeline before the connection is
+    // dropped as dead (a retryable error); keep it above the server's statement_timeout.
+    void set_response_timeout(Duration timeout) { response_timeout_ = timeout; }
     // Statements run after every (re)connect, e.g. SET statement_timeout.
     void set_session_sql(std::vector<std::string> sql) { session_sql_ = std::move(sql); }
     bool connected() const override;
@@ -63,6 +68,8 @@ public:
 
 private:
     PgResult check(PGresult* r, std::string_view sql);
+    // Collects the results of a statement sent with PQsend*, waiting with the deadline.
+    PgResult results(std::string_view sql);
     void ensure_usable();
 
     std::string conninfo_;
@@ -71,6 +78,7 @@ private:
     std::vector<std::string> prepared_;
     std::vector<std::string> session_sql_;
     int connect_timeout_ = 0;
+    Duration response_timeout_ = std::chrono::seconds(60);
 };
 
 // Builds the Error for a failed result or connection; exposed for the replication connection.

@@ -22,6 +22,7 @@ public:
     explicit PglogicalSource(const PglogicalConfig& c)
         : c_(c), monitor_conn_(c.source_conn, "source") {
         monitor_conn_.set_connect_timeout(3);
+        monitor_conn_.set_response_timeout(std::chrono::seconds(10));
         monitor_conn_.set_session_sql(
             {"SET application_name = 'replicator-monitor'", "SET statement_timeout = 3000"});
     }

@@ -3,6 +3,7 @@
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "core/table_name.h"
+#include "util/libpq_io.h"
 #include "util/pg_conn.h"
 
 #include <fmt/format.h>
@@ -80,20 +81,20 @@ void ReplicationConn::connect() {
     // text form, as PostgreSQL's own subscriber does, after any options the user gave, and
     // have the server convert text to UTF-8, which the target session declares.
     std::string options = conninfo_value(conninfo_, "options") + " " + kValueOptions;
-    const char* keys[] = {"dbname",          "replication", "application_name",
-                          "client_encoding", "options",     nullptr};
-    const char* vals[] = {conninfo_.c_str(), "database", "replicator", "UTF8",
-                          options.c_str(),   nullptr};
-    conn_ = PQconnectdbParams(keys, vals, 1);
+    conn_ = util::connect_libpq(conninfo_, {{"replication", "database"},
+                                            {"application_name", "replicator"},
+                                            {"client_encoding", "UTF8"},
+                                            {"options", options}});
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(conn_);
         while (!msg.empty() && msg.back() == '\n') {
             msg.pop_back();
         }
         close();
-        throw Error(ErrorKind::kRetryable,
-                    fmt::format("cannot open a replication connection to source {}: {}",
-                                redact_conninfo(conninfo_), msg));
+        throw Error(
+            util::connect_error_is_permanent(msg) ? ErrorKind::kFatal : ErrorKind::kRetryable,
+            fmt::format("cannot open a replication connection to source {}: {}",
+                        redact_conninfo(conninfo_), msg));
     }
 }
 
@@ -106,7 +107,13 @@ void ReplicationConn::start(const StartOptions& o) {
         "START_REPLICATION SLOT {} LOGICAL {} (proto_version '{}', publication_names {}{})",
         quote_ident(o.slot), o.start.str(), o.proto_version,
         quote_literal(quote_ident(o.publication)), o.streaming ? ", streaming 'on'" : "");
-    util::PgResult r(PQexec(conn_, sql.c_str()));
+    if (PQsendQuery(conn_, sql.c_str()) != 1) {
+        throw util::pg_error(conn_, nullptr,
+                             "START_REPLICATION on source " + redact_conninfo(conninfo_));
+    }
+    util::await_result(conn_, std::chrono::steady_clock::now() + std::chrono::seconds(60),
+                       "the source (START_REPLICATION)");
+    util::PgResult r(PQgetResult(conn_));
     if (PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
         throw util::pg_error(conn_, r.get(),
                              "START_REPLICATION on source " + redact_conninfo(conninfo_));

@@ -8,6 +8,14 @@
 #include <algorithm>
 
 namespace rep::pg {
+namespace {
+
+// Silence on the replication stream: ask for an answer after kAskAfter, give up after
+// kGiveUpAfter (a keepalive reply comes back at once from a live walsender).
+constexpr std::chrono::seconds kAskAfter{10};
+constexpr std::chrono::seconds kGiveUpAfter{30};
+
+}  // namespace
 
 WalReader::WalReader(WalReaderOptions options, source::ChangeSink& sink, Progress& progress,
                      metrics::Probe& probe)
@@ -49,6 +57,8 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
         so.slot, so.publication, start.is_zero() ? "confirmed by the slot" : start.str(),
         so.proto_version, v2 ? " with streaming" : "");
     next_status_ = std::chrono::steady_clock::now() + options_.standby_timeout;
+    auto last_heard = std::chrono::steady_clock::now();
+    bool asked = false;
     while (!stop.load()) {
         maybe_send_status(false);
         auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -56,8 +66,24 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
         auto wait = std::clamp(until, std::chrono::milliseconds(1), std::chrono::milliseconds(100));
         auto msg = conn_.receive(wait);
         if (!msg) {
+            // A walsender with nothing to send may stay silent as long as we keep reporting.
+            // After a while ask it to answer: one that cannot is a dead or half-open
+            // connection, which TCP alone may never report.
+            auto quiet = std::chrono::steady_clock::now() - last_heard;
+            if (quiet >= kAskAfter && !asked) {
+                conn_.send_status(Lsn(progress_.ordinal()), /*reply_requested=*/true);
+                asked = true;
+            } else if (quiet >= kGiveUpAfter) {
+                throw Error(
+                    ErrorKind::kRetryable,
+                    fmt::format("the source sent nothing for {} s, not even when asked "
+                                "to answer; reconnecting",
+                                std::chrono::duration_cast<std::chrono::seconds>(quiet).count()));
+            }
             continue;
         }
+        last_heard = std::chrono::steady_clock::now();
+        asked = false;
         probe_.received((msg->kind == 'k' ? msg->wal_end : msg->wal_start).ordinal());
         if (msg->kind == 'k') {
             if (msg->reply_requested) {
