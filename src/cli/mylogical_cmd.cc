@@ -20,6 +20,9 @@ CLI::App* add_mylogical_command(CLI::App& parent, MylogicalCommand& command, Log
     cmd->add_flag("--fetchMetadata", c.fetch_metadata,
                   "Read column names, keys and types from information_schema when the server does "
                   "not log them (binlog_row_metadata not FULL)");
+    cmd->add_flag("--acceptDataLoss", c.accept_data_loss,
+                  "Start although the source has purged binary logs with transactions after the "
+                  "checkpoint: those transactions are lost. Without it such a start fails");
     cmd->add_option("--replicationProcessID", c.replication_process_id,
                     "Server id this replica reports to the source (must be unique among replicas)")
         ->capture_default_str();

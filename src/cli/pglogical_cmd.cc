@@ -28,6 +28,9 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalCommand& command, Log
                  "How often progress (standby status) is reported to the source");
     cmd->add_flag("!--disableStreaming", c.allow_streaming,
                   "Use pgoutput protocol 1 even where the server supports streaming (protocol 2)");
+    cmd->add_flag("--acceptDataLoss", c.accept_data_loss,
+                  "Start although the slot is ahead of the checkpoint (it was dropped and "
+                  "re-created): the changes in between are lost. Without it such a start fails");
     cmd->add_option("--parallelism", common.parallelism,
                     "Target transactions applied concurrently, each on its own connection; source "
                     "transactions touching the same rows still apply in source order (1: one "

@@ -84,10 +84,12 @@ std::vector<std::pair<std::string, std::string>> ApplyWorker::memo_rows(const Gr
 }
 
 void ApplyWorker::committed(const GroupSpan& span) {
+    // The checkpoint first: once the Schedule counts the group as done, the dispatcher may
+    // write the memo on its own (Checkpointer::tick).
+    checkpointer_.committed(index_, span);
     Position prefix = schedule_.committed(index_, span.txns);
     context_.progress.advance(prefix);
     context_.probe.set_confirmed(context_.progress.ordinal());
-    checkpointer_.committed(index_, span, prefix);
 }
 
 bool ApplyWorker::landed(util::TargetSession& session, const GroupSpan& span) {

@@ -23,15 +23,20 @@ public:
     // target transaction as the group's data. Empty when the memo is in another database.
     virtual std::vector<std::pair<std::string, std::string>> rows(size_t worker,
                                                                   const GroupSpan& span) = 0;
-    // Worker, after its COMMIT of `span`; `prefix` is the contiguous committed prefix now.
-    virtual void committed(size_t worker, const GroupSpan& span, const Position& prefix) = 0;
+    // Worker, after its COMMIT of `span` and before the group counts as done: writes what must
+    // follow the commit (a separate staging database) and tells Progress what the checkpoint
+    // now proves (Progress::recorded).
+    virtual void committed(size_t worker, const GroupSpan& span) = 0;
     // Worker, after the connection broke during COMMIT: whether the rows written with it show
     // that the group committed (false when nothing was written with it). Throws rep::Error if
     // the target cannot be read.
     virtual bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) = 0;
-    // Dispatcher, on its own session: about once a second, and with `final` when the run
-    // ends, with the contiguous committed prefix.
-    virtual void tick(util::TargetSession& session, const Position& prefix, bool final) = 0;
+    // Dispatcher, on its own session, about once a second and with `final` when the run ends,
+    // with the contiguous committed prefix. `idle`: no group is being applied, so no worker
+    // writes the memo meanwhile; then positions passed with nothing to apply (keepalives,
+    // other tables' transactions) are recorded, so the slot may confirm them.
+    virtual void tick(util::TargetSession& session, const Position& prefix, bool idle,
+                      bool final) = 0;
 };
 
 }  // namespace rep::sequencer

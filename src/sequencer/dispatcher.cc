@@ -46,8 +46,8 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
                    return !parallel || keys_.add(changes, keys);
                }) {
     if (workers.size() > 1) {
-        checkpointer_ = std::make_unique<RecordCheckpointer>(context, schedule_,
-                                                             context.codec.at(applied.prefix()));
+        checkpointer_ = std::make_unique<RecordCheckpointer>(
+            context, schedule_, context.codec.at(applied.prefix()), workers.size());
     } else {
         checkpointer_ = std::make_unique<PlainCheckpointer>(context);
     }
@@ -100,7 +100,8 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
                 }
             }
             if (now - last_tick >= std::chrono::seconds(1)) {
-                checkpointer_->tick(session_, schedule_.prefix(), /*final=*/false);
+                checkpointer_->tick(session_, schedule_.prefix(),
+                                    /*idle=*/schedule_.in_flight() == 0, /*final=*/false);
                 last_tick = now;
             }
             if (items.empty()) {
@@ -156,7 +157,7 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
     if (dispatch_error) {
         std::rethrow_exception(dispatch_error);
     }
-    checkpointer_->tick(session_, schedule_.prefix(), /*final=*/true);
+    checkpointer_->tick(session_, schedule_.prefix(), /*idle=*/true, /*final=*/true);
 }
 
 void Dispatcher::perform(std::vector<Grouper::Step>& steps) {

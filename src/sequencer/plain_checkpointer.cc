@@ -1,5 +1,7 @@
 #include "sequencer/plain_checkpointer.h"
 
+#include <spdlog/spdlog.h>
+
 namespace rep::sequencer {
 
 std::vector<std::pair<std::string, std::string>> PlainCheckpointer::rows(size_t,
@@ -10,7 +12,7 @@ std::vector<std::pair<std::string, std::string>> PlainCheckpointer::rows(size_t,
     return {{context_.memo_key, span.end.text}};
 }
 
-void PlainCheckpointer::committed(size_t, const GroupSpan& span, const Position&) {
+void PlainCheckpointer::committed(size_t, const GroupSpan& span) {
     if (!context_.memo_in_target()) {
         // At-least-once: the data is committed; if this write fails the pipeline restarts
         // from the older memo position and re-applies idempotently.
@@ -20,7 +22,27 @@ void PlainCheckpointer::committed(size_t, const GroupSpan& span, const Position&
         }
         context_.memo.write(staging, context_.memo_key, span.end.text);
     }
+    context_.progress.recorded(span.end.ordinal);
     context_.probe.set_checkpoint(span.end.ordinal);
+}
+
+void PlainCheckpointer::tick(util::TargetSession& session, const Position& prefix, bool idle,
+                             bool) {
+    if (!idle || prefix.ordinal <= context_.progress.recorded() || prefix.text.empty()) {
+        return;
+    }
+    try {
+        util::TargetSession& conn = context_.memo_in_target() ? session : *context_.staging;
+        if (!conn.connected()) {
+            conn.connect();
+        }
+        context_.memo.write(conn, context_.memo_key, prefix.text);
+        context_.progress.recorded(prefix.ordinal);
+        context_.probe.set_checkpoint(prefix.ordinal);
+    } catch (const Error& e) {
+        spdlog::warn("could not record the checkpoint {} in the memo table: {}",
+                     context_.codec.describe(prefix), e.what());
+    }
 }
 
 bool PlainCheckpointer::landed(util::TargetSession& session, size_t, const GroupSpan& span) {

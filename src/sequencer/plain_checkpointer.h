@@ -15,9 +15,9 @@ public:
 
     std::vector<std::pair<std::string, std::string>> rows(size_t worker,
                                                           const GroupSpan& span) override;
-    void committed(size_t worker, const GroupSpan& span, const Position& prefix) override;
+    void committed(size_t worker, const GroupSpan& span) override;
     bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) override;
-    void tick(util::TargetSession&, const Position&, bool) override {}
+    void tick(util::TargetSession& session, const Position& prefix, bool idle, bool final) override;
 
 private:
     const ApplyContext& context_;

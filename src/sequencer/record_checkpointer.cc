@@ -9,8 +9,8 @@
 namespace rep::sequencer {
 
 RecordCheckpointer::RecordCheckpointer(const ApplyContext& context, const Schedule& schedule,
-                                       Position written)
-    : context_(context), schedule_(schedule), written_(std::move(written)) {}
+                                       Position written, size_t workers)
+    : context_(context), schedule_(schedule), written_(std::move(written)), claimed_(workers) {}
 
 std::vector<std::pair<std::string, std::string>> RecordCheckpointer::rows(size_t worker,
                                                                           const GroupSpan& span) {
@@ -18,6 +18,7 @@ std::vector<std::pair<std::string, std::string>> RecordCheckpointer::rows(size_t
         return {};  // at least once: the dispatcher writes the plain row to staging
     }
     staging::WorkerRecord record = schedule_.record_for(worker, span.txns);
+    claimed_[worker] = record.prefix;
     const std::string& key = context_.memo_key;
     std::vector<std::pair<std::string, std::string>> rows = {
         {staging::worker_record_key(key, worker), staging::encode_record(record, context_.codec)}};
@@ -29,8 +30,10 @@ std::vector<std::pair<std::string, std::string>> RecordCheckpointer::rows(size_t
     return rows;
 }
 
-void RecordCheckpointer::committed(size_t, const GroupSpan&, const Position& prefix) {
-    context_.probe.set_checkpoint(prefix.ordinal);
+void RecordCheckpointer::committed(size_t worker, const GroupSpan&) {
+    // Recovery takes the largest prefix any record claims (staging.md §4.3).
+    context_.progress.recorded(claimed_[worker]);
+    context_.probe.set_checkpoint(context_.progress.recorded());
 }
 
 bool RecordCheckpointer::landed(util::TargetSession& session, size_t worker,
@@ -47,9 +50,13 @@ bool RecordCheckpointer::landed(util::TargetSession& session, size_t worker,
     return std::find(record.ranges.begin(), record.ranges.end(), span.txns) != record.ranges.end();
 }
 
-void RecordCheckpointer::tick(util::TargetSession& session, const Position& prefix, bool final) {
-    if (context_.memo_in_target() && !final) {
-        return;  // worker 0 keeps the plain row fresh
+void RecordCheckpointer::tick(util::TargetSession& session, const Position& prefix, bool idle,
+                              bool final) {
+    // Worker 0 keeps the plain row near the prefix while groups apply; positions passed after
+    // the last of them are written when the workers are idle.
+    if (context_.memo_in_target() && !final &&
+        !(idle && prefix.ordinal > context_.progress.recorded())) {
+        return;
     }
     std::lock_guard lock(mu_);
     if (prefix.ordinal.is_zero() || prefix.ordinal <= written_.ordinal) {
@@ -62,6 +69,7 @@ void RecordCheckpointer::tick(util::TargetSession& session, const Position& pref
         }
         context_.memo.write(conn, context_.memo_key, prefix.text);
         written_ = prefix;
+        context_.progress.recorded(prefix.ordinal);
     } catch (const Error& e) {
         // The records (or, with separate staging, the next write) still hold the position.
         spdlog::warn("could not write the checkpoint {} to the memo table: {}",

@@ -17,19 +17,23 @@ namespace rep::sequencer {
 class RecordCheckpointer final : public Checkpointer {
 public:
     // REQUIRES: context.codec has stable ordinals.
-    RecordCheckpointer(const ApplyContext& context, const Schedule& schedule, Position written);
+    RecordCheckpointer(const ApplyContext& context, const Schedule& schedule, Position written,
+                       size_t workers);
 
     std::vector<std::pair<std::string, std::string>> rows(size_t worker,
                                                           const GroupSpan& span) override;
-    void committed(size_t worker, const GroupSpan& span, const Position& prefix) override;
+    void committed(size_t worker, const GroupSpan& span) override;
     bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) override;
-    void tick(util::TargetSession& session, const Position& prefix, bool final) override;
+    void tick(util::TargetSession& session, const Position& prefix, bool idle, bool final) override;
 
 private:
     const ApplyContext& context_;
     const Schedule& schedule_;
     std::mutex mu_;
     Position written_;  // last value the dispatcher wrote to the plain row
+    // The prefix each worker's record claimed in the transaction it is committing (each slot
+    // is used by its worker's thread only).
+    std::vector<Ordinal> claimed_;
 };
 
 }  // namespace rep::sequencer

@@ -91,6 +91,78 @@ TEST(CheckpointFormat, PglogicalSkipsWhatParallelRecordsList) {
     EXPECT_EQ(db.target->count("t WHERE v = 'source' AND id > 30"), 10);
 }
 
+// The slot was dropped and created again after the checkpoint: the changes in between are
+// gone. The replicator says so instead of starting at the new slot as if nothing happened.
+TEST(CheckpointFormat, SlotAheadOfTheCheckpointIsRefused) {
+    Databases db("it_slot_gap", "CREATE TABLE t(id int PRIMARY KEY, v text)");
+    Replicator first(db.args(), fresh_log("it_slot_gap"));
+    db.source->exec("INSERT INTO t SELECT g, 'replicated' FROM generate_series(1, 10) g");
+    ASSERT_TRUE(harness::converges(db, {"t"}));
+    first.signal(SIGTERM);
+    ASSERT_EQ(first.wait(30s), 0) << first.log();
+    // As the replicator advised once the slot was gone: create it again. Rows written
+    // without a slot are never decoded.
+    db.source->exec("SELECT pg_drop_replication_slot('slot_it_slot_gap')");
+    db.source->exec("INSERT INTO t SELECT g, 'lost' FROM generate_series(11, 110) g");
+    db.source->exec("SELECT pg_create_logical_replication_slot('slot_it_slot_gap', 'pgoutput')");
+    db.source->exec("INSERT INTO t SELECT g, 'after' FROM generate_series(111, 120) g");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("ahead of the checkpoint"), std::string::npos) << out;
+    EXPECT_NE(out.find("--acceptDataLoss"), std::string::npos) << out;
+    EXPECT_EQ(db.target->count("t"), 10);
+    // Accepting the loss goes on from the new slot.
+    Replicator r(db.args({"--acceptDataLoss"}), fresh_log("it_slot_gap"));
+    EXPECT_TRUE(harness::wait_for([&] { return db.target->count("t") == 20; }, 30s)) << r.log();
+    EXPECT_EQ(db.target->count("t WHERE v = 'lost'"), 0);
+    r.signal(SIGTERM);
+    ASSERT_EQ(r.wait(30s), 0) << r.log();
+    // Once is enough: the checkpoint has caught up with the new slot.
+    Replicator again(db.args(), fresh_log("it_slot_gap"));
+    db.source->exec("INSERT INTO t VALUES (121, 'later')");
+    EXPECT_TRUE(harness::wait_for([&] { return db.target->count("t") == 21; }, 30s)) << again.log();
+}
+
+// A quiet source: keepalives move the slot only once the checkpoint records their position,
+// so the slot never passes the memo (and a restart finds them equal).
+TEST(CheckpointFormat, SlotNeverPassesTheCheckpoint) {
+    Databases db("it_slot_memo",
+                 "CREATE TABLE t(id int PRIMARY KEY); CREATE TABLE other(x int "
+                 "PRIMARY KEY)");
+    db.source->exec("SELECT pg_drop_replication_slot('slot_it_slot_memo')");
+    db.source->exec("DROP PUBLICATION pub_it_slot_memo");
+    db.source->exec("CREATE PUBLICATION pub_it_slot_memo FOR TABLE t");
+    db.source->exec("SELECT pg_create_logical_replication_slot('slot_it_slot_memo', 'pgoutput')");
+    Replicator r(db.args(), fresh_log("it_slot_memo"));
+    db.source->exec("INSERT INTO t VALUES (1)");
+    ASSERT_TRUE(harness::converges(db, {"t"}));
+    // Transactions the publication leaves out move the slot, through keepalives.
+    for (int i = 0; i < 20; ++i) {
+        db.source->exec("INSERT INTO other VALUES (" + std::to_string(i) + ")");
+    }
+    std::string end = current_lsn(db);
+    EXPECT_TRUE(harness::wait_for(
+        [&] {
+            return db.source->value("SELECT confirmed_flush_lsn >= '" + end +
+                                    "' FROM pg_replication_slots WHERE slot_name = "
+                                    "'slot_it_slot_memo'") == "t";
+        },
+        30s));
+    auto memo = db.target->value(
+        "SELECT convert_from(value, 'UTF8') FROM _replicator.memo WHERE key = "
+        "'pglogical-wal-offset-it_slot_memo.public'");
+    ASSERT_TRUE(memo);
+    EXPECT_EQ(db.source->value("SELECT confirmed_flush_lsn <= '" + *memo +
+                               "' FROM pg_replication_slots WHERE slot_name = 'slot_it_slot_memo'"),
+              "t");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0);
+    // And the next start is not mistaken for a re-created slot.
+    Replicator again(db.args(), fresh_log("it_slot_memo"));
+    db.source->exec("INSERT INTO t VALUES (2)");
+    EXPECT_TRUE(harness::converges(db, {"t"})) << again.log();
+}
+
 TEST(CheckpointFormat, MalformedPlainRowStopsWithTheRowNamed) {
     Databases db("it_memo_bad", "CREATE TABLE t(id int PRIMARY KEY)");
     create_memo(db);

@@ -440,6 +440,14 @@ TEST(Mylogical, UnknownAndPurgedGtidsAreClearErrors) {
     EXPECT_EQ(status, 1) << out;
     EXPECT_NE(out.find("--defaultGTIDSet"), std::string::npos) << out;
     EXPECT_NE(out.find("purged"), std::string::npos) << out;
+    EXPECT_NE(out.find("--acceptDataLoss"), std::string::npos) << out;
+    // Accepting the loss starts after the purged transactions: row 1 is lost, row 2 arrives.
+    Replicator r(db.args({"--acceptDataLoss"}), fresh_log("my_gtid"));
+    db.source->exec("INSERT INTO t VALUES (2)");
+    EXPECT_TRUE(harness::wait_for([&] { return db.target->count("t WHERE id = 2") == 1; }, 30s))
+        << r.log();
+    EXPECT_EQ(db.target->count("t WHERE id = 1"), 0);
+    EXPECT_NE(r.log().find("because of --acceptDataLoss"), std::string::npos) << r.log();
 }
 
 TEST(Mylogical, TwentyKillNineDuringWorkload) {

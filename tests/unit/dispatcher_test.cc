@@ -129,6 +129,52 @@ TEST_F(DispatcherTest, TransactionsTheRecordsListAreSkipped) {
     EXPECT_EQ(f.progress.get().text, "0/134");
 }
 
+// A source that goes quiet after a keepalive: with the run still going, the checkpoint
+// records the keepalive's position once nothing is in flight, and only then may the source
+// be told it (confirmable), so a source slot never passes the memo.
+TEST_F(DispatcherTest, PositionsPassedWhileIdleAreRecordedBeforeTheyAreConfirmable) {
+    for (size_t workers : {size_t(1), size_t(3)}) {
+        SCOPED_TRACE(workers);
+        testing::ApplyFixture g;
+        g.options.workers = workers;
+        auto table = g.table("items", {"id", "v"}, 1);
+        util::BoundedQueue<ChangeItem> queue(1 << 20);
+        for (ChangeItem& item : testing::transaction(0x100, {testing::upsert(table, {"1", "a"})})) {
+            queue.push_for(item, std::chrono::seconds(1));
+        }
+        ChangeItem keepalive;
+        keepalive.kind = ChangeItem::Kind::kKeepalive;
+        keepalive.position = pg::Lsn(0x500).position();
+        queue.push_for(keepalive, std::chrono::seconds(1));
+        std::vector<std::unique_ptr<testing::FakeSession>> sessions;
+        std::vector<util::TargetSession*> pointers;
+        for (size_t i = 0; i < workers; ++i) {
+            sessions.push_back(std::make_unique<testing::FakeSession>(g.db));
+            pointers.push_back(sessions.back().get());
+        }
+        testing::FakeSession dispatcher_session(g.db);
+        ApplyContext context = g.context();
+        Dispatcher dispatcher(context, dispatcher_session, pointers, queue, {});
+        std::atomic<bool> stop{false};
+        std::thread runner([&] { dispatcher.run(stop); });
+        // The invariant holds at every moment; the memo catches up on a dispatcher tick.
+        bool recorded = false;
+        for (int i = 0; i < 500 && !recorded; ++i) {
+            Ordinal confirmable = g.progress.confirmable();
+            auto memo = g.db.memo(testing::kMemoKey);
+            Ordinal in_memo = memo ? g.codec.parse(*memo).value().ordinal : Ordinal();
+            EXPECT_LE(confirmable, in_memo);
+            recorded = memo == "0/500";
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_TRUE(recorded) << g.db.memo(testing::kMemoKey).value_or("(none)");
+        EXPECT_EQ(g.progress.confirmable(), Ordinal(0x500));
+        stop = true;
+        queue.close();
+        runner.join();
+    }
+}
+
 TEST_F(DispatcherTest, WorkerErrorStopsTheRunAndNamesTheTransaction) {
     f.db.fail = [](const FakeStatement& s) -> std::optional<Error> {
         for (const auto& row : s.rows) {

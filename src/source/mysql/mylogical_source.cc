@@ -62,7 +62,7 @@ public:
         } else {
             origin = "none given: from the oldest binary log the source keeps";
         }
-        check_start(server_, start, origin);
+        start = check_start(server_, start, origin, c_.accept_data_loss);
         spdlog::info("resuming from GTID {} ({}); the source is at {}",
                      start.empty() ? "(none)" : start, origin, server_.executed);
         return Position{Ordinal(), start};
@@ -117,6 +117,7 @@ public:
             {"defaultGTIDSet", c_.default_gtid_set},
             {"fetchMetadata", c_.fetch_metadata},
             {"replicationProcessID", c_.replication_process_id},
+            {"acceptDataLoss", c_.accept_data_loss},
             {"zeroDates", c_.values.zero_date == ValueOptions::ZeroDate::kNull ? "null" : "error"}};
     }
 

@@ -15,6 +15,8 @@ struct MylogicalConfig {
     std::string default_gtid_set;  // first run only
     bool fetch_metadata = false;
     uint32_t replication_process_id = 10;
+    // --acceptDataLoss: start after transactions whose binary logs are purged (lost).
+    bool accept_data_loss = false;
     ValueOptions values;
 };
 

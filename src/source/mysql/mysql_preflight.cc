@@ -95,7 +95,8 @@ ServerState preflight_source(const MysqlUrl& url, bool fetch_metadata) {
     return state;
 }
 
-void check_start(const ServerState& server, const std::string& start, const std::string& origin) {
+std::string check_start(const ServerState& server, const std::string& start,
+                        const std::string& origin, bool accept_data_loss) {
     const char* flavour = server.mariadb ? "MariaDB" : "MySQL";
     if (!start.empty() && looks_like_mariadb_gtid(start) != server.mariadb) {
         throw fatal(fmt::format("GTID position \"{}\" ({}) is a {} GTID, but the source is {}",
@@ -107,34 +108,49 @@ void check_start(const ServerState& server, const std::string& start, const std:
             server.mariadb ? "list (domain-server-seq,...)" : "set (uuid:1-5,...)"));
     }
     if (server.purged.empty()) {
-        return;
+        return start;
     }
+    // Transactions after the start position whose binary logs are purged can never be read:
+    // refuse, or with --acceptDataLoss start after them.
+    std::string accepted;
     if (server.mariadb) {
         auto purged = MariadbGtidList::parse(server.purged);
         auto from = MariadbGtidList::parse(start);
         if (!purged || !from) {
-            return;
+            return start;
         }
+        bool gap = false;
         for (const auto& [domain, g] : purged->domains()) {
             if (g.seq > 0 && !from->contains(g)) {
-                throw fatal(fmt::format(
-                    "the source has purged binary logs with transactions after GTID position "
-                    "\"{}\" (its oldest binary log starts after {}); they can no longer be "
-                    "replicated: take a new snapshot and start from its GTID position (delete "
-                    "the memo row, pass the new --defaultGTIDSet)",
-                    start.empty() ? std::string("(none)") : start, server.purged));
+                gap = true;
+                from->add(g);
             }
         }
-        return;
+        if (!gap) {
+            return start;
+        }
+        accepted = from->str();
+    } else {
+        auto purged = MysqlGtidSet::parse(server.purged);
+        auto from = MysqlGtidSet::parse(start);
+        if (!purged || !from || from->contains(*purged)) {
+            return start;
+        }
+        from->add(*purged);
+        accepted = from->str();
     }
-    auto purged = MysqlGtidSet::parse(server.purged);
-    auto from = MysqlGtidSet::parse(start);
-    if (purged && from && !from->contains(*purged)) {
-        throw fatal(fmt::format(
-            "the source has purged transactions after GTID set {} (gtid_purged is {}); they "
-            "can no longer be replicated: take a new snapshot and start from its GTID set",
-            start, server.purged));
+    std::string gap = fmt::format(
+        "the source has purged binary logs with transactions after GTID position \"{}\" ({}; "
+        "purged: {}): they can no longer be replicated",
+        start.empty() ? std::string("(none)") : start, origin, server.purged);
+    if (!accept_data_loss) {
+        throw fatal(gap +
+                    ". Take a new snapshot and start from its GTID position (delete the memo "
+                    "row, pass the new --defaultGTIDSet); or, to go on and accept the loss, run "
+                    "once with --acceptDataLoss");
     }
+    spdlog::warn("{}; going on after them ({}) because of --acceptDataLoss", gap, accepted);
+    return accepted;
 }
 
 }  // namespace rep::mysql

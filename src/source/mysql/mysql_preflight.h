@@ -20,8 +20,11 @@ struct ServerState {
 ServerState preflight_source(const MysqlUrl& url, bool fetch_metadata);
 
 // Checks that streaming can start after `start` (GTID text; empty: from the oldest binary
-// log): it is of the server's flavour, parses, and no transaction after it is purged.
-// `origin` says where it came from, for the message. Throws rep::Error (fatal).
-void check_start(const ServerState& server, const std::string& start, const std::string& origin);
+// log): it is of the server's flavour, parses, and no transaction after it is purged, and
+// returns where to start. With `accept_data_loss` purged transactions are skipped instead
+// (the returned position includes them). `origin` says where `start` came from, for the
+// message. Throws rep::Error (fatal).
+std::string check_start(const ServerState& server, const std::string& start,
+                        const std::string& origin, bool accept_data_loss);
 
 }  // namespace rep::mysql

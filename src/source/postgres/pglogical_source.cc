@@ -40,7 +40,7 @@ public:
             "pglogical_confirmed_lsn",
             "LSN up to which the target has applied everything (reported to the "
             "slot), as a number",
-            [p] { return std::optional<double>(static_cast<double>(p->ordinal().value())); });
+            [p] { return std::optional<double>(static_cast<double>(p->confirmable().value())); });
         probe.add_gauge(
             "pglogical_checkpoint_lsn",
             "LSN of the last checkpoint written to the staging memo table, as a "
@@ -58,7 +58,7 @@ public:
         probe.add_gauge("pglogical_source_backlog_bytes",
                         "Bytes of source WAL not yet confirmed as applied", [this, p] {
                             uint64_t cur = current_wal_.load();
-                            uint64_t confirmed = p->ordinal().value();
+                            uint64_t confirmed = p->confirmable().value();
                             return cur == 0 ? std::nullopt
                                             : std::optional<double>(cur - std::min(cur, confirmed));
                         });
@@ -80,6 +80,24 @@ public:
         }
         spdlog::info("resuming from LSN {} saved in {} (slot confirmed at {})",
                      Lsn(checkpoint->ordinal).str(), table, slot_.confirmed_flush.str());
+        // The slot is only ever confirmed up to what the checkpoint records, so a slot ahead
+        // of it was dropped and created again (or advanced by hand): the server would start
+        // at the slot and the changes in between would be skipped without a word.
+        if (slot_.confirmed_flush.ordinal() > checkpoint->ordinal) {
+            std::string gap = fmt::format(
+                "replication slot \"{}\" is confirmed at LSN {}, ahead of the checkpoint LSN {} "
+                "in {}: the source no longer has the changes between them (the slot was dropped "
+                "and created again, or advanced by hand)",
+                c_.slot_name, slot_.confirmed_flush.str(), Lsn(checkpoint->ordinal).str(), table);
+            if (!c_.accept_data_loss) {
+                throw fatal(gap +
+                            ". They cannot be replicated. Re-load the target tables from a "
+                            "snapshot taken after the slot was created and delete the checkpoint "
+                            "row (docs/staging.md §7); or, to go on and accept the loss, run once "
+                            "with --acceptDataLoss");
+            }
+            spdlog::warn("{}; going on from the slot's position because of --acceptDataLoss", gap);
+        }
         return *checkpoint;
     }
 
@@ -123,7 +141,7 @@ public:
         if (current == 0) {
             return std::nullopt;
         }
-        uint64_t confirmed = progress.ordinal().value();
+        uint64_t confirmed = progress.confirmable().value();
         return source::Backlog{static_cast<double>(current - std::min(current, confirmed)),
                                static_cast<double>(confirmed), "bytes of WAL"};
     }
@@ -134,11 +152,12 @@ public:
                 {"publicationName", c_.publication_name},
                 {"createSlotAndPublication", c_.create_slot_and_publication},
                 {"standbyTimeout", format_go_duration(c_.standby_timeout)},
-                {"disableStreaming", !c_.allow_streaming}};
+                {"disableStreaming", !c_.allow_streaming},
+                {"acceptDataLoss", c_.accept_data_loss}};
     }
 
     nlohmann::json positions(const Progress& progress, const metrics::Probe& probe) const override {
-        return {{"confirmed_lsn", Lsn(progress.ordinal()).str()},
+        return {{"confirmed_lsn", Lsn(progress.confirmable()).str()},
                 {"received_lsn", Lsn(probe.received()).str()},
                 {"source_wal_lsn", Lsn(current_wal_.load()).str()}};
     }

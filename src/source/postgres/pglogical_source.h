@@ -17,6 +17,9 @@ struct PglogicalConfig {
     bool create_slot_and_publication = false;
     Duration standby_timeout = std::chrono::seconds(5);
     bool allow_streaming = true;
+    // --acceptDataLoss: start although the slot is ahead of the checkpoint (changes between
+    // them are gone).
+    bool accept_data_loss = false;
     // Where streamed transactions are spooled (<--dataDir>/pglogical-spool).
     std::filesystem::path spool_dir = "replicator-data/pglogical-spool";
 };

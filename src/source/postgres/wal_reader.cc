@@ -71,7 +71,7 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
             // connection, which TCP alone may never report.
             auto quiet = std::chrono::steady_clock::now() - last_heard;
             if (quiet >= kAskAfter && !asked) {
-                conn_.send_status(Lsn(progress_.ordinal()), /*reply_requested=*/true);
+                conn_.send_status(Lsn(progress_.confirmable()), /*reply_requested=*/true);
                 asked = true;
             } else if (quiet >= kGiveUpAfter) {
                 throw Error(
@@ -104,7 +104,7 @@ void WalReader::run(Lsn start, const std::atomic<bool>& stop) {
     try {
         maybe_send_status(true);
         spdlog::info("reported flush position LSN {} to the source",
-                     Lsn(progress_.ordinal()).str());
+                     Lsn(progress_.confirmable()).str());
     } catch (const Error& e) {
         spdlog::warn("could not send the final status update: {}", e.what());
     }
@@ -116,7 +116,7 @@ void WalReader::maybe_send_status(bool force) {
     // Besides the regular update every --standbyTimeout, report a new confirmed position
     // soon after the target commits it (at most every 100 ms), so the slot releases WAL and
     // shows progress without waiting out the timeout.
-    Lsn confirmed(progress_.ordinal());
+    Lsn confirmed(progress_.confirmable());
     bool advanced =
         confirmed > last_reported_ && now >= last_sent_ + std::chrono::milliseconds(100);
     if (!force && !advanced && now < next_status_) {
