@@ -1,6 +1,6 @@
 #include "app/signals.h"
 
-#include "util/libpq_io.h"
+#include "util/stop_flag.h"
 
 #include <csignal>
 #include <unistd.h>

@@ -2,6 +2,7 @@
 
 #include "base/conninfo.h"
 #include "base/error.h"
+#include "util/stop_flag.h"
 
 #include <fmt/format.h>
 
@@ -12,29 +13,8 @@
 namespace rep::util {
 namespace {
 
-std::atomic<const std::atomic<bool>*> g_stop{nullptr};
-
 using Clock = std::chrono::steady_clock;
-
-// The deadline, brought forward to a second after a stop request was first seen.
-class Deadline {
-public:
-    explicit Deadline(Clock::time_point at) : at_(at) {}
-    bool passed() {
-        auto now = Clock::now();
-        const std::atomic<bool>* stop = g_stop.load();
-        if (stop != nullptr && stop->load() && !stopping_) {
-            stopping_ = true;
-            at_ = std::min(at_, now + std::chrono::seconds(1));
-        }
-        return now >= at_;
-    }
-    bool stopping() const { return stopping_; }
-
-private:
-    Clock::time_point at_;
-    bool stopping_ = false;
-};
+using Deadline = WaitDeadline;
 
 // Waits up to 100 ms for the socket; true if it is ready.
 bool wait_socket(int fd, bool for_write) {
@@ -51,10 +31,6 @@ bool wait_socket(int fd, bool for_write) {
 }
 
 }  // namespace
-
-void set_stop_flag(const std::atomic<bool>* flag) {
-    g_stop = flag;
-}
 
 PGconn* connect_libpq(const std::string& conninfo,
                       const std::vector<std::pair<std::string, std::string>>& params) {

@@ -14,11 +14,8 @@
 namespace rep::util {
 
 // Waiting on libpq connections with bounds: every wait has a deadline, and a stop request
-// (SIGINT/SIGTERM) ends it within a second, so no silent peer can hold the process.
-
-// The flag a stop request sets (app/signals); waits give up one second after it is set.
-// Without one, only deadlines end waits.
-void set_stop_flag(const std::atomic<bool>* flag);
+// (SIGINT/SIGTERM, util/stop_flag.h) ends it within a second, so no silent peer can hold the
+// process.
 
 // Connects in non-blocking steps (PQconnectStartParams / PQconnectPoll), waiting in short
 // slices: at most the connection string's connect_timeout (10 s when it sets none), and less

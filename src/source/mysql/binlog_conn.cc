@@ -3,11 +3,17 @@
 #include "base/error.h"
 #include "base/hex.h"
 #include "source/mysql/dump_command.h"
+#include "util/stop_flag.h"
 
 #include <fmt/format.h>
 
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <thread>
 
 namespace rep::mysql {
 namespace {
@@ -36,6 +42,21 @@ bool fatal_dump_error(unsigned code) {
     return code == 1236 /* ER_MASTER_FATAL_ERROR_READING_BINLOG */ ||
            code == ER_ACCESS_DENIED_ERROR || code == ER_SPECIFIC_ACCESS_DENIED_ERROR ||
            code == 1045 || code == 1227;
+}
+
+// Keepalives and a bound on unacknowledged sends, as libpq gets them (util/libpq_io.cc), so a
+// vanished peer is noticed by TCP too.
+void set_socket_options(int fd) {
+    int on = 1;
+    int idle = 10;
+    int interval = 5;
+    int count = 3;
+    unsigned user_timeout_ms = 30000;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
 }
 
 }  // namespace
@@ -105,6 +126,17 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
     if (!hostpart.empty()) {
         u.host = hostpart;
     }
+    for (auto [name, field] :
+         {std::pair{"timeout", &u.connect_timeout}, std::pair{"readTimeout", &u.read_timeout}}) {
+        if (auto it = u.params.find(name); it != u.params.end()) {
+            auto d = parse_go_duration(it->second);
+            if (!d || d->count() <= 0) {
+                throw bad(fmt::format("{} \"{}\" is not a positive duration such as 30s", name,
+                                      it->second));
+            }
+            *field = *d;
+        }
+    }
     static const char* kModes[] = {"disable", "prefer",    "preferred",
                                    "require", "verify-ca", "verify-full"};
     if (auto it = u.params.find("sslmode"); it != u.params.end()) {
@@ -131,6 +163,7 @@ MysqlConn::~MysqlConn() {
 }
 
 void MysqlConn::close() {
+    watch_.detach();
     if (conn_ != nullptr) {
         mysql_close(conn_);
         conn_ = nullptr;
@@ -138,6 +171,17 @@ void MysqlConn::close() {
 }
 
 void MysqlConn::fail(const std::string& what) {
+    watch_.disarm();
+    if (watch_.fired() == SocketWatch::Fired::kStop) {
+        throw Error(ErrorKind::kRetryable,
+                    fmt::format("stopping: gave up {} on source {}", what, url_.redacted()));
+    }
+    if (watch_.fired() == SocketWatch::Fired::kDeadline) {
+        throw Error(ErrorKind::kRetryable,
+                    fmt::format("{} on source {}: no answer within {} (the readTimeout URL "
+                                "parameter); the connection is dropped and opened again",
+                                what, url_.redacted(), format_go_duration(watch_.limit())));
+    }
     unsigned code = conn_ != nullptr ? mysql_errno(conn_) : 0;
     std::string message = conn_ != nullptr ? mysql_error(conn_) : "no connection";
     bool lost = code == 2006 /* CR_SERVER_GONE_ERROR */ || code == 2013 /* CR_SERVER_LOST */ ||
@@ -150,8 +194,11 @@ void MysqlConn::fail(const std::string& what) {
 void MysqlConn::connect() {
     close();
     conn_ = mysql_init(nullptr);
-    unsigned timeout = 10;
+    auto timeout = static_cast<unsigned>(std::max<int64_t>(
+        1, std::chrono::ceil<std::chrono::seconds>(url_.connect_timeout).count()));
     mysql_optionsv(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    // Connecting runs in non-blocking steps (connect_bounded) so that a stop request ends it.
+    mysql_optionsv(conn_, MYSQL_OPT_NONBLOCK, 0);
     mysql_optionsv(conn_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     // Row values come from the binary log, not this session; its time zone only matters to
     // the preflight and metadata queries, which should not depend on the server's default.
@@ -178,18 +225,9 @@ void MysqlConn::connect() {
         my_bool verify = mode == "verify-full" || mode == "verify-ca" ? 1 : 0;
         mysql_optionsv(conn_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     }
-    if (mysql_real_connect(conn_, url_.host.c_str(), url_.user.c_str(), url_.password.c_str(),
-                           url_.database.empty() ? nullptr : url_.database.c_str(), url_.port,
-                           nullptr, 0) == nullptr) {
-        unsigned code = mysql_errno(conn_);
-        std::string msg = mysql_error(conn_);
-        close();
-        // Access denied, unknown database and TLS failures need a configuration change.
-        bool access = code == 1045 || code == 1044 || code == 1049 || code == 2026;
-        throw Error(access ? ErrorKind::kFatal : ErrorKind::kRetryable,
-                    fmt::format("cannot connect to source {}: {} (MySQL error {})", url_.redacted(),
-                                msg, code));
-    }
+    connect_bounded();
+    set_socket_options(mysql_get_socket(conn_));
+    watch_.attach(mysql_get_socket(conn_));
     version_ = mysql_get_server_info(conn_);
     auto v = value("SELECT @@version");
     if (v) {
@@ -202,15 +240,77 @@ void MysqlConn::connect() {
     mariadb_ = lower.find("mariadb") != std::string::npos;
 }
 
+void MysqlConn::connect_bounded() {
+    util::WaitDeadline deadline(
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::nanoseconds>(url_.connect_timeout));
+    MYSQL* ret = nullptr;
+    int status = mysql_real_connect_start(
+        &ret, conn_, url_.host.c_str(), url_.user.c_str(), url_.password.c_str(),
+        url_.database.empty() ? nullptr : url_.database.c_str(), url_.port, nullptr, 0);
+    auto library_wait_from = std::chrono::steady_clock::now();
+    while (status != 0) {
+        if (deadline.passed()) {
+            bool stopping = deadline.stopping();
+            close();
+            throw Error(
+                ErrorKind::kRetryable,
+                stopping ? fmt::format("stopping: gave up connecting to source {}", url_.redacted())
+                         : fmt::format("cannot connect to source {}: no answer within {} "
+                                       "(the timeout URL parameter)",
+                                       url_.redacted(), format_go_duration(url_.connect_timeout)));
+        }
+        pollfd p{mysql_get_socket(conn_), 0, 0};
+        if ((status & MYSQL_WAIT_READ) != 0) {
+            p.events |= POLLIN;
+        }
+        if ((status & MYSQL_WAIT_WRITE) != 0) {
+            p.events |= POLLOUT;
+        }
+        if ((status & MYSQL_WAIT_EXCEPT) != 0) {
+            p.events |= POLLPRI;
+        }
+        int ready = 0;
+        if (p.fd >= 0 && p.events != 0 && ::poll(&p, 1, 100) > 0) {
+            ready |= (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0 ? MYSQL_WAIT_READ : 0;
+            ready |= (p.revents & (POLLOUT | POLLHUP | POLLERR)) != 0 ? MYSQL_WAIT_WRITE : 0;
+            ready |= (p.revents & POLLPRI) != 0 ? MYSQL_WAIT_EXCEPT : 0;
+        } else if (p.fd < 0 || p.events == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (ready == 0 && (status & MYSQL_WAIT_TIMEOUT) != 0 &&
+            std::chrono::steady_clock::now() - library_wait_from >=
+                std::chrono::milliseconds(mysql_get_timeout_value_ms(conn_))) {
+            ready = MYSQL_WAIT_TIMEOUT;
+        }
+        if (ready != 0) {
+            status = mysql_real_connect_cont(&ret, conn_, ready);
+            library_wait_from = std::chrono::steady_clock::now();
+        }
+    }
+    if (ret == nullptr) {
+        unsigned code = mysql_errno(conn_);
+        std::string msg = mysql_error(conn_);
+        close();
+        // Access denied, unknown database and TLS failures need a configuration change.
+        bool access = code == 1045 || code == 1044 || code == 1049 || code == 2026;
+        throw Error(access ? ErrorKind::kFatal : ErrorKind::kRetryable,
+                    fmt::format("cannot connect to source {}: {} (MySQL error {})", url_.redacted(),
+                                msg, code));
+    }
+}
+
 std::vector<MysqlConn::Row> MysqlConn::query(const std::string& sql) {
     if (conn_ == nullptr) {
         connect();
     }
+    watch_.arm(url_.read_timeout);
     if (mysql_real_query(conn_, sql.data(), sql.size()) != 0) {
         fail("query \"" + sql.substr(0, 80) + "\"");
     }
     std::vector<Row> rows;
     MYSQL_RES* res = mysql_store_result(conn_);
+    watch_.disarm();
     if (res == nullptr) {
         if (mysql_field_count(conn_) != 0) {
             fail("reading the result of \"" + sql.substr(0, 80) + "\"");
@@ -286,10 +386,13 @@ void MysqlConn::start_dump(uint32_t server_id, const std::string& executed) {
         payload = com_binlog_dump_gtid_payload(server_id, *set);
         command = static_cast<enum_server_command>(0x1e);  // COM_BINLOG_DUMP_GTID
     }
+    watch_.arm(url_.read_timeout);
     if (conn_->methods->db_command(conn_, command, payload.data(), payload.size(), 1, nullptr) !=
         0) {
         fail("starting the binlog dump");
     }
+    // Armed for as long as the stream runs: every event (at least the heartbeat each second)
+    // renews it, so only silence for readTimeout, or a stop request, ends the read.
 }
 
 std::string_view MysqlConn::next_event() {
@@ -297,6 +400,7 @@ std::string_view MysqlConn::next_event() {
     if (len == packet_error || len == 0) {
         fail("reading the binlog stream");
     }
+    watch_.touch();
     const unsigned char* p = conn_->net.read_pos;
     if (p[0] == 0xff) {
         // The error packet: int<2> code, '#', 5-char SQLSTATE, message.

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "base/duration.h"
+#include "source/mysql/socket_watch.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -23,6 +26,10 @@ struct MysqlUrl {
     std::string password;
     std::string database;
     std::map<std::string, std::string> params;
+    // The Go driver's `timeout` (connecting) and `readTimeout` (an answer to a query, or any
+    // event of the binlog stream, which has a heartbeat every second) parameters.
+    Duration connect_timeout = std::chrono::seconds(10);
+    Duration read_timeout = std::chrono::seconds(30);
 
     // Throws rep::Error (fatal) naming --sourceConn when malformed.
     static MysqlUrl parse(const std::string& text);
@@ -31,7 +38,10 @@ struct MysqlUrl {
 };
 
 // A Connector/C (libmariadb) connection. Used for queries (preflight, --fetchMetadata) and for
-// the binlog dump, whose packets we read raw and decode ourselves. Not thread-safe.
+// the binlog dump, whose packets we read raw and decode ourselves. Not thread-safe. Every wait
+// is bounded: connecting by the URL's `timeout`, each answer and each stream event by its
+// `readTimeout`, and any of them by a stop request (a second later). The socket gets TCP
+// keepalives and a bound on unacknowledged sends, as the PostgreSQL connections do.
 class MysqlConn {
 public:
     explicit MysqlConn(MysqlUrl url);
@@ -65,6 +75,9 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& what);
+    void connect_bounded();
+
+    SocketWatch watch_;
 
     MysqlUrl url_;
     st_mysql* conn_ = nullptr;
