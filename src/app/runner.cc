@@ -177,9 +177,15 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     // declare the encoding, and pin the interval style, whose input rules differ, whatever
     // the target database's defaults. Nothing else is pinned, so that target-side defaults
     // and triggers see the database's own settings.
+    //
+    // --applyTimeout also bounds how long a session may sit idle inside a transaction, as in
+    // MOLT Replicator. Ours never do for long; a session whose client vanished behind a network
+    // partition does, holding row locks (the memo row's among them) that would block every
+    // session after it until the server's TCP keepalive noticed, hours later by default.
     std::vector<std::string> session = {
         "SET application_name = 'replicator'",
         fmt::format("SET statement_timeout = {}", timeout_ms.count()),
+        fmt::format("SET idle_in_transaction_session_timeout = {}", timeout_ms.count()),
         "SET client_encoding = 'UTF8'", "SET intervalstyle = 'postgres'"};
     target.set_session_sql(session);
     with_retries(config.retry, "connecting to the target", [&] { target.connect(); });

@@ -40,7 +40,8 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     add_duration(app, "--applyTimeout", c.apply_timeout,
-                 "Statement timeout for each target statement");
+                 "Statement timeout for each target statement, and how long a target session may "
+                 "stay idle inside a transaction");
     app.add_option("--maxRetries", c.retry.max_retries,
                    "In-place retries of a target transaction that failed with a retryable error "
                    "before the pipeline restarts from the checkpoint (outages are waited out)")

@@ -4,7 +4,26 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <system_error>
+
 namespace rep::pg {
+namespace {
+
+// A write that failed: usually a full disk, which freeing space (or a restart, which deletes
+// the spool files) cures, so it is retryable. Nothing of the transaction has been applied;
+// the server streams it again from the checkpoint.
+Error write_failed(const std::filesystem::path& path, int err) {
+    return Error(ErrorKind::kRetryable,
+                 fmt::format("writing spool file {} failed: {}. In-progress transactions the "
+                             "source streams are kept under --dataDir until they commit: free "
+                             "space there (a transaction needs about its size in WAL), or pass "
+                             "--disableStreaming so that the source spills them itself",
+                             path.string(),
+                             err != 0 ? std::generic_category().message(err) : "unknown error"));
+}
+
+}  // namespace
 
 uint32_t streamed_message_xid(std::string_view m) {
     if (m.size() < 5) {
@@ -45,9 +64,12 @@ StreamSpool::File& StreamSpool::file(uint32_t xid) {
     if (!slot) {
         slot = std::make_unique<File>();
         slot->path = dir_ / fmt::format("xid-{}.spool", xid);
+        errno = 0;
         slot->out.open(slot->path, std::ios::binary | std::ios::trunc);
         if (!slot->out) {
-            throw fatal(fmt::format("cannot write spool file {}", slot->path.string()));
+            int err = errno;
+            files_.erase(xid);
+            throw write_failed(dir_ / fmt::format("xid-{}.spool", xid), err);
         }
     }
     return *slot;
@@ -61,17 +83,22 @@ void StreamSpool::append(uint32_t xid, std::string_view message) {
     len[1] = static_cast<char>(n >> 16);
     len[2] = static_cast<char>(n >> 8);
     len[3] = static_cast<char>(n);
+    errno = 0;
     f.out.write(len, 4);
     f.out.write(message.data(), static_cast<std::streamsize>(message.size()));
     if (!f.out) {
-        throw fatal(fmt::format("writing spool file {} failed (disk full?)", f.path.string()));
+        throw write_failed(f.path, errno);
     }
     ++f.messages;
 }
 
 void StreamSpool::flush() {
     for (auto& [xid, f] : files_) {
+        errno = 0;
         f->out.flush();
+        if (!f->out) {
+            throw write_failed(f->path, errno);
+        }
     }
 }
 
@@ -103,7 +130,11 @@ void StreamSpool::replay(uint32_t xid, const std::function<void(std::string_view
         return;  // a streamed transaction with no changes we kept
     }
     File& f = *it->second;
+    errno = 0;
     f.out.close();
+    if (f.out.fail()) {
+        throw write_failed(f.path, errno);
+    }
     std::ifstream in(f.path, std::ios::binary);
     std::string buf;
     for (uint64_t i = 0; i < f.messages; ++i) {
