@@ -5,9 +5,9 @@
 #
 #   scripts/pg_servers.sh start BASE SRC_PORT DST_PORT   # wipes BASE first
 #   scripts/pg_servers.sh stop  BASE
-#   scripts/pg_servers.sh stop-target BASE                # stop -m immediate (a crash)
+#   scripts/pg_servers.sh stop-target BASE [fast|immediate]   # default immediate (a crash)
 #   scripts/pg_servers.sh start-target BASE DST_PORT
-#   scripts/pg_servers.sh stop-source BASE / start-source BASE SRC_PORT
+#   scripts/pg_servers.sh stop-source BASE [fast|immediate] / start-source BASE SRC_PORT
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:?start|stop|restart-target}
@@ -42,6 +42,18 @@ pg_start() { # name port extra-opts...
         start >/dev/null
 }
 
+# fast: a clean shutdown that ends every session (what a planned restart does);
+# immediate: no shutdown at all, as when the machine dies. Default immediate.
+stop_mode() {
+    case "${1:-immediate}" in
+    fast | immediate) echo "${1:-immediate}" ;;
+    *)
+        echo "$0: stop mode must be fast or immediate, not '$1'" >&2
+        exit 2
+        ;;
+    esac
+}
+
 case "$cmd" in
 start)
     SRC_PORT=${3:?source port}
@@ -67,14 +79,14 @@ stop)
     done
     ;;
 stop-target)
-    as_pg "$PGBIN/pg_ctl" -D "$BASE/dst" -m immediate -w stop >/dev/null
+    as_pg "$PGBIN/pg_ctl" -D "$BASE/dst" -m "$(stop_mode "${3:-}")" -w stop >/dev/null
     ;;
 start-target)
     DST_PORT=${3:?target port}
     pg_start dst "$DST_PORT"
     ;;
 stop-source)
-    as_pg "$PGBIN/pg_ctl" -D "$BASE/src" -m immediate -w stop >/dev/null
+    as_pg "$PGBIN/pg_ctl" -D "$BASE/src" -m "$(stop_mode "${3:-}")" -w stop >/dev/null
     ;;
 start-source)
     SRC_PORT=${3:?source port}

@@ -39,6 +39,32 @@ std::string servers_base() {
     return v != nullptr ? v : REP_TEST_BASE_DEFAULT;
 }
 
+::testing::AssertionResult pg_servers(const std::string& action, int port,
+                                      const std::string& mode) {
+    std::string cmd;
+    if (action.rfind("mariadb-", 0) == 0) {
+        cmd = std::string(REP_SOURCE_DIR) + "/scripts/mariadb_server.sh " + action.substr(8) + " " +
+              servers_base() + "-mariadb";
+    } else {
+        cmd =
+            std::string(REP_SOURCE_DIR) + "/scripts/pg_servers.sh " + action + " " + servers_base();
+    }
+    if (port != 0) {
+        cmd += " " + std::to_string(port);
+    }
+    if (!mode.empty()) {
+        cmd += " " + mode;
+    }
+    if (std::system(cmd.c_str()) != 0) {
+        return ::testing::AssertionFailure() << cmd << " failed";
+    }
+    return ::testing::AssertionSuccess();
+}
+
+int kill_count(int default_kills) {
+    return env_int("REP_SOAK_KILLS", default_kills);
+}
+
 std::string fresh_log(const std::string& test_name) {
     std::string path = log_path(test_name);
     ::unlink(path.c_str());
@@ -221,7 +247,8 @@ std::vector<std::string> Databases::args(const std::vector<std::string>& extra) 
 Replicator::Replicator(const std::vector<std::string>& args, const std::string& log_path)
     : log_path_(log_path) {
     std::vector<char*> argv;
-    std::string bin = REP_BINARY;
+    const char* override_bin = std::getenv("REP_TEST_BINARY");  // scripts/soak.sh
+    std::string bin = override_bin != nullptr ? override_bin : REP_BINARY;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) {

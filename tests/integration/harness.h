@@ -19,6 +19,15 @@ namespace harness {
 int source_port();
 int target_port();
 std::string servers_base();
+// How many kill -9 an interruption test makes: `default_kills`, or REP_SOAK_KILLS when set
+// (scripts/soak.sh runs the kill tests with many more).
+int kill_count(int default_kills);
+
+// Runs scripts/pg_servers.sh ACTION BASE [PORT] (stop-target, start-target, stop-source,
+// start-source; stop-* take "fast" or "immediate" as `mode`), or scripts/mariadb_server.sh for
+// actions starting with "mariadb-" (mariadb-stop MODE, mariadb-start PORT).
+::testing::AssertionResult pg_servers(const std::string& action, int port = 0,
+                                      const std::string& mode = "");
 
 // A plain libpq connection; every failure is a test failure (throws std::runtime_error).
 class Sql {

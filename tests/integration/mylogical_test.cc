@@ -2,6 +2,7 @@
 // target. Tables are compared row by row between source and target.
 
 #include "harness.h"
+#include "my_ledger.h"
 #include "mysql_harness.h"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -15,101 +16,11 @@ namespace {
 
 using harness::fresh_log;
 
+using harness::MyDatabases;
 using harness::MySql;
 using harness::Replicator;
 using harness::Sql;
 using namespace std::chrono_literals;
-
-// A MariaDB database and a PostgreSQL database of the same name, fresh for one test, with
-// the binlog position right after the source DDL as the starting GTID.
-struct MyDatabases {
-    MyDatabases(const std::string& n, const std::string& mysql_ddl, const std::string& pg_ddl)
-        : name(n) {
-        MySql admin;
-        admin.exec("DROP DATABASE IF EXISTS " + name + "; CREATE DATABASE " + name);
-        // The replicator connects as a user with a password, to prove it is never printed.
-        admin.exec(
-            "CREATE USER IF NOT EXISTS repl@'%' IDENTIFIED BY 'my-secret-pw';"
-            "GRANT ALL PRIVILEGES ON *.* TO repl@'%'");
-        Sql pg(harness::target_port(), "postgres");
-        pg.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        pg.exec("CREATE DATABASE " + name);
-        source = std::make_unique<MySql>(name);
-        target = std::make_unique<Sql>(harness::target_port(), name);
-        if (!mysql_ddl.empty()) {
-            source->exec(mysql_ddl);
-        }
-        if (!pg_ddl.empty()) {
-            target->exec(pg_ddl);
-        }
-        start_gtid = source->value("SELECT @@gtid_binlog_pos").value_or("");
-    }
-
-    std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
-        std::vector<std::string> a = {"mylogical",
-                                      "--sourceConn",
-                                      "mysql://repl:my-secret-pw@127.0.0.1:" +
-                                          std::to_string(harness::mariadb_port()) + "/" + name,
-                                      "--targetConn",
-                                      "postgresql://postgres:hunter2-secret@127.0.0.1:" +
-                                          std::to_string(harness::target_port()) + "/" + name,
-                                      "--targetSchema",
-                                      name + ".public",
-                                      "--defaultGTIDSet",
-                                      start_gtid,
-                                      "--stagingCreateSchema",
-                                      "--flushPeriod",
-                                      "100ms",
-                                      "--dataDir",
-                                      harness::servers_base() + "/data-" + name};
-        a.insert(a.end(), extra.begin(), extra.end());
-        return a;
-    }
-
-    // Compares `columns` of `table` in key order; the expressions must render alike on both.
-    bool match(const std::string& table, const std::string& columns, std::string* diff) {
-        auto dump = [&](auto& db) {
-            std::string out;
-            for (const auto& row :
-                 db.rows("SELECT " + columns + " FROM " + table + " ORDER BY " + columns)) {
-                for (const auto& v : row) {
-                    out += (v ? "'" + *v + "'" : "NULL") + "|";
-                }
-                out += "\n";
-            }
-            return out;
-        };
-        std::string a = dump(*source);
-        std::string b = dump(*target);
-        if (a != b && diff != nullptr) {
-            *diff = "table " + table + " differs\nsource:\n" + a.substr(0, 1500) + "\ntarget:\n" +
-                    b.substr(0, 1500);
-        }
-        return a == b;
-    }
-
-    ::testing::AssertionResult converges(
-        const std::vector<std::pair<std::string, std::string>>& tables,
-        std::chrono::milliseconds timeout = 60s) {
-        std::string diff;
-        bool ok = harness::wait_for(
-            [&] {
-                for (const auto& [t, cols] : tables) {
-                    if (!match(t, cols, &diff)) {
-                        return false;
-                    }
-                }
-                return true;
-            },
-            timeout);
-        return ok ? ::testing::AssertionSuccess() : ::testing::AssertionFailure() << diff;
-    }
-
-    std::string name;
-    std::string start_gtid;
-    std::unique_ptr<MySql> source;
-    std::unique_ptr<Sql> target;
-};
 
 TEST(Mylogical, InsertsUpdatesDeletesKeyChangesAndMultiTableTransactions) {
     MyDatabases db("my_dml",
@@ -451,93 +362,20 @@ TEST(Mylogical, UnknownAndPurgedGtidsAreClearErrors) {
 }
 
 TEST(Mylogical, TwentyKillNineDuringWorkload) {
-    const char* ddl_my =
-        "CREATE TABLE ledger(seq BIGINT PRIMARY KEY, note VARCHAR(10));"
-        "CREATE TABLE accounts(id INT PRIMARY KEY, balance BIGINT, owner VARCHAR(20));"
-        "CREATE TABLE events(id BIGINT PRIMARY KEY, account INT, body VARCHAR(300));";
-    const char* ddl_pg =
-        "CREATE TABLE ledger(seq bigint PRIMARY KEY, note varchar(10));"
-        "CREATE TABLE accounts(id int PRIMARY KEY, balance bigint, owner varchar(20));"
-        "CREATE TABLE events(id bigint PRIMARY KEY, account int, body varchar(300));";
-    MyDatabases db("my_kill", ddl_my, ddl_pg);
-    std::atomic<bool> stop{false};
-    std::atomic<long long> seq{0};
-    std::string work_error;
-    std::thread work([&] {
-        try {
-            MySql src("my_kill");
-            std::mt19937 rng(11);
-            while (!stop) {
-                long long s = ++seq;
-                std::string sql = "START TRANSACTION; INSERT INTO ledger VALUES (" +
-                                  std::to_string(s) + ", 'tx');";
-                for (int i = 0; i < 1 + static_cast<int>(rng() % 6); ++i) {
-                    int acct = static_cast<int>(rng() % 100);
-                    switch (rng() % 4) {
-                        case 0:
-                        case 1:
-                            sql += "INSERT INTO accounts VALUES (" + std::to_string(acct) +
-                                   ", 0, 'o') ON DUPLICATE KEY UPDATE balance = balance + 1;";
-                            break;
-                        case 2:
-                            sql += "INSERT INTO events VALUES (" + std::to_string(s * 10 + i) +
-                                   ", " + std::to_string(acct) + ", REPEAT('e', " +
-                                   std::to_string(rng() % 300) + "));";
-                            break;
-                        case 3:
-                            sql +=
-                                "DELETE FROM events WHERE account = " + std::to_string(acct) + ";";
-                            break;
-                    }
-                }
-                sql += "COMMIT";
-                src.exec(sql);
-                std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 3));
-            }
-        } catch (const std::exception& e) {
-            work_error = e.what();
-        }
-    });
-    std::atomic<long long> violations{0};
-    std::atomic<long long> samples{0};
-    std::string first;
-    std::thread sampler([&] {
-        Sql dst(harness::target_port(), "my_kill");
-        while (!stop) {
-            auto r = dst.rows(
-                "SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM ledger");
-            long long n = std::stoll(*r[0][0]);
-            if (std::stoll(*r[0][1]) != 1 || std::stoll(*r[0][2]) != n) {
-                if (violations++ == 0) {
-                    first = *r[0][0] + " rows, min " + *r[0][1] + ", max " + *r[0][2];
-                }
-            }
-            ++samples;
-            std::this_thread::sleep_for(20ms);
-        }
-    });
+    harness::MyLedgerRun run("my_kill");
     std::string log = fresh_log("my_kill");
+    run.start();
     std::mt19937 rng(5);
-    for (int i = 0; i < 20; ++i) {
-        Replicator r(db.args(), log);
+    for (int i = 0; i < harness::kill_count(20); ++i) {
+        Replicator r(run.db().args(), log);
         std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
-        EXPECT_TRUE(r.running()) << r.log();
+        ASSERT_TRUE(r.running()) << r.log();
         r.signal(SIGKILL);
         r.wait(10s);
     }
-    Replicator r(db.args(), log);
+    Replicator r(run.db().args(), log);
     std::this_thread::sleep_for(500ms);
-    stop = true;
-    work.join();
-    EXPECT_EQ(work_error, "");
-    EXPECT_TRUE(db.converges({{"ledger", "seq, note"},
-                              {"accounts", "id, balance, owner"},
-                              {"events", "id, account, body"}},
-                             120s));
-    sampler.join();
-    EXPECT_GT(seq.load(), 100);
-    EXPECT_GT(samples.load(), 50);
-    EXPECT_EQ(violations.load(), 0) << first;
+    run.finish(r);
 }
 
 }  // namespace

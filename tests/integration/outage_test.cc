@@ -24,16 +24,8 @@ using namespace std::chrono_literals;
 // Nothing listens on this port on the test machines.
 constexpr const char* kDeadTarget = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2";
 
-std::string servers_script() {
-    return std::string(REP_SOURCE_DIR) + "/scripts/pg_servers.sh";
-}
-
 void servers(const std::string& action, int port = 0) {
-    std::string cmd = servers_script() + " " + action + " " + harness::servers_base();
-    if (port != 0) {
-        cmd += " " + std::to_string(port);
-    }
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    ASSERT_TRUE(harness::pg_servers(action, port));
 }
 
 // A TCP port that accepts connections (the kernel completes the handshake) but never says a

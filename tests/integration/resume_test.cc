@@ -8,6 +8,7 @@
 
 #include "cutting_proxy.h"
 #include "harness.h"
+#include "ledger_workload.h"
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,188 +20,17 @@
 
 namespace {
 
+using harness::applied_once;
+using harness::Check;
+using harness::count_ledger_writes;
 using harness::Databases;
+using harness::kTables;
+using harness::kWorkloadDdl;
+using harness::LedgerSampler;
 using harness::Replicator;
 using harness::Sql;
+using harness::Workload;
 using namespace std::chrono_literals;
-
-const char* kWorkloadDdl =
-    "CREATE TABLE ledger(seq bigint PRIMARY KEY, note text);"
-    "CREATE TABLE audit(seq bigint, i int, PRIMARY KEY (seq, i));"
-    "CREATE TABLE accounts(id int PRIMARY KEY, balance bigint, owner text);"
-    "CREATE TABLE events(id bigint PRIMARY KEY, account int, body text);"
-    "CREATE TABLE tags(account int, tag text, PRIMARY KEY (account, tag));";
-
-// Runs random multi-table transactions on the source, each appending to the ledger.
-class Workload {
-public:
-    Workload(Databases& db, int seed) : db_(db), rng_(seed) {}
-    ~Workload() { stop(); }
-
-    void start() {
-        thread_ = std::thread([this] { loop(); });
-    }
-    void stop() {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-    long long transactions() const { return seq_; }
-    std::string error() const { return error_; }
-
-private:
-    void loop() {
-        try {
-            Sql src(harness::source_port(), db_.name);
-            while (!stop_) {
-                ++seq_;
-                std::string seq = std::to_string(seq_);
-                std::string audits = std::to_string(1 + rng_() % 3);
-                std::string sql = "BEGIN; INSERT INTO ledger VALUES (" + seq + ", '" + audits +
-                                  "'); INSERT INTO audit SELECT " + seq +
-                                  ", g FROM generate_series(1, " + audits + ") g;";
-                int n = 1 + static_cast<int>(rng_() % 8);
-                for (int i = 0; i < n; ++i) {
-                    int acct = static_cast<int>(rng_() % 200);
-                    switch (rng_() % 6) {
-                        case 0:
-                        case 1:
-                            sql += "INSERT INTO accounts VALUES (" + std::to_string(acct) +
-                                   ", 0, 'o') ON CONFLICT (id) DO UPDATE SET balance = "
-                                   "accounts.balance + 1;";
-                            break;
-                        case 2:
-                            sql += "INSERT INTO events VALUES (" + std::to_string(seq_ * 10 + i) +
-                                   ", " + std::to_string(acct) + ", repeat('e', " +
-                                   std::to_string(rng_() % 300) + "));";
-                            break;
-                        case 3:
-                            sql +=
-                                "DELETE FROM events WHERE account = " + std::to_string(acct) + ";";
-                            break;
-                        case 4:
-                            sql += "INSERT INTO tags VALUES (" + std::to_string(acct) + ", 't" +
-                                   std::to_string(rng_() % 5) + "') ON CONFLICT DO NOTHING;";
-                            break;
-                        case 5:
-                            sql +=
-                                "UPDATE accounts SET id = id + 1000, owner = 'moved' WHERE id = " +
-                                std::to_string(acct) +
-                                " AND NOT EXISTS (SELECT 1 FROM accounts WHERE id = " +
-                                std::to_string(acct + 1000) + ");";
-                            break;
-                    }
-                }
-                sql += "COMMIT;";
-                src.exec(sql);
-                std::this_thread::sleep_for(std::chrono::milliseconds(rng_() % 3));
-            }
-        } catch (const std::exception& e) {
-            error_ = e.what();
-        }
-    }
-
-    Databases& db_;
-    std::mt19937 rng_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-    std::atomic<long long> seq_{0};
-    std::string error_;
-};
-
-enum class Check { kAtomic, kAtomicAndPrefix };
-
-// Checks, while replication runs, that every source transaction is visible whole or not at
-// all, that nothing visible disappears again, and (kAtomicAndPrefix) that the ledger is
-// always an unbroken prefix.
-class LedgerSampler {
-public:
-    LedgerSampler(Databases& db, Check check) : db_(db), check_(check) {
-        thread_ = std::thread([this] { loop(); });
-    }
-    ~LedgerSampler() { stop(); }
-    void stop() {
-        stop_ = true;
-        if (thread_.joinable()) {
-            thread_.join();
-        }
-    }
-    long long samples() const { return samples_; }
-    long long violations() const { return violations_; }
-    std::string first_violation() const { return first_; }
-
-private:
-    void loop() {
-        Sql dst(harness::target_port(), db_.name);
-        long long last_count = 0;
-        while (!stop_) {
-            // One statement: one snapshot of the target.
-            auto row = dst.rows(
-                "SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0), "
-                "(SELECT count(*) FROM ledger l WHERE l.note::int <> "
-                "  (SELECT count(*) FROM audit a WHERE a.seq = l.seq)) + "
-                "(SELECT count(*) FROM audit a WHERE NOT EXISTS "
-                "  (SELECT 1 FROM ledger l WHERE l.seq = a.seq)) FROM ledger");
-            long long n = std::stoll(*row[0][0]);
-            long long lo = std::stoll(*row[0][1]);
-            long long hi = std::stoll(*row[0][2]);
-            long long torn = std::stoll(*row[0][3]);
-            ++samples_;
-            std::string problem;
-            if (torn != 0) {
-                problem = std::to_string(torn) + " transactions partly visible";
-            } else if (n < last_count) {
-                problem = "ledger shrank from " + std::to_string(last_count);
-            } else if (check_ == Check::kAtomicAndPrefix && (lo != 1 || hi != n)) {
-                problem = "not a prefix";
-            }
-            last_count = std::max(last_count, n);
-            if (!problem.empty() && violations_++ == 0) {
-                first_ = problem + ": count=" + std::to_string(n) + " min=" + std::to_string(lo) +
-                         " max=" + std::to_string(hi);
-            }
-            std::this_thread::sleep_for(20ms);
-        }
-    }
-
-    Databases& db_;
-    Check check_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-    std::atomic<long long> samples_{0};
-    std::atomic<long long> violations_{0};
-    std::string first_;
-};
-
-const std::vector<std::string> kTables = {"ledger", "audit", "accounts", "events", "tags"};
-
-// Counts, on the target only, how often each ledger row is written. Every source transaction
-// writes its ledger row once, so any count above 1 is a transaction applied twice (after a
-// restart, a group re-applied that had already committed) even though re-applying row
-// images leaves the same final data.
-void count_ledger_writes(Databases& db) {
-    db.target->exec(
-        "CREATE TABLE ledger_writes(seq bigint PRIMARY KEY, n int NOT NULL);"
-        "CREATE FUNCTION count_ledger_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "  INSERT INTO ledger_writes VALUES (NEW.seq, 1) "
-        "  ON CONFLICT (seq) DO UPDATE SET n = ledger_writes.n + 1; RETURN NEW; END $$;"
-        "CREATE TRIGGER count_ledger_write AFTER INSERT OR UPDATE ON ledger "
-        "  FOR EACH ROW EXECUTE FUNCTION count_ledger_write();");
-}
-
-::testing::AssertionResult applied_once(Databases& db) {
-    auto row = db.target->rows(
-        "SELECT count(*) FILTER (WHERE n > 1), count(*), max(n), "
-        "(SELECT min(seq) FROM ledger_writes WHERE n > 1) FROM ledger_writes");
-    if (*row[0][0] != "0") {
-        return ::testing::AssertionFailure()
-               << *row[0][0] << " of " << *row[0][1] << " source transactions were applied more "
-               << "than once (up to " << *row[0][2] << " times; first: ledger seq "
-               << row[0][3].value_or("?") << ")";
-    }
-    return ::testing::AssertionSuccess();
-}
 
 ::testing::AssertionResult converges(Databases& db, std::chrono::milliseconds timeout = 120s) {
     return harness::converges(db, kTables, timeout);
@@ -225,6 +55,7 @@ void run_kill_test(const std::string& name, const std::vector<std::string>& extr
     LedgerSampler sampler(db, check_for(extra));
     work.start();
     std::mt19937 rng(7);
+    kills = harness::kill_count(kills);
     for (int i = 0; i < kills; ++i) {
         Replicator r(db.args(extra), log);
         std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
