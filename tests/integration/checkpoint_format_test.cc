@@ -109,6 +109,7 @@ TEST(CheckpointFormat, SlotAheadOfTheCheckpointIsRefused) {
     auto [status, out] = harness::run_replicator(db.args(), 60s);
     EXPECT_EQ(status, 1) << out;
     EXPECT_NE(out.find("ahead of the checkpoint"), std::string::npos) << out;
+    EXPECT_NE(out.find(" bytes of WAL"), std::string::npos) << out;  // how much was lost
     EXPECT_NE(out.find("--acceptDataLoss"), std::string::npos) << out;
     EXPECT_EQ(db.target->count("t"), 10);
     // Accepting the loss goes on from the new slot.

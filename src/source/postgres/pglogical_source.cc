@@ -86,9 +86,10 @@ public:
         if (slot_.confirmed_flush.ordinal() > checkpoint->ordinal) {
             std::string gap = fmt::format(
                 "replication slot \"{}\" is confirmed at LSN {}, ahead of the checkpoint LSN {} "
-                "in {}: the source no longer has the changes between them (the slot was dropped "
-                "and created again, or advanced by hand)",
-                c_.slot_name, slot_.confirmed_flush.str(), Lsn(checkpoint->ordinal).str(), table);
+                "in {}: the source no longer has the changes between them ({} bytes of WAL; the "
+                "slot was dropped and created again, or advanced by hand)",
+                c_.slot_name, slot_.confirmed_flush.str(), Lsn(checkpoint->ordinal).str(), table,
+                slot_.confirmed_flush.ordinal().value() - checkpoint->ordinal.value());
             if (!c_.accept_data_loss) {
                 throw fatal(gap +
                             ". They cannot be replicated. Re-load the target tables from a "
