@@ -27,7 +27,7 @@ public:
     // follow the commit (a separate staging database) and tells Progress what the checkpoint
     // now proves (Progress::recorded).
     virtual void committed(size_t worker, const GroupSpan& span) = 0;
-    // Worker, after the connection broke during COMMIT: whether the rows written with it show
+    // Worker, after a COMMIT whose outcome is in doubt: whether the rows written with it show
     // that the group committed (false when nothing was written with it). Throws rep::Error if
     // the target cannot be read.
     virtual bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) = 0;

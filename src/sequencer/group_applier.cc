@@ -112,16 +112,16 @@ bool GroupApplier::commit_landed() {
         return false;
     }
     try {
-        writer_.reconnect_if_broken();
+        writer_.prepare_to_settle();
         bool landed = hooks_.landed(writer_.session(), span_);
         writer_.clear_doubt();
         if (!landed) {
             return false;
         }
         spdlog::warn(
-            "the target connection broke during COMMIT, but the checkpoint written with it "
+            "the outcome of a COMMIT was in doubt ({}), but the checkpoint written with it "
             "shows the commit landed; {} source transactions are not applied again",
-            group_txns_);
+            writer_.doubt(), group_txns_);
         writer_.forget();  // the next group begins a transaction of its own
         builder_.clear();
         hooks_.committed(span_);

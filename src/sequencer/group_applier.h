@@ -31,7 +31,7 @@ public:
     // After COMMIT, or instead of it when the group wrote nothing. `span` may end before the
     // group does, when a failing transaction was cut off (salvage).
     virtual void committed(const GroupSpan& span) = 0;
-    // After the connection broke during COMMIT: whether the rows written with it show that
+    // After a COMMIT whose outcome is in doubt: whether the rows written with it show that
     // the group committed (false when nothing can tell). Throws rep::Error if the target
     // cannot be read.
     virtual bool landed(util::TargetSession& session, const GroupSpan& span) = 0;

@@ -22,10 +22,16 @@ void GroupWriter::open() {
     begun_ = false;
 }
 
-void GroupWriter::reconnect_if_broken() {
+void GroupWriter::prepare_to_settle() {
     if (!session_.connected()) {
         session_.connect();  // the old one broke; no transaction is open on either
+        return;
     }
+    // The server answered the COMMIT with an error; a transaction that somehow remained
+    // (aborted) would refuse the checkpoint query.
+    session_.execute("ROLLBACK");
+    begun_ = false;
+    open_ = false;
 }
 
 void GroupWriter::send_begin() {
@@ -86,9 +92,11 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         session_.exec_pipeline(calls, &failed);
     } catch (const Error& e) {
         begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
-        // The connection broke with COMMIT sent: the server may have committed. Before the
-        // group is applied again, the checkpoint written with it is read.
-        in_doubt_ = commit && !session_.connected();
+        // The connection broke with COMMIT sent, or CockroachDB answered 40003 ("statement
+        // completion unknown": the commit's result is ambiguous): the server may have
+        // committed. Before the group is applied again, the checkpoint written with it is read.
+        in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
+        doubt_ = in_doubt_ ? e.what() : "";
         if (!e.retryable() && failed >= first_segment && failed - first_segment < segments.size()) {
             on_failure_(e, segments[failed - first_segment]);
         }

@@ -22,7 +22,8 @@ struct CheckpointWrite {
 // one round trip and a group of small transactions one in all (docs/architecture.md §2.6).
 //
 // It knows whether BEGIN went out, whether the transaction is still open, and whether the
-// outcome of a COMMIT is in doubt because the connection broke while it was in flight. Not
+// outcome of a COMMIT is in doubt: the connection broke while it was in flight, or the server
+// answered that it cannot tell (CockroachDB's 40003, "statement completion unknown"). Not
 // thread-safe: one per apply worker.
 class GroupWriter {
 public:
@@ -62,9 +63,12 @@ public:
     std::string find_failing_row(const target::Segment& segment);
 
     bool in_doubt() const { return in_doubt_; }
+    // The error that left the COMMIT in doubt.
+    const std::string& doubt() const { return doubt_; }
     void clear_doubt() { in_doubt_ = false; }
-    // Reconnects if the connection broke, so the checkpoint of a COMMIT in doubt can be read.
-    void reconnect_if_broken();
+    // Makes the session ready to read the checkpoint of a COMMIT in doubt: reconnects if the
+    // connection broke, else ends whatever is left of the transaction.
+    void prepare_to_settle();
     util::TargetSession& session() { return session_; }
 
 private:
@@ -77,6 +81,7 @@ private:
     bool open_ = false;
     bool begun_ = false;  // BEGIN went out
     bool in_doubt_ = false;
+    std::string doubt_;
 };
 
 }  // namespace rep::sequencer

@@ -160,9 +160,10 @@ size_t FakeDatabase::commits() const {
     return commits_;
 }
 
-void FakeDatabase::break_next_commit(bool landed) {
+void FakeDatabase::break_next_commit(bool landed, CommitFault how) {
     std::lock_guard lock(mu_);
     break_commit_ = landed;
+    break_how_ = how;
 }
 
 std::optional<Error> FakeDatabase::check(const FakeStatement& s) {
@@ -239,17 +240,21 @@ void FakeDatabase::apply(const FakeStatement& s) {
     }
 }
 
-bool FakeDatabase::commit(const std::vector<FakeStatement>& statements) {
+std::optional<FakeDatabase::CommitFault> FakeDatabase::commit(
+    const std::vector<FakeStatement>& statements) {
     std::lock_guard lock(mu_);
     std::optional<bool> breaks = std::exchange(break_commit_, std::nullopt);
     if (breaks && !*breaks) {
-        return true;  // the connection broke before the server committed
+        return break_how_;  // it fails before the server committed
     }
     for (const FakeStatement& s : statements) {
         apply(s);
     }
     ++commits_;
-    return breaks.has_value();
+    if (breaks) {
+        return break_how_;
+    }
+    return std::nullopt;
 }
 
 void FakeSession::connect() {
@@ -294,10 +299,17 @@ void FakeSession::run(const std::string& sql,
         aborted_ = false;
         std::vector<FakeStatement> statements = std::move(pending_);
         pending_.clear();
-        if (was_open && db_.commit(statements)) {
+        if (!was_open) {
+            return;
+        }
+        auto fault = db_.commit(statements);
+        if (fault == FakeDatabase::CommitFault::kConnectionLost) {
             connected_ = false;
             throw Error(ErrorKind::kRetryable,
                         "server closed the connection unexpectedly (connection lost)");
+        }
+        if (fault == FakeDatabase::CommitFault::kAmbiguousResult) {
+            throw Error(ErrorKind::kRetryable, "result is ambiguous (error=rpc error)", "40003");
         }
         return;
     }

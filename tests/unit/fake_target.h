@@ -55,8 +55,11 @@ public:
     // Called for every data statement before it runs; an Error returned is thrown by the
     // session as the server's error for that statement.
     std::function<std::optional<Error>(const FakeStatement&)> fail;
-    // The next COMMIT breaks the connection: with `landed` it commits first, else not.
-    void break_next_commit(bool landed);
+    // How the next COMMIT fails: the connection breaks, or (CockroachDB's 40003, "statement
+    // completion unknown") the server answers that it cannot tell, the connection still up.
+    enum class CommitFault { kConnectionLost, kAmbiguousResult };
+    // The next COMMIT fails so: with `landed` it commits first, else not.
+    void break_next_commit(bool landed, CommitFault how = CommitFault::kConnectionLost);
 
 private:
     friend class FakeSession;
@@ -66,14 +69,15 @@ private:
     };
     void apply(const FakeStatement& s);  // under the lock
     std::optional<Error> check(const FakeStatement& s);
-    // Returns whether the COMMIT must break the connection, and applies it if it lands.
-    bool commit(const std::vector<FakeStatement>& statements);
+    // Returns how the COMMIT must fail, if it must, and applies it if it lands.
+    std::optional<CommitFault> commit(const std::vector<FakeStatement>& statements);
 
     mutable std::mutex mu_;
     std::map<std::string, Table> tables_;
     std::map<std::string, std::string> memo_;
     size_t commits_ = 0;
     std::optional<bool> break_commit_;  // landed?
+    CommitFault break_how_ = CommitFault::kConnectionLost;
 };
 
 class FakeSession final : public util::TargetSession {

@@ -139,6 +139,28 @@ TEST_F(RetryTest, CommitWhoseAcknowledgementWasLostIsNotAppliedAgain) {
     EXPECT_EQ(f.dump("items").size(), 3u);
 }
 
+// CockroachDB answers 40003 ("statement completion unknown") when it cannot tell whether a
+// COMMIT took effect, with the connection still up. The checkpoint written with the COMMIT
+// settles it, as when the connection breaks.
+TEST_F(RetryTest, AmbiguousCommitThatLandedIsNotAppliedAgain) {
+    f.db.break_next_commit(/*landed=*/true, testing::FakeDatabase::CommitFault::kAmbiguousResult);
+    testing::TestApplier t(f);
+    apply_group(t.retrying);
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 3u);
+    EXPECT_EQ(t.session.connects(), 1u);  // the connection was never lost
+}
+
+TEST_F(RetryTest, AmbiguousCommitThatDidNotLandIsAppliedAgain) {
+    f.db.break_next_commit(/*landed=*/false, testing::FakeDatabase::CommitFault::kAmbiguousResult);
+    testing::TestApplier t(f);
+    apply_group(t.retrying);
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
+}
+
 TEST_F(RetryTest, GroupAfterALandedCommitIsAppliedInATransactionOfItsOwn) {
     f.options.flush_size = 2;  // the next group is written in pieces before its COMMIT
     f.db.break_next_commit(/*landed=*/true);
