@@ -1,5 +1,6 @@
 #include "sequencer/group_applier.h"
 
+#include "target/catalog_queries.h"
 #include "target/errors.h"
 
 #include <fmt/format.h>
@@ -229,12 +230,16 @@ void GroupApplier::apply_truncate(const ChangeItem& item) {
         tables.push_back(context_.catalog.table(writer_.session(), *rel));
         ptrs.push_back(tables.back().get());
     }
+    const target::Dialect& dialect = context_.catalog.dialect();
+    target::Dialect::ForeignKeys foreign_keys;
+    if (dialect.product() == target::TargetProduct::kCockroach) {
+        foreign_keys = target::load_foreign_keys(writer_.session());  // to order the DELETEs
+    }
     for (const std::string& sql :
          // Never CASCADE on the target, as PostgreSQL's own subscriber does not: it could
          // empty target tables that are not replicated. A foreign key from such a table makes
          // the TRUNCATE fail with an error naming it instead.
-         context_.catalog.dialect().truncate(ptrs, /*cascade=*/false,
-                                             item.truncate.restart_identity)) {
+         dialect.truncate(ptrs, /*cascade=*/false, item.truncate.restart_identity, foreign_keys)) {
         writer_.execute(sql);
     }
     spdlog::info("truncated {} on the target ({})", names, current_transaction());

@@ -1,6 +1,10 @@
 #include "target/dialect.h"
 
+#include "base/error.h"
+
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace rep::target {
 
@@ -90,13 +94,71 @@ std::string Dialect::move_by_pk(const TargetTable& t, const std::vector<size_t>&
                        t.name.sql(qualify_database()), set, args, alias, target_key, old_key);
 }
 
+namespace {
+
+// The tables in an order that deletes every referencing table before the tables it references
+// (foreign key checks cannot be deferred on CockroachDB). Tables in a cycle of references
+// keep their given order: no order works for them unless the keys cascade or allow NULL.
+std::vector<const TargetTable*> children_first(const std::vector<const TargetTable*>& tables,
+                                               const Dialect::ForeignKeys& foreign_keys) {
+    std::vector<const TargetTable*> left = tables;
+    std::vector<const TargetTable*> out;
+    auto referenced_by_a_table_left = [&](const TargetTable* t) {
+        for (const auto& [from, to] : foreign_keys) {
+            if (to != t->name.display() || from == to) {
+                continue;
+            }
+            for (const TargetTable* other : left) {
+                if (other->name.display() == from) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    };
+    while (!left.empty()) {
+        auto next = std::find_if(left.begin(), left.end(), [&](const TargetTable* t) {
+            return !referenced_by_a_table_left(t);
+        });
+        if (next == left.end()) {
+            next = left.begin();  // a cycle
+        }
+        out.push_back(*next);
+        left.erase(next);
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<std::string> Dialect::truncate(const std::vector<const TargetTable*>& tables,
-                                           bool cascade, bool restart_identity) const {
+                                           bool cascade, bool restart_identity,
+                                           const ForeignKeys& foreign_keys) const {
     std::vector<std::string> out;
     if (product_ == TargetProduct::kCockroach) {
         // CockroachDB's TRUNCATE is a schema change and not transactional; a DELETE keeps the
-        // truncate atomic with the rest of the source transaction.
-        for (const auto* t : tables) {
+        // truncate atomic with the rest of the source transaction. Unlike TRUNCATE, a DELETE
+        // follows ON DELETE actions into tables the source did not truncate: refuse, as
+        // PostgreSQL's TRUNCATE without CASCADE does, naming the reference.
+        for (const auto& [from, to] : foreign_keys) {
+            bool to_emptied = false;
+            bool from_emptied = false;
+            for (const TargetTable* t : tables) {
+                to_emptied = to_emptied || t->name.display() == to;
+                from_emptied = from_emptied || t->name.display() == from;
+            }
+            if (to_emptied && !from_emptied) {
+                throw Error(ErrorKind::kFatal,
+                            fmt::format("cannot empty table {} on the target: table {} references "
+                                        "it and the source did not truncate it too (PostgreSQL "
+                                        "would refuse the TRUNCATE; on CockroachDB the DELETE "
+                                        "that emulates it could cascade into {}). Drop that "
+                                        "foreign key on the target, or empty both tables "
+                                        "yourself and run with --truncateMode ignore",
+                                        to, from, from));
+            }
+        }
+        for (const auto* t : children_first(tables, foreign_keys)) {
             out.push_back("DELETE FROM " + t->name.sql(true) + " WHERE true");
         }
         return out;

@@ -3,6 +3,7 @@
 #include "target/target_table.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rep::target {
@@ -31,9 +32,18 @@ public:
     // key) of the row found by its old key, leaving the others as they are. Parameters: the
     // text[] of each column in `cols`, then one per primary key column with the old key.
     std::string move_by_pk(const TargetTable& t, const std::vector<size_t>& cols) const;
-    // Empties the tables, in one statement where the product allows it.
+    // Foreign keys as (referencing table, referenced table), each "schema.table"
+    // (load_foreign_keys()).
+    using ForeignKeys = std::vector<std::pair<std::string, std::string>>;
+
+    // Empties the tables, in one statement where the product allows it. On CockroachDB, whose
+    // TRUNCATE is not transactional, one DELETE per table, children before parents as
+    // `foreign_keys` says; throws rep::Error (fatal) if a table outside `tables` references
+    // one of them, where PostgreSQL's TRUNCATE would refuse and a DELETE could cascade into
+    // it.
     std::vector<std::string> truncate(const std::vector<const TargetTable*>& tables, bool cascade,
-                                      bool restart_identity) const;
+                                      bool restart_identity,
+                                      const ForeignKeys& foreign_keys = {}) const;
 
 private:
     std::string unnest_select(const TargetTable& t, const std::vector<size_t>& cols) const;

@@ -1,5 +1,7 @@
 #include "target/dialect.h"
 
+#include "base/error.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -180,6 +182,45 @@ TEST(Dialect, CockroachTruncateIsATransactionalDelete) {
                                          R"(DELETE FROM "defaultdb"."public"."pairs" WHERE true)"};
     EXPECT_EQ(kCockroach.truncate({&a, &b}, false, false), expected);
     EXPECT_EQ(kCockroach.truncate({&a, &b}, true, true), expected);
+}
+
+// customers <- orders <- order_lines (each references the one before), and notes, alone.
+TEST(Dialect, CockroachTruncateDeletesChildrenBeforeParents) {
+    TargetTable customers = items();
+    customers.name = table_name("customers");
+    TargetTable orders = items();
+    orders.name = table_name("orders");
+    TargetTable lines = items();
+    lines.name = table_name("order_lines");
+    TargetTable notes = items();
+    notes.name = table_name("notes");
+    Dialect::ForeignKeys fks = {{"public.orders", "public.customers"},
+                                {"public.order_lines", "public.orders"},
+                                {"public.customers", "public.customers"}};  // self-reference
+    auto order = kCockroach.truncate({&customers, &notes, &orders, &lines}, false, false, fks);
+    std::vector<std::string> expected = {
+        R"(DELETE FROM "defaultdb"."public"."notes" WHERE true)",
+        R"(DELETE FROM "defaultdb"."public"."order_lines" WHERE true)",
+        R"(DELETE FROM "defaultdb"."public"."orders" WHERE true)",
+        R"(DELETE FROM "defaultdb"."public"."customers" WHERE true)"};
+    EXPECT_EQ(order, expected);
+    // PostgreSQL's TRUNCATE of all of them at once needs no order.
+    EXPECT_EQ(kPostgres.truncate({&customers, &orders}, false, false, fks).size(), 1u);
+}
+
+TEST(Dialect, CockroachTruncateRefusesWhenATableLeftOutReferencesOne) {
+    TargetTable customers = items();
+    customers.name = table_name("customers");
+    Dialect::ForeignKeys fks = {{"public.audit", "public.customers"}};
+    try {
+        kCockroach.truncate({&customers}, false, false, fks);
+        FAIL() << "a DELETE could cascade into public.audit";
+    } catch (const Error& e) {
+        EXPECT_FALSE(e.retryable());
+        EXPECT_NE(std::string(e.what()).find("table public.audit references it"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("--truncateMode ignore"), std::string::npos);
+    }
 }
 
 }  // namespace
