@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace rep::app {
 
@@ -27,6 +28,8 @@ struct CommonConfig {
     Duration apply_timeout = std::chrono::seconds(30);
     util::RetryPolicy retry;
     sequencer::TruncateMode truncate_mode = sequencer::TruncateMode::kApply;
+    // Start-up checks of the target the operator chose to skip (--skipTargetCheck).
+    std::vector<std::string> skip_target_checks;
     bool collapse_mutations = true;
     size_t timestamp_limit = 1000;  // --timestampLimit
     // Apply connections (--parallelism) and the pool they must fit in (--targetMaxPoolSize);

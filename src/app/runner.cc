@@ -6,6 +6,7 @@
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "staging/memo.h"
+#include "target/boundary_check.h"
 #include "target/catalog_queries.h"
 #include "target/dialect.h"
 #include "target/table_catalog.h"
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace rep::app {
@@ -92,6 +94,33 @@ auto with_retries(const util::RetryPolicy& policy, const char* what, Fn&& fn) {
     }
 }
 
+// Refuses to start when applying the source's deletes and key changes would, through a target
+// foreign key's action, change rows of a target table the source does not send
+// (target/boundary_check.h), unless --skipTargetCheck cascades.
+void check_replication_boundary(const CommonConfig& config, util::PgConn& target,
+                                const std::string& schema, const std::vector<std::string>& tables) {
+    const auto& skip = config.skip_target_checks;
+    if (std::find(skip.begin(), skip.end(), "cascades") != skip.end()) {
+        return;
+    }
+    auto crossing = target::actions_crossing_the_boundary(
+        target::load_referential_actions(target, schema), schema, tables);
+    if (crossing.empty()) {
+        return;
+    }
+    std::string list;
+    for (const std::string& line : crossing) {
+        list += "\n  " + line;
+    }
+    throw fatal(fmt::format(
+        "target foreign keys would change rows the source never changed:{}\nA source DELETE "
+        "(or key change) of a referenced row would also delete or change these rows on the "
+        "target. Replicate those tables too, change the foreign keys to NO ACTION or RESTRICT "
+        "(then such a delete fails with an error naming the row instead), or pass "
+        "--skipTargetCheck cascades if that is what you want",
+        list));
+}
+
 }  // namespace
 
 nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
@@ -112,6 +141,7 @@ nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
         {"truncateMode", c.truncate_mode == sequencer::TruncateMode::kApply    ? "apply"
                          : c.truncate_mode == sequencer::TruncateMode::kIgnore ? "ignore"
                                                                                : "error"},
+        {"skipTargetCheck", c.skip_target_checks},
         {"collapseMutations", c.collapse_mutations},
         {"timestampLimit", c.timestamp_limit},
         {"dataDir", c.data_dir.string()},
@@ -238,6 +268,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
+    check_replication_boundary(config, target, target_schema.schema, source.table_names());
     std::optional<Position> saved;
     if (auto text = memo.read(staging, key)) {
         saved = codec.parse(*text);

@@ -64,6 +64,14 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
            "(log and skip) or error (stop)")
         ->check(CLI::IsMember({"apply", "ignore", "error"}))
         ->default_str("apply");
+    app.add_option("--skipTargetCheck", c.skip_target_checks,
+                   "Skip a start-up check of the target when you know better (repeat, or "
+                   "separate with commas). cascades: a foreign key from a table that is not "
+                   "replicated references a replicated one with ON DELETE CASCADE / SET NULL / "
+                   "SET DEFAULT or ON UPDATE SET NULL / SET DEFAULT, so applying the source's "
+                   "deletes and key changes would change its rows too")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"cascades"}));
     auto schema_check = [](const char* flag) {
         return CLI::Validator(
             [flag](std::string& value) -> std::string {

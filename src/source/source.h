@@ -11,6 +11,7 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rep::source {
 
@@ -47,6 +48,9 @@ public:
     virtual void add_metrics(metrics::Probe& probe, const Progress& progress) = 0;
     // Checks the source's settings; throws rep::Error with the fix. May be retried.
     virtual void preflight() = 0;
+    // The bare names of the tables this source sends changes of, as known after preflight():
+    // each goes to the target table of that name in --targetSchema.
+    virtual std::vector<std::string> table_names() const = 0;
     // Chooses where to start from the checkpoint stored in `memo_table` (nullopt on a first
     // run), logs it and returns it; Progress starts there. Throws rep::Error (fatal) if the
     // checkpoint cannot be used.

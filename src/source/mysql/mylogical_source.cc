@@ -49,6 +49,8 @@ public:
         flavour_ = server_.mariadb ? kMariadb : kMysql;
     }
 
+    std::vector<std::string> table_names() const override { return server_.tables; }
+
     Position choose_start(const std::optional<Position>& checkpoint,
                           const std::string& table) override {
         std::string origin;

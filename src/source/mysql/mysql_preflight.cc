@@ -72,6 +72,19 @@ ServerState preflight_source(const MysqlUrl& url, bool fetch_metadata) {
                         "REPLICATION SLAVE, BINLOG MONITOR) ON *.*",
                         e.what()));
     }
+    std::string in_scope = "NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')";
+    if (!url.database.empty()) {
+        std::string quoted;
+        for (char ch : url.database) {
+            quoted += ch == '\'' || ch == '\\' ? std::string(2, ch) : std::string(1, ch);
+        }
+        in_scope = "= '" + quoted + "'";
+    }
+    for (const auto& row : conn.query("SELECT DISTINCT table_name FROM information_schema.tables "
+                                      "WHERE table_type = 'BASE TABLE' AND table_schema " +
+                                      in_scope + " ORDER BY 1")) {
+        state.tables.push_back(row.at(0).value_or(""));
+    }
     if (state.mariadb) {
         state.executed = var("gtid_binlog_pos");
         // The oldest binary log starts with a GTID_LIST of everything before it: those

@@ -3,6 +3,7 @@
 #include "source/mysql/binlog_conn.h"
 
 #include <string>
+#include <vector>
 
 namespace rep::mysql {
 
@@ -11,6 +12,9 @@ struct ServerState {
     bool mariadb = false;
     std::string executed;  // @@gtid_executed (MySQL) or @@gtid_binlog_pos (MariaDB)
     std::string purged;    // GTIDs no binary log holds any more (empty: none known)
+    // The base tables of the replicated database (of every user database without one in the
+    // URL), bare names.
+    std::vector<std::string> tables;
 };
 
 // Checks the server's binary log settings and the user's privileges, failing with the

@@ -71,6 +71,8 @@ public:
                      slot_.server_version / 10000, slot_.server_version % 10000);
     }
 
+    std::vector<std::string> table_names() const override { return slot_.tables; }
+
     Position choose_start(const std::optional<Position>& checkpoint,
                           const std::string& table) override {
         if (!checkpoint) {

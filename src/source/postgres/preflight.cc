@@ -102,6 +102,11 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
         spdlog::info("created publication {} on the source", publication);
     }
     check_publication_tables(conn, publication);
+    for (const auto& row : conn.query("SELECT DISTINCT tablename FROM pg_publication_tables "
+                                      "WHERE pubname = $1 ORDER BY 1",
+                                      {publication})) {
+        state.tables.push_back(row.at(0).value_or(""));
+    }
 
     util::PgResult r = conn.exec_params(
         "SELECT plugin, database, confirmed_flush_lsn::text, active_pid FROM pg_replication_slots "

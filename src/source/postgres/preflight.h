@@ -3,12 +3,14 @@
 #include "source/postgres/lsn.h"
 
 #include <string>
+#include <vector>
 
 namespace rep::pg {
 
 struct SlotState {
     Lsn confirmed_flush;
     int server_version = 0;
+    std::vector<std::string> tables;  // the publication's tables, bare names
 };
 
 // Checks the source before replication starts and fails with the SQL that fixes each problem:

@@ -1,0 +1,62 @@
+// Start-up checks of the target against what the source sends: a target foreign key whose
+// action would reach a table that is not replicated.
+
+#include "harness.h"
+#include "my_ledger.h"
+#include <gtest/gtest.h>
+
+namespace {
+
+using harness::Databases;
+using harness::fresh_log;
+using harness::Replicator;
+using namespace std::chrono_literals;
+
+// A target-only audit table referencing a replicated parent ON DELETE CASCADE: applying the
+// source's DELETE of a parent row would silently delete its audit rows on the target. The
+// cascade between two replicated tables is fine: the source sends the child's deletes too.
+TEST(TargetChecks, CascadeIntoATableThatIsNotReplicatedIsRefused) {
+    Databases db("it_cascade",
+                 "CREATE TABLE parent(id int PRIMARY KEY, v text);"
+                 "CREATE TABLE child(id int PRIMARY KEY,"
+                 "  parent int REFERENCES parent ON DELETE CASCADE)");
+    db.target->exec(
+        "CREATE TABLE audit(id int PRIMARY KEY,"
+        "  parent int CONSTRAINT audit_parent REFERENCES parent ON DELETE CASCADE);"
+        "CREATE TABLE keep(id int PRIMARY KEY, parent int REFERENCES parent ON DELETE "
+        "RESTRICT)");
+    db.source->exec(
+        "INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (1, 1)");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("public.audit (not replicated) references public.parent ON DELETE CASCADE "
+                       "(constraint audit_parent)"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("public.child (not"), std::string::npos) << out;
+    EXPECT_EQ(out.find("public.keep"), std::string::npos) << out;  // RESTRICT fails loudly
+    EXPECT_NE(out.find("--skipTargetCheck cascades"), std::string::npos) << out;
+    EXPECT_EQ(db.target->count("parent"), 0);
+
+    // The operator who wants the cascade says so.
+    Replicator r(db.args({"--skipTargetCheck", "cascades"}), fresh_log("it_cascade"));
+    EXPECT_TRUE(harness::converges(db, {"parent", "child"})) << r.log();
+    db.target->exec("INSERT INTO audit VALUES (10, 2)");
+    db.source->exec("DELETE FROM parent WHERE id = 2");
+    EXPECT_TRUE(harness::wait_for([&] { return db.target->count("audit") == 0; }, 30s)) << r.log();
+}
+
+// mylogical reads the replicated tables from the source database's catalog.
+TEST(TargetChecks, MylogicalRefusesACascadeIntoATableThatIsNotReplicated) {
+    harness::MyDatabases db("my_cascade", "CREATE TABLE parent(id int PRIMARY KEY, v text)",
+                            "CREATE TABLE parent(id int PRIMARY KEY, v text);"
+                            "CREATE TABLE audit(id int PRIMARY KEY,"
+                            "  parent int REFERENCES parent ON DELETE SET NULL)");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("public.audit (not replicated) references public.parent ON DELETE SET NULL"),
+              std::string::npos)
+        << out;
+}
+
+}  // namespace
