@@ -31,7 +31,8 @@ struct CommonConfig {
     // Start-up checks of the target the operator chose to skip (--skipTargetCheck).
     std::vector<std::string> skip_target_checks;
     bool collapse_mutations = true;
-    size_t timestamp_limit = 1000;  // --timestampLimit
+    size_t timestamp_limit = 1000;              // --timestampLimit
+    size_t target_max_message_bytes = 8 << 20;  // --targetMaxMessageBytes
     // Apply connections (--parallelism) and the pool they must fit in (--targetMaxPoolSize);
     // used by sources whose positions allow out-of-order checkpoints (stable ordinals).
     size_t parallelism = 1;

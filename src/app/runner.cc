@@ -131,6 +131,7 @@ nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
         {"stagingSchema", c.staging_schema},
         {"stagingCreateSchema", c.staging_create_schema},
         {"flushSize", c.flush_size},
+        {"targetMaxMessageBytes", c.target_max_message_bytes},
         {"flushPeriod", format_go_duration(c.flush_period)},
         {"targetApplyQueueSize", c.target_apply_queue_size},
         {"applyTimeout", format_go_duration(c.apply_timeout)},
@@ -314,6 +315,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
 
     sequencer::ApplyOptions ao;
     ao.flush_size = config.flush_size;
+    ao.max_message_bytes = config.target_max_message_bytes;
     ao.flush_period = config.flush_period;
     ao.timestamp_limit = config.timestamp_limit;
     ao.truncate_mode = config.truncate_mode;

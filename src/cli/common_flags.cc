@@ -35,6 +35,12 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
                    "Row changes buffered between the source reader and the target applier")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app.add_option("--targetMaxMessageBytes", c.target_max_message_bytes,
+                   "Most bytes of row values one target statement carries; wider batches are "
+                   "written in pieces (CockroachDB refuses messages over its "
+                   "sql.conn.max_read_buffer_message_size, 16 MiB by default)")
+        ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+        ->capture_default_str();
     app.add_option("--timestampLimit", c.timestamp_limit,
                    "Most source transactions grouped into one target transaction")
         ->check(CLI::PositiveNumber)

@@ -4,6 +4,7 @@
 #include "core/position.h"
 #include "core/progress.h"
 #include "staging/memo.h"
+#include "target/segment_writer.h"
 #include "target/table_catalog.h"
 #include "util/retry.h"
 #include "util/target_session.h"
@@ -24,6 +25,8 @@ struct ApplyOptions {
     size_t flush_size = 1000;                         // --flushSize
     Duration flush_period = std::chrono::seconds(1);  // --flushPeriod
     size_t timestamp_limit = 1000;                    // --timestampLimit
+    // --targetMaxMessageBytes: the most parameter text one statement carries.
+    size_t max_message_bytes = target::SegmentWriter::kDefaultMaxMessage;
     TruncateMode truncate_mode = TruncateMode::kApply;
     util::RetryPolicy retry;
     bool collapse = true;  // --collapseMutations

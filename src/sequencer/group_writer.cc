@@ -7,9 +7,9 @@ namespace rep::sequencer {
 using target::Segment;
 using util::TargetSession;
 
-GroupWriter::GroupWriter(const target::Dialect& dialect, TargetSession& session,
-                         SegmentFailure on_failure)
-    : session_(session), writer_(dialect), on_failure_(std::move(on_failure)) {}
+GroupWriter::GroupWriter(const target::Dialect& dialect, size_t max_message_bytes,
+                         TargetSession& session, SegmentFailure on_failure)
+    : session_(session), writer_(dialect, max_message_bytes), on_failure_(std::move(on_failure)) {}
 
 void GroupWriter::open() {
     if (open_) {
@@ -70,6 +70,7 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         first_segment = 1;
     }
     writer_.append_calls(segments, calls);
+    const size_t segment_calls = calls.size() - first_segment;
     if (commit) {
         if (!checkpoint->sql.empty()) {
             TargetSession::PipelineCall call{nullptr, &checkpoint->sql, {}};
@@ -97,8 +98,8 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         // committed. Before the group is applied again, the checkpoint written with it is read.
         in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
         doubt_ = in_doubt_ ? e.what() : "";
-        if (!e.retryable() && failed >= first_segment && failed - first_segment < segments.size()) {
-            on_failure_(e, segments[failed - first_segment]);
+        if (!e.retryable() && failed >= first_segment && failed - first_segment < segment_calls) {
+            on_failure_(e, segments[writer_.segment_of_call(failed - first_segment)]);
         }
         throw;
     }

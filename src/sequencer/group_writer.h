@@ -32,8 +32,8 @@ public:
     // original error is thrown.
     using SegmentFailure = std::function<void(const Error&, const target::Segment&)>;
 
-    GroupWriter(const target::Dialect& dialect, util::TargetSession& session,
-                SegmentFailure on_failure);
+    GroupWriter(const target::Dialect& dialect, size_t max_message_bytes,
+                util::TargetSession& session, SegmentFailure on_failure);
 
     // Opens a target transaction; BEGIN goes out with the first statements. A session whose
     // connection broke earlier is reconnected here, between transactions, where nothing can

@@ -13,6 +13,12 @@ std::string advice_for_sqlstate(const std::string& s) {
         return "a target constraint rejected the row; drop or relax non-primary-key constraints "
                "during the migration, or fix the conflicting target data";
     }
+    if (s == "08P01") {
+        return "the target refused the message; if it was too large (CockroachDB: "
+               "sql.conn.max_read_buffer_message_size, 16 MiB by default), lower "
+               "--targetMaxMessageBytes, or raise that cluster setting for a single row wider "
+               "than it";
+    }
     if (s.rfind("42", 0) == 0) {
         return "check the target user's privileges and the table definitions";
     }

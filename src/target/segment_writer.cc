@@ -55,8 +55,9 @@ std::string& SegmentWriter::next_buffer() {
     return buffers_[buffers_used_++];
 }
 
-void SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
-                           std::vector<const char*>& values) {
+size_t SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
+                             std::vector<const char*>& values) {
+    size_t bytes = 0;
     std::vector<size_t> columns = s.cols;
     if (s.kind == SegmentKind::kMove) {
         // Then the old key, appended to each row after the target's columns.
@@ -78,17 +79,34 @@ void SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
         }
         b.finish();
         values.push_back(out.c_str());
+        bytes += out.size();
     }
+    return bytes;
+}
+
+void SegmentWriter::append_rows(const Segment& s, size_t index, size_t first, size_t count,
+                                std::vector<util::TargetSession::PipelineCall>& calls) {
+    const Statement& st = statement(s);
+    size_t mark = buffers_used_;
+    util::TargetSession::PipelineCall call{&st.name, &st.sql, {}};
+    if (arrays(s, first, count, call.values) > max_message_bytes_ && count > 1) {
+        // Too wide for one message: give the buffers back and write each half on its own.
+        // Keys are unique within a segment, so its rows may be written in any pieces.
+        buffers_used_ = mark;
+        append_rows(s, index, first, count / 2, calls);
+        append_rows(s, index, first + count / 2, count - count / 2, calls);
+        return;
+    }
+    calls.push_back(std::move(call));
+    segment_of_call_.push_back(index);
 }
 
 void SegmentWriter::append_calls(const std::vector<Segment>& segments,
                                  std::vector<util::TargetSession::PipelineCall>& calls) {
     reuse_buffers();
-    for (const Segment& s : segments) {
-        const Statement& st = statement(s);
-        util::TargetSession::PipelineCall call{&st.name, &st.sql, {}};
-        arrays(s, 0, s.rows.size(), call.values);
-        calls.push_back(std::move(call));
+    segment_of_call_.clear();
+    for (size_t i = 0; i < segments.size(); ++i) {
+        append_rows(segments[i], i, 0, segments[i].rows.size(), calls);
     }
 }
 

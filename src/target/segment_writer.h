@@ -42,12 +42,22 @@ struct Segment {
 // set, prepared once per connection and reused for every batch size.
 class SegmentWriter {
 public:
-    explicit SegmentWriter(const Dialect& dialect) : dialect_(dialect) {}
-    // Appends one pipeline call per segment to `calls` (TargetSession::exec_pipeline). The
-    // parameter text lives in this writer's buffers until the next append_calls() or
-    // write_row().
+    // Bind messages carry a statement's parameters; no call's text[] literals add up to more
+    // than `max_message_bytes` unless one row alone does (CockroachDB refuses messages over
+    // sql.conn.max_read_buffer_message_size, 16 MiB by default).
+    explicit SegmentWriter(const Dialect& dialect, size_t max_message_bytes = kDefaultMaxMessage)
+        : dialect_(dialect), max_message_bytes_(max_message_bytes) {}
+    static constexpr size_t kDefaultMaxMessage = 8 << 20;
+
+    // Appends pipeline calls for the segments to `calls` (TargetSession::exec_pipeline): one
+    // per segment, or several consecutive ones for a segment whose rows would not fit one
+    // message. The parameter text lives in this writer's buffers until the next
+    // append_calls() or write_row().
     void append_calls(const std::vector<Segment>& segments,
                       std::vector<util::TargetSession::PipelineCall>& calls);
+    // The segment (index into the last append_calls() argument) that its `call`-th call
+    // (counted from the first call it appended) writes.
+    size_t segment_of_call(size_t call) const { return segment_of_call_.at(call); }
     // Writes one row of the segment on its own (to find which row a failed batch choked on).
     void write_row(util::TargetSession& session, const Segment& segment, size_t row);
 
@@ -55,9 +65,13 @@ private:
     struct Statement;
     const Statement& statement(const Segment& segment);
     // The segment's columns as text[] literals, one per column, rows [first, first + count),
-    // written into buffers; appends a pointer to each to `values`.
-    void arrays(const Segment& segment, size_t first, size_t count,
-                std::vector<const char*>& values);
+    // written into buffers; appends a pointer to each to `values`. Returns their total size.
+    size_t arrays(const Segment& segment, size_t first, size_t count,
+                  std::vector<const char*>& values);
+    // Appends calls writing rows [first, first + count) of a segment, halving the range
+    // until each call's parameters fit max_message_bytes_ (or hold one row).
+    void append_rows(const Segment& segment, size_t index, size_t first, size_t count,
+                     std::vector<util::TargetSession::PipelineCall>& calls);
     // Buffers are reused from batch to batch, so building the literals allocates nothing once
     // they have grown; the first call of a batch frees any beyond 4 MiB of capacity in all.
     void reuse_buffers();
@@ -70,7 +84,9 @@ private:
         std::string sql;
     };
     const Dialect& dialect_;
+    size_t max_message_bytes_;
     std::map<StatementKey, Statement> statements_;
+    std::vector<size_t> segment_of_call_;
     std::deque<std::string> buffers_;  // a deque: handing out one never moves the others
     size_t buffers_used_ = 0;
 };

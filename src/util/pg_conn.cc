@@ -13,6 +13,9 @@ bool is_retryable_sqlstate(std::string_view s) {
     if (s.size() != 5) {
         return false;
     }
+    if (s == "08P01") {
+        return false;  // protocol violation, e.g. CockroachDB refusing a message too large
+    }
     return s == "40001" || s == "40P01" || s == "40003" || s.substr(0, 2) == "08" || s == "57P01" ||
            s == "57P02" || s == "57P03" || s == "55P03" || s == "55006" || s == "53300" ||
            s == "57014";

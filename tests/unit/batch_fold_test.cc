@@ -198,6 +198,47 @@ TEST(GroupApplier, LargeTransactionIsWrittenInPiecesInsideOneTargetTransaction) 
     EXPECT_EQ(f.dump("items").size(), 1000u);
 }
 
+// CockroachDB refuses a message over 16 MiB, and one statement carries a whole segment's
+// columns: wide rows are written in pieces, none over --targetMaxMessageBytes unless one row
+// alone is wider.
+TEST(GroupApplier, WideRowsAreWrittenInPiecesThatFitOneMessage) {
+    ApplyFixture f;
+    f.options.max_message_bytes = 4096;
+    auto rel = f.table("items", {"id", "a"}, 1);
+    size_t statements = 0;
+    size_t widest_of_several = 0;
+    f.db.fail = [&](const testing::FakeStatement& s) -> std::optional<Error> {
+        if (s.kind == testing::FakeStatement::Kind::kUpsert) {
+            ++statements;
+            size_t bytes = 0;
+            for (const auto& row : s.rows) {
+                for (const auto& v : row) {
+                    bytes += v ? v->size() : 0;
+                }
+            }
+            if (s.rows.size() > 1) {
+                widest_of_several = std::max(widest_of_several, bytes);
+            }
+        }
+        return std::nullopt;
+    };
+    testing::TestApplier t(f);
+    std::vector<Mutation> rows;
+    for (int i = 0; i < 100; ++i) {
+        rows.push_back(testing::upsert(rel, {std::to_string(i), std::string(1000, 'w')}));
+    }
+    rows.push_back(testing::upsert(rel, {"1000", std::string(10000, 'x')}));  // alone too wide
+    for (const ChangeItem& item : testing::transaction(100, rows)) {
+        t.applier.apply(item);
+    }
+    t.applier.commit();
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 101u);
+    EXPECT_GE(statements, 101u * 1000 / 4096);
+    EXPECT_LE(widest_of_several, 4096u);
+    EXPECT_GT(widest_of_several, 0u);
+}
+
 TEST(GroupApplier, GroupThatWroteNothingStillMovesTheCheckpoint) {
     ApplyFixture f;
     auto rel = f.table("items", {"id", "a"}, 1);
