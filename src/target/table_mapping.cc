@@ -190,4 +190,9 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
     return {};
 }
 
+bool TableMapping::writes(size_t column) const {
+    return std::find(source_to_target_.begin(), source_to_target_.end(),
+                     static_cast<int>(column)) != source_to_target_.end();
+}
+
 }  // namespace rep::target

@@ -26,6 +26,8 @@ public:
 
     // Source-ordered values -> target-ordered values (kAbsent where the source has nothing).
     std::vector<Datum> project(const std::vector<Datum>& source_values) const;
+    // Whether rows of this layout write target column `column` (an index into its columns).
+    bool writes(size_t column) const;
     // Whether every primary key column of a projected row has a value.
     bool has_key(const std::vector<Datum>& row) const;
     // Encodes the primary key of a projected row for equality tests.
