@@ -8,11 +8,18 @@ std::optional<TargetTable> load_target_table(util::TargetSession& session, const
     // format_type(oid, NULL) spells bit and char without a length, which PostgreSQL reads as
     // bit(1) and char(1): an explicit cast to those would silently cut values. Cast such
     // columns through varbit or text instead and let the assignment enforce the length.
+    // User-defined types (enums, domains, composites) and arrays of them are cast by their
+    // schema-qualified, quoted names: format_type qualifies only what the search path does
+    // not reach, and CockroachDB's returns a bare name.
     static const std::string kSql = R"(
 SELECT a.attname,
-       CASE t.typname WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]'
-                      WHEN 'bpchar' THEN 'text' WHEN '_bpchar' THEN 'text[]'
-                      ELSE format_type(a.atttypid, NULL) END,
+       CASE WHEN t.typtype IN ('e', 'd', 'c')
+                 THEN quote_ident(tn.nspname) || '.' || quote_ident(t.typname)
+            WHEN et.typtype IN ('e', 'd', 'c')
+                 THEN quote_ident(etn.nspname) || '.' || quote_ident(et.typname) || '[]'
+            ELSE CASE t.typname WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]'
+                                WHEN 'bpchar' THEN 'text' WHEN '_bpchar' THEN 'text[]'
+                                ELSE format_type(a.atttypid, NULL) END END,
        a.attgenerated <> '',
        a.attidentity = 'a',
        COALESCE((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
@@ -21,6 +28,9 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid
 JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
+LEFT JOIN pg_namespace etn ON etn.oid = et.typnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum)";

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <random>
+#include <set>
 #include <signal.h>
 #include <string>
 #include <thread>
@@ -84,10 +85,33 @@ struct MyDatabases {
         std::string a = dump(*source);
         std::string b = dump(*target);
         if (a != b && diff != nullptr) {
-            *diff = "table " + table + " differs\nsource:\n" + a.substr(0, 1500) + "\ntarget:\n" +
-                    b.substr(0, 1500);
+            *diff =
+                "table " + table + " differs\n" + only_in("source", a, b) + only_in("target", b, a);
         }
         return a == b;
+    }
+
+    // The rows of dump `a` that dump `b` lacks: how many, and the first few (keys only).
+    static std::string only_in(const std::string& side, const std::string& a,
+                               const std::string& b) {
+        auto lines = [](const std::string& d) {
+            std::set<std::string> out;
+            size_t from = 0;
+            for (size_t nl = d.find('\n'); nl != std::string::npos; nl = d.find('\n', from)) {
+                out.insert(d.substr(from, nl - from));
+                from = nl + 1;
+            }
+            return out;
+        };
+        std::set<std::string> other = lines(b);
+        std::string first;
+        size_t n = 0;
+        for (const std::string& row : lines(a)) {
+            if (other.count(row) == 0 && n++ < 20) {
+                first += " " + row.substr(0, row.find('|'));
+            }
+        }
+        return std::to_string(n) + " row(s) only in the " + side + ":" + first + "\n";
     }
 
     ::testing::AssertionResult converges(

@@ -61,6 +61,25 @@ TEST(TargetChecks, WideBatchesWrittenInPiecesArriveWhole) {
     EXPECT_TRUE(harness::converges(db, {"t"})) << r.log();
 }
 
+// Enums, domains and arrays of them in another schema, with names that need quoting, are
+// cast by their qualified, quoted names (CockroachDB's format_type spells them bare).
+TEST(TargetChecks, UserDefinedTypesInAnotherSchemaAreCastByQualifiedNames) {
+    Databases db("it_udt",
+                 R"(CREATE SCHEMA "Other Schema";
+                    CREATE TYPE "Other Schema"."Mood Type" AS ENUM ('happy', 'so-so', 'sad');
+                    CREATE DOMAIN "Other Schema"."Small" AS int CHECK (VALUE < 100);
+                    CREATE TABLE t(id int PRIMARY KEY, m "Other Schema"."Mood Type",
+                                   ms "Other Schema"."Mood Type"[], s "Other Schema"."Small"))");
+    Replicator r(db.args(), fresh_log("it_udt"));
+    db.source->exec(
+        R"(INSERT INTO t VALUES (1, 'happy', '{sad,so-so}', 7), (2, NULL, '{}', NULL),
+                                (3, 'sad', NULL, 99))");
+    db.source->exec(
+        "UPDATE t SET m = 'so-so', ms = ms || 'happy'::\"Other Schema\".\"Mood Type\" "
+        "WHERE id = 1");
+    EXPECT_TRUE(harness::converges(db, {"t"})) << r.log();
+}
+
 // mylogical reads the replicated tables from the source database's catalog.
 TEST(TargetChecks, MylogicalRefusesACascadeIntoATableThatIsNotReplicated) {
     harness::MyDatabases db("my_cascade", "CREATE TABLE parent(id int PRIMARY KEY, v text)",
