@@ -98,13 +98,16 @@ auto with_retries(const util::RetryPolicy& policy, const char* what, Fn&& fn) {
 // foreign key's action, change rows of a target table the source does not send
 // (target/boundary_check.h), unless --skipTargetCheck cascades.
 void check_replication_boundary(const CommonConfig& config, util::PgConn& target,
-                                const std::string& schema, const std::vector<std::string>& tables) {
+                                const target::Dialect& dialect, const SchemaRef& target_schema,
+                                const std::vector<std::string>& tables) {
+    const std::string& schema = target_schema.schema;
     const auto& skip = config.skip_target_checks;
     if (std::find(skip.begin(), skip.end(), "cascades") != skip.end()) {
         return;
     }
     auto crossing = target::actions_crossing_the_boundary(
-        target::load_referential_actions(target, schema), schema, tables);
+        target::load_referential_actions(target, schema, dialect.catalog_database(target_schema)),
+        schema, tables);
     if (crossing.empty()) {
         return;
     }
@@ -246,7 +249,8 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                             target_schema.raw, target_schema.database, db.value_or("?")));
         }
     }
-    if (!target.query_value("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+    if (!target.query_value(target::in_database("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                                                dialect.catalog_database(target_schema)),
                             {target_schema.schema})) {
         throw fatal(
             fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
@@ -269,7 +273,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
-    check_replication_boundary(config, target, target_schema.schema, source.table_names());
+    check_replication_boundary(config, target, dialect, target_schema, source.table_names());
     std::optional<Position> saved;
     if (auto text = memo.read(staging, key)) {
         saved = codec.parse(*text);
@@ -330,7 +334,12 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     while (!stop_requested().load()) {
         try {
             // Each run reads the target catalog afresh.
-            target::TableCatalog run_catalog(dialect, target_schema, target::load_target_table);
+            target::TableCatalog run_catalog(dialect, target_schema,
+                                             [database = dialect.catalog_database(target_schema)](
+                                                 util::TargetSession& s, const TableName& name) {
+                                                 return target::load_target_table(s, name,
+                                                                                  database);
+                                             });
             sequencer::ApplyContext apply{
                 ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
             Pipeline pipeline{config, source, apply, target, worker_sessions, stage};

@@ -35,7 +35,9 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       // every worker busy with one group queued behind the running one.
       schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied)),
       keys_(context.catalog, session, context.options.parallel_table_groups,
-            target::load_foreign_keys),
+            [database = context.catalog.catalog_database()](util::TargetSession& s) {
+                return target::load_foreign_keys(s, database);
+            }),
       grouper_({context.options.flush_size, context.options.timestamp_limit,
                 context.options.flush_period},
                context.codec, &applied,

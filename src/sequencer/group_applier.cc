@@ -233,7 +233,9 @@ void GroupApplier::apply_truncate(const ChangeItem& item) {
     const target::Dialect& dialect = context_.catalog.dialect();
     target::Dialect::ForeignKeys foreign_keys;
     if (dialect.product() == target::TargetProduct::kCockroach) {
-        foreign_keys = target::load_foreign_keys(writer_.session());  // to order the DELETEs
+        // To order the DELETEs.
+        foreign_keys =
+            target::load_foreign_keys(writer_.session(), context_.catalog.catalog_database());
     }
     for (const std::string& sql :
          // Never CASCADE on the target, as PostgreSQL's own subscriber does not: it could

@@ -1,5 +1,7 @@
 #include "target/boundary_check.h"
 
+#include "target/catalog_queries.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,7 +25,8 @@ const char* action_name(char action) {
 }  // namespace
 
 std::vector<ReferentialAction> load_referential_actions(util::TargetSession& session,
-                                                        const std::string& schema) {
+                                                        const std::string& schema,
+                                                        const std::string& database) {
     static const std::string kSql = R"(
 SELECT k.conname, cn.nspname, c.relname, fn.nspname, f.relname,
        k.confdeltype::text, k.confupdtype::text
@@ -34,7 +37,7 @@ WHERE k.contype = 'f' AND fn.nspname = $1
   AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('n', 'd'))
 ORDER BY f.relname, cn.nspname, c.relname, k.conname)";
     std::vector<ReferentialAction> out;
-    for (const auto& row : session.query(kSql, {schema})) {
+    for (const auto& row : session.query(in_database(kSql, database), {schema})) {
         auto text = [&](size_t col) { return row.at(col).value_or(""); };
         ReferentialAction a;
         a.constraint = text(0);

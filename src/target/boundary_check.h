@@ -21,8 +21,10 @@ struct ReferentialAction {
 };
 
 // The foreign keys with such actions that reference a table in `schema`.
+// `database`: whose catalog to read, empty for the current one (catalog_queries.h).
 std::vector<ReferentialAction> load_referential_actions(util::TargetSession& session,
-                                                        const std::string& schema);
+                                                        const std::string& schema,
+                                                        const std::string& database = {});
 
 // The replication boundary: rows of the tables the source sends (`replicated`, bare names in
 // `schema`) are deleted and re-keyed on the target as on the source, and the source sends

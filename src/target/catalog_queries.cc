@@ -1,10 +1,21 @@
 #include "target/catalog_queries.h"
 
 #include <algorithm>
+#include <regex>
 
 namespace rep::target {
 
-std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name) {
+std::string in_database(const std::string& sql, const std::string& database) {
+    if (database.empty()) {
+        return sql;
+    }
+    static const std::regex kCatalogTable(
+        R"(\b(pg_class|pg_namespace|pg_attribute|pg_type|pg_index|pg_constraint)\b)");
+    return std::regex_replace(sql, kCatalogTable, quote_ident(database) + ".pg_catalog.$1");
+}
+
+std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
+                                             const std::string& database) {
     // format_type(oid, NULL) spells bit and char without a length, which PostgreSQL reads as
     // bit(1) and char(1): an explicit cast to those would silently cut values. Cast such
     // columns through varbit or text instead and let the assignment enforce the length.
@@ -34,7 +45,7 @@ LEFT JOIN pg_namespace etn ON etn.oid = et.typnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum)";
-    auto rows = session.query(kSql, {name.schema.schema, name.table});
+    auto rows = session.query(in_database(kSql, database), {name.schema.schema, name.table});
     if (rows.empty()) {
         return std::nullopt;
     }
@@ -60,14 +71,16 @@ SELECT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrel
     OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2)";
-    t.order_sensitive = session.query_value(kOrderSql, {name.schema.schema, name.table}) != "f";
+    t.order_sensitive = session.query_value(in_database(kOrderSql, database),
+                                            {name.schema.schema, name.table}) != "f";
     for (auto& [pos, idx] : pk) {
         t.pk.push_back(idx);
     }
     return t;
 }
 
-std::vector<std::pair<std::string, std::string>> load_foreign_keys(util::TargetSession& session) {
+std::vector<std::pair<std::string, std::string>> load_foreign_keys(util::TargetSession& session,
+                                                                   const std::string& database) {
     static const std::string kSql = R"(
 SELECT cn.nspname || '.' || c.relname, fn.nspname || '.' || f.relname
 FROM pg_constraint k
@@ -75,7 +88,7 @@ JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relname
 JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
 WHERE k.contype = 'f')";
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& row : session.query(kSql)) {
+    for (const auto& row : session.query(in_database(kSql, database))) {
         out.emplace_back(row.at(0).value_or(""), row.at(1).value_or(""));
     }
     return out;

@@ -11,12 +11,21 @@
 
 namespace rep::target {
 
-// Reads a table's layout from pg_catalog (PostgreSQL and CockroachDB both provide it).
-// Returns nullopt if the table does not exist.
-std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name);
+// The catalog queries read pg_catalog, which PostgreSQL and CockroachDB both provide, of the
+// connection's current database; CockroachDB can read another's as "db".pg_catalog.
+// `database` names that database, or is empty for the current one (Dialect::catalog_database).
+
+// `sql` with each of its pg_class, pg_namespace, pg_attribute, pg_type, pg_index and
+// pg_constraint read from `database`'s pg_catalog (unchanged if `database` is empty).
+std::string in_database(const std::string& sql, const std::string& database);
+
+// Reads a table's layout. Returns nullopt if the table does not exist.
+std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
+                                             const std::string& database = {});
 
 // Every foreign key of the database as (referencing table, referenced table), each spelled
 // "schema.table".
-std::vector<std::pair<std::string, std::string>> load_foreign_keys(util::TargetSession& session);
+std::vector<std::pair<std::string, std::string>> load_foreign_keys(
+    util::TargetSession& session, const std::string& database = {});
 
 }  // namespace rep::target

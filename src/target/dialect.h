@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/table_name.h"
 #include "target/target_table.h"
 
 #include <string>
@@ -22,6 +23,11 @@ public:
     }
     // CockroachDB can name another database in one transaction; PostgreSQL cannot.
     bool qualify_database() const { return product_ == TargetProduct::kCockroach; }
+    // The database whose catalog describes tables in `schema` (catalog_queries.h): the one it
+    // names on CockroachDB, else the connection's own (PostgreSQL checks they are the same).
+    std::string catalog_database(const SchemaRef& schema) const {
+        return qualify_database() ? schema.database : std::string();
+    }
 
     // Upsert of rows carrying the columns `cols` (indexes into t.columns; must include the
     // primary key). Parameter $i+1 is the text[] of column cols[i].

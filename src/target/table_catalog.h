@@ -38,6 +38,9 @@ public:
     std::shared_ptr<const TargetTable> table(util::TargetSession& session, const Relation& rel);
 
     const Dialect& dialect() const { return dialect_; }
+    const SchemaRef& schema() const { return schema_; }
+    // The database whose catalog describes the target tables (Dialect::catalog_database).
+    std::string catalog_database() const { return dialect_.catalog_database(schema_); }
 
 private:
     const Dialect& dialect_;
