@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 BASE=${DEMO_DIR:-/tmp/replicator-demo}
-SRC_PORT=${DEMO_SOURCE_PORT:-55432}
-DST_PORT=${DEMO_TARGET_PORT:-55433}
+SRC_PORT=${DEMO_SOURCE_PORT:-25432}
+DST_PORT=${DEMO_TARGET_PORT:-25433}
 BIN=build/src/replicator
 SRC="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
 DST="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"

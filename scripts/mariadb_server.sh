@@ -40,7 +40,8 @@ launch() { # port
         --ssl-cert="$BASE/tls/server.crt" --ssl-key="$BASE/tls/server.key" \
         >"$BASE/stdout.log" 2>&1 &
     for _ in $(seq 1 300); do
-        if mariadb-admin --no-defaults -h127.0.0.1 -P"$PORT" -uroot ping >/dev/null 2>&1; then
+        if mariadb-admin --no-defaults --connect-timeout=2 -h127.0.0.1 -P"$PORT" -uroot ping \
+            >/dev/null 2>&1; then
             exit 0
         fi
         sleep 0.1

@@ -8,6 +8,7 @@
 #   scripts/pg_servers.sh stop-target BASE [fast|immediate]   # default immediate (a crash)
 #   scripts/pg_servers.sh start-target BASE DST_PORT
 #   scripts/pg_servers.sh stop-source BASE [fast|immediate] / start-source BASE SRC_PORT
+# Use ports below 32768: see tests/integration/CMakeLists.txt.
 set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 cmd=${1:?start|stop|restart-target}

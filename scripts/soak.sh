@@ -18,9 +18,9 @@ cd "$(dirname "$0")/.."
 KILLS=${1:-350}
 scripts/setup.sh >/dev/null
 export REP_TEST_BASE=${REP_TEST_BASE:-/tmp/replicator-soak}
-export REP_TEST_SOURCE_PORT=${REP_TEST_SOURCE_PORT:-56532}
-export REP_TEST_TARGET_PORT=${REP_TEST_TARGET_PORT:-56533}
-export REP_TEST_MARIADB_PORT=${REP_TEST_MARIADB_PORT:-56406}
+export REP_TEST_SOURCE_PORT=${REP_TEST_SOURCE_PORT:-26532}
+export REP_TEST_TARGET_PORT=${REP_TEST_TARGET_PORT:-26533}
+export REP_TEST_MARIADB_PORT=${REP_TEST_MARIADB_PORT:-26406}
 export REP_SOAK_KILLS=$KILLS
 BIN_COPY=$(mktemp -d /tmp/replicator-soak-bin.XXXXXX)
 cp build/src/replicator build/tests/integration/integration_tests "$BIN_COPY/"

@@ -29,10 +29,10 @@ std::string conninfo(int port, const std::string& db) {
 }  // namespace
 
 int source_port() {
-    return env_int("REP_TEST_SOURCE_PORT", 56432);
+    return env_int("REP_TEST_SOURCE_PORT", 26432);
 }
 int target_port() {
-    return env_int("REP_TEST_TARGET_PORT", 56433);
+    return env_int("REP_TEST_TARGET_PORT", 26433);
 }
 std::string servers_base() {
     const char* v = std::getenv("REP_TEST_BASE");

@@ -77,7 +77,7 @@ bool healthz_is(int port, int status, std::string* body = nullptr) {
 }
 
 TEST(Metrics, VarzCountsEqualReplicatedRows) {
-    const int port = 56501;
+    const int port = 26501;
     Databases db("it_varz",
                  "CREATE TABLE a(id int PRIMARY KEY, v text);"
                  "CREATE TABLE b(id int PRIMARY KEY, v text);");
@@ -145,7 +145,7 @@ TEST(Metrics, VarzCountsEqualReplicatedRows) {
 // core_parallel_groups_total says how parallel apply placed its groups: here every hot update
 // touches one row, so with a slow target the groups behind the first share its key.
 TEST(Metrics, ParallelGroupsAreCountedByPlacement) {
-    const int port = 56509;
+    const int port = 26509;
     Databases db("it_placement",
                  "CREATE TABLE hot(k int PRIMARY KEY, v int NOT NULL);"
                  "CREATE TABLE cold(id int PRIMARY KEY);");
@@ -180,7 +180,7 @@ TEST(Metrics, ParallelGroupsAreCountedByPlacement) {
 }
 
 TEST(Metrics, HealthzFollowsTheTarget) {
-    const int port = 56502;
+    const int port = 26502;
     Databases db("it_healthz", "CREATE TABLE t(id int PRIMARY KEY)");
     Replicator r(metrics_args(db, port, {"--maxRetries", "1000", "--retryMaxBackoff", "500ms"}),
                  fresh_log("it_healthz"));
@@ -205,7 +205,7 @@ TEST(Metrics, HealthzFollowsTheTarget) {
 }
 
 TEST(Metrics, StallIsLoggedAndUnhealthy) {
-    const int port = 56503;
+    const int port = 26503;
     Databases db("it_stall", "CREATE TABLE t(id int PRIMARY KEY)");
     std::string log = fresh_log("it_stall");
     Replicator r(metrics_args(db, port, {"--stallTimeout", "3s", "--applyTimeout", "5m"}), log);
@@ -224,7 +224,7 @@ TEST(Metrics, StallIsLoggedAndUnhealthy) {
 }
 
 TEST(Metrics, DiagHasStateButNoSecrets) {
-    const int port = 56504;
+    const int port = 26504;
     Databases db("it_diag", "CREATE TABLE t(id int PRIMARY KEY)");
     auto args = metrics_args(db, port);
     args[2] =
@@ -273,7 +273,7 @@ std::string gunzip(const std::filesystem::path& p) {
 }
 
 TEST(Metrics, SnapshotsAppearAndArePrunedByAge) {
-    const int port = 56505;
+    const int port = 26505;
     Databases db("it_snap", "CREATE TABLE t(id int PRIMARY KEY)");
     std::filesystem::path dir = harness::servers_base() + "/data-it_snap/metrics-snapshots";
     std::filesystem::remove_all(dir);
@@ -298,7 +298,7 @@ TEST(Metrics, SnapshotsAppearAndArePrunedByAge) {
 }
 
 TEST(Metrics, SnapshotsArePrunedBySize) {
-    const int port = 56506;
+    const int port = 26506;
     Databases db("it_snapsize", "CREATE TABLE t(id int PRIMARY KEY)");
     std::filesystem::path dir = harness::servers_base() + "/data-it_snapsize/metrics-snapshots";
     std::filesystem::remove_all(dir);
@@ -327,7 +327,7 @@ TEST(Metrics, SnapshotFlagsNeedMetricsAddrAndRetention) {
     EXPECT_EQ(status, 2) << out;
     EXPECT_NE(out.find("--metricsSnapshotPeriod needs --metricsAddr"), std::string::npos) << out;
     std::tie(status, out) =
-        harness::run_replicator(db.args({"--metricsAddr", ":56507", "--metricsSnapshotPeriod",
+        harness::run_replicator(db.args({"--metricsAddr", ":26507", "--metricsSnapshotPeriod",
                                          "15s", "--metricsSnapshotRetentionTime", "0"}),
                                 30s);
     EXPECT_EQ(status, 2) << out;

@@ -78,7 +78,7 @@ TEST(Mylogical, ResumesFromAMemoRowInTheDocumentedFormat) {
 
 // A binlog has no LSN: logs, /_/diag and metrics name mylogical's positions as GTID sets.
 TEST(Mylogical, PositionsAreGtidSetsInLogsDiagAndMetrics) {
-    const int port = 56511;
+    const int port = 26511;
     MyDatabases db("my_positions", "CREATE TABLE t(id INT PRIMARY KEY)",
                    "CREATE TABLE t(id int PRIMARY KEY)");
     Replicator r(db.args({"--metricsAddr", "127.0.0.1:" + std::to_string(port), "-v"}),

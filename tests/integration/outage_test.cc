@@ -105,7 +105,7 @@ TEST(Outages, ConfigurationErrorsFailAtOnce) {
 // The target is down for longer than the default --maxRetries used to allow (about 9 s):
 // the replicator waits, says 503 meanwhile, and resumes by itself.
 TEST(Outages, TargetDownForLongIsRiddenThroughWithDefaultFlags) {
-    const int port = 56512;
+    const int port = 26512;
     Databases db("it_target_down", "CREATE TABLE t(id int PRIMARY KEY, v text)");
     Replicator r(db.args({"--metricsAddr", "127.0.0.1:" + std::to_string(port)}),
                  fresh_log("it_target_down"));
