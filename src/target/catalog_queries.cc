@@ -10,7 +10,7 @@ std::string in_database(const std::string& sql, const std::string& database) {
         return sql;
     }
     static const std::regex kCatalogTable(
-        R"(\b(pg_class|pg_namespace|pg_attribute|pg_type|pg_index|pg_constraint)\b)");
+        R"(\b(pg_class|pg_namespace|pg_attribute|pg_type|pg_index|pg_constraint|pg_collation)\b)");
     return std::regex_replace(sql, kCatalogTable, quote_ident(database) + ".pg_catalog.$1");
 }
 
@@ -21,7 +21,9 @@ std::optional<TargetTable> load_target_table(util::TargetSession& session, const
     // columns through varbit or text instead and let the assignment enforce the length.
     // User-defined types (enums, domains, composites) and arrays of them are cast by their
     // schema-qualified, quoted names: format_type qualifies only what the search path does
-    // not reach, and CockroachDB's returns a bare name.
+    // not reach, and CockroachDB's returns a bare name. A column with a collation of its own
+    // gets a COLLATE after the cast: CockroachDB requires one on every value written into a
+    // collated string column, and on PostgreSQL it is what the column applies anyway.
     static const std::string kSql = R"(
 SELECT a.attname,
        CASE WHEN t.typtype IN ('e', 'd', 'c')
@@ -30,7 +32,12 @@ SELECT a.attname,
                  THEN quote_ident(etn.nspname) || '.' || quote_ident(et.typname) || '[]'
             ELSE CASE t.typname WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]'
                                 WHEN 'bpchar' THEN 'text' WHEN '_bpchar' THEN 'text[]'
-                                ELSE format_type(a.atttypid, NULL) END END,
+                                ELSE format_type(a.atttypid, NULL) END END
+         || CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                 THEN ' COLLATE ' || CASE WHEN con.nspname = 'pg_catalog' THEN ''
+                                          ELSE quote_ident(con.nspname) || '.' END
+                      || quote_ident(co.collname)
+                 ELSE '' END,
        a.attgenerated <> '',
        a.attidentity = 'a',
        COALESCE((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
@@ -42,6 +49,8 @@ JOIN pg_type t ON t.oid = a.atttypid
 JOIN pg_namespace tn ON tn.oid = t.typnamespace
 LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
 LEFT JOIN pg_namespace etn ON etn.oid = et.typnamespace
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum)";

@@ -15,8 +15,9 @@ namespace rep::target {
 // connection's current database; CockroachDB can read another's as "db".pg_catalog.
 // `database` names that database, or is empty for the current one (Dialect::catalog_database).
 
-// `sql` with each of its pg_class, pg_namespace, pg_attribute, pg_type, pg_index and
-// pg_constraint read from `database`'s pg_catalog (unchanged if `database` is empty).
+// `sql` with each of its pg_class, pg_namespace, pg_attribute, pg_type, pg_index,
+// pg_constraint and pg_collation read from `database`'s pg_catalog (unchanged if `database`
+// is empty).
 std::string in_database(const std::string& sql, const std::string& database);
 
 // Reads a table's layout. Returns nullopt if the table does not exist.

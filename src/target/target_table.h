@@ -12,7 +12,8 @@ struct TargetColumn {
     std::string name;
     // The type values are cast to, without length/precision modifiers, so that a value that
     // does not fit the column fails on assignment instead of being silently truncated by an
-    // explicit cast (e.g. varchar(5), char(5) or bit(3)).
+    // explicit cast (e.g. varchar(5), char(5) or bit(3)); followed by COLLATE <name> for a
+    // column with a collation of its own.
     std::string cast_type;
     bool generated = false;        // computed column: never written
     bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY: needs OVERRIDING SYSTEM VALUE

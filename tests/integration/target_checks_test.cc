@@ -62,22 +62,29 @@ TEST(TargetChecks, WideBatchesWrittenInPiecesArriveWhole) {
 }
 
 // Enums, domains and arrays of them in another schema, with names that need quoting, are
-// cast by their qualified, quoted names (CockroachDB's format_type spells them bare).
+// cast by their qualified, quoted names (CockroachDB's format_type spells them bare), and
+// values of collated columns carry the column's COLLATE (CockroachDB requires it).
 TEST(TargetChecks, UserDefinedTypesInAnotherSchemaAreCastByQualifiedNames) {
     Databases db("it_udt",
                  R"(CREATE SCHEMA "Other Schema";
                     CREATE TYPE "Other Schema"."Mood Type" AS ENUM ('happy', 'so-so', 'sad');
                     CREATE DOMAIN "Other Schema"."Small" AS int CHECK (VALUE < 100);
+                    CREATE COLLATION "Other Schema"."My Coll" (provider = icu, locale = 'de');
                     CREATE TABLE t(id int PRIMARY KEY, m "Other Schema"."Mood Type",
-                                   ms "Other Schema"."Mood Type"[], s "Other Schema"."Small"))");
+                                   ms "Other Schema"."Mood Type"[], s "Other Schema"."Small",
+                                   c text COLLATE "C",
+                                   d varchar(20) COLLATE "Other Schema"."My Coll");
+                    CREATE TABLE k(k text COLLATE "C" PRIMARY KEY, v text))");
     Replicator r(db.args(), fresh_log("it_udt"));
     db.source->exec(
         R"(INSERT INTO t VALUES (1, 'happy', '{sad,so-so}', 7), (2, NULL, '{}', NULL),
                                 (3, 'sad', NULL, 99))");
     db.source->exec(
-        "UPDATE t SET m = 'so-so', ms = ms || 'happy'::\"Other Schema\".\"Mood Type\" "
-        "WHERE id = 1");
-    EXPECT_TRUE(harness::converges(db, {"t"})) << r.log();
+        "UPDATE t SET m = 'so-so', ms = ms || 'happy'::\"Other Schema\".\"Mood Type\", "
+        "c = 'Zürich', d = 'Äpfel' WHERE id = 1");
+    db.source->exec(
+        "INSERT INTO k VALUES ('a', '1'), ('B', '2'); UPDATE k SET k = 'b' WHERE k = 'a'");
+    EXPECT_TRUE(harness::converges(db, {"t", "k"})) << r.log();
 }
 
 // mylogical reads the replicated tables from the source database's catalog.

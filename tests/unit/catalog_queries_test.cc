@@ -14,7 +14,7 @@ TEST(CatalogQueries, ReadsTheNamedDatabasesCatalog) {
     const std::string sql =
         "SELECT format_type(a.atttypid, NULL), pg_typeof(1) FROM pg_class c JOIN pg_namespace n "
         "ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type t ON "
-        "true, pg_index i, pg_constraint k";
+        "true, pg_index i, pg_constraint k, pg_collation co";
     EXPECT_EQ(in_database(sql, ""), sql);
     EXPECT_EQ(
         in_database(sql, "my db"),
@@ -22,7 +22,7 @@ TEST(CatalogQueries, ReadsTheNamedDatabasesCatalog) {
         R"(c JOIN "my db".pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN )"
         R"("my db".pg_catalog.pg_attribute a ON a.attrelid = c.oid JOIN )"
         R"("my db".pg_catalog.pg_type t ON true, "my db".pg_catalog.pg_index i, )"
-        R"("my db".pg_catalog.pg_constraint k)");
+        R"("my db".pg_catalog.pg_constraint k, "my db".pg_catalog.pg_collation co)");
 }
 
 TEST(CatalogQueries, OnlyCockroachReadsAnotherDatabase) {
