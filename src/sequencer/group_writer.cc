@@ -27,11 +27,11 @@ void GroupWriter::prepare_to_settle() {
         session_.connect();  // the old one broke; no transaction is open on either
         return;
     }
-    // The server answered the COMMIT with an error; a transaction that somehow remained
-    // (aborted) would refuse the checkpoint query.
-    session_.execute("ROLLBACK");
-    begun_ = false;
-    open_ = false;
+    // The server answered the COMMIT with an error, which normally ends the transaction; one
+    // that somehow remained (aborted) would refuse the checkpoint query. CockroachDB answers a
+    // ROLLBACK outside a transaction with an error (25P01), PostgreSQL with a warning: either
+    // way the session is then outside any transaction.
+    rollback();
 }
 
 void GroupWriter::send_begin() {

@@ -288,6 +288,10 @@ void FakeSession::run(const std::string& sql,
         return;
     }
     if (sql == "ROLLBACK") {
+        if (!in_txn_) {
+            // As CockroachDB answers (PostgreSQL only warns): the stricter of the two.
+            throw Error(ErrorKind::kFatal, "there is no transaction in progress", "25P01");
+        }
         in_txn_ = false;
         aborted_ = false;
         pending_.clear();
