@@ -391,16 +391,18 @@ void MysqlConn::start_dump(uint32_t server_id, const std::string& executed) {
         0) {
         fail("starting the binlog dump");
     }
-    // Armed for as long as the stream runs: every event (at least the heartbeat each second)
-    // renews it, so only silence for readTimeout, or a stop request, ends the read.
 }
 
 std::string_view MysqlConn::next_event() {
+    // Armed only while waiting for the server (a heartbeat comes every second), not while the
+    // reader waits for room in the queue behind a slow or unreachable target: that wait is
+    // the target's, and must not cost the source connection.
+    watch_.arm(url_.read_timeout);
     unsigned long len = mysql_net_read_packet(conn_);
+    watch_.disarm();
     if (len == packet_error || len == 0) {
         fail("reading the binlog stream");
     }
-    watch_.touch();
     const unsigned char* p = conn_->net.read_pos;
     if (p[0] == 0xff) {
         // The error packet: int<2> code, '#', 5-char SQLSTATE, message.

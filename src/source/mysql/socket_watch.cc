@@ -8,6 +8,7 @@
 #include <set>
 #include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 namespace rep::mysql {
 
@@ -92,7 +93,13 @@ SocketWatch::~SocketWatch() {
 
 void SocketWatch::attach(int fd) {
     detach();
-    fd_ = fd;
+    // A descriptor of our own for the same socket: Connector/C closes its descriptor on a
+    // read error, and the number may then be reused by another connection before we detach;
+    // ours keeps naming this socket, and shutdown(2) on it still wakes the blocked read.
+    fd_ = ::dup(fd);
+    if (fd_ < 0) {
+        return;  // not watched: reads are then bounded by TCP keepalive alone
+    }
     armed_ = false;
     fired_ = Fired::kNo;
     attached_ = true;
@@ -101,8 +108,10 @@ void SocketWatch::attach(int fd) {
 
 void SocketWatch::detach() {
     if (attached_) {
-        Watchdog::instance().remove(this);
+        Watchdog::instance().remove(this);  // after this the watchdog no longer uses fd_
         attached_ = false;
+        ::close(fd_);
+        fd_ = -1;
     }
 }
 
@@ -110,10 +119,6 @@ void SocketWatch::arm(Duration limit) {
     limit_ns_.store(limit.count());
     since_ns_.store(now_ns());
     armed_.store(true);
-}
-
-void SocketWatch::touch() {
-    since_ns_.store(now_ns());
 }
 
 void SocketWatch::disarm() {

@@ -12,7 +12,7 @@ namespace rep::mysql {
 // process-wide watchdog thread shuts the socket down (shutdown(2), which wakes the blocked
 // read with an error) once `limit` passes without progress, or one second after a stop
 // request (util/stop_flag.h), so every wait is bounded and SIGTERM is honoured within a
-// second. Arm, touch and disarm are cheap (atomic stores) and may be called per event.
+// second. Arm and disarm are cheap (atomic stores) and may be called per event.
 class SocketWatch {
 public:
     enum class Fired : uint8_t { kNo, kDeadline, kStop };
@@ -29,8 +29,6 @@ public:
 
     // A blocking call starts: it must make progress within `limit`.
     void arm(Duration limit);
-    // It made progress (an event arrived): the limit counts from now.
-    void touch();
     void disarm();
 
     // Whether the watchdog shut the socket down, and why.
