@@ -89,9 +89,12 @@ void SegmentWriter::append_rows(const Segment& s, size_t index, size_t first, si
     const Statement& st = statement(s);
     size_t mark = buffers_used_;
     util::TargetSession::PipelineCall call{&st.name, &st.sql, {}};
-    if (arrays(s, first, count, call.values) > max_message_bytes_ && count > 1) {
+    // Keys are unique within a segment, so its rows may be written in any pieces, unless the
+    // table is order-sensitive: a foreign key to itself (or a unique index) is checked at the
+    // end of each statement, and rows of one segment may need each other to pass it.
+    bool may_split = count > 1 && !s.mapping->target().order_sensitive;
+    if (arrays(s, first, count, call.values) > max_message_bytes_ && may_split) {
         // Too wide for one message: give the buffers back and write each half on its own.
-        // Keys are unique within a segment, so its rows may be written in any pieces.
         buffers_used_ = mark;
         append_rows(s, index, first, count / 2, calls);
         append_rows(s, index, first + count / 2, count - count / 2, calls);

@@ -43,7 +43,8 @@ struct Segment {
 class SegmentWriter {
 public:
     // Bind messages carry a statement's parameters; no call's text[] literals add up to more
-    // than `max_message_bytes` unless one row alone does (CockroachDB refuses messages over
+    // than `max_message_bytes` unless one row alone does, or the table is order-sensitive
+    // (its segments are never split) (CockroachDB refuses messages over
     // sql.conn.max_read_buffer_message_size, 16 MiB by default).
     explicit SegmentWriter(const Dialect& dialect, size_t max_message_bytes = kDefaultMaxMessage)
         : dialect_(dialect), max_message_bytes_(max_message_bytes) {}
