@@ -1,5 +1,9 @@
 #include "target/catalog_queries.h"
 
+#include "base/error.h"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <regex>
 
@@ -11,7 +15,11 @@ std::string in_database(const std::string& sql, const std::string& database) {
     }
     static const std::regex kCatalogTable(
         R"(\b(pg_class|pg_namespace|pg_attribute|pg_type|pg_index|pg_constraint|pg_collation)\b)");
-    return std::regex_replace(sql, kCatalogTable, quote_ident(database) + ".pg_catalog.$1");
+    std::string prefix;
+    for (char ch : quote_ident(database)) {
+        prefix += ch == '$' ? "$$" : std::string(1, ch);  // '$' is special in the format
+    }
+    return std::regex_replace(sql, kCatalogTable, prefix + ".pg_catalog.$1");
 }
 
 std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
@@ -33,15 +41,16 @@ SELECT a.attname,
             ELSE CASE t.typname WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]'
                                 WHEN 'bpchar' THEN 'text' WHEN '_bpchar' THEN 'text[]'
                                 ELSE format_type(a.atttypid, NULL) END END
-         || CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+         || COALESCE(CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
                  THEN ' COLLATE ' || CASE WHEN con.nspname = 'pg_catalog' THEN ''
                                           ELSE quote_ident(con.nspname) || '.' END
                       || quote_ident(co.collname)
-                 ELSE '' END,
+                 ELSE '' END, ''),
        a.attgenerated <> '',
        a.attidentity = 'a',
        COALESCE((SELECT k.n FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
-                 WHERE i.indrelid = c.oid AND i.indisprimary AND k.attnum = a.attnum), 0)
+                 WHERE i.indrelid = c.oid AND i.indisprimary AND k.attnum = a.attnum), 0),
+       t.typtype IN ('e', 'd', 'c') OR COALESCE(et.typtype IN ('e', 'd', 'c'), false)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid
@@ -66,6 +75,16 @@ ORDER BY a.attnum)";
         TargetColumn c;
         c.name = text(0);
         c.cast_type = text(1);
+        if (c.cast_type.empty()) {
+            throw fatal(fmt::format(
+                "cannot tell the type of column {} of target table {} from the target's "
+                "catalog; please report it with the column's definition",
+                quote_ident(c.name), name.display()));
+        }
+        if (!database.empty() && text(5) == "t") {
+            // A user-defined type of another database than the connection's (CockroachDB).
+            c.cast_type = quote_ident(database) + "." + c.cast_type;
+        }
         c.generated = text(2) == "t";
         c.identity_always = text(3) == "t";
         c.pk_position = std::stoi(text(4));

@@ -16,6 +16,7 @@ TEST(CatalogQueries, ReadsTheNamedDatabasesCatalog) {
         "ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type t ON "
         "true, pg_index i, pg_constraint k, pg_collation co";
     EXPECT_EQ(in_database(sql, ""), sql);
+    EXPECT_EQ(in_database("FROM pg_class c", "a$1$&"), R"(FROM "a$1$&".pg_catalog.pg_class c)");
     EXPECT_EQ(
         in_database(sql, "my db"),
         R"(SELECT format_type(a.atttypid, NULL), pg_typeof(1) FROM "my db".pg_catalog.pg_class )"
