@@ -8,7 +8,7 @@
 # and each time, once the workload stops, source and target equal table by table and (for
 # pglogical) no source transaction applied twice.
 #
-#   scripts/soak.sh [KILLS]     # default 350 per run, 1050 in all; about 25 minutes on 2 cores
+#   scripts/soak.sh [KILLS]     # default 350 per run, 1050 in all; about 15 minutes on 2 cores
 #
 # It uses its own servers (scratch directory and ports apart from the test suite's), so it can
 # run beside scripts/test.sh, and a copy of the binary, so rebuilding meanwhile does not
