@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sequencer/apply_context.h"
 #include "sequencer/group_applier.h"
 #include "util/target_session.h"
 
@@ -38,5 +39,11 @@ public:
     virtual void tick(util::TargetSession& session, const Position& prefix, bool idle,
                       bool final) = 0;
 };
+
+// Writes `prefix` to the plain memo row outside any group, on `session` or on the staging
+// session when the memo is in another database, and tells Progress. A failure is logged, not
+// thrown (the next tick, or the records, still hold the position); returns whether it worked.
+bool write_plain_row(const ApplyContext& context, util::TargetSession& session,
+                     const Position& prefix);
 
 }  // namespace rep::sequencer

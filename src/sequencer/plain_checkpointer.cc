@@ -1,7 +1,5 @@
 #include "sequencer/plain_checkpointer.h"
 
-#include <spdlog/spdlog.h>
-
 namespace rep::sequencer {
 
 std::vector<std::pair<std::string, std::string>> PlainCheckpointer::rows(size_t,
@@ -31,17 +29,8 @@ void PlainCheckpointer::tick(util::TargetSession& session, const Position& prefi
     if (!idle || prefix.ordinal <= context_.progress.recorded() || prefix.text.empty()) {
         return;
     }
-    try {
-        util::TargetSession& conn = context_.memo_in_target() ? session : *context_.staging;
-        if (!conn.connected()) {
-            conn.connect();
-        }
-        context_.memo.write(conn, context_.memo_key, prefix.text);
-        context_.progress.recorded(prefix.ordinal);
+    if (write_plain_row(context_, session, prefix)) {
         context_.probe.set_checkpoint(prefix.ordinal);
-    } catch (const Error& e) {
-        spdlog::warn("could not record the checkpoint {} in the memo table: {}",
-                     context_.codec.describe(prefix), e.what());
     }
 }
 

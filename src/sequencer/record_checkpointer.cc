@@ -2,8 +2,6 @@
 
 #include "staging/parallel_checkpoint.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 namespace rep::sequencer {
@@ -62,18 +60,9 @@ void RecordCheckpointer::tick(util::TargetSession& session, const Position& pref
     if (prefix.ordinal.is_zero() || prefix.ordinal <= written_.ordinal) {
         return;
     }
-    try {
-        util::TargetSession& conn = context_.memo_in_target() ? session : *context_.staging;
-        if (!conn.connected()) {
-            conn.connect();
-        }
-        context_.memo.write(conn, context_.memo_key, prefix.text);
+    // On failure the records (or, with separate staging, the next write) still hold it.
+    if (write_plain_row(context_, session, prefix)) {
         written_ = prefix;
-        context_.progress.recorded(prefix.ordinal);
-    } catch (const Error& e) {
-        // The records (or, with separate staging, the next write) still hold the position.
-        spdlog::warn("could not write the checkpoint {} to the memo table: {}",
-                     context_.codec.describe(prefix), e.what());
     }
 }
 
