@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Soak test, outside the test suite: kill -9 at random moments (0.3-1.2 s after each start)
-# during a running workload, KILLS times for each of three runs, then the checks of the
+# during a running workload, KILLS times for each of four runs, then the checks of the
 # interruption tests:
 #   - pglogical, --parallelism 1: the target's ledger an unbroken prefix at every sample;
-#   - pglogical, --parallelism 8: every source transaction visible whole or not at all;
-#   - mylogical (MariaDB): the ledger an unbroken prefix at every sample;
+#   - pglogical, default flags (16 connections, commits in source order): the same;
+#   - pglogical, --parallelism 8 --unorderedCommits: every source transaction visible whole
+#     or not at all;
+#   - mylogical (MariaDB), default flags: the ledger an unbroken prefix at every sample;
 # and each time, once the workload stops, source and target equal table by table and (for
 # pglogical) no source transaction applied twice.
 #
-#   scripts/soak.sh [KILLS]     # default 350 per run, 1050 in all; about 15 minutes on 2 cores
+#   scripts/soak.sh [KILLS]     # default 350 per run, 1400 in all; about 20 minutes on 2 cores
 #
 # It uses its own servers (scratch directory and ports apart from the test suite's), so it can
 # run beside scripts/test.sh, and a copy of the binary, so rebuilding meanwhile does not
@@ -37,5 +39,5 @@ scripts/mariadb_server.sh start "$REP_TEST_BASE-mariadb" "$REP_TEST_MARIADB_PORT
 
 start=$(date +%s)
 "$BIN_COPY/integration_tests" --gtest_brief=0 \
-    --gtest_filter='Resume.TwentyKillNineDuringWorkload:Resume.TwentyKillNineWithParallelism8:Mylogical.TwentyKillNineDuringWorkload'
-echo "soak: $((3 * KILLS)) kill -9 in $(($(date +%s) - start)) s, all checks passed"
+    --gtest_filter='Resume.TwentyKillNineDuringWorkload:Resume.TwentyKillNineWithDefaultFlags:Resume.TwentyKillNineWithUnorderedCommits:Mylogical.TwentyKillNineDuringWorkload'
+echo "soak: $((4 * KILLS)) kill -9 in $(($(date +%s) - start)) s, all checks passed"

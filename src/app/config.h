@@ -33,11 +33,14 @@ struct CommonConfig {
     bool collapse_mutations = true;
     size_t timestamp_limit = 1000;              // --timestampLimit
     size_t target_max_message_bytes = 8 << 20;  // --targetMaxMessageBytes
-    // Apply connections (--parallelism) and the pool they must fit in (--targetMaxPoolSize);
-    // used by sources whose positions allow out-of-order checkpoints (stable ordinals).
-    size_t parallelism = 1;
+    // Apply connections (--parallelism, MOLT Replicator's default) and the pool they must fit
+    // in (--targetMaxPoolSize).
+    size_t parallelism = 16;
     size_t target_max_pool_size = 128;
     bool enable_parallel_applies = false;
+    // --unorderedCommits (pglogical): independent target transactions may commit out of source
+    // order; needs a source whose positions allow out-of-order checkpoints (stable ordinals).
+    bool unordered_commits = false;
     std::filesystem::path data_dir = "replicator-data";
     std::string metrics_addr;  // empty: no HTTP endpoints
     Duration stall_timeout = std::chrono::seconds(20);

@@ -126,7 +126,7 @@ void check_replication_boundary(const CommonConfig& config, util::PgConn& target
 
 }  // namespace
 
-nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
+nlohmann::json describe_common(const CommonConfig& c) {
     nlohmann::json j = {
         {"targetConn", redact_conninfo(c.target_conn)},
         {"stagingConn", c.staging_conn.empty() ? "" : redact_conninfo(c.staging_conn)},
@@ -155,11 +155,12 @@ nlohmann::json describe_common(const CommonConfig& c, bool parallel) {
         {"metricsSnapshotCompression", c.snapshots.gzip ? "gzip" : "none"},
         {"metricsSnapshotRetentionTime", format_go_duration(c.snapshots.retention_time)},
         {"metricsSnapshotRetentionSize", c.snapshots.retention_bytes},
+        {"parallelism", c.parallelism},
+        {"targetMaxPoolSize", c.target_max_pool_size},
+        {"enableParallelApplies", c.enable_parallel_applies},
     };
-    if (parallel) {
-        j["parallelism"] = c.parallelism;
-        j["targetMaxPoolSize"] = c.target_max_pool_size;
-        j["enableParallelApplies"] = c.enable_parallel_applies;
+    if (c.unordered_commits) {
+        j["unorderedCommits"] = true;
     }
     return j;
 }
@@ -172,14 +173,19 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::unique_ptr<source::Source> source_ptr = make_source(source_config);
     source::Source& source = *source_ptr;
     const PositionCodec& codec = source.codec();
-    // Out-of-order commits need positions that name the same place in every run.
-    size_t workers = codec.stable_ordinals() ? std::max<size_t>(1, config.parallelism) : 1;
+    size_t workers = std::max<size_t>(1, config.parallelism);
+    if (config.unordered_commits && !codec.stable_ordinals()) {
+        // Out-of-order commits are recorded by positions that name the same place in every run.
+        throw fatal(source.name() +
+                    " positions cannot record commits out of source order; drop "
+                    "--unorderedCommits");
+    }
 
     // Endpoints first, so /_/healthz answers (with the reason) while we connect.
     metrics::Probe probe(target_schema.raw, source.name());
     Progress progress;
     source.add_metrics(probe, progress);
-    nlohmann::json described = describe_common(config, codec.stable_ordinals());
+    nlohmann::json described = describe_common(config);
     described["command"] = source.name();
     described.update(source.describe());
     MonitorOptions mo;
@@ -326,6 +332,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     ao.retry = config.retry;
     ao.collapse = config.collapse_mutations;
     ao.workers = workers;
+    ao.ordered_commits = !config.unordered_commits;
     ao.parallel_table_groups = config.enable_parallel_applies;
 
     util::Backoff backoff(config.retry);

@@ -16,7 +16,7 @@ namespace rep::app {
 int run_replication(const CommonConfig& config, const SourceConfig& source_config,
                     source::RowStage* stage = nullptr);
 
-// The common settings for /_/diag; with `parallel`, the parallel-apply ones too.
-nlohmann::json describe_common(const CommonConfig& c, bool parallel);
+// The common settings for /_/diag.
+nlohmann::json describe_common(const CommonConfig& c);
 
 }  // namespace rep::app

@@ -92,6 +92,21 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
     };
     app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
     app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
+    app.add_option("--parallelism", c.parallelism,
+                   "Target transactions applied concurrently, each on its own connection; they "
+                   "commit in source order, and source transactions touching the same rows apply "
+                   "on one connection (1: one connection)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--targetMaxPoolSize", c.target_max_pool_size,
+                   "Most target connections; --parallelism may use at most 80% of it")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--enableParallelApplies", c.enable_parallel_applies,
+                   "Let tables with foreign keys or secondary unique indexes apply in parallel "
+                   "per group of tables joined by foreign keys (default: all such tables in "
+                   "source order with each other)")
+        ->default_str("false");
     app.add_option("--collapseMutations", c.collapse_mutations,
                    "Fold the changes of each key within a target transaction into one row change "
                    "(tables without foreign keys or secondary unique indexes); false keeps strict "

@@ -8,7 +8,6 @@ namespace rep::cli {
 CLI::App* add_pglogical_command(CLI::App& parent, PglogicalCommand& command, LogOptions& log) {
     pg::PglogicalConfig& c = command.source;
     app::CommonConfig& common = command.common;
-    common.parallelism = 16;  // MOLT Replicator's default
     CLI::App* cmd = parent.add_subcommand(
         "pglogical",
         "Replicate a PostgreSQL source into CockroachDB or PostgreSQL through a pgoutput logical "
@@ -31,21 +30,11 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalCommand& command, Log
     cmd->add_flag("--acceptDataLoss", c.accept_data_loss,
                   "Start although the slot is ahead of the checkpoint (it was dropped and "
                   "re-created): the changes in between are lost. Without it such a start fails");
-    cmd->add_option("--parallelism", common.parallelism,
-                    "Target transactions applied concurrently, each on its own connection; source "
-                    "transactions touching the same rows still apply in source order (1: one "
-                    "connection, strictly serial commits)")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    cmd->add_option("--targetMaxPoolSize", common.target_max_pool_size,
-                    "Most target connections; --parallelism may use at most 80% of it")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    cmd->add_option("--enableParallelApplies", common.enable_parallel_applies,
-                    "Let tables with foreign keys or secondary unique indexes apply in parallel "
-                    "per group of tables joined by foreign keys (default: all such tables in "
-                    "source order with each other)")
-        ->default_str("false");
+    cmd->add_flag("--unorderedCommits", common.unordered_commits,
+                  "Let target transactions that share no rows commit in any order, for more speed "
+                  "with --parallelism above 1. Risk: a reader of the target may meanwhile see a "
+                  "later source transaction without an earlier one (per-row order and "
+                  "transaction atomicity still hold)");
     add_common_flags(*cmd, common, log);
     return cmd;
 }

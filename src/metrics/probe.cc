@@ -129,6 +129,13 @@ struct Probe::Impl {
             .Name("core_parallel_groups_total")
             .Help("Target transactions handed to parallel apply workers, by how they were placed")
             .Register(*registry);
+    Counter& give_ways = prometheus::BuildCounter()
+                             .Name("core_commit_order_give_ways_total")
+                             .Help(
+                                 "Target transactions rolled back and applied again because "
+                                 "they waited too long for earlier ones to commit")
+                             .Register(*registry)
+                             .Add({});
     Counter* groups_independent = nullptr;  // set by set_parallelism(N > 1)
     Counter* groups_after_conflict = nullptr;
     Counter* groups_barrier = nullptr;
@@ -345,6 +352,10 @@ void Probe::parallel_group(GroupPlacement placement) {
     if (c != nullptr) {
         c->Increment();
     }
+}
+
+void Probe::gave_way() {
+    impl_->give_ways.Increment();
 }
 
 void Probe::tick() {

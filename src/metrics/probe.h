@@ -62,6 +62,9 @@ public:
     // worker, or waiting for a commit), or as a barrier that runs alone.
     enum class GroupPlacement { kIndependent, kAfterConflict, kBarrier };
     void parallel_group(GroupPlacement placement);
+    // A group waited for its turn to commit (ordered commits) so long that it rolled back to
+    // let earlier ones through (core_commit_order_give_ways_total).
+    void gave_way();
     // Closes a utilization window (the monitor calls it every second), so that scrapes and
     // snapshots read the same core_parallelism_utilization_percent.
     void tick();

@@ -30,9 +30,12 @@ struct ApplyOptions {
     TruncateMode truncate_mode = TruncateMode::kApply;
     util::RetryPolicy retry;
     bool collapse = true;  // --collapseMutations
-    // Apply connections (--parallelism): 1 for sources whose positions cannot be checkpointed
-    // out of order (PositionCodec::stable_ordinals).
+    // Apply connections (--parallelism).
     size_t workers = 1;
+    // Commits in source order whatever the number of workers (not --unorderedCommits); only
+    // sources whose positions can be checkpointed out of order may turn it off
+    // (PositionCodec::stable_ordinals).
+    bool ordered_commits = true;
     // --enableParallelApplies: order-sensitive tables (foreign keys, secondary unique
     // indexes) conflict per group of tables joined by foreign keys instead of all together.
     bool parallel_table_groups = false;

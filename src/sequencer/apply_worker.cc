@@ -70,13 +70,18 @@ void ApplyWorker::run() {
         }
     } catch (const Error&) {
         error_ = std::current_exception();
-        failed_ = true;
-        schedule_.abort();
     } catch (const std::exception& e) {
         error_ = std::make_exception_ptr(Error(ErrorKind::kFatal, e.what()));
+    }
+    if (error_) {
+        after_another_ = schedule_.aborted();
         failed_ = true;
         schedule_.abort();
     }
+}
+
+Schedule::Turn ApplyWorker::await_turn(std::chrono::milliseconds timeout) {
+    return schedule_.await_turn(index_, timeout);
 }
 
 std::vector<std::pair<std::string, std::string>> ApplyWorker::memo_rows(const GroupSpan& span) {

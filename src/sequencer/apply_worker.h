@@ -52,8 +52,12 @@ public:
     void join();
     bool failed() const { return failed_.load(); }
     std::exception_ptr error() const { return error_; }
+    // The worker failed only because another had failed first (ordered commits: its group
+    // may not commit after an earlier one failed). The other's error is the one to report.
+    bool failed_after_another() const { return after_another_; }
 
     // CommitHooks, called on the worker's thread.
+    Schedule::Turn await_turn(std::chrono::milliseconds timeout) override;
     std::vector<std::pair<std::string, std::string>> memo_rows(const GroupSpan& span) override;
     void committed(const GroupSpan& span) override;
     bool landed(util::TargetSession& session, const GroupSpan& span) override;
@@ -69,6 +73,7 @@ private:
     GroupApplier applier_;
     RetryingApplier retrying_;
     std::atomic<bool> failed_{false};
+    bool after_another_ = false;
     std::exception_ptr error_;
     std::thread thread_;
 };

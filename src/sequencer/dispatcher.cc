@@ -33,7 +33,8 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       queue_(queue),
       // The window bounds what is dispatched beyond the committed prefix: enough to keep
       // every worker busy with one group queued behind the running one.
-      schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied)),
+      schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
+                context.options.ordered_commits),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
                 return target::load_foreign_keys(s, database);
@@ -47,7 +48,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
                    // the one before anyway.
                    return !parallel || keys_.add(changes, keys);
                }) {
-    if (workers.size() > 1) {
+    if (workers.size() > 1 && !context.options.ordered_commits) {
         checkpointer_ = std::make_unique<RecordCheckpointer>(
             context, schedule_, context.codec.at(applied.prefix()), workers.size());
     } else {
@@ -151,9 +152,13 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
     for (auto& w : workers_) {
         w->join();
     }
-    for (auto& w : workers_) {
-        if (w->error()) {
-            std::rethrow_exception(w->error());
+    // The error of the worker that failed first: with ordered commits, the others' groups
+    // fail after it only because they may not commit past it.
+    for (bool consequences : {false, true}) {
+        for (auto& w : workers_) {
+            if (w->error() && w->failed_after_another() == consequences) {
+                std::rethrow_exception(w->error());
+            }
         }
     }
     if (dispatch_error) {

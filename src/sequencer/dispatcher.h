@@ -22,17 +22,18 @@ namespace rep::sequencer {
 // chosen by the Schedule. Each worker applies its groups on its own connection, one target
 // transaction per group, together with its checkpoint.
 //
-// There is one way to apply, whatever the number of workers: with one worker every group
-// queues behind the one before, so commits happen in source order and the plain memo row is
-// the checkpoint (PlainCheckpointer); with several, groups that share no key run at once and
-// each worker also records what it committed (RecordCheckpointer, docs/staging.md §4.3).
-// Progress, and so what the source is told, is the Schedule's contiguous committed prefix.
+// There is one way to apply, whatever the number of workers: groups that share no key run at
+// once on several workers, and by default commit in source order, so the plain memo row is
+// the checkpoint (PlainCheckpointer). With unordered commits (--unorderedCommits) they commit
+// in any order and each worker also records what it committed (RecordCheckpointer,
+// docs/staging.md §4.3). Progress, and so what the source is told, is the Schedule's
+// contiguous committed prefix.
 class Dispatcher {
 public:
     // `session` serves this thread's catalog lookups and checkpoint writes; `workers` are the
     // apply connections, one per worker (connected on first use). The committed prefix starts
     // at the larger of `applied.prefix()` and Progress; transactions in `applied` are skipped.
-    // Several workers need a codec with stable ordinals.
+    // Several workers with unordered commits need a codec with stable ordinals.
     Dispatcher(const ApplyContext& context, util::TargetSession& session,
                std::vector<util::TargetSession*> workers, util::BoundedQueue<ChangeItem>& queue,
                const staging::AppliedSet& applied);

@@ -4,6 +4,7 @@
 #include "sequencer/apply_context.h"
 #include "sequencer/batch_builder.h"
 #include "sequencer/group_writer.h"
+#include "sequencer/schedule.h"
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +27,9 @@ struct GroupSpan {
 class CommitHooks {
 public:
     virtual ~CommitHooks() = default;
+    // Before COMMIT: waits up to `timeout` until every group dispatched before this one has
+    // committed (Schedule::await_turn).
+    virtual Schedule::Turn await_turn(std::chrono::milliseconds timeout) = 0;
     // The memo rows (key, value) to upsert in the target transaction, just before COMMIT.
     virtual std::vector<std::pair<std::string, std::string>> memo_rows(const GroupSpan& span) = 0;
     // After COMMIT, or instead of it when the group wrote nothing. `span` may end before the
@@ -43,8 +47,11 @@ public:
 // dispatcher keeps those). Row changes go into the BatchBuilder and are written in
 // --flushSize pieces when a transaction is large or the group holds twice that (a group of
 // small transactions is then written in one round trip, with its checkpoint and COMMIT);
-// commit() ends the group. This class does not retry: a failure leaves the group for
-// RetryingApplier to roll back and replay. Not thread-safe: one per apply worker.
+// commit() ends the group. With ordered commits, a group whose turn has not come writes its
+// rows at once, so they execute while earlier groups commit on other connections, and sends
+// COMMIT when they have; if that takes longer than kTurnPatience it gives way (gave_way()).
+// This class does not retry: a failure leaves the group for RetryingApplier to roll back and
+// replay. Not thread-safe: one per apply worker.
 class GroupApplier {
 public:
     GroupApplier(const ApplyContext& context, util::TargetSession& session, CommitHooks& hooks);
@@ -62,6 +69,18 @@ public:
     bool commit_landed();
     // Forgets the group: rolls back the target transaction and drops what was pending.
     void rollback();
+    // Waits, holding nothing on the target, until every group dispatched before this one has
+    // committed. Throws rep::Error if another worker failed meanwhile.
+    void wait_turn();
+    // The last commit() waited for its turn longer than kTurnPatience with its rows written,
+    // and threw: an earlier group may be waiting for a lock this one holds (a constraint or
+    // trigger the conflict keys do not know). Roll back, wait_turn(), then apply it again.
+    bool gave_way() const { return gave_way_; }
+    // Another worker failed while this one waited for its turn: nothing more may commit here.
+    bool turn_aborted() const { return turn_aborted_; }
+    // How long a group with rows written waits for its turn before it gives way.
+    static constexpr std::chrono::milliseconds kTurnPatience{2000};
+
     // Folding per key on (true) or strict source order for every table (false).
     void set_collapse(bool on) { builder_.set_collapse(on); }
 
@@ -74,6 +93,9 @@ private:
     void apply_truncate(const ChangeItem& item);
     void record_written(const std::vector<target::Segment>& segments, double seconds);
     void committed();  // the bookkeeping after a COMMIT
+    // Before COMMIT: writes the rows now if earlier groups are still committing, then waits
+    // for the turn (ordered commits).
+    void await_turn_to_commit();
     // Throws the error that names the failing row, table, transaction and checkpoint.
     [[noreturn]] void fail_segment(const Error& e, const target::Segment& s);
     std::string current_transaction() const;
@@ -90,6 +112,8 @@ private:
     // The group.
     GroupSpan span_;
     size_t group_txns_ = 0;
+    bool gave_way_ = false;
+    bool turn_aborted_ = false;
     size_t group_rows_ = 0;
     int64_t oldest_us_ = 0;  // source commit times of the group's transactions
     int64_t newest_us_ = 0;

@@ -73,6 +73,26 @@ void RetryingApplier::clear() {
 }
 
 void RetryingApplier::recover(const Error& e) {
+    if (applier_.turn_aborted()) {
+        applier_.rollback();
+        throw e;  // an earlier group failed: this one may not commit after it
+    }
+    if (applier_.gave_way()) {
+        // Its rows held locks while it waited for earlier groups to commit: roll back, wait
+        // holding nothing, then apply it again, its turn come (not a retry: nothing failed).
+        applier_.rollback();
+        if (!log_complete_) {
+            throw e;
+        }
+        spdlog::warn("{}", e.what());
+        applier_.wait_turn();
+        try {
+            replay();
+        } catch (const Error& again) {
+            recover(again);
+        }
+        return;
+    }
     if (e.retryable() && applier_.commit_landed()) {
         clear();
         return;
@@ -129,6 +149,10 @@ void RetryingApplier::retry(const Error& first) {
             replay();
             return;
         } catch (const Error& e) {
+            if (applier_.gave_way() || applier_.turn_aborted()) {
+                recover(e);  // not a failure of the target: its own handling
+                return;
+            }
             applier_.rollback();
             if (!e.retryable()) {
                 salvage(e);
@@ -149,6 +173,9 @@ void RetryingApplier::salvage(const Error& original) {
     if (!log_complete_) {
         throw original;
     }
+    // With ordered commits, the part that applies may only commit after every earlier group:
+    // wait for that now, while nothing is held on the target.
+    applier_.wait_turn();
     std::optional<Error> failure;
     size_t good_end = 0;  // items [0, good_end) form whole transactions that applied
     // Strict order until the salvage is over: the prefix is committed in strict order too,

@@ -5,8 +5,9 @@
 
 namespace rep::sequencer {
 
-Schedule::Schedule(size_t workers, size_t window, Position start)
+Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered)
     : window_(std::max<size_t>(window, 1)),
+      ordered_(ordered),
       prefix_(std::move(start)),
       workers_(std::max<size_t>(workers, 1)) {}
 
@@ -132,6 +133,33 @@ Schedule::Group* Schedule::find(uint64_t seq) {
     return i < groups_.size() ? &groups_[i] : nullptr;
 }
 
+bool Schedule::first_in_line(size_t worker) const {
+    const WorkerState& ws = workers_[worker];
+    if (ws.pending.empty()) {
+        return true;  // nothing of its own in flight (a group that wrote nothing)
+    }
+    // Groups leave the front once done, so the first one not done is the next to commit.
+    for (const Group& g : groups_) {
+        if (!g.done) {
+            return g.seq == ws.pending.front();
+        }
+    }
+    return true;
+}
+
+Schedule::Turn Schedule::await_turn(size_t worker, std::chrono::milliseconds timeout) {
+    if (!ordered_) {
+        return Turn::kReady;
+    }
+    std::unique_lock lock(mu_);
+    bool ready =
+        changed_.wait_for(lock, timeout, [&] { return aborted_ || first_in_line(worker); });
+    if (aborted_) {
+        return Turn::kAborted;
+    }
+    return ready ? Turn::kReady : Turn::kTimeout;
+}
+
 staging::WorkerRecord Schedule::record_for(size_t worker, OrdinalRange committing) const {
     std::lock_guard lock(mu_);
     staging::WorkerRecord r;
@@ -192,6 +220,11 @@ void Schedule::abort() {
     std::lock_guard lock(mu_);
     aborted_ = true;
     changed_.notify_all();
+}
+
+bool Schedule::aborted() const {
+    std::lock_guard lock(mu_);
+    return aborted_;
 }
 
 Position Schedule::prefix() const {

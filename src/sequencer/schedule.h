@@ -25,15 +25,21 @@ namespace rep::sequencer {
 // one of them commits. A barrier group (TRUNCATE, or a transaction too large to hold) runs
 // alone: it waits until everything before it has committed, and nothing starts until it has.
 //
+// With `ordered` commits (the default) groups still execute at once on their workers, but
+// each COMMIT waits for its turn: until every group dispatched before it has committed. The
+// target is then at every instant the result of a prefix of the source's history, and the
+// plain checkpoint row is exact whatever the number of workers. Without it, independent
+// groups commit in any order, and the per-worker checkpoint records make that exactly-once.
+//
 // The schedule also derives the contiguous committed prefix (what may be confirmed to the
-// source) and the per-worker checkpoint records that make parallel commits exactly-once.
+// source) and the per-worker checkpoint records of unordered commits.
 class Schedule {
 public:
     using Keys = std::vector<uint64_t>;  // conflict keys, deduplicated
 
     // `window`: most groups that may be dispatched beyond the committed prefix, which bounds
     // memory and the size of the checkpoint records. The prefix starts at `start`.
-    Schedule(size_t workers, size_t window, Position start);
+    Schedule(size_t workers, size_t window, Position start, bool ordered = true);
 
     // Dispatcher. Waits up to `timeout` until the group can be assigned, and assigns it.
     // Returns the worker, or nullopt on timeout or abort(). `txns` are the identities of its
@@ -51,6 +57,11 @@ public:
     // Returns the prefix.
     Position pass(const Position& end);
 
+    // Worker, before the COMMIT of its oldest group: waits up to `timeout` until every group
+    // dispatched before that one has committed (at once without ordered commits).
+    enum class Turn { kReady, kTimeout, kAborted };
+    Turn await_turn(size_t worker, std::chrono::milliseconds timeout);
+
     // Worker, in its target transaction just before COMMIT: the record to write with it.
     staging::WorkerRecord record_for(size_t worker, OrdinalRange committing) const;
     // Worker, after COMMIT of its oldest group. `committed` is what it actually committed: a
@@ -60,6 +71,7 @@ public:
 
     // Wakes and fails every wait from now on (a worker failed or a stop was requested).
     void abort();
+    bool aborted() const;
 
     Position prefix() const;
     size_t in_flight() const;               // groups dispatched but not committed
@@ -84,12 +96,14 @@ private:
     };
 
     std::optional<size_t> choose(const Keys& keys, bool barrier, bool* shared) const;
+    bool first_in_line(size_t worker) const;  // under the lock
     Group* find(uint64_t seq);
     Position advance_prefix();  // under the lock
 
     mutable std::mutex mu_;
     std::condition_variable changed_;
     size_t window_;
+    bool ordered_;
     bool aborted_ = false;
     Position prefix_;
     uint64_t next_seq_ = 0;

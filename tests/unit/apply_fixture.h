@@ -19,6 +19,7 @@
 #include "fake_target.h"
 #include "metrics/probe.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -182,6 +183,19 @@ namespace rep::testing {
 class RecordingHooks final : public sequencer::CommitHooks {
 public:
     explicit RecordingHooks(ApplyFixture& f) : f_(f) {}
+
+    // The turns the next await_turn() calls get, in order; then always ready.
+    sequencer::Schedule::Turn await_turn(std::chrono::milliseconds) override {
+        ++turn_waits;
+        if (turns.empty()) {
+            return sequencer::Schedule::Turn::kReady;
+        }
+        sequencer::Schedule::Turn t = turns.front();
+        turns.pop_front();
+        return t;
+    }
+    std::deque<sequencer::Schedule::Turn> turns;
+    size_t turn_waits = 0;
 
     std::vector<std::pair<std::string, std::string>> memo_rows(
         const sequencer::GroupSpan& span) override {

@@ -106,6 +106,35 @@ TEST_F(DispatcherTest, SeveralWorkersKeepEveryRowInSourceOrder) {
     run(4, workload(model));
     EXPECT_EQ(f.dump("items"), expected(model));
     EXPECT_EQ(f.progress.get().text, "0/7538");
+    // Commits in source order: every commit moved the plain row forward, and no worker
+    // needed a record of its own.
+    EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/7538");
+    std::vector<std::string> writes = f.db.memo_writes(testing::kMemoKey);
+    EXPECT_EQ(writes.size(), f.db.commits());
+    for (size_t i = 1; i < writes.size(); ++i) {
+        EXPECT_LT(pg::Lsn::parse(writes[i - 1])->value(), pg::Lsn::parse(writes[i])->value())
+            << "commit " << i << " went back from " << writes[i - 1] << " to " << writes[i];
+    }
+    EXPECT_FALSE(f.db.memo(std::string(testing::kMemoKey) + "#w0"));
+}
+
+TEST_F(DispatcherTest, UnorderedCommitsKeepEveryRowInSourceOrderWithRecords) {
+    std::mt19937 rng(11);
+    std::mutex mu;
+    f.db.fail = [&](const FakeStatement&) -> std::optional<Error> {
+        int us = 0;
+        {
+            std::lock_guard lock(mu);
+            us = static_cast<int>(rng() % 300);
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(us));
+        return std::nullopt;
+    };
+    f.options.ordered_commits = false;
+    std::map<std::string, std::string> model;
+    run(4, workload(model));
+    EXPECT_EQ(f.dump("items"), expected(model));
+    EXPECT_EQ(f.progress.get().text, "0/7538");
     // The plain row is raised to the prefix when the run ends; worker 0 keeps a record.
     EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/7538");
     auto record = f.db.memo(std::string(testing::kMemoKey) + "#w0");

@@ -155,6 +155,17 @@ std::optional<std::string> FakeDatabase::memo(const std::string& key) const {
     return it == memo_.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
+std::vector<std::string> FakeDatabase::memo_writes(const std::string& key) const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : memo_writes_) {
+        if (k == key) {
+            out.push_back(v);
+        }
+    }
+    return out;
+}
+
 size_t FakeDatabase::commits() const {
     std::lock_guard lock(mu_);
     return commits_;
@@ -192,6 +203,7 @@ void FakeDatabase::apply(const FakeStatement& s) {
         case FakeStatement::Kind::kMemo:
             for (const auto& row : s.rows) {
                 memo_[row[0].value_or("")] = row[1].value_or("");
+                memo_writes_.emplace_back(row[0].value_or(""), row[1].value_or(""));
             }
             return;
         case FakeStatement::Kind::kTruncate:

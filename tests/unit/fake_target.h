@@ -50,6 +50,8 @@ public:
     // Rows of a table, keyed by their primary key values joined with '|'.
     std::map<std::string, FakeRow> rows(const std::string& table) const;
     std::optional<std::string> memo(const std::string& key) const;
+    // The values committed to a memo key, in commit order.
+    std::vector<std::string> memo_writes(const std::string& key) const;
     size_t commits() const;
 
     // Called for every data statement before it runs; an Error returned is thrown by the
@@ -75,6 +77,7 @@ private:
     mutable std::mutex mu_;
     std::map<std::string, Table> tables_;
     std::map<std::string, std::string> memo_;
+    std::vector<std::pair<std::string, std::string>> memo_writes_;
     size_t commits_ = 0;
     std::optional<bool> break_commit_;  // landed?
     CommitFault break_how_ = CommitFault::kConnectionLost;

@@ -104,6 +104,52 @@ TEST_F(RetryTest, RetryableErrorReplaysTheGroupFromMemory) {
     EXPECT_EQ(t.hooks.spans.size(), 1u);
 }
 
+// Ordered commits: a group whose turn has not come writes its rows at once and commits once
+// earlier groups have; if it waits too long it rolls back (its locks could be what an earlier
+// group waits for), waits holding nothing, and applies again. Committed once, in its turn.
+TEST_F(RetryTest, GroupThatWaitsTooLongForItsTurnGivesWayAndAppliesAgain) {
+    size_t upserts = 0;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        upserts += s.kind == FakeStatement::Kind::kUpsert ? 1 : 0;
+        return std::nullopt;
+    };
+    testing::TestApplier t(f);
+    t.hooks.turns = {Schedule::Turn::kTimeout, Schedule::Turn::kTimeout};
+    apply_group(t.retrying);
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"100|t1", "200|t2", "300|t3"}));
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(upserts, 2u) << "written before the wait, and again in its turn";
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/134");
+    EXPECT_FALSE(t.applier.gave_way());
+}
+
+// A group whose turn is not there yet sends its rows before it waits, so that they execute
+// while earlier groups commit; only the COMMIT waits.
+TEST_F(RetryTest, GroupWaitingForItsTurnWritesItsRowsFirst) {
+    testing::TestApplier t(f);
+    t.hooks.turns = {Schedule::Turn::kTimeout, Schedule::Turn::kReady};
+    apply_group(t.retrying);
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(t.session.pipelines(), 2u) << "rows, then checkpoint and COMMIT";
+    EXPECT_EQ(t.hooks.turn_waits, 2u);
+}
+
+// Another worker failed first: this group must not commit after it.
+TEST_F(RetryTest, GroupIsNotCommittedWhenAnEarlierOneFailed) {
+    testing::TestApplier t(f);
+    t.hooks.turns = {Schedule::Turn::kTimeout, Schedule::Turn::kAborted, Schedule::Turn::kAborted};
+    try {
+        apply_group(t.retrying);
+        FAIL() << "committed after an earlier group failed";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("earlier group failed"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(f.db.commits(), 0u);
+    EXPECT_TRUE(f.dump("items").empty());
+}
+
 // After --maxRetries in-place retries the pipeline starts again from the checkpoint (the
 // error stays retryable, as MOLT's apply loop restarts); nothing is committed meanwhile.
 TEST_F(RetryTest, RetriesRunOutIntoARestartFromTheCheckpoint) {

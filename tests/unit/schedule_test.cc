@@ -148,6 +148,52 @@ TEST(Schedule, WindowBoundsGroupsBeyondThePrefix) {
     EXPECT_TRUE(s.assign({4}, false, R(40, 40), L(41), 0ms).has_value());
 }
 
+TEST(Schedule, OrderedCommitsWaitForEveryEarlierGroup) {
+    Schedule s(3, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    s.pass(L(25));  // a position with nothing to apply does not hold anyone up
+    ASSERT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms), 2u);
+    EXPECT_EQ(s.await_turn(1, 0ms), Schedule::Turn::kTimeout);
+    EXPECT_EQ(s.await_turn(2, 0ms), Schedule::Turn::kTimeout);
+    EXPECT_EQ(s.await_turn(0, 0ms), Schedule::Turn::kReady);
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.await_turn(1, 0ms), Schedule::Turn::kReady);
+    EXPECT_EQ(s.await_turn(2, 0ms), Schedule::Turn::kTimeout);
+    // A partial commit (a salvage about to fail) does not let later groups commit.
+    s.committed(1, R(20, 19));
+    EXPECT_EQ(s.await_turn(2, 0ms), Schedule::Turn::kTimeout);
+    s.committed(1, R(20, 20));
+    EXPECT_EQ(s.await_turn(2, 0ms), Schedule::Turn::kReady);
+}
+
+TEST(Schedule, TurnWaitWakesOnTheEarlierCommitAndOnAbort) {
+    Schedule s(2, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    std::thread commit([&] {
+        std::this_thread::sleep_for(50ms);
+        s.committed(0, R(10, 10));
+    });
+    EXPECT_EQ(s.await_turn(1, 10s), Schedule::Turn::kReady);
+    commit.join();
+    ASSERT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms), 0u);
+    EXPECT_EQ(s.await_turn(0, 0ms), Schedule::Turn::kTimeout) << "group 20 is still before it";
+    std::thread abort([&] {
+        std::this_thread::sleep_for(50ms);
+        s.abort();
+    });
+    EXPECT_EQ(s.await_turn(0, 10s), Schedule::Turn::kAborted);
+    abort.join();
+}
+
+TEST(Schedule, UnorderedCommitsNeverWait) {
+    Schedule s(2, 10, L(0), /*ordered=*/false);
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    EXPECT_EQ(s.await_turn(1, 0ms), Schedule::Turn::kReady);
+}
+
 TEST(Schedule, WaitingAssignWakesOnCommitAndAbort) {
     Schedule s(2, 10, L(0));
     s.assign({1}, false, R(10, 10), L(11), 0ms);
