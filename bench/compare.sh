@@ -9,7 +9,10 @@
 # The backlog is the mixed one of bench/catchup.sh (25% inserts, 60% updates, 15% deletes,
 # transactions of 1-20 row changes over 10 tables). Each round runs every mode with both
 # builds, alternating which goes first, so drift on a shared machine falls on both alike.
-# Modes: default flags; --parallelism 1; both with the target 1 ms away (bench/delay_proxy).
+# Modes: default flags; --parallelism 1; both with the target 1 ms away (bench/delay_proxy);
+# remote5 and remote20: default flags with the target 2.5 ms and 10 ms away (a round trip of
+# 5 ms, a CockroachDB-like commit in another zone, and of 20 ms, another region); unordered:
+# --unorderedCommits (builds that have it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REV=${1:?usage: bench/compare.sh REV}
@@ -36,14 +39,18 @@ PSQL=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
 S="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
 T="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
 RT_PORT=$((DST_PORT + 100))
-PROXY=""
+RT5_PORT=$((DST_PORT + 101))
+RT20_PORT=$((DST_PORT + 102))
+PROXIES=()
 cleanup() {
-    [ -n "$PROXY" ] && kill "$PROXY" 2>/dev/null || true
+    for p in "${PROXIES[@]}"; do kill "$p" 2>/dev/null || true; done
     scripts/pg_servers.sh stop "$BASE/pg" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 scripts/pg_servers.sh start "$BASE/pg" "$SRC_PORT" "$DST_PORT"
-build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" 1 & PROXY=$!
+build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" 1 & PROXIES+=($!)
+build-bench/bench/delay_proxy "$RT5_PORT" "$DST_PORT" 2.5 & PROXIES+=($!)
+build-bench/bench/delay_proxy "$RT20_PORT" "$DST_PORT" 10 & PROXIES+=($!)
 
 source bench/lib.sh
 DB=compare
@@ -75,6 +82,9 @@ for run in "${RUNS[@]}"; do
         serial) extra=(--parallelism 1) ;;
         remote) port=$RT_PORT ;;
         remote_serial) port=$RT_PORT; extra=(--parallelism 1) ;;
+        remote5) port=$RT5_PORT ;;
+        remote20) port=$RT20_PORT ;;
+        unordered) extra=(--unorderedCommits) ;;
     esac
     "${BIN[$build]}" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
         --targetConn "postgresql://postgres@127.0.0.1:$port/$name" --targetSchema "$name.public" \

@@ -15,6 +15,9 @@ namespace {
 // How long the dispatcher waits for the schedule before checking the workers again.
 constexpr std::chrono::milliseconds kAssignWait{100};
 
+// How far past --flushSize a group may grow while every worker has one in flight.
+constexpr size_t kGrowth = 4;
+
 Position start_of(const ApplyContext& context, const staging::AppliedSet& applied) {
     Position progress = context.progress.get();
     if (applied.prefix() > progress.ordinal) {
@@ -77,6 +80,24 @@ bool Dispatcher::idle() const {
     return taken_ == 0 && queue_.empty() && schedule_.in_flight() == 0;
 }
 
+bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
+    if (grouper_.in_transaction() || !grouper_.forming()) {
+        return false;
+    }
+    if (idle()) {
+        return true;  // the source is quiet: waiting would gain nothing
+    }
+    if (!grouper_.due(now)) {
+        return false;
+    }
+    // Due. While every worker has a group in flight, one sent now would only queue behind
+    // them: it grows instead (up to kGrowth x --flushSize rows, never past --timestampLimit
+    // transactions or --flushPeriod), so that each commit carries more when commits are what
+    // limits the rate. With ordered commits against a target far away, every commit costs a
+    // round trip after the one before: the group size then adapts to rate x round trip.
+    return schedule_.in_flight() < workers_.size() || grouper_.due(now, kGrowth);
+}
+
 void Dispatcher::run(const std::atomic<bool>& stop) {
     for (auto& w : workers_) {
         w->start();
@@ -108,9 +129,8 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
                 last_tick = now;
             }
             if (items.empty()) {
-                if (!grouper_.in_transaction() && grouper_.forming() &&
-                    (grouper_.due(std::chrono::steady_clock::now()) || idle())) {
-                    auto group = grouper_.take();  // the source is quiet: do not wait for more
+                if (send_now(std::chrono::steady_clock::now())) {
+                    auto group = grouper_.take();
                     dispatch(*group);
                 }
                 if (queue_.closed() && queue_.empty()) {
@@ -130,8 +150,7 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
                 // it: then it is the fastest way to the target. While groups are still
                 // applying it keeps growing instead; it could not start much sooner, and
                 // many small target transactions cost more than a few large ones.
-                if (!grouper_.in_transaction() && grouper_.forming() &&
-                    (grouper_.due(at) || idle())) {
+                if (send_now(at)) {
                     auto group = grouper_.take();
                     dispatch(*group);
                 }

@@ -51,6 +51,8 @@ private:
     bool failed() const;
     // Nothing queued and no group applying: a group need not wait to grow.
     bool idle() const;
+    // Whether the group being formed goes now (see the definition).
+    bool send_now(std::chrono::steady_clock::time_point now) const;
 
     const ApplyContext& context_;
     util::TargetSession& session_;

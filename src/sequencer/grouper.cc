@@ -120,9 +120,9 @@ void Grouper::dispatch_group(std::vector<Step>& steps) {
     }
 }
 
-bool Grouper::due(std::chrono::steady_clock::time_point now) const {
+bool Grouper::due(std::chrono::steady_clock::time_point now, size_t growth) const {
     return !group_.items.empty() &&
-           (group_.rows >= limits_.flush_size || group_.txns >= limits_.timestamp_limit ||
+           (group_.rows >= growth * limits_.flush_size || group_.txns >= limits_.timestamp_limit ||
             now - group_.started >= limits_.flush_period);
 }
 

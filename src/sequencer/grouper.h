@@ -67,8 +67,10 @@ public:
 
     // Takes the next item; appends what must happen because of it to `steps`.
     void add(ChangeItem item, std::chrono::steady_clock::time_point now, std::vector<Step>& steps);
-    // Whether the group being formed is full or old enough to go.
-    bool due(std::chrono::steady_clock::time_point now) const;
+    // Whether the group being formed is full or old enough to go. `growth` scales --flushSize
+    // (not --timestampLimit, a maximum, nor --flushPeriod) for a group the dispatcher lets grow
+    // while every worker is busy.
+    bool due(std::chrono::steady_clock::time_point now, size_t growth = 1) const;
     // The group being formed, whatever its size; nullopt while a transaction is open (its
     // group may only go with it) or when there is none.
     std::optional<Group> take();

@@ -1,5 +1,6 @@
-// Parallel apply (--parallelism > 1): several target connections, per-row source order, and
-// the checkpoint records beside the plain memo row. The kill -9 suites in resume_test.cc
+// Parallel apply (--parallelism > 1): several target connections, per-row source order,
+// commits in source order (and, with --unorderedCommits, the checkpoint records beside the
+// plain memo row). The kill -9 suites in resume_test.cc
 // cover crash recovery with parallelism; these cover the steady behaviour and the flags.
 
 #include "harness.h"
@@ -124,6 +125,35 @@ TEST(Parallel, SeveralConnectionsKeepEveryRowInSourceOrder) {
 
 TEST(Parallel, UnorderedCommitsKeepEveryRowInSourceOrderWithRecords) {
     run_hot_counters("it_par_unordered", /*unordered=*/true);
+}
+
+// Commits in source order cannot deadlock on a lock the replicator does not know about. A
+// target-only trigger makes every row of `b` update one row of `tally`: transaction 1's row
+// takes that lock only after a pause, transaction 2's at once, so transaction 2 (on another
+// connection, as the rows share no key) holds it while it waits for its turn, and
+// transaction 1 waits for it. The later one must give way: roll back, let the earlier one
+// commit, and apply again.
+TEST(Parallel, LaterTransactionGivesWayToAnEarlierOneWaitingForItsLock) {
+    Databases db("it_giveway", "CREATE TABLE b(id int PRIMARY KEY, v text);");
+    db.target->exec(
+        "CREATE TABLE tally(k int PRIMARY KEY, n int); INSERT INTO tally VALUES (1, 0);"
+        "CREATE FUNCTION count_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "  IF NEW.id % 2 = 1 THEN PERFORM pg_sleep(0.5); END IF;"
+        "  UPDATE tally SET n = n + 1 WHERE k = 1; RETURN NEW; END $$;"
+        "CREATE TRIGGER count_row BEFORE INSERT ON b FOR EACH ROW EXECUTE FUNCTION count_row();");
+    std::string log = fresh_log("it_giveway");
+    // A slow first commit keeps the replicator busy, so the two transactions below queue up
+    // and go to two connections at once.
+    Replicator r(db.args({"--parallelism", "4", "--flushSize", "1"}), log);
+    ASSERT_TRUE(converges(db, {"b"}));
+    db.source->exec("INSERT INTO b VALUES (1, 'first')");
+    db.source->exec("INSERT INTO b VALUES (2, 'second')");
+    EXPECT_TRUE(converges(db, {"b"}, 60s)) << r.log();
+    EXPECT_EQ(db.target->value("SELECT n FROM tally"), "2") << "each row counted once";
+    EXPECT_NE(r.log().find("waited 2000 ms for earlier transactions"), std::string::npos)
+        << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
 // Tables joined by a foreign key stay in source order with each other: a child row never
