@@ -52,7 +52,10 @@ std::string statement_head(std::string_view sql, size_t words) {
         if (i == start) {
             break;
         }
-        out += (n++ > 0 ? " " : "") + upper_trim(sql.substr(start, i - start), 64);
+        if (n++ > 0) {
+            out += ' ';
+        }
+        out += upper_trim(sql.substr(start, i - start), 64);
         while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i])) != 0) {
             ++i;
         }
