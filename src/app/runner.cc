@@ -3,6 +3,7 @@
 #include "app/monitor.h"
 #include "app/pipeline.h"
 #include "app/signals.h"
+#include "app/stream_fence.h"
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "staging/memo.h"
@@ -277,6 +278,18 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     staging::Memo memo(staging_dialect, staging_schema);
     memo.ensure(staging, config.staging_create_schema);
     std::string key = source.memo_key(target_schema);
+    if (dialect.product() == target::TargetProduct::kPostgres) {
+        // Before the checkpoint is read: no session of an earlier process of this stream may
+        // still commit (stream_fence.h). From now on this process's sessions hold the lock.
+        int64_t lock = stream_lock_id(key);
+        session.push_back(hold_stream_lock_sql(lock));
+        target.set_session_sql(session);
+        target.execute(hold_stream_lock_sql(lock));
+        with_retries(
+            config.retry, "waiting for earlier sessions of this stream on the target", [&] {
+                wait_for_earlier_sessions(target, lock, config.apply_timeout, stop_requested());
+            });
+    }
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
     check_replication_boundary(config, target, dialect, target_schema, source.table_names());

@@ -264,6 +264,43 @@ void run_lost_ack_test(const std::string& name, const std::string& parallelism) 
     EXPECT_TRUE(r.running()) << r.log();
 }
 
+// kill -9 while the target is still executing what the killed process sent: its backend
+// goes on with the pipeline it has already read (rows, checkpoint, COMMIT) and may commit
+// after the next process has read the checkpoint. The next process must wait for that
+// backend before it reads the checkpoint, or it applies the group a second time (and, had
+// later transactions overtaken the late commit, the late one would undo them).
+TEST(Resume, KillNineWhileTheTargetStillExecutesTheLastGroup) {
+    Databases db("it_zombie", "CREATE TABLE ledger(seq bigint PRIMARY KEY, note text);");
+    count_ledger_writes(db);
+    // Rows noted 'slow' take 300 ms each on the target.
+    db.target->exec(
+        "CREATE FUNCTION slow_ledger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "  IF NEW.note = 'slow' THEN PERFORM pg_sleep(0.3); END IF; RETURN NEW; END $$;"
+        "CREATE TRIGGER slow_ledger BEFORE INSERT OR UPDATE ON ledger "
+        "  FOR EACH ROW EXECUTE FUNCTION slow_ledger();");
+    std::string log = harness::fresh_log("it_zombie");
+    auto first = std::make_unique<Replicator>(db.args({"--parallelism", "1"}), log);
+    db.source->exec("INSERT INTO ledger VALUES (1, 'fast')");
+    ASSERT_TRUE(harness::converges(db, {"ledger"}));
+    db.source->exec("INSERT INTO ledger SELECT g, 'slow' FROM generate_series(2, 6) g");
+    // Once the target is executing the slow rows, the group's whole pipeline has been sent.
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            return db.target->value("SELECT count(*) FROM pg_stat_activity WHERE datname = '" +
+                                    db.name + "' AND wait_event = 'PgSleep'") == "1";
+        },
+        30s));
+    first->signal(SIGKILL);
+    first->wait(10s);
+    first.reset();
+    Replicator second(db.args({"--parallelism", "1"}), log);
+    db.source->exec("INSERT INTO ledger VALUES (7, 'fast')");
+    EXPECT_TRUE(harness::converges(db, {"ledger"})) << second.log();
+    EXPECT_TRUE(applied_once(db)) << second.log();
+    second.signal(SIGTERM);
+    EXPECT_EQ(second.wait(30s), 0);
+}
+
 TEST(Resume, LostCommitAcknowledgementIsNotAppliedTwice) {
     run_lost_ack_test("it_lost_ack", "1");
 }
