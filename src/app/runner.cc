@@ -278,6 +278,9 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     staging::Memo memo(staging_dialect, staging_schema);
     memo.ensure(staging, config.staging_create_schema);
     std::string key = source.memo_key(target_schema);
+
+    with_retries(config.retry, "checking the source", [&] { source.preflight(); });
+    check_replication_boundary(config, target, dialect, target_schema, source.table_names());
     if (dialect.product() == target::TargetProduct::kPostgres) {
         // Before the checkpoint is read: no session of an earlier process of this stream may
         // still commit (stream_fence.h). From now on this process's sessions hold the lock.
@@ -290,9 +293,6 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                 wait_for_earlier_sessions(target, lock, config.apply_timeout, stop_requested());
             });
     }
-
-    with_retries(config.retry, "checking the source", [&] { source.preflight(); });
-    check_replication_boundary(config, target, dialect, target_schema, source.table_names());
     std::optional<Position> saved;
     if (auto text = memo.read(staging, key)) {
         saved = codec.parse(*text);

@@ -30,7 +30,7 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* sha
         }
         return 0;
     }
-    std::optional<size_t> holder;
+    const Holder* newest = nullptr;
     for (uint64_t k : keys) {
         auto it = holders_.find(k);
         if (it == holders_.end()) {
@@ -39,13 +39,16 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* sha
         if (shared != nullptr) {
             *shared = true;
         }
-        if (holder && *holder != it->second.first) {
+        const Holder& h = it->second;
+        if (newest != nullptr && newest->worker != h.worker && !ordered_) {
             return std::nullopt;  // held by two workers: wait until one commits
         }
-        holder = it->second.first;
+        if (newest == nullptr || h.seq > newest->seq) {
+            newest = &h;
+        }
     }
-    if (holder) {
-        return holder;
+    if (newest != nullptr) {
+        return newest->worker;
     }
     // The least busy worker, lowest index first: light load stays on few connections (and
     // on worker 0, which keeps the plain checkpoint row fresh).
@@ -81,9 +84,10 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRa
     g.keys = keys;
     g.barrier = barrier;
     for (uint64_t k : keys) {
-        auto& h = holders_[k];
-        h.first = *worker;
-        ++h.second;
+        Holder& h = holders_[k];
+        h.worker = *worker;
+        h.seq = g.seq;
+        ++h.count;
     }
     workers_[*worker].pending.push_back(g.seq);
     ++groups_in_flight_;
@@ -205,7 +209,7 @@ Position Schedule::committed(size_t worker, OrdinalRange committed) {
     barriers_in_flight_ -= g->barrier ? 1 : 0;
     for (uint64_t k : g->keys) {
         auto it = holders_.find(k);
-        if (it != holders_.end() && --it->second.second == 0) {
+        if (it != holders_.end() && --it->second.count == 0) {
             holders_.erase(it);
         }
     }

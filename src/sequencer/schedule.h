@@ -21,8 +21,10 @@ namespace rep::sequencer {
 // to workers in source order. A group may run on any worker unless it shares a conflict key
 // (a table's primary key value, or a whole group of order-sensitive tables) with a group not
 // yet committed: then it must queue behind that group on the same worker, so every key sees
-// its changes in source order. If its keys are held by two different workers, it waits until
-// one of them commits. A barrier group (TRUNCATE, or a transaction too large to hold) runs
+// its changes in source order. If its keys are held by two different workers: with ordered
+// commits it queues behind the newer of the groups holding them (that one commits only after
+// every earlier group has, so once it has, all of them have); without, it waits until one of
+// them commits. A barrier group (TRUNCATE, or a transaction too large to hold) runs
 // alone: it waits until everything before it has committed, and nothing starts until it has.
 //
 // With `ordered` commits (the default) groups still execute at once on their workers, but
@@ -109,7 +111,12 @@ private:
     uint64_t next_seq_ = 0;
     std::deque<Group> groups_;  // beyond the prefix, in dispatch order
     std::vector<WorkerState> workers_;
-    std::unordered_map<uint64_t, std::pair<size_t, size_t>> holders_;  // key -> (worker, count)
+    struct Holder {
+        size_t worker = 0;  // of the newest uncommitted group holding the key
+        uint64_t seq = 0;   // that group
+        size_t count = 0;   // uncommitted groups holding the key
+    };
+    std::unordered_map<uint64_t, Holder> holders_;
     size_t barriers_in_flight_ = 0;
     size_t groups_in_flight_ = 0;
 };

@@ -34,8 +34,20 @@ TEST(Schedule, ConflictingGroupQueuesBehindTheHolder) {
     EXPECT_EQ(s.in_flight(0), 2u);
 }
 
-TEST(Schedule, GroupHeldByTwoWorkersWaitsForOneToCommit) {
+TEST(Schedule, WithOrderedCommitsAGroupHeldByTwoWorkersQueuesBehindTheNewer) {
     Schedule s(3, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    // Worker 1's group commits after worker 0's, so behind it both keys are free.
+    EXPECT_EQ(s.assign({1, 2}, false, R(30, 30), L(31), 0ms), 1u);
+    // Key 1 is now held by groups on two workers; the newest (30) decides.
+    EXPECT_EQ(s.assign({1}, false, R(40, 40), L(41), 0ms), 1u);
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.assign({1, 7}, false, R(50, 50), L(51), 0ms), 1u);
+}
+
+TEST(Schedule, WithUnorderedCommitsAGroupHeldByTwoWorkersWaitsForOneToCommit) {
+    Schedule s(3, 10, L(0), /*ordered=*/false);
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
     ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
     EXPECT_EQ(s.assign({1, 2}, false, R(30, 30), L(31), 0ms), std::nullopt);
@@ -45,7 +57,7 @@ TEST(Schedule, GroupHeldByTwoWorkersWaitsForOneToCommit) {
 }
 
 TEST(Schedule, ReportsWhetherAGroupSharedKeysWithAnUncommittedOne) {
-    Schedule s(3, 10, L(0));
+    Schedule s(3, 10, L(0), /*ordered=*/false);
     bool shared = false;
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms, &shared), 0u);
     EXPECT_FALSE(shared);
