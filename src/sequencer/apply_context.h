@@ -20,6 +20,10 @@ namespace rep::sequencer {
 // --truncateMode: what a source TRUNCATE does on the target.
 enum class TruncateMode { kApply, kIgnore, kError };
 
+// How far past --flushSize a group may grow while groups are in flight (dispatcher.cc), and
+// so the most rows a worker's builder holds before it writes them.
+constexpr size_t kGroupGrowth = 4;
+
 // The apply flags (docs/pglogical.md §4).
 struct ApplyOptions {
     size_t flush_size = 1000;                         // --flushSize

@@ -15,9 +15,6 @@ namespace {
 // How long the dispatcher waits for the schedule before checking the workers again.
 constexpr std::chrono::milliseconds kAssignWait{100};
 
-// How far past --flushSize a group may grow while every worker has one in flight.
-constexpr size_t kGrowth = 4;
-
 Position start_of(const ApplyContext& context, const staging::AppliedSet& applied) {
     Position progress = context.progress.get();
     if (applied.prefix() > progress.ordinal) {
@@ -91,11 +88,11 @@ bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
         return false;
     }
     // Due. While every worker has a group in flight, one sent now would only queue behind
-    // them: it grows instead (up to kGrowth x --flushSize rows, never past --timestampLimit
+    // them: it grows instead (up to kGroupGrowth x --flushSize rows, never past --timestampLimit
     // transactions or --flushPeriod), so that each commit carries more when commits are what
     // limits the rate. With ordered commits against a target far away, every commit costs a
     // round trip after the one before: the group size then adapts to rate x round trip.
-    return schedule_.in_flight() < workers_.size() || grouper_.due(now, kGrowth);
+    return schedule_.in_flight() == 0 || grouper_.due(now, kGroupGrowth);
 }
 
 void Dispatcher::run(const std::atomic<bool>& stop) {

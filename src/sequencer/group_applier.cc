@@ -66,13 +66,15 @@ void GroupApplier::apply(const ChangeItem& item) {
 }
 
 bool GroupApplier::mid_group_flush_due() const {
-    // Writing before the group commits bounds memory, but costs a round trip of its own. A
-    // group of small transactions closes at the commit that takes it past --flushSize, which
-    // is near: let it finish and send data, checkpoint and COMMIT together (one round trip),
-    // up to twice the size. A transaction of --flushSize rows or more is written as it comes.
+    // Writing before the group commits bounds memory, but costs a round trip of its own, on
+    // the critical path when the group queued behind another. A group of small transactions
+    // holds at most kGroupGrowth x --flushSize rows and one transaction (dispatcher.cc): let
+    // it finish and send data, checkpoint and COMMIT together (one round trip). A
+    // transaction of --flushSize rows or more is written as it comes.
     size_t rows = builder_.rows();
     size_t flush_size = context_.options.flush_size;
-    return rows >= flush_size && (txn_rows_ >= flush_size || rows >= 2 * flush_size);
+    return rows >= flush_size &&
+           (txn_rows_ >= flush_size || rows >= (kGroupGrowth + 1) * flush_size);
 }
 
 void GroupApplier::flush() {
