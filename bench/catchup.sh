@@ -28,6 +28,8 @@ T="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $DST_PORT -U postgres"
 # "Remote" variants reach the other server through delay_proxy: DELAY_MS each way.
 DELAY_MS=${BENCH_DELAY_MS:-1}
 RT_PORT=$((DST_PORT + 100))  # the target, DELAY_MS away
+RT5_PORT=$((DST_PORT + 101))  # the target 2.5 ms away (a 5 ms round trip: another zone)
+RT20_PORT=$((DST_PORT + 102))  # the target 10 ms away (a 20 ms round trip: another region)
 RS_PORT=$((SRC_PORT + 100))  # the source, DELAY_MS away (for the native subscriber)
 PROXIES=()
 cleanup() {
@@ -39,6 +41,8 @@ scripts/pg_servers.sh start "$BASE" "$SRC_PORT" "$DST_PORT"
 $S -c "ALTER SYSTEM SET max_worker_processes = 16" -c "SELECT pg_reload_conf()" >/dev/null
 build-bench/bench/delay_proxy "$RT_PORT" "$DST_PORT" "$DELAY_MS" & PROXIES+=($!)
 build-bench/bench/delay_proxy "$RS_PORT" "$SRC_PORT" "$DELAY_MS" & PROXIES+=($!)
+build-bench/bench/delay_proxy "$RT5_PORT" "$DST_PORT" 2.5 & PROXIES+=($!)
+build-bench/bench/delay_proxy "$RT20_PORT" "$DST_PORT" 10 & PROXIES+=($!)
 
 source bench/lib.sh
 TUNED=${BENCH_TUNED:-"--parallelism 1 --flushSize 5000 --targetApplyQueueSize 50000 --flushPeriod 2s"}
@@ -73,6 +77,8 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
             tuned) read -ra extra <<<"$TUNED" ;;
             remote) port=$RT_PORT ;;
             remote_serial) port=$RT_PORT; extra=(--parallelism 1) ;;
+            remote5) port=$RT5_PORT ;;
+            remote20) port=$RT20_PORT ;;
         esac
         "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
             --targetConn "postgresql://postgres@127.0.0.1:$port/${DB}_rep_$mode" \
@@ -122,7 +128,7 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
     echo "[$name] COPY of the $rows final rows: ${copy_secs}s"
 }
 
-run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial" "native native_remote native_binary"
+run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial remote5 remote20" "native native_remote native_binary"
 run_variant insert-only 1.0 0.0 "default serial tuned" "native"
 
 # Steady state: a fixed source rate with a heartbeat stamped in every transaction; lag is how
@@ -183,13 +189,15 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     for v in mixed insert-only; do
         nat=$(echo "$CHANGES / ${R[$v,native,secs]}" | bc -l)
         copy=${R[$v,copy,rows_per_s]}
-        for mode in default serial tuned remote remote_serial; do
+        for mode in default serial tuned remote remote_serial remote5 remote20; do
             [ -n "${R[$v,$mode,secs]:-}" ] || continue
             rate=$(echo "$CHANGES / ${R[$v,$mode,secs]}" | bc -l)
             label="replicator ($mode flags)"
             [ "$mode" = serial ] && label="replicator (--parallelism 1)"
             [ "$mode" = remote ] && label="replicator (default flags), target ${DELAY_MS} ms away"
             [ "$mode" = remote_serial ] && label="replicator (--parallelism 1), target ${DELAY_MS} ms away"
+            [ "$mode" = remote5 ] && label="replicator (default flags), target 2.5 ms away"
+            [ "$mode" = remote20 ] && label="replicator (default flags), target 10 ms away"
             echo "| $v | $label | $(fmt "${R[$v,$mode,secs]}" 1) | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | $(fmt "${R[$v,$mode,wal_cpu]}" 1) | $(fmt "${R[$v,$mode,apply_cpu]}" 1) | ${R[$v,$mode,ok]} |"
         done
         echo "| $v | native subscription | $(fmt "${R[$v,native,secs]}" 1) | $(fmt "$nat") | 1.00x | $(fmt "$(echo "100 * $nat / $copy" | bc -l)")% | | | $(fmt "${R[$v,native,wal_cpu]}" 1) | $(fmt "${R[$v,native,apply_cpu]}" 1) | ${R[$v,native,ok]} |"
@@ -212,6 +220,9 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "(a round trip of 2N ms, like servers in different zones): the replicator's connections to"
     echo "the target, or the native subscriber's connection to the source (where, in that setup,"
     echo "the network lies for it). All ratios in the \"vs native\" column are to the local native run."
+    echo "With the target away and default flags, the mixed backlog applies at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote5,secs]}" | bc -l)")% of the local"
+    echo "default rate at a 5 ms round trip and at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote20,secs]}" | bc -l)")% at 20 ms (the native subscription"
+    echo "applies inside the target and pays no round trip per commit)."
     echo "The CPU columns are process CPU seconds over the whole catch-up: the replicator itself,"
     echo "the source walsender decoding its slot, and the target backend (or the native apply"
     echo "worker) writing the rows. On 2 cores the walsender and the target backend together use"
