@@ -87,11 +87,12 @@ bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
     if (!grouper_.due(now)) {
         return false;
     }
-    // Due. While every worker has a group in flight, one sent now would only queue behind
-    // them: it grows instead (up to kGroupGrowth x --flushSize rows, never past --timestampLimit
-    // transactions or --flushPeriod), so that each commit carries more when commits are what
-    // limits the rate. With ordered commits against a target far away, every commit costs a
-    // round trip after the one before: the group size then adapts to rate x round trip.
+    // Due. While groups are in flight it grows instead (up to kGroupGrowth x --flushSize
+    // rows, never past --timestampLimit transactions or --flushPeriod), so that each commit
+    // carries more when commits are what limits the rate: with ordered commits against a
+    // target far away every commit costs a round trip after the one before, and a group that
+    // shares keys with the one before queues behind it and pays its execution round trip
+    // too. The group size then adapts to rate x round trip.
     return schedule_.in_flight() == 0 || grouper_.due(now, kGroupGrowth);
 }
 
