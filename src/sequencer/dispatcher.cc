@@ -87,13 +87,16 @@ bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
     if (!grouper_.due(now)) {
         return false;
     }
-    // Due. While groups are in flight it grows instead (up to kGroupGrowth x --flushSize
-    // rows, never past --timestampLimit transactions or --flushPeriod), so that each commit
-    // carries more when commits are what limits the rate: with ordered commits against a
-    // target far away every commit costs a round trip after the one before, and a group that
-    // shares keys with the one before queues behind it and pays its execution round trip
-    // too. The group size then adapts to rate x round trip.
-    return schedule_.in_flight() == 0 || grouper_.due(now, kGroupGrowth);
+    // Due. When the source has more waiting (a backlog) and groups are in flight, it grows
+    // instead (up to kGroupGrowth x --flushSize rows, never past --timestampLimit
+    // transactions or --flushPeriod), so that each commit carries more when commits are what
+    // limits the rate: with ordered commits against a target far away every commit costs a
+    // round trip after the one before, and a group that shares keys with the one before
+    // queues behind it and pays its execution round trip too. The group size then adapts to
+    // rate x round trip. Keeping up with the source, it goes at once: waiting would only add
+    // lag.
+    bool backlog = taken_ > 0 || !queue_.empty();
+    return !backlog || schedule_.in_flight() == 0 || grouper_.due(now, kGroupGrowth);
 }
 
 void Dispatcher::run(const std::atomic<bool>& stop) {
