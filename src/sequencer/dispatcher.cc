@@ -73,16 +73,14 @@ bool Dispatcher::failed() const {
     return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->failed(); });
 }
 
-bool Dispatcher::idle() const {
-    return taken_ == 0 && queue_.empty() && schedule_.in_flight() == 0;
-}
-
 bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
     if (grouper_.in_transaction() || !grouper_.forming()) {
         return false;
     }
-    if (idle()) {
-        return true;  // the source is quiet: waiting would gain nothing
+    bool backlog = taken_ > 0 || !queue_.empty();
+    size_t in_flight = schedule_.in_flight();
+    if (!backlog && in_flight == 0) {
+        return true;  // idle: nothing queued, nothing applying; waiting would gain nothing
     }
     if (!grouper_.due(now)) {
         return false;
@@ -95,8 +93,7 @@ bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
     // queues behind it and pays its execution round trip too. The group size then adapts to
     // rate x round trip. Keeping up with the source, it goes at once: waiting would only add
     // lag.
-    bool backlog = taken_ > 0 || !queue_.empty();
-    return !backlog || schedule_.in_flight() == 0 || grouper_.due(now, kGroupGrowth);
+    return !backlog || in_flight == 0 || grouper_.due(now, kGroupGrowth);
 }
 
 void Dispatcher::run(const std::atomic<bool>& stop) {

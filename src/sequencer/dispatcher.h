@@ -49,8 +49,6 @@ private:
     void start_stream(Group& group);
     void pass(const Position& position);
     bool failed() const;
-    // Nothing queued and no group applying: a group need not wait to grow.
-    bool idle() const;
     // Whether the group being formed goes now (see the definition).
     bool send_now(std::chrono::steady_clock::time_point now) const;
 

@@ -85,51 +85,46 @@ void GroupApplier::flush() {
     record_written(segments, writer_.write(segments));
 }
 
+bool GroupApplier::turn(std::chrono::milliseconds timeout) {
+    switch (hooks_.await_turn(timeout)) {
+        case Schedule::Turn::kReady:
+            return true;
+        case Schedule::Turn::kTimeout:
+            return false;
+        case Schedule::Turn::kAborted:
+            break;
+    }
+    turn_aborted_ = true;
+    throw Error(ErrorKind::kRetryable,
+                "an earlier group failed on another connection, so this one is not committed");
+}
+
 void GroupApplier::wait_turn() {
-    for (;;) {
-        switch (hooks_.await_turn(std::chrono::seconds(1))) {
-            case Schedule::Turn::kReady:
-                return;
-            case Schedule::Turn::kAborted:
-                turn_aborted_ = true;
-                throw Error(ErrorKind::kRetryable,
-                            "an earlier group failed on another connection, so this one is not "
-                            "committed");
-            case Schedule::Turn::kTimeout:
-                break;  // nothing held: earlier groups may take as long as they need
-        }
+    while (!turn(std::chrono::seconds(1))) {
+        // nothing held: earlier groups may take as long as they need
     }
 }
 
 void GroupApplier::await_turn_to_commit() {
-    switch (hooks_.await_turn(std::chrono::milliseconds(0))) {
-        case Schedule::Turn::kReady:
-            return;  // rows, checkpoint and COMMIT go out together
-        case Schedule::Turn::kAborted:
-            wait_turn();  // throws
-            return;
-        case Schedule::Turn::kTimeout:
-            break;
+    if (turn(std::chrono::milliseconds(0))) {
+        return;  // rows, checkpoint and COMMIT go out together
     }
     // Earlier groups are still committing on other connections: execute this group's rows
     // meanwhile, so that only its COMMIT waits.
     flush();
-    Schedule::Turn turn = hooks_.await_turn(kTurnPatience);
-    if (turn == Schedule::Turn::kAborted) {
-        wait_turn();  // throws
+    if (turn(kTurnPatience)) {
+        return;
     }
-    if (turn == Schedule::Turn::kTimeout) {
-        // The conflict keys keep groups that write the same rows on one connection, so an
-        // earlier group should never wait for this one's locks, but a target-side trigger or
-        // constraint they do not know could make it: then both would wait for ever. Give way.
-        gave_way_ = true;
-        context_.probe.gave_way();
-        throw Error(ErrorKind::kRetryable,
-                    fmt::format("{} waited {} ms for earlier transactions to commit on other "
-                                "connections; rolled back to let them through, and applied again "
-                                "once they have",
-                                current_transaction(), kTurnPatience.count()));
-    }
+    // The conflict keys keep groups that write the same rows on one connection, so an earlier
+    // group should never wait for this one's locks, but a target-side trigger or constraint
+    // they do not know could make it: then both would wait for ever. Give way.
+    gave_way_ = true;
+    context_.probe.gave_way();
+    throw Error(ErrorKind::kRetryable,
+                fmt::format("{} waited {} ms for earlier transactions to commit on other "
+                            "connections; rolled back to let them through, and applied again "
+                            "once they have",
+                            current_transaction(), kTurnPatience.count()));
 }
 
 void GroupApplier::commit() {

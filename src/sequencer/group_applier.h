@@ -93,6 +93,9 @@ private:
     void apply_truncate(const ChangeItem& item);
     void record_written(const std::vector<target::Segment>& segments, double seconds);
     void committed();  // the bookkeeping after a COMMIT
+    // Whether every earlier group has committed, waiting up to `timeout`; throws rep::Error
+    // (and sets turn_aborted_) if another worker failed.
+    bool turn(std::chrono::milliseconds timeout);
     // Before COMMIT: writes the rows now if earlier groups are still committing, then waits
     // for the turn (ordered commits).
     void await_turn_to_commit();

@@ -64,6 +64,19 @@ struct DispatcherTest : ::testing::Test {
         dispatcher.run(stop);
     }
 
+    // Jitter on every statement, so that workers overtake one another.
+    void jitter() {
+        f.db.fail = [this](const FakeStatement&) -> std::optional<Error> {
+            int us = 0;
+            {
+                std::lock_guard lock(jitter_mu);
+                us = static_cast<int>(jitter_rng() % 300);
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(us));
+            return std::nullopt;
+        };
+    }
+
     std::vector<std::string> expected(const std::map<std::string, std::string>& model) {
         std::map<std::string, std::string> by_key;  // the fake orders rows by "key|"
         for (const auto& [k, v] : model) {
@@ -78,6 +91,8 @@ struct DispatcherTest : ::testing::Test {
 
     testing::ApplyFixture f;
     std::shared_ptr<const Relation> rel = f.table("items", {"id", "v"}, 1);
+    std::mt19937 jitter_rng{11};
+    std::mutex jitter_mu;
 };
 
 TEST_F(DispatcherTest, OneWorkerCommitsInSourceOrderWithThePlainCheckpoint) {
@@ -90,18 +105,7 @@ TEST_F(DispatcherTest, OneWorkerCommitsInSourceOrderWithThePlainCheckpoint) {
 }
 
 TEST_F(DispatcherTest, SeveralWorkersKeepEveryRowInSourceOrder) {
-    // Jitter on every statement, so that workers overtake one another.
-    std::mt19937 rng(11);
-    std::mutex mu;
-    f.db.fail = [&](const FakeStatement&) -> std::optional<Error> {
-        int us = 0;
-        {
-            std::lock_guard lock(mu);
-            us = static_cast<int>(rng() % 300);
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(us));
-        return std::nullopt;
-    };
+    jitter();
     std::map<std::string, std::string> model;
     run(4, workload(model));
     EXPECT_EQ(f.dump("items"), expected(model));
@@ -119,17 +123,7 @@ TEST_F(DispatcherTest, SeveralWorkersKeepEveryRowInSourceOrder) {
 }
 
 TEST_F(DispatcherTest, UnorderedCommitsKeepEveryRowInSourceOrderWithRecords) {
-    std::mt19937 rng(11);
-    std::mutex mu;
-    f.db.fail = [&](const FakeStatement&) -> std::optional<Error> {
-        int us = 0;
-        {
-            std::lock_guard lock(mu);
-            us = static_cast<int>(rng() % 300);
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(us));
-        return std::nullopt;
-    };
+    jitter();
     f.options.ordered_commits = false;
     std::map<std::string, std::string> model;
     run(4, workload(model));
