@@ -354,12 +354,13 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     while (!stop_requested().load()) {
         try {
             // Each run reads the target catalog afresh.
-            target::TableCatalog run_catalog(dialect, target_schema,
-                                             [database = dialect.catalog_database(target_schema)](
-                                                 util::TargetSession& s, const TableName& name) {
-                                                 return target::load_target_table(s, name,
-                                                                                  database);
-                                             });
+            target::TableCatalog run_catalog(
+                dialect, target_schema,
+                [database = dialect.catalog_database(target_schema),
+                 cockroach = dialect.product() == target::TargetProduct::kCockroach](
+                    util::TargetSession& s, const TableName& name) {
+                    return target::load_target_table(s, name, database, cockroach);
+                });
             sequencer::ApplyContext apply{
                 ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
             Pipeline pipeline{config, source, apply, target, worker_sessions, stage};

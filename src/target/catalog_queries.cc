@@ -22,8 +22,34 @@ std::string in_database(const std::string& sql, const std::string& database) {
     return std::regex_replace(sql, kCatalogTable, prefix + ".pg_catalog.$1");
 }
 
+namespace {
+
+// CockroachDB's hidden columns that it fills in itself: computed (a hash-sharded key's shard
+// column) or with a default (rowid, crdb_region). pg_attribute lists them like any column
+// and pg_index puts them in the primary key; only information_schema.columns says they are
+// hidden (is_hidden, a CockroachDB extension: 'YES'/'NO' in the catalog code, "true"/"false"
+// in the documentation, hence the lenient comparison).
+std::vector<std::string> filled_hidden_columns(util::TargetSession& session, const TableName& name,
+                                               const std::string& database) {
+    std::string from = database.empty() ? std::string("information_schema.columns")
+                                        : quote_ident(database) + ".information_schema.columns";
+    auto rows = session.query(
+        "SELECT column_name FROM " + from +
+            " WHERE table_schema = $1 AND table_name = $2"
+            " AND lower(is_hidden::STRING) IN ('yes', 'true')"
+            " AND (column_default IS NOT NULL OR COALESCE(generation_expression, '') <> '')",
+        {name.schema.schema, name.table});
+    std::vector<std::string> out;
+    for (const auto& row : rows) {
+        out.push_back(row.at(0).value_or(""));
+    }
+    return out;
+}
+
+}  // namespace
+
 std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
-                                             const std::string& database) {
+                                             const std::string& database, bool cockroach) {
     // format_type(oid, NULL) spells bit and char without a length, which PostgreSQL reads as
     // bit(1) and char(1): an explicit cast to those would silently cut values. Cast such
     // columns through varbit or text instead and let the assignment enforce the length.
@@ -94,6 +120,22 @@ ORDER BY a.attnum)";
         t.columns.push_back(std::move(c));
     }
     std::sort(pk.begin(), pk.end());
+    if (cockroach) {
+        // The source cannot send what CockroachDB fills in, and need not: a shard column is a
+        // function of the other key columns, and crdb_region does not take part in uniqueness
+        // (a REGIONAL BY ROW table's key is unique across regions). A table whose only key is
+        // the hidden rowid keeps no key at all, and TableMapping refuses it.
+        std::vector<std::string> filled = filled_hidden_columns(session, name, database);
+        std::erase_if(pk, [&](const std::pair<int, size_t>& k) {
+            TargetColumn& c = t.columns[k.second];
+            if (std::find(filled.begin(), filled.end(), c.name) == filled.end()) {
+                return false;
+            }
+            t.implicit_key.push_back(c.name);
+            c.pk_position = 0;
+            return true;
+        });
+    }
     static const std::string kOrderSql = R"(
 SELECT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid))
     OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)

@@ -20,9 +20,11 @@ namespace rep::target {
 // is empty).
 std::string in_database(const std::string& sql, const std::string& database);
 
-// Reads a table's layout. Returns nullopt if the table does not exist.
+// Reads a table's layout. Returns nullopt if the table does not exist. `cockroach`: the target
+// is CockroachDB, whose hidden key columns are left out of the key (TargetTable::implicit_key).
 std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
-                                             const std::string& database = {});
+                                             const std::string& database = {},
+                                             bool cockroach = false);
 
 // Every foreign key of the database as (referencing table, referenced table), each spelled
 // "schema.table".

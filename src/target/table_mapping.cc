@@ -98,6 +98,23 @@ void TableMapping::check_key_coverage() const {
 TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
                            std::shared_ptr<const Relation> source)
     : target_(std::move(target)), source_(std::move(source)) {
+    if (target_->pk.empty() && !target_->implicit_key.empty()) {
+        // CockroachDB's table without a primary key: its hidden rowid gets a new value on
+        // every insert, so upserts of the same source row would pile up copies.
+        std::string source_key;
+        for (const SourceColumn& c : source_->columns) {
+            if (c.is_key) {
+                source_key += (source_key.empty() ? "" : ", ") + quote_ident(c.name);
+            }
+        }
+        throw fatal(fmt::format(
+            "target table {} has no primary key of its own: CockroachDB keys it by its hidden "
+            "column {}, which the source cannot supply, so every change would add a row instead "
+            "of updating one; give it the source's key (ALTER TABLE {} ALTER PRIMARY KEY USING "
+            "COLUMNS ({})), then run the same command again",
+            target_->name.display(), target_->implicit_key.front(), target_->name.display(),
+            source_key.empty() ? "..." : source_key));
+    }
     if (target_->pk.empty()) {
         throw fatal(fmt::format(
             "target table {} has no primary key; replicated tables need one so rows can be "

@@ -26,6 +26,11 @@ struct TargetTable {
     TableName name;
     std::vector<TargetColumn> columns;  // in the table's column order
     std::vector<size_t> pk;             // indexes into `columns`, in primary key order
+    // Hidden primary key columns that CockroachDB fills in itself and that are therefore not
+    // part of `pk`, the key the source supplies: a hash-sharded key's
+    // crdb_internal_<cols>_shard_<n> (computed from the other key columns), a REGIONAL BY ROW
+    // table's crdb_region (a default), a table without a primary key's rowid (a default).
+    std::vector<std::string> implicit_key;
     // Whether the order of row changes within one target transaction can matter beyond each
     // key's own order: the table references or is referenced by a foreign key, or has a
     // unique index besides the primary key.
