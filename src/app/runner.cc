@@ -4,10 +4,10 @@
 #include "app/pipeline.h"
 #include "app/signals.h"
 #include "app/stream_fence.h"
+#include "app/target_preflight.h"
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "staging/memo.h"
-#include "target/boundary_check.h"
 #include "target/catalog_queries.h"
 #include "target/dialect.h"
 #include "target/table_catalog.h"
@@ -93,36 +93,6 @@ auto with_retries(const util::RetryPolicy& policy, const char* what, Fn&& fn) {
             sleep_unless_stopped(d);
         }
     }
-}
-
-// Refuses to start when applying the source's deletes and key changes would, through a target
-// foreign key's action, change rows of a target table the source does not send
-// (target/boundary_check.h), unless --skipTargetCheck cascades.
-void check_replication_boundary(const CommonConfig& config, util::PgConn& target,
-                                const target::Dialect& dialect, const SchemaRef& target_schema,
-                                const std::vector<std::string>& tables) {
-    const std::string& schema = target_schema.schema;
-    const auto& skip = config.skip_target_checks;
-    if (std::find(skip.begin(), skip.end(), "cascades") != skip.end()) {
-        return;
-    }
-    auto crossing = target::actions_crossing_the_boundary(
-        target::load_referential_actions(target, schema, dialect.catalog_database(target_schema)),
-        schema, tables);
-    if (crossing.empty()) {
-        return;
-    }
-    std::string list;
-    for (const std::string& line : crossing) {
-        list += "\n  " + line;
-    }
-    throw fatal(fmt::format(
-        "target foreign keys would change rows the source never changed:{}\nA source DELETE "
-        "(or key change) of a referenced row would also delete or change these rows on the "
-        "target. Replicate those tables too, change the foreign keys to NO ACTION or RESTRICT "
-        "(then such a delete fails with an error naming the row instead), or pass "
-        "--skipTargetCheck cascades if that is what you want",
-        list));
 }
 
 }  // namespace
@@ -280,7 +250,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
-    check_replication_boundary(config, target, dialect, target_schema, source.table_names());
+    preflight_target(config, target, dialect, target_schema, source);
     if (dialect.product() == target::TargetProduct::kPostgres) {
         // Before the checkpoint is read: no session of an earlier process of this stream may
         // still commit (stream_fence.h). From now on this process's sessions hold the lock.

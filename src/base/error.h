@@ -22,6 +22,13 @@ public:
         : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
 
     ErrorKind kind() const { return kind_; }
+    // The process's exit status when this error ends it: 1, or 2 for a setup the operator
+    // must change before anything can run (setup_error()), as for a bad flag.
+    int exit_status() const { return exit_status_; }
+    Error& set_exit_status(int status) {
+        exit_status_ = status;
+        return *this;
+    }
     bool retryable() const { return kind_ == ErrorKind::kRetryable; }
     // Five-character SQLSTATE when the error came from a server, else empty.
     const std::string& sqlstate() const { return sqlstate_; }
@@ -29,10 +36,18 @@ public:
 private:
     ErrorKind kind_;
     std::string sqlstate_;
+    int exit_status_ = 1;
 };
 
 inline Error fatal(const std::string& message) {
     return Error(ErrorKind::kFatal, message);
+}
+
+// A fatal error in the setup, found before anything was written (exit status 2).
+inline Error setup_error(const std::string& message) {
+    Error e(ErrorKind::kFatal, message);
+    e.set_exit_status(2);
+    return e;
 }
 
 }  // namespace rep

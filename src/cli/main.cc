@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
         spdlog::error("{}", e.what());
         spdlog::default_logger()->flush();
         std::cerr << "replicator: " << e.what() << std::endl;
-        return 1;
+        return e.exit_status();
     } catch (const std::exception& e) {
         spdlog::error("unexpected error: {}", e.what());
         std::cerr << "replicator: unexpected error: " << e.what() << std::endl;

@@ -2,6 +2,7 @@
 
 #include "core/position.h"
 #include "core/progress.h"
+#include "core/source_layout.h"
 #include "core/table_name.h"
 #include "source/change_sink.h"
 
@@ -51,6 +52,9 @@ public:
     // The bare names of the tables this source sends changes of, as known after preflight():
     // each goes to the target table of that name in --targetSchema.
     virtual std::vector<std::string> table_names() const = 0;
+    // Those tables' layouts as the source's catalog describes them after preflight(), for the
+    // target preflight (target/schema_report.h).
+    virtual std::vector<SourceLayout> table_layouts() const = 0;
     // Chooses where to start from the checkpoint stored in `memo_table` (nullopt on a first
     // run), logs it and returns it; Progress starts there. Throws rep::Error (fatal) if the
     // checkpoint cannot be used.

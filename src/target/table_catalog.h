@@ -54,4 +54,8 @@ private:
     std::unordered_map<std::string, std::string> source_of_;
 };
 
+// Why the source's values for a GENERATED ALWAYS identity column cannot be written, with the
+// fix, or "" if they can: CockroachDB has no OVERRIDING SYSTEM VALUE.
+std::string unwritable_identity(const TableMapping& mapping, const Dialect& dialect);
+
 }  // namespace rep::target

@@ -1,5 +1,6 @@
-// Start-up checks of the target against what the source sends: a target foreign key whose
-// action would reach a table that is not replicated.
+// Start-up checks of the target against what the source sends: every table's layout, key and
+// column types, and a target foreign key whose action would reach a table that is not
+// replicated.
 
 #include "harness.h"
 #include "my_ledger.h"
@@ -28,7 +29,7 @@ TEST(TargetChecks, CascadeIntoATableThatIsNotReplicatedIsRefused) {
     db.source->exec(
         "INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (1, 1)");
     auto [status, out] = harness::run_replicator(db.args(), 60s);
-    EXPECT_EQ(status, 1) << out;
+    EXPECT_EQ(status, 2) << out;
     EXPECT_NE(out.find("public.audit (not replicated) references public.parent ON DELETE CASCADE "
                        "(constraint audit_parent)"),
               std::string::npos)
@@ -87,6 +88,62 @@ TEST(TargetChecks, UserDefinedTypesInAnotherSchemaAreCastByQualifiedNames) {
     EXPECT_TRUE(harness::converges(db, {"t", "k"})) << r.log();
 }
 
+// The target preflight reads every table the publication sends before anything is written and
+// reports every problem at once, so that a migration's schema is fixed in one round; once the
+// target is fixed, the same command replicates what happened meanwhile.
+TEST(TargetChecks, PreflightReportsEveryProblemAtOnce) {
+    Databases db("it_preflight",
+                 "CREATE TABLE drift(id int PRIMARY KEY, v text);"
+                 "CREATE TABLE missing(id int PRIMARY KEY);"
+                 "CREATE TABLE spans(id int PRIMARY KEY, r int4range, p point, m money);"
+                 "CREATE TABLE unkeyed(id int PRIMARY KEY, v text);"
+                 "CREATE TABLE fine(id int PRIMARY KEY, v text)");
+    db.source->exec("ALTER TABLE drift ADD COLUMN extra int");
+    db.target->exec(
+        "DROP TABLE missing; ALTER TABLE spans ALTER COLUMN r TYPE int USING NULL;"
+        "ALTER TABLE spans ALTER COLUMN p TYPE text; ALTER TABLE unkeyed DROP CONSTRAINT "
+        "unkeyed_pkey");
+    db.source->exec(
+        "INSERT INTO drift VALUES (1, 'a', 2); INSERT INTO missing VALUES (1);"
+        "INSERT INTO spans VALUES (1, '[1,5)', '(1,2)', 12.5); INSERT INTO unkeyed VALUES (1, "
+        "'a'); INSERT INTO fine VALUES (1, 'a')");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("(4 problems); nothing was written"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"(source table public.drift has column "extra")"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("source table public.missing has no target table public.missing"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(R"(column "r" of source table public.spans is int4range (range), and )"
+                       R"(target table public.spans's column of type integer cannot take its )"
+                       R"(values)"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(out.find(R"(column "p")"), std::string::npos) << out;  // text takes a point
+    EXPECT_EQ(out.find(R"(column "m")"), std::string::npos) << out;  // money into money
+    EXPECT_NE(out.find("target table public.unkeyed has no primary key"), std::string::npos) << out;
+    EXPECT_NE(out.find("--skipTargetCheck schema"), std::string::npos) << out;
+    EXPECT_EQ(db.target->count("fine"), 0);
+
+    // Without the type check, the rest is still reported.
+    std::tie(status, out) = harness::run_replicator(db.args({"--skipTargetCheck", "types"}), 60s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("(3 problems)"), std::string::npos) << out;
+
+    db.target->exec(
+        "ALTER TABLE drift ADD COLUMN extra int; CREATE TABLE missing(id int PRIMARY KEY);"
+        "ALTER TABLE spans ALTER COLUMN r TYPE int4range USING NULL;"
+        "ALTER TABLE unkeyed ADD PRIMARY KEY (id)");
+    Replicator r(db.args(), fresh_log("it_preflight"));
+    db.source->exec("INSERT INTO spans VALUES (2, '[3,4]', '(0,0)', 1)");
+    EXPECT_TRUE(harness::wait_for([&] { return db.target->count("spans") == 2; }, 30s)) << r.log();
+    EXPECT_TRUE(harness::converges(db, {"drift", "missing", "unkeyed", "fine"})) << r.log();
+    EXPECT_EQ(
+        db.target->value("SELECT string_agg(r::text || ' ' || p, ';' ORDER BY id) FROM spans"),
+        "[1,5) (1,2);[3,5) (0,0)");
+}
+
 // mylogical reads the replicated tables from the source database's catalog.
 TEST(TargetChecks, MylogicalRefusesACascadeIntoATableThatIsNotReplicated) {
     harness::MyDatabases db("my_cascade", "CREATE TABLE parent(id int PRIMARY KEY, v text)",
@@ -94,7 +151,7 @@ TEST(TargetChecks, MylogicalRefusesACascadeIntoATableThatIsNotReplicated) {
                             "CREATE TABLE audit(id int PRIMARY KEY,"
                             "  parent int REFERENCES parent ON DELETE SET NULL)");
     auto [status, out] = harness::run_replicator(db.args(), 60s);
-    EXPECT_EQ(status, 1) << out;
+    EXPECT_EQ(status, 2) << out;
     EXPECT_NE(out.find("public.audit (not replicated) references public.parent ON DELETE SET NULL"),
               std::string::npos)
         << out;

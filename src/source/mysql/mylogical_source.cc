@@ -50,6 +50,7 @@ public:
     }
 
     std::vector<std::string> table_names() const override { return server_.tables; }
+    std::vector<SourceLayout> table_layouts() const override { return server_.layouts; }
 
     Position choose_start(const std::optional<Position>& checkpoint,
                           const std::string& table) override {

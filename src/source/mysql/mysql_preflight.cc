@@ -85,6 +85,32 @@ ServerState preflight_source(const MysqlUrl& url, bool fetch_metadata) {
                                       in_scope + " ORDER BY 1")) {
         state.tables.push_back(row.at(0).value_or(""));
     }
+    // The columns as the binary log's table maps will list them, keyed by the primary key.
+    // MySQL's types all have a text form that PostgreSQL's and CockroachDB's types of the
+    // same kind take (docs/mylogical.md §4), so no family is set.
+    for (const auto& row : conn.query(
+             "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.COLUMN_KEY "
+             "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+             "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+             "WHERE t.TABLE_TYPE = 'BASE TABLE' AND c.TABLE_SCHEMA " +
+             in_scope + " ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION")) {
+        std::string schema = row.at(0).value_or("");
+        std::string table = row.at(1).value_or("");
+        if (state.layouts.empty() || state.layouts.back().relation->schema != schema ||
+            state.layouts.back().relation->name != table) {
+            auto rel = std::make_shared<Relation>();
+            rel->schema = schema;
+            rel->name = table;
+            state.layouts.push_back(SourceLayout{rel, {}, {}});
+        }
+        SourceLayout& layout = state.layouts.back();
+        SourceColumn c;
+        c.name = row.at(2).value_or("");
+        c.is_key = row.at(4).value_or("") == "PRI";
+        std::const_pointer_cast<Relation>(layout.relation)->columns.push_back(std::move(c));
+        layout.types.push_back(row.at(3).value_or(""));
+        layout.families.emplace_back();
+    }
     if (state.mariadb) {
         state.executed = var("gtid_binlog_pos");
         // The oldest binary log starts with a GTID_LIST of everything before it: those

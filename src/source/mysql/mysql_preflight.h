@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/source_layout.h"
 #include "source/mysql/binlog_conn.h"
 
 #include <string>
@@ -15,6 +16,7 @@ struct ServerState {
     // The base tables of the replicated database (of every user database without one in the
     // URL), bare names.
     std::vector<std::string> tables;
+    std::vector<SourceLayout> layouts;  // their columns, for the target preflight
 };
 
 // Checks the server's binary log settings and the user's privileges, failing with the

@@ -72,6 +72,7 @@ public:
     }
 
     std::vector<std::string> table_names() const override { return slot_.tables; }
+    std::vector<SourceLayout> table_layouts() const override { return slot_.layouts; }
 
     Position choose_start(const std::optional<Position>& checkpoint,
                           const std::string& table) override {

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "core/table_name.h"
+#include "source/postgres/source_layouts.h"
 #include "util/pg_conn.h"
 
 #include <fmt/format.h>
@@ -107,6 +108,7 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
                                       {publication})) {
         state.tables.push_back(row.at(0).value_or(""));
     }
+    state.layouts = read_source_layouts(conn, publication, state.server_version);
 
     util::PgResult r = conn.exec_params(
         "SELECT plugin, database, confirmed_flush_lsn::text, active_pid FROM pg_replication_slots "

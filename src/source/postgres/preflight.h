@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/source_layout.h"
 #include "source/postgres/lsn.h"
 
 #include <string>
@@ -10,7 +11,8 @@ namespace rep::pg {
 struct SlotState {
     Lsn confirmed_flush;
     int server_version = 0;
-    std::vector<std::string> tables;  // the publication's tables, bare names
+    std::vector<std::string> tables;    // the publication's tables, bare names
+    std::vector<SourceLayout> layouts;  // their columns (source_layouts.h)
 };
 
 // Checks the source before replication starts and fails with the SQL that fixes each problem:
