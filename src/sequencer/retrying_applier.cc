@@ -103,7 +103,20 @@ void RetryingApplier::recover(const Error& e) {
         return;
     }
     if (!log_complete_) {
-        throw e;  // too large to replay from memory: the pipeline restarts from the source
+        // Too large to replay from memory: the pipeline restarts from the checkpoint and the
+        // source sends the transaction again, to be applied whole once more (never split:
+        // the target would show half of it). Say so, since on CockroachDB a transaction this
+        // large is the one that conflicts and runs into deadlines, and may do so every time.
+        throw Error(
+            ErrorKind::kRetryable,
+            fmt::format(
+                "a source transaction of more than {} row changes failed to apply and will be "
+                "read from the source again and applied whole once more: {}. If this repeats "
+                "with SQLSTATE 40001 (restart, transaction deadline exceeded), other writers "
+                "or a schema change on its tables are holding it back; see docs/cockroachdb.md "
+                "§6 (large transactions)",
+                kMaxLogRows, e.what()),
+            e.sqlstate());
     }
     retry(e);
 }

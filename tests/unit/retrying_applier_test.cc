@@ -293,6 +293,13 @@ TEST_F(RetryTest, GroupTooLargeToKeepIsLeftToTheSource) {
     } catch (const Error& e) {
         // Over 50 000 rows are not kept: the pipeline restarts and the source sends them again.
         EXPECT_TRUE(e.retryable()) << e.what();
+        EXPECT_EQ(e.sqlstate(), "40001");
+        std::string what = e.what();
+        EXPECT_NE(what.find("more than 50000 row changes failed to apply and will be read from "
+                            "the source again and applied whole"),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("could not serialize access"), std::string::npos) << what;
     }
     EXPECT_EQ(f.db.commits(), 0u);
 }
