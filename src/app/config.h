@@ -44,6 +44,8 @@ struct CommonConfig {
     std::filesystem::path data_dir = "replicator-data";
     std::string metrics_addr;  // empty: no HTTP endpoints
     Duration stall_timeout = std::chrono::seconds(20);
+    // --leaseTTL: how long the stream's lease lasts unrenewed (staging/lease.h).
+    Duration lease_ttl = std::chrono::seconds(10);
     metrics::SnapshotOptions snapshots;  // dir is filled from data_dir
 };
 

@@ -130,8 +130,16 @@ std::string Monitor::varz() {
     return probe_.exposition();
 }
 
+void Monitor::set_standby(const std::string& state) {
+    std::lock_guard lock(mu_);
+    standby_ = state;
+}
+
 std::pair<bool, std::string> Monitor::health() {
     std::lock_guard lock(mu_);
+    if (!standby_.empty()) {
+        return {false, standby_};
+    }
     if (!checked_) {
         return {false, "starting: the first health check has not run yet"};
     }

@@ -44,6 +44,8 @@ public:
     std::string varz() override;
     std::pair<bool, std::string> health() override;
     std::string diag() override;
+    // While not empty, this process is a standby and health says so (503, with this reason).
+    void set_standby(const std::string& state);
 
 private:
     void loop();
@@ -62,6 +64,7 @@ private:
     mutable std::mutex mu_;
     std::string source_problem_;  // empty when the source answered
     std::string target_problem_;
+    std::string standby_;
     bool checked_ = false;
     bool stalled_ = false;
     Ordinal last_confirmed_;

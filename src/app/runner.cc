@@ -1,5 +1,6 @@
 #include "app/runner.h"
 
+#include "app/lease_keeper.h"
 #include "app/monitor.h"
 #include "app/pipeline.h"
 #include "app/signals.h"
@@ -7,6 +8,7 @@
 #include "app/target_preflight.h"
 #include "base/conninfo.h"
 #include "base/error.h"
+#include "staging/lease.h"
 #include "staging/memo.h"
 #include "target/catalog_queries.h"
 #include "target/dialect.h"
@@ -215,6 +217,14 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         target.execute("SET synchronous_commit = on");
         target.execute("SET lc_monetary = 'C'");
     }
+    if (dialect.product() == target::TargetProduct::kCockroach) {
+        // The stream's lease fences each transaction by a plain read of its row, which only a
+        // SERIALIZABLE transaction keeps valid until COMMIT (staging/lease.h); do not inherit
+        // a cluster default of READ COMMITTED.
+        session.push_back("SET default_transaction_isolation = 'serializable'");
+        target.set_session_sql(session);
+        target.execute(session.back());
+    }
     spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
                  dialect.name());
     if (dialect.product() == target::TargetProduct::kPostgres && !target_schema.database.empty()) {
@@ -251,6 +261,46 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
     preflight_target(config, target, dialect, target_schema, source);
+
+    // One process applies a stream at a time: wait for the stream's lease as a standby while
+    // another process holds it (staging/lease.h).
+    staging::StreamLease lease(staging_dialect, memo.schema_sql(), key, lease_holder_name(),
+                               config.lease_ttl);
+    lease.ensure(staging);
+    const std::string& staging_conninfo = memo_in_target ? config.target_conn : config.staging_conn;
+    LeaseKeeper keeper(
+        lease,
+        [&] {
+            // A renewal that waits long is as good as lost (LeaseKeeper stops at half the TTL).
+            auto c = std::make_unique<util::PgConn>(staging_conninfo, "staging");
+            c->set_response_timeout(
+                std::max<Duration>(std::chrono::milliseconds(500), config.lease_ttl / 4));
+            c->set_connect_timeout(2);
+            c->set_session_sql({"SET application_name = 'replicator'",
+                                fmt::format("SET statement_timeout = {}", timeout_ms.count())});
+            c->connect();
+            return c;
+        },
+        [&](const std::string& state) { monitor.set_standby(state); },
+        [&](const std::string& holder) {
+            if (dialect.product() == target::TargetProduct::kPostgres) {
+                end_stream_sessions(target, stream_lock_id(key), holder);
+            }
+        });
+    bool waited = false;
+    if (!keeper.acquire(staging, &waited)) {
+        spdlog::info("stopped on request while waiting as a standby");
+        return 0;
+    }
+    if (waited) {
+        // The previous holder may still hold the source (a frozen process's walsender), and
+        // the source moved on while we waited: look at it again (a slot's position).
+        with_retries(config.retry, "taking the stream over at the source", [&] {
+            source.take_over();
+            source.preflight();
+        });
+    }
+    keeper.start();
     if (dialect.product() == target::TargetProduct::kPostgres) {
         // Before the checkpoint is read: no session of an earlier process of this stream may
         // still commit (stream_fence.h). From now on this process's sessions hold the lock.
@@ -333,6 +383,17 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                 });
             sequencer::ApplyContext apply{
                 ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
+            // With the memo in the target, no transaction of this process commits once
+            // another holds the stream (staging/lease.h).
+            sequencer::TransactionFence fence{
+                lease.fence_sql(), lease.fence_params(),
+                fmt::format("this process no longer holds the lease of stream {}: another "
+                            "process took it over; stopping (the transaction was not committed, "
+                            "the other process applies it)",
+                            key)};
+            if (memo_in_target) {
+                apply.fence = &fence;
+            }
             Pipeline pipeline{config, source, apply, target, worker_sessions, stage};
             pipeline.run();
             break;
@@ -357,6 +418,10 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             sleep_unless_stopped(d);
         }
     }
+    if (std::string lost = keeper.lost(); !lost.empty()) {
+        throw fatal(lost);
+    }
+    keeper.stop(/*release=*/true);
     spdlog::info("stopped; everything up to {} is applied on the target{}",
                  codec.describe(progress.get()),
                  source.name() == "pglogical" ? " and confirmed to the source" : "");

@@ -3,6 +3,7 @@
 #include "base/error.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <thread>
@@ -57,6 +58,26 @@ void wait_for_earlier_sessions(util::TargetSession& target, int64_t lock, Durati
                                     who));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+void end_stream_sessions(util::TargetSession& target, int64_t lock, const std::string& holder) {
+    try {
+        auto ended = target.query(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(l.pid)) FROM pg_locks l WHERE "
+            "l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND "
+            "l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint",
+            {std::to_string(lock)});
+        std::string n = !ended.empty() && ended[0][0] ? *ended[0][0] : "0";
+        if (n != "0") {
+            spdlog::warn("taking the stream over from {}: ended {} of its target sessions", holder,
+                         n);
+        }
+    } catch (const Error& e) {
+        spdlog::warn(
+            "taking the stream over from {}: could not end its target sessions, waiting "
+            "for them instead: {}",
+            holder, e.what());
     }
 }
 

@@ -36,4 +36,11 @@ std::string hold_stream_lock_sql(int64_t lock);
 void wait_for_earlier_sessions(util::TargetSession& target, int64_t lock, Duration patience,
                                const std::atomic<bool>& stop);
 
+// Ends the target sessions of this stream that another process left (holding `lock`), as a
+// process taking over the stream's lease from `holder` does: their transactions may no longer
+// commit, and the takeover would otherwise wait for them until the server's idle time-out.
+// Logs what it did; a missing privilege (pg_terminate_backend needs the same role) is logged
+// and then waited out.
+void end_stream_sessions(util::TargetSession& target, int64_t lock, const std::string& holder);
+
 }  // namespace rep::app

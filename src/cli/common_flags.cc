@@ -133,6 +133,10 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
                 return {};
             },
             "ADDR"));
+    add_duration(app, "--leaseTTL", c.lease_ttl,
+                 "How long the stream's lease lasts if its holder stops renewing it: one process "
+                 "applies a stream at a time, another started with the same arguments waits as "
+                 "a standby and takes over this long after the holder died (at least 1s)");
     add_duration(app, "--stallTimeout", c.stall_timeout,
                  "Report a stall (warning log, /_/healthz 503) when received changes are not "
                  "applied for this long");

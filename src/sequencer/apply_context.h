@@ -3,6 +3,7 @@
 #include "base/duration.h"
 #include "core/position.h"
 #include "core/progress.h"
+#include "sequencer/group_writer.h"
 #include "staging/memo.h"
 #include "target/segment_writer.h"
 #include "target/table_catalog.h"
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace rep::sequencer {
 
@@ -57,6 +59,8 @@ struct ApplyContext {
     util::TargetSession* staging = nullptr;
     Progress& progress;
     metrics::Probe& probe;
+    // Opens every target transaction, if set (only when the memo is in the target).
+    const TransactionFence* fence = nullptr;
 
     bool memo_in_target() const { return staging == nullptr; }
 };

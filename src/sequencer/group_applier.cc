@@ -24,8 +24,9 @@ GroupApplier::GroupApplier(const ApplyContext& context, util::TargetSession& ses
     : context_(context),
       hooks_(hooks),
       builder_(context.catalog, session, context.options.collapse),
-      writer_(context.catalog.dialect(), context.options.max_message_bytes, session,
-              [this](const Error& e, const Segment& s) { fail_segment(e, s); }) {}
+      writer_(
+          context.catalog.dialect(), context.options.max_message_bytes, session,
+          [this](const Error& e, const Segment& s) { fail_segment(e, s); }, context.fence) {}
 
 void GroupApplier::apply(const ChangeItem& item) {
     switch (item.kind) {

@@ -1,6 +1,7 @@
 #include "sequencer/group_writer.h"
 
 #include <chrono>
+#include <cstdint>
 
 namespace rep::sequencer {
 
@@ -8,8 +9,12 @@ using target::Segment;
 using util::TargetSession;
 
 GroupWriter::GroupWriter(const target::Dialect& dialect, size_t max_message_bytes,
-                         TargetSession& session, SegmentFailure on_failure)
-    : session_(session), writer_(dialect, max_message_bytes), on_failure_(std::move(on_failure)) {}
+                         TargetSession& session, SegmentFailure on_failure,
+                         const TransactionFence* fence)
+    : session_(session),
+      writer_(dialect, max_message_bytes),
+      on_failure_(std::move(on_failure)),
+      fence_(fence) {}
 
 void GroupWriter::open() {
     if (open_) {
@@ -38,6 +43,17 @@ void GroupWriter::send_begin() {
     if (!begun_) {
         session_.execute("BEGIN");
         begun_ = true;
+        if (fence_) {
+            try {
+                util::TargetSession::Params params(fence_->params.begin(), fence_->params.end());
+                session_.execute(fence_->sql, params);
+            } catch (const Error& e) {
+                if (session_.connected() && !e.retryable()) {
+                    throw fatal(fence_->lost);
+                }
+                throw;
+            }
+        }
     }
 }
 
@@ -65,9 +81,20 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
     static const std::string kCommit = "COMMIT";
     std::vector<TargetSession::PipelineCall> calls;
     size_t first_segment = 0;
+    size_t fence_call = SIZE_MAX;
     if (!begun_) {
         calls.push_back({nullptr, &kBegin, {}});
-        first_segment = 1;
+        if (fence_) {
+            // First in the transaction: nothing of it may commit once another process holds
+            // the stream.
+            TargetSession::PipelineCall call{nullptr, &fence_->sql, {}};
+            for (const std::string& p : fence_->params) {
+                call.values.push_back(p.c_str());
+            }
+            fence_call = calls.size();
+            calls.push_back(std::move(call));
+        }
+        first_segment = calls.size();
     }
     writer_.append_calls(segments, calls);
     const size_t segment_calls = calls.size() - first_segment;
@@ -98,6 +125,9 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         // committed. Before the group is applied again, the checkpoint written with it is read.
         in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
         doubt_ = in_doubt_ ? e.what() : "";
+        if (failed == fence_call && session_.connected() && !e.retryable()) {
+            throw fatal(fence_->lost);
+        }
         if (!e.retryable() && failed >= first_segment && failed - first_segment < segment_calls) {
             on_failure_(e, segments[writer_.segment_of_call(failed - first_segment)]);
         }

@@ -17,6 +17,14 @@ struct CheckpointWrite {
     std::vector<std::string> params;
 };
 
+// A statement that opens every target transaction and fails it unless this process may still
+// write (staging/lease.h: it still holds the stream's lease); `lost` is the error then.
+struct TransactionFence {
+    std::string sql;
+    std::vector<std::string> params;
+    std::string lost;
+};
+
 // Writes one target transaction at a time through a session: BEGIN, the segments of each
 // flush, and at the end the checkpoint upsert and COMMIT, all pipelined, so that a flush costs
 // one round trip and a group of small transactions one in all (docs/architecture.md §2.6).
@@ -32,8 +40,10 @@ public:
     // original error is thrown.
     using SegmentFailure = std::function<void(const Error&, const target::Segment&)>;
 
+    // `fence`, if not null, follows every BEGIN; when it fails, fence->lost is thrown (fatal).
     GroupWriter(const target::Dialect& dialect, size_t max_message_bytes,
-                util::TargetSession& session, SegmentFailure on_failure);
+                util::TargetSession& session, SegmentFailure on_failure,
+                const TransactionFence* fence = nullptr);
 
     // Opens a target transaction; BEGIN goes out with the first statements. A session whose
     // connection broke earlier is reconnected here, between transactions, where nothing can
@@ -78,6 +88,7 @@ private:
     util::TargetSession& session_;
     target::SegmentWriter writer_;
     SegmentFailure on_failure_;
+    const TransactionFence* fence_;
     bool open_ = false;
     bool begun_ = false;  // BEGIN went out
     bool in_doubt_ = false;

@@ -55,6 +55,11 @@ public:
     // Those tables' layouts as the source's catalog describes them after preflight(), for the
     // target preflight (target/schema_report.h).
     virtual std::vector<SourceLayout> table_layouts() const = 0;
+    // Called when this process takes the stream over from another process whose lease it
+    // let expire (app/lease_keeper.h): ends what that process may still hold at the source
+    // and would keep this one from reading, such as a replication slot's walsender, which a
+    // frozen or partitioned client keeps until the server's wal_sender_timeout. May throw.
+    virtual void take_over() = 0;
     // Chooses where to start from the checkpoint stored in `memo_table` (nullopt on a first
     // run), logs it and returns it; Progress starts there. Throws rep::Error (fatal) if the
     // checkpoint cannot be used.

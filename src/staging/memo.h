@@ -37,6 +37,8 @@ public:
     void remove(util::TargetSession& conn, const std::string& key);
 
     const std::string& table_sql() const { return table_; }
+    // The quoted, qualified staging schema the memo table is in (after ensure()).
+    const std::string& schema_sql() const { return schema_sql_; }
 
 private:
     // Resolves database/schema names against the connection; PostgreSQL cannot reach another

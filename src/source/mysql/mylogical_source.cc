@@ -52,6 +52,10 @@ public:
     std::vector<std::string> table_names() const override { return server_.tables; }
     std::vector<SourceLayout> table_layouts() const override { return server_.layouts; }
 
+    // The server ends an older binary log connection with the same server id (this
+    // process's --replicationProcessID) when this one registers: nothing to do here.
+    void take_over() override {}
+
     Position choose_start(const std::optional<Position>& checkpoint,
                           const std::string& table) override {
         std::string origin;

@@ -74,6 +74,21 @@ public:
     std::vector<std::string> table_names() const override { return slot_.tables; }
     std::vector<SourceLayout> table_layouts() const override { return slot_.layouts; }
 
+    void take_over() override {
+        util::PgConn conn(c_.source_conn, "source");
+        conn.connect();
+        auto ended = conn.query(
+            "SELECT active_pid, pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+            "slot_name = $1 AND active_pid IS NOT NULL",
+            {c_.slot_name});
+        if (!ended.empty()) {
+            spdlog::warn(
+                "ended source process {}, which the previous holder of the stream left "
+                "reading slot {}",
+                ended[0].at(0).value_or("?"), c_.slot_name);
+        }
+    }
+
     Position choose_start(const std::optional<Position>& checkpoint,
                           const std::string& table) override {
         if (!checkpoint) {
