@@ -24,7 +24,7 @@ namespace rep::staging {
 // got past its fence, and any that comes after finds the new holder and fails: the new holder
 // reads the checkpoint only once nothing of the old one can commit any more. On CockroachDB,
 // whose sessions run SERIALIZABLE, a transaction that read the old holder can only commit
-// before the takeover's write. See docs/staging.md §5.
+// before the takeover's write. See docs/staging.md §8.
 class StreamLease {
 public:
     StreamLease(const target::Dialect& dialect, std::string schema_sql, std::string key,
