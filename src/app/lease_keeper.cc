@@ -7,9 +7,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <fstream>
+#include <signal.h>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace rep::app {
 namespace {
@@ -29,24 +33,53 @@ std::string host_name() {
     return host;
 }
 
+// Which processes this one can see by pid: the kernel's boot and the pid namespace. Two
+// containers of one host name see different processes under the same pid; they differ here.
+std::string pid_scope() {
+    std::ifstream boot("/proc/sys/kernel/random/boot_id");
+    std::string boot_id;
+    std::getline(boot, boot_id);
+    struct stat ns {};
+    if (boot_id.empty() || stat("/proc/self/ns/pid", &ns) != 0) {
+        return "?";
+    }
+    return fmt::format("{}-{}", boot_id.substr(0, 8), ns.st_ino);
+}
+
 // The start time of process `pid` in clock ticks since boot (/proc/<pid>/stat, field 22), or
-// "" if there is no such process.
+// "" if it cannot be read.
 std::string start_time(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    if (!in || !std::getline(in, stat)) {
+    std::string stat_line;
+    if (!in || !std::getline(in, stat_line)) {
         return {};
     }
     // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    size_t end = stat.rfind(')');
-    if (end == std::string::npos) {
+    size_t end = stat_line.rfind(')');
+    if (end == std::string::npos || end + 2 > stat_line.size()) {
         return {};
     }
-    std::istringstream fields(stat.substr(end + 2));
+    std::istringstream fields(stat_line.substr(end + 2));
     std::string field;
     for (int i = 3; i <= 22 && fields >> field; ++i) {
     }
     return field;
+}
+
+// Splits "a:b:c:d" from the right into its last `n` fields and the rest (first).
+std::vector<std::string> split_right(const std::string& s, size_t n) {
+    std::vector<std::string> out;
+    std::string rest = s;
+    for (size_t i = 0; i < n; ++i) {
+        size_t colon = rest.rfind(':');
+        if (colon == std::string::npos) {
+            return {};
+        }
+        out.insert(out.begin(), rest.substr(colon + 1));
+        rest.resize(colon);
+    }
+    out.insert(out.begin(), rest);
+    return out;
 }
 
 // Sleeps up to `d`, waking early when `stop` or a requested stop is set.
@@ -60,27 +93,35 @@ void nap(Duration d, const std::atomic<bool>& stop) {
 }  // namespace
 
 std::string lease_holder_name() {
-    return fmt::format("{}:{}:{}", host_name(), getpid(), start_time(getpid()));
+    return fmt::format("{}:{}:{}:{}", host_name(), pid_scope(), getpid(), start_time(getpid()));
 }
 
 bool holder_is_gone(const std::string& holder) {
-    // host:pid:start; the host may itself hold ':' (never the last two fields).
-    size_t b = holder.rfind(':');
-    size_t a = b == std::string::npos || b == 0 ? std::string::npos : holder.rfind(':', b - 1);
-    if (a == std::string::npos || holder.substr(0, a) != host_name()) {
+    // host:scope:pid:start. Gone only when sure: same host and pid scope, and the pid is
+    // free (ESRCH) or belongs to a process started at another time.
+    std::vector<std::string> f = split_right(holder, 3);
+    if (f.size() != 4 || f[0] != host_name() || f[1] != pid_scope() || f[1] == "?" ||
+        f[3].empty() || start_time(getpid()).empty()) {
         return false;
     }
     pid_t pid = 0;
     try {
-        pid = static_cast<pid_t>(std::stol(holder.substr(a + 1, b - a - 1)));
+        size_t used = 0;
+        pid = static_cast<pid_t>(std::stol(f[2], &used));
+        if (used != f[2].size()) {
+            return false;
+        }
     } catch (const std::exception&) {
         return false;
     }
     if (pid <= 0) {
         return false;
     }
+    if (kill(pid, 0) != 0) {
+        return errno == ESRCH;
+    }
     std::string started = start_time(pid);
-    return started.empty() || started != holder.substr(b + 1);
+    return !started.empty() && started != f[3];
 }
 
 LeaseKeeper::LeaseKeeper(staging::StreamLease& lease,
@@ -96,21 +137,21 @@ LeaseKeeper::~LeaseKeeper() {
     stop(false);
 }
 
-bool LeaseKeeper::acquire(util::TargetSession& conn, bool* waited) {
+bool LeaseKeeper::acquire(util::TargetSession& conn, std::string* previous) {
     const Duration poll = std::min<Duration>(std::chrono::seconds(1), lease_.ttl() / 5);
     std::string last_holder;
-    *waited = false;
+    previous->clear();
     while (!stop_requested().load()) {
         // A holder of this machine that is gone (killed with -9) need not be waited out: its
         // sessions' transactions are waited for by the takeover's row lock.
         staging::StreamLease::Attempt a = lease_.try_acquire(conn, holder_is_gone, end_sessions_);
         if (a.acquired) {
+            *previous = a.previous;
             on_standby_("");
             spdlog::info("holding the lease of stream {} (epoch {}, {} until renewed)",
                          lease_.key(), a.epoch, format_go_duration(lease_.ttl()));
             return true;
         }
-        *waited = true;
         std::string state = fmt::format(
             "standby: stream {} is applied by {}; taking over if its lease, {:.1f} s from now, "
             "expires unrenewed",
@@ -161,18 +202,22 @@ std::string LeaseKeeper::lost() const {
 }
 
 void LeaseKeeper::lose(const std::string& why) {
+    revoked_ = true;
     {
         std::lock_guard lock(mu_);
         lost_ = why;
     }
     spdlog::error("{}", why);
-    stop_requested() = true;
 }
 
 void LeaseKeeper::renew_loop() {
     const Duration period = lease_.ttl() / 5;
     while (!stop_.load() && lost().empty()) {
-        nap(period, stop_);
+        // Renewals go on while the pipeline drains after a stop request, until stop().
+        auto until = Clock::now() + period;
+        while (!stop_.load() && Clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
         if (stop_.load()) {
             return;
         }
@@ -182,10 +227,7 @@ void LeaseKeeper::renew_loop() {
                 conn_ = connect_();
             }
             if (!lease_.renew(*conn_)) {
-                lose(
-                    fmt::format("another process took over the lease of stream {}; this one "
-                                "stops (whatever it had not committed is applied by the other)",
-                                lease_.key()));
+                lose(fmt::format("another process took over the lease of stream {}", lease_.key()));
                 return;
             }
             renewed_at_ = sent;
@@ -213,8 +255,8 @@ void LeaseKeeper::watch_loop() {
                 error = last_error_.empty() ? "no answer" : last_error_;
             }
             lose(
-                fmt::format("could not renew the lease of stream {} for {} ({}); this one stops "
-                            "so that a standby may take over safely",
+                fmt::format("could not renew the lease of stream {} for {} ({}), so a standby "
+                            "may take over",
                             lease_.key(), format_go_duration(lease_.ttl() / 2), error));
             return;
         }

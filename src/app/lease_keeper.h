@@ -23,10 +23,10 @@ bool holder_is_gone(const std::string& holder);
 
 // Holds the stream's lease (staging/lease.h) for this process: waits for it as a standby,
 // then renews it every TTL/5 on a thread and a connection of its own, and gives it up at a
-// clean stop. If the lease is taken over, or cannot be renewed for half the TTL, it asks the
-// pipeline to stop (stop_requested) and lost() says why: by the time the lease expires and a
-// standby may take over, this process has stopped writing (a stop is honoured within a
-// second), and with the memo in the target every transaction is fenced as well.
+// clean stop. If the lease is taken over, or cannot be renewed for half the TTL, it sets
+// revoked() and lost() says why: no COMMIT is sent from then on (TransactionFence), the
+// pipeline run ends, and the runner waits for the lease again. With the memo in the target
+// every transaction is also fenced by the database.
 class LeaseKeeper {
 public:
     // `connect` opens a new staging connection for the renewals; `on_standby` is told what
@@ -39,15 +39,20 @@ public:
     LeaseKeeper(const LeaseKeeper&) = delete;
     LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
-    // Waits until this process holds the lease (true) or a stop is requested (false).
-    // Returns whether it had to wait for another holder. Throws rep::Error.
-    bool acquire(util::TargetSession& conn, bool* waited);
+    // Waits until this process holds the lease (true) or a stop is requested (false), and
+    // sets *previous to the holder it took the lease over from ("" if none). Throws
+    // rep::Error (retryable for a lost connection or a race with another standby).
+    bool acquire(util::TargetSession& conn, std::string* previous);
     // Starts renewing.
     void start();
     // Stops renewing; gives the lease up if `release` and it was not lost.
     void stop(bool release);
     // Why the lease was lost, or "" while it is held.
     std::string lost() const;
+    // Marks the lease lost for `why` (the database fence found another holder first).
+    void revoke(const std::string& why) { lose(why); }
+    // Set once the lease is lost (TransactionFence::revoked).
+    const std::atomic<bool>& revoked() const { return revoked_; }
 
 private:
     void renew_loop();
@@ -62,6 +67,7 @@ private:
     std::function<void(const std::string&)> end_sessions_;
     std::unique_ptr<util::PgConn> conn_;
     std::atomic<bool> stop_{false};
+    std::atomic<bool> revoked_{false};
     std::thread thread_;
     std::thread watch_;
     // When the last successful renewal was sent (steady clock, nanoseconds).

@@ -51,7 +51,7 @@ void Pipeline::run() {
     // applier has committed what it will commit.
     std::thread watcher([&] {
         while (!pipeline_stop.load()) {
-            if (stop_requested().load()) {
+            if (stop_requested().load() || (abort != nullptr && abort->load())) {
                 pipeline_stop = true;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -70,8 +70,13 @@ void Pipeline::run() {
         staging::AppliedSet applied;
         if (apply.codec.stable_ordinals()) {
             util::TargetSession& memo_session = apply.staging != nullptr ? *apply.staging : target;
-            applied =
-                staging::recover_applied(apply.memo, memo_session, apply.memo_key, apply.codec);
+            // In one fenced transaction: a process that lost the stream's lease must not
+            // rewrite the new holder's checkpoint rows.
+            sequencer::run_fenced(memo_session, apply.staging != nullptr ? nullptr : apply.fence,
+                                  [&] {
+                                      applied = staging::recover_applied(
+                                          apply.memo, memo_session, apply.memo_key, apply.codec);
+                                  });
             if (!applied.empty()) {
                 spdlog::info(
                     "{} range(s) of source transactions were committed beyond {} by parallel "

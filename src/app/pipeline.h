@@ -9,6 +9,7 @@
 
 #include "metrics/probe.h"
 
+#include <atomic>
 #include <vector>
 
 namespace rep::app {
@@ -25,6 +26,9 @@ struct Pipeline {
     util::TargetSession& target;                // the runner's: catalog lookups, checkpoints
     std::vector<util::TargetSession*> workers;  // one per apply worker
     source::RowStage* stage = nullptr;          // between the source and the queue, if any
+    // When set, the run stops as on a stop request (the stream's lease is lost; commits are
+    // refused by the fence meanwhile).
+    const std::atomic<bool>* abort = nullptr;
 
     // Returns normally on a requested stop; throws the first error either side raised.
     void run();

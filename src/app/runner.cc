@@ -5,7 +5,9 @@
 #include "app/pipeline.h"
 #include "app/signals.h"
 #include "app/stream_fence.h"
+#include "app/takeover.h"
 #include "app/target_preflight.h"
+#include "app/waiting.h"
 #include "base/conninfo.h"
 #include "base/error.h"
 #include "staging/lease.h"
@@ -24,80 +26,6 @@
 #include <thread>
 
 namespace rep::app {
-namespace {
-
-// Sleeps up to `d`, waking early when a stop is requested.
-void sleep_unless_stopped(Duration d) {
-    auto until = std::chrono::steady_clock::now() + d;
-    while (!stop_requested().load() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-}
-
-// Waiting out an outage: logs the first failures, then one line every 30 s, so that a server
-// that is down for minutes leaves a readable log (/_/healthz says 503 meanwhile).
-class OutageLog {
-public:
-    // Logs `what` failed with `e`, retrying in `d`.
-    void failed(const std::string& what, const Error& e, Duration d) {
-        auto now = std::chrono::steady_clock::now();
-        if (failures_++ == 0) {
-            since_ = now;
-        }
-        if (failures_ <= 5 || now - last_ >= std::chrono::seconds(30)) {
-            last_ = now;
-            auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - since_).count();
-            spdlog::warn(
-                "{} failed{}, retrying in {}: {}", what,
-                failures_ > 1 ? fmt::format(" ({} times in {} s)", failures_, seconds) : "",
-                format_go_duration(d), e.what());
-        }
-    }
-    void recovered(const std::string& what) {
-        if (failures_ > 5) {
-            spdlog::info("{} succeeded after {} failures", what, failures_);
-        }
-        failures_ = 0;
-    }
-
-private:
-    int failures_ = 0;
-    std::chrono::steady_clock::time_point since_;
-    std::chrono::steady_clock::time_point last_;
-};
-
-// Runs `fn` until it succeeds. Retryable errors (an unreachable or restarting server) are
-// retried for as long as they last, with backoff capped at --retryMaxBackoff: a production
-// replicator rides through an outage. Fatal errors propagate, and so does any error once a
-// stop is requested.
-template <typename Fn>
-auto with_retries(const util::RetryPolicy& policy, const char* what, Fn&& fn) {
-    util::Backoff backoff(policy);
-    OutageLog log;
-    for (;;) {
-        try {
-            struct Recovered {
-                OutageLog& log;
-                const char* what;
-                ~Recovered() {
-                    if (std::uncaught_exceptions() == 0) {
-                        log.recovered(what);
-                    }
-                }
-            } recovered{log, what};
-            return fn();
-        } catch (const Error& e) {
-            if (!e.retryable() || stop_requested().load()) {
-                throw;
-            }
-            Duration d = backoff.next();
-            log.failed(what, e, d);
-            sleep_unless_stopped(d);
-        }
-    }
-}
-
-}  // namespace
 
 nlohmann::json describe_common(const CommonConfig& c) {
     nlohmann::json j = {
@@ -139,6 +67,29 @@ nlohmann::json describe_common(const CommonConfig& c) {
 }
 
 namespace {
+
+// Where to start: the checkpoint in the memo (with the parallel records beside it, for a
+// source with stable ordinals, staging.md §4.3), as the source chooses from it.
+Position read_start(staging::Memo& memo, util::TargetSession& staging, const std::string& key,
+                    const PositionCodec& codec, source::Source& source) {
+    std::optional<Position> saved;
+    if (auto text = memo.read(staging, key)) {
+        saved = codec.parse(*text);
+        if (!saved) {
+            throw fatal(fmt::format(
+                "the {} checkpoint in {} (key \"{}\") holds \"{}\", which is not a valid {}; "
+                "fix or delete that row",
+                source.name(), memo.table_sql(), key, text->substr(0, 200), codec.kind()));
+        }
+    }
+    if (codec.stable_ordinals()) {
+        staging::AppliedSet applied = staging::recover_applied(memo, staging, key, codec);
+        if (applied.prefix() > (saved ? saved->ordinal : Ordinal())) {
+            saved = codec.at(applied.prefix());
+        }
+    }
+    return source.choose_start(saved, memo.table_sql());
+}
 
 int run(const CommonConfig& config, const SourceConfig& source_config, source::RowStage* stage) {
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
@@ -262,79 +213,6 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
     preflight_target(config, target, dialect, target_schema, source);
 
-    // One process applies a stream at a time: wait for the stream's lease as a standby while
-    // another process holds it (staging/lease.h).
-    staging::StreamLease lease(staging_dialect, memo.schema_sql(), key, lease_holder_name(),
-                               config.lease_ttl);
-    lease.ensure(staging);
-    const std::string& staging_conninfo = memo_in_target ? config.target_conn : config.staging_conn;
-    LeaseKeeper keeper(
-        lease,
-        [&] {
-            // A renewal that waits long is as good as lost (LeaseKeeper stops at half the TTL).
-            auto c = std::make_unique<util::PgConn>(staging_conninfo, "staging");
-            c->set_response_timeout(
-                std::max<Duration>(std::chrono::milliseconds(500), config.lease_ttl / 4));
-            c->set_connect_timeout(2);
-            c->set_session_sql({"SET application_name = 'replicator'",
-                                fmt::format("SET statement_timeout = {}", timeout_ms.count())});
-            c->connect();
-            return c;
-        },
-        [&](const std::string& state) { monitor.set_standby(state); },
-        [&](const std::string& holder) {
-            if (dialect.product() == target::TargetProduct::kPostgres) {
-                end_stream_sessions(target, stream_lock_id(key), holder);
-            }
-        });
-    bool waited = false;
-    if (!keeper.acquire(staging, &waited)) {
-        spdlog::info("stopped on request while waiting as a standby");
-        return 0;
-    }
-    if (waited) {
-        // The previous holder may still hold the source (a frozen process's walsender), and
-        // the source moved on while we waited: look at it again (a slot's position).
-        with_retries(config.retry, "taking the stream over at the source", [&] {
-            source.take_over();
-            source.preflight();
-        });
-    }
-    keeper.start();
-    if (dialect.product() == target::TargetProduct::kPostgres) {
-        // Before the checkpoint is read: no session of an earlier process of this stream may
-        // still commit (stream_fence.h). From now on this process's sessions hold the lock.
-        int64_t lock = stream_lock_id(key);
-        session.push_back(hold_stream_lock_sql(lock));
-        target.set_session_sql(session);
-        target.execute(hold_stream_lock_sql(lock));
-        with_retries(
-            config.retry, "waiting for earlier sessions of this stream on the target", [&] {
-                wait_for_earlier_sessions(target, lock, config.apply_timeout, stop_requested());
-            });
-    }
-    std::optional<Position> saved;
-    if (auto text = memo.read(staging, key)) {
-        saved = codec.parse(*text);
-        if (!saved) {
-            throw fatal(fmt::format(
-                "the {} checkpoint in {} (key \"{}\") holds \"{}\", which is not a valid {}; "
-                "fix or delete that row",
-                source.name(), memo.table_sql(), key, text->substr(0, 200), codec.kind()));
-        }
-    }
-    if (codec.stable_ordinals()) {
-        // Parallel commits may have left records beyond the plain row (staging.md §4.3).
-        staging::AppliedSet applied = staging::recover_applied(memo, staging, key, codec);
-        if (applied.prefix() > (saved ? saved->ordinal : Ordinal())) {
-            saved = codec.at(applied.prefix());
-        }
-    }
-    Position start = source.choose_start(saved, memo.table_sql());
-    progress.start_at(start);
-    probe.set_confirmed(start.ordinal);
-    probe.set_checkpoint(start.ordinal);
-
     // One connection per apply worker, with the target session's settings, connected on
     // first use so a light load opens few of them. The runner's own connection serves the
     // dispatcher (catalog reads for conflict keys, checkpoint recovery).
@@ -343,7 +221,6 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     for (size_t i = 0; i < workers; ++i) {
         pool.push_back(std::make_unique<util::PgConn>(config.target_conn, "target"));
         pool.back()->set_response_timeout(response_timeout);
-        pool.back()->set_session_sql(session);
         worker_sessions.push_back(pool.back().get());
     }
     if (workers > 1) {
@@ -355,6 +232,29 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             "staging is not the target database: checkpoints are written after each "
             "target commit (at-least-once; a crash may re-apply the last transactions)");
     }
+    for (auto& c : pool) {
+        c->set_session_sql(session);
+    }
+    // While it holds the lease, every target session of this process holds the stream's
+    // advisory lock (stream_fence.h); a standby holds none, so a takeover neither waits for
+    // nor ends the standbys' sessions.
+    const std::vector<std::string> standby_session = session;
+    auto hold_stream_lock = [&](bool hold) {
+        if (dialect.product() != target::TargetProduct::kPostgres) {
+            return;
+        }
+        session = standby_session;
+        if (hold) {
+            session.push_back(hold_stream_lock_sql(stream_lock_id(key)));
+        }
+        target.set_session_sql(session);
+        for (auto& c : pool) {
+            c->set_session_sql(session);
+        }
+        if (target.connected()) {
+            target.execute(hold ? session.back() : "SELECT pg_advisory_unlock_all()");
+        }
+    };
 
     sequencer::ApplyOptions ao;
     ao.flush_size = config.flush_size;
@@ -368,64 +268,124 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     ao.ordered_commits = !config.unordered_commits;
     ao.parallel_table_groups = config.enable_parallel_applies;
 
-    util::Backoff backoff(config.retry);
-    OutageLog outage;
-    Ordinal progress_at_failure = progress.ordinal();
-    while (!stop_requested().load()) {
-        try {
-            // Each run reads the target catalog afresh.
-            target::TableCatalog run_catalog(
-                dialect, target_schema,
-                [database = dialect.catalog_database(target_schema),
-                 cockroach = dialect.product() == target::TargetProduct::kCockroach](
-                    util::TargetSession& s, const TableName& name) {
-                    return target::load_target_table(s, name, database, cockroach);
-                });
-            sequencer::ApplyContext apply{
-                ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
-            // With the memo in the target, no transaction of this process commits once
-            // another holds the stream (staging/lease.h).
-            sequencer::TransactionFence fence{
-                lease.fence_sql(), lease.fence_params(),
-                fmt::format("this process no longer holds the lease of stream {}: another "
-                            "process took it over; stopping (the transaction was not committed, "
-                            "the other process applies it)",
-                            key)};
-            if (memo_in_target) {
-                apply.fence = &fence;
-            }
-            Pipeline pipeline{config, source, apply, target, worker_sessions, stage};
-            pipeline.run();
-            break;
-        } catch (const Error& e) {
-            if (!e.retryable()) {
-                throw;
-            }
-            if (stop_requested().load()) {
-                // Everything committed is consistent; what failed is sent again next time.
-                spdlog::warn("stopping on request after: {}", e.what());
-                break;
-            }
-            if (progress.ordinal() > progress_at_failure) {
-                backoff.reset();  // it made progress since the last failure
-                outage.recovered("replication");
-            }
-            progress_at_failure = progress.ordinal();
-            // Retryable means a new run may succeed (a server back from a restart, a lock
-            // released): keep trying, whatever --maxRetries says of in-place retries.
-            Duration d = backoff.next();
-            outage.failed(fmt::format("replication from {}", codec.describe(progress.get())), e, d);
-            sleep_unless_stopped(d);
+    // One process applies a stream at a time (staging/lease.h): each turn of this loop waits
+    // for the stream's lease as a standby while another process holds it, then applies from
+    // the checkpoint until a stop, or until the lease is lost (taken over, or not renewed in
+    // time, as in a long outage of the staging database): then back to waiting.
+    staging::StreamLease lease(staging_dialect, memo.schema_sql(), key, lease_holder_name(),
+                               config.lease_ttl);
+    lease.ensure(staging);
+    for (;;) {
+        std::unique_ptr<LeaseKeeper> held =
+            hold_the_lease(config, lease, staging, target, dialect, monitor, source, key);
+        if (!held) {
+            spdlog::info("stopped on request while waiting as a standby");
+            return 0;
         }
+        LeaseKeeper& keeper = *held;
+        with_retries(config.retry, "connecting to the target", [&] {
+            if (!target.connected()) {
+                target.connect();
+            }
+            hold_stream_lock(true);
+        });
+        if (dialect.product() == target::TargetProduct::kPostgres) {
+            // Before the checkpoint is read: no session of an earlier process of this stream
+            // may still commit (stream_fence.h).
+            with_retries(config.retry, "waiting for earlier sessions of this stream on the target",
+                         [&] {
+                             if (!target.connected()) {
+                                 target.connect();
+                             }
+                             wait_for_earlier_sessions(target, stream_lock_id(key),
+                                                       config.apply_timeout, stop_requested());
+                         });
+        }
+        Position start = read_start(memo, staging, key, codec, source);
+        progress.start_at(start);
+        probe.set_confirmed(start.ordinal);
+        probe.set_checkpoint(start.ordinal);
+
+        util::Backoff backoff(config.retry);
+        OutageLog outage;
+        Ordinal progress_at_failure = progress.ordinal();
+        const std::string fenced_out = fmt::format(
+            "this process no longer holds the lease of stream {}; the transaction was not "
+            "committed",
+            key);
+        while (!stop_requested().load() && !keeper.revoked().load()) {
+            try {
+                // Each run reads the target catalog afresh.
+                target::TableCatalog run_catalog(
+                    dialect, target_schema,
+                    [database = dialect.catalog_database(target_schema),
+                     cockroach = dialect.product() == target::TargetProduct::kCockroach](
+                        util::TargetSession& s, const TableName& name) {
+                        return target::load_target_table(s, name, database, cockroach);
+                    });
+                sequencer::ApplyContext apply{
+                    ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
+                // No transaction of this process commits once another holds the stream: the
+                // fence statement opens each one (with the memo in the target), and the
+                // revoked flag stops every COMMIT not yet sent.
+                sequencer::TransactionFence fence{
+                    memo_in_target ? lease.fence_sql() : std::string(), lease.fence_params(),
+                    fenced_out, &keeper.revoked()};
+                apply.fence = &fence;
+                Pipeline pipeline{config, source, apply, target, worker_sessions, stage};
+                pipeline.abort = &keeper.revoked();
+                pipeline.run();
+                break;
+            } catch (const Error& e) {
+                if (!keeper.revoked().load() && e.what() == fenced_out) {
+                    keeper.revoke(fenced_out);  // the database noticed first
+                }
+                if (keeper.revoked().load()) {
+                    break;  // whatever failed, the lease is gone: wait for it again
+                }
+                if (!e.retryable()) {
+                    throw;
+                }
+                if (stop_requested().load()) {
+                    // Everything committed is consistent; what failed is sent again next time.
+                    spdlog::warn("stopping on request after: {}", e.what());
+                    break;
+                }
+                if (progress.ordinal() > progress_at_failure) {
+                    backoff.reset();  // it made progress since the last failure
+                    outage.recovered("replication");
+                }
+                progress_at_failure = progress.ordinal();
+                // Retryable means a new run may succeed (a server back from a restart, a lock
+                // released): keep trying, whatever --maxRetries says of in-place retries.
+                Duration d = backoff.next();
+                outage.failed(fmt::format("replication from {}", codec.describe(progress.get())), e,
+                              d);
+                sleep_unless_stopped(d);
+            }
+        }
+        if (keeper.revoked().load()) {
+            keeper.stop(/*release=*/false);
+            // The workers' sessions hold the stream's advisory lock; the next turn waits for
+            // every such session to be gone, ours included. They reconnect on first use.
+            for (auto& c : pool) {
+                c->close();
+            }
+            try {
+                hold_stream_lock(false);
+            } catch (const Error&) {
+                target.close();  // gone with the connection
+            }
+            spdlog::warn("{}: stopped applying at {}; waiting to take the stream again",
+                         keeper.lost(), codec.describe(progress.get()));
+            continue;
+        }
+        keeper.stop(/*release=*/true);
+        spdlog::info("stopped; everything up to {} is applied on the target{}",
+                     codec.describe(progress.get()),
+                     source.name() == "pglogical" ? " and confirmed to the source" : "");
+        return 0;
     }
-    if (std::string lost = keeper.lost(); !lost.empty()) {
-        throw fatal(lost);
-    }
-    keeper.stop(/*release=*/true);
-    spdlog::info("stopped; everything up to {} is applied on the target{}",
-                 codec.describe(progress.get()),
-                 source.name() == "pglogical" ? " and confirmed to the source" : "");
-    return 0;
 }
 
 }  // namespace

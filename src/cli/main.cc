@@ -4,6 +4,7 @@
 
 #include "app/runner.h"
 #include "app/signals.h"
+#include "base/duration.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/version.h"
@@ -81,6 +82,9 @@ int main(int argc, char** argv) {
                 "--parallelism {} needs --targetMaxPoolSize of at least {} (parallelism may use "
                 "at most 80% of the pool); raise --targetMaxPoolSize or lower --parallelism",
                 common.parallelism, (common.parallelism * 5 + 3) / 4);
+        } else if (common.lease_ttl < std::chrono::seconds(1)) {
+            problem = fmt::format("--leaseTTL must be at least 1s (got {})",
+                                  rep::format_go_duration(common.lease_ttl));
         } else if (snap.period.count() > 0 && common.metrics_addr.empty()) {
             problem = "--metricsSnapshotPeriod needs --metricsAddr";
         } else if (snap.period.count() > 0 && snap.retention_time.count() == 0 &&

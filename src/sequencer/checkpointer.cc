@@ -11,10 +11,16 @@ bool write_plain_row(const ApplyContext& context, util::TargetSession& session,
         if (!conn.connected()) {
             conn.connect();
         }
-        context.memo.write(conn, context.memo_key, prefix.text);
+        // Fenced like the apply transactions: a process that lost the stream's lease must not
+        // move the new holder's checkpoint back.
+        run_fenced(conn, context.memo_in_target() ? context.fence : nullptr,
+                   [&] { context.memo.write(conn, context.memo_key, prefix.text); });
         context.progress.recorded(prefix.ordinal);
         return true;
     } catch (const Error& e) {
+        if (context.fence != nullptr && e.what() == context.fence->lost) {
+            throw;  // the lease is lost: stop, do not carry on with a warning
+        }
         spdlog::warn("could not write the checkpoint {} to the memo table: {}",
                      context.codec.describe(prefix), e.what());
         return false;

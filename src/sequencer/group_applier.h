@@ -78,6 +78,10 @@ public:
     bool gave_way() const { return gave_way_; }
     // Another worker failed while this one waited for its turn: nothing more may commit here.
     bool turn_aborted() const { return turn_aborted_; }
+    // Whether `e` is the stream lease's error (TransactionFence::lost): the lease is lost.
+    bool fenced_out(const Error& e) const {
+        return context_.fence != nullptr && e.what() == context_.fence->lost;
+    }
     // How long a group with rows written waits for its turn before it gives way.
     static constexpr std::chrono::milliseconds kTurnPatience{2000};
 

@@ -8,6 +8,41 @@ namespace rep::sequencer {
 using target::Segment;
 using util::TargetSession;
 
+void TransactionFence::check_not_revoked() const {
+    if (revoked != nullptr && revoked->load()) {
+        throw fatal(lost);
+    }
+}
+
+void run_fenced(util::TargetSession& session, const TransactionFence* fence,
+                const std::function<void()>& body) {
+    if (fence == nullptr || !fence->has_sql()) {
+        body();
+        return;
+    }
+    session.execute("BEGIN");
+    try {
+        try {
+            util::TargetSession::Params params(fence->params.begin(), fence->params.end());
+            session.execute(fence->sql, params);
+        } catch (const Error& e) {
+            if (TransactionFence::says_lost(e)) {
+                throw fatal(fence->lost);
+            }
+            throw;
+        }
+        body();
+        fence->check_not_revoked();
+        session.execute("COMMIT");
+    } catch (const Error&) {
+        try {
+            session.execute("ROLLBACK");
+        } catch (const Error&) {
+        }
+        throw;
+    }
+}
+
 GroupWriter::GroupWriter(const target::Dialect& dialect, size_t max_message_bytes,
                          TargetSession& session, SegmentFailure on_failure,
                          const TransactionFence* fence)
@@ -43,12 +78,12 @@ void GroupWriter::send_begin() {
     if (!begun_) {
         session_.execute("BEGIN");
         begun_ = true;
-        if (fence_) {
+        if (fence_ && fence_->has_sql()) {
             try {
                 util::TargetSession::Params params(fence_->params.begin(), fence_->params.end());
                 session_.execute(fence_->sql, params);
             } catch (const Error& e) {
-                if (session_.connected() && !e.retryable()) {
+                if (TransactionFence::says_lost(e)) {
                     throw fatal(fence_->lost);
                 }
                 throw;
@@ -84,7 +119,7 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
     size_t fence_call = SIZE_MAX;
     if (!begun_) {
         calls.push_back({nullptr, &kBegin, {}});
-        if (fence_) {
+        if (fence_ && fence_->has_sql()) {
             // First in the transaction: nothing of it may commit once another process holds
             // the stream.
             TargetSession::PipelineCall call{nullptr, &fence_->sql, {}};
@@ -114,6 +149,9 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
                         "the target transaction was lost before COMMIT; re-applying the group");
         }
     }
+    if (commit && fence_) {
+        fence_->check_not_revoked();  // a COMMIT not sent yet need not wait for the fence
+    }
     auto started = std::chrono::steady_clock::now();
     size_t failed = 0;
     try {
@@ -125,7 +163,7 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         // committed. Before the group is applied again, the checkpoint written with it is read.
         in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
         doubt_ = in_doubt_ ? e.what() : "";
-        if (failed == fence_call && session_.connected() && !e.retryable()) {
+        if (failed == fence_call && TransactionFence::says_lost(e)) {
             throw fatal(fence_->lost);
         }
         if (!e.retryable() && failed >= first_segment && failed - first_segment < segment_calls) {

@@ -5,6 +5,7 @@
 #include "target/segment_writer.h"
 #include "util/target_session.h"
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,13 +18,29 @@ struct CheckpointWrite {
     std::vector<std::string> params;
 };
 
-// A statement that opens every target transaction and fails it unless this process may still
-// write (staging/lease.h: it still holds the stream's lease); `lost` is the error then.
+// What keeps a process that lost the stream's lease (staging/lease.h) from writing: `sql`
+// opens every target transaction and fails it (SQLSTATE 22012) unless this process still
+// holds the lease (empty when the memo is in another database, where it cannot help), and
+// `revoked`, set once the process knows it lost the lease, stops every COMMIT not yet sent.
+// `lost` is the error either way.
 struct TransactionFence {
     std::string sql;
     std::vector<std::string> params;
     std::string lost;
+    const std::atomic<bool>* revoked = nullptr;
+
+    bool has_sql() const { return !sql.empty(); }
+    // Throws `lost` (fatal) if the process knows it lost the lease.
+    void check_not_revoked() const;
+    // Whether `e`, the error of the fence statement, means the lease is lost.
+    static bool says_lost(const Error& e) { return e.sqlstate() == "22012"; }
 };
+
+// Runs `body` on `session` in a transaction of its own that `fence` opens, if it has a
+// statement, so that checkpoint writes outside the apply transactions are fenced like them;
+// else runs it as is. Throws fence->lost (fatal) if the fence fails.
+void run_fenced(util::TargetSession& session, const TransactionFence* fence,
+                const std::function<void()>& body);
 
 // Writes one target transaction at a time through a session: BEGIN, the segments of each
 // flush, and at the end the checkpoint upsert and COMMIT, all pipelined, so that a flush costs

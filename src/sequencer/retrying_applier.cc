@@ -73,6 +73,10 @@ void RetryingApplier::clear() {
 }
 
 void RetryingApplier::recover(const Error& e) {
+    if (applier_.fenced_out(e)) {
+        applier_.rollback();
+        throw e;  // the stream's lease is lost: nothing of this group may commit here
+    }
     if (applier_.turn_aborted()) {
         applier_.rollback();
         throw e;  // an earlier group failed: this one may not commit after it
@@ -162,7 +166,7 @@ void RetryingApplier::retry(const Error& first) {
             replay();
             return;
         } catch (const Error& e) {
-            if (applier_.gave_way() || applier_.turn_aborted()) {
+            if (applier_.gave_way() || applier_.turn_aborted() || applier_.fenced_out(e)) {
                 recover(e);  // not a failure of the target: its own handling
                 return;
             }

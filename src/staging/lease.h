@@ -11,11 +11,13 @@
 
 namespace rep::staging {
 
-// One active instance per stream: a row per memo key in the staging schema's `stream_lease`
-// table (key, holder, epoch, expires) says which process may apply the stream, until when.
-// The holder renews it; a second process started with the same arguments waits as a standby
-// and takes it over once it has expired. Times are the staging database's clock (now()), so
-// the processes' clocks do not matter.
+// One active instance per stream: two rows per memo key in the staging schema's
+// `stream_lease` table (key, holder, epoch, expires) say which process may apply the stream
+// (the fence row, under the memo key, written only when the lease changes hands) and until
+// when (the renewal row, under the memo key + "#renewal", whose expiry the holder extends).
+// A second process started with the same arguments waits as a standby and takes the lease
+// over once it has expired. Times are the staging database's clock, so the processes' clocks
+// do not matter.
 //
 // The lease fences the target, not only the processes: every target transaction of the
 // holder starts with fence_sql(), which fails unless this process still holds this epoch of
@@ -27,7 +29,7 @@ namespace rep::staging {
 // before the takeover's write. See docs/staging.md §8.
 class StreamLease {
 public:
-    StreamLease(const target::Dialect& dialect, std::string schema_sql, std::string key,
+    StreamLease(const target::Dialect& dialect, const std::string& schema_sql, std::string key,
                 std::string holder, Duration ttl);
 
     // Creates the lease table if it is missing (in an existing staging schema).
@@ -38,6 +40,7 @@ public:
         std::string holder;       // the holder when not acquired
         double seconds_left = 0;  // until the holder's lease expires
         int64_t epoch = 0;        // this process's epoch when acquired
+        std::string previous;     // when acquired: the holder it was taken over from, if any
     };
     // One try, in a transaction of its own: takes the lease if it is free, expired, already
     // this process's, or its holder is known to be dead (`dead(holder)`: a process of this
@@ -45,8 +48,9 @@ public:
     // holder, `before_takeover(holder)` may end that holder's open transactions, which the
     // takeover would otherwise wait for.
     using HolderCheck = std::function<bool(const std::string&)>;
+    using HolderAction = std::function<void(const std::string&)>;
     Attempt try_acquire(util::TargetSession& conn, const HolderCheck& dead = {},
-                        const std::function<void(const std::string&)>& before_takeover = {});
+                        const HolderAction& before_takeover = {});
     // Extends this process's lease by the TTL. Returns false if it holds it no more.
     bool renew(util::TargetSession& conn);
     // Gives the lease up (expires it now) so a standby takes over at once.
@@ -67,6 +71,7 @@ private:
     const target::Dialect& dialect_;
     std::string table_;
     std::string key_;
+    std::string renewal_key_;
     std::string holder_;
     Duration ttl_;
     int64_t epoch_ = 0;

@@ -39,9 +39,16 @@ std::vector<std::string> filled_hidden_columns(util::TargetSession& session, con
             " AND lower(is_hidden::STRING) IN ('yes', 'true')"
             " AND (column_default IS NOT NULL OR COALESCE(generation_expression, '') <> '')",
         {name.schema.schema, name.table});
+    // Only the columns CockroachDB itself adds: a NOT VISIBLE column of the user's own, even
+    // with a default, may be one the source sends.
     std::vector<std::string> out;
+    out.reserve(rows.size());
     for (const auto& row : rows) {
-        out.push_back(row.at(0).value_or(""));
+        std::string c = row.at(0).value_or("");
+        bool shard = c.rfind("crdb_internal_", 0) == 0 && c.find("_shard_") != std::string::npos;
+        if (c == "rowid" || c == "crdb_region" || shard) {
+            out.push_back(std::move(c));
+        }
     }
     return out;
 }

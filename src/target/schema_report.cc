@@ -62,13 +62,36 @@ bool column_takes(const std::string& family, const std::string& source_type,
     if (target == source) {
         return true;
     }
+    bool array_family = family.rfind("array of ", 0) == 0;
+    std::string element_family = array_family ? family.substr(9) : family;
     bool target_array = target.size() > 2 && target.compare(target.size() - 2, 2, "[]") == 0;
-    std::string target_base = target_array ? target.substr(0, target.size() - 2) : target;
-    if (!target_array) {
-        return is_string(target);  // any value's text form, arrays' included
+    if (!target_array && is_string(target)) {
+        return true;  // any value's text form, arrays' included
     }
-    // An array column takes the elements by the rule for one value.
-    return family.rfind("array of ", 0) == 0 && is_string(target_base);
+    if (target_array != array_family) {
+        return false;
+    }
+    std::string base = target_array ? target.substr(0, target.size() - 2) : target;
+    if (is_string(base)) {
+        return true;  // an array of strings takes the elements' text forms
+    }
+    auto ends_with = [&](const char* suffix) {
+        std::string s(suffix);
+        return base.size() >= s.size() && base.compare(base.size() - s.size(), s.size(), s) == 0;
+    };
+    // A type of the same kind parses the text form too (int4range into int8range, tsrange
+    // into tstzrange, macaddr into macaddr8), and an array column takes the elements by the
+    // rule for one value.
+    if (element_family == "multirange") {
+        return ends_with("multirange");
+    }
+    if (element_family == "range") {
+        return ends_with("range") && !ends_with("multirange");
+    }
+    if (element_family == "macaddr") {
+        return base == "macaddr" || base == "macaddr8";
+    }
+    return is_string(base);
 }
 
 std::vector<std::string> check_target_schema(util::TargetSession& session, const Dialect& dialect,

@@ -95,9 +95,13 @@ struct ApplyFixture {
     }
 
     sequencer::ApplyContext context(util::TargetSession* staging = nullptr) {
-        return sequencer::ApplyContext{options,  codec,   catalog,  memo,
-                                       kMemoKey, staging, progress, probe};
+        sequencer::ApplyContext c{options,  codec,   catalog,  memo,
+                                  kMemoKey, staging, progress, probe};
+        c.fence = fence;
+        return c;
     }
+    // What fences the workers' transactions (the stream lease), if anything.
+    const sequencer::TransactionFence* fence = nullptr;
 
     target::Dialect dialect{target::TargetProduct::kPostgres};
     SchemaRef schema = SchemaRef::parse("public", "--targetSchema");

@@ -87,6 +87,27 @@ TEST_F(RetryTest, BatchErrorThatStrictOrderAvoidsIsSalvaged) {
     EXPECT_EQ(f.db.memo(testing::kMemoKey), "0/134");
 }
 
+// A process that learns it lost the stream's lease sends no COMMIT any more, whatever it was
+// doing: the group is rolled back with the lease's error, and nothing is committed.
+TEST_F(RetryTest, NoCommitOnceTheLeaseIsLost) {
+    std::atomic<bool> revoked{false};
+    sequencer::TransactionFence fence{"", {}, "this process no longer holds the lease", &revoked};
+    f.fence = &fence;
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
+    apply_group(r);
+    EXPECT_EQ(f.db.commits(), 1u);
+    revoked = true;
+    try {
+        apply_group(r);
+        FAIL() << "committed after the lease was lost";
+    } catch (const Error& e) {
+        EXPECT_FALSE(e.retryable());
+        EXPECT_STREQ(e.what(), "this process no longer holds the lease");
+    }
+    EXPECT_EQ(f.db.commits(), 1u);
+}
+
 TEST_F(RetryTest, RetryableErrorReplaysTheGroupFromMemory) {
     int failures = 2;
     f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {

@@ -121,9 +121,18 @@ TEST(SchemaReport, WhichColumnsTakeTypesMostTargetsLack) {
     EXPECT_TRUE(column_takes("array of range", "int4range[]", "text"));
     EXPECT_TRUE(column_takes("array of range", "int4range[]", "text[]"));
     EXPECT_TRUE(column_takes("array of range", "int4range[]", "int4range[]"));
+    // A type of the same kind parses them too.
+    EXPECT_TRUE(column_takes("range", "int4range", "int8range"));
+    EXPECT_TRUE(column_takes("range", "tsrange", "tstzrange"));
+    EXPECT_TRUE(column_takes("range", "public.myrange", "int4range"));  // a domain over a range
+    EXPECT_TRUE(column_takes("multirange", "int4multirange", "int8multirange"));
+    EXPECT_TRUE(column_takes("macaddr", "macaddr", "macaddr8"));
+    EXPECT_TRUE(column_takes("array of range", "int4range[]", "int8range[]"));
     // Anything else cannot parse their text forms.
     EXPECT_FALSE(column_takes("range", "int4range", "integer"));
-    EXPECT_FALSE(column_takes("range", "int4range", "int8range"));
+    EXPECT_FALSE(column_takes("range", "int4range", "int4multirange"));
+    EXPECT_FALSE(column_takes("multirange", "int4multirange", "int4range"));
+    EXPECT_FALSE(column_takes("geometric", "point", "box"));
     EXPECT_FALSE(column_takes("money", "money", "numeric"));
     EXPECT_FALSE(column_takes("macaddr", "macaddr", "inet"));
     EXPECT_FALSE(column_takes("array of range", "int4range[]", "integer[]"));

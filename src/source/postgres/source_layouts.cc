@@ -11,6 +11,10 @@ std::vector<SourceLayout> read_source_layouts(util::PgConn& conn, const std::str
     // DEFAULT the primary key's and INDEX the chosen index's. A type's family is read from
     // the element type for arrays and the base type for domains (one level: a domain over a
     // domain is rare enough to be judged by its own type).
+    // INCLUDE columns of the index (PostgreSQL 11+) are not key columns; pgoutput does not
+    // flag them.
+    std::string index_keys =
+        server_version >= 110000 ? "(i.indkey::int2[])[0:i.indnkeyatts - 1]" : "i.indkey::int2[]";
     std::string column_list =
         server_version >= 150000 ? "AND (pt.attnames IS NULL OR a.attname = ANY(pt.attnames))" : "";
     std::string sql = R"(
@@ -19,7 +23,8 @@ WITH cols AS (
          a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod) AS type_name,
          CASE c.relreplident WHEN 'f' THEN true WHEN 'n' THEN false
            ELSE EXISTS (SELECT 1 FROM pg_index i
-                        WHERE i.indrelid = c.oid AND a.attnum = ANY(i.indkey)
+                        WHERE i.indrelid = c.oid AND a.attnum = ANY()" +
+                      index_keys + R"()
                           AND CASE c.relreplident WHEN 'd' THEN i.indisprimary
                                                   ELSE i.indisreplident END) END AS is_key,
          CASE WHEN t.typcategory = 'A' THEN 'array of ' ELSE '' END AS prefix,
