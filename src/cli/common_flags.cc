@@ -70,17 +70,18 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
            "(log and skip) or error (stop)")
         ->check(CLI::IsMember({"apply", "ignore", "error"}))
         ->default_str("apply");
-    app.add_option("--skipTargetCheck", c.skip_target_checks,
-                   "Skip a start-up check of the target when you know better (repeat, or "
-                   "separate with commas). schema: every table the source sends has a target "
-                   "table whose columns, primary key and identity columns fit (each is still "
-                   "checked at its first change). types: a source column of a type only the "
-                   "same type or a string column can take (ranges, geometric types, xml, "
-                   "money, macaddr) goes to a column of another type. cascades: a foreign key "
-                   "from a table that is not replicated references a replicated one with ON "
-                   "DELETE CASCADE / SET NULL / SET DEFAULT or ON UPDATE SET NULL / SET "
-                   "DEFAULT, so applying the source's deletes and key changes would change its "
-                   "rows too")
+    app.add_option(
+           "--skipTargetCheck", c.skip_target_checks,
+           "Skip a start-up check of the target when you know better (repeat, or "
+           "separate with commas). schema: every table the source sends has a target "
+           "table whose columns, primary key and identity columns fit (each is still "
+           "checked at its first change). types: a source column of a type whose text "
+           "only the same kind of type or a string column takes (ranges, geometric "
+           "types, xml, money, macaddr) goes to a column of another type. cascades: a foreign key "
+           "from a table that is not replicated references a replicated one with ON "
+           "DELETE CASCADE / SET NULL / SET DEFAULT or ON UPDATE SET NULL / SET "
+           "DEFAULT, so applying the source's deletes and key changes would change its "
+           "rows too")
         ->delimiter(',')
         ->check(CLI::IsMember({"schema", "types", "cascades"}));
     auto schema_check = [](const char* flag) {
