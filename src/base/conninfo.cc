@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <cctype>
 #include <memory>
 
 namespace rep {
@@ -23,6 +24,28 @@ Options parse(std::string_view conninfo) {
 }
 
 }  // namespace
+
+std::string conninfo_problem(std::string_view conninfo) {
+    size_t sep = conninfo.find("://");
+    if (sep != std::string_view::npos) {
+        std::string scheme(conninfo.substr(0, sep));
+        bool plain = !scheme.empty() && scheme.find_first_of(" =\t'\"") == std::string::npos;
+        std::string lower;
+        for (char ch : scheme) {
+            lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        if (lower != "postgresql" && lower != "postgres") {
+            return plain && scheme.size() <= 20
+                       ? fmt::format("its scheme \"{}\" is not postgresql:// or postgres://",
+                                     scheme)
+                       : "it is not a postgresql:// URL or a key=value string";
+        }
+    }
+    if (!parse(conninfo)) {
+        return "libpq cannot parse it (a postgresql:// URL or key=value pairs are expected)";
+    }
+    return {};
+}
 
 std::string conninfo_value(std::string_view conninfo, std::string_view key) {
     Options opts = parse(conninfo);

@@ -11,6 +11,14 @@ namespace rep {
 // string>".
 std::string redact_conninfo(std::string_view conninfo);
 
+// Why `conninfo` is not a PostgreSQL connection string ("" if it is one): a URL whose scheme
+// is not postgresql:// or postgres://, or text libpq cannot parse. libpq would read a
+// misspelt scheme ("postgresq://user:secret@host/db") as a database name on the default
+// server, sending the password along and printing it in errors; this is checked before
+// anything connects. The answer never repeats the string (only a scheme, which holds no
+// secret).
+std::string conninfo_problem(std::string_view conninfo);
+
 // Returns the value of `key` (e.g. "dbname") from a libpq connection string, or "" if unset.
 std::string conninfo_value(std::string_view conninfo, std::string_view key);
 

@@ -97,6 +97,8 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
             "SCHEMA");
     };
     app.get_option("--targetSchema")->check(schema_check("--targetSchema"));
+    app.get_option("--targetConn")->check(pg_conninfo_check());
+    app.get_option("--stagingConn")->check(pg_conninfo_check());
     app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
     app.add_option("--parallelism", c.parallelism,
                    "Target transactions applied concurrently, each on its own connection; they "

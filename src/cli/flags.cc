@@ -1,5 +1,7 @@
 #include "cli/flags.h"
 
+#include "base/conninfo.h"
+
 namespace rep::cli {
 
 CLI::Option* add_duration(CLI::App& app, const std::string& name, Duration& target,
@@ -28,6 +30,16 @@ void add_log_flags(CLI::App& app, LogOptions& options) {
         ->capture_default_str();
     app.add_option("--logDestination", options.destination,
                    "Write logs to this file instead of stdout");
+}
+
+CLI::Validator pg_conninfo_check() {
+    return CLI::Validator(
+        [](std::string& value) -> std::string {
+            std::string problem = conninfo_problem(value);
+            return problem.empty() ? std::string()
+                                   : "not a PostgreSQL connection string: " + problem;
+        },
+        "CONNSTRING");
 }
 
 }  // namespace rep::cli

@@ -14,6 +14,10 @@ namespace rep::cli {
 CLI::Option* add_duration(CLI::App& app, const std::string& name, Duration& target,
                           const std::string& description);
 
+// Checks that a flag's value is a PostgreSQL connection string (conninfo_problem) before
+// anything connects, naming the flag and never repeating the value (exit status 2).
+CLI::Validator pg_conninfo_check();
+
 // -v/--verbose (count), --logFormat, --logDestination: shared by every replication command.
 void add_log_flags(CLI::App& app, LogOptions& options);
 

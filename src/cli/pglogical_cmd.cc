@@ -15,7 +15,8 @@ CLI::App* add_pglogical_command(CLI::App& parent, PglogicalCommand& command, Log
     cmd->add_option("--sourceConn", c.source_conn,
                     "Source PostgreSQL connection string (libpq URL or key=value; TLS options "
                     "such as sslmode, sslrootcert, sslcert, sslkey are honoured)")
-        ->required();
+        ->required()
+        ->check(pg_conninfo_check());
     cmd->add_option("--slotName", c.slot_name, "Logical replication slot (pgoutput) on the source")
         ->capture_default_str();
     cmd->add_option("--publicationName", c.publication_name, "Publication to replicate")
