@@ -82,10 +82,10 @@ std::vector<std::string> split_right(const std::string& s, size_t n) {
     return out;
 }
 
-// Sleeps up to `d`, waking early when `stop` or a requested stop is set.
-void nap(Duration d, const std::atomic<bool>& stop) {
+// Sleeps up to `d`, waking early when `stop` is set, or a stop is requested if `or_request`.
+void nap(Duration d, const std::atomic<bool>& stop, bool or_request) {
     auto until = Clock::now() + d;
-    while (!stop.load() && !stop_requested().load() && Clock::now() < until) {
+    while (!stop.load() && !(or_request && stop_requested().load()) && Clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
@@ -161,7 +161,7 @@ bool LeaseKeeper::acquire(util::TargetSession& conn, std::string* previous) {
             spdlog::info("{}", state);
             last_holder = a.holder;
         }
-        nap(poll, stop_);
+        nap(poll, stop_, /*or_request=*/true);
     }
     return false;
 }
@@ -214,10 +214,7 @@ void LeaseKeeper::renew_loop() {
     const Duration period = lease_.ttl() / 5;
     while (!stop_.load() && lost().empty()) {
         // Renewals go on while the pipeline drains after a stop request, until stop().
-        auto until = Clock::now() + period;
-        while (!stop_.load() && Clock::now() < until) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        nap(period, stop_, /*or_request=*/false);
         if (stop_.load()) {
             return;
         }

@@ -30,6 +30,8 @@ std::unique_ptr<LeaseKeeper> hold_the_lease(const CommonConfig& config, staging:
         },
         [&monitor](const std::string& state) { monitor.set_standby(state); },
         [&](const std::string& holder) {
+            // The holder's sessions of the stream (this process's own included, left behind
+            // by a partition) may not commit any more: end them rather than wait for them.
             if (dialect.product() == target::TargetProduct::kPostgres) {
                 if (!target.connected()) {
                     target.connect();
@@ -49,18 +51,6 @@ std::unique_ptr<LeaseKeeper> hold_the_lease(const CommonConfig& config, staging:
         return nullptr;
     }
     keeper->start();
-    if (dialect.product() == target::TargetProduct::kPostgres) {
-        // Any other session of the stream now belongs to a process that lost the lease (this
-        // one's own included, left behind by a partition): end them, so that waiting for
-        // them to be gone (stream_fence.h) is short.
-        with_retries(config.retry, "ending earlier sessions of this stream", [&] {
-            if (!target.connected()) {
-                target.connect();
-            }
-            end_stream_sessions(target, stream_lock_id(key),
-                                previous.empty() ? "an earlier run" : previous);
-        });
-    }
     if (!previous.empty()) {
         // The previous holder may still hold the source (a frozen process's walsender), and
         // the source moved on meanwhile: look at it again (a slot's position).

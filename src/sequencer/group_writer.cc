@@ -14,6 +14,17 @@ void TransactionFence::check_not_revoked() const {
     }
 }
 
+void TransactionFence::execute(util::TargetSession& session) const {
+    try {
+        session.execute(sql, util::TargetSession::Params(params.begin(), params.end()));
+    } catch (const Error& e) {
+        if (says_lost(e)) {
+            throw fatal(lost);
+        }
+        throw;
+    }
+}
+
 void run_fenced(util::TargetSession& session, const TransactionFence* fence,
                 const std::function<void()>& body) {
     if (fence == nullptr || !fence->has_sql()) {
@@ -22,15 +33,7 @@ void run_fenced(util::TargetSession& session, const TransactionFence* fence,
     }
     session.execute("BEGIN");
     try {
-        try {
-            util::TargetSession::Params params(fence->params.begin(), fence->params.end());
-            session.execute(fence->sql, params);
-        } catch (const Error& e) {
-            if (TransactionFence::says_lost(e)) {
-                throw fatal(fence->lost);
-            }
-            throw;
-        }
+        fence->execute(session);
         body();
         fence->check_not_revoked();
         session.execute("COMMIT");
@@ -79,15 +82,7 @@ void GroupWriter::send_begin() {
         session_.execute("BEGIN");
         begun_ = true;
         if (fence_ && fence_->has_sql()) {
-            try {
-                util::TargetSession::Params params(fence_->params.begin(), fence_->params.end());
-                session_.execute(fence_->sql, params);
-            } catch (const Error& e) {
-                if (TransactionFence::says_lost(e)) {
-                    throw fatal(fence_->lost);
-                }
-                throw;
-            }
+            fence_->execute(session_);
         }
     }
 }

@@ -32,6 +32,9 @@ struct TransactionFence {
     bool has_sql() const { return !sql.empty(); }
     // Throws `lost` (fatal) if the process knows it lost the lease.
     void check_not_revoked() const;
+    // Runs the statement in `session`'s open transaction; throws `lost` (fatal) if it fails
+    // because the lease is lost.
+    void execute(util::TargetSession& session) const;
     // Whether `e`, the error of the fence statement, means the lease is lost.
     static bool says_lost(const Error& e) { return e.sqlstate() == "22012"; }
 };

@@ -95,7 +95,7 @@ StreamLease::Attempt StreamLease::try_acquire(util::TargetSession& conn, const H
             out.seconds_left = left;
             return out;
         }
-        if (!previous.empty() && previous != holder_ && before_takeover) {
+        if (!previous.empty() && before_takeover) {
             before_takeover(previous);
         }
     }

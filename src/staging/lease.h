@@ -44,9 +44,9 @@ public:
     };
     // One try, in a transaction of its own: takes the lease if it is free, expired, already
     // this process's, or its holder is known to be dead (`dead(holder)`: a process of this
-    // machine that is gone), else says who holds it. Before taking it over from another
-    // holder, `before_takeover(holder)` may end that holder's open transactions, which the
-    // takeover would otherwise wait for.
+    // machine that is gone), else says who holds it. Before taking it over from a holder (this
+    // process in an earlier turn included), `before_takeover(holder)` may end that holder's
+    // sessions, whose open transactions the takeover would otherwise wait for.
     using HolderCheck = std::function<bool(const std::string&)>;
     using HolderAction = std::function<void(const std::string&)>;
     Attempt try_acquire(util::TargetSession& conn, const HolderCheck& dead = {},

@@ -49,13 +49,7 @@ public:
                                             harness::fresh_log(name_ + "_" + std::to_string(i)));
     }
     void start_workload() { work_.start(); }
-    ::testing::AssertionResult applies(long long rows) {
-        long long from = db_.target->count("ledger");
-        if (harness::wait_for([&] { return db_.target->count("ledger") >= from + rows; }, 60s)) {
-            return ::testing::AssertionSuccess();
-        }
-        return ::testing::AssertionFailure() << "the target stays at " << from << " ledger rows";
-    }
+    ::testing::AssertionResult applies(long long rows) { return harness::applies(db_, rows); }
     void finish() {
         work_.stop();
         ASSERT_EQ(work_.error(), "");

@@ -143,6 +143,15 @@ private:
     std::string error_;
 };
 
+// Waits until the target has applied `rows` more ledger rows than it has now.
+inline ::testing::AssertionResult applies(Databases& db, long long rows) {
+    long long from = db.target->count("ledger");
+    if (wait_for([&] { return db.target->count("ledger") >= from + rows; }, 60s)) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "the target stays at " << from << " ledger rows";
+}
+
 enum class Check { kAtomic, kAtomicAndPrefix };
 
 // Checks, while replication runs, that every source transaction is visible whole or not at
