@@ -52,12 +52,12 @@ public:
 
     // Stops the workload, then checks everything the replicator promised.
     void finish(Replicator& r) {
+        EXPECT_TRUE(sampler_.sampled_more_than(50));  // the target was down for most of it
         work_.stop();
         ASSERT_EQ(work_.error(), "");
         EXPECT_TRUE(harness::converges(db_, harness::kTables, 180s)) << r.log();
         sampler_.stop();
         EXPECT_GT(work_.transactions(), 100);
-        EXPECT_GT(sampler_.samples(), 50);
         EXPECT_EQ(sampler_.violations(), 0) << sampler_.first_violation();
         EXPECT_TRUE(harness::applied_once(db_));
         EXPECT_TRUE(r.running()) << r.log();

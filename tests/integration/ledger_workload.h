@@ -170,6 +170,14 @@ public:
         }
     }
     long long samples() const { return samples_; }
+    // Waits until more than `n` samples were taken: a short or loaded run, or one where the
+    // target was down for most of it, must still have been looked at often enough.
+    ::testing::AssertionResult sampled_more_than(long long n) {
+        if (harness::wait_for([&] { return samples_ > n; }, std::chrono::seconds(120))) {
+            return ::testing::AssertionSuccess();
+        }
+        return ::testing::AssertionFailure() << "only " << samples_ << " samples of the target";
+    }
     long long violations() const { return violations_; }
     std::string first_violation() const { return first_; }
 
