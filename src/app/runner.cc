@@ -212,6 +212,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
     preflight_target(config, target, dialect, target_schema, source);
+    probe.declare_tables(source.table_names());
 
     // One connection per apply worker, with the target session's settings, connected on
     // first use so a light load opens few of them. The runner's own connection serves the
@@ -283,6 +284,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             return 0;
         }
         LeaseKeeper& keeper = *held;
+        probe.set_active(true);
         with_retries(config.retry, "connecting to the target", [&] {
             if (!target.connected()) {
                 target.connect();
@@ -364,6 +366,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                 sleep_unless_stopped(d);
             }
         }
+        probe.set_active(false);
         if (keeper.revoked().load()) {
             keeper.stop(/*release=*/false);
             // The workers' sessions hold the stream's advisory lock; the next turn waits for

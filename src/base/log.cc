@@ -8,6 +8,8 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -54,7 +56,9 @@ std::string utc_stamp(std::chrono::system_clock::time_point t) {
     return fmt::format("{}.{:06}Z", stamp, us % 1000000);
 }
 
-// Keeps the last warnings and errors in memory for /_/diag.
+std::array<std::atomic<uint64_t>, kLogLevels.size()> g_log_counts{};
+
+// Keeps the last warnings and errors in memory for /_/diag, and counts every record by level.
 class RecentProblemsSink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
     std::vector<LogRecord> snapshot() {
@@ -64,6 +68,10 @@ public:
 
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
+        auto index = static_cast<size_t>(msg.level);
+        if (index < g_log_counts.size()) {
+            ++g_log_counts[index];
+        }
         if (msg.level < spdlog::level::warn) {
             return;
         }
@@ -89,6 +97,14 @@ std::shared_ptr<RecentProblemsSink>& recent_sink() {
 
 std::vector<LogRecord> recent_problems() {
     return recent_sink()->snapshot();
+}
+
+std::array<uint64_t, kLogLevels.size()> log_message_counts() {
+    std::array<uint64_t, kLogLevels.size()> counts{};
+    for (size_t i = 0; i < counts.size(); ++i) {
+        counts[i] = g_log_counts[i].load();
+    }
+    return counts;
 }
 
 void init_logging(const LogOptions& options) {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,5 +25,12 @@ struct LogRecord {
     std::string message;
 };
 std::vector<LogRecord> recent_problems();
+
+// How many records were written at each level since start (log_message_count{level}), in
+// the order of kLogLevels (spdlog's level order). Records below the -v level are not written
+// and not counted.
+inline constexpr std::array<const char*, 6> kLogLevels = {"trace",   "debug", "info",
+                                                          "warning", "error", "critical"};
+std::array<uint64_t, kLogLevels.size()> log_message_counts();
 
 }  // namespace rep

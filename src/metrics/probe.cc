@@ -1,32 +1,8 @@
-#include "metrics/probe.h"
+#include "metrics/probe_impl.h"
 
-#include "base/version.h"
-
-#include <filesystem>
-#include <fstream>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
-#include <sstream>
-#include <sys/resource.h>
-#include <unistd.h>
 
 namespace rep::metrics {
-namespace {
-
-using prometheus::Counter;
-using prometheus::Family;
-using prometheus::Gauge;
-using prometheus::Histogram;
-
-// Log-spaced from 1 ms to 1 min, as the original's histograms.
-const Histogram::BucketBoundaries kLatencyBuckets = {
-    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60};
-// Lag and age: 10 ms to a day.
-const Histogram::BucketBoundaries kLagBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,    2.5,  5,    10,
-                                                 30,   60,   120, 300,  900, 3600, 7200, 86400};
 
 int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -40,214 +16,59 @@ int64_t steady_ns() {
         .count();
 }
 
-double process_start_time() {
-    // Field 22 of /proc/self/stat is the start time in clock ticks since boot.
-    std::ifstream stat("/proc/self/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    auto close = text.rfind(')');
-    std::istringstream rest(text.substr(close + 2));
-    std::string field;
-    unsigned long long ticks = 0;
-    for (int i = 3; i <= 22 && rest >> field; ++i) {
-        if (i == 22) {
-            ticks = std::stoull(field);
-        }
+Probe::Impl::Impl(std::string schema_label, std::string source_name)
+    : schema(std::move(schema_label)), source(std::move(source_name)) {
+    // Every counter and histogram exists from the start with the labels it is known to
+    // have, so that rates, error panels and alerts read 0 rather than "no data".
+    dial_ok = &counter(r, source + "_dial_success_total", "Successful replication stream starts");
+    dial_fail = &counter(r, source + "_dial_failure_total", "Failed replication stream starts");
+    empty_txns = &counter(r, source + "_empty_transactions_total",
+                          "Source transactions with nothing to apply");
+    toasted = &counter(r, source + "_unchanged_toasted_columns_total",
+                       "Unchanged TOASTed column values kept on the target");
+    dial_ok->Add({});
+    dial_fail->Add({});
+    empty_txns->Add({});
+    if (source == "pglogical") {
+        toasted->Add({});
     }
-    std::ifstream uptime_file("/proc/uptime");
-    double uptime = 0;
-    uptime_file >> uptime;
-    double boot = static_cast<double>(now_us()) / 1e6 - uptime;
-    return boot + static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    inserts = &mutations.Add({{"source", source}, {"type", "insert"}});
+    updates = &mutations.Add({{"source", source}, {"type", "update"}});
+    deletes_seen = &mutations.Add({{"source", source}, {"type", "delete"}});
+    source_lag.Add(schema_labels(), kLagBuckets);
+    commit_to_apply.Add(schema_labels(), kLagBuckets);
+    txn_lag.Add(schema_labels(), kLagBuckets);
+    sweep_active.Add(schema_labels()).Set(0);
+    sweep_lease.Add(schema_labels()).Set(0);
+    {
+        std::lock_guard lock(pools_mu);
+        add_pool("target");
+        add_pool("staging");
+    }
+    init_process();
+    util::set_conn_observer(this);
 }
 
-}  // namespace
-
-struct Probe::Impl {
-    std::string schema;
-    std::string source;
-    std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-
-    Family<Counter>& upserts = prometheus::BuildCounter()
-                                   .Name("apply_upserts_total")
-                                   .Help("Rows upserted on the target")
-                                   .Register(*registry);
-    Family<Counter>& deletes = prometheus::BuildCounter()
-                                   .Name("apply_deletes_total")
-                                   .Help("Rows deleted on the target")
-                                   .Register(*registry);
-    Family<Counter>& errors = prometheus::BuildCounter()
-                                  .Name("apply_errors_total")
-                                  .Help("Target apply errors")
-                                  .Register(*registry);
-    Family<Histogram>& apply_duration = prometheus::BuildHistogram()
-                                            .Name("apply_duration_seconds")
-                                            .Help("Time to apply a batch of rows to a table")
-                                            .Register(*registry);
-    Family<Histogram>& mutation_age =
-        prometheus::BuildHistogram()
-            .Name("target_apply_mutation_age_seconds")
-            .Help("Source commit to target write, per applied batch (its oldest row)")
-            .Register(*registry);
-    Family<Counter>& mutations = prometheus::BuildCounter()
-                                     .Name("mutation_total")
-                                     .Help("Row changes received from the source")
-                                     .Register(*registry);
-    // Named after the source (pglogical_dial_success_total, mylogical_dial_success_total...).
-    Family<Counter>* dial_ok = nullptr;
-    Family<Counter>* dial_fail = nullptr;
-    Family<Counter>* empty_txns = nullptr;
-    Family<Counter>* toasted = nullptr;
-    Family<Gauge>& source_lag =
-        prometheus::BuildGauge()
-            .Name("core_source_lag_seconds")
-            .Help("Source commit to the reader receiving the commit, for the newest commit")
-            .Register(*registry);
-    Family<Histogram>& commit_to_apply =
-        prometheus::BuildHistogram()
-            .Name("source_commit_to_apply_lag_seconds")
-            .Help("Source commit to target commit, per target transaction (oldest source commit)")
-            .Register(*registry);
-    Family<Gauge>& txn_lag =
-        prometheus::BuildGauge()
-            .Name("target_apply_transaction_lag_seconds")
-            .Help("Source commit to target commit of the newest applied source transaction")
-            .Register(*registry);
-    Family<Gauge>& queue_size = prometheus::BuildGauge()
-                                    .Name("target_apply_queue_size")
-                                    .Help("Row changes waiting in the apply queue")
-                                    .Register(*registry);
-    Family<Gauge>& queue_util = prometheus::BuildGauge()
-                                    .Name("target_apply_queue_utilization_percent")
-                                    .Help("Share of --targetApplyQueueSize in use")
-                                    .Register(*registry);
-    Family<Gauge>& parallelism = prometheus::BuildGauge()
-                                     .Name("core_parallelism_utilization_percent")
-                                     .Help("Share of the last second the apply loop spent applying")
-                                     .Register(*registry);
-    Family<Counter>& parallel_groups =
-        prometheus::BuildCounter()
-            .Name("core_parallel_groups_total")
-            .Help("Target transactions handed to parallel apply workers, by how they were placed")
-            .Register(*registry);
-    Counter& give_ways = prometheus::BuildCounter()
-                             .Name("core_commit_order_give_ways_total")
-                             .Help(
-                                 "Target transactions rolled back and applied again because "
-                                 "they waited too long for earlier ones to commit")
-                             .Register(*registry)
-                             .Add({});
-    Counter* groups_independent = nullptr;  // set by set_parallelism(N > 1)
-    Counter* groups_after_conflict = nullptr;
-    Counter* groups_barrier = nullptr;
-    Family<Gauge>& since_apply =
-        prometheus::BuildGauge()
-            .Name("target_seconds_since_last_apply")
-            .Help("Seconds since the last successful target commit (or since start)")
-            .Register(*registry);
-    Family<Gauge>& build_info = prometheus::BuildGauge()
-                                    .Name("replicator_build_info")
-                                    .Help("Build information; the value is always 1")
-                                    .Register(*registry);
-    Family<Counter>& cpu = prometheus::BuildCounter()
-                               .Name("process_cpu_seconds_total")
-                               .Help("User and system CPU time spent, in seconds")
-                               .Register(*registry);
-    Family<Gauge>& rss = prometheus::BuildGauge()
-                             .Name("process_resident_memory_bytes")
-                             .Help("Resident memory size in bytes")
-                             .Register(*registry);
-    Family<Gauge>& vmem = prometheus::BuildGauge()
-                              .Name("process_virtual_memory_bytes")
-                              .Help("Virtual memory size in bytes")
-                              .Register(*registry);
-    Family<Gauge>& fds = prometheus::BuildGauge()
-                             .Name("process_open_fds")
-                             .Help("Number of open file descriptors")
-                             .Register(*registry);
-    Family<Gauge>& max_fds = prometheus::BuildGauge()
-                                 .Name("process_max_fds")
-                                 .Help("Maximum number of open file descriptors")
-                                 .Register(*registry);
-    Family<Gauge>& start_time =
-        prometheus::BuildGauge()
-            .Name("process_start_time_seconds")
-            .Help("Start time of the process since the Unix epoch, in seconds")
-            .Register(*registry);
-
-    Counter& cpu_total = cpu.Add({});
-    // mutation_total{type} children, resolved once: mutation() runs for every row, and a
-    // labelled Add() is a locked hash lookup.
-    Counter* inserts = nullptr;
-    Counter* updates = nullptr;
-    Counter* deletes_seen = nullptr;
-    double cpu_reported = 0;
-
-    std::mutex mu;  // guards tables, the busy accounting and the samplers
-    std::map<std::string, TableCounts> tables;
-    std::function<std::pair<size_t, size_t>()> queue_sampler;
-    // Apply utilization: the integral of busy workers over time, against slots x window.
-    int64_t active = 0;
-    int64_t slots = 1;
-    int64_t last_change_ns = steady_ns();
-    int64_t busy_ns = 0;
-    int64_t window_start_ns = steady_ns();
-
-    // Sets core_parallelism_utilization_percent for the window ending now and starts the next.
-    void close_window() {
-        int64_t now = steady_ns();
-        busy_ns += active * (now - last_change_ns);
-        last_change_ns = now;
-        int64_t window = (now - window_start_ns) * slots;
-        parallelism.Add({}).Set(window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy_ns) /
-                                                                 static_cast<double>(window))
-                                           : 0);
-        busy_ns = 0;
-        window_start_ns = now;
+Probe::Impl::~Impl() {
+    if (util::conn_observer() == this) {
+        util::set_conn_observer(nullptr);
     }
-    // Gauges the source registered, sampled at each exposition.
-    struct SourceGauge {
-        Family<Gauge>* family;
-        std::function<std::optional<double>()> sample;
-    };
-    std::vector<SourceGauge> source_gauges;
+}
 
-    prometheus::Labels table_labels(const std::string& table) const {
-        return {{"schema", schema}, {"table", table}};
-    }
-    prometheus::Labels schema_labels() const { return {{"schema", schema}}; }
-};
+void Probe::Impl::close_window() {
+    int64_t now = steady_ns();
+    busy_ns += active * (now - last_change_ns);
+    last_change_ns = now;
+    int64_t window = (now - window_start_ns) * slots;
+    parallelism.Add({}).Set(window > 0 ? std::min(100.0, 100.0 * static_cast<double>(busy_ns) /
+                                                             static_cast<double>(window))
+                                       : 0);
+    busy_ns = 0;
+    window_start_ns = now;
+}
 
-Probe::Probe(std::string schema, std::string source) : impl_(std::make_unique<Impl>()) {
-    impl_->schema = std::move(schema);
-    impl_->source = std::move(source);
-    impl_->build_info.Add({{"version", kVersion}, {"source", impl_->source}}).Set(1);
-    impl_->start_time.Add({}).Set(process_start_time());
-    const std::string& src = impl_->source;
-    impl_->dial_ok = &prometheus::BuildCounter()
-                          .Name(src + "_dial_success_total")
-                          .Help("Successful replication stream starts")
-                          .Register(*impl_->registry);
-    impl_->dial_fail = &prometheus::BuildCounter()
-                            .Name(src + "_dial_failure_total")
-                            .Help("Failed replication stream starts")
-                            .Register(*impl_->registry);
-    impl_->empty_txns = &prometheus::BuildCounter()
-                             .Name(src + "_empty_transactions_total")
-                             .Help("Source transactions with nothing to apply")
-                             .Register(*impl_->registry);
-    impl_->toasted = &prometheus::BuildCounter()
-                          .Name(src + "_unchanged_toasted_columns_total")
-                          .Help("Unchanged TOASTed column values kept on the target")
-                          .Register(*impl_->registry);
-    impl_->dial_ok->Add({});
-    impl_->dial_fail->Add({});
-    impl_->empty_txns->Add({});
-    if (src == "pglogical") {
-        impl_->toasted->Add({});
-    }
-    impl_->inserts = &impl_->mutations.Add({{"source", impl_->source}, {"type", "insert"}});
-    impl_->updates = &impl_->mutations.Add({{"source", impl_->source}, {"type", "update"}});
-    impl_->deletes_seen = &impl_->mutations.Add({{"source", impl_->source}, {"type", "delete"}});
+Probe::Probe(std::string schema, std::string source)
+    : impl_(std::make_unique<Impl>(std::move(schema), std::move(source))) {
     last_apply_steady_ns_ = steady_ns();
 }
 
@@ -263,6 +84,9 @@ void Probe::source_connected(bool connected) {
 
 void Probe::mutation(char op) {
     (op == 'I' ? impl_->inserts : op == 'U' ? impl_->updates : impl_->deletes_seen)->Increment();
+    // Every row change the reader decodes goes to the apply queue (rows of other databases
+    // or outside the publication are not decoded into row changes).
+    impl_->sent_to_queue.Increment();
 }
 
 void Probe::unchanged_toast(size_t columns) {
@@ -276,8 +100,9 @@ void Probe::empty_transaction() {
 void Probe::received_commit(int64_t commit_time_us, Ordinal end) {
     last_commit_seen_us_ = commit_time_us;
     received(end);
-    double lag = static_cast<double>(now_us() - commit_time_us) / 1e6;
-    impl_->source_lag.Add(impl_->schema_labels()).Set(lag < 0 ? 0 : lag);
+    double lag = std::max(0.0, static_cast<double>(now_us() - commit_time_us) / 1e6);
+    impl_->source_lag.Add(impl_->schema_labels(), kLagBuckets).Observe(lag);
+    impl_->source_lag_last.Add(impl_->conveyor_labels()).Set(lag);
 }
 
 void Probe::received(Ordinal position) {
@@ -293,6 +118,7 @@ void Probe::wrote_batch(const std::string& table, size_t rows, double seconds,
     impl_->apply_duration.Add(labels, kLatencyBuckets).Observe(seconds);
     if (oldest_age_seconds >= 0) {
         impl_->mutation_age.Add(labels, kLagBuckets).Observe(oldest_age_seconds);
+        impl_->mutation_age_old.Add(labels, kLagBuckets).Observe(oldest_age_seconds);
     }
 }
 
@@ -302,6 +128,7 @@ void Probe::committed_rows(const std::string& table, uint64_t upserts, uint64_t 
     // expression (upserts + deletes) has a value for every table.
     impl_->upserts.Add(labels).Increment(static_cast<double>(upserts));
     impl_->deletes.Add(labels).Increment(static_cast<double>(deletes));
+    impl_->errors.Add(labels);
     rows_applied_ += upserts + deletes;
     std::lock_guard lock(impl_->mu);
     auto& t = impl_->tables[table];
@@ -321,7 +148,9 @@ void Probe::committed(int64_t oldest_us, int64_t newest_us, size_t txns) {
     if (txns > 0 && oldest_us > 0) {
         impl_->commit_to_apply.Add(impl_->schema_labels(), kLagBuckets)
             .Observe(static_cast<double>(now - oldest_us) / 1e6);
-        impl_->txn_lag.Add(impl_->schema_labels()).Set(static_cast<double>(now - newest_us) / 1e6);
+        double newest = std::max(0.0, static_cast<double>(now - newest_us) / 1e6);
+        impl_->txn_lag.Add(impl_->schema_labels(), kLagBuckets).Observe(newest);
+        impl_->target_lag_last.Add(impl_->conveyor_labels()).Set(newest);
     }
 }
 
@@ -344,7 +173,11 @@ void Probe::set_parallelism(size_t workers) {
     }
 }
 
-void Probe::parallel_group(GroupPlacement placement) {
+void Probe::parallel_group(GroupPlacement placement, double waited_seconds) {
+    // A barrier waits for every earlier group to commit: deferred, in MOLT's words.
+    (placement == GroupPlacement::kIndependent ? impl_->lockset_immediate : impl_->lockset_deferred)
+        .Increment();
+    impl_->lockset_wait.Observe(waited_seconds);
     std::lock_guard lock(impl_->mu);
     Counter* c = placement == GroupPlacement::kIndependent     ? impl_->groups_independent
                  : placement == GroupPlacement::kAfterConflict ? impl_->groups_after_conflict
@@ -356,6 +189,28 @@ void Probe::parallel_group(GroupPlacement placement) {
 
 void Probe::gave_way() {
     impl_->give_ways.Increment();
+    impl_->lockset_retried.Increment();
+}
+
+void Probe::retried() {
+    impl_->lockset_retried.Increment();
+}
+
+void Probe::declare_tables(const std::vector<std::string>& tables) {
+    for (const std::string& table : tables) {
+        auto labels = impl_->table_labels(table);
+        impl_->upserts.Add(labels);
+        impl_->deletes.Add(labels);
+        impl_->errors.Add(labels);
+        impl_->apply_duration.Add(labels, kLatencyBuckets);
+        impl_->mutation_age.Add(labels, kLagBuckets);
+        impl_->mutation_age_old.Add(labels, kLagBuckets);
+    }
+}
+
+void Probe::set_active(bool active) {
+    impl_->sweep_active.Add(impl_->schema_labels()).Set(active ? 1 : 0);
+    impl_->sweep_lease.Add(impl_->schema_labels()).Set(active ? 1 : 0);
 }
 
 void Probe::tick() {
@@ -419,34 +274,10 @@ std::string Probe::exposition(bool with_timestamps) {
         }
     }
     impl_->since_apply.Add({}).Set(seconds_since_last_apply());
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                 static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     {
         std::lock_guard lock(impl_->mu);
-        if (cpu > impl_->cpu_reported) {
-            impl_->cpu_total.Increment(cpu - impl_->cpu_reported);
-            impl_->cpu_reported = cpu;
-        }
+        impl_->sample_process();
     }
-    std::ifstream statm("/proc/self/statm");
-    unsigned long long pages_total = 0, pages_rss = 0;
-    statm >> pages_total >> pages_rss;
-    double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-    impl_->vmem.Add({}).Set(static_cast<double>(pages_total) * page);
-    impl_->rss.Add({}).Set(static_cast<double>(pages_rss) * page);
-    int nfds = 0;
-    std::error_code ec;
-    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
-         it.increment(ec)) {
-        ++nfds;
-    }
-    nfds -= nfds > 0 ? 1 : 0;  // the directory's own descriptor
-    impl_->fds.Add({}).Set(nfds);
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    impl_->max_fds.Add({}).Set(static_cast<double>(rl.rlim_cur));
 
     auto families = impl_->registry->Collect();
     if (with_timestamps) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rep::metrics {
 
@@ -60,11 +61,19 @@ public:
     // A parallel apply group was handed to a worker (core_parallel_groups_total): with no key
     // in common with any uncommitted group, after one it shares keys with (queued behind its
     // worker, or waiting for a commit), or as a barrier that runs alone.
+    // `waited_seconds` is how long it waited for a worker (lockset_exec_wait_seconds).
     enum class GroupPlacement { kIndependent, kAfterConflict, kBarrier };
-    void parallel_group(GroupPlacement placement);
+    void parallel_group(GroupPlacement placement, double waited_seconds);
     // A group waited for its turn to commit (ordered commits) so long that it rolled back to
     // let earlier ones through (core_commit_order_give_ways_total).
     void gave_way();
+    // A target transaction failed with a retryable error and is applied again.
+    void retried();
+    // The target tables the source replicates, known at start: their apply_* series exist
+    // from then on, at zero, so rates and error alerts have a value before the first row.
+    void declare_tables(const std::vector<std::string>& tables);
+    // This process holds the stream's lease and applies (true), or waits as a standby.
+    void set_active(bool active);
     // Closes a utilization window (the monitor calls it every second), so that scrapes and
     // snapshots read the same core_parallelism_utilization_percent.
     void tick();

@@ -6,6 +6,7 @@
 #include "target/catalog_queries.h"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <thread>
 
@@ -14,6 +15,10 @@ namespace {
 
 // How long the dispatcher waits for the schedule before checking the workers again.
 constexpr std::chrono::milliseconds kAssignWait{100};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 Position start_of(const ApplyContext& context, const staging::AppliedSet& applied) {
     Position progress = context.progress.get();
@@ -220,6 +225,7 @@ void Dispatcher::dispatch(Group& group) {
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     std::optional<size_t> w;
     bool shared = false;
+    auto waiting_since = std::chrono::steady_clock::now();
     while (!(w = schedule_.assign(keys, group.barrier, group.txn_ids, group.end, kAssignWait,
                                   &shared))) {
         if (failed()) {
@@ -229,18 +235,21 @@ void Dispatcher::dispatch(Group& group) {
     using Placement = metrics::Probe::GroupPlacement;
     context_.probe.parallel_group(group.barrier ? Placement::kBarrier
                                   : shared      ? Placement::kAfterConflict
-                                                : Placement::kIndependent);
+                                                : Placement::kIndependent,
+                                  seconds_since(waiting_since));
     workers_[*w]->push(WorkBatch{std::move(group.items), /*ends_group=*/true});
 }
 
 void Dispatcher::start_stream(Group& group) {
     std::optional<size_t> w;
+    auto waiting_since = std::chrono::steady_clock::now();
     while (!(w = schedule_.assign({}, /*barrier=*/true, group.txn_ids, Position{}, kAssignWait))) {
         if (failed()) {
             throw Error(ErrorKind::kRetryable, "an apply worker failed");
         }
     }
-    context_.probe.parallel_group(metrics::Probe::GroupPlacement::kBarrier);
+    context_.probe.parallel_group(metrics::Probe::GroupPlacement::kBarrier,
+                                  seconds_since(waiting_since));
     stream_worker_ = *w;
     workers_[stream_worker_]->push(WorkBatch{std::move(group.items), /*ends_group=*/false});
 }

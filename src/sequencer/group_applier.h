@@ -76,6 +76,8 @@ public:
     // and threw: an earlier group may be waiting for a lock this one holds (a constraint or
     // trigger the conflict keys do not know). Roll back, wait_turn(), then apply it again.
     bool gave_way() const { return gave_way_; }
+    // The current group failed with a retryable error and will be applied again.
+    void retrying() { context_.probe.retried(); }
     // Another worker failed while this one waited for its turn: nothing more may commit here.
     bool turn_aborted() const { return turn_aborted_; }
     // Whether `e` is the stream lease's error (TransactionFence::lost): the lease is lost.

@@ -148,6 +148,7 @@ void RetryingApplier::retry(const Error& first) {
                                     backoff.attempts(), last));
         }
         Duration delay = backoff.next();
+        applier_.retrying();
         spdlog::warn("retrying target transaction ({} queued items) in {}: {}", log_.size(),
                      format_go_duration(delay), last);
         std::this_thread::sleep_for(delay);

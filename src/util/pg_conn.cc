@@ -6,8 +6,54 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 
 namespace rep::util {
+
+namespace {
+std::atomic<ConnObserver*> g_observer{nullptr};
+}  // namespace
+
+void set_conn_observer(ConnObserver* observer) {
+    g_observer = observer;
+}
+
+ConnObserver* conn_observer() {
+    return g_observer.load();
+}
+
+struct PgConn::InUse {
+    PgConn& c;
+    explicit InUse(PgConn& conn) : c(conn) { c.report(c.connected(), true); }
+    ~InUse() {
+        bool open = c.connected();
+        auto tx = open ? PQtransactionStatus(c.conn_) : PQTRANS_UNKNOWN;
+        c.report(open, open && tx != PQTRANS_IDLE && tx != PQTRANS_UNKNOWN);
+    }
+    InUse(const InUse&) = delete;
+    InUse& operator=(const InUse&) = delete;
+};
+
+void PgConn::report(bool open, bool acquired) {
+    acquired = open && acquired;
+    if (observer_ != nullptr && observer_ != conn_observer()) {
+        // The observer this connection reported to is gone (the process's metrics ended
+        // before this connection): nothing to tell anyone.
+        observer_ = nullptr;
+        reported_open_ = reported_acquired_ = false;
+    }
+    if (observer_ == nullptr || (open == reported_open_ && acquired == reported_acquired_)) {
+        return;
+    }
+    observer_->state_changed(what_, static_cast<int>(open) - static_cast<int>(reported_open_),
+                             static_cast<int>(acquired) - static_cast<int>(reported_acquired_));
+    reported_open_ = open;
+    reported_acquired_ = acquired;
+    if (!open) {
+        observer_ = nullptr;  // the next connection reports to the observer of its time
+    }
+}
 
 bool is_retryable_sqlstate(std::string_view s) {
     if (s.size() != 5) {
@@ -67,7 +113,18 @@ void PgConn::connect() {
     if (connect_timeout_ > 0) {
         params.emplace_back("connect_timeout", std::to_string(connect_timeout_));
     }
+    auto dial_start = std::chrono::steady_clock::now();
     conn_ = connect_libpq(conninfo_, params);
+    if (ConnObserver* o = conn_observer()) {
+        o->dialed(
+            what_,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - dial_start).count(),
+            PQstatus(conn_) == CONNECTION_OK);
+        if (PQstatus(conn_) == CONNECTION_OK) {
+            observer_ = o;
+            report(true, false);
+        }
+    }
     if (PQstatus(conn_) != CONNECTION_OK) {
         Error e = pg_error(conn_, nullptr, "cannot connect to " + describe());
         close();
@@ -128,6 +185,7 @@ void PgConn::close() {
         PQfinish(conn_);
         conn_ = nullptr;
     }
+    report(false, false);
     prepared_.clear();
 }
 
@@ -160,6 +218,7 @@ void PgConn::ensure_usable() {
 
 PgResult PgConn::exec(const std::string& sql) {
     ensure_usable();
+    InUse in_use(*this);
     if (PQsendQuery(conn_, sql.c_str()) != 1) {
         return check(nullptr, sql);
     }
@@ -168,6 +227,7 @@ PgResult PgConn::exec(const std::string& sql) {
 
 PgResult PgConn::exec_params(const std::string& sql, const Params& params) {
     ensure_usable();
+    InUse in_use(*this);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) {
@@ -182,6 +242,8 @@ PgResult PgConn::exec_params(const std::string& sql, const Params& params) {
 
 void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
     ensure_usable();
+    InUse in_use(*this);
+    ConnObserver* cache_observer = conn_observer();
     auto is_prepared = [&](const std::string& name) {
         return std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end();
     };
@@ -212,9 +274,14 @@ void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* faile
             sent.push_back({i, false});
             continue;
         }
-        if (!is_prepared(*c.name) &&
-            std::find_if(preparing.begin(), preparing.end(),
-                         [&](const std::string* p) { return *p == *c.name; }) == preparing.end()) {
+        bool prepare = !is_prepared(*c.name) &&
+                       std::find_if(preparing.begin(), preparing.end(), [&](const std::string* p) {
+                           return *p == *c.name;
+                       }) == preparing.end();
+        if (cache_observer != nullptr) {
+            cache_observer->statement_cache(!prepare);
+        }
+        if (prepare) {
             if (PQsendPrepare(conn_, c.name->c_str(), c.sql->c_str(), n, nullptr) != 1) {
                 throw broken("sending a statement");
             }

@@ -2,6 +2,7 @@
 
 #include "base/duration.h"
 #include "base/error.h"
+#include "util/conn_observer.h"
 #include "util/target_session.h"
 
 #include <libpq-fe.h>
@@ -71,6 +72,10 @@ private:
     // Collects the results of a statement sent with PQsend*, waiting with the deadline.
     PgResult results(std::string_view sql);
     void ensure_usable();
+    // Tells the process's ConnObserver when this connection opens, closes, or moves between
+    // idle and acquired (running a statement or holding a transaction open).
+    void report(bool open, bool acquired);
+    struct InUse;  // acquired for the length of one call, then idle unless a transaction is open
 
     std::string conninfo_;
     std::string what_;
@@ -79,6 +84,9 @@ private:
     std::vector<std::string> session_sql_;
     int connect_timeout_ = 0;
     Duration response_timeout_ = std::chrono::seconds(60);
+    ConnObserver* observer_ = nullptr;  // the one this connection reported its opening to
+    bool reported_open_ = false;
+    bool reported_acquired_ = false;
 };
 
 // Builds the Error for a failed result or connection; exposed for the replication connection.
