@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 
@@ -25,6 +26,34 @@ Options parse(std::string_view conninfo) {
 
 }  // namespace
 
+std::string url_userinfo_problem(std::string_view url) {
+    size_t sep = url.find("://");
+    if (sep == std::string_view::npos) {
+        return {};
+    }
+    std::string_view rest = url.substr(sep + 3);
+    // A well-formed URL's authority ([user[:password]@]hosts) ends at the first / ? or #, and
+    // holds at most one @. An unencoded @ / ? or # in the user name or password breaks that,
+    // and a parser then reads part of the password as a host, a port or a database name,
+    // which would connect elsewhere and print it.
+    size_t end = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, end);
+    size_t ats = std::count(authority.begin(), authority.end(), '@');
+    bool ambiguous = ats > 1;
+    if (ats == 0 && end != std::string_view::npos) {
+        // No user part, yet an @ after the authority and before any parameter's '=':
+        // "user:pa/ss@host/db", "user:pa?ss@host/db".
+        std::string_view after = rest.substr(end);
+        size_t at = after.find('@');
+        ambiguous = at != std::string_view::npos && at < after.find('=');
+    }
+    if (!ambiguous) {
+        return {};
+    }
+    return "its user name or password holds a character that must be percent-encoded in a URL "
+           "(@ as %40, / as %2F, ? as %3F, # as %23, % as %25)";
+}
+
 std::string conninfo_problem(std::string_view conninfo) {
     size_t sep = conninfo.find("://");
     if (sep != std::string_view::npos) {
@@ -39,6 +68,9 @@ std::string conninfo_problem(std::string_view conninfo) {
                        ? fmt::format("its scheme \"{}\" is not postgresql:// or postgres://",
                                      scheme)
                        : "it is not a postgresql:// URL or a key=value string";
+        }
+        if (std::string problem = url_userinfo_problem(conninfo); !problem.empty()) {
+            return problem;
         }
     }
     if (!parse(conninfo)) {
@@ -62,7 +94,7 @@ std::string conninfo_value(std::string_view conninfo, std::string_view key) {
 
 std::string redact_conninfo(std::string_view conninfo) {
     Options opts = parse(conninfo);
-    if (!opts) {
+    if (!opts || !url_userinfo_problem(conninfo).empty()) {
         return "<invalid connection string>";
     }
     std::string host, port, user, dbname;

@@ -7,8 +7,8 @@ namespace rep {
 
 // Describes a libpq connection string (URL or key=value form) for logs and errors without its
 // secrets: "postgresql://user@host:port/dbname". Passwords, sslpassword and other
-// credential fields are never included. Unparseable strings render as "<invalid connection
-// string>".
+// credential fields are never included. Unparseable strings, and URLs whose user part is
+// ambiguous (url_userinfo_problem), render as "<invalid connection string>".
 std::string redact_conninfo(std::string_view conninfo);
 
 // Why `conninfo` is not a PostgreSQL connection string ("" if it is one): a URL whose scheme
@@ -18,6 +18,10 @@ std::string redact_conninfo(std::string_view conninfo);
 // anything connects. The answer never repeats the string (only a scheme, which holds no
 // secret).
 std::string conninfo_problem(std::string_view conninfo);
+
+// Why the user name or password of a URL (postgresql://, mysql://) cannot be told apart from
+// its hosts ("" if it can): an unencoded @ / ? or # in them. Never repeats the URL.
+std::string url_userinfo_problem(std::string_view url);
 
 // Returns the value of `key` (e.g. "dbname") from a libpq connection string, or "" if unset.
 std::string conninfo_value(std::string_view conninfo, std::string_view key);

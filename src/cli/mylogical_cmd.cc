@@ -12,7 +12,9 @@ CLI::App* add_mylogical_command(CLI::App& parent, MylogicalCommand& command, Log
         "(GTID mode), resuming from the staging schema's checkpoint");
     cmd->add_option("--sourceConn", c.source_conn,
                     "Source connection: mysql://user:password@host:port/database (TLS with "
-                    "?sslmode=require|verify-ca|verify-full&sslrootcert=&sslcert=&sslkey=)")
+                    "?sslmode=require|verify-ca|verify-full&sslrootcert=&sslcert=&sslkey=). "
+                    "Without a password in it: the file named by ?passwordFile=, or else the "
+                    "MYSQL_PWD environment variable")
         ->required();
     cmd->add_option("--defaultGTIDSet", c.default_gtid_set,
                     "GTID set to start after on the first run (MySQL uuid:1-29, MariaDB "

@@ -35,5 +35,24 @@ TEST(Conninfo, UnparseableStringsAreRefused) {
     EXPECT_EQ(problem.find("hunter2"), std::string::npos) << problem;
 }
 
+// A user name or password with an unencoded @ / ? or # makes libpq read part of it as a
+// host or a database name: the connection would go elsewhere and print that part.
+TEST(Conninfo, AmbiguousUserPartsAreRefusedWithoutRepeatingThem) {
+    for (const char* url :
+         {"postgresql://u:s3cr@tWord@host/db", "postgresql://u:s3cr/tWord@host/db",
+          "postgresql://u:s3cr?tWord@host/db", "postgresql://u:s3cr#tWord@host/db",
+          "postgres://user@server:s3crtWord@host:5432/db"}) {
+        std::string problem = conninfo_problem(url);
+        EXPECT_NE(problem.find("percent-encoded"), std::string::npos) << url;
+        EXPECT_EQ(problem.find("tWord"), std::string::npos) << problem;
+        EXPECT_EQ(redact_conninfo(url), "<invalid connection string>") << url;
+    }
+    // Encoded, or with an @ only inside a parameter, they are fine.
+    EXPECT_EQ(conninfo_problem("postgresql://u:s3cr%40t%2FWord@host/db"), "");
+    EXPECT_EQ(conninfo_problem("postgresql://u:s3cr:tWord@h1:5432,h2:5433/db"), "");
+    EXPECT_EQ(conninfo_problem("postgresql://host/db?user=a@b&sslmode=require"), "");
+    EXPECT_EQ(redact_conninfo("postgresql://u:s3cr%40tWord@host/db"), "postgresql://u@host/db");
+}
+
 }  // namespace
 }  // namespace rep

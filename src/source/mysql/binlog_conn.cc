@@ -6,13 +6,20 @@
 #include "util/stop_flag.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sstream>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <thread>
 
 namespace rep::mysql {
@@ -59,6 +66,33 @@ void set_socket_options(int fd) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
 }
 
+// The whole file is the password, less one trailing line break (as a secret mounted by an
+// orchestrator, or written by `echo`). Its path may be named; its content never is.
+std::string read_password_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw fatal(fmt::format("--sourceConn passwordFile {}: cannot read it ({})", path,
+                                std::strerror(errno)));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string password = text.str();
+    if (!password.empty() && password.back() == '\n') {
+        password.pop_back();
+        if (!password.empty() && password.back() == '\r') {
+            password.pop_back();
+        }
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        spdlog::warn(
+            "--sourceConn passwordFile {} can be read by other users of this machine; "
+            "chmod 600 it",
+            path);
+    }
+    return password;
+}
+
 }  // namespace
 
 MysqlUrl MysqlUrl::parse(const std::string& text) {
@@ -74,7 +108,11 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
     }
     std::string rest = text.substr(scheme.size());
     MysqlUrl u;
-    auto q = rest.find('?');
+    // The last @ ends the user part (as Go's URL parser and the Go MySQL driver read it), so
+    // an unencoded @, / or ? in the password stays in the password; parameters start at the
+    // first ? after it.
+    auto last_at = rest.rfind('@');
+    auto q = rest.find('?', last_at == std::string::npos ? 0 : last_at);
     if (q != std::string::npos) {
         std::string query = rest.substr(q + 1);
         rest = rest.substr(0, q);
@@ -96,6 +134,7 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
     }
     auto at = rest.rfind('@');
     std::string hostpart = rest;
+    bool password_given = false;
     if (at != std::string::npos) {
         std::string userinfo = rest.substr(0, at);
         hostpart = rest.substr(at + 1);
@@ -103,6 +142,7 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
         u.user = percent_decode(userinfo.substr(0, colon));
         if (colon != std::string::npos) {
             u.password = percent_decode(userinfo.substr(colon + 1));
+            password_given = true;
         }
     }
     auto slash = hostpart.find('/');
@@ -118,7 +158,8 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
     if (colon != std::string::npos && hostpart.find(']') == std::string::npos) {
         std::string port = hostpart.substr(colon + 1);
         if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
-            throw bad("the port \"" + port + "\" is not a number");
+            // Not repeated: text taken for a port may be part of a malformed password.
+            throw bad("the port is not a number");
         }
         u.port = static_cast<unsigned>(std::stoul(port));
         hostpart = hostpart.substr(0, colon);
@@ -149,7 +190,21 @@ MysqlUrl MysqlUrl::parse(const std::string& text) {
                       "\" is not one of disable, prefer, require, verify-ca, verify-full");
         }
     }
+    u.take_password(password_given);
     return u;
+}
+
+void MysqlUrl::take_password(bool in_url) {
+    auto file = params.find("passwordFile");
+    if (file != params.end()) {
+        if (in_url) {
+            throw fatal(
+                "--sourceConn gives a password and a passwordFile; keep only the passwordFile");
+        }
+        password = read_password_file(file->second);
+    } else if (const char* env = std::getenv("MYSQL_PWD"); !in_url && env != nullptr) {
+        password = env;  // the MySQL and MariaDB clients' own variable
+    }
 }
 
 std::string MysqlUrl::redacted() const {

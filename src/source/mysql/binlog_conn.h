@@ -31,10 +31,15 @@ struct MysqlUrl {
     Duration connect_timeout = std::chrono::seconds(10);
     Duration read_timeout = std::chrono::seconds(30);
 
-    // Throws rep::Error (fatal) naming --sourceConn when malformed.
+    // Throws rep::Error (fatal) naming --sourceConn when malformed. Without a password in
+    // the URL, the password is the content of the file named by the `passwordFile`
+    // parameter, or else the MYSQL_PWD environment variable.
     static MysqlUrl parse(const std::string& text);
     // mysql://user@host:port/database, never the password.
     std::string redacted() const;
+
+private:
+    void take_password(bool in_url);
 };
 
 // A Connector/C (libmariadb) connection. Used for queries (preflight, --fetchMetadata) and for
