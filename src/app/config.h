@@ -47,6 +47,10 @@ struct CommonConfig {
     // --leaseTTL: how long the stream's lease lasts unrenewed (staging/lease.h).
     Duration lease_ttl = std::chrono::seconds(10);
     metrics::SnapshotOptions snapshots;  // dir is filled from data_dir
+    // --showRowContentsInErrors: server error texts keep their row values (util/row_contents.h).
+    bool show_row_contents = false;
+    // --diagShowHosts: /_/diag and /_/healthz name users and hosts (app/monitor.h).
+    bool diag_show_hosts = false;
 };
 
 }  // namespace rep::app

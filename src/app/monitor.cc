@@ -1,5 +1,6 @@
 #include "app/monitor.h"
 
+#include "base/conninfo.h"
 #include "base/error.h"
 #include "base/log.h"
 #include "base/version.h"
@@ -136,6 +137,11 @@ void Monitor::set_standby(const std::string& state) {
 }
 
 std::pair<bool, std::string> Monitor::health() {
+    auto [ok, reason] = raw_health();
+    return {ok, hide_identities(reason, options_.hidden_identities)};
+}
+
+std::pair<bool, std::string> Monitor::raw_health() {
     std::lock_guard lock(mu_);
     if (!standby_.empty()) {
         return {false, standby_};
@@ -160,11 +166,28 @@ std::pair<bool, std::string> Monitor::health() {
     return {true, ""};
 }
 
+namespace {
+
+void hide_in(nlohmann::json& j, const std::vector<std::string>& identities) {
+    if (identities.empty()) {
+        return;
+    }
+    if (j.is_string()) {
+        j = hide_identities(j.get<std::string>(), identities);
+    } else if (j.is_structured()) {
+        for (auto& child : j) {
+            hide_in(child, identities);
+        }
+    }
+}
+
+}  // namespace
+
 std::string Monitor::diag() {
     nlohmann::json j;
     j["version"] = kVersion;
     j["config"] = config_;
-    auto [ok, reason] = health();
+    auto [ok, reason] = raw_health();
     j["health"] = {{"ok", ok}, {"reason", reason}};
     nlohmann::json positions = source_.positions(progress_, probe_);
     positions["confirmed"] = position();
@@ -182,6 +205,7 @@ std::string Monitor::diag() {
         recent.push_back({{"time", r.time}, {"level", r.level}, {"message", r.message}});
     }
     j["recent_errors"] = recent;
+    hide_in(j, options_.hidden_identities);
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace rep::app {
 
@@ -22,6 +23,9 @@ struct MonitorOptions {
     Duration stall_timeout = std::chrono::seconds(20);
     Duration interval = std::chrono::seconds(1);
     Duration summary_period = std::chrono::seconds(10);
+    // User names and hosts that /_/healthz and /_/diag replace with <hidden> (empty with
+    // --diagShowHosts): those endpoints answer anyone who can reach --metricsAddr.
+    std::vector<std::string> hidden_identities;
 };
 
 // Watches the pipeline from the outside, once per interval, on its own connections:
@@ -42,7 +46,7 @@ public:
     void start();
 
     std::string varz() override;
-    std::pair<bool, std::string> health() override;
+    std::pair<bool, std::string> health() override;  // the reason without identities
     std::string diag() override;
     // While not empty, this process is a standby and health says so (503, with this reason).
     void set_standby(const std::string& state);
@@ -51,6 +55,7 @@ private:
     void loop();
     void check_once();
     void summarize();
+    std::pair<bool, std::string> raw_health();
     std::string position() const;
 
     MonitorOptions options_;

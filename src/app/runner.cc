@@ -16,6 +16,7 @@
 #include "target/dialect.h"
 #include "target/table_catalog.h"
 #include "util/pg_conn.h"
+#include "util/row_contents.h"
 
 #include "http/status_server.h"
 #include "metrics/snapshotter.h"
@@ -59,6 +60,8 @@ nlohmann::json describe_common(const CommonConfig& c) {
         {"parallelism", c.parallelism},
         {"targetMaxPoolSize", c.target_max_pool_size},
         {"enableParallelApplies", c.enable_parallel_applies},
+        {"showRowContentsInErrors", c.show_row_contents},
+        {"diagShowHosts", c.diag_show_hosts},
     };
     if (c.unordered_commits) {
         j["unorderedCommits"] = true;
@@ -92,6 +95,7 @@ Position read_start(staging::Memo& memo, util::TargetSession& staging, const std
 }
 
 int run(const CommonConfig& config, const SourceConfig& source_config, source::RowStage* stage) {
+    util::set_show_row_contents(config.show_row_contents);
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
     std::unique_ptr<source::Source> source_ptr = make_source(source_config);
@@ -115,6 +119,14 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     MonitorOptions mo;
     mo.target_conn = config.target_conn;
     mo.stall_timeout = config.stall_timeout;
+    if (!config.diag_show_hosts) {
+        for (const std::string& conn :
+             {config.target_conn, config.staging_conn,
+              std::visit([](const auto& c) { return c.source_conn; }, source_config)}) {
+            auto ids = conninfo_identities(conn);
+            mo.hidden_identities.insert(mo.hidden_identities.end(), ids.begin(), ids.end());
+        }
+    }
     Monitor monitor(mo, source, probe, progress, described);
     monitor.start();
     std::unique_ptr<http::StatusServer> server;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <memory>
 
 namespace rep {
@@ -123,6 +124,77 @@ std::string redact_conninfo(std::string_view conninfo) {
     }
     if (!dbname.empty()) {
         out += "/" + dbname;
+    }
+    return out;
+}
+
+std::vector<std::string> conninfo_identities(std::string_view conninfo) {
+    std::vector<std::string> out;
+    auto add_list = [&](std::string_view list) {
+        size_t start = 0;
+        while (start <= list.size()) {
+            size_t comma = std::min(list.find(',', start), list.size());
+            if (comma > start) {
+                out.emplace_back(list.substr(start, comma - start));
+            }
+            start = comma + 1;
+        }
+    };
+    constexpr std::string_view kMysql = "mysql://";
+    if (conninfo.substr(0, kMysql.size()) == kMysql) {
+        std::string_view rest = conninfo.substr(kMysql.size());
+        size_t at = rest.rfind('@');
+        if (at != std::string_view::npos) {
+            std::string_view userinfo = rest.substr(0, at);
+            out.emplace_back(userinfo.substr(0, userinfo.find(':')));
+            rest = rest.substr(at + 1);
+        }
+        std::string_view host = rest.substr(0, rest.find_first_of("/?"));
+        if (host.substr(0, 4) == "tcp(") {
+            host = host.substr(4, host.size() > 5 ? host.size() - 5 : 0);
+        }
+        if (size_t colon = host.rfind(':');
+            colon != std::string_view::npos && host.find(']') == std::string_view::npos) {
+            host = host.substr(0, colon);
+        }
+        out.emplace_back(host.empty() ? "127.0.0.1" : host);
+        return out;
+    }
+    for (const char* key : {"user", "host", "hostaddr"}) {
+        add_list(conninfo_value(conninfo, key));
+    }
+    for (const char* env : {"PGUSER", "PGHOST", "PGHOSTADDR", "USER", "LOGNAME"}) {
+        if (const char* v = std::getenv(env)) {
+            add_list(v);  // libpq's defaults: its errors may name them
+        }
+    }
+    return out;
+}
+
+std::string hide_identities(std::string_view text, const std::vector<std::string>& identities) {
+    auto word = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+    };
+    std::string out(text);
+    for (const std::string& id : identities) {
+        if (id.empty() || id == "<hidden>") {
+            continue;
+        }
+        size_t pos = 0;
+        while ((pos = out.find(id, pos)) != std::string::npos) {
+            size_t end = pos + id.size();
+            // Whole names only: user "postgres" is not the start of "postgresql://", and a
+            // trailing dot ends a sentence rather than continuing a host name.
+            bool starts = pos == 0 || !word(out[pos - 1]);
+            bool ends = end == out.size() || !word(out[end]) ||
+                        (out[end] == '.' && (end + 1 == out.size() || !word(out[end + 1])));
+            if (starts && ends) {
+                out.replace(pos, id.size(), "<hidden>");
+                pos += 8;
+            } else {
+                pos = end;
+            }
+        }
     }
     return out;
 }

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rep {
 
@@ -25,5 +26,13 @@ std::string url_userinfo_problem(std::string_view url);
 
 // Returns the value of `key` (e.g. "dbname") from a libpq connection string, or "" if unset.
 std::string conninfo_value(std::string_view conninfo, std::string_view key);
+
+// The user names and hosts a connection string (libpq's, or a mysql:// URL) connects with,
+// including libpq's defaults from the environment, for hide_identities.
+std::vector<std::string> conninfo_identities(std::string_view conninfo);
+
+// `text` with every whole occurrence of one of `identities` replaced with "<hidden>": what
+// /_/diag and /_/healthz show unless --diagShowHosts is given.
+std::string hide_identities(std::string_view text, const std::vector<std::string>& identities);
 
 }  // namespace rep

@@ -171,6 +171,14 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
            "Delete the oldest snapshots once they take more than this (e.g. 100MB, 1GiB; empty: "
            "no size limit)")
         ->type_name("SIZE");
+    app.add_flag("--showRowContentsInErrors", c.show_row_contents,
+                 "Keep row values in the server's error texts (\"Failing row contains (...)\", "
+                 "\"Key (id)=(...)\", the value a data error quotes); by default they are "
+                 "replaced with <hidden> before reaching logs, stderr or /_/diag. For debugging");
+    app.add_flag("--diagShowHosts", c.diag_show_hosts,
+                 "Show user names and host names in /_/diag and /_/healthz, which anyone who "
+                 "can reach --metricsAddr may read (by default they show <hidden>; logs keep "
+                 "them)");
     add_log_flags(app, log);
 }
 

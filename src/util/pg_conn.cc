@@ -2,6 +2,7 @@
 
 #include "base/conninfo.h"
 #include "util/libpq_io.h"
+#include "util/row_contents.h"
 
 #include <fmt/format.h>
 
@@ -85,6 +86,7 @@ Error pg_error(PGconn* conn, const PGresult* result, std::string_view context) {
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
         message.pop_back();
     }
+    message = hide_row_contents(sqlstate, message);
     bool lost = conn == nullptr || PQstatus(conn) != CONNECTION_OK;
     bool retry = lost || is_retryable_sqlstate(sqlstate);
     std::string text = fmt::format("{}: {}", context, message);

@@ -206,10 +206,23 @@ TEST(Metrics, DiagHasStateButNoSecrets) {
     json d = json::parse(text);
     EXPECT_EQ(d["tables"]["t"]["upserts"], 10);
     EXPECT_EQ(d["config"]["slotName"], "slot_it_diag");
-    EXPECT_EQ(d["config"]["targetConn"], "postgresql://postgres@127.0.0.1:" +
+    // Users and hosts are hidden from anyone who can reach the endpoint; the log keeps them.
+    EXPECT_EQ(d["config"]["targetConn"], "postgresql://<hidden>@<hidden>:" +
                                              std::to_string(harness::target_port()) + "/it_diag");
+    EXPECT_EQ(text.find("127.0.0.1"), std::string::npos) << text;
+    EXPECT_NE(r.log().find("postgresql://postgres@127.0.0.1:"), std::string::npos);
     EXPECT_TRUE(d["health"]["ok"].get<bool>()) << text;
     EXPECT_TRUE(d.contains("positions") && d.contains("lag") && d.contains("recent_errors"));
+    r.signal(SIGTERM);
+    ASSERT_EQ(r.wait(30s), 0) << r.log();
+
+    // Asked for, they are shown; a health reason names them too.
+    args.push_back("--diagShowHosts");
+    Replicator shown(args, fresh_log("it_diag"));
+    ASSERT_TRUE(harness::wait_for([&] { return healthz_is(port, 200); }, 60s)) << shown.log();
+    d = json::parse(harness::http_get(port, "/_/diag").second);
+    EXPECT_EQ(d["config"]["targetConn"], "postgresql://postgres@127.0.0.1:" +
+                                             std::to_string(harness::target_port()) + "/it_diag");
 }
 
 std::vector<std::filesystem::path> snapshots(const std::filesystem::path& dir) {

@@ -286,4 +286,23 @@ TEST(Pglogical, BadValueStopsWithoutMovingTheCheckpoint) {
     EXPECT_TRUE(converges(db, {"t"}));
 }
 
+// The server's error details quote whole rows ("Failing row contains (...)") and key values;
+// they reach logs, stderr and /_/diag without them unless asked for. The replicator's own
+// message still names the failing row by its primary key.
+TEST(Pglogical, RowContentsStayOutOfErrorsUnlessAskedFor) {
+    Databases db("it_rowhide", "CREATE TABLE t(id int PRIMARY KEY, email text)");
+    db.target->exec("ALTER TABLE t ADD CHECK (length(email) < 20)");
+    db.source->exec("INSERT INTO t VALUES (7, 'alice.private.person@example.com')");
+    auto [status, out] = harness::run_replicator(db.args(), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("SQLSTATE 23514"), std::string::npos) << out;
+    EXPECT_NE(out.find("Failing row contains (<hidden>)"), std::string::npos) << out;
+    EXPECT_NE(out.find("id=7"), std::string::npos) << out;
+    EXPECT_EQ(out.find("alice.private"), std::string::npos) << out;
+
+    std::tie(status, out) = harness::run_replicator(db.args({"--showRowContentsInErrors"}), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("alice.private.person@example.com"), std::string::npos) << out;
+}
+
 }  // namespace

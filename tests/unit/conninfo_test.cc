@@ -54,5 +54,20 @@ TEST(Conninfo, AmbiguousUserPartsAreRefusedWithoutRepeatingThem) {
     EXPECT_EQ(redact_conninfo("postgresql://u:s3cr%40tWord@host/db"), "postgresql://u@host/db");
 }
 
+TEST(Conninfo, UsersAndHostsAreHiddenAsWholeNames) {
+    auto ids = conninfo_identities("postgresql://postgres:pw@db1.example,10.0.0.7:5433/app");
+    std::string text = hide_identities(
+        "target postgresql://postgres@db1.example:5432/app: connection to server at "
+        "\"10.0.0.7\", port 5433 failed: role \"postgres\" does not exist. Seen db1.example.",
+        ids);
+    EXPECT_EQ(text,
+              "target postgresql://<hidden>@<hidden>:5432/app: connection to server at "
+              "\"<hidden>\", port 5433 failed: role \"<hidden>\" does not exist. Seen <hidden>.");
+    EXPECT_EQ(hide_identities("10.0.0.70 db1.example.org", ids), "10.0.0.70 db1.example.org");
+    auto my = conninfo_identities("mysql://repl:p@ss@tcp(mysql.internal:3306)/shop");
+    EXPECT_EQ(hide_identities("mysql://repl@mysql.internal:3306/shop", my),
+              "mysql://<hidden>@<hidden>:3306/shop");
+}
+
 }  // namespace
 }  // namespace rep
