@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <random>
 #include <signal.h>
+#include <sys/stat.h>
 #include <thread>
 
 namespace {
@@ -380,6 +382,47 @@ TEST(Mylogical, TwentyKillNineDuringWorkload) {
     Replicator r(run.db().args(), log);
     std::this_thread::sleep_for(500ms);
     run.finish(r);
+}
+
+// The password off the command line: from MYSQL_PWD, then from a file named in the URL.
+// Neither appears in the log or in /_/diag.
+TEST(Mylogical, PasswordFromTheEnvironmentOrAFile) {
+    MyDatabases db("my_pwsrc", "CREATE TABLE t(id INT PRIMARY KEY)",
+                   "CREATE TABLE t(id int PRIMARY KEY)");
+    auto args = db.args();
+    const std::string url =
+        "mysql://repl@127.0.0.1:" + std::to_string(harness::mariadb_port()) + "/my_pwsrc";
+    args[2] = url;
+    setenv("MYSQL_PWD", "my-secret-pw", 1);
+    {
+        Replicator r(args, fresh_log("my_pwsrc"));
+        db.source->exec("INSERT INTO t SELECT seq FROM seq_1_to_10");
+        EXPECT_TRUE(db.converges({{"t", "id"}})) << r.log();
+        r.signal(SIGTERM);
+        EXPECT_EQ(r.wait(30s), 0) << r.log();
+        EXPECT_EQ(r.log().find("my-secret-pw"), std::string::npos);
+    }
+    setenv("MYSQL_PWD", "wrong", 1);  // the file wins
+    std::string file = harness::servers_base() + "/my_pwsrc.pw";
+    {
+        std::ofstream f(file);
+        f << "my-secret-pw\n";
+    }
+    chmod(file.c_str(), 0600);
+    args[2] = url + "?passwordFile=" + file;
+    {
+        Replicator r(args, fresh_log("my_pwsrc"));
+        db.source->exec("INSERT INTO t SELECT seq FROM seq_11_to_20");
+        EXPECT_TRUE(db.converges({{"t", "id"}})) << r.log();
+        r.signal(SIGTERM);
+        EXPECT_EQ(r.wait(30s), 0) << r.log();
+    }
+    // Without either, the server refuses: a clear fatal error, exit 1.
+    unsetenv("MYSQL_PWD");
+    args[2] = url;
+    auto [status, out] = harness::run_replicator(args, 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("Access denied"), std::string::npos) << out;
 }
 
 }  // namespace
