@@ -2,6 +2,9 @@
 # Installs everything this project needs on Debian 12 (as root, or with sudo available),
 # then configures and builds it in ./build. Safe to run again: it only installs what is missing.
 # --bench also installs what bench/catchup.sh needs beyond the build (gnuplot for its plot).
+#
+# Prints one line per phase; the package manager's and the compiler's full output go to
+# build/setup.log (SETUP_LOG overrides), which a failure names, with its last lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,23 +19,50 @@ if [ "${1:-}" = "--bench" ]; then PKGS+=(gnuplot-nox); fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
+mkdir -p build
+LOG=${SETUP_LOG:-$PWD/build/setup.log}
+: >"$LOG"
+
+# Runs one phase quietly: its output goes to the log; on failure, the log's tail and path.
+phase() {
+    local what=$1
+    shift
+    local start=$SECONDS
+    printf 'setup: %s ... ' "$what"
+    echo "=== $what: $*" >>"$LOG"
+    if "$@" >>"$LOG" 2>&1; then
+        echo "done ($((SECONDS - start))s)"
+    else
+        local status=$?
+        echo "FAILED (exit $status)"
+        echo "setup: the last lines of $LOG:" >&2
+        tail -n 40 "$LOG" >&2
+        echo "setup: $what failed; the whole output is in $LOG" >&2
+        exit "$status"
+    fi
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup: installing ${missing[*]}"
+install_packages() {
     # Keep the packaged PostgreSQL service from creating and starting its own cluster: the
     # scripts start throwaway servers of their own on other ports.
     if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
         $SUDO mkdir -p /etc/postgresql-common
-        echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+        echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf
     fi
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    $SUDO apt-get update
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+}
+if [ ${#missing[@]} -gt 0 ]; then
+    phase "installing ${#missing[@]} Debian packages (${missing[*]})" install_packages
+else
+    echo "setup: all ${#PKGS[@]} Debian packages are installed"
 fi
 
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
-cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
-cmake --build build -j"$(nproc)"
+phase "configuring the build ($BUILD_TYPE)" cmake -S . -B build -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
+phase "building on $(nproc) cores" cmake --build build -j"$(nproc)"
