@@ -164,8 +164,10 @@ std::vector<std::string> conninfo_identities(std::string_view conninfo) {
         add_list(conninfo_value(conninfo, key));
     }
     for (const char* env : {"PGUSER", "PGHOST", "PGHOSTADDR", "USER", "LOGNAME"}) {
-        if (const char* v = std::getenv(env)) {
-            add_list(v);  // libpq's defaults: its errors may name them
+        // libpq's defaults: its errors may name them. The process never changes its
+        // environment, so reading it is safe from any thread.
+        if (const char* v = std::getenv(env)) {  // NOLINT(concurrency-mt-unsafe)
+            add_list(v);
         }
     }
     return out;

@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -20,6 +19,7 @@
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <thread>
 
 namespace rep::mysql {
@@ -72,7 +72,7 @@ std::string read_password_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw fatal(fmt::format("--sourceConn passwordFile {}: cannot read it ({})", path,
-                                std::strerror(errno)));
+                                std::error_code(errno, std::generic_category()).message()));
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -202,8 +202,12 @@ void MysqlUrl::take_password(bool in_url) {
                 "--sourceConn gives a password and a passwordFile; keep only the passwordFile");
         }
         password = read_password_file(file->second);
-    } else if (const char* env = std::getenv("MYSQL_PWD"); !in_url && env != nullptr) {
-        password = env;  // the MySQL and MariaDB clients' own variable
+    } else if (!in_url) {
+        // The MySQL and MariaDB clients' own variable. The process never changes its
+        // environment, so reading it is safe from any thread.
+        if (const char* env = std::getenv("MYSQL_PWD")) {  // NOLINT(concurrency-mt-unsafe)
+            password = env;
+        }
     }
 }
 
