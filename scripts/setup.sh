@@ -13,7 +13,7 @@ PKGS=(build-essential cmake pkg-config
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy procps openssl git
       prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client
-      mariadb-server mariadb-client libmariadb-dev bc)
+      mariadb-server mariadb-client libmariadb-dev bc libjavascriptcoregtk-4.1-dev)
 if [ "${1:-}" = "--bench" ]; then PKGS+=(gnuplot-nox); fi
 
 SUDO=""
@@ -46,6 +46,12 @@ missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the build-time JavaScript tooling (src/script/js). Any Node.js with npm will do:
+# Debian's packages, or one already installed some other way (NodeSource bundles npm).
+if ! command -v npm >/dev/null; then
+    command -v node >/dev/null || missing+=(nodejs)
+    missing+=(npm)
+fi
 install_packages() {
     # Keep the packaged PostgreSQL service from creating and starting its own cluster: the
     # scripts start throwaway servers of their own on other ports.

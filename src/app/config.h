@@ -51,6 +51,8 @@ struct CommonConfig {
     bool show_row_contents = false;
     // --diagShowHosts: /_/diag and /_/healthz name users and hosts (app/monitor.h).
     bool diag_show_hosts = false;
+    // --userscript: a TypeScript or JavaScript file of handlers (script/userscript.h).
+    std::string userscript;
 };
 
 }  // namespace rep::app

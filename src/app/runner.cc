@@ -20,6 +20,8 @@
 
 #include "http/status_server.h"
 #include "metrics/snapshotter.h"
+#include "script/script_stage.h"
+#include "script/userscript.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -62,6 +64,7 @@ nlohmann::json describe_common(const CommonConfig& c) {
         {"enableParallelApplies", c.enable_parallel_applies},
         {"showRowContentsInErrors", c.show_row_contents},
         {"diagShowHosts", c.diag_show_hosts},
+        {"userscript", c.userscript},
     };
     if (c.unordered_commits) {
         j["unorderedCommits"] = true;
@@ -70,6 +73,35 @@ nlohmann::json describe_common(const CommonConfig& c) {
 }
 
 namespace {
+
+// Loads --userscript before anything connects, so a script that does not compile or throws
+// while loading stops the replicator at once (exit status 2).
+std::unique_ptr<script::Userscript> load_userscript(const CommonConfig& config) {
+    auto script =
+        std::make_unique<script::Userscript>(script::UserscriptOptions{config.userscript});
+    if (script->has_table_handlers()) {
+        throw setup_error(fmt::format(
+            "--userscript {}: configureTargetTables (table-level handlers) is not supported yet; "
+            "use configureTargetSchema handlers, which see every row before it is applied",
+            config.userscript));
+    }
+    std::vector<std::string> schemas = script->configured_schemas();
+    if (std::find(schemas.begin(), schemas.end(), config.target_schema) == schemas.end()) {
+        std::string names;
+        for (const std::string& n : schemas) {
+            names += (names.empty() ? "\"" : ", \"") + n + "\"";
+        }
+        throw setup_error(fmt::format(
+            "--userscript {} configures {} but not --targetSchema \"{}\"; its handlers would "
+            "never run. Call api.configureTargetSchema(\"{}\", ...) (the name is compared "
+            "exactly, case included)",
+            config.userscript, names.empty() ? "no schema" : "schema " + names,
+            config.target_schema, config.target_schema));
+    }
+    spdlog::info("userscript {} loaded: schema-level handlers for {}", script->name(),
+                 config.target_schema);
+    return script;
+}
 
 // Where to start: the checkpoint in the memo (with the parallel records beside it, for a
 // source with stable ordinals, staging.md §4.3), as the source chooses from it.
@@ -96,6 +128,13 @@ Position read_start(staging::Memo& memo, util::TargetSession& staging, const std
 
 int run(const CommonConfig& config, const SourceConfig& source_config, source::RowStage* stage) {
     util::set_show_row_contents(config.show_row_contents);
+    std::unique_ptr<script::Userscript> script;
+    std::unique_ptr<script::ScriptStage> script_stage;
+    if (!config.userscript.empty() && stage == nullptr) {
+        script = load_userscript(config);
+        script_stage = std::make_unique<script::ScriptStage>(*script, config.target_schema);
+        stage = script_stage.get();
+    }
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
     std::unique_ptr<source::Source> source_ptr = make_source(source_config);
@@ -223,8 +262,15 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
-    preflight_target(config, target, dialect, target_schema, source);
-    probe.declare_tables(source.table_names());
+    if (script) {
+        // The script decides which tables and columns reach the target; each target table is
+        // checked at its first change instead.
+        spdlog::info("target preflight skipped: the userscript {} shapes what reaches the target",
+                     script->name());
+    } else {
+        preflight_target(config, target, dialect, target_schema, source);
+        probe.declare_tables(source.table_names());
+    }
 
     // One connection per apply worker, with the target session's settings, connected on
     // first use so a light load opens few of them. The runner's own connection serves the

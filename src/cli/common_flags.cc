@@ -171,6 +171,11 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
            "Delete the oldest snapshots once they take more than this (e.g. 100MB, 1GiB; empty: "
            "no size limit)")
         ->type_name("SIZE");
+    app.add_option("--userscript", c.userscript,
+                   "TypeScript (or JavaScript) file whose configureTargetSchema handlers "
+                   "filter, transform and route rows before they are applied (MOLT's API, "
+                   "import * as api from \"replicator@v2\"); see docs/userscripts.md")
+        ->type_name("FILE");
     app.add_flag("--showRowContentsInErrors", c.show_row_contents,
                  "Keep row values in the server's error texts (\"Failing row contains (...)\", "
                  "\"Key (id)=(...)\", the value a data error quotes); by default they are "

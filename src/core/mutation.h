@@ -36,6 +36,10 @@ struct SourceColumn {
 // A source table's layout as last announced by the source. Immutable once built: a schema
 // change produces a new Relation, so mutations decoded earlier keep the layout they were
 // decoded with.
+// Relation::replica_identity of a layout a userscript made (a renamed or routed table, or a
+// key column renamed): which columns are key is for the target's primary key to say.
+inline constexpr char kScriptedIdentity = 's';
+
 struct Relation {
     uint32_t id = 0;
     std::string schema;

@@ -157,6 +157,14 @@ void BatchBuilder::add(const Mutation& m) {
     const Mapping& mapping = mapping_for(m.relation);
     std::vector<Datum> row = mapping->project(m.values);
     const Relation& rel = *m.relation;
+    if (!mapping->has_key(row) && rel.replica_identity == kScriptedIdentity) {
+        throw fatal(fmt::format(
+            "the userscript's {} for target table {} lacks its primary key column \"{}\" "
+            "(from source table {}.{}); make {} return the target's key columns",
+            m.kind == MutationKind::kDelete ? "delete" : "row", mapping->target().name.display(),
+            mapping->missing_key_column(row), rel.schema, rel.name,
+            m.kind == MutationKind::kDelete ? "onRowDelete" : "onRowUpsert"));
+    }
     if (!mapping->has_key(row)) {
         throw fatal(fmt::format(
             "{} on source table {}.{} lacks primary key column \"{}\" of target table {}; the "

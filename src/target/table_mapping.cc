@@ -58,8 +58,8 @@ void TableMapping::check_key_coverage() const {
     // Two source rows must never land on one target key: an upsert would silently turn two
     // rows into one. With REPLICA IDENTITY FULL every column is flagged as key and says
     // nothing about uniqueness; the source's preflight checks such tables instead.
-    if (source_->replica_identity == 'f') {
-        return;
+    if (source_->replica_identity == 'f' || source_->replica_identity == kScriptedIdentity) {
+        return;  // a userscript's layout: every row must carry the target's key (has_key)
     }
     std::string source_key;
     std::string uncovered;

@@ -1,0 +1,217 @@
+#include "script/js_context.h"
+
+#include "base/error.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+
+// JavaScriptCore's execution time limit (JSContextRefPrivate.h, which WebKitGTK does not
+// install): exported by libjavascriptcoregtk with this signature since WebKit 2013. When the
+// limit passes, the callback decides; returning true ends the running script with an
+// uncatchable termination exception.
+extern "C" {
+typedef bool (*JSShouldTerminateCallback)(JSContextRef ctx, void* context);
+JS_EXPORT void JSContextGroupSetExecutionTimeLimit(JSContextGroupRef group, double limit,
+                                                   JSShouldTerminateCallback callback,
+                                                   void* context);
+JS_EXPORT void JSContextGroupClearExecutionTimeLimit(JSContextGroupRef group);
+}
+
+namespace rep::script {
+namespace {
+
+// The private data of a native function object: the std::function to run.
+struct NativeData {
+    JsContext* owner;
+    JsContext::Native fn;
+};
+
+JSValueRef call_native(JSContextRef ctx, JSObjectRef function, JSObjectRef /*self*/, size_t argc,
+                       const JSValueRef argv[], JSValueRef* exception) {
+    auto* data = static_cast<NativeData*>(JSObjectGetPrivate(function));
+    try {
+        return data->fn(*data->owner, std::vector<JSValueRef>(argv, argv + argc));
+    } catch (const std::exception& e) {
+        data->owner->note_native_error(e.what());
+        JsString message(e.what());
+        JSValueRef arg = JSValueMakeString(ctx, message.get());
+        *exception = JSObjectMakeError(ctx, 1, &arg, nullptr);
+        return JSValueMakeUndefined(ctx);
+    }
+}
+
+void finalize_native(JSObjectRef object) {
+    delete static_cast<NativeData*>(JSObjectGetPrivate(object));
+}
+
+bool terminate(JSContextRef /*ctx*/, void* /*context*/) {
+    return true;
+}
+
+}  // namespace
+
+std::string to_std_string(JSStringRef s) {
+    size_t max = JSStringGetMaximumUTF8CStringSize(s);
+    std::string out(max, '\0');
+    size_t n = JSStringGetUTF8CString(s, out.data(), max);  // counts the terminating NUL
+    out.resize(n > 0 ? n - 1 : 0);
+    return out;
+}
+
+JsContext::JsContext()
+    : group_(JSContextGroupCreate()), ctx_(JSGlobalContextCreateInGroup(group_, nullptr)) {
+    JSClassDefinition def = kJSClassDefinitionEmpty;
+    def.className = "NativeFunction";
+    def.callAsFunction = call_native;
+    def.finalize = finalize_native;
+    native_class_ = JSClassCreate(&def);
+}
+
+JsContext::~JsContext() {
+    JSGlobalContextRelease(ctx_);
+    JSClassRelease(native_class_);
+    JSContextGroupRelease(group_);
+}
+
+JSValueRef JsContext::evaluate(const std::string& source, const std::string& url,
+                               const std::string& what) {
+    JsString src(source);
+    JsString name(url);
+    JSValueRef exception = nullptr;
+    native_error_.clear();
+    JSValueRef v = JSEvaluateScript(ctx_, src.get(), nullptr, name.get(), 1, &exception);
+    if (exception != nullptr) {
+        throw fatal(what + ": " + error_from(exception).describe());
+    }
+    return v;
+}
+
+JSObjectRef JsContext::function(const std::string& /*name*/, Native fn) {
+    return JSObjectMake(ctx_, native_class_, new NativeData{this, std::move(fn)});
+}
+
+std::optional<JSValueRef> JsContext::call(JSObjectRef fn, const std::vector<JSValueRef>& args,
+                                          JsError* error, JSObjectRef self) {
+    JSValueRef exception = nullptr;
+    native_error_.clear();
+    JSValueRef v = JSObjectCallAsFunction(ctx_, fn, self, args.size(), args.data(), &exception);
+    if (exception != nullptr) {
+        if (error != nullptr) {
+            *error = error_from(exception);
+        }
+        return std::nullopt;
+    }
+    return v;
+}
+
+void JsContext::set_time_limit(std::chrono::milliseconds limit) {
+    time_limit_ = limit;
+    if (limit.count() > 0) {
+        JSContextGroupSetExecutionTimeLimit(group_, static_cast<double>(limit.count()) / 1000.0,
+                                            terminate, nullptr);
+    } else {
+        JSContextGroupClearExecutionTimeLimit(group_);
+    }
+}
+
+JSValueRef JsContext::string(const std::string& s) const {
+    JsString str(s);
+    return JSValueMakeString(ctx_, str.get());
+}
+
+std::string JsContext::to_string(JSValueRef v) const {
+    JSStringRef s = JSValueToStringCopy(ctx_, v, nullptr);
+    if (s == nullptr) {
+        return {};
+    }
+    std::string out = to_std_string(s);
+    JSStringRelease(s);
+    return out;
+}
+
+std::optional<std::string> JsContext::to_json(JSValueRef v) const {
+    JSStringRef s = JSValueCreateJSONString(ctx_, v, 0, nullptr);
+    if (s == nullptr) {
+        return std::nullopt;
+    }
+    std::string out = to_std_string(s);
+    JSStringRelease(s);
+    return out;
+}
+
+JSObjectRef JsContext::array(const std::vector<JSValueRef>& items) const {
+    return JSObjectMakeArray(ctx_, items.size(), items.data(), nullptr);
+}
+
+bool JsContext::is_function(JSValueRef v) const {
+    return JSValueIsObject(ctx_, v) && JSObjectIsFunction(ctx_, as_object(v));
+}
+
+JSObjectRef JsContext::as_object(JSValueRef v) const {
+    return JSValueToObject(ctx_, v, nullptr);
+}
+
+JSValueRef JsContext::get(JSObjectRef obj, const std::string& name) const {
+    JsString key(name);
+    return JSObjectGetProperty(ctx_, obj, key.get(), nullptr);
+}
+
+void JsContext::set(JSObjectRef obj, const std::string& name, JSValueRef value) const {
+    JsString key(name);
+    JSObjectSetProperty(ctx_, obj, key.get(), value, kJSPropertyAttributeNone, nullptr);
+}
+
+std::vector<std::string> JsContext::keys(JSObjectRef obj) const {
+    JSPropertyNameArrayRef names = JSObjectCopyPropertyNames(ctx_, obj);
+    size_t n = JSPropertyNameArrayGetCount(names);
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        out.push_back(to_std_string(JSPropertyNameArrayGetNameAtIndex(names, i)));
+    }
+    JSPropertyNameArrayRelease(names);
+    return out;
+}
+
+JsError JsContext::error_from(JSValueRef exception) const {
+    JsError e;
+    e.message = to_string(exception);
+    if (!native_error_.empty() && e.message == "Error: " + native_error_) {
+        e.message = native_error_;  // one of ours, thrown by a native function: as it was
+    }
+    if (e.message == "JavaScript execution terminated.") {
+        e.message = fmt::format(
+            "stopped after running for longer than {} ms, the limit for one "
+            "call",
+            time_limit_.count());
+    }
+    if (!JSValueIsObject(ctx_, exception)) {
+        return e;
+    }
+    // The innermost frame of the user's code: "name@file:line:column" lines, innermost first;
+    // frames of the replicator's own code and native code are skipped, so an error thrown by
+    // the API points at the script line that called it.
+    JSValueRef stack = get(as_object(exception), "stack");
+    if (JSValueIsUndefined(ctx_, stack)) {
+        return e;
+    }
+    std::string text = to_string(stack);
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = std::min(text.find('\n', start), text.size());
+        std::string frame = text.substr(start, end - start);
+        start = end + 1;
+        size_t at = frame.find('@');
+        std::string where = at == std::string::npos ? frame : frame.substr(at + 1);
+        if (where.empty() || where == "[native code]" || where.rfind(kInternalUrl, 0) == 0) {
+            continue;
+        }
+        e.location = where;
+        break;
+    }
+    return e;
+}
+
+}  // namespace rep::script

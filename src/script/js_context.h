@@ -1,0 +1,98 @@
+#pragma once
+
+#include <JavaScriptCore/JavaScript.h>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rep::script {
+
+// A JavaScript exception caught at the C boundary, with where it was thrown when the engine
+// knows (the script's own file and line: loaded code keeps its line numbers).
+struct JsError {
+    std::string message;   // "TypeError: x is not a function"
+    std::string location;  // "table_filter.ts:12:9", or "" when unknown
+    std::string describe() const { return location.empty() ? message : location + ": " + message; }
+};
+
+// One JavaScriptCore global context in a context group of its own (so one engine per thread
+// runs without waiting for another), through JSC's stable C API. Its global object holds only
+// the ECMAScript built-ins and what the owner installs: no file system, network, timers or
+// process access exist in it. Not thread-safe: one thread at a time.
+class JsContext {
+public:
+    JsContext();
+    ~JsContext();
+    JsContext(const JsContext&) = delete;
+    JsContext& operator=(const JsContext&) = delete;
+
+    JSGlobalContextRef ctx() const { return ctx_; }
+    JSObjectRef global() const { return JSContextGetGlobalObject(ctx_); }
+
+    // Evaluates `source` as a script named `url` (for error locations). Throws rep::Error
+    // (fatal) with the JsError's text on an exception, prefixed by `what`.
+    JSValueRef evaluate(const std::string& source, const std::string& url, const std::string& what);
+
+    // A native function callable from JavaScript. It returns a value, or throws: a
+    // rep::Error or std::exception becomes a JavaScript Error with its message.
+    using Native = std::function<JSValueRef(JsContext&, const std::vector<JSValueRef>& args)>;
+    JSObjectRef function(const std::string& name, Native fn);
+
+    // Calls `fn` with `args`; on an exception returns nullopt and fills `error`.
+    std::optional<JSValueRef> call(JSObjectRef fn, const std::vector<JSValueRef>& args,
+                                   JsError* error, JSObjectRef self = nullptr);
+
+    // Longest a single evaluate() or call() may run before the engine stops it (0: no limit).
+    // A stopped call reports "execution time limit exceeded".
+    void set_time_limit(std::chrono::milliseconds limit);
+
+    // --- values ------------------------------------------------------------------------
+    JSValueRef string(const std::string& s) const;
+    JSValueRef null() const { return JSValueMakeNull(ctx_); }
+    JSValueRef undefined() const { return JSValueMakeUndefined(ctx_); }
+    std::string to_string(JSValueRef v) const;  // String(v)
+    // JSON.stringify(v), or nullopt when it has no JSON form (undefined, a function).
+    std::optional<std::string> to_json(JSValueRef v) const;
+    JSObjectRef object() const { return JSObjectMake(ctx_, nullptr, nullptr); }
+    JSObjectRef array(const std::vector<JSValueRef>& items) const;
+    bool is_array(JSValueRef v) const { return JSValueIsArray(ctx_, v); }
+    bool is_object(JSValueRef v) const { return JSValueIsObject(ctx_, v); }
+    bool is_function(JSValueRef v) const;
+    JSObjectRef as_object(JSValueRef v) const;
+    JSValueRef get(JSObjectRef obj, const std::string& name) const;
+    void set(JSObjectRef obj, const std::string& name, JSValueRef value) const;
+    std::vector<std::string> keys(JSObjectRef obj) const;  // own enumerable, in order
+    JsError error_from(JSValueRef exception) const;
+
+    // Code of the replicator's own is evaluated under URLs starting with this: error
+    // locations skip its frames.
+    static constexpr const char* kInternalUrl = "replicator:";
+    // A native function threw this (set by the function wrapper, read by error_from).
+    void note_native_error(std::string message) { native_error_ = std::move(message); }
+
+private:
+    std::string native_error_;
+    std::chrono::milliseconds time_limit_{0};
+    JSContextGroupRef group_;
+    JSGlobalContextRef ctx_;
+    JSClassRef native_class_;
+};
+
+// A JSStringRef owned for one scope.
+class JsString {
+public:
+    explicit JsString(const std::string& s) : ref_(JSStringCreateWithUTF8CString(s.c_str())) {}
+    ~JsString() { JSStringRelease(ref_); }
+    JsString(const JsString&) = delete;
+    JsString& operator=(const JsString&) = delete;
+    JSStringRef get() const { return ref_; }
+
+private:
+    JSStringRef ref_;
+};
+
+std::string to_std_string(JSStringRef s);
+
+}  // namespace rep::script

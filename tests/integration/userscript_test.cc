@@ -1,0 +1,205 @@
+// --userscript through real sources and a real target: MOLT's cookbook uses of schema-level
+// handlers (filter tables, filter rows, drop and rename columns, compute values, route by
+// key range, protect deletes), on pglogical and mylogical, and the errors of a script that
+// does not compile, throws, or runs too long.
+
+#include "harness.h"
+#include "my_ledger.h"
+#include "mysql_harness.h"
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <signal.h>
+
+namespace {
+
+using harness::converges;
+using harness::Databases;
+using harness::fresh_log;
+using harness::Replicator;
+using namespace std::chrono_literals;
+
+// Writes `text` to <servers_base>/<dir>/<name> and returns the path.
+std::string write_script(const std::string& dir, const std::string& name, const std::string& text) {
+    std::filesystem::path d = std::filesystem::path(harness::servers_base()) / dir;
+    std::filesystem::create_directories(d);
+    std::ofstream(d / name) << text;
+    return (d / name).string();
+}
+
+// The cookbook's table filter, a soft-delete row filter, a column filter, a rename and a
+// computed column, written in TypeScript with a helper module and a text import.
+const char* kShopScript = R"(import * as api from "replicator@v2";
+import { skipped } from "./lib";
+import banner from "./banner.txt";
+
+interface Row { [column: string]: any }
+
+console.info(banner.trim());
+const schema: string = "it_us_shop.public";
+
+api.configureTargetSchema(schema, {
+  onRowUpsert: (row: Row, meta) => {
+    if (skipped.has(meta.table)) return null;
+    if (meta.table === "customers") {
+      if (row.is_deleted !== undefined && Number(row.is_deleted) === 1) return null;
+      const { ssn, name, ...rest } = row;     // column filter
+      return { ...rest, full_name: name };    // rename: name -> full_name
+    }
+    if (meta.table === "orders") {
+      row.total = (Number(row.price) * Number(row.qty)).toFixed(2);  // computed column
+      return row;
+    }
+    return row;
+  },
+  onRowDelete: (row: Row, meta) => {
+    if (skipped.has(meta.table)) return null;
+    if (meta.table === "orders" && Number(row.id) < 100) return null;  // protected deletes
+    return row;
+  },
+});
+)";
+
+TEST(Userscript, CookbookFiltersTransformsAndProtectedDeletesOnPglogical) {
+    Databases db("it_us_shop",
+                 "CREATE TABLE customers(id int PRIMARY KEY, name text, ssn text, is_deleted int);"
+                 "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int);"
+                 "CREATE TABLE audit_log(id int PRIMARY KEY, note text);");
+    db.target->exec(
+        "DROP TABLE customers; DROP TABLE orders; DROP TABLE audit_log;"
+        "CREATE TABLE customers(id int PRIMARY KEY, full_name text, is_deleted int);"
+        "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int, total numeric(12,2));");
+    write_script("us_shop", "lib.ts", "export const skipped = new Set<string>([\"audit_log\"]);\n");
+    write_script("us_shop", "banner.txt", "shop script loaded\n");
+    std::string script = write_script("us_shop", "shop.ts", kShopScript);
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_us_shop"));
+    db.source->exec(
+        "INSERT INTO customers VALUES (1, 'Ada', '123-45-6789', 0), (2, 'Bob', '987', 1);"
+        "INSERT INTO orders VALUES (50, 2.50, 4), (150, 10.10, 3);"
+        "INSERT INTO audit_log VALUES (1, 'not replicated');");
+    db.source->exec("DELETE FROM orders; UPDATE customers SET name = 'Ada L' WHERE id = 1");
+    db.source->exec("INSERT INTO orders VALUES (999, 1, 1)");  // a marker: all before applied
+    ASSERT_TRUE(
+        harness::wait_for([&] { return db.target->count("orders WHERE id = 999") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || full_name, ',' ORDER BY id) "
+                               "FROM customers"),
+              "1:Ada L");  // Bob soft-deleted, never written
+    // Order 50 is protected from deletes; 150 was deleted; totals computed.
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || total, ',' ORDER BY id) "
+                               "FROM orders"),
+              "50:10.00,999:1.00");
+    EXPECT_NE(r.log().find("shop.ts: shop script loaded"), std::string::npos) << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// Route by key range into three tables, and rename a table, on a MariaDB source: the same
+// script API on another command.
+TEST(Userscript, RoutesByKeyRangeOnMylogical) {
+    harness::MyDatabases db("my_us_route", "CREATE TABLE events(id INT PRIMARY KEY, v VARCHAR(20))",
+                            "CREATE TABLE ev_low(id int PRIMARY KEY, v text);"
+                            "CREATE TABLE ev_mid(id int PRIMARY KEY, v text);"
+                            "CREATE TABLE ev_high(id int PRIMARY KEY, v text);");
+    std::string script = write_script("us_route", "route.ts", R"(
+import * as api from "replicator@v2";
+function route(row: any) {
+  const id = parseInt(row.id, 10);
+  if (id <= 10) return { ev_low: [row] };
+  if (id <= 20) return { ev_mid: [row] };
+  return { ev_high: [row] };
+}
+api.configureTargetSchema("my_us_route.public", { onRowUpsert: route, onRowDelete: route });
+)");
+    Replicator r(db.args({"--userscript", script}), fresh_log("my_us_route"));
+    db.source->exec("INSERT INTO events SELECT seq, CONCAT('v', seq) FROM seq_1_to_30");
+    db.source->exec("DELETE FROM events WHERE id IN (5, 15, 25)");
+    db.source->exec("UPDATE events SET v = 'changed' WHERE id = 30");
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            return db.target->value("SELECT v FROM ev_high WHERE id = 30") ==
+                   std::optional<std::string>("changed");
+        },
+        60s))
+        << r.log();
+    EXPECT_EQ(db.target->count("ev_low"), 9);
+    EXPECT_EQ(db.target->count("ev_mid"), 9);
+    EXPECT_EQ(db.target->count("ev_high"), 9);
+    EXPECT_EQ(db.target->count("ev_low WHERE id = 5"), 0);
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// A script that does not compile, or forgets --targetSchema, stops the replicator before it
+// connects (exit status 2), naming the file and line.
+TEST(Userscript, ScriptsThatCannotRunAreRefusedAtStart) {
+    Databases db("it_us_bad", "CREATE TABLE t(id int PRIMARY KEY)");
+    std::string broken = write_script("us_bad", "broken.ts",
+                                      "import * as api from \"replicator@v2\";\n"
+                                      "const x: number = ;\n");
+    auto [status, out] = harness::run_replicator(db.args({"--userscript", broken}), 60s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("broken.ts:2:19: syntax error: Unexpected token"), std::string::npos) << out;
+
+    std::string other = write_script(
+        "us_bad", "other.ts",
+        "import * as api from \"replicator@v2\";\n"
+        "api.configureTargetSchema(\"IT_US_BAD.public\", {onRowUpsert: r => r, onRowDelete: r => "
+        "r});\n");
+    std::tie(status, out) = harness::run_replicator(db.args({"--userscript", other}), 60s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("not --targetSchema \"it_us_bad.public\""), std::string::npos) << out;
+
+    std::string throws = write_script("us_bad", "throws.ts",
+                                      "import * as api from \"replicator@v2\";\n"
+                                      "\n"
+                                      "throw new Error(\"no config for this environment\");\n");
+    std::tie(status, out) = harness::run_replicator(db.args({"--userscript", throws}), 60s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("throws.ts:3"), std::string::npos) << out;
+    EXPECT_NE(out.find("no config for this environment"), std::string::npos) << out;
+}
+
+// A handler that throws, or loops, stops replication with the script position, the table and
+// the row's key, and the checkpoint stays before that transaction: once the script is fixed,
+// the same command applies it.
+TEST(Userscript, HandlerFailuresStopWithoutMovingTheCheckpoint) {
+    Databases db("it_us_throw", "CREATE TABLE t(id int PRIMARY KEY, v text)");
+    const std::string head =
+        "import * as api from \"replicator@v2\";\n"
+        "api.configureTargetSchema(\"it_us_throw.public\", {\n"
+        "  onRowDelete: (r) => r,\n";
+    std::string script = write_script(
+        "us_throw", "t.ts",
+        head +
+            "  onRowUpsert: (r) => { if (r.id === \"2\") throw new Error(\"bad row\"); "
+            "return r; },\n});\n");
+    db.source->exec("INSERT INTO t VALUES (1, 'a')");
+    db.source->exec("INSERT INTO t VALUES (2, 'b')");
+    auto [status, out] = harness::run_replicator(db.args({"--userscript", script}), 60s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("t.ts:4"), std::string::npos) << out;
+    EXPECT_NE(out.find("bad row"), std::string::npos) << out;
+    EXPECT_NE(out.find("public.t (row id=2)"), std::string::npos) << out;
+    // The first transaction may have been applied before the second one failed; the second
+    // was not, not even in part.
+    EXPECT_EQ(db.target->count("t WHERE id = 2"), 0);
+
+    write_script("us_throw", "t.ts",
+                 head +
+                     "  onRowUpsert: (r) => { if (r.id === \"2\") for (;;) {} return r; },\n"
+                     "});\n");
+    std::tie(status, out) = harness::run_replicator(db.args({"--userscript", script}), 90s);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("onRowUpsert"), std::string::npos) << out;
+    EXPECT_EQ(db.target->count("t WHERE id = 2"), 0);
+
+    write_script("us_throw", "t.ts", head + "  onRowUpsert: (r) => r,\n});\n");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_us_throw"));
+    EXPECT_TRUE(converges(db, {"t"})) << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+}  // namespace

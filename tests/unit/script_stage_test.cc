@@ -1,0 +1,193 @@
+// The userscript stage with a real engine and no database: what the handlers see, and what
+// their answers turn into.
+
+#include "script/script_stage.h"
+
+#include "base/error.h"
+
+#include "script/userscript.h"
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace rep::script {
+namespace {
+
+std::filesystem::path write_script(const std::string& name, const std::string& text) {
+    auto dir =
+        std::filesystem::temp_directory_path() / ("rep_script_stage_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / name) << text;
+    return dir / name;
+}
+
+// One layout, as a source keeps one Relation per announced layout.
+std::shared_ptr<const Relation> orders() {
+    static const auto rel = [] {
+        auto r = std::make_shared<Relation>();
+        r->id = 1;
+        r->schema = "public";
+        r->name = "orders";
+        r->columns = {{"id", 23, -1, true}, {"v", 25, -1, false}, {"note", 25, -1, false}};
+        return std::shared_ptr<const Relation>(std::move(r));
+    }();
+    return rel;
+}
+
+Mutation upsert(const std::string& id, Datum v, Datum note = Datum::null()) {
+    Mutation m;
+    m.relation = orders();
+    m.values = {Datum::value(id), std::move(v), std::move(note)};
+    return m;
+}
+
+std::vector<std::string> names(const Mutation& m) {
+    std::vector<std::string> out;
+    for (const SourceColumn& c : m.relation->columns) {
+        out.push_back(c.name);
+    }
+    return out;
+}
+
+TEST(ScriptStage, AnswersDropReshapeAndRoute) {
+    Userscript us({write_script("route.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any, meta: any) => {
+    if (meta.schema !== "db.public" || meta.table !== "orders") throw new Error("bad meta");
+    if (row.v === "drop") return null;
+    if (row.v === "route") return { a: [row], b: [{ id: row.id + "0", copy: true }] };
+    const { note, ...rest } = row;
+    return { ...rest, n: 5, o: { k: [1, "x"] }, u: undefined };
+  },
+  onRowDelete: (row: any) => row,
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    std::vector<Mutation> out;
+    stage.process(upsert("1", Datum::value("drop")), out);
+    EXPECT_TRUE(out.empty());
+
+    stage.process(upsert("2", Datum::value("keep")), out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].relation->name, "orders");
+    EXPECT_EQ(names(out[0]), (std::vector<std::string>{"id", "v", "n", "o", "u"}));
+    EXPECT_EQ(out[0].values[0].text, "2");
+    EXPECT_EQ(out[0].values[2].text, "5");                 // numbers as String()
+    EXPECT_EQ(out[0].values[3].text, R"({"k":[1,"x"]})");  // objects as JSON
+    EXPECT_TRUE(out[0].values[4].absent());                // undefined: not sent
+    EXPECT_EQ(out[0].relation->replica_identity, kScriptedIdentity);
+
+    std::vector<Mutation> again;
+    stage.process(upsert("3", Datum::value("keep")), again);
+    EXPECT_EQ(again[0].relation, out[0].relation);  // one layout, one relation
+
+    out.clear();
+    stage.process(upsert("4", Datum::value("route")), out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].relation->name, "a");
+    EXPECT_EQ(out[1].relation->name, "b");
+    EXPECT_EQ(out[1].values[0].text, "40");
+    EXPECT_EQ(out[1].values[1].text, "true");
+}
+
+TEST(ScriptStage, HandlersSeeStringsNullsAndOnlyWhatTheSourceSent) {
+    Userscript us({write_script("seen.js", R"(
+const api = require("replicator@v2");
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row) => ({ id: row.id, v: JSON.stringify(row) }),
+  onRowDelete: (row) => ({ id: row.id, note: JSON.stringify(row) }),
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    std::vector<Mutation> out;
+    stage.process(upsert("7", Datum::null(), Datum{}), out);  // note: an unchanged TOAST value
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].values[1].text, R"({"id":"7","v":null})");
+
+    // A delete sees the key only, even when the source sent more.
+    Mutation del = upsert("8", Datum::value("x"), Datum::value("y"));
+    del.kind = MutationKind::kDelete;
+    out.clear();
+    stage.process(del, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].kind, MutationKind::kDelete);
+    EXPECT_EQ(out[0].values[1].text, R"({"id":"8"})");
+}
+
+TEST(ScriptStage, AKeyChangeIsADeleteThenAnUpsert) {
+    Userscript us({write_script("key.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => ({ order_id: row.id, v: row.v }),
+  onRowDelete: (row: any) => ({ order_id: row.id }),
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    Mutation m = upsert("2", Datum::value("new"));
+    m.old_values = {Datum::value("1"), Datum{}, Datum{}};
+    std::vector<Mutation> out;
+    stage.process(m, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].kind, MutationKind::kDelete);
+    EXPECT_EQ(out[0].values[0].text, "1");
+    EXPECT_EQ(out[1].kind, MutationKind::kUpsert);
+    EXPECT_EQ(out[1].values[0].text, "2");
+    EXPECT_TRUE(out[1].old_values.empty());
+
+    // The same key: one upsert.
+    m.old_values = {Datum::value("2"), Datum{}, Datum{}};
+    out.clear();
+    stage.process(m, out);
+    ASSERT_EQ(out.size(), 1u);
+}
+
+TEST(ScriptStage, AThrowingHandlerNamesTheScriptLineTableAndKey) {
+    Userscript us({write_script("throw.ts", R"(import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => {
+    throw new Error("no " + row.v);
+  },
+  onRowDelete: (row: any) => 42,
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    std::vector<Mutation> out;
+    try {
+        stage.process(upsert("5", Datum::value("luck")), out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("throw.ts:4:"), std::string::npos) << what;
+        EXPECT_NE(what.find("no luck"), std::string::npos) << what;
+        EXPECT_NE(what.find("public.orders (row id=5)"), std::string::npos) << what;
+        EXPECT_FALSE(e.retryable());
+    }
+    Mutation del = upsert("6", Datum::value("x"));
+    del.kind = MutationKind::kDelete;
+    try {
+        stage.process(del, out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("onRowDelete returned a number"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(ScriptStage, OtherSchemasPassThrough) {
+    Userscript us({write_script("other.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("elsewhere.public", { onRowUpsert: () => null, onRowDelete: () => null });
+)")});
+    ScriptStage stage(us, "db.public");
+    std::vector<Mutation> out;
+    stage.process(upsert("1", Datum::value("x")), out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].relation->name, "orders");
+    EXPECT_EQ(us.configured_schemas(), (std::vector<std::string>{"elsewhere.public"}));
+}
+
+}  // namespace
+}  // namespace rep::script
