@@ -109,12 +109,31 @@ std::vector<Segment> BatchBuilder::take_segments() {
     return out;
 }
 
+const target::TableMapping* BatchBuilder::fold_key(const Mapping& mapping) const {
+    auto it = fold_keys_.find(mapping.get());
+    if (it != fold_keys_.end()) {
+        return it->second;
+    }
+    // A mapping seen for the first time: another one of the same table may have come before
+    // (the builder keeps every mapping it resolved, so the pointers stay valid).
+    const target::TableMapping* key = mapping.get();
+    std::string name = mapping->target().name.display();
+    for (const auto& [m, k] : fold_keys_) {
+        if (m->target().name.display() == name) {
+            key = k;
+            break;
+        }
+    }
+    fold_keys_.emplace(mapping.get(), key);
+    return key;
+}
+
 void BatchBuilder::fold(const Mapping& mapping, SegmentKind kind, std::vector<Datum> row) {
-    auto open = open_folds_.find(mapping.get());
+    auto open = open_folds_.find(fold_key(mapping));
     if (open == open_folds_.end()) {
         folded_.push_back(Folded{mapping, {}, {}});
         slots_.push_back({true, folded_.size() - 1});
-        open = open_folds_.emplace(mapping.get(), folded_.size() - 1).first;
+        open = open_folds_.emplace(fold_key(mapping), folded_.size() - 1).first;
     }
     Folded& f = folded_[open->second];
     std::string key = mapping->key(row);
@@ -205,7 +224,7 @@ void BatchBuilder::change_key(const Mapping& mapping, std::vector<Datum> row,
     // it whole (REPLICA IDENTITY FULL), or from a change to the old key earlier in this batch.
     fill_absent(row, old_row);
     if (!complete(*mapping, row) && folding(mapping)) {
-        if (auto open = open_folds_.find(mapping.get()); open != open_folds_.end()) {
+        if (auto open = open_folds_.find(fold_key(mapping)); open != open_folds_.end()) {
             Folded& f = folded_[open->second];
             auto it = f.index.find(mapping->key(old_row));
             if (it != f.index.end() && f.entries[it->second].upsert) {
@@ -219,7 +238,7 @@ void BatchBuilder::change_key(const Mapping& mapping, std::vector<Datum> row,
         return;
     }
     // Move the row on the target, after everything before it and before everything after.
-    open_folds_.erase(mapping.get());
+    open_folds_.erase(fold_key(mapping));
     for (size_t i : mapping->target().pk) {
         row.push_back(old_row[i]);
     }
@@ -233,7 +252,7 @@ bool BatchBuilder::can_extend_last_segment(const Mapping& mapping) const {
     // Folded changes of other tables may come after the last segment: their order relative
     // to it does not matter. This table's own folded changes after it do.
     for (auto slot = slots_.rbegin(); slot != slots_.rend() && slot->folded; ++slot) {
-        if (folded_[slot->at].mapping == mapping) {
+        if (fold_key(folded_[slot->at].mapping) == fold_key(mapping)) {
             return false;
         }
     }

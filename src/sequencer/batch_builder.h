@@ -89,8 +89,14 @@ private:
     std::vector<Slot> slots_;
     std::vector<target::Segment> segments_;  // strict order
     std::vector<Folded> folded_;
-    // The fold still open for each collapsed table (index into folded_).
+    // The fold still open for each collapsed table (index into folded_), by the target
+    // table's name: rows of one table may come through several mappings (two source layouts,
+    // or a userscript's rows with different column sets, such as a delete's key only), and
+    // they must fold together, or a later delete could be written before an earlier upsert.
     std::unordered_map<const target::TableMapping*, size_t> open_folds_;
+    // The first mapping seen of each target table, by mapping: what open_folds_ is keyed by.
+    const target::TableMapping* fold_key(const Mapping& mapping) const;
+    mutable std::unordered_map<const target::TableMapping*, const target::TableMapping*> fold_keys_;
     size_t rows_ = 0;
 };
 

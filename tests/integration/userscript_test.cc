@@ -4,12 +4,14 @@
 // does not compile, throws, or runs too long.
 
 #include "harness.h"
+#include "ledger_workload.h"
 #include "my_ledger.h"
 #include "mysql_harness.h"
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <signal.h>
 
 namespace {
@@ -198,6 +200,65 @@ TEST(Userscript, HandlerFailuresStopWithoutMovingTheCheckpoint) {
     write_script("us_throw", "t.ts", head + "  onRowUpsert: (r) => r,\n});\n");
     Replicator r(db.args({"--userscript", script}), fresh_log("it_us_throw"));
     EXPECT_TRUE(converges(db, {"t"})) << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// kill -9 at random moments while a script routes one table into two: rows the script
+// routes or passes are checkpointed with their source transaction like any other, so the
+// ledger stays an unbroken prefix throughout, no transaction is applied twice, and in the
+// end the routed tables hold exactly the source's rows.
+TEST(Userscript, KillNineDuringARoutingScriptLosesAndRepeatsNothing) {
+    Databases db("it_us_kill", harness::kWorkloadDdl);
+    db.target->exec(
+        "DROP TABLE events;"
+        "CREATE TABLE events_even(id bigint PRIMARY KEY, account int, body text);"
+        "CREATE TABLE events_odd(id bigint PRIMARY KEY, account int, body text);");
+    harness::count_ledger_writes(db);
+    std::string script = write_script("us_kill", "route.ts", R"(
+import * as api from "replicator@v2";
+const route = (row: any, meta: any) =>
+  meta.table !== "events" ? row
+    : BigInt(row.id) % 2n === 0n ? { events_even: [row] } : { events_odd: [row] };
+api.configureTargetSchema("it_us_kill.public", { onRowUpsert: route, onRowDelete: route });
+)");
+    auto args = db.args({"--userscript", script});
+    std::string log = harness::fresh_log("it_us_kill");
+    harness::Workload work(db, 23);
+    harness::LedgerSampler sampler(db, harness::Check::kAtomicAndPrefix);
+    work.start();
+    std::mt19937 rng(5);
+    for (int i = 0, kills = harness::kill_count(8); i < kills; ++i) {
+        Replicator r(args, log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 900));
+        ASSERT_TRUE(r.running()) << r.log();
+        r.signal(SIGKILL);
+        r.wait(10s);
+    }
+    EXPECT_TRUE(sampler.sampled_more_than(50));
+    work.stop();
+    ASSERT_EQ(work.error(), "");
+    Replicator r(args, log);
+    EXPECT_TRUE(harness::converges(db, {"ledger", "audit", "accounts", "tags"}, 120s)) << r.log();
+    auto events = [&](harness::Sql& s, const std::string& where) {
+        return s.value(
+            "SELECT count(*) || ':' || coalesce(md5(string_agg(id || '/' || "
+            "coalesce(account::text, '') || '/' || coalesce(body, ''), ',' ORDER BY "
+            "id)), '') FROM " +
+            where);
+    };
+    EXPECT_TRUE(harness::wait_for(
+        [&] {
+            return events(*db.source, "events") ==
+                   events(*db.target,
+                          "(SELECT * FROM events_even UNION ALL SELECT * FROM events_odd) e");
+        },
+        60s))
+        << r.log();
+    EXPECT_EQ(db.target->count("events_even WHERE id % 2 = 1"), 0);
+    sampler.stop();
+    EXPECT_EQ(sampler.violations(), 0) << sampler.first_violation();
+    EXPECT_TRUE(harness::applied_once(db));
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }

@@ -156,6 +156,27 @@ TEST(BatchFold, RandomHistoriesEndAsTheSourceDid) {
     }
 }
 
+// Rows of one table may arrive through two layouts in one group: a userscript's deletes
+// carry the key only, its upserts every column. They fold as one table, so a delete that
+// follows an upsert is written after it, even when the delete's layout was seen first.
+TEST(BatchFold, RowsOfOneTableInTwoLayoutsFoldTogether) {
+    ApplyFixture f;
+    auto full = f.table("items", {"id", "a"}, 1);
+    auto keys_only = std::make_shared<Relation>(*full);
+    keys_only->columns.resize(1);
+    f.db.put("\"public\".\"items\"", {{"id", "1"}, {"a", "old"}});
+    testing::TestApplier t(f);
+    GroupApplier& applier = t.applier;
+    std::vector<Mutation> ops = {
+        testing::remove(keys_only, {"1"}), testing::upsert(full, {"2", "new"}),
+        testing::remove(keys_only, {"2"}), testing::upsert(full, {"3", "kept"})};
+    for (const ChangeItem& item : testing::transaction(100, ops)) {
+        applier.apply(item);
+    }
+    applier.commit();
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"3|kept"}));
+}
+
 TEST(GroupApplier, SmallTransactionsGoInOneRoundTripWithTheirCheckpoint) {
     ApplyFixture f;
     auto rel = f.table("items", {"id", "a"}, 1);
