@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 namespace rep::script {
@@ -31,31 +32,60 @@ namespace rep::script {
 // checkpoint does not move past the row's transaction, which comes again after a restart.
 class ScriptStage final : public source::RowStage {
 public:
-    // `target_schema` exactly as --targetSchema gives it. Both must outlive the stage.
+    // `target_schema` exactly as --targetSchema gives it. The script must outlive the stage.
     ScriptStage(Userscript& script, std::string target_schema);
+    ~ScriptStage() override;
+    ScriptStage(const ScriptStage&) = delete;
+    ScriptStage& operator=(const ScriptStage&) = delete;
 
     void process(Mutation mutation, std::vector<Mutation>& out) override;
 
 private:
+    // What the handlers see of one source layout, made once: the column names as engine
+    // strings, and meta's values. Converting names between UTF-8 and the engine's UTF-16
+    // for every row would cost more than the handler call itself.
+    struct SourceLayout {
+        std::shared_ptr<const Relation> relation;  // keeps the map's key alive
+        std::vector<JSStringRef> names;
+        JSValueRef table = nullptr;
+        JSValueRef schema = nullptr;
+    };
+    // One layout the script answered with for a (source layout, target table): its column
+    // names as engine strings, to recognise it again without converting them.
+    struct OutLayout {
+        std::vector<JSStringRef> names;
+        std::shared_ptr<const Relation> relation;
+    };
+    // A row object as the script returned it: property names and values, in order.
+    struct Answer {
+        std::vector<JSStringRef> names;  // owned by `array`
+        std::vector<JSValueRef> values;
+        JSPropertyNameArrayRef array = nullptr;
+    };
+
+    SourceLayout& layout_of(const std::shared_ptr<const Relation>& rel);
     void run(const Mutation& m, MutationKind kind, const std::vector<Datum>& values,
              std::vector<Mutation>& out);
-    void emit(const Mutation& m, MutationKind kind, const std::string& table, JSValueRef row,
-              std::vector<Mutation>& out, const std::string& handler);
+    Answer read(JSObjectRef obj) const;
+    void emit(const Mutation& m, MutationKind kind, const std::string& table, const Answer& row,
+              const std::vector<Datum>& values, const std::vector<JSValueRef>& sent,
+              std::vector<Mutation>& out, const char* handler);
     std::shared_ptr<const Relation> relation_for(const std::shared_ptr<const Relation>& source,
-                                                 const std::string& table,
-                                                 const std::vector<std::string>& columns);
+                                                 const std::string& table, const Answer& row);
     std::string describe_key(const Mutation& m, const std::vector<Datum>& values) const;
 
     Userscript& script_;
     std::string target_schema_;
     Userscript::SchemaHandlers handlers_;
-    JSObjectRef meta_template_ = nullptr;
-    // Relations of the rows the script returns, one per source relation, table and column
+    JSStringRef key_schema_, key_table_, key_source_schema_;
+    JSValueRef target_schema_value_ = nullptr;
+    std::unordered_map<const Relation*, SourceLayout> layouts_;
+    std::map<std::pair<const Relation*, std::string>, std::vector<OutLayout>> out_layouts_;
+    // Relations of the rows the script returns, one per source layout, table and column
     // list, so the apply side resolves each layout once.
     std::map<std::tuple<const Relation*, std::string, std::vector<std::string>>,
              std::shared_ptr<const Relation>>
         relations_;
-    std::vector<std::shared_ptr<const Relation>> sources_;  // keeps the map's keys alive
     uint32_t next_id_ = 0x70000000;
 };
 
