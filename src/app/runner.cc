@@ -132,8 +132,6 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     std::unique_ptr<script::ScriptStage> script_stage;
     if (!config.userscript.empty() && stage == nullptr) {
         script = load_userscript(config);
-        script_stage = std::make_unique<script::ScriptStage>(*script, config.target_schema);
-        stage = script_stage.get();
     }
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
@@ -150,6 +148,10 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
 
     // Endpoints first, so /_/healthz answers (with the reason) while we connect.
     metrics::Probe probe(target_schema.raw, source.name());
+    if (script) {
+        script_stage = std::make_unique<script::ScriptStage>(*script, config.target_schema, &probe);
+        stage = script_stage.get();
+    }
     Progress progress;
     source.add_metrics(probe, progress);
     nlohmann::json described = describe_common(config);
@@ -267,6 +269,10 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         // checked at its first change instead.
         spdlog::info("target preflight skipped: the userscript {} shapes what reaches the target",
                      script->name());
+        for (const std::string& table : source.table_names()) {
+            probe.script_series(table, "onRowUpsert");  // script_* at zero from the start
+            probe.script_series(table, "onRowDelete");
+        }
     } else {
         preflight_target(config, target, dialect, target_schema, source);
         probe.declare_tables(source.table_names());

@@ -208,6 +208,40 @@ void Probe::declare_tables(const std::vector<std::string>& tables) {
     }
 }
 
+Probe::ScriptSeries* Probe::script_series(const std::string& table, const std::string& function) {
+    std::lock_guard lock(impl_->script_mu);
+    auto& slot = impl_->script_series[{table, function}];
+    if (!slot) {
+        prometheus::Labels labels{
+            {"schema", impl_->schema}, {"table", table}, {"function", function}};
+        slot = std::make_unique<ScriptSeries>(ScriptSeries{
+            &impl_->script_invocations.Add(labels), &impl_->script_filtered.Add(labels),
+            &impl_->script_processed.Add(labels), &impl_->script_errors.Add(labels),
+            &impl_->script_exec.Add(labels, kLatencyBuckets),
+            // Handlers run on the source reader's thread as each row arrives: no queue, so
+            // this stays at 0 (MOLT's panel shows a pool of engines saturating).
+            &impl_->script_wait.Add(impl_->schema_labels(), kLatencyBuckets)});
+    }
+    return slot.get();
+}
+
+void Probe::script_call(ScriptSeries* series, double seconds, ScriptOutcome outcome) {
+    series->invocations->Increment();
+    series->exec->Observe(seconds);
+    series->wait->Observe(0);
+    switch (outcome) {
+        case ScriptOutcome::kProcessed:
+            series->processed->Increment();
+            break;
+        case ScriptOutcome::kFiltered:
+            series->filtered->Increment();
+            break;
+        case ScriptOutcome::kError:
+            series->errors->Increment();
+            break;
+    }
+}
+
 void Probe::set_active(bool active) {
     impl_->sweep_active.Add(impl_->schema_labels()).Set(active ? 1 : 0);
     impl_->sweep_lease.Add(impl_->schema_labels()).Set(active ? 1 : 0);

@@ -74,6 +74,17 @@ public:
     void declare_tables(const std::vector<std::string>& tables);
     // This process holds the stream's lease and applies (true), or waits as a standby.
     void set_active(bool active);
+
+    // --- userscript (script/script_stage.h) --------------------------------------------
+    // The series of one handler (onRowUpsert, onRowDelete) for one source table: MOLT's
+    // script_* metrics with labels schema, table, function. Resolved once per table and
+    // handler, then passed to script_call for every row.
+    struct ScriptSeries;
+    ScriptSeries* script_series(const std::string& table, const std::string& function);
+    // One handler call: how long it ran, and whether it returned rows, dropped the row, or
+    // failed.
+    enum class ScriptOutcome { kProcessed, kFiltered, kError };
+    void script_call(ScriptSeries* series, double seconds, ScriptOutcome outcome);
     // Closes a utilization window (the monitor calls it every second), so that scrapes and
     // snapshots read the same core_parallelism_utilization_percent.
     void tick();

@@ -45,6 +45,15 @@ inline Family<Histogram>& histogram(prometheus::Registry& r, const std::string& 
     return prometheus::BuildHistogram().Name(name).Help(help).Register(r);
 }
 
+struct Probe::ScriptSeries {
+    Counter* invocations;
+    Counter* filtered;
+    Counter* processed;
+    Counter* errors;
+    Histogram* exec;
+    Histogram* wait;
+};
+
 struct Probe::Impl final : util::ConnObserver {
     Impl(std::string schema_label, std::string source_name);
     ~Impl() override;
@@ -139,6 +148,22 @@ struct Probe::Impl final : util::ConnObserver {
         gauge(r, "core_sweep_active_bool", "1 while this process applies the stream");
     Family<Gauge>& sweep_lease =
         gauge(r, "core_sweep_table_lease_held_bool", "1 while this process holds the lease");
+
+    // --- userscript -------------------------------------------------------------------------
+    Family<Counter>& script_invocations =
+        counter(r, "script_invocations_total", "Userscript handler calls");
+    Family<Counter>& script_filtered =
+        counter(r, "script_rows_filtered_total", "Rows a userscript handler dropped");
+    Family<Counter>& script_processed =
+        counter(r, "script_rows_processed_total", "Rows a userscript handler passed on");
+    Family<Counter>& script_errors =
+        counter(r, "script_errors_total", "Userscript handler calls that failed");
+    Family<Histogram>& script_exec =
+        histogram(r, "script_exec_time_seconds", "Time one userscript handler call ran");
+    Family<Histogram>& script_wait = histogram(r, "script_entry_wait_seconds",
+                                               "Time a row waited before its handler call started");
+    std::mutex script_mu;
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<ScriptSeries>> script_series;
 
     // --- connections (conn_metrics.cc) ----------------------------------------------------
     Family<Gauge>& pool_acquired = gauge(r, "pool_acquired_connection_count",

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace rep::script {
 namespace {
@@ -28,10 +29,11 @@ const char* kind_name(JSContextRef ctx, JSValueRef v) {
 
 }  // namespace
 
-ScriptStage::ScriptStage(Userscript& script, std::string target_schema)
+ScriptStage::ScriptStage(Userscript& script, std::string target_schema, metrics::Probe* probe)
     : script_(script),
       target_schema_(std::move(target_schema)),
       handlers_(script.schema_handlers(target_schema_)),
+      probe_(probe),
       key_schema_(JSStringCreateWithUTF8CString("schema")),
       key_table_(JSStringCreateWithUTF8CString("table")),
       key_source_schema_(JSStringCreateWithUTF8CString("sourceSchema")),
@@ -76,6 +78,10 @@ ScriptStage::SourceLayout& ScriptStage::layout_of(const std::shared_ptr<const Re
     l.schema = js.string(rel->schema);
     JSValueProtect(js.ctx(), l.table);
     JSValueProtect(js.ctx(), l.schema);
+    if (probe_ != nullptr) {
+        l.on_upsert = probe_->script_series(rel->name, "onRowUpsert");
+        l.on_delete = probe_->script_series(rel->name, "onRowDelete");
+    }
     return layouts_.emplace(rel.get(), std::move(l)).first->second;
 }
 
@@ -130,7 +136,18 @@ void ScriptStage::run(const Mutation& m, MutationKind kind, const std::vector<Da
                         nullptr);
     const char* handler = upsert ? "onRowUpsert" : "onRowDelete";
     JsError error;
+    auto started = std::chrono::steady_clock::now();
     auto answer = js.call(upsert ? handlers_.on_upsert : handlers_.on_delete, {row, meta}, &error);
+    if (probe_ != nullptr) {
+        using Outcome = metrics::Probe::ScriptOutcome;
+        bool dropped = answer && (JSValueIsNull(ctx, *answer) || JSValueIsUndefined(ctx, *answer));
+        probe_->script_call(
+            upsert ? layout.on_upsert : layout.on_delete,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+            !answer   ? Outcome::kError
+            : dropped ? Outcome::kFiltered
+                      : Outcome::kProcessed);
+    }
     if (!answer) {
         throw fatal(fmt::format(
             "--userscript {}: {} threw for source table {}.{} (row {}): {}; nothing of this "

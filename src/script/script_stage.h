@@ -3,6 +3,7 @@
 #include "core/mutation.h"
 #include "source/row_stage.h"
 
+#include "metrics/probe.h"
 #include "script/userscript.h"
 
 #include <map>
@@ -32,8 +33,9 @@ namespace rep::script {
 // checkpoint does not move past the row's transaction, which comes again after a restart.
 class ScriptStage final : public source::RowStage {
 public:
-    // `target_schema` exactly as --targetSchema gives it. The script must outlive the stage.
-    ScriptStage(Userscript& script, std::string target_schema);
+    // `target_schema` exactly as --targetSchema gives it. The script and the probe (if any,
+    // for the script_* metrics) must outlive the stage.
+    ScriptStage(Userscript& script, std::string target_schema, metrics::Probe* probe = nullptr);
     ~ScriptStage() override;
     ScriptStage(const ScriptStage&) = delete;
     ScriptStage& operator=(const ScriptStage&) = delete;
@@ -49,6 +51,8 @@ private:
         std::vector<JSStringRef> names;
         JSValueRef table = nullptr;
         JSValueRef schema = nullptr;
+        metrics::Probe::ScriptSeries* on_upsert = nullptr;  // with a probe
+        metrics::Probe::ScriptSeries* on_delete = nullptr;
     };
     // One layout the script answered with for a (source layout, target table): its column
     // names as engine strings, to recognise it again without converting them.
@@ -77,6 +81,7 @@ private:
     Userscript& script_;
     std::string target_schema_;
     Userscript::SchemaHandlers handlers_;
+    metrics::Probe* probe_;
     JSStringRef key_schema_, key_table_, key_source_schema_;
     JSValueRef target_schema_value_ = nullptr;
     std::unordered_map<const Relation*, SourceLayout> layouts_;
