@@ -1,6 +1,6 @@
 // replicator: change-data-capture into CockroachDB and PostgreSQL.
-// Subcommands: pglogical, mylogical, version. Exit status: 0 success or clean stop, 1 replication
-// error, 2 bad command line.
+// Subcommands: pglogical, mylogical, userscript, version. Exit status: 0 success or clean stop, 1
+// replication error, 2 bad command line.
 
 #include "app/runner.h"
 #include "app/signals.h"
@@ -10,6 +10,7 @@
 #include "base/version.h"
 #include "cli/mylogical_cmd.h"
 #include "cli/pglogical_cmd.h"
+#include "cli/userscript_cmd.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
     CLI::App* pglogical = rep::cli::add_pglogical_command(app, pg_command, log_options);
     rep::cli::MylogicalCommand my_command;
     CLI::App* mylogical = rep::cli::add_mylogical_command(app, my_command, log_options);
+    rep::cli::UserscriptCommand us_command;
+    CLI::App* userscript = rep::cli::add_userscript_command(app, us_command);
 
     if (argc == 2 && std::string(argv[1]) == "--version") {
         print_version();
@@ -113,6 +116,9 @@ int main(int argc, char** argv) {
         if (mylogical->parsed()) {
             rep::app::SourceConfig source = my_command.source;
             return rep::app::run_replication(my_command.common, source);
+        }
+        if (userscript->parsed()) {
+            return rep::cli::run_userscript_command(us_command);
         }
     } catch (const rep::Error& e) {
         spdlog::error("{}", e.what());

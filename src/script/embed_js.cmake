@@ -1,8 +1,9 @@
-# Writes OUTPUT, a C++ file defining kSucraseBundle and kPrelude (script/embedded_js.h) from
-# the files BUNDLE and PRELUDE, as raw string literals. Run by the build (src/CMakeLists.txt).
+# Writes OUTPUT, a C++ file defining kSucraseBundle, kPrelude and kApiDeclarations
+# (script/embedded_js.h) from the files BUNDLE, PRELUDE and DTS, as raw string literals. Run by the build (src/CMakeLists.txt).
 file(READ "${BUNDLE}" bundle)
 file(READ "${PRELUDE}" prelude)
-foreach(text IN ITEMS "${bundle}" "${prelude}")
+file(READ "${DTS}" dts)
+foreach(text IN ITEMS "${bundle}" "${prelude}" "${dts}")
   string(FIND "${text}" ")REPJS\"" clash)
   if(NOT clash EQUAL -1)
     message(FATAL_ERROR "embed_js: the text holds the raw string delimiter )REPJS\"")
@@ -14,5 +15,6 @@ file(WRITE "${OUTPUT}.tmp"
   "namespace rep::script {\n"
   "const char* const kSucraseBundle = R\"REPJS(${bundle})REPJS\";\n"
   "const char* const kPrelude = R\"REPJS(${prelude})REPJS\";\n"
+  "const char* const kApiDeclarations = R\"REPJS(${dts})REPJS\";\n"
   "}  // namespace rep::script\n")
 file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

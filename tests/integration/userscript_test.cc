@@ -163,6 +163,34 @@ TEST(Userscript, ScriptsThatCannotRunAreRefusedAtStart) {
     EXPECT_NE(out.find("no config for this environment"), std::string::npos) << out;
 }
 
+// `replicator userscript` connects to nothing: --api prints the declarations an editor
+// needs, --check loads a script and reports its errors, or the schemas it configures.
+TEST(Userscript, CheckAndApiWorkWithoutADatabase) {
+    auto [status, out] = harness::run_replicator({"userscript", "--api"}, 30s);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("declare module \"replicator@v2\""), std::string::npos) << out;
+    EXPECT_NE(out.find("export function configureTargetSchema("), std::string::npos) << out;
+
+    std::string good = write_script("us_check", "good.ts",
+                                    "import * as api from \"replicator@v2\";\n"
+                                    "api.configureTargetSchema(\"db.public\", "
+                                    "{onRowUpsert: (r) => r, onRowDelete: (r) => r});\n");
+    std::tie(status, out) = harness::run_replicator(
+        {"userscript", "--check", good, "--targetSchema", "db.public"}, 30s);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("good.ts: loads; configureTargetSchema for \"db.public\""),
+              std::string::npos)
+        << out;
+    std::tie(status, out) =
+        harness::run_replicator({"userscript", "--check", good, "--targetSchema", "x.y"}, 30s);
+    EXPECT_EQ(status, 2) << out;
+
+    std::string bad = write_script("us_check", "bad.ts", "let x: = 1;\n");
+    std::tie(status, out) = harness::run_replicator({"userscript", "--check", bad}, 30s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("bad.ts:1:"), std::string::npos) << out;
+}
+
 // A handler that throws, or loops, stops replication with the script position, the table and
 // the row's key, and the checkpoint stays before that transaction: once the script is fixed,
 // the same command applies it.
