@@ -53,9 +53,16 @@ TEST(Metrics, VarzCountsEqualReplicatedRows) {
     db.source->exec("DELETE FROM b WHERE id <= 30");
     ASSERT_TRUE(converges(db, {"a", "b"}));
 
-    auto [code, text] = harness::http_get(port, "/_/varz");
-    ASSERT_EQ(code, 200);
-    json m = parse_exposition(text);
+    ASSERT_EQ(harness::http_get(port, "/_/varz").first, 200);
+    // The apply counters move just after each target COMMIT returns: converged data can be
+    // seen a moment before them.
+    json m;
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            m = parse_exposition(harness::http_get(port, "/_/varz").second);
+            return sample(m, "apply_deletes_total", {{"table", "b"}}) == 30;
+        },
+        30s));
     const std::string schema = "it_varz.public";
     EXPECT_EQ(sample(m, "apply_upserts_total", {{"schema", schema}, {"table", "a"}}), 350);
     EXPECT_EQ(sample(m, "apply_upserts_total", {{"schema", schema}, {"table", "b"}}), 200);
