@@ -129,11 +129,12 @@ const target::TableMapping* BatchBuilder::fold_key(const Mapping& mapping) const
 }
 
 void BatchBuilder::fold(const Mapping& mapping, SegmentKind kind, std::vector<Datum> row) {
-    auto open = open_folds_.find(fold_key(mapping));
+    const target::TableMapping* table = fold_key(mapping);
+    auto open = open_folds_.find(table);
     if (open == open_folds_.end()) {
         folded_.push_back(Folded{mapping, {}, {}});
         slots_.push_back({true, folded_.size() - 1});
-        open = open_folds_.emplace(fold_key(mapping), folded_.size() - 1).first;
+        open = open_folds_.emplace(table, folded_.size() - 1).first;
     }
     Folded& f = folded_[open->second];
     std::string key = mapping->key(row);
@@ -176,15 +177,15 @@ void BatchBuilder::add(const Mutation& m) {
     const Mapping& mapping = mapping_for(m.relation);
     std::vector<Datum> row = mapping->project(m.values);
     const Relation& rel = *m.relation;
-    if (!mapping->has_key(row) && rel.replica_identity == kScriptedIdentity) {
-        throw fatal(fmt::format(
-            "the userscript's {} for target table {} lacks its primary key column \"{}\" "
-            "(from source table {}.{}); make {} return the target's key columns",
-            m.kind == MutationKind::kDelete ? "delete" : "row", mapping->target().name.display(),
-            mapping->missing_key_column(row), rel.schema, rel.name,
-            m.kind == MutationKind::kDelete ? "onRowDelete" : "onRowUpsert"));
-    }
     if (!mapping->has_key(row)) {
+        if (rel.replica_identity == kScriptedIdentity) {
+            throw fatal(fmt::format(
+                "the userscript's {} for target table {} lacks its primary key column \"{}\" "
+                "(from source table {}.{}); make {} return the target's key columns",
+                m.kind == MutationKind::kDelete ? "delete" : "row",
+                mapping->target().name.display(), mapping->missing_key_column(row), rel.schema,
+                rel.name, m.kind == MutationKind::kDelete ? "onRowDelete" : "onRowUpsert"));
+        }
         throw fatal(fmt::format(
             "{} on source table {}.{} lacks primary key column \"{}\" of target table {}; the "
             "source's replica identity must cover the target's primary key (ALTER TABLE {}.{} "
