@@ -140,7 +140,11 @@ TEST(MoltDashboards, EveryQueriedMetricIsExportedOrDocumentedAsNotApplicable) {
         db.source->exec("INSERT INTO a VALUES (" + std::to_string(i) + ", 'x')");
         db.source->exec("INSERT INTO b VALUES (" + std::to_string(i) + ", 'x')");
     }
+    // Each step applied before the next: changes of one key in one target transaction are
+    // written once (folded), so the counters would depend on how the steps were grouped.
+    ASSERT_TRUE(harness::converges(db, {"a", "b"})) << r.log();
     db.source->exec("UPDATE a SET v = 'y' WHERE id < 5");
+    ASSERT_TRUE(harness::converges(db, {"a", "b"})) << r.log();
     db.source->exec("DELETE FROM b WHERE id < 3");
     ASSERT_TRUE(harness::converges(db, {"a", "b"})) << r.log();
     // The counters move just after each target COMMIT returns: wait for the last one.
