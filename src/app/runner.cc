@@ -20,6 +20,7 @@
 
 #include "http/status_server.h"
 #include "metrics/snapshotter.h"
+#include "script/apply_handlers.h"
 #include "script/script_stage.h"
 #include "script/userscript.h"
 #include <fmt/format.h>
@@ -75,18 +76,18 @@ nlohmann::json describe_common(const CommonConfig& c) {
 namespace {
 
 // Loads --userscript before anything connects, so a script that does not compile or throws
-// while loading stops the replicator at once (exit status 2).
-std::unique_ptr<script::Userscript> load_userscript(const CommonConfig& config) {
-    auto script =
-        std::make_unique<script::Userscript>(script::UserscriptOptions{config.userscript});
-    if (script->has_table_handlers()) {
-        throw setup_error(fmt::format(
-            "--userscript {}: configureTargetTables (table-level handlers) is not supported yet; "
-            "use configureTargetSchema handlers, which see every row before it is applied",
-            config.userscript));
-    }
+// while loading stops the replicator at once (exit status 2). The files it loads are kept
+// in `modules`, for the loads of its table-level handlers on each apply worker.
+std::unique_ptr<script::Userscript> load_userscript(
+    const CommonConfig& config, const std::shared_ptr<script::ModuleCache>& modules) {
+    script::UserscriptOptions options{config.userscript};
+    options.modules = modules;
+    auto script = std::make_unique<script::Userscript>(options);
     std::vector<std::string> schemas = script->configured_schemas();
-    if (std::find(schemas.begin(), schemas.end(), config.target_schema) == schemas.end()) {
+    std::vector<std::string> tables = script->configured_tables();
+    bool schema_configured =
+        std::find(schemas.begin(), schemas.end(), config.target_schema) != schemas.end();
+    if (!schema_configured && (!schemas.empty() || tables.empty())) {
         std::string names;
         for (const std::string& n : schemas) {
             names += (names.empty() ? "\"" : ", \"") + n + "\"";
@@ -98,8 +99,18 @@ std::unique_ptr<script::Userscript> load_userscript(const CommonConfig& config) 
             config.userscript, names.empty() ? "no schema" : "schema " + names,
             config.target_schema, config.target_schema));
     }
-    spdlog::info("userscript {} loaded: schema-level handlers for {}", script->name(),
-                 config.target_schema);
+    std::string what;
+    if (schema_configured) {
+        what = "schema-level handlers for " + config.target_schema;
+    }
+    if (!tables.empty()) {
+        std::string names;
+        for (const std::string& n : tables) {
+            names += (names.empty() ? "" : ", ") + n;
+        }
+        what += (what.empty() ? "" : "; ") + std::string("table-level handlers for ") + names;
+    }
+    spdlog::info("userscript {} loaded: {}", script->name(), what);
     return script;
 }
 
@@ -130,8 +141,9 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     util::set_show_row_contents(config.show_row_contents);
     std::unique_ptr<script::Userscript> script;
     std::unique_ptr<script::ScriptStage> script_stage;
+    auto script_modules = std::make_shared<script::ModuleCache>();
     if (!config.userscript.empty() && stage == nullptr) {
-        script = load_userscript(config);
+        script = load_userscript(config, script_modules);
     }
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");
@@ -398,6 +410,18 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                     memo_in_target ? lease.fence_sql() : std::string(), lease.fence_params(),
                     fenced_out, &keeper.revoked()};
                 apply.fence = &fence;
+                if (script && script->has_table_handlers()) {
+                    // One engine per apply worker, loaded from the files the first load read.
+                    apply.table_hooks = [&] {
+                        script::ApplyHandlersOptions o;
+                        o.script.path = config.userscript;
+                        o.script.modules = script_modules;
+                        o.target_schema = config.target_schema;
+                        o.dialect = &dialect;
+                        o.probe = &probe;
+                        return std::make_unique<script::ApplyHandlers>(std::move(o));
+                    };
+                }
                 Pipeline pipeline{config, source, apply, target, worker_sessions, stage};
                 pipeline.abort = &keeper.revoked();
                 pipeline.run();

@@ -37,10 +37,6 @@ int run_userscript_command(const UserscriptCommand& c) {
         return 0;
     }
     script::Userscript loaded(script::UserscriptOptions{c.check});
-    if (loaded.has_table_handlers()) {
-        throw setup_error(fmt::format(
-            "{}: configureTargetTables (table-level handlers) is not supported yet", c.check));
-    }
     std::vector<std::string> schemas = loaded.configured_schemas();
     if (!c.target_schema.empty() &&
         std::find(schemas.begin(), schemas.end(), c.target_schema) == schemas.end()) {
@@ -51,8 +47,13 @@ int run_userscript_command(const UserscriptCommand& c) {
     for (const std::string& s : schemas) {
         names += (names.empty() ? "\"" : ", \"") + s + "\"";
     }
-    std::cout << fmt::format("{}: loads; configureTargetSchema for {}\n", c.check,
-                             names.empty() ? "no schema" : names);
+    std::string tables;
+    for (const std::string& t : loaded.configured_tables()) {
+        tables += (tables.empty() ? "\"" : ", \"") + t + "\"";
+    }
+    std::cout << fmt::format("{}: loads; configureTargetSchema for {}{}\n", c.check,
+                             names.empty() ? "no schema" : names,
+                             tables.empty() ? "" : "; configureTargetTables for " + tables);
     return 0;
 }
 

@@ -46,7 +46,8 @@ void finalize_native(JSObjectRef object) {
     delete static_cast<NativeData*>(JSObjectGetPrivate(object));
 }
 
-bool terminate(JSContextRef /*ctx*/, void* /*context*/) {
+bool terminate(JSContextRef /*ctx*/, void* context) {
+    static_cast<JsContext*>(context)->note_terminated();
     return true;
 }
 
@@ -110,7 +111,7 @@ void JsContext::set_time_limit(std::chrono::milliseconds limit) {
     time_limit_ = limit;
     if (limit.count() > 0) {
         JSContextGroupSetExecutionTimeLimit(group_, static_cast<double>(limit.count()) / 1000.0,
-                                            terminate, nullptr);
+                                            terminate, this);
     } else {
         JSContextGroupClearExecutionTimeLimit(group_);
     }

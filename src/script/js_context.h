@@ -1,6 +1,7 @@
 #pragma once
 
 #include <JavaScriptCore/JavaScript.h>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -47,6 +48,11 @@ public:
     // Longest a single evaluate() or call() may run before the engine stops it (0: no limit).
     // A stopped call reports "execution time limit exceeded".
     void set_time_limit(std::chrono::milliseconds limit);
+    std::chrono::milliseconds time_limit() const { return time_limit_; }
+    // Whether the time limit stopped something since the last call of this (the engine's
+    // watchdog says so; a promise reaction it stopped leaves no exception to see).
+    bool take_terminated() { return terminated_.exchange(false); }
+    void note_terminated() { terminated_ = true; }
 
     // --- values ------------------------------------------------------------------------
     JSValueRef string(const std::string& s) const;
@@ -74,6 +80,7 @@ public:
 
 private:
     std::string native_error_;
+    std::atomic<bool> terminated_{false};
     std::chrono::milliseconds time_limit_{0};
     JSContextGroupRef group_;
     JSGlobalContextRef ctx_;

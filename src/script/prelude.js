@@ -62,13 +62,46 @@
       }
     },
     getTX() {
-      throw new Error("getTX() is only available inside an onWrite handler");
+      if (!writing) throw new Error("getTX() is only available inside an onWrite handler");
+      return tx;
     },
-    write() {
-      throw new Error("write() is only available inside an onWrite handler");
+    write(rows) {
+      if (!writing) {
+        return Promise.reject(new Error("write() is only available inside an onWrite handler"));
+      }
+      return settled(() => host.txWrite(rows));
     },
   };
   Object.freeze(v2);
+
+  // --- onWrite: the apply side's open target transaction ---------------------------------------
+  // The host's functions finish before they return (the statement has run), so every promise
+  // an onWrite handler awaits is settled, and the engine runs the handler to its end before
+  // runWrite's caller regains control (microtasks drain when the call returns).
+  let writing = false;
+  const settled = (f) => {
+    try {
+      return Promise.resolve(f());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+  const tx = Object.freeze({
+    query: (sql, ...params) => settled(() => host.txQuery(String(sql), params)),
+    exec: (sql, ...params) => settled(() => host.txExec(String(sql), params)),
+    columns: () => host.txColumns(),
+    schema: () => host.txSchema(),
+    table: () => host.txTable(),
+  });
+  const runWrite = (handler, ops) => {
+    const state = { done: false, error: undefined };
+    writing = true;
+    settled(() => handler(ops)).then(
+      () => { state.done = true; },
+      (e) => { state.done = true; state.failed = true; state.error = e; });
+    return state;
+  };
+  const endWrite = () => { writing = false; };
 
   // --- modules: CommonJS after type stripping (sucrase turns imports into require) -------------
   const cache = new Map();  // resolved path -> module
@@ -96,5 +129,7 @@
     main(path) { makeRequire("")(path); },
     schemas,
     tables,
+    runWrite,
+    endWrite,
   };
 })

@@ -23,6 +23,48 @@ declare module "replicator@v2" {
     },
   ): void;
 
-  /** Table-level handlers: not supported by this replicator yet (refused at start). */
-  export function configureTargetTables(tables: string[], handlers: object): void;
+  /** meta of table-level handlers: meta.schema: --targetSchema; meta.table: the target table. */
+  type TableMetadata = Row & { schema: string; table: string };
+  /** A row change as onWrite receives it and api.write takes it. pk: the key's values, in key order. */
+  type RowOp = ({ action: "delete" } | { action: "upsert"; data: Row }) & {
+    /** On a key change whose new row lacks columns: the old key. */
+    before?: Row;
+    meta: TableMetadata;
+    pk: string[];
+  };
+  /** A target column, as getTX().columns() lists them (key columns first, in key order). */
+  type TargetColumn = { defaultExpr?: string; ignored: boolean; name: string; primary: boolean; type: string };
+
+  /**
+   * Handlers for target tables (bare names, schema.table, database.schema.table, or
+   * --targetSchema followed by the table), run on the apply side after the schema-level
+   * ones. onRowUpsert and onRowDelete come together or not at all.
+   */
+  export function configureTargetTables(
+    tables: string[],
+    handlers: {
+      /** The target table's columns the row carries; answer the row, or null to skip it. */
+      onRowUpsert?: (row: Row, meta: TableMetadata) => Row | null | undefined;
+      /** The primary key's values in key order; answer them, or null to skip the delete. */
+      onRowDelete?: (keyVals: string[], meta: TableMetadata) => string[] | null | undefined;
+      /** Replaces the write of the table's rows in a batch: write them with api.write. */
+      onWrite?: (rows: RowOp[]) => Promise<any> | any;
+    },
+  ): void;
+
+  /** The open target transaction of the batch; only inside onWrite. */
+  interface TargetTX {
+    /** Rows of a query in the transaction; placeholders $1, $2, ... */
+    query(sql: string, ...params: any[]): Promise<Iterable<any[]>>;
+    /** Runs a statement in the transaction (SAVEPOINT, ROLLBACK TO SAVEPOINT, DML). */
+    exec(sql: string, ...params: any[]): Promise<void>;
+    columns(): TargetColumn[];
+    /** The target schema, quoted for SQL. */
+    schema(): string;
+    /** The target table, quoted and qualified for SQL. */
+    table(): string;
+  }
+  export function getTX(): TargetTX;
+  /** The standard write of the rows, in the transaction; errors hold "SQLSTATE nnnnn". */
+  export function write(rows: RowOp[]): Promise<void>;
 }

@@ -2,33 +2,13 @@
 
 #include "base/error.h"
 
+#include "script/values.h"
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 
 namespace rep::script {
-namespace {
-
-const char* kind_name(JSContextRef ctx, JSValueRef v) {
-    switch (JSValueGetType(ctx, v)) {
-        case kJSTypeUndefined:
-            return "undefined";
-        case kJSTypeNull:
-            return "null";
-        case kJSTypeBoolean:
-            return "a boolean";
-        case kJSTypeNumber:
-            return "a number";
-        case kJSTypeString:
-            return "a string";
-        default:
-            return JSValueIsArray(ctx, v) ? "an array" : "an object";
-    }
-}
-
-}  // namespace
-
 ScriptStage::ScriptStage(Userscript& script, std::string target_schema, metrics::Probe* probe)
     : script_(script),
       target_schema_(std::move(target_schema)),
@@ -224,7 +204,6 @@ void ScriptStage::emit(const Mutation& m, MutationKind kind, const std::string& 
                        const std::vector<JSValueRef>& sent, std::vector<Mutation>& out,
                        const char* handler) {
     JsContext& js = script_.js();
-    JSContextRef ctx = js.ctx();
     Mutation result;
     result.kind = kind;
     result.values.reserve(row.values.size());
@@ -242,27 +221,14 @@ void ScriptStage::emit(const Mutation& m, MutationKind kind, const std::string& 
             result.values.push_back(values[k]);
             continue;
         }
-        switch (JSValueGetType(ctx, v)) {
-            case kJSTypeUndefined:
-                result.values.push_back(Datum{});  // absent: the target keeps its value
-                break;
-            case kJSTypeNull:
-                result.values.push_back(Datum::null());
-                break;
-            case kJSTypeObject: {
-                auto json = js.to_json(v);
-                if (!json) {
-                    throw fatal(fmt::format(
-                        "--userscript {}: {} returned column \"{}\" of table {} as a function; "
-                        "values must be strings, numbers, booleans, null, objects or arrays",
-                        script_.name(), handler, to_std_string(row.names[c]), table));
-                }
-                result.values.push_back(Datum::value(std::move(*json)));
-                break;
-            }
-            default:
-                result.values.push_back(Datum::value(js.to_string(v)));
+        std::optional<Datum> d = datum_of(js, v);
+        if (!d) {
+            throw fatal(
+                fmt::format("--userscript {}: {} returned column \"{}\" of table {} as a function; "
+                            "values must be strings, numbers, booleans, null, objects or arrays",
+                            script_.name(), handler, to_std_string(row.names[c]), table));
         }
+        result.values.push_back(std::move(*d));
     }
     result.relation = relation_for(m.relation, table, row);
     out.push_back(std::move(result));

@@ -75,11 +75,13 @@ Userscript::Userscript(UserscriptOptions options)
     if (ec || !fs::is_regular_file(main, ec)) {
         throw setup_error(fmt::format("--userscript {}: no such file", options_.path.string()));
     }
-    stripper_ = std::make_unique<TypeStripper>();
     JsContext& js = *js_;
 
     JSObjectRef host = js.object();
     js.set(host, "log", js.function("log", [this](JsContext& c, const std::vector<JSValueRef>& a) {
+        if (loading_ && options_.reload) {
+            return c.undefined();  // shown by the first load already
+        }
         std::string level = !a.empty() ? c.to_string(a[0]) : "log";
         std::string text = a.size() > 1 ? c.to_string(a[1]) : "";
         if (level == "debug") {
@@ -99,41 +101,27 @@ Userscript::Userscript(UserscriptOptions options)
            js.function("resolve", [this](JsContext& c, const std::vector<JSValueRef>& a) {
                std::string spec = !a.empty() ? c.to_string(a[0]) : "";
                std::string from = a.size() > 1 ? c.to_string(a[1]) : "";
-               if (!stripper_) {
-                   throw fatal(
-                       fmt::format("import \"{}\": imports are resolved only while the "
-                                   "userscript loads",
-                                   spec));
-               }
-               fs::path base =
-                   (from.empty() ? fs::path(spec) : fs::path(from) / spec).lexically_normal();
-               std::optional<fs::path> file = find_module(base);
-               if (!file) {
-                   throw fatal(
-                       fmt::format("cannot find module \"{}\" (looked for {} and {}.ts, "
-                                   ".js, /index.ts, /index.js)",
-                                   spec, base.string(), base.string()));
-               }
+               ModuleCache::Module m = resolve(spec, from);
                JSObjectRef found = c.object();
-               c.set(found, "path", c.string(file->string()));
-               c.set(found, "dir", c.string(file->parent_path().string()));
-               std::string source = load_source(*file);
-               if (!is_code(*file)) {
-                   JSValueRef text = c.string(source);
-                   if (file->extension() == ".json") {
-                       JsString json(source);
-                       text = JSValueMakeFromJSONString(c.ctx(), json.get());
-                       if (text == nullptr) {
-                           throw fatal(fmt::format("{} is not valid JSON", file->string()));
-                       }
+               c.set(found, "path", c.string(m.path));
+               c.set(found, "dir", c.string(m.dir));
+               if (m.code) {
+                   c.set(found, "code", c.string(m.content));
+               } else if (fs::path(m.path).extension() == ".json") {
+                   JsString json(m.content);
+                   JSValueRef parsed = JSValueMakeFromJSONString(c.ctx(), json.get());
+                   if (parsed == nullptr) {
+                       throw fatal(fmt::format("{} is not valid JSON", m.path));
                    }
-                   c.set(found, "text", text);
+                   c.set(found, "text", parsed);
                } else {
-                   bool ts = file->extension() == ".ts" || file->extension() == ".mts";
-                   c.set(found, "code", c.string(stripper_->strip(source, file->string(), ts)));
+                   c.set(found, "text", c.string(m.content));
                }
                return static_cast<JSValueRef>(found);
            }));
+    for (auto& [name, native] : options_.natives) {
+        js.set(host, name, js.function(name, native));
+    }
     js.set(host, "compile",
            js.function("compile", [](JsContext& c, const std::vector<JSValueRef>& a) {
                std::string code = !a.empty() ? c.to_string(a[0]) : "";
@@ -155,6 +143,7 @@ Userscript::Userscript(UserscriptOptions options)
     js.set_time_limit(options_.call_limit);
     auto ran = js.call(js.as_object(js.get(exports_, "main")), {js.string(main.string())}, &error);
     stripper_.reset();  // the compiler's context is not needed any more; no more imports
+    loading_ = false;
     if (!ran) {
         throw setup_error(
             fmt::format("--userscript {}: {}", options_.path.string(), error.describe()));
@@ -165,6 +154,56 @@ Userscript::~Userscript() {
     if (exports_ != nullptr) {
         JSValueUnprotect(js_->ctx(), exports_);
     }
+}
+
+std::optional<ModuleCache::Module> ModuleCache::find(const std::string& from,
+                                                     const std::string& spec) const {
+    std::lock_guard lock(mu_);
+    auto it = modules_.find({from, spec});
+    if (it == modules_.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+void ModuleCache::add(const std::string& from, const std::string& spec, Module module) {
+    std::lock_guard lock(mu_);
+    modules_.emplace(std::make_pair(from, spec), std::move(module));
+}
+
+ModuleCache::Module Userscript::resolve(const std::string& spec, const std::string& from) {
+    if (!loading_) {
+        throw fatal(fmt::format(
+            "import \"{}\": imports are resolved only while the userscript loads", spec));
+    }
+    if (options_.modules) {
+        if (auto cached = options_.modules->find(from, spec)) {
+            return *cached;
+        }
+    }
+    fs::path base = (from.empty() ? fs::path(spec) : fs::path(from) / spec).lexically_normal();
+    std::optional<fs::path> file = find_module(base);
+    if (!file) {
+        throw fatal(fmt::format(
+            "cannot find module \"{}\" (looked for {} and {}.ts, .js, /index.ts, /index.js)", spec,
+            base.string(), base.string()));
+    }
+    ModuleCache::Module m;
+    m.path = file->string();
+    m.dir = file->parent_path().string();
+    m.content = load_source(*file);
+    m.code = is_code(*file);
+    if (m.code) {
+        if (!stripper_) {
+            stripper_ = std::make_unique<TypeStripper>();
+        }
+        bool ts = file->extension() == ".ts" || file->extension() == ".mts";
+        m.content = stripper_->strip(m.content, m.path, ts);
+    }
+    if (options_.modules) {
+        options_.modules->add(from, spec, m);
+    }
+    return m;
 }
 
 std::string Userscript::load_source(const fs::path& file) const {
@@ -190,11 +229,15 @@ Userscript::SchemaHandlers Userscript::schema_handlers(const std::string& target
 }
 
 std::vector<std::string> Userscript::configured_schemas() const {
+    return map_keys("schemas");
+}
+
+std::vector<std::string> Userscript::map_keys(const char* which) const {
     JsContext& js = *js_;
     JsError error;
     JSValueRef list =
-        js.evaluate("(m) => Array.from(m.keys())", "replicator:schemas.js", "listing schemas");
-    auto keys = js.call(js.as_object(list), {js.get(exports_, "schemas")}, &error);
+        js.evaluate("(m) => Array.from(m.keys())", "replicator:keys.js", "listing handlers");
+    auto keys = js.call(js.as_object(list), {js.get(exports_, which)}, &error);
     std::vector<std::string> out;
     if (keys && js.is_array(*keys)) {
         JSObjectRef arr = js.as_object(*keys);
@@ -203,6 +246,26 @@ std::vector<std::string> Userscript::configured_schemas() const {
         }
     }
     return out;
+}
+
+std::vector<std::string> Userscript::configured_tables() const {
+    return map_keys("tables");
+}
+
+std::optional<Userscript::TableHandlers> Userscript::table_handlers(const std::string& name) const {
+    JsContext& js = *js_;
+    JSObjectRef tables = js.as_object(js.get(exports_, "tables"));
+    JSObjectRef get = js.as_object(js.get(tables, "get"));
+    auto entry = js.call(get, {js.string(name)}, nullptr, tables);
+    if (!entry || !js.is_object(*entry)) {
+        return std::nullopt;
+    }
+    JSObjectRef h = js.as_object(*entry);
+    auto handler = [&](const char* key) {
+        JSValueRef v = js.get(h, key);
+        return js.is_function(v) ? js.as_object(v) : nullptr;
+    };
+    return TableHandlers{handler("onRowUpsert"), handler("onRowDelete"), handler("onWrite")};
 }
 
 bool Userscript::has_table_handlers() const {

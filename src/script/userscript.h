@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 namespace rep::script {
@@ -23,10 +26,35 @@ private:
     JSObjectRef strip_ = nullptr;
 };
 
+// The files a script's first load read, type-stripped, by the import that named them: later
+// loads of the same script (one per apply worker) run the very same code, without touching
+// the file system or the compiler again. Thread-safe.
+class ModuleCache {
+public:
+    struct Module {
+        std::string path;  // canonical
+        std::string dir;
+        bool code = false;  // stripped JavaScript; else a text (or JSON) import
+        std::string content;
+    };
+    std::optional<Module> find(const std::string& from, const std::string& spec) const;
+    void add(const std::string& from, const std::string& spec, Module module);
+
+private:
+    mutable std::mutex mu_;
+    std::map<std::pair<std::string, std::string>, Module> modules_;
+};
+
 struct UserscriptOptions {
     std::filesystem::path path;  // --userscript
     // Longest one handler call may run (and the script's top level while loading).
     std::chrono::milliseconds call_limit{10000};
+    // Filled by the first load, read by later ones (null: no sharing).
+    std::shared_ptr<ModuleCache> modules;
+    // A later load of a script loaded before: its top level's console output was shown then.
+    bool reload = false;
+    // Native functions added to the prelude's `host` (the apply side's transaction access).
+    std::map<std::string, JsContext::Native> natives;
 };
 
 // A loaded `--userscript`: TypeScript (or JavaScript) run in its own JavaScriptCore context.
@@ -57,11 +85,26 @@ public:
     SchemaHandlers schema_handlers(const std::string& target_schema) const;
     // Schemas the script configured (for the check that one of them is --targetSchema).
     std::vector<std::string> configured_schemas() const;
-    // Whether configureTargetTables registered anything (not applied yet: see docs).
+    // Whether configureTargetTables registered anything.
     bool has_table_handlers() const;
+    // The names configureTargetTables was given, as given.
+    std::vector<std::string> configured_tables() const;
+    // The configureTargetTables handlers registered under `name` (exactly as given to it);
+    // nullptr for a handler left out; nullopt if none are.
+    struct TableHandlers {
+        JSObjectRef on_upsert = nullptr;
+        JSObjectRef on_delete = nullptr;
+        JSObjectRef on_write = nullptr;
+    };
+    std::optional<TableHandlers> table_handlers(const std::string& name) const;
+    // The prelude's exports: runWrite/endWrite (apply_handlers.cc).
+    JSObjectRef exports() const { return exports_; }
 
 private:
     std::string load_source(const std::filesystem::path& file) const;
+    // The module `spec` names from directory `from`, from the cache or the file system.
+    ModuleCache::Module resolve(const std::string& spec, const std::string& from);
+    std::vector<std::string> map_keys(const char* which) const;
 
     UserscriptOptions options_;
     std::string name_;
@@ -69,6 +112,7 @@ private:
     JSObjectRef exports_ = nullptr;  // what the prelude returned (protected from GC)
     // While the script loads: imports are resolved (and type-stripped) only then.
     std::unique_ptr<TypeStripper> stripper_;
+    bool loading_ = true;
 };
 
 }  // namespace rep::script

@@ -4,6 +4,7 @@
 #include "core/position.h"
 #include "core/progress.h"
 #include "sequencer/group_writer.h"
+#include "sequencer/table_hooks.h"
 #include "staging/memo.h"
 #include "target/segment_writer.h"
 #include "target/table_catalog.h"
@@ -61,6 +62,9 @@ struct ApplyContext {
     metrics::Probe& probe;
     // Opens every target transaction, if set (only when the memo is in the target).
     const TransactionFence* fence = nullptr;
+    // The userscript's table-level handlers (configureTargetTables), one per worker; empty
+    // without them.
+    TableHooksFactory table_hooks;
 
     bool memo_in_target() const { return staging == nullptr; }
 };

@@ -173,40 +173,58 @@ const BatchBuilder::Mapping& BatchBuilder::mapping_for(const std::shared_ptr<con
     return it->second;
 }
 
+void BatchBuilder::require_key(const Mutation& m, const Mapping& mapping,
+                               const std::vector<Datum>& row, bool old_tuple) const {
+    if (mapping->has_key(row)) {
+        return;
+    }
+    const Relation& rel = *m.relation;
+    if (old_tuple) {
+        throw fatal(fmt::format(
+            "an UPDATE on source table {}.{} changed its replica identity, but the old tuple "
+            "lacks primary key column \"{}\" of target table {}, so the old row cannot be "
+            "deleted; make the source's replica identity cover the target's primary key "
+            "(ALTER TABLE {}.{} REPLICA IDENTITY FULL)",
+            rel.schema, rel.name, mapping->missing_key_column(row),
+            mapping->target().name.display(), rel.schema, rel.name));
+    }
+    if (rel.replica_identity == kScriptedIdentity) {
+        throw fatal(fmt::format(
+            "the userscript's {} for target table {} lacks its primary key column \"{}\" "
+            "(from source table {}.{}); make {} return the target's key columns",
+            m.kind == MutationKind::kDelete ? "delete" : "row", mapping->target().name.display(),
+            mapping->missing_key_column(row), rel.schema, rel.name,
+            m.kind == MutationKind::kDelete ? "onRowDelete" : "onRowUpsert"));
+    }
+    throw fatal(fmt::format(
+        "{} on source table {}.{} lacks primary key column \"{}\" of target table {}; the "
+        "source's replica identity must cover the target's primary key (ALTER TABLE {}.{} "
+        "REPLICA IDENTITY FULL, or give both the same primary key)",
+        m.kind == MutationKind::kDelete ? "a DELETE" : "an UPDATE", rel.schema, rel.name,
+        mapping->missing_key_column(row), mapping->target().name.display(), rel.schema, rel.name));
+}
+
+bool BatchBuilder::hooked(const Mapping& mapping) {
+    auto it = hooked_.find(mapping.get());
+    if (it == hooked_.end()) {
+        it = hooked_.emplace(mapping.get(), hooks_->has_row_handlers(mapping->target())).first;
+    }
+    return it->second;
+}
+
 void BatchBuilder::add(const Mutation& m) {
     const Mapping& mapping = mapping_for(m.relation);
     std::vector<Datum> row = mapping->project(m.values);
-    const Relation& rel = *m.relation;
-    if (!mapping->has_key(row)) {
-        if (rel.replica_identity == kScriptedIdentity) {
-            throw fatal(fmt::format(
-                "the userscript's {} for target table {} lacks its primary key column \"{}\" "
-                "(from source table {}.{}); make {} return the target's key columns",
-                m.kind == MutationKind::kDelete ? "delete" : "row",
-                mapping->target().name.display(), mapping->missing_key_column(row), rel.schema,
-                rel.name, m.kind == MutationKind::kDelete ? "onRowDelete" : "onRowUpsert"));
-        }
-        throw fatal(fmt::format(
-            "{} on source table {}.{} lacks primary key column \"{}\" of target table {}; the "
-            "source's replica identity must cover the target's primary key (ALTER TABLE {}.{} "
-            "REPLICA IDENTITY FULL, or give both the same primary key)",
-            m.kind == MutationKind::kDelete ? "a DELETE" : "an UPDATE", rel.schema, rel.name,
-            mapping->missing_key_column(row), mapping->target().name.display(), rel.schema,
-            rel.name));
+    if (hooks_ != nullptr && hooked(mapping)) {
+        add_hooked(m, mapping, std::move(row));
+        return;
     }
+    require_key(m, mapping, row, false);
     if (m.kind == MutationKind::kUpsert && !m.old_values.empty()) {
         // An UPDATE that carried its old key: if the key changed, the old row must go, or it
         // would linger on the target next to the new one.
         std::vector<Datum> old_row = mapping->project(m.old_values);
-        if (!mapping->has_key(old_row)) {
-            throw fatal(fmt::format(
-                "an UPDATE on source table {}.{} changed its replica identity, but the old tuple "
-                "lacks primary key column \"{}\" of target table {}, so the old row cannot be "
-                "deleted; make the source's replica identity cover the target's primary key "
-                "(ALTER TABLE {}.{} REPLICA IDENTITY FULL)",
-                rel.schema, rel.name, mapping->missing_key_column(old_row),
-                mapping->target().name.display(), rel.schema, rel.name));
-        }
+        require_key(m, mapping, old_row, true);
         if (mapping->key(old_row) != mapping->key(row)) {
             change_key(mapping, std::move(row), std::move(old_row));
             return;
@@ -214,6 +232,60 @@ void BatchBuilder::add(const Mutation& m) {
     }
     if (m.kind == MutationKind::kDelete) {
         append(mapping, SegmentKind::kDelete, key_only(*mapping, row));
+        return;
+    }
+    append(mapping, SegmentKind::kUpsert, std::move(row));
+}
+
+void BatchBuilder::add_hooked(const Mutation& m, const Mapping& mapping, std::vector<Datum> row) {
+    // The handlers see rows by the target's key: a delete's key values in key order, so the
+    // key must be there first.
+    require_key(m, mapping, row, false);
+    if (m.kind == MutationKind::kDelete) {
+        row = key_only(*mapping, row);
+        if (hooks_->remove(*mapping, row)) {
+            append(mapping, SegmentKind::kDelete, std::move(row));
+        }
+        return;
+    }
+    // An UPDATE that changed the key reaches the handlers as onRowDelete of the old key and
+    // onRowUpsert of the new row, as it reaches schema-level handlers.
+    std::vector<Datum> old_key;
+    if (!m.old_values.empty()) {
+        std::vector<Datum> old_row = mapping->project(m.old_values);
+        require_key(m, mapping, old_row, true);
+        if (mapping->key(old_row) != mapping->key(row)) {
+            old_key = key_only(*mapping, old_row);
+            if (!hooks_->remove(*mapping, old_key)) {
+                old_key.clear();  // the handler keeps the old row
+            }
+        }
+    }
+    if (!hooks_->upsert(*mapping, row)) {
+        if (!old_key.empty()) {
+            append(mapping, SegmentKind::kDelete, std::move(old_key));
+        }
+        return;
+    }
+    add_row(mapping, MutationKind::kUpsert, std::move(row), std::move(old_key));
+}
+
+void BatchBuilder::add_row(const Mapping& mapping, MutationKind kind, std::vector<Datum> row,
+                           std::vector<Datum> old_key) {
+    for (const std::vector<Datum>* r : {&row, &old_key}) {
+        if (!r->empty() && !mapping->has_key(*r)) {
+            throw fatal(fmt::format(
+                "the userscript's {} for target table {} lacks primary key column \"{}\"",
+                kind == MutationKind::kDelete ? "delete" : "row", mapping->target().name.display(),
+                mapping->missing_key_column(*r)));
+        }
+    }
+    if (kind == MutationKind::kDelete) {
+        append(mapping, SegmentKind::kDelete, key_only(*mapping, row));
+        return;
+    }
+    if (!old_key.empty() && mapping->key(old_key) != mapping->key(row)) {
+        change_key(mapping, std::move(row), std::move(old_key));
         return;
     }
     append(mapping, SegmentKind::kUpsert, std::move(row));

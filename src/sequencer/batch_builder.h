@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/mutation.h"
+#include "sequencer/table_hooks.h"
 #include "target/segment_writer.h"
 #include "target/table_catalog.h"
 #include "util/target_session.h"
@@ -33,13 +34,22 @@ namespace rep::sequencer {
 // far are written before it and folding starts afresh after it.
 class BatchBuilder {
 public:
-    // `session` is where the catalog reads tables it has not seen yet.
-    BatchBuilder(target::TableCatalog& catalog, util::TargetSession& session, bool collapse)
-        : catalog_(catalog), session_(session), collapse_(collapse) {}
+    using Mapping = std::shared_ptr<const target::TableMapping>;
+
+    // `session` is where the catalog reads tables it has not seen yet. `hooks`, if not null,
+    // are the table-level handlers each row of a table that has them goes through first.
+    BatchBuilder(target::TableCatalog& catalog, util::TargetSession& session, bool collapse,
+                 TableHooks* hooks = nullptr)
+        : catalog_(catalog), session_(session), collapse_(collapse), hooks_(hooks) {}
 
     // Throws rep::Error (fatal) for an unknown target table, schema drift or a row without
-    // its primary key.
+    // its primary key, or what a table-level handler threw.
     void add(const Mutation& m);
+    // A target-ordered row of `mapping`'s table as an onWrite handler writes it (api.write),
+    // with no handlers: an upsert, a delete by key, or, when `old_key` holds another key, a
+    // key change. Throws rep::Error (fatal) for a row without its primary key.
+    void add_row(const Mapping& mapping, MutationKind kind, std::vector<Datum> row,
+                 std::vector<Datum> old_key = {});
     size_t rows() const { return rows_; }
     bool empty() const { return rows_ == 0; }
     // The statements to run, in an order that gives the source's result; empties the builder.
@@ -49,7 +59,6 @@ public:
     void set_collapse(bool on) { collapse_ = on; }
 
 private:
-    using Mapping = std::shared_ptr<const target::TableMapping>;
     // One table's changes folded per key.
     struct Folded {
         struct Entry {
@@ -70,6 +79,13 @@ private:
     // The mapping of a relation, from this builder's own cache (no lock per row); the shared
     // catalog is asked once per relation layout.
     const Mapping& mapping_for(const std::shared_ptr<const Relation>& rel);
+    // Whether the table of `mapping` has row handlers (asked once per mapping).
+    bool hooked(const Mapping& mapping);
+    // A row change of a table with row handlers: the handlers first, then as add() does.
+    void add_hooked(const Mutation& m, const Mapping& mapping, std::vector<Datum> row);
+    // Throws the error for a row (of `m`, or the script's) without its primary key.
+    void require_key(const Mutation& m, const Mapping& mapping, const std::vector<Datum>& row,
+                     bool old_tuple) const;
     // A key change: a delete and an upsert, or a move (see the class comment).
     void change_key(const Mapping& mapping, std::vector<Datum> row, std::vector<Datum> old_row);
     bool folding(const Mapping& mapping) const {
@@ -86,6 +102,8 @@ private:
     // The catalog keeps every relation it mapped alive, so their addresses stay unique.
     std::unordered_map<const Relation*, Mapping> mappings_;
     bool collapse_;
+    TableHooks* hooks_;
+    std::unordered_map<const target::TableMapping*, bool> hooked_;
     std::vector<Slot> slots_;
     std::vector<target::Segment> segments_;  // strict order
     std::vector<Folded> folded_;

@@ -23,7 +23,8 @@ GroupApplier::GroupApplier(const ApplyContext& context, util::TargetSession& ses
                            CommitHooks& hooks)
     : context_(context),
       hooks_(hooks),
-      builder_(context.catalog, session, context.options.collapse),
+      table_hooks_(context.table_hooks ? context.table_hooks() : nullptr),
+      builder_(context.catalog, session, context.options.collapse, table_hooks_.get()),
       writer_(
           context.catalog.dialect(), context.options.max_message_bytes, session,
           [this](const Error& e, const Segment& s) { fail_segment(e, s); }, context.fence) {}
@@ -78,8 +79,88 @@ bool GroupApplier::mid_group_flush_due() const {
            (txn_rows_ >= flush_size || rows >= (kGroupGrowth + 1) * flush_size);
 }
 
+// What an onWrite handler writes with goes into the group's open target transaction.
+class GroupApplier::HandlerTransaction final : public TableHooks::Transaction {
+public:
+    explicit HandlerTransaction(GroupApplier& applier) : applier_(applier) {}
+    void write(const std::shared_ptr<const target::TableMapping>& mapping,
+               std::vector<RowWrite> rows) override {
+        // In strict source order: the handler's rows, as it ordered them.
+        BatchBuilder builder(applier_.context_.catalog, applier_.writer_.session(),
+                             /*collapse=*/false);
+        for (RowWrite& r : rows) {
+            builder.add_row(mapping, r.kind, std::move(r.row), std::move(r.old_key));
+        }
+        std::vector<Segment> segments = builder.take_segments();
+        applier_.record_written(segments, applier_.writer_.write_for_handler(segments));
+    }
+    util::TargetSession& session() override {
+        applier_.writer_.begin();
+        return applier_.writer_.session();
+    }
+
+private:
+    GroupApplier& applier_;
+};
+
+bool GroupApplier::has_on_write(const target::TargetTable& table) {
+    std::string name = table.name.display();
+    auto it = on_write_.find(name);
+    if (it == on_write_.end()) {
+        it = on_write_.emplace(name, table_hooks_->has_on_write(table)).first;
+    }
+    return it->second;
+}
+
+std::vector<Segment> GroupApplier::through_on_write(std::vector<Segment> segments) {
+    if (table_hooks_ == nullptr) {
+        return segments;
+    }
+    std::vector<Segment> pending;  // segments of tables without onWrite, in order
+    for (size_t i = 0; i < segments.size();) {
+        const target::TargetTable& table = segments[i].mapping->target();
+        if (!has_on_write(table)) {
+            pending.push_back(std::move(segments[i++]));
+            continue;
+        }
+        // The handler takes a run of its table's segments; what came before is written
+        // first, so it runs on the target as the source's order has it.
+        std::string name = table.name.display();
+        std::vector<Segment> run;
+        while (i < segments.size() && segments[i].mapping->target().name.display() == name) {
+            run.push_back(std::move(segments[i++]));
+        }
+        if (!pending.empty()) {
+            record_written(pending, writer_.write(pending));
+            pending.clear();
+        }
+        writer_.begin();
+        HandlerTransaction tx(*this);
+        try {
+            table_hooks_->on_write(run, tx);
+        } catch (const Error& e) {
+            if (!e.retryable()) {
+                context_.probe.apply_error(table.name.table);
+            }
+            throw;
+        }
+        if (!writer_.session().in_transaction()) {
+            context_.probe.apply_error(table.name.table);
+            throw Error(
+                ErrorKind::kFatal,
+                fmt::format("the userscript's onWrite for table {} returned with the target "
+                            "transaction aborted or ended ({}); after a failed statement it "
+                            "catches, a handler must ROLLBACK TO SAVEPOINT, and it must never "
+                            "COMMIT or ROLLBACK the transaction itself. Checkpoint stays at {}",
+                            name, current_transaction(),
+                            context_.codec.describe(context_.progress.get())));
+        }
+    }
+    return pending;
+}
+
 void GroupApplier::flush() {
-    std::vector<Segment> segments = builder_.take_segments();
+    std::vector<Segment> segments = through_on_write(builder_.take_segments());
     if (segments.empty()) {
         return;
     }
@@ -150,7 +231,7 @@ void GroupApplier::commit() {
             checkpoint.params.push_back(std::move(value));
         }
     }
-    std::vector<Segment> segments = builder_.take_segments();
+    std::vector<Segment> segments = through_on_write(builder_.take_segments());
     record_written(segments, writer_.commit(segments, checkpoint));
     hooks_.committed(span_);
     committed();

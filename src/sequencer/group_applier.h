@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,7 +96,12 @@ public:
     size_t rows() const { return group_rows_; }
 
 private:
+    class HandlerTransaction;
     bool mid_group_flush_due() const;
+    // Hands the segments of tables with an onWrite handler to it, writing the segments before
+    // each such run first; returns the segments after the last run, still to be written.
+    std::vector<target::Segment> through_on_write(std::vector<target::Segment> segments);
+    bool has_on_write(const target::TargetTable& table);
     void apply_truncate(const ChangeItem& item);
     void record_written(const std::vector<target::Segment>& segments, double seconds);
     void committed();  // the bookkeeping after a COMMIT
@@ -111,6 +117,7 @@ private:
 
     const ApplyContext& context_;
     CommitHooks& hooks_;
+    std::unique_ptr<TableHooks> table_hooks_;  // before builder_, which uses it
     BatchBuilder builder_;
     GroupWriter writer_;
 
@@ -129,6 +136,7 @@ private:
     // Rows written in the open target transaction per table (upserts, deletes); they count
     // in the metrics only once committed.
     std::map<std::string, std::pair<uint64_t, uint64_t>> pending_counts_;
+    std::map<std::string, bool> on_write_;  // by table: whether it has an onWrite handler
 };
 
 }  // namespace rep::sequencer

@@ -96,11 +96,16 @@ double GroupWriter::write(std::vector<Segment>& segments) {
     return send(segments, nullptr);
 }
 
+double GroupWriter::write_for_handler(std::vector<Segment>& segments) {
+    return send(segments, nullptr, /*report_failure=*/false);
+}
+
 double GroupWriter::commit(std::vector<Segment>& segments, const CheckpointWrite& checkpoint) {
     return send(segments, &checkpoint);
 }
 
-double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* checkpoint) {
+double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* checkpoint,
+                         bool report_failure) {
     bool commit = checkpoint != nullptr;
     if (segments.empty() && !commit) {
         return 0;
@@ -161,7 +166,8 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         if (failed == fence_call && TransactionFence::says_lost(e)) {
             throw fatal(fence_->lost);
         }
-        if (!e.retryable() && failed >= first_segment && failed - first_segment < segment_calls) {
+        if (report_failure && !e.retryable() && failed >= first_segment &&
+            failed - first_segment < segment_calls) {
             on_failure_(e, segments[writer_.segment_of_call(failed - first_segment)]);
         }
         throw;

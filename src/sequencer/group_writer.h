@@ -73,6 +73,12 @@ public:
     // Sends the segments of a flush in one round trip (led by BEGIN if it has not gone out).
     // Returns the seconds it took. Throws rep::Error.
     double write(std::vector<target::Segment>& segments);
+    // As write(), for rows an onWrite handler writes: a fatal error is thrown as the target
+    // sent it, without SegmentFailure, and the transaction is left for the handler to roll
+    // back to a savepoint, or to fail.
+    double write_for_handler(std::vector<target::Segment>& segments);
+    // Sends BEGIN now if it has not gone out (before a handler's own statements).
+    void begin() { send_begin(); }
     // Sends the remaining segments, the checkpoint and COMMIT in one round trip, and closes
     // the transaction. Throws rep::Error; if the connection broke, in_doubt() says whether
     // the COMMIT was in flight.
@@ -102,7 +108,8 @@ public:
     util::TargetSession& session() { return session_; }
 
 private:
-    double send(std::vector<target::Segment>& segments, const CheckpointWrite* checkpoint);
+    double send(std::vector<target::Segment>& segments, const CheckpointWrite* checkpoint,
+                bool report_failure = true);
     void send_begin();
 
     util::TargetSession& session_;

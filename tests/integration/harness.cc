@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <signal.h>
@@ -37,6 +38,13 @@ int target_port() {
 std::string servers_base() {
     const char* v = std::getenv("REP_TEST_BASE");
     return v != nullptr ? v : REP_TEST_BASE_DEFAULT;
+}
+
+std::string write_script(const std::string& dir, const std::string& name, const std::string& text) {
+    std::filesystem::path d = std::filesystem::path(servers_base()) / dir;
+    std::filesystem::create_directories(d);
+    std::ofstream(d / name) << text;
+    return (d / name).string();
 }
 
 ::testing::AssertionResult pg_servers(const std::string& action, int port,

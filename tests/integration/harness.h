@@ -19,6 +19,8 @@ namespace harness {
 int source_port();
 int target_port();
 std::string servers_base();
+// Writes `text` to <servers_base>/<dir>/<name> (a userscript, say) and returns the path.
+std::string write_script(const std::string& dir, const std::string& name, const std::string& text);
 // How many kill -9 an interruption test makes: `default_kills`, or REP_SOAK_KILLS when set
 // (scripts/soak.sh runs the kill tests with many more).
 int kill_count(int default_kills);

@@ -20,15 +20,8 @@ using harness::converges;
 using harness::Databases;
 using harness::fresh_log;
 using harness::Replicator;
+using harness::write_script;
 using namespace std::chrono_literals;
-
-// Writes `text` to <servers_base>/<dir>/<name> and returns the path.
-std::string write_script(const std::string& dir, const std::string& name, const std::string& text) {
-    std::filesystem::path d = std::filesystem::path(harness::servers_base()) / dir;
-    std::filesystem::create_directories(d);
-    std::ofstream(d / name) << text;
-    return (d / name).string();
-}
 
 // The cookbook's table filter, a soft-delete row filter, a column filter, a rename and a
 // computed column, written in TypeScript with a helper module and a text import.

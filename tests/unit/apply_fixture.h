@@ -98,10 +98,13 @@ struct ApplyFixture {
         sequencer::ApplyContext c{options,  codec,   catalog,  memo,
                                   kMemoKey, staging, progress, probe};
         c.fence = fence;
+        c.table_hooks = table_hooks;
         return c;
     }
     // What fences the workers' transactions (the stream lease), if anything.
     const sequencer::TransactionFence* fence = nullptr;
+    // Table-level handlers for the workers, if any.
+    sequencer::TableHooksFactory table_hooks;
 
     target::Dialect dialect{target::TargetProduct::kPostgres};
     SchemaRef schema = SchemaRef::parse("public", "--targetSchema");

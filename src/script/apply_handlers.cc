@@ -1,0 +1,235 @@
+#include "script/apply_handlers.h"
+
+#include "base/error.h"
+
+#include "script/values.h"
+#include "script/write_ops.h"
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace rep::script {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point started) {
+    return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+bool is_nothing(JSContextRef ctx, JSValueRef v) {
+    return JSValueIsNull(ctx, v) || JSValueIsUndefined(ctx, v);
+}
+
+}  // namespace
+
+ApplyHandlers::ApplyHandlers(ApplyHandlersOptions options) : options_(std::move(options)) {
+    options_.script.reload = true;
+    options_.script.natives = natives();
+}
+
+ApplyHandlers::~ApplyHandlers() {
+    if (!script_) {
+        return;
+    }
+    JSContextRef ctx = script_->js().ctx();
+    for (auto& [name, t] : tables_) {
+        for (JSStringRef n : t.names) {
+            JSStringRelease(n);
+        }
+        JSValueUnprotect(ctx, t.table_name);
+    }
+    JSValueUnprotect(ctx, schema_value_);
+}
+
+Userscript& ApplyHandlers::script() {
+    if (!script_) {
+        // On the worker's thread, at its first row of a table: the script loaded once already
+        // (at start-up), so its files come from the module cache and it cannot fail to compile.
+        script_ = std::make_unique<Userscript>(options_.script);
+        schema_value_ = script_->js().string(options_.target_schema);
+        JSValueProtect(script_->js().ctx(), schema_value_);
+    }
+    return *script_;
+}
+
+ApplyHandlers::Table& ApplyHandlers::table(const target::TargetTable& target) {
+    std::string display = target.name.display();
+    auto it = tables_.find(display);
+    if (it != tables_.end()) {
+        return it->second;
+    }
+    Userscript& us = script();
+    JsContext& js = us.js();
+    Table t;
+    t.display = display;
+    const std::string& table = target.name.table;
+    const SchemaRef& schema = target.name.schema;
+    std::vector<std::string> candidates = {table, schema.schema + "." + table,
+                                           options_.target_schema + "." + table};
+    if (!schema.database.empty()) {
+        candidates.push_back(schema.database + "." + schema.schema + "." + table);
+    }
+    for (const std::string& name : candidates) {
+        if ((t.handlers = us.table_handlers(name))) {
+            break;
+        }
+    }
+    for (size_t i = 0; i < target.columns.size(); ++i) {
+        t.names.push_back(JSStringCreateWithUTF8CString(target.columns[i].name.c_str()));
+        t.index.emplace(target.columns[i].name, i);
+    }
+    t.table_name = js.string(table);
+    JSValueProtect(js.ctx(), t.table_name);
+    if (options_.probe != nullptr && t.handlers) {
+        t.on_upsert = options_.probe->script_series(table, "onRowUpsert");
+        t.on_delete = options_.probe->script_series(table, "onRowDelete");
+        t.on_write = options_.probe->script_series(table, "onWrite");
+    }
+    return tables_.emplace(display, std::move(t)).first->second;
+}
+
+bool ApplyHandlers::has_row_handlers(const target::TargetTable& t) {
+    const Table& e = table(t);
+    return e.handlers && e.handlers->on_upsert != nullptr;
+}
+
+bool ApplyHandlers::has_on_write(const target::TargetTable& t) {
+    const Table& e = table(t);
+    return e.handlers && e.handlers->on_write != nullptr;
+}
+
+JSObjectRef ApplyHandlers::meta(const Table& t) {
+    JsContext& js = script().js();
+    JSObjectRef m = js.object();
+    js.set(m, "schema", schema_value_);
+    js.set(m, "table", t.table_name);
+    return m;
+}
+
+JSValueRef ApplyHandlers::call(JSObjectRef fn, const std::vector<JSValueRef>& args,
+                               metrics::Probe::ScriptSeries* series, const char* handler,
+                               const Table& t, const std::string& row) {
+    JsContext& js = script().js();
+    JsError error;
+    auto started = Clock::now();
+    auto answer = js.call(fn, args, &error);
+    if (options_.probe != nullptr && series != nullptr) {
+        using Outcome = metrics::Probe::ScriptOutcome;
+        options_.probe->script_call(series, seconds_since(started),
+                                    !answer                         ? Outcome::kError
+                                    : is_nothing(js.ctx(), *answer) ? Outcome::kFiltered
+                                                                    : Outcome::kProcessed);
+    }
+    if (!answer) {
+        throw fatal(fmt::format(
+            "--userscript {}: {} threw for target table {} (row {}): {}; nothing of this source "
+            "transaction was applied, fix the script and run the same command again",
+            script().name(), handler, t.display, row, error.describe()));
+    }
+    return *answer;
+}
+
+bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datum>& row) {
+    Table& t = table(mapping.target());
+    JsContext& js = script().js();
+    JSContextRef ctx = js.ctx();
+    // A value returned as it was sent is written from the source's own text.
+    std::vector<JSValueRef> sent(row.size(), nullptr);
+    JSObjectRef obj = js.object();
+    for (size_t i = 0; i < row.size(); ++i) {
+        if (!row[i].absent()) {
+            sent[i] = row[i].is_null() ? js.null() : js.string(row[i].text);
+            JSObjectSetProperty(ctx, obj, t.names[i], sent[i], kJSPropertyAttributeNone, nullptr);
+        }
+    }
+    std::string key = mapping.describe_key(row);
+    JSValueRef answer =
+        call(t.handlers->on_upsert, {obj, meta(t)}, t.on_upsert, "onRowUpsert", t, key);
+    if (is_nothing(ctx, answer)) {
+        return false;
+    }
+    if (!js.is_object(answer) || js.is_array(answer)) {
+        throw fatal(fmt::format(
+            "--userscript {}: onRowUpsert returned {} for target table {} (row {}); return the "
+            "row, or null to skip it (a table-level handler cannot route rows)",
+            script().name(), kind_name(ctx, answer), t.display, key));
+    }
+    JSObjectRef out_obj = js.as_object(answer);
+    std::vector<Datum> out(row.size());
+    JSPropertyNameArrayRef names = JSObjectCopyPropertyNames(ctx, out_obj);
+    size_t n = JSPropertyNameArrayGetCount(names);
+    for (size_t i = 0; i < n; ++i) {
+        JSStringRef name = JSPropertyNameArrayGetNameAtIndex(names, i);
+        std::string column = to_std_string(name);
+        auto col = t.index.find(column);
+        if (col == t.index.end()) {
+            JSPropertyNameArrayRelease(names);
+            throw fatal(fmt::format(
+                "--userscript {}: onRowUpsert returned column \"{}\" for target table {} (row "
+                "{}), which has no such column; a table-level handler answers with the "
+                "table's own columns",
+                script().name(), column, t.display, key));
+        }
+        JSValueRef v = JSObjectGetProperty(ctx, out_obj, name, nullptr);
+        if (v == sent[col->second]) {
+            out[col->second] = row[col->second];
+            continue;
+        }
+        std::optional<Datum> d = datum_of(js, v);
+        if (!d) {
+            JSPropertyNameArrayRelease(names);
+            throw fatal(fmt::format(
+                "--userscript {}: onRowUpsert returned column \"{}\" of table {} as a function",
+                script().name(), column, t.display));
+        }
+        out[col->second] = std::move(*d);
+    }
+    JSPropertyNameArrayRelease(names);
+    row = std::move(out);
+    return true;
+}
+
+bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datum>& row) {
+    Table& t = table(mapping.target());
+    JsContext& js = script().js();
+    JSContextRef ctx = js.ctx();
+    const std::vector<size_t>& pk = mapping.target().pk;
+    std::vector<JSValueRef> values;
+    values.reserve(pk.size());
+    for (size_t i : pk) {
+        values.push_back(row[i].is_null() ? js.null() : js.string(row[i].text));
+    }
+    std::string key = mapping.describe_key(row);
+    JSValueRef answer = call(t.handlers->on_delete, {js.array(values), meta(t)}, t.on_delete,
+                             "onRowDelete", t, key);
+    if (is_nothing(ctx, answer)) {
+        return false;
+    }
+    size_t n = js.is_array(answer) ? static_cast<size_t>(JSValueToNumber(
+                                         ctx, js.get(js.as_object(answer), "length"), nullptr))
+                                   : 0;
+    if (!js.is_array(answer) || n != pk.size()) {
+        throw fatal(fmt::format(
+            "--userscript {}: onRowDelete returned {} for target table {} (row {}); return the "
+            "{} primary key values it received (changed or not), or null to skip the delete",
+            script().name(),
+            js.is_array(answer) ? fmt::format("an array of {}", n) : kind_name(ctx, answer),
+            t.display, key, pk.size()));
+    }
+    JSObjectRef arr = js.as_object(answer);
+    for (size_t k = 0; k < pk.size(); ++k) {
+        JSValueRef v = JSObjectGetPropertyAtIndex(ctx, arr, static_cast<unsigned>(k), nullptr);
+        std::optional<Datum> d = datum_of(js, v);
+        if (!d || d->absent()) {
+            throw fatal(fmt::format(
+                "--userscript {}: onRowDelete returned {} as key value {} for target table {} "
+                "(row {})",
+                script().name(), kind_name(ctx, v), k + 1, t.display, key));
+        }
+        row[pk[k]] = std::move(*d);
+    }
+    return true;
+}
+
+}  // namespace rep::script

@@ -1,0 +1,237 @@
+// --userscript table-level handlers (configureTargetTables) through a real source and a real
+// target: MOLT's cookbook uses of onRowUpsert/onRowDelete per target table, the foreign-key
+// check and the dead-letter queue in onWrite (api.write and getTX() in the apply
+// transaction), with several apply connections, and the errors of handlers that misbehave.
+
+#include "harness.h"
+#include "my_ledger.h"
+#include "mysql_harness.h"
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+namespace {
+
+using harness::Databases;
+using harness::fresh_log;
+using harness::Replicator;
+using harness::write_script;
+using namespace std::chrono_literals;
+
+// Table-level transforms and protected deletes on a composite key, next to a schema-level
+// column filter: the schema-level handler runs first (on source names), the table-level
+// ones see the target table's columns and key order.
+TEST(UserscriptTables, TransformsAndProtectedDeletesByKeyOrder) {
+    Databases db("it_ust_orders",
+                 "CREATE TABLE orders(region text, id int, status text, secret text, "
+                 "PRIMARY KEY (region, id));");
+    // The target's key order differs from the source's: keyVals follow the target's.
+    db.target->exec(
+        "DROP TABLE orders;"
+        "CREATE TABLE orders(id int, region text, status text, status_text text, "
+        "replicated_at text, PRIMARY KEY (id, region));");
+    std::string script = write_script("ust_orders", "orders.ts", R"ts(
+import * as api from "replicator@v2";
+const STATUS: Record<string, string> = { N: "new", S: "shipped" };
+api.configureTargetSchema("it_ust_orders.public", {
+  onRowUpsert: (row) => { const { secret, ...rest } = row; return rest; },
+  onRowDelete: (row) => row,
+});
+api.configureTargetTables(["orders"], {
+  onRowUpsert: (row, meta) => {
+    if (meta.table !== "orders" || meta.schema !== "it_ust_orders.public") throw new Error("meta");
+    return { ...row, status_text: STATUS[row.status as string] ?? "unknown",
+             replicated_at: new Date(0).toISOString() };
+  },
+  onRowDelete: (keys: string[]) => {
+    const [orderId, regionCode] = keys;
+    if (regionCode === "eu" || Number(orderId) >= 1000) return null;  // protected
+    return keys;
+  },
+});
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_ust_orders"));
+    db.source->exec(
+        "INSERT INTO orders VALUES ('us', 1, 'N', 'x'), ('eu', 2, 'S', 'x'), ('us', 1000, 'S', "
+        "'x'), ('us', 3, 'Q', 'x')");
+    db.source->exec("DELETE FROM orders WHERE id IN (1, 2, 1000)");
+    db.source->exec("UPDATE orders SET status = 'S' WHERE id = 3");
+    db.source->exec("INSERT INTO orders VALUES ('us', 99, 'N', 'x')");  // a marker
+    ASSERT_TRUE(
+        harness::wait_for([&] { return db.target->count("orders WHERE id = 99") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || region || ':' || status || '/' || "
+                               "status_text || '@' || replicated_at, ',' ORDER BY id) FROM orders"),
+              "2eu:S/shipped@1970-01-01T00:00:00.000Z,3us:S/shipped@1970-01-01T00:00:00.000Z,"
+              "99us:N/new@1970-01-01T00:00:00.000Z,1000us:S/shipped@1970-01-01T00:00:00.000Z");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// The cookbook's foreign-key check: onWrite writes an order only if its customer exists on
+// the target, and counts it on the customer in the same transaction; on four connections.
+TEST(UserscriptTables, ForeignKeyCheckInOnWrite) {
+    Databases db("it_ust_fk",
+                 "CREATE TABLE customers(id int PRIMARY KEY, num_orders int NOT NULL DEFAULT 0);"
+                 "CREATE TABLE orders(id int PRIMARY KEY, customer_id int, amount numeric);");
+    std::string script = write_script("ust_fk", "fk.ts", R"ts(
+import * as api from "replicator@v2";
+api.configureTargetTables(["it_ust_fk.public.orders"], {
+  onWrite: async (rows) => {
+    const tx = api.getTX();
+    for (const op of rows) {
+      if (op.action === "delete") { await api.write([op]); continue; }
+      const found = await tx.query("SELECT id FROM " + tx.schema() + ".customers WHERE id = $1",
+                                   op.data.customer_id);
+      if ([...found].length === 0) {
+        console.warn("skipping order", op.data.id, "of unknown customer", op.data.customer_id);
+        continue;
+      }
+      await api.write([op]);
+      await tx.exec("UPDATE " + tx.schema() + ".customers SET num_orders = num_orders + 1 " +
+                    "WHERE id = $1", op.data.customer_id);
+    }
+  },
+});
+)ts");
+    // num_orders is the target's own count: leave it alone on the source side.
+    db.source->exec("INSERT INTO customers VALUES (1, 0), (2, 0)");
+    Replicator r(db.args({"--userscript", script, "--parallelism", "4"}), fresh_log("it_ust_fk"));
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("customers") == 2; }, 60s))
+        << r.log();
+    db.source->exec("INSERT INTO orders VALUES (10, 1, 5), (11, 1, 6), (12, 3, 7), (13, 2, 8)");
+    // Applied before the delete: changes of one key in one batch reach onWrite folded into
+    // their net effect, and an insert deleted in the same batch would never be counted.
+    ASSERT_TRUE(
+        harness::wait_for([&] { return db.target->count("orders WHERE id = 13") == 1; }, 60s))
+        << r.log();
+    db.source->exec("DELETE FROM orders WHERE id = 11");
+    db.source->exec("INSERT INTO orders VALUES (14, 2, 9)");
+    ASSERT_TRUE(
+        harness::wait_for([&] { return db.target->count("orders WHERE id = 14") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id::text, ',' ORDER BY id) FROM orders"),
+              "10,13,14");
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || num_orders, ',' ORDER BY id) FROM "
+                               "customers"),
+              "1:2,2:2");
+    EXPECT_NE(r.log().find("fk.ts: skipping order 12 of unknown customer 3"), std::string::npos)
+        << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// The cookbook's dead-letter queue: onWrite tries the batch under a savepoint; on a NOT NULL
+// violation (SQLSTATE 23502) it rolls back to the savepoint and writes row by row, each
+// under a savepoint of its own, sending the rows the target refuses to a DLQ table. The good
+// rows of the same transaction are applied, and replication goes on.
+TEST(UserscriptTables, DeadLetterQueueWithSavepoints) {
+    Databases db("it_ust_dlq", "CREATE TABLE items(id int PRIMARY KEY, name text);");
+    db.target->exec(
+        "ALTER TABLE items ALTER COLUMN name SET NOT NULL;"
+        "CREATE TABLE dlq(seq serial PRIMARY KEY, stmt text, err text);");
+    std::string script = write_script("ust_dlq", "dlq.ts", R"ts(
+import * as api from "replicator@v2";
+api.configureTargetTables(["items"], {
+  onWrite: async (rows) => {
+    const tx = api.getTX();
+    await tx.exec("SAVEPOINT dlq_checkpoint");
+    try {
+      await api.write(rows);
+      return;
+    } catch (e) {
+      if (!String(e).includes("SQLSTATE 23502")) throw e;
+      await tx.exec("ROLLBACK TO SAVEPOINT dlq_checkpoint");
+    }
+    for (const row of rows) {
+      await tx.exec("SAVEPOINT dlq_row");
+      try {
+        await api.write([row]);
+      } catch (err) {
+        await tx.exec("ROLLBACK TO SAVEPOINT dlq_row");
+        await tx.exec("INSERT INTO dlq (stmt, err) VALUES ($1, $2)", JSON.stringify(row.data),
+                      String(err));
+      }
+    }
+  },
+});
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_ust_dlq"));
+    db.source->exec("INSERT INTO items VALUES (1, 'a'), (2, NULL), (3, 'c')");
+    db.source->exec("INSERT INTO items VALUES (4, 'd')");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id = 4") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || name, ',' ORDER BY id) FROM items"),
+              "1a,3c,4d");
+    EXPECT_EQ(db.target->count("dlq"), 1);
+    EXPECT_EQ(db.target->value("SELECT stmt FROM dlq"), "{\"id\":\"2\",\"name\":null}");
+    EXPECT_NE(db.target->value("SELECT err FROM dlq").value_or("").find("SQLSTATE 23502"),
+              std::string::npos);
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// onWrite on a MariaDB source: rows it does not write are skipped, and a key change (an
+// UPDATE of the primary key) reaches it as a delete and an upsert it can write through.
+TEST(UserscriptTables, OnWriteFiltersOnMylogical) {
+    harness::MyDatabases db("my_ust_w", "CREATE TABLE t(id INT PRIMARY KEY, v VARCHAR(20))",
+                            "CREATE TABLE t(id int PRIMARY KEY, v text);");
+    std::string script = write_script("ust_my", "w.ts", R"ts(
+import * as api from "replicator@v2";
+api.configureTargetTables(["t"], {
+  onWrite: (rows) => api.write(rows.filter((op) => op.action === "delete" || op.data.v !== "skip")),
+});
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("my_ust_w"));
+    db.source->exec("INSERT INTO t VALUES (1, 'a'), (2, 'skip'), (3, 'c')");
+    db.source->exec("UPDATE t SET id = 30 WHERE id = 3");
+    db.source->exec("INSERT INTO t VALUES (9, 'marker')");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t WHERE id = 9") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || v, ',' ORDER BY id) FROM t"),
+              "1a,9marker,30c");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// Handlers that misbehave stop replication with an error naming the script, the handler and
+// the table, and nothing of the failing transaction is applied.
+TEST(UserscriptTables, MisbehavingHandlersStopWithClearErrors) {
+    Databases db("it_ust_bad", "CREATE TABLE t(id int PRIMARY KEY, v text);");
+    db.source->exec("INSERT INTO t VALUES (1, 'a')");
+    auto run = [&](const std::string& name, const std::string& handlers) {
+        std::string script = write_script("ust_bad", name,
+                                          "import * as api from \"replicator@v2\";\n"
+                                          "api.configureTargetTables([\"t\"], {\n" +
+                                              handlers + "\n});\n");
+        return harness::run_replicator(db.args({"--userscript", script}), 90s);
+    };
+    // A statement fails, the script catches the error and goes on without a savepoint.
+    auto [status, out] = run("swallow.ts",
+                             "onWrite: async (rows) => { await api.write(rows); try { await "
+                             "api.getTX().exec(\"SELECT 1/0\"); } catch {} },");
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("onWrite for table public.t"), std::string::npos) << out;
+    EXPECT_NE(out.find("ROLLBACK TO SAVEPOINT"), std::string::npos) << out;
+    // The handler throws.
+    std::tie(status, out) = run("throw.ts", "onWrite: (rows) => { throw new Error(\"no way\"); },");
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("throw.ts:3"), std::string::npos) << out;
+    EXPECT_NE(out.find("no way"), std::string::npos) << out;
+    // The handler loops after its write: the time limit stops it, the write is not committed.
+    std::tie(status, out) =
+        run("loop.ts", "onWrite: async (rows) => { await api.write(rows); for (;;) {} },");
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("onWrite for table public.t failed"), std::string::npos) << out;
+    EXPECT_NE(out.find("the limit for one call"), std::string::npos) << out;
+    // A row handler answers with a column the table does not have.
+    std::tie(status, out) = run("col.ts",
+                                "onRowUpsert: (row) => ({ ...row, nope: \"1\" }),\n"
+                                "onRowDelete: (keys) => keys,");
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("column \"nope\" for target table public.t (row id=1)"), std::string::npos)
+        << out;
+    EXPECT_EQ(db.target->count("t"), 0);
+}
+
+}  // namespace
