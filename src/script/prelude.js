@@ -103,15 +103,138 @@
   };
   const endWrite = () => { writing = false; };
 
+  // --- replicator@v1 (legacy): configureSource / configureTable on top of v2's handlers ------
+  // MOLT's v1 options that tune its changefeed (webhook) modes, where mutations may arrive out
+  // of order or from several writers; logical replication applies each table's changes once,
+  // in source order, so they have no meaning here. Refused, never ignored.
+  const v1Refused = {
+    cas: "cas (compare-and-set against out-of-order delivery) is for MOLT's changefeed " +
+         "modes; logical replication applies every change in source order: remove it",
+    deadlines: "deadlines (dropping mutations older than a duration) would lose source " +
+               "changes here: remove it",
+    merge: "merge (conflict resolution for several writers) is for MOLT's changefeed " +
+           "modes; logical replication has one writer, the source: remove it",
+    exprs: "exprs (SQL around written values) is not supported: compute the value in map",
+    extras: "extras (a JSON column for properties the table lacks) is not supported: fold " +
+            "them into a column in map, e.g. row.extra = JSON.stringify({...})",
+  };
+  // dispatch's table names: bare, or qualified by the configured source name (the target
+  // schema, as MOLT's examples give it) or its last part. Anything else would route a row
+  // into a table of --targetSchema that the script did not name.
+  const v1Table = (source, t) => {
+    const name = String(t);
+    const schemaPart = source.split(".").pop();
+    for (const prefix of [source + ".", schemaPart + "."]) {
+      if (name.startsWith(prefix) && !name.slice(prefix.length).includes(".")) {
+        return name.slice(prefix.length);
+      }
+    }
+    if (!name.includes(".")) return name;
+    throw new Error("table \"" + name + "\" is not in \"" + source + "\"; name tables of " +
+                    "the configured source only, bare or qualified by it");
+  };
+  const v1Route = (source, answer) => {
+    if (answer === null || answer === undefined) return null;
+    if (typeof answer !== "object" || Array.isArray(answer)) {
+      throw new TypeError("dispatch must return {table: [documents]} or null");
+    }
+    const out = {};
+    for (const t of Object.keys(answer)) {
+      const docs = answer[t];
+      if (!Array.isArray(docs)) {
+        throw new TypeError("dispatch returned " + typeof docs + " for table \"" + t +
+                            "\"; each table takes an array of documents");
+      }
+      const name = v1Table(source, t);
+      out[name] = (out[name] || []).concat(docs);
+    }
+    return out;
+  };
+  const v1 = {
+    configureSource(name, props) {
+      if (typeof name !== "string" || name === "" || !props || typeof props !== "object") {
+        throw new TypeError("configureSource(name, {dispatch, deletesTo} | {target})");
+      }
+      if (props.recurse) {
+        host.log("warn", "configureSource(\"" + name + "\"): recurse has no meaning for " +
+                 "logical replication (rows arrive flat); ignored");
+      }
+      if (props.target !== undefined) {
+        const t = v1Table(name, props.target);
+        const to = (row) => ({ [t]: [row] });
+        v2.configureTargetSchema(name, { onRowUpsert: to, onRowDelete: to });
+        return;
+      }
+      if (!fn(props.dispatch)) {
+        throw new TypeError("configureSource(\"" + name + "\"): give dispatch (a function) " +
+                            "or target (a table)");
+      }
+      const deletesTo = props.deletesTo;
+      if (!fn(deletesTo) && typeof deletesTo !== "string") {
+        throw new TypeError("configureSource(\"" + name + "\"): deletesTo must be a table " +
+                            "or a function like dispatch");
+      }
+      v2.configureTargetSchema(name, {
+        onRowUpsert: (row, meta) => v1Route(name, props.dispatch(row, meta)),
+        onRowDelete: fn(deletesTo)
+          ? (row, meta) => v1Route(name, deletesTo(row, meta))
+          : (row) => ({ [v1Table(name, deletesTo)]: [row] }),
+      });
+    },
+    configureTable(name, opts) {
+      if (typeof name !== "string" || name === "") {
+        throw new TypeError("configureTable: the first argument must be a table name");
+      }
+      opts = opts || {};
+      for (const key of Object.keys(opts)) {
+        if (v1Refused[key] !== undefined) {
+          throw new Error("configureTable(\"" + name + "\"): " + v1Refused[key]);
+        }
+      }
+      if (opts.rowLimit !== undefined) {
+        host.log("warn", "configureTable(\"" + name + "\"): rowLimit is ignored; statements " +
+                 "are sized by --flushSize and --targetMaxMessageBytes");
+      }
+      const ignored = Object.keys(opts.ignore || {}).filter((c) => opts.ignore[c]);
+      const rows = fn(opts.map) || ignored.length > 0 || fn(opts.deleteKey);
+      v2.configureTargetTables([name], {
+        onRowUpsert: rows ? (row, meta) => {
+          const out = fn(opts.map) ? opts.map(row, meta) : row;
+          if (out === null || out === undefined) return null;
+          for (const c of ignored) delete out[c];
+          return out;
+        } : undefined,
+        onRowDelete: rows ? (keys, meta) => (fn(opts.deleteKey) ? opts.deleteKey(keys, meta) : keys)
+                          : undefined,
+        onWrite: fn(opts.apply) ? (ops) => opts.apply(ops) : undefined,
+      });
+    },
+    getTX() {
+      const t = v2.getTX();
+      return Object.freeze({ ...t, apply: (ops) => v2.write(ops) });
+    },
+    randomUUID() {
+      // Version 4, from Math.random: unique enough for keys, not for secrets.
+      const hex = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+      const variant = (8 + Math.floor(Math.random() * 4)).toString(16);
+      return hex(8) + "-" + hex(4) + "-4" + hex(3) + "-" + variant + hex(3) + "-" + hex(12);
+    },
+    setOptions(opts) {
+      const flags = Object.keys(opts || {}).map((k) => "--" + k).join(" ");
+      throw new Error("setOptions(" + flags + "): flags cannot be set from the script here; " +
+                      "give them on the command line");
+    },
+    standardMerge() {
+      throw new Error("standardMerge: " + v1Refused.merge);
+    },
+  };
+  Object.freeze(v1);
+
   // --- modules: CommonJS after type stripping (sucrase turns imports into require) -------------
   const cache = new Map();  // resolved path -> module
   const makeRequire = (fromDir) => function require(spec) {
     if (spec === "replicator@v2") return v2;
-    if (spec === "replicator@v1" || spec === "cdc-sink@v1") {
-      throw new Error("import \"" + spec + "\": API v1 (configureSource, configureTable) is " +
-                      "not supported yet; use \"replicator@v2\" (configureTargetSchema, " +
-                      "configureTargetTables)");
-    }
+    if (spec === "replicator@v1" || spec === "cdc-sink@v1") return v1;
     const found = host.resolve(spec, fromDir);  // {path, dir, text?, code?}
     const cached = cache.get(found.path);
     if (cached) return cached.exports;  // a cycle sees the exports made so far

@@ -1,6 +1,6 @@
-// TypeScript declarations of the userscript API, as `replicator userscript --api` prints them
-// for editors: save as replicator@v2.d.ts next to your script. The API is MOLT Replicator's
-// v2; docs/userscripts.md says what this replicator runs of it.
+// TypeScript declarations of the userscript APIs, as `replicator userscript --api` prints them
+// for editors: save as replicator.d.ts next to your script. The APIs are MOLT Replicator's
+// v2 and its legacy v1; docs/userscripts.md says what this replicator runs of them.
 declare module "replicator@v2" {
   /** A column value. Numbers arrive as strings, so they never lose precision. */
   type RowValue = string | boolean | null | Row | Array<RowValue>;
@@ -67,4 +67,59 @@ declare module "replicator@v2" {
   export function getTX(): TargetTX;
   /** The standard write of the rows, in the transaction; errors hold "SQLSTATE nnnnn". */
   export function write(rows: RowOp[]): Promise<void>;
+}
+
+/** Legacy API v1; prefer "replicator@v2". */
+declare module "replicator@v1" {
+  type DocumentValue = null | boolean | number | string | Document | Array<DocumentValue>;
+  type Document = { [property: string]: DocumentValue };
+  type Table = string;
+  type Column = string;
+  type Metadata = { [key: string]: any; schema: string; table: string };
+  type ApplyOp = ({ action: "delete" } | { action: "upsert"; data: Document }) & {
+    before?: Document;
+    meta: Metadata;
+    pk: DocumentValue[];
+  };
+  type Dispatch = (doc: Document, meta: Metadata) => Record<Table, Document[]> | null | undefined;
+
+  /** name: the target schema (compared exactly with --targetSchema). */
+  export function configureSource(
+    name: string,
+    props: { dispatch: Dispatch; deletesTo: Table | Dispatch; recurse?: boolean } | { target: Table },
+  ): void;
+  /**
+   * Per target table. Refused here, with the reason: cas, deadlines, merge (changefeed
+   * modes only), exprs, extras. rowLimit is ignored with a warning.
+   */
+  export function configureTable(
+    table: Table,
+    options: Partial<{
+      map: (doc: Document, meta: Metadata) => Document | null | undefined;
+      deleteKey: (key: DocumentValue[], meta: Metadata) => DocumentValue[] | null | undefined;
+      ignore: { [column: Column]: boolean };
+      apply: (ops: ApplyOp[]) => Promise<any> | any;
+      rowLimit: number;
+    }>,
+  ): void;
+  interface TargetTX {
+    apply(ops: ApplyOp[]): Promise<void>;
+    columns(): { defaultExpr?: string; ignored: boolean; name: string; primary: boolean; type: string }[];
+    exec(sql: string, ...params: any[]): Promise<void>;
+    query(sql: string, ...params: any[]): Promise<Iterable<any[]>>;
+    schema(): string;
+    table(): string;
+  }
+  /** Only inside an apply callback. */
+  export function getTX(): TargetTX;
+  export function randomUUID(): string;
+  /** Refused here: give flags on the command line. */
+  export function setOptions(options: { [flag: string]: string }): void;
+  /** Refused here (merge is for MOLT's changefeed modes). */
+  export function standardMerge(fallback?: any): never;
+}
+
+/** The old name of "replicator@v1". */
+declare module "cdc-sink@v1" {
+  export * from "replicator@v1";
 }

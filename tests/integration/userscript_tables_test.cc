@@ -235,3 +235,64 @@ TEST(UserscriptTables, MisbehavingHandlersStopWithClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// MOLT's legacy API v1 as its examples use it: configureSource with dispatch/deletesTo (a row
+// filter and a table rename, tables named bare or qualified by the source name),
+// configureTable with map and ignore, and getTX().apply in apply.
+TEST(UserscriptV1, DispatchDeletesToMapIgnoreAndApply) {
+    Databases db("it_usv1",
+                 "CREATE TABLE t1(id int PRIMARY KEY, v int);"
+                 "CREATE TABLE src2(id int PRIMARY KEY, note text, secret text);");
+    db.target->exec(
+        "DROP TABLE src2;"
+        "CREATE TABLE t2(id int PRIMARY KEY, note text, secret text DEFAULT 'kept');");
+    std::string script = write_script("usv1", "v1.ts", R"ts(
+import * as api from "replicator@v1";
+function disp(doc: any, meta: any) {
+  if (meta.table === "t1") return Number(doc.v) > 100 ? { "it_usv1.public.t1": [doc] } : null;
+  return { t2: [doc] };
+}
+api.configureSource("it_usv1.public", { dispatch: disp, deletesTo: disp });
+api.configureTable("t2", {
+  map: (doc: any) => ({ ...doc, note: String(doc.note).toUpperCase() }),
+  ignore: { secret: true },
+  apply: async (ops: any[]) => {
+    await api.getTX().apply(ops.filter((op) => op.action === "delete" || op.data.id !== "13"));
+  },
+});
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_usv1"));
+    db.source->exec("INSERT INTO t1 VALUES (1, 50), (2, 150)");
+    db.source->exec("INSERT INTO src2 VALUES (11, 'a', 's'), (12, 'b', 's'), (13, 'c', 's')");
+    db.source->exec("DELETE FROM src2 WHERE id = 12");
+    db.source->exec("INSERT INTO t1 VALUES (3, 500)");  // a marker
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t1 WHERE id = 3") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id::text, ',' ORDER BY id) FROM t1"), "2,3");
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || note || secret, ',' ORDER BY id) FROM t2"),
+              "11Akept");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+// v1 options that have no meaning for logical replication are refused at start, with the
+// reason, never ignored silently.
+TEST(UserscriptV1, OptionsWithoutMeaningHereAreRefusedAtStart) {
+    Databases db("it_usv1_bad", "CREATE TABLE t(id int PRIMARY KEY, ts timestamptz)");
+    auto refused = [&](const std::string& name, const std::string& body) {
+        std::string script =
+            write_script("usv1_bad", name, "import * as api from \"cdc-sink@v1\";\n" + body);
+        return harness::run_replicator(db.args({"--userscript", script}), 60s);
+    };
+    auto [status, out] = refused("cas.ts", "api.configureTable(\"t\", { cas: [\"ts\"] });\n");
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("cas.ts:2"), std::string::npos) << out;
+    EXPECT_NE(out.find("configureTable(\"t\"): cas (compare-and-set"), std::string::npos) << out;
+    std::tie(status, out) = refused("opts.ts", "api.setOptions({ parallelism: \"4\" });\n");
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("setOptions(--parallelism)"), std::string::npos) << out;
+}
+
+}  // namespace
