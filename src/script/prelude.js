@@ -230,6 +230,122 @@
   };
   Object.freeze(v1);
 
+  // --- schema-level handlers in batches (script/script_stage.cc) -----------------------------
+  // The stage hands the engine many row changes at once as one JSON text, so the cost of
+  // crossing into the engine is paid per batch instead of per row. A row is
+  // [layout, kind (0 upsert, 1 delete), values...] with 0 for a value the source did not send.
+  // The answer is JSON: {l: [[outLayout, [names]]...] (layouts not seen before), r: [[row,
+  // table (0: the source table's), outLayout, values...]...], d: rows done}; a value is a
+  // string, null, 0 (not sent) or k >= 1: the row's own k-th value, unchanged (so the stage
+  // writes the source's text as it came). A batch that has run for a quarter of the time
+  // limit returns what it has done, and the stage calls resume() for the rest, so the limit
+  // stays per row, not per batch.
+  const kindOf = (v) => v === null ? "null" : Array.isArray(v) ? "an array"
+    : typeof v === "object" ? "an object" : typeof v === "undefined" ? "undefined" : "a " + typeof v;
+  const isRouting = (a) => {
+    const keys = Object.keys(a);
+    if (keys.length === 0) return false;
+    for (const k of keys) {
+      const v = a[k];
+      if (!Array.isArray(v)) return false;
+      for (const x of v) if (x === null || typeof x !== "object" || Array.isArray(x)) return false;
+    }
+    return true;
+  };
+  const makeBatchStage = (onUpsert, onDelete, targetSchema, limitMs) => {
+    const inputs = [];       // by source layout id: {names, index, table, schema}
+    const outs = new Map();  // an answer's column names, joined -> out layout id
+    let nextOut = 1;
+    let rows = [];
+    const state = { at: -1, kind: "", detail: "", table: "", error: undefined };
+    const run = (start) => {
+      const fresh = [];
+      const out = [];
+      const began = Date.now();
+      state.kind = "";
+      for (let i = start; i < rows.length; i++) {
+        if (i > start && Date.now() - began > limitMs / 4) {
+          return JSON.stringify({ l: fresh, r: out, d: i });
+        }
+        const r = rows[i];
+        const L = inputs[r[0]];
+        const row = {};
+        for (let c = 0; c < L.names.length; c++) {
+          const v = r[c + 2];
+          if (v !== 0) row[L.names[c]] = v;
+        }
+        const meta = { schema: targetSchema, table: L.table, sourceSchema: L.schema };
+        state.at = i;
+        let ans;
+        try {
+          ans = r[1] === 0 ? onUpsert(row, meta) : onDelete(row, meta);
+        } catch (e) {
+          state.kind = "throw";
+          state.error = e;
+          return "";
+        }
+        if (ans === null || ans === undefined) continue;
+        if (typeof ans !== "object" || Array.isArray(ans)) {
+          state.kind = "answer";
+          state.detail = kindOf(ans);
+          return "";
+        }
+        const emit = (table, obj) => {
+          const names = Object.keys(obj);
+          const key = names.join("\u0000");
+          let lid = outs.get(key);
+          if (lid === undefined) {
+            lid = nextOut++;
+            outs.set(key, lid);
+            fresh.push([lid, names]);
+          }
+          const o = [i, table, lid];
+          for (const n of names) {
+            const v = obj[n];
+            const c = L.index.get(n);
+            const orig = c === undefined ? 0 : r[c + 2];
+            if (orig !== 0 && v === orig) {
+              o.push(c + 1);
+              continue;
+            }
+            switch (typeof v) {
+              case "string": o.push(v); break;
+              case "undefined": o.push(0); break;
+              case "object": o.push(v === null ? null : JSON.stringify(v)); break;
+              case "function": case "symbol":
+                state.kind = "function";
+                state.detail = n;
+                state.table = table === 0 ? L.table : table;
+                return false;
+              default: o.push(String(v));
+            }
+          }
+          out.push(o);
+          return true;
+        };
+        if (isRouting(ans)) {
+          for (const t of Object.keys(ans)) for (const x of ans[t]) if (!emit(t, x)) return "";
+        } else if (!emit(0, ans)) {
+          return "";
+        }
+      }
+      return JSON.stringify({ l: fresh, r: out, d: rows.length });
+    };
+    return {
+      state,
+      register(id, names, table, schema) {
+        const index = new Map();
+        names.forEach((n, c) => index.set(n, c));
+        inputs[id] = { names, index, table, schema };
+      },
+      run(text) {
+        rows = JSON.parse(text);
+        return run(0);
+      },
+      resume(start) { return run(start); },
+    };
+  };
+
   // --- modules: CommonJS after type stripping (sucrase turns imports into require) -------------
   const cache = new Map();  // resolved path -> module
   const makeRequire = (fromDir) => function require(spec) {
@@ -254,5 +370,6 @@
     tables,
     runWrite,
     endWrite,
+    makeBatchStage,
   };
 })

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/error.h"
 #include "core/mutation.h"
 #include "source/row_stage.h"
 
@@ -28,68 +29,80 @@ namespace rep::script {
 // String(), objects and arrays as JSON). A source UPDATE that changes the key reaches the
 // script as onRowDelete of the old key, then onRowUpsert of the new row.
 //
+// Rows cross into the engine in batches (up to `batch_rows`, one JSON text each way; see
+// makeBatchStage in prelude.js), so the cost of entering the engine is paid per batch: the
+// stage holds rows back until the batch is full or flush() is called, which the StagedSink
+// does before every transaction boundary, truncate and keepalive. A value the handler
+// returns unchanged is written from the source's own text.
+//
 // A handler that throws, runs past the time limit or answers something else stops
 // replication with an error naming the script's position, the table and the row's key; the
 // checkpoint does not move past the row's transaction, which comes again after a restart.
 class ScriptStage final : public source::RowStage {
 public:
+    static constexpr size_t kBatchRows = 256;
+
     // `target_schema` exactly as --targetSchema gives it. The script and the probe (if any,
     // for the script_* metrics) must outlive the stage.
-    ScriptStage(Userscript& script, std::string target_schema, metrics::Probe* probe = nullptr);
+    ScriptStage(Userscript& script, std::string target_schema, metrics::Probe* probe = nullptr,
+                size_t batch_rows = kBatchRows);
     ~ScriptStage() override;
     ScriptStage(const ScriptStage&) = delete;
     ScriptStage& operator=(const ScriptStage&) = delete;
 
     void process(Mutation mutation, std::vector<Mutation>& out) override;
+    void flush(std::vector<Mutation>& out) override;
 
 private:
-    // What the handlers see of one source layout, made once: the column names as engine
-    // strings, and meta's values. Converting names between UTF-8 and the engine's UTF-16
-    // for every row would cost more than the handler call itself.
+    // A source layout as the engine knows it (registered once).
     struct SourceLayout {
-        std::shared_ptr<const Relation> relation;  // keeps the map's key alive
-        std::vector<JSStringRef> names;
-        JSValueRef table = nullptr;
-        JSValueRef schema = nullptr;
+        int id = 0;
+        std::shared_ptr<const Relation> relation;           // keeps the map's key alive
         metrics::Probe::ScriptSeries* on_upsert = nullptr;  // with a probe
         metrics::Probe::ScriptSeries* on_delete = nullptr;
     };
-    // One layout the script answered with for a (source layout, target table): its column
-    // names as engine strings, to recognise it again without converting them.
-    struct OutLayout {
-        std::vector<JSStringRef> names;
-        std::shared_ptr<const Relation> relation;
-    };
-    // A row object as the script returned it: property names and values, in order.
-    struct Answer {
-        std::vector<JSStringRef> names;  // owned by `array`
-        std::vector<JSValueRef> values;
-        JSPropertyNameArrayRef array = nullptr;
+    // A row change waiting for the batch: a mutation (or, for a key change, its old key as a
+    // delete) and what the handler is to see.
+    struct Pending {
+        size_t mutation;  // into mutations_
+        MutationKind kind;
+        bool old_values;  // the delete of a key change: the mutation's old values
+        SourceLayout* layout;
     };
 
     SourceLayout& layout_of(const std::shared_ptr<const Relation>& rel);
-    void run(const Mutation& m, MutationKind kind, const std::vector<Datum>& values,
-             std::vector<Mutation>& out);
-    Answer read(JSObjectRef obj) const;
-    void emit(const Mutation& m, MutationKind kind, const std::string& table, const Answer& row,
-              const std::vector<Datum>& values, const std::vector<JSValueRef>& sent,
-              std::vector<Mutation>& out, const char* handler);
+    void add(size_t mutation, MutationKind kind, bool old_values, SourceLayout& layout);
+    // Runs the batch through the engine and appends what replaces it to `out`.
+    void run_batch(std::vector<Mutation>& out);
+    // Turns one answer text into mutations; returns the rows done.
+    size_t take_answer(const std::string& text, std::vector<Mutation>& out,
+                       std::vector<bool>& produced);
+    [[noreturn]] void fail(size_t at, const JsError* error);
+    // The error for row `at` of the batch (SIZE_MAX: the one the batch's state names).
+    Error failure(size_t at, const JsError* error);
+    const std::vector<Datum>& values_of(const Pending& p) const;
     std::shared_ptr<const Relation> relation_for(const std::shared_ptr<const Relation>& source,
-                                                 const std::string& table, const Answer& row);
-    std::string describe_key(const Mutation& m, const std::vector<Datum>& values) const;
+                                                 const std::string& table, int layout);
+    std::string describe_key(const Pending& p) const;
+    const char* handler_of(const Pending& p) const {
+        return p.kind == MutationKind::kUpsert ? "onRowUpsert" : "onRowDelete";
+    }
 
     Userscript& script_;
     std::string target_schema_;
     Userscript::SchemaHandlers handlers_;
     metrics::Probe* probe_;
-    JSStringRef key_schema_, key_table_, key_source_schema_;
-    JSValueRef target_schema_value_ = nullptr;
+    size_t batch_rows_;
+    JSObjectRef batch_ = nullptr;  // makeBatchStage's object (protected)
+    JSObjectRef run_ = nullptr, resume_ = nullptr, register_ = nullptr;
     std::unordered_map<const Relation*, SourceLayout> layouts_;
-    std::map<std::pair<const Relation*, std::string>, std::vector<OutLayout>> out_layouts_;
-    // Relations of the rows the script returns, one per source layout, table and column
-    // list, so the apply side resolves each layout once.
-    std::map<std::tuple<const Relation*, std::string, std::vector<std::string>>,
-             std::shared_ptr<const Relation>>
+    std::vector<Mutation> mutations_;  // of the batch
+    std::vector<Pending> pending_;
+    std::string input_;                                            // the batch as JSON
+    std::unordered_map<int, std::vector<std::string>> out_names_;  // answer layouts
+    // Relations of the rows the script returns, one per source layout, table and answer
+    // layout, so the apply side resolves each layout once.
+    std::map<std::tuple<const Relation*, std::string, int>, std::shared_ptr<const Relation>>
         relations_;
     uint32_t next_id_ = 0x70000000;
 };

@@ -18,8 +18,12 @@ namespace rep::source {
 class RowStage {
 public:
     virtual ~RowStage() = default;
-    // Appends what replaces `mutation` to `out` (which arrives empty).
+    // Appends what replaces `mutation` to `out` (which arrives empty). A stage may hold row
+    // changes back and answer for them later, in order.
     virtual void process(Mutation mutation, std::vector<Mutation>& out) = 0;
+    // Appends what replaces every row change held back. Called before each transaction
+    // boundary, truncate and keepalive, so nothing crosses one.
+    virtual void flush(std::vector<Mutation>& /*out*/) {}
 };
 
 // Passes every row change on as it is.
@@ -37,25 +41,42 @@ public:
     StagedSink(RowStage& stage, ChangeSink& next) : stage_(stage), next_(next) {}
 
     void begin(uint32_t xid, Position id, int64_t commit_time_us) override {
+        drain();
         next_.begin(xid, std::move(id), commit_time_us);
     }
     void change(Mutation mutation) override {
         out_.clear();
         stage_.process(std::move(mutation), out_);
-        for (Mutation& m : out_) {
-            next_.change(std::move(m));
-        }
+        pass();
     }
-    void truncate(Truncate truncate) override { next_.truncate(std::move(truncate)); }
+    void truncate(Truncate truncate) override {
+        drain();
+        next_.truncate(std::move(truncate));
+    }
     void commit(Position end, int64_t commit_time_us) override {
+        drain();
         next_.commit(std::move(end), commit_time_us);
     }
-    void keepalive(Position position) override { next_.keepalive(std::move(position)); }
+    void keepalive(Position position) override {
+        drain();
+        next_.keepalive(std::move(position));
+    }
     void while_waiting(std::function<void()> hook) override {
         next_.while_waiting(std::move(hook));
     }
 
 private:
+    void pass() {
+        for (Mutation& m : out_) {
+            next_.change(std::move(m));
+        }
+    }
+    void drain() {
+        out_.clear();
+        stage_.flush(out_);
+        pass();
+    }
+
     RowStage& stage_;
     ChangeSink& next_;
     std::vector<Mutation> out_;  // reused from row to row

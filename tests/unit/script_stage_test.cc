@@ -43,6 +43,12 @@ Mutation upsert(const std::string& id, Datum v, Datum note = Datum::null()) {
     return m;
 }
 
+// Hands one row change to the stage and flushes, as the sink does at the transaction's end.
+void run(ScriptStage& stage, Mutation m, std::vector<Mutation>& out) {
+    stage.process(std::move(m), out);
+    stage.flush(out);
+}
+
 std::vector<std::string> names(const Mutation& m) {
     std::vector<std::string> out;
     for (const SourceColumn& c : m.relation->columns) {
@@ -67,10 +73,10 @@ api.configureTargetSchema("db.public", {
 )")});
     ScriptStage stage(us, "db.public");
     std::vector<Mutation> out;
-    stage.process(upsert("1", Datum::value("drop")), out);
+    run(stage, upsert("1", Datum::value("drop")), out);
     EXPECT_TRUE(out.empty());
 
-    stage.process(upsert("2", Datum::value("keep")), out);
+    run(stage, upsert("2", Datum::value("keep")), out);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].relation->name, "orders");
     EXPECT_EQ(names(out[0]), (std::vector<std::string>{"id", "v", "n", "o", "u"}));
@@ -81,11 +87,11 @@ api.configureTargetSchema("db.public", {
     EXPECT_EQ(out[0].relation->replica_identity, kScriptedIdentity);
 
     std::vector<Mutation> again;
-    stage.process(upsert("3", Datum::value("keep")), again);
+    run(stage, upsert("3", Datum::value("keep")), again);
     EXPECT_EQ(again[0].relation, out[0].relation);  // one layout, one relation
 
     out.clear();
-    stage.process(upsert("4", Datum::value("route")), out);
+    run(stage, upsert("4", Datum::value("route")), out);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[0].relation->name, "a");
     EXPECT_EQ(out[1].relation->name, "b");
@@ -103,7 +109,7 @@ api.configureTargetSchema("db.public", {
 )")});
     ScriptStage stage(us, "db.public");
     std::vector<Mutation> out;
-    stage.process(upsert("7", Datum::null(), Datum{}), out);  // note: an unchanged TOAST value
+    run(stage, upsert("7", Datum::null(), Datum{}), out);  // note: an unchanged TOAST value
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].values[1].text, R"({"id":"7","v":null})");
 
@@ -111,7 +117,7 @@ api.configureTargetSchema("db.public", {
     Mutation del = upsert("8", Datum::value("x"), Datum::value("y"));
     del.kind = MutationKind::kDelete;
     out.clear();
-    stage.process(del, out);
+    run(stage, del, out);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].kind, MutationKind::kDelete);
     EXPECT_EQ(out[0].values[1].text, R"({"id":"8"})");
@@ -129,7 +135,7 @@ api.configureTargetSchema("db.public", {
     Mutation m = upsert("2", Datum::value("new"));
     m.old_values = {Datum::value("1"), Datum{}, Datum{}};
     std::vector<Mutation> out;
-    stage.process(m, out);
+    run(stage, m, out);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[0].kind, MutationKind::kDelete);
     EXPECT_EQ(out[0].values[0].text, "1");
@@ -140,7 +146,7 @@ api.configureTargetSchema("db.public", {
     // The same key: one upsert.
     m.old_values = {Datum::value("2"), Datum{}, Datum{}};
     out.clear();
-    stage.process(m, out);
+    run(stage, m, out);
     ASSERT_EQ(out.size(), 1u);
 }
 
@@ -156,7 +162,7 @@ api.configureTargetSchema("db.public", {
     ScriptStage stage(us, "db.public");
     std::vector<Mutation> out;
     try {
-        stage.process(upsert("5", Datum::value("luck")), out);
+        run(stage, upsert("5", Datum::value("luck")), out);
         FAIL() << "no error";
     } catch (const Error& e) {
         std::string what = e.what();
@@ -168,11 +174,77 @@ api.configureTargetSchema("db.public", {
     Mutation del = upsert("6", Datum::value("x"));
     del.kind = MutationKind::kDelete;
     try {
-        stage.process(del, out);
+        run(stage, del, out);
         FAIL() << "no error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("onRowDelete returned a number"), std::string::npos)
             << e.what();
+    }
+}
+
+// Rows cross into the engine in batches: they come out in order once the batch runs, values
+// of any text survive the trip both ways, and a row that fails is the one the error names.
+TEST(ScriptStage, BatchesKeepOrderTextAndTheFailingRow) {
+    Userscript us({write_script("batch.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => {
+    if (row.v === "boom") throw new Error("boom at " + row.id);
+    if (row.v === "skip") return null;
+    return { ...row, note: row.v + "!" };
+  },
+  onRowDelete: (row: any) => row,
+});
+)")});
+    ScriptStage stage(us, "db.public", nullptr, 4);
+    const std::string tricky = "q\"b\\s\nl\x01c é 😀 \u2028";
+    std::vector<Mutation> out;
+    stage.process(upsert("1", Datum::value(tricky)), out);
+    stage.process(upsert("2", Datum::value("skip")), out);
+    stage.process(upsert("3", Datum::value("c")), out);
+    EXPECT_TRUE(out.empty());  // held back until the batch is full or flushed
+    stage.process(upsert("4", Datum::value("d")), out);
+    ASSERT_EQ(out.size(), 3u);  // a full batch runs at once
+    EXPECT_EQ(out[0].values[0].text, "1");
+    EXPECT_EQ(out[0].values[1].text, tricky);        // returned unchanged: the source's text
+    EXPECT_EQ(out[0].values[2].text, tricky + "!");  // changed: through JSON both ways
+    EXPECT_EQ(out[1].values[0].text, "3");
+    EXPECT_EQ(out[2].values[0].text, "4");
+
+    out.clear();
+    stage.process(upsert("5", Datum::value("e")), out);
+    stage.process(upsert("6", Datum::value("boom")), out);
+    try {
+        stage.flush(out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("boom at 6"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("(row id=6)"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(out.empty());  // nothing of the failed batch
+}
+
+// A batch that has run for a quarter of the time limit hands back what it has done and goes
+// on in another call, so slow handlers are limited per row, not per batch.
+TEST(ScriptStage, ASlowBatchGoesOnInSeveralCalls) {
+    UserscriptOptions options{write_script("slow.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => { const until = Date.now() + 30; while (Date.now() < until) {} return row; },
+  onRowDelete: (row: any) => row,
+});
+)")};
+    options.call_limit = std::chrono::milliseconds(200);  // rows yield after 50 ms
+    Userscript us(options);
+    ScriptStage stage(us, "db.public", nullptr, 16);
+    std::vector<Mutation> out;
+    for (int i = 1; i <= 10; ++i) {  // 300 ms in all: more than one call may run
+        stage.process(upsert(std::to_string(i), Datum::value("v")), out);
+    }
+    stage.flush(out);
+    ASSERT_EQ(out.size(), 10u);
+    for (int i = 1; i <= 10; ++i) {
+        EXPECT_EQ(out[i - 1].values[0].text, std::to_string(i));
     }
 }
 
@@ -183,7 +255,7 @@ api.configureTargetSchema("elsewhere.public", { onRowUpsert: () => null, onRowDe
 )")});
     ScriptStage stage(us, "db.public");
     std::vector<Mutation> out;
-    stage.process(upsert("1", Datum::value("x")), out);
+    run(stage, upsert("1", Datum::value("x")), out);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].relation->name, "orders");
     EXPECT_EQ(us.configured_schemas(), (std::vector<std::string>{"elsewhere.public"}));
