@@ -308,6 +308,15 @@
               o.push(c + 1);
               continue;
             }
+            if (typeof v === "string") {
+              // A value moved to another column (a rename): the same text as an input value.
+              let k = 2;
+              while (k < r.length && r[k] !== v) k++;
+              if (k < r.length) {
+                o.push(k - 1);
+                continue;
+              }
+            }
             switch (typeof v) {
               case "string": o.push(v); break;
               case "undefined": o.push(0); break;

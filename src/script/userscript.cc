@@ -58,7 +58,8 @@ std::string TypeStripper::strip(const std::string& source, const std::string& fi
         std::string where = file;
         size_t open = what.rfind(" (");
         if (open != std::string::npos && what.back() == ')') {
-            where += ":" + what.substr(open + 2, what.size() - open - 3);
+            where += ':';
+            where.append(what, open + 2, what.size() - open - 3);
             what = what.substr(0, open);
         }
         throw setup_error(fmt::format("{}: syntax error: {}", where, what));
