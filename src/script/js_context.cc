@@ -12,6 +12,9 @@
 // limit passes, the callback decides; returning true ends the running script with an
 // uncatchable termination exception.
 extern "C" {
+// The engine's heap statistics (JSBasePrivate.h, not installed either): an object with
+// heapSize, heapCapacity, extraMemorySize, objectCount, ...
+JS_EXPORT JSObjectRef JSGetMemoryUsageStatistics(JSContextRef ctx);
 typedef bool (*JSShouldTerminateCallback)(JSContextRef ctx, void* context);
 JS_EXPORT void JSContextGroupSetExecutionTimeLimit(JSContextGroupRef group, double limit,
                                                    JSShouldTerminateCallback callback,
@@ -46,12 +49,25 @@ void finalize_native(JSObjectRef object) {
     delete static_cast<NativeData*>(JSObjectGetPrivate(object));
 }
 
-bool terminate(JSContextRef /*ctx*/, void* context) {
-    static_cast<JsContext*>(context)->note_terminated();
-    return true;
+// The engine's watchdog calls this every kWatchPeriod of CPU time a call runs; returning
+// false lets it go on (and the watchdog calls again after another period).
+bool watch(JSContextRef ctx, void* context) {
+    return static_cast<JsContext*>(context)->should_stop(ctx);
 }
 
+constexpr std::chrono::milliseconds kWatchPeriod{100};
+
 }  // namespace
+
+std::string JsContext::stop_message() const {
+    if (stopped_ == Stop::kMemory) {
+        return fmt::format(
+            "stopped after the engine's heap grew past {} MiB, the memory limit of one engine",
+            memory_limit_ >> 20);
+    }
+    return fmt::format("stopped after running for longer than {} ms, the limit for one call",
+                       time_limit_.count());
+}
 
 std::string to_std_string(JSStringRef s) {
     size_t max = JSStringGetMaximumUTF8CStringSize(s);
@@ -82,6 +98,7 @@ JSValueRef JsContext::evaluate(const std::string& source, const std::string& url
     JsString name(url);
     JSValueRef exception = nullptr;
     native_error_.clear();
+    Entry entry(*this);
     JSValueRef v = JSEvaluateScript(ctx_, src.get(), nullptr, name.get(), 1, &exception);
     if (exception != nullptr) {
         throw fatal(what + ": " + error_from(exception).describe());
@@ -97,6 +114,7 @@ std::optional<JSValueRef> JsContext::call(JSObjectRef fn, const std::vector<JSVa
                                           JsError* error, JSObjectRef self) {
     JSValueRef exception = nullptr;
     native_error_.clear();
+    Entry entry(*this);
     JSValueRef v = JSObjectCallAsFunction(ctx_, fn, self, args.size(), args.data(), &exception);
     if (exception != nullptr) {
         if (error != nullptr) {
@@ -107,14 +125,51 @@ std::optional<JSValueRef> JsContext::call(JSObjectRef fn, const std::vector<JSVa
     return v;
 }
 
-void JsContext::set_time_limit(std::chrono::milliseconds limit) {
-    time_limit_ = limit;
-    if (limit.count() > 0) {
-        JSContextGroupSetExecutionTimeLimit(group_, static_cast<double>(limit.count()) / 1000.0,
-                                            terminate, this);
+void JsContext::set_limits(std::chrono::milliseconds time, size_t memory_bytes) {
+    time_limit_ = time;
+    memory_limit_ = memory_bytes;
+    if (time.count() > 0 || memory_bytes > 0) {
+        auto period = time.count() > 0 ? std::min(time, kWatchPeriod) : kWatchPeriod;
+        JSContextGroupSetExecutionTimeLimit(group_, static_cast<double>(period.count()) / 1000.0,
+                                            watch, this);
     } else {
         JSContextGroupClearExecutionTimeLimit(group_);
     }
+}
+
+bool JsContext::should_stop(JSContextRef ctx) {
+    bool stop = over_limit(ctx);
+    if (!stop) {
+        // This engine's watchdog does not come back by itself once its callback said go on:
+        // arm it again (allowed from the callback) for the next period.
+        set_limits(time_limit_, memory_limit_);
+    }
+    return stop;
+}
+
+bool JsContext::over_limit(JSContextRef ctx) {
+    if (time_limit_.count() > 0 && std::chrono::steady_clock::now() - entered_ >= time_limit_) {
+        stopped_ = Stop::kTime;
+        terminated_ = true;
+        return true;
+    }
+    if (memory_limit_ > 0 && heap_bytes(ctx) > memory_limit_) {
+        stopped_ = Stop::kMemory;
+        terminated_ = true;
+        return true;
+    }
+    return false;
+}
+
+size_t JsContext::heap_bytes(JSContextRef ctx) {
+    JSObjectRef stats = JSGetMemoryUsageStatistics(ctx);
+    if (stats == nullptr) {
+        return 0;
+    }
+    JsString key("heapSize");
+    double size =
+        JSValueToNumber(ctx, JSObjectGetProperty(ctx, stats, key.get(), nullptr), nullptr);
+    return size > 0 ? static_cast<size_t>(size) : 0;
 }
 
 JSValueRef JsContext::string(const std::string& s) const {
@@ -183,10 +238,7 @@ JsError JsContext::error_from(JSValueRef exception) const {
         e.message = native_error_;  // one of ours, thrown by a native function: as it was
     }
     if (e.message == "JavaScript execution terminated.") {
-        e.message = fmt::format(
-            "stopped after running for longer than {} ms, the limit for one "
-            "call",
-            time_limit_.count());
+        e.message = stop_message();
     }
     if (!JSValueIsObject(ctx_, exception)) {
         return e;

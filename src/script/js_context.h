@@ -45,14 +45,19 @@ public:
     std::optional<JSValueRef> call(JSObjectRef fn, const std::vector<JSValueRef>& args,
                                    JsError* error, JSObjectRef self = nullptr);
 
-    // Longest a single evaluate() or call() may run before the engine stops it (0: no limit).
-    // A stopped call reports "execution time limit exceeded".
-    void set_time_limit(std::chrono::milliseconds limit);
+    // Longest a single evaluate() or call() from C++ may run, and how large the engine's heap
+    // may grow while one runs, before the engine stops it (0: no limit). The engine's
+    // watchdog checks both every 100 ms of CPU time a call runs, so the heap can overshoot
+    // by what a script allocates in that time. A stopped call's error says which limit.
+    void set_limits(std::chrono::milliseconds time, size_t memory_bytes);
     std::chrono::milliseconds time_limit() const { return time_limit_; }
-    // Whether the time limit stopped something since the last call of this (the engine's
+    // Whether a limit stopped something since the last call of this (the engine's
     // watchdog says so; a promise reaction it stopped leaves no exception to see).
     bool take_terminated() { return terminated_.exchange(false); }
-    void note_terminated() { terminated_ = true; }
+    // Why the last stop happened, as an error message.
+    std::string stop_message() const;
+    // The watchdog's question (js_context.cc), on the engine's thread.
+    bool should_stop(JSContextRef ctx);
 
     // --- values ------------------------------------------------------------------------
     JSValueRef string(const std::string& s) const;
@@ -79,8 +84,31 @@ public:
     void note_native_error(std::string message) { native_error_ = std::move(message); }
 
 private:
+    // Marks the outermost entry into the engine, from which the time limit counts.
+    class Entry {
+    public:
+        explicit Entry(JsContext& js) : js_(js) {
+            if (js_.depth_++ == 0) {
+                js_.entered_ = std::chrono::steady_clock::now();
+            }
+        }
+        ~Entry() { --js_.depth_; }
+        Entry(const Entry&) = delete;
+        Entry& operator=(const Entry&) = delete;
+
+    private:
+        JsContext& js_;
+    };
+    enum class Stop : uint8_t { kTime, kMemory };
+    static size_t heap_bytes(JSContextRef ctx);
+    bool over_limit(JSContextRef ctx);
+
     std::string native_error_;
     std::atomic<bool> terminated_{false};
+    Stop stopped_ = Stop::kTime;
+    int depth_ = 0;
+    std::chrono::steady_clock::time_point entered_;
+    size_t memory_limit_ = 0;
     std::chrono::milliseconds time_limit_{0};
     JSContextGroupRef group_;
     JSGlobalContextRef ctx_;

@@ -39,11 +39,10 @@ void ApplyHandlers::on_write(std::vector<target::Segment>& segments, Transaction
                                 : metrics::Probe::ScriptOutcome::kProcessed);
     }
     if (state && !finished && js.take_terminated()) {
-        throw fatal(fmt::format(
-            "--userscript {}: onWrite for table {} failed: stopped after running for longer "
-            "than {} ms, the limit for one call; nothing of this source transaction was "
-            "applied",
-            us.name(), t.display, js.time_limit().count()));
+        throw fatal(
+            fmt::format("--userscript {}: onWrite for table {} failed: {}; nothing of this source "
+                        "transaction was applied",
+                        us.name(), t.display, js.stop_message()));
     }
     if (state && !finished) {
         throw fatal(fmt::format(

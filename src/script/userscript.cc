@@ -141,7 +141,7 @@ Userscript::Userscript(UserscriptOptions options)
     exports_ = js.as_object(*made);
     JSValueProtect(js.ctx(), exports_);
 
-    js.set_time_limit(options_.call_limit);
+    js.set_limits(options_.call_limit, options_.memory_limit);
     auto ran = js.call(js.as_object(js.get(exports_, "main")), {js.string(main.string())}, &error);
     stripper_.reset();  // the compiler's context is not needed any more; no more imports
     loading_ = false;

@@ -49,6 +49,8 @@ struct UserscriptOptions {
     std::filesystem::path path;  // --userscript
     // Longest one handler call may run (and the script's top level while loading).
     std::chrono::milliseconds call_limit{10000};
+    // Largest the engine's heap may grow while a call runs.
+    size_t memory_limit = size_t{256} << 20;
     // Filled by the first load, read by later ones (null: no sharing).
     std::shared_ptr<ModuleCache> modules;
     // A later load of a script loaded before: its top level's console output was shown then.

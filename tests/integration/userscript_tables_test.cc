@@ -224,6 +224,16 @@ TEST(UserscriptTables, MisbehavingHandlersStopWithClearErrors) {
     EXPECT_EQ(status, 1) << out;
     EXPECT_NE(out.find("onWrite for table public.t failed"), std::string::npos) << out;
     EXPECT_NE(out.find("the limit for one call"), std::string::npos) << out;
+    // A row handler hoards memory: the engine's memory limit stops it.
+    std::tie(status, out) = run("hog.ts",
+                                "onRowUpsert: (row) => { const a = []; for (;;) a.push(new "
+                                "Array(10000).fill(row.id)); },\n"
+                                "onRowDelete: (keys) => keys,");
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("onRowUpsert threw for target table public.t (row id=1)"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("heap grew past 256 MiB, the memory limit of one engine"), std::string::npos)
+        << out;
     // A row handler answers with a column the table does not have.
     std::tie(status, out) = run("col.ts",
                                 "onRowUpsert: (row) => ({ ...row, nope: \"1\" }),\n"
@@ -237,6 +247,27 @@ TEST(UserscriptTables, MisbehavingHandlersStopWithClearErrors) {
 }  // namespace
 
 namespace {
+
+// The sandbox: no file system, network, process, environment or timers. A script that
+// reaches for them fails to load with the file and line, before anything connects.
+TEST(UserscriptSandbox, NoFilesNetworkProcessOrTimers) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"import * as fs from \"fs\";\nconsole.log(fs.readFileSync(\"/etc/passwd\"));\n",
+         "cannot find module \"fs\""},
+        {"const home = process.env.HOME;\n", "Can't find variable: process"},
+        {"fetch(\"http://example.com\");\n", "Can't find variable: fetch"},
+        {"setTimeout(() => 1, 10);\n", "Can't find variable: setTimeout"},
+        {"const r = require(\"child_process\");\n", "cannot find module \"child_process\""},
+    };
+    for (size_t i = 0; i < cases.size(); ++i) {
+        std::string name = "sandbox" + std::to_string(i) + ".ts";
+        std::string script = write_script("us_sandbox", name, cases[i].first);
+        auto [status, out] = harness::run_replicator({"userscript", "--check", script}, 30s);
+        EXPECT_EQ(status, 2) << out;
+        EXPECT_NE(out.find(cases[i].second), std::string::npos) << out;
+        EXPECT_NE(out.find(name + ":"), std::string::npos) << out;
+    }
+}
 
 // MOLT's legacy API v1 as its examples use it: configureSource with dispatch/deletesTo (a row
 // filter and a table rename, tables named bare or qualified by the source name),

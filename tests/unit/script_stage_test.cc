@@ -248,6 +248,33 @@ api.configureTargetSchema("db.public", {
     }
 }
 
+// A handler that hoards memory is stopped once the engine's heap passes the limit, with an
+// error that says so and names the row.
+TEST(ScriptStage, AHandlerThatHoardsMemoryIsStopped) {
+    UserscriptOptions options{write_script("hog.ts", R"(
+import * as api from "replicator@v2";
+const hoard: any[] = [];
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => { for (;;) hoard.push(new Array(10000).fill(row.id + "x")); },
+  onRowDelete: (row: any) => row,
+});
+)")};
+    options.memory_limit = size_t{200} << 20;  // more than 100 ms of hoarding: several checks
+    Userscript us(options);
+    ScriptStage stage(us, "db.public");
+    std::vector<Mutation> out;
+    try {
+        run(stage, upsert("9", Datum::value("v")), out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("heap grew past 200 MiB, the memory limit of one engine"),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("(row id=9)"), std::string::npos) << what;
+    }
+}
+
 TEST(ScriptStage, OtherSchemasPassThrough) {
     Userscript us({write_script("other.ts", R"(
 import * as api from "replicator@v2";
