@@ -214,6 +214,11 @@ bool BatchBuilder::hooked(const Mapping& mapping) {
 
 void BatchBuilder::add(const Mutation& m) {
     const Mapping& mapping = mapping_for(m.relation);
+    if (m.kind == MutationKind::kUpsert && mapping->has_unmapped()) {
+        if (std::string drift = mapping->drift_in(m.values); !drift.empty()) {
+            throw fatal(drift);
+        }
+    }
     std::vector<Datum> row = mapping->project(m.values);
     if (hooks_ != nullptr && hooked(mapping)) {
         add_hooked(m, mapping, std::move(row));

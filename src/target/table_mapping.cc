@@ -121,8 +121,17 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
             "upserted and deleted by key (ALTER TABLE {} ADD PRIMARY KEY (...))",
             target_->name.display(), target_->name.display()));
     }
-    for (const auto& col : source_->columns) {
+    for (size_t i = 0; i < source_->columns.size(); ++i) {
+        const SourceColumn& col = source_->columns[i];
         auto idx = target_->find(col.name);
+        if (!idx && source_->replica_identity == kScriptedIdentity) {
+            // A userscript's layout: a delete may carry key columns under old names as well
+            // (MOLT's cookbook renames a key so); an upsert that writes one is drift
+            // (drift_in), judged per row.
+            unmapped_.push_back(i);
+            source_to_target_.push_back(-1);
+            continue;
+        }
         if (!idx) {
             throw fatal(drift_message(col.name));
         }
@@ -136,6 +145,15 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
             it == source_to_target_.end() ? -1 : static_cast<int>(it - source_to_target_.begin()));
     }
     table_hash_ = std::hash<std::string>{}(target_->name.display());
+}
+
+std::string TableMapping::drift_in(const std::vector<Datum>& source_values) const {
+    for (size_t i : unmapped_) {
+        if (i < source_values.size() && !source_values[i].absent()) {
+            return drift_message(source_->columns[i].name);
+        }
+    }
+    return {};
 }
 
 std::optional<uint64_t> TableMapping::key_hash(const std::vector<Datum>& source_values) const {

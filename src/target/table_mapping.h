@@ -26,6 +26,11 @@ public:
 
     // Source-ordered values -> target-ordered values (kAbsent where the source has nothing).
     std::vector<Datum> project(const std::vector<Datum>& source_values) const;
+    // A userscript's layout may name columns the target lacks: fine for a delete (MOLT
+    // ignores a delete's extra columns), schema drift for an upsert that gives one a value.
+    // The drift error for such source-ordered values, or "" if there is none.
+    bool has_unmapped() const { return !unmapped_.empty(); }
+    std::string drift_in(const std::vector<Datum>& source_values) const;
     // Whether rows of this layout write target column `column` (an index into its columns).
     bool writes(size_t column) const;
     // Whether every primary key column of a projected row has a value.
@@ -52,6 +57,7 @@ private:
     std::shared_ptr<const Relation> source_;
     std::vector<int> source_to_target_;  // -1: not written (generated on the target)
     std::vector<int> pk_source_;         // source column of each primary key column, or -1
+    std::vector<size_t> unmapped_;       // source columns the target lacks (userscript layouts)
     uint64_t table_hash_ = 0;
 };
 

@@ -248,6 +248,55 @@ TEST(UserscriptTables, MisbehavingHandlersStopWithClearErrors) {
 
 namespace {
 
+// MOLT's cookbook on a MariaDB source: filter several tables, rename a table and its primary
+// key (deletes keep the old key name too, as the cookbook does: extra key columns of a
+// delete are ignored), transform values, and a table-level handler after them.
+TEST(UserscriptCookbook, RenamesFiltersAndTransformsOnMylogical) {
+    harness::MyDatabases db("my_us_cook",
+                            "CREATE TABLE skip_a(id INT PRIMARY KEY);"
+                            "CREATE TABLE skip_b(id INT PRIMARY KEY);"
+                            "CREATE TABLE legacy_items(pk1 INT PRIMARY KEY, name VARCHAR(20), "
+                            "status VARCHAR(10))",
+                            "CREATE TABLE items(id1 int PRIMARY KEY, name text, status text, "
+                            "seen text);");
+    std::string script = write_script("us_cook", "cook.ts", R"ts(
+import * as api from "replicator@v2";
+const SKIP = new Set(["skip_a", "skip_b"]);
+const TABLES: Record<string, string> = { legacy_items: "items" };
+api.configureTargetSchema("my_us_cook.public", {
+  onRowUpsert: (row: any, meta: any) => {
+    if (SKIP.has(meta.table)) return null;
+    const { pk1, ...rest } = row;
+    return { [TABLES[meta.table]]: [{ ...rest, id1: pk1, status: String(row.status).toUpperCase() }] };
+  },
+  onRowDelete: (row: any, meta: any) => {
+    if (SKIP.has(meta.table)) return null;
+    const keys: any = { ...row };
+    if (row.pk1 !== undefined) keys.id1 = row.pk1;
+    return { [TABLES[meta.table]]: [keys] };
+  },
+});
+api.configureTargetTables(["items"], {
+  onRowUpsert: (row: any) => ({ ...row, seen: "yes" }),
+  onRowDelete: (keys: string[]) => keys,
+});
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("my_us_cook"));
+    db.source->exec("INSERT INTO skip_a VALUES (1); INSERT INTO skip_b VALUES (1)");
+    db.source->exec("INSERT INTO legacy_items VALUES (1, 'a', 'new'), (2, 'b', 'old'), (3, 'c', 'x')");
+    db.source->exec("DELETE FROM legacy_items WHERE pk1 = 2");
+    db.source->exec("UPDATE legacy_items SET status = 'done' WHERE pk1 = 3");
+    db.source->exec("INSERT INTO legacy_items VALUES (9, 'marker', 'm')");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id1 = 9") == 1; },
+                                  60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id1 || name || status || seen, ',' ORDER BY "
+                               "id1) FROM items"),
+              "1aNEWyes,3cDONEyes,9markerMyes");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
 // The sandbox: no file system, network, process, environment or timers. A script that
 // reaches for them fails to load with the file and line, before anything connects.
 TEST(UserscriptSandbox, NoFilesNetworkProcessOrTimers) {
