@@ -285,6 +285,18 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             probe.script_series(table, "onRowUpsert");  // script_* at zero from the start
             probe.script_series(table, "onRowDelete");
         }
+        for (const std::string& configured : script->configured_tables()) {
+            // Table-level handlers count under the target table's bare name.
+            std::string table = configured.substr(configured.rfind('.') + 1);
+            auto handlers = script->table_handlers(configured);
+            for (auto [fn, name] : {std::pair{handlers->on_upsert, "onRowUpsert"},
+                                    std::pair{handlers->on_delete, "onRowDelete"},
+                                    std::pair{handlers->on_write, "onWrite"}}) {
+                if (fn != nullptr) {
+                    probe.script_series(table, name);
+                }
+            }
+        }
     } else {
         preflight_target(config, target, dialect, target_schema, source);
         probe.declare_tables(source.table_names());

@@ -167,7 +167,9 @@ TEST(MoltDashboards, EveryQueriedMetricIsExportedOrDocumentedAsNotApplicable) {
                              "const keep = (row: any, meta: any) => meta.table === \"b\" ? "
                              "null : row;\n"
                              "api.configureTargetSchema(\"it_molt_dash.public\", "
-                             "{onRowUpsert: keep, onRowDelete: keep});\n";
+                             "{onRowUpsert: keep, onRowDelete: keep});\n"
+                             "api.configureTargetTables([\"a\"], "
+                             "{onWrite: (ops: any) => api.write(ops)});\n";
     harness::Replicator scripted(
         db.args({"--metricsAddr", "127.0.0.1:" + std::to_string(port), "--userscript", script}),
         harness::fresh_log("it_molt_dash_script"));
@@ -178,13 +180,19 @@ TEST(MoltDashboards, EveryQueriedMetricIsExportedOrDocumentedAsNotApplicable) {
     EXPECT_EQ(
         sample(before_script, "script_errors_total", {{"table", "a"}, {"function", "onRowUpsert"}}),
         0);
+    EXPECT_EQ(sample(before_script, "script_invocations_total",
+                     {{"table", "a"}, {"function", "onWrite"}}),
+              0);  // table-level handlers' series exist from the start too
     db.source->exec("INSERT INTO a VALUES (100, 'x'); INSERT INTO b VALUES (100, 'x')");
     ASSERT_TRUE(harness::wait_for([&] { return db.target->count("a WHERE id = 100") == 1; }, 60s))
         << scripted.log();
     json ms = parse_exposition(harness::http_get(port, "/_/varz").second);
-    EXPECT_EQ(sample(ms, "script_rows_processed_total", {{"table", "a"}}), 1);
+    EXPECT_EQ(
+        sample(ms, "script_rows_processed_total", {{"table", "a"}, {"function", "onRowUpsert"}}),
+        1);
     EXPECT_EQ(sample(ms, "script_rows_filtered_total", {{"table", "b"}}), 1);
-    EXPECT_EQ(sample(ms, "script_invocations_total"), 2);
+    EXPECT_EQ(sample(ms, "script_invocations_total"), 3);  // two rows, one onWrite
+    EXPECT_EQ(sample(ms, "script_invocations_total", {{"table", "a"}, {"function", "onWrite"}}), 1);
     EXPECT_EQ(db.target->count("b WHERE id = 100"), 0);
     scripted.signal(SIGTERM);
     EXPECT_EQ(scripted.wait(30s), 0) << scripted.log();
