@@ -225,10 +225,11 @@ TEST(Userscript, HandlerFailuresStopWithoutMovingTheCheckpoint) {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
-// kill -9 at random moments while a script routes one table into two: rows the script
-// routes or passes are checkpointed with their source transaction like any other, so the
-// ledger stays an unbroken prefix throughout, no transaction is applied twice, and in the
-// end the routed tables hold exactly the source's rows.
+// kill -9 at random moments while a script routes one table into two, writes another in
+// onWrite and passes a third through table-level row handlers: rows the script routes,
+// passes or writes itself are checkpointed with their source transaction like any other, so
+// the ledger stays an unbroken prefix throughout, no transaction is applied twice, and in the
+// end the tables hold exactly the source's rows.
 TEST(Userscript, KillNineDuringARoutingScriptLosesAndRepeatsNothing) {
     Databases db("it_us_kill", harness::kWorkloadDdl);
     db.target->exec(
@@ -242,6 +243,16 @@ const route = (row: any, meta: any) =>
   meta.table !== "events" ? row
     : BigInt(row.id) % 2n === 0n ? { events_even: [row] } : { events_odd: [row] };
 api.configureTargetSchema("it_us_kill.public", { onRowUpsert: route, onRowDelete: route });
+// Apply-side handlers too: onWrite writes audit's rows itself (under a savepoint of its own),
+// and row handlers pass accounts' rows, in the apply workers' engines.
+api.configureTargetTables(["audit"], {
+  onWrite: async (ops: any[]) => {
+    await api.getTX().exec("SAVEPOINT w");
+    await api.write(ops);
+    await api.getTX().exec("RELEASE SAVEPOINT w");
+  },
+});
+api.configureTargetTables(["accounts"], { onRowUpsert: (row: any) => row, onRowDelete: (k: string[]) => k });
 )");
     auto args = db.args({"--userscript", script});
     std::string log = harness::fresh_log("it_us_kill");
