@@ -283,12 +283,13 @@ api.configureTargetTables(["items"], {
 )ts");
     Replicator r(db.args({"--userscript", script}), fresh_log("my_us_cook"));
     db.source->exec("INSERT INTO skip_a VALUES (1); INSERT INTO skip_b VALUES (1)");
-    db.source->exec("INSERT INTO legacy_items VALUES (1, 'a', 'new'), (2, 'b', 'old'), (3, 'c', 'x')");
+    db.source->exec(
+        "INSERT INTO legacy_items VALUES (1, 'a', 'new'), (2, 'b', 'old'), (3, 'c', 'x')");
     db.source->exec("DELETE FROM legacy_items WHERE pk1 = 2");
     db.source->exec("UPDATE legacy_items SET status = 'done' WHERE pk1 = 3");
     db.source->exec("INSERT INTO legacy_items VALUES (9, 'marker', 'm')");
-    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id1 = 9") == 1; },
-                                  60s))
+    ASSERT_TRUE(
+        harness::wait_for([&] { return db.target->count("items WHERE id1 = 9") == 1; }, 60s))
         << r.log();
     EXPECT_EQ(db.target->value("SELECT string_agg(id1 || name || status || seen, ',' ORDER BY "
                                "id1) FROM items"),
