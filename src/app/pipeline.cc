@@ -32,20 +32,38 @@ void Pipeline::run() {
         }
     } reset_sampler{probe, capacity};
 
+    // With a row stage (--userscript), the reader feeds a small queue of its own and the
+    // stage runs on a thread between it and the apply queue, so the source is decoded while
+    // the script runs. The stage sees whole queue items, so nothing it holds back crosses a
+    // transaction boundary.
+    std::optional<util::BoundedQueue<ChangeItem>> staged;
+    if (stage != nullptr) {
+        staged.emplace(2 * config.flush_size);
+    }
+    util::BoundedQueue<ChangeItem>& reader_queue = staged ? *staged : queue;
+    std::exception_ptr stage_error;
+    std::thread stage_thread;
+    if (staged) {
+        stage_thread = std::thread([&] {
+            try {
+                run_stage(*staged, queue, pipeline_stop);
+            } catch (...) {
+                stage_error = std::current_exception();
+                pipeline_stop = true;
+                staged->close();
+            }
+            queue.close();
+        });
+    }
     std::thread reader_thread([&] {
         try {
-            source::TransactionEmitter emitter(queue, config.flush_size, reader_stop);
-            std::optional<source::StagedSink> staged;
-            source::ChangeSink* sink = &emitter;
-            if (stage != nullptr) {
-                sink = &staged.emplace(*stage, emitter);
-            }
-            source.run(*sink, apply.progress, probe, reader_stop);
+            source::TransactionEmitter emitter(reader_queue, config.flush_size, reader_stop);
+            source.run(emitter, apply.progress, probe, reader_stop);
         } catch (...) {
             reader_error = std::current_exception();
         }
         pipeline_stop = true;
-        queue.close();
+        reader_queue.close();
     });
     // Forward a signal to the apply side; the reader keeps serving the source until the
     // applier has committed what it will commit.
@@ -93,13 +111,50 @@ void Pipeline::run() {
     pipeline_stop = true;
     reader_stop = true;
     queue.close();
+    if (staged) {
+        staged->close();
+        stage_thread.join();
+    }
     reader_thread.join();
     watcher.join();
     if (apply_error) {
         std::rethrow_exception(apply_error);
     }
-    if (reader_error) {
-        std::rethrow_exception(reader_error);
+    for (const std::exception_ptr& e : {stage_error, reader_error}) {
+        if (e) {
+            std::rethrow_exception(e);
+        }
+    }
+}
+
+void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<ChangeItem>& out,
+                         const std::atomic<bool>& stop) {
+    std::vector<Mutation> staged;
+    for (;;) {
+        std::optional<ChangeItem> item = in.pop_for(std::chrono::milliseconds(100));
+        if (!item) {
+            if (in.closed() && in.empty()) {
+                break;  // the reader is done, and so is everything it sent
+            }
+            continue;
+        }
+        if (item->kind == ChangeItem::Kind::kChanges) {
+            staged.clear();
+            for (Mutation& m : item->mutations) {
+                stage->process(std::move(m), staged);
+            }
+            stage->flush(staged);
+            if (staged.empty()) {
+                continue;  // every row dropped: the transaction's framing goes on without it
+            }
+            item->mutations = std::move(staged);
+            staged = {};
+        }
+        while (!out.push_for(*item, std::chrono::milliseconds(100))) {
+            if (out.closed() || stop.load()) {
+                return;
+            }
+        }
     }
 }
 

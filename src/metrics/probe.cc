@@ -218,7 +218,7 @@ Probe::ScriptSeries* Probe::script_series(const std::string& table, const std::s
             &impl_->script_invocations.Add(labels), &impl_->script_filtered.Add(labels),
             &impl_->script_processed.Add(labels), &impl_->script_errors.Add(labels),
             &impl_->script_exec.Add(labels, kLatencyBuckets),
-            // Handlers run on the source reader's thread as each row arrives: no queue, so
+            // Handlers run on one thread as rows arrive, with no pool to wait for, so
             // this stays at 0 (MOLT's panel shows a pool of engines saturating).
             &impl_->script_wait.Add(impl_->schema_labels(), kLatencyBuckets)});
     }

@@ -17,9 +17,9 @@
 namespace rep::script {
 
 // The userscript's schema-level handlers (configureTargetSchema) as a RowStage between the
-// source and the queue, on the source reader's thread: each row change goes to onRowUpsert
-// or onRowDelete as a plain object of the source's column names and values (every value a
-// string or null: numbers never lose precision), with `meta.schema` = the target schema and
+// source and the queue, on a thread of its own (app/pipeline.cc): each row change goes to
+// onRowUpsert or onRowDelete as a plain object of the source's column names and values (every value
+// a string or null: numbers never lose precision), with `meta.schema` = the target schema and
 // `meta.table` = the source table. The handler's answer replaces the row change:
 //   null or undefined   the row change is dropped;
 //   a row object        it goes to the table of the source's name, with the row's columns
