@@ -144,6 +144,14 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     auto script_modules = std::make_shared<script::ModuleCache>();
     if (!config.userscript.empty() && stage == nullptr) {
         script = load_userscript(config, script_modules);
+        if (script->has_table_handlers() && config.unordered_commits) {
+            // Out-of-order commits rely on the conflict keys, which are the source's; a
+            // table-level handler may change key values after they were computed.
+            throw setup_error(
+                "--unorderedCommits cannot be used with a userscript's configureTargetTables: "
+                "its handlers may change key values, which the tracking that lets unrelated "
+                "transactions commit out of order does not see; drop --unorderedCommits");
+        }
     }
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
     SchemaRef staging_schema = SchemaRef::parse(config.staging_schema, "--stagingSchema");

@@ -76,8 +76,10 @@ private:
         Transaction* tx = nullptr;
         std::shared_ptr<const target::TableMapping> mapping;
         Table* table = nullptr;
-        // The last target error a host function passed on to the script.
+        // The last target error a host function passed on to the script, and the first
+        // retryable one (a statement after it fails with "transaction aborted", which is not).
         std::optional<Error> target_error;
+        std::optional<Error> retryable_error;
     };
 
     Userscript& script();

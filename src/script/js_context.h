@@ -54,6 +54,9 @@ public:
     // Whether a limit stopped something since the last call of this (the engine's
     // watchdog says so; a promise reaction it stopped leaves no exception to see).
     bool take_terminated() { return terminated_.exchange(false); }
+    // Time the running call spent waiting for something else (a native function waiting
+    // for the target): it does not count against the time limit.
+    void exclude_from_limit(std::chrono::steady_clock::duration waited) { entered_ += waited; }
     // Why the last stop happened, as an error message.
     std::string stop_message() const;
     // The watchdog's question (js_context.cc), on the engine's thread.

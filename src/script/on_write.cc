@@ -12,6 +12,24 @@
 #include <chrono>
 
 namespace rep::script {
+namespace {
+
+// Time a host function spends waiting for the target is the target's, not the script's: it
+// does not count against the handler's time limit (a slow or locked target is retried as
+// such, not reported as a script that ran too long).
+class TargetWait {
+public:
+    explicit TargetWait(JsContext& js) : js_(js), started_(std::chrono::steady_clock::now()) {}
+    ~TargetWait() { js_.exclude_from_limit(std::chrono::steady_clock::now() - started_); }
+    TargetWait(const TargetWait&) = delete;
+    TargetWait& operator=(const TargetWait&) = delete;
+
+private:
+    JsContext& js_;
+    std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
 
 void ApplyHandlers::on_write(std::vector<target::Segment>& segments, Transaction& tx) {
     Table& t = table(segments.front().mapping->target());
@@ -57,8 +75,8 @@ void ApplyHandlers::on_write(std::vector<target::Segment>& segments, Transaction
         }
         // A target error the script let through: a lost connection or a serialization
         // failure is retried as any other apply error, with the handler run again.
-        if (done.target_error && done.target_error->retryable()) {
-            throw *done.target_error;
+        if (done.retryable_error) {
+            throw *done.retryable_error;
         }
         std::string sqlstate;
         if (done.target_error &&
@@ -71,8 +89,8 @@ void ApplyHandlers::on_write(std::vector<target::Segment>& segments, Transaction
                                 us.name(), t.display, error.describe()),
                     sqlstate);
     }
-    if (done.target_error && done.target_error->retryable() && !tx.session().in_transaction()) {
-        throw *done.target_error;  // caught and ignored, but the transaction is gone
+    if (done.retryable_error && !tx.session().in_transaction()) {
+        throw *done.retryable_error;  // caught and ignored, but the transaction is gone
     }
 }
 
@@ -120,6 +138,7 @@ JSValueRef ApplyHandlers::tx_query(JsContext& js, const std::vector<JSValueRef>&
             }
         }
     }
+    TargetWait wait(js);
     try {
         util::TargetSession& session = w.tx->session();
         if (!rows) {
@@ -137,6 +156,9 @@ JSValueRef ApplyHandlers::tx_query(JsContext& js, const std::vector<JSValueRef>&
         return js.array(out);
     } catch (const Error& e) {
         w.target_error = e;
+        if (e.retryable() && !w.retryable_error) {
+            w.retryable_error = e;
+        }
         throw;
     }
 }
@@ -145,10 +167,14 @@ JSValueRef ApplyHandlers::tx_write(JsContext& js, const std::vector<JSValueRef>&
     Writing& w = writing("api.write()");
     auto rows = rows_of_ops(js, !args.empty() ? args[0] : js.undefined(), w.mapping->target(),
                             w.table->index);
+    TargetWait wait(js);
     try {
         w.tx->write(w.mapping, std::move(rows));
     } catch (const Error& e) {
         w.target_error = e;
+        if (e.retryable() && !w.retryable_error) {
+            w.retryable_error = e;
+        }
         throw;
     }
     return js.undefined();

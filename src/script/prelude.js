@@ -238,8 +238,8 @@
   // table (0: the source table's), outLayout, values...]...], d: rows done}; a value is a
   // string, null, 0 (not sent) or k >= 1: the row's own k-th value, unchanged (so the stage
   // writes the source's text as it came). A batch that has run for a quarter of the time
-  // limit returns what it has done, and the stage calls resume() for the rest, so the limit
-  // stays per row, not per batch.
+  // limit returns what it has done, and the stage calls resume() for the rest, so each row
+  // keeps at least three quarters of the limit.
   const kindOf = (v) => v === null ? "null" : Array.isArray(v) ? "an array"
     : typeof v === "object" ? "an object" : typeof v === "undefined" ? "undefined" : "a " + typeof v;
   const isRouting = (a) => {
@@ -348,7 +348,14 @@
         inputs[id] = { names, index, table, schema };
       },
       run(text) {
-        rows = JSON.parse(text);
+        state.at = -1;
+        state.kind = "";
+        try {
+          rows = JSON.parse(text);
+        } catch (e) {
+          state.kind = "input";
+          return "";
+        }
         return run(0);
       },
       resume(start) { return run(start); },

@@ -377,16 +377,27 @@ Error ScriptStage::failure(size_t at, const JsError* error) {
     JsContext& js = script_.js();
     JSObjectRef state = js.as_object(js.get(batch_, "state"));
     if (at == SIZE_MAX) {
-        at = static_cast<size_t>(JSValueToNumber(js.ctx(), js.get(state, "at"), nullptr));
+        double n = JSValueToNumber(js.ctx(), js.get(state, "at"), nullptr);
+        at = n >= 0 && n < static_cast<double>(pending_.size()) ? static_cast<size_t>(n) : SIZE_MAX;
     }
-    const Pending& p = pending_.at(std::min(at, pending_.size() - 1));
+    std::string kind = js.to_string(js.get(state, "kind"));
+    if (at == SIZE_MAX) {
+        // The batch never reached a handler: the engine could not take its text (the UTF-8
+        // conversion of a value that is not UTF-8 gives an empty string).
+        return fatal(fmt::format(
+            "--userscript {}: a batch of {} row changes (the first from table {}.{}, row {}) "
+            "could not be handed to the engine{}; the rows' values must be valid UTF-8 text",
+            script_.name(), pending_.size(), pending_[0].layout->relation->schema,
+            pending_[0].layout->relation->name, describe_key(pending_[0]),
+            error != nullptr ? ": " + error->describe() : ""));
+    }
+    const Pending& p = pending_.at(at);
     const Relation& rel = *p.layout->relation;
     if (probe_ != nullptr) {
         probe_->script_call(
             p.kind == MutationKind::kUpsert ? p.layout->on_upsert : p.layout->on_delete, 0,
             metrics::Probe::ScriptOutcome::kError);
     }
-    std::string kind = js.to_string(js.get(state, "kind"));
     std::string detail = js.to_string(js.get(state, "detail"));
     if (error == nullptr && kind == "answer") {
         return fatal(fmt::format(

@@ -44,6 +44,17 @@ bool complete(const TableMapping& mapping, const std::vector<Datum>& row) {
     return true;
 }
 
+// The first column the source's layout has that `row` carries no value for (an unchanged
+// value the source did not send), or "".
+std::string first_unsent(const TableMapping& mapping, const std::vector<Datum>& row) {
+    for (size_t i = 0; i < row.size(); ++i) {
+        if (row[i].absent() && mapping.writes(i)) {
+            return mapping.target().columns[i].name;
+        }
+    }
+    return {};
+}
+
 std::vector<Datum> key_only(const TableMapping& mapping, const std::vector<Datum>& row) {
     std::vector<Datum> key(row.size());
     for (size_t i : mapping.target().pk) {
@@ -256,21 +267,39 @@ void BatchBuilder::add_hooked(const Mutation& m, const Mapping& mapping, std::ve
     // An UPDATE that changed the key reaches the handlers as onRowDelete of the old key and
     // onRowUpsert of the new row, as it reaches schema-level handlers.
     std::vector<Datum> old_key;
+    bool kept_old = false;
     if (!m.old_values.empty()) {
         std::vector<Datum> old_row = mapping->project(m.old_values);
         require_key(m, mapping, old_row, true);
         if (mapping->key(old_row) != mapping->key(row)) {
+            // Values the new row lacks (unchanged TOAST) are the old row's, when the source
+            // sent it whole.
+            fill_absent(row, old_row);
             old_key = key_only(*mapping, old_row);
             if (!hooks_->remove(*mapping, old_key)) {
                 old_key.clear();  // the handler keeps the old row
+                kept_old = true;
             }
         }
     }
+    // Judged before the handler, which may leave columns out on purpose.
+    std::string unsent = kept_old ? first_unsent(*mapping, row) : "";
     if (!hooks_->upsert(*mapping, row)) {
         if (!old_key.empty()) {
             append(mapping, SegmentKind::kDelete, std::move(old_key));
         }
         return;
+    }
+    if (!unsent.empty()) {
+        // The new row would be inserted beside the kept one without the values the source
+        // did not send: they would silently become NULL or defaults.
+        throw fatal(fmt::format(
+            "the userscript's onRowDelete kept the old row of a key change on table {} (row {}), "
+            "but the new row lacks column \"{}\" (an unchanged value the source did not send), "
+            "so it cannot be written whole; make the source send whole rows (ALTER TABLE {}.{} "
+            "REPLICA IDENTITY FULL) or let the old row go",
+            mapping->target().name.display(), mapping->describe_key(row), unsent,
+            m.relation->schema, m.relation->name));
     }
     add_row(mapping, MutationKind::kUpsert, std::move(row), std::move(old_key));
 }

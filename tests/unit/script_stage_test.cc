@@ -224,6 +224,25 @@ api.configureTargetSchema("db.public", {
     EXPECT_TRUE(out.empty());  // nothing of the failed batch
 }
 
+// A value that is not UTF-8 cannot enter the engine: the error says so and names the batch's
+// first row, instead of blaming a row the handler never saw.
+TEST(ScriptStage, TextThatIsNotUtf8IsRefused) {
+    Userscript us({write_script("utf.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", { onRowUpsert: (row: any) => row, onRowDelete: (row: any) => row });
+)")});
+    ScriptStage stage(us, "db.public");
+    std::vector<Mutation> out;
+    try {
+        run(stage, upsert("3", Datum::value("bad \xff byte")), out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("could not be handed to the engine"), std::string::npos) << what;
+        EXPECT_NE(what.find("row id=3"), std::string::npos) << what;
+    }
+}
+
 // A batch that has run for a quarter of the time limit hands back what it has done and goes
 // on in another call, so slow handlers are limited per row, not per batch.
 TEST(ScriptStage, ASlowBatchGoesOnInSeveralCalls) {

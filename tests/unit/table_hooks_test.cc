@@ -87,6 +87,28 @@ TEST(TableHooks, RowHandlersTransformDropAndProtectRows) {
                                              "delete id=1", "delete id=1", "upsert id=6"}));
 }
 
+// A key change whose old row onRowDelete keeps: the new row is inserted beside it, so it must
+// be whole. Values the source did not send come from a whole old tuple; without one the
+// change stops with an error instead of writing NULLs.
+TEST(TableHooks, AKeptOldRowNeedsAWholeNewRow) {
+    ApplyFixture f;
+    std::vector<std::string> log;
+    f.table_hooks = [&] { return std::make_unique<FakeHooks>(log); };
+    auto items = f.table("items", {"id", "a", "t"}, 1);
+    f.db.put("\"public\".\"items\"", {{"id", "1"}, {"a", "one"}, {"t", "tee"}});
+    testing::TestApplier t(f);
+    apply(t.applier, 100, {testing::upsert(items, {"6", "moved", "~"}, {"1", "one", "tee"})});
+    t.applier.commit();
+    EXPECT_EQ(f.dump("items"), (std::vector<std::string>{"1|one|tee", "6|MOVED|tee"}));
+
+    try {
+        apply(t.applier, 200, {testing::upsert(items, {"7", "again", "~"}, {"1", "~", "~"})});
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("lacks column \"t\""), std::string::npos) << e.what();
+    }
+}
+
 TEST(TableHooks, OnWriteWritesWhatItChoosesAfterTheRowsBeforeIt) {
     ApplyFixture f;
     std::vector<std::string> log;
