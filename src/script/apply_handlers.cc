@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <functional>
 
 namespace rep::script {
 namespace {
@@ -109,7 +110,7 @@ JSObjectRef ApplyHandlers::meta(const Table& t) {
 
 JSValueRef ApplyHandlers::call(JSObjectRef fn, const std::vector<JSValueRef>& args,
                                metrics::Probe::ScriptSeries* series, const char* handler,
-                               const Table& t, const std::string& row) {
+                               const Table& t, const std::function<std::string()>& row) {
     JsContext& js = script().js();
     JsError error;
     auto started = Clock::now();
@@ -125,7 +126,7 @@ JSValueRef ApplyHandlers::call(JSObjectRef fn, const std::vector<JSValueRef>& ar
         throw fatal(fmt::format(
             "--userscript {}: {} threw for target table {} (row {}): {}; nothing of this source "
             "transaction was applied, fix the script and run the same command again",
-            script().name(), handler, t.display, row, error.describe()));
+            script().name(), handler, t.display, row(), error.describe()));
     }
     return *answer;
 }
@@ -143,7 +144,8 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
             JSObjectSetProperty(ctx, obj, t.names[i], sent[i], kJSPropertyAttributeNone, nullptr);
         }
     }
-    std::string key = mapping.describe_key(row);
+    // The row's key, for messages only: built when one is needed, not for every row.
+    auto key = [&] { return mapping.describe_key(row); };
     JSValueRef answer =
         call(t.handlers->on_upsert, {obj, meta(t)}, t.on_upsert, "onRowUpsert", t, key);
     if (is_nothing(ctx, answer)) {
@@ -153,7 +155,7 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
         throw fatal(fmt::format(
             "--userscript {}: onRowUpsert returned {} for target table {} (row {}); return the "
             "row, or null to skip it (a table-level handler cannot route rows)",
-            script().name(), kind_name(ctx, answer), t.display, key));
+            script().name(), kind_name(ctx, answer), t.display, key()));
     }
     JSObjectRef out_obj = js.as_object(answer);
     std::vector<Datum> out(row.size());
@@ -169,7 +171,7 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
                 "--userscript {}: onRowUpsert returned column \"{}\" for target table {} (row "
                 "{}), which has no such column; a table-level handler answers with the "
                 "table's own columns",
-                script().name(), column, t.display, key));
+                script().name(), column, t.display, key()));
         }
         JSValueRef v = JSObjectGetProperty(ctx, out_obj, name, nullptr);
         if (v == sent[col->second]) {
@@ -200,7 +202,7 @@ bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datu
     for (size_t i : pk) {
         values.push_back(row[i].is_null() ? js.null() : js.string(row[i].text));
     }
-    std::string key = mapping.describe_key(row);
+    auto key = [&] { return mapping.describe_key(row); };
     JSValueRef answer = call(t.handlers->on_delete, {js.array(values), meta(t)}, t.on_delete,
                              "onRowDelete", t, key);
     if (is_nothing(ctx, answer)) {
@@ -215,9 +217,11 @@ bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datu
             "{} primary key values it received (changed or not), or null to skip the delete",
             script().name(),
             js.is_array(answer) ? fmt::format("an array of {}", n) : kind_name(ctx, answer),
-            t.display, key, pk.size()));
+            t.display, key(), pk.size()));
     }
     JSObjectRef arr = js.as_object(answer);
+    std::vector<Datum> keys;  // into `row` once all are read, so errors name the old key
+    keys.reserve(pk.size());
     for (size_t k = 0; k < pk.size(); ++k) {
         JSValueRef v = JSObjectGetPropertyAtIndex(ctx, arr, static_cast<unsigned>(k), nullptr);
         std::optional<Datum> d = datum_of(js, v);
@@ -225,9 +229,12 @@ bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datu
             throw fatal(fmt::format(
                 "--userscript {}: onRowDelete returned {} as key value {} for target table {} "
                 "(row {})",
-                script().name(), kind_name(ctx, v), k + 1, t.display, key));
+                script().name(), kind_name(ctx, v), k + 1, t.display, key()));
         }
-        row[pk[k]] = std::move(*d);
+        keys.push_back(std::move(*d));
+    }
+    for (size_t k = 0; k < pk.size(); ++k) {
+        row[pk[k]] = std::move(keys[k]);
     }
     return true;
 }

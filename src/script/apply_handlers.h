@@ -7,6 +7,7 @@
 #include "metrics/probe.h"
 #include "script/userscript.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -85,10 +86,11 @@ private:
     Userscript& script();
     Table& table(const target::TargetTable& t);
     JSObjectRef meta(const Table& t);
-    // Calls a row handler with metrics; throws the error naming `what` on an exception.
+    // Calls a row handler with metrics; on an exception throws the error naming the handler,
+    // the table and the row (`row` gives its key, built only then).
     JSValueRef call(JSObjectRef fn, const std::vector<JSValueRef>& args,
                     metrics::Probe::ScriptSeries* series, const char* handler, const Table& t,
-                    const std::string& row);
+                    const std::function<std::string()>& row);
     std::map<std::string, JsContext::Native> natives();
     // The host functions behind getTX() and api.write().
     Writing& writing(const char* what);
