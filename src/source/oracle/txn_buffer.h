@@ -62,6 +62,9 @@ struct TxnAction {
     uint64_t start_scn = 0;
     uint64_t commit_scn = 0;
     std::vector<TxnEvent> events;  // kCommit: the live DML, in order (undo resolved)
+    // kCommit: false for a transaction only to be marked committed, not applied (it committed
+    // below a first run's --scn: the snapshot holds it).
+    bool apply = true;
 };
 
 // The in-flight transactions of the mined schema, and the window protocol that keeps a
