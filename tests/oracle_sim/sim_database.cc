@@ -58,6 +58,20 @@ Table& Database::table(const std::string& owner, const std::string& name) {
     return tables_.at(owner + "." + name);
 }
 
+const Table& Database::table(const std::string& owner, const std::string& name) const {
+    return tables_.at(owner + "." + name);
+}
+
+std::vector<const Table*> Database::tables(const std::string& owner) const {
+    std::vector<const Table*> out;
+    for (const auto& [name, t] : tables_) {
+        if (t.owner == owner) {
+            out.push_back(&t);
+        }
+    }
+    return out;
+}
+
 uint64_t Database::next_scn() {
     // Several records may share an SCN (on one thread or several).
     if (rng_() % 4 != 0) {

@@ -72,6 +72,9 @@ public:
     void create_table(const std::string& owner, const std::string& name,
                       std::vector<std::string> columns);
     Table& table(const std::string& owner, const std::string& name);
+    const Table& table(const std::string& owner, const std::string& name) const;
+    // `owner`'s tables, ordered by name.
+    std::vector<const Table*> tables(const std::string& owner) const;
 
     // Workload. A transaction runs on one thread; DML on a key another open transaction
     // changed is the caller's to avoid (Oracle would block).

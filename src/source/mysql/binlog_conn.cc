@@ -25,24 +25,6 @@
 namespace rep::mysql {
 namespace {
 
-// Decodes %XX escapes (passwords with special characters must be URL-encoded).
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            int hi = hex_digit(s[i + 1]);
-            int lo = hex_digit(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += s[i];
-    }
-    return out;
-}
-
 // MariaDB and MySQL report a dump they cannot serve (purged or unknown GTIDs, a server id
 // clash) with these codes; retrying cannot help.
 bool fatal_dump_error(unsigned code) {

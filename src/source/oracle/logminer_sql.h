@@ -1,0 +1,42 @@
+#pragma once
+
+#include "source/oracle/logminer.h"
+
+#include <string>
+#include <vector>
+
+namespace rep::oracle::sql {
+
+// The SQL and PL/SQL text the OCI LogMiner session sends (reference §1.1-1.3, §1.8), kept
+// apart from the OCI calls so that it is golden-tested and so that the simulated database
+// behind the stand-in client library recognizes exactly these statements. Binds are by
+// position (:1, :2, ...) and always text (SCNs as decimal digits).
+
+// Pins the session's NLS settings so that SQL_REDO literals are in the forms redo_values.h
+// reads (dates with century and time, '.' as the decimal character) and TIMESTAMP WITH
+// LOCAL TIME ZONE renders in UTC.
+std::vector<std::string> session_setup();
+
+// SELECT CURRENT_SCN FROM V$DATABASE, as decimal text.
+std::string current_scn();
+// V$THREAD: THREAD#, STATUS, ENABLED, ENABLE_CHANGE#, LAST_REDO_CHANGE#.
+std::string threads();
+// Online logs for [:1 = lo, :2 = hi]: member, THREAD#, SEQUENCE#, FIRST_CHANGE#,
+// NEXT_CHANGE#, STATUS.
+std::string online_logs();
+// Archived logs of the current incarnation for [:1 = lo, :2 = hi]: NAME, THREAD#, SEQUENCE#,
+// FIRST_CHANGE#, NEXT_CHANGE#, STATUS.
+std::string archived_logs();
+// DBMS_LOGMNR.ADD_LOGFILE(:1); NEW starts the list.
+std::string add_logfile(bool first);
+// DBMS_LOGMNR.START_LOGMNR(:1 = lo, :2 = hi) from the online catalog, without ROWID terms.
+std::string start_logminer();
+std::string end_logminer();
+// The contents query (its binds: lo, hi, schema, then the PDB's name when `with_pdb`).
+// Columns, in this order: SCN, RAWTOHEX(XID), OPERATION_CODE, CSF, ROLLBACK, STATUS,
+// THREAD#, SEG_OWNER, TABLE_NAME, ROW_ID, RS_ID, SSN, TIMESTAMP, SRC_CON_NAME, INFO,
+// SQL_REDO.
+std::string contents(bool with_pdb);
+inline constexpr size_t kContentsColumns = 16;
+
+}  // namespace rep::oracle::sql
