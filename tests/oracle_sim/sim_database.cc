@@ -49,8 +49,8 @@ Database::Database(uint64_t seed, int threads)
 }
 
 void Database::create_table(const std::string& owner, const std::string& name,
-                            std::vector<std::string> columns) {
-    tables_[owner + "." + name] = Table{owner, name, std::move(columns), {}};
+                            std::vector<std::string> columns, bool log_all_columns) {
+    tables_[owner + "." + name] = Table{owner, name, std::move(columns), {}, log_all_columns};
     states_[owner][""] = state(owner);
 }
 
@@ -145,15 +145,18 @@ std::string Database::render(const Table& t, const Change& c) const {
         return fmt::format("delete from {} where {};", name, where);
     }
     // Supplemental logging of the primary key: the WHERE has the old key and the old values
-    // of the columns the statement sets.
+    // of the columns the statement sets (of all columns with log_all_columns).
     std::string set;
     std::string where = term(t.columns[0], c.before->values[0]);
     for (size_t i : c.assigned) {
         set += fmt::format("{}\"{}\" = {}", set.empty() ? "" : ", ", t.columns[i],
                            quote_literal(c.after->values[i]));
-        if (i != 0) {
+        if (i != 0 && !t.log_all_columns) {
             where += " and " + term(t.columns[i], c.before->values[i]);
         }
+    }
+    for (size_t i = 1; i < t.columns.size() && t.log_all_columns; ++i) {
+        where += " and " + term(t.columns[i], c.before->values[i]);
     }
     return fmt::format("update {} set {} where {};", name, set, where);
 }

@@ -34,6 +34,9 @@ struct Table {
     std::string name;
     std::vector<std::string> columns;  // the first is the primary key
     std::map<std::string, Row> rows;   // committed rows by key
+    // SUPPLEMENTAL LOG DATA (ALL) COLUMNS: an update's WHERE has every column's old value,
+    // not only the key's and those of the columns it sets.
+    bool log_all_columns = false;
 };
 
 // One redo record: what LogMiner renders one contents row (or a CSF chain) from.
@@ -70,7 +73,7 @@ public:
     Database(uint64_t seed, int threads);
 
     void create_table(const std::string& owner, const std::string& name,
-                      std::vector<std::string> columns);
+                      std::vector<std::string> columns, bool log_all_columns = false);
     Table& table(const std::string& owner, const std::string& name);
     const Table& table(const std::string& owner, const std::string& name) const;
     // `owner`'s tables, ordered by name.

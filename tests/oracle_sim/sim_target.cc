@@ -34,48 +34,42 @@ Rows rows_of(const Database& db, const std::string& owner) {
     return out;
 }
 
+Target::Target(Columns columns) {
+    for (const auto& [name, list] : columns) {
+        std::vector<OracleColumn> cols;
+        for (size_t i = 0; i < list.size(); ++i) {
+            cols.push_back(OracleColumn{list[i], "VARCHAR2", i == 0});
+        }
+        tables_.emplace(name, make_table("APP", name, cols));
+    }
+}
+
 void Target::apply(const std::string& sql_redo) {
     RedoStatement s = parse_sql_redo(sql_redo);
-    const std::vector<std::string>& columns = columns_.at(s.table);
-    auto index = [&](const std::string& name) {
-        auto it = std::find(columns.begin(), columns.end(), name);
-        if (it == columns.end()) {
-            throw std::logic_error("no column " + name + " in " + sql_redo);
-        }
-        return static_cast<size_t>(it - columns.begin());
-    };
-    auto value = [](const RedoValue& v) -> Value {
-        return v.kind == RedoValue::Kind::kNull ? Value{} : Value{v.text};
-    };
+    Mutation m = to_mutation(s, tables_.at(s.table), RedoOrigin{0, "test"});
     auto& table = rows_[s.table];
-    if (s.op == RedoStatement::Op::kInsert) {
-        std::vector<Value> row(columns.size());
-        for (const RedoColumn& c : s.values) {
-            row.at(index(c.name)) = value(c.value);
-        }
-        table[*row[0]] = row;
+    auto value = [](const Datum& d) { return d.is_null() ? Value{} : Value{d.text}; };
+    const std::string& key = m.values.at(0).text;
+    if (m.kind == MutationKind::kDelete) {
+        table.erase(key);
         return;
     }
-    std::string key;
-    for (const RedoColumn& c : s.where) {
-        if (index(c.name) == 0) {
-            key = c.value.text;
+    std::vector<Value> row(m.values.size());
+    if (!m.old_values.empty() && m.old_values[0].text != key) {
+        if (table.erase(m.old_values[0].text) == 0) {
+            throw std::logic_error("no row " + m.old_values[0].text + " for " + sql_redo);
         }
-    }
-    auto it = table.find(key);
-    if (it == table.end()) {
+    } else if (auto it = table.find(key); it != table.end()) {
+        row = it->second;
+    } else if (s.op == RedoStatement::Op::kUpdate) {
         throw std::logic_error("no row " + key + " for " + sql_redo);
     }
-    if (s.op == RedoStatement::Op::kDelete) {
-        table.erase(it);
-        return;
+    for (size_t i = 0; i < m.values.size(); ++i) {
+        if (!m.values[i].absent()) {
+            row[i] = value(m.values[i]);
+        }
     }
-    std::vector<Value> row = it->second;
-    for (const RedoColumn& c : s.values) {
-        row.at(index(c.name)) = value(c.value);
-    }
-    table.erase(it);
-    table[*row[0]] = row;
+    table[key] = row;
 }
 
 std::string Target::text() const {

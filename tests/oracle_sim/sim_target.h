@@ -1,9 +1,13 @@
 #pragma once
 
-// A stand-in target for the Oracle source's tests: rows by table and key, changed as the
-// applier changes them (an insert is a full-row upsert, an update sets the listed columns of
-// the row its old key names, moving it when the key changes, a delete removes the key), from
-// the SQL_REDO text as LogMiner rendered it. text() is comparable with Database::state().
+// A stand-in target for the Oracle source's tests: rows by table and key. SQL_REDO text is
+// parsed and turned into a mutation by the source's own code (sql_redo.h, redo_mutation.h),
+// then applied as the target's upserts and deletes behave: an upsert replaces the columns it
+// carries (absent ones keep their value; a new row gets NULL for them) after deleting the old
+// key when it carries one that differs; a delete removes the key. text() is comparable with
+// Database::state().
+
+#include "source/oracle/redo_mutation.h"
 
 #include "sim_database.h"
 
@@ -19,7 +23,8 @@ using Rows = std::map<std::string, std::vector<std::vector<Value>>>;
 
 class Target {
 public:
-    explicit Target(Columns columns) : columns_(std::move(columns)) {}
+    // The first column of each table is its primary key.
+    explicit Target(Columns columns);
 
     // Starts from a snapshot's rows.
     void load(const Rows& rows);
@@ -29,7 +34,7 @@ public:
     std::string text() const;
 
 private:
-    Columns columns_;
+    std::map<std::string, OracleTable> tables_;
     std::map<std::string, std::map<std::string, std::vector<Value>>> rows_;
 };
 
