@@ -10,6 +10,9 @@ std::unique_ptr<source::Source> make_source(const SourceConfig& config) {
         std::unique_ptr<source::Source> operator()(const mysql::MylogicalConfig& c) const {
             return mysql::make_mylogical_source(c);
         }
+        std::unique_ptr<source::Source> operator()(const oracle::OracleConfig& c) const {
+            return oracle::make_oracle_source(c);
+        }
     };
     return std::visit(Make{}, config);
 }

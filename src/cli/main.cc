@@ -1,6 +1,6 @@
 // replicator: change-data-capture into CockroachDB and PostgreSQL.
-// Subcommands: pglogical, mylogical, userscript, version. Exit status: 0 success or clean stop, 1
-// replication error, 2 bad command line.
+// Subcommands: pglogical, mylogical, oraclelogminer, userscript, version. Exit status: 0 success or
+// clean stop, 1 replication error, 2 bad command line.
 
 #include "app/runner.h"
 #include "app/signals.h"
@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/mylogical_cmd.h"
+#include "cli/oraclelogminer_cmd.h"
 #include "cli/pglogical_cmd.h"
 #include "cli/userscript_cmd.h"
 
@@ -26,15 +27,16 @@ void print_version() {
     std::cout << "replicator " << rep::kVersion << "\n"
               << "libpq " << pq / 10000 << "." << pq % 10000 << "\n"
               << "staging memo format (MOLT Replicator compatible): pglogical-wal-offset-"
-                 "<targetSchema> = LSN text; mysql-wal-offset-<targetSchema> = GTID set text\n";
+                 "<targetSchema> = LSN text; mysql-wal-offset-<targetSchema> = GTID set text; "
+                 "_oracle_checkpoint rows and oraclelogminer-scn-<targetSchema> = SCN[:XIDs]\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{
-        "replicator: change-data-capture from PostgreSQL, MySQL and MariaDB into CockroachDB or "
-        "PostgreSQL, "
+        "replicator: change-data-capture from PostgreSQL, MySQL, MariaDB and Oracle into "
+        "CockroachDB or PostgreSQL, "
         "a drop-in for MOLT Replicator",
         "replicator"};
     app.require_subcommand(1);
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
     CLI::App* pglogical = rep::cli::add_pglogical_command(app, pg_command, log_options);
     rep::cli::MylogicalCommand my_command;
     CLI::App* mylogical = rep::cli::add_mylogical_command(app, my_command, log_options);
+    rep::cli::OraclelogminerCommand ora_command;
+    CLI::App* oraclelogminer = rep::cli::add_oraclelogminer_command(app, ora_command, log_options);
     rep::cli::UserscriptCommand us_command;
     CLI::App* userscript = rep::cli::add_userscript_command(app, us_command);
 
@@ -75,9 +79,10 @@ int main(int argc, char** argv) {
         app.exit(e);
         return 2;
     }
-    if (pglogical->parsed() || mylogical->parsed()) {
-        const rep::app::CommonConfig& common =
-            pglogical->parsed() ? pg_command.common : my_command.common;
+    if (pglogical->parsed() || mylogical->parsed() || oraclelogminer->parsed()) {
+        const rep::app::CommonConfig& common = pglogical->parsed()   ? pg_command.common
+                                               : mylogical->parsed() ? my_command.common
+                                                                     : ora_command.common;
         const auto& snap = common.snapshots;
         std::string problem;
         if (common.parallelism * 5 > common.target_max_pool_size * 4) {
@@ -116,6 +121,13 @@ int main(int argc, char** argv) {
         if (mylogical->parsed()) {
             rep::app::SourceConfig source = my_command.source;
             return rep::app::run_replication(my_command.common, source);
+        }
+        if (oraclelogminer->parsed()) {
+            ora_command.source.staging_conn = ora_command.common.staging_conn.empty()
+                                                  ? ora_command.common.target_conn
+                                                  : ora_command.common.staging_conn;
+            rep::app::SourceConfig source = ora_command.source;
+            return rep::app::run_replication(ora_command.common, source);
         }
         if (userscript->parsed()) {
             return rep::cli::run_userscript_command(us_command);

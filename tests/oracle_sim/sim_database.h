@@ -123,6 +123,8 @@ public:
     uint64_t current_scn() const { return clock_; }
     std::vector<RedoThread> threads() const;
     const std::vector<LogState>& logs() const { return logs_; }
+    // Every record written, in write order (for diagnostics).
+    const std::vector<Record>& all_records() const { return records_; }
     // The flushed records of log (thread, sequence), in write order.
     std::vector<const Record*> records(int thread, uint64_t sequence) const;
 

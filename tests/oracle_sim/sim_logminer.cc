@@ -94,6 +94,20 @@ void SimLogMiner::add_logfile(const std::string& name, bool first) {
     throw fatal("ORA-01284: file " + name + " cannot be opened");
 }
 
+std::vector<LogFile> SimLogMiner::session_logs() {
+    std::vector<LogFile> out;
+    for (size_t i = 0; i < files_.size(); ++i) {
+        for (const LogState& l : db_.logs()) {
+            if (l.thread == files_[i].first && l.sequence == files_[i].second) {
+                LogFile f = view_row(l, names_[i] != l.online_name());
+                f.name = names_[i];
+                out.push_back(f);
+            }
+        }
+    }
+    return out;
+}
+
 void SimLogMiner::start(uint64_t lo, uint64_t hi) {
     if (files_.empty()) {
         throw fatal("ORA-01292: no log file has been specified for the current LogMiner session");
@@ -161,8 +175,8 @@ std::vector<ContentsRow> SimLogMiner::render(const ContentsQuery& query) {
     }
     for (const Record* r : records) {
         bool control = r->op == kOpCommit || r->op == kOpRollback;
-        if (!control && r->owner != query.schema) {
-            continue;
+        if ((!control && r->owner != query.schema) || (query.pdb && *query.pdb != kPdb)) {
+            continue;  // the whole database is one PDB
         }
         ContentsRow row;
         row.scn = r->scn;
@@ -178,6 +192,7 @@ std::vector<ContentsRow> SimLogMiner::render(const ContentsQuery& query) {
         row.row_id = r->row_id;
         row.rs_id = fmt::format(" 0x{:06x}.{:08x}.0010 ", r->sequence, r->order);
         row.timestamp = "2026-12-01 10:00:00";
+        row.src_con_name = kPdb;
         if (!control && rng_() % 5 == 0) {
             ContentsRow empty = row;  // a non-final row of the record set: no SQL_REDO
             out.push_back(empty);

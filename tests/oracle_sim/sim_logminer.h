@@ -26,6 +26,9 @@
 
 namespace rep::oracle::sim {
 
+// The name of the one PDB the simulated database has (SRC_CON_NAME of every row).
+inline constexpr const char* kPdb = "ORCLPDB1";
+
 struct Faults {
     // The next contents query throws a retryable error after this many rows (0: none).
     size_t fail_after_rows = 0;
@@ -48,6 +51,7 @@ public:
     std::vector<LogFile> online_logs(uint64_t lo, uint64_t hi) override;
     std::vector<LogFile> archived_logs(uint64_t lo, uint64_t hi) override;
     void add_logfile(const std::string& name, bool first) override;
+    std::vector<LogFile> session_logs() override;
     void start(uint64_t lo, uint64_t hi) override;
     void end() override;
     std::unique_ptr<ContentsCursor> contents(const ContentsQuery& query) override;

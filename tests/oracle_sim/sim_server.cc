@@ -1,5 +1,6 @@
 // The simulated Oracle as a process: a TCP server on 127.0.0.1 speaking wire.h's protocol.
-// Sessions (through the stand-in OCI library) log in with the password "secret" and run
+// Sessions (through the stand-in OCI library) log in with the password "secret" to any
+// service (its name is the session's container name; ORCLPDB1 is the PDB's) and run
 // exactly the statements of src/source/oracle/logminer_sql.h, each on its own LogMiner
 // session over the one simulated database; any other statement is ORA-00900, so a change in
 // what the replicator sends is noticed. Control clients (tests) drive the workload:
@@ -8,6 +9,8 @@
 //   step {n}                n random workload steps        finish   end all transactions
 //   tick                    the SCN moves with no redo     purge {below}
 //   state                   {"state": committed APP rows}  state_after {xid}
+//   states                  {"states": [every state APP has had after a commit]}
+//   history {needle}        {"records": [redo mentioning needle, commits, rollbacks]}
 //   snapshot                {"rows": {table: [[hex|null..]]}, "columns": {table: [..]}}
 //   open_first_scns         {"scns": {xid: scn}}           current_scn   threads
 //   faults {fail_after_rows, missing_scn}   for the next contents query of any session
@@ -21,11 +24,13 @@
 #include "sim_logminer.h"
 #include "sim_workload.h"
 #include "wire.h"
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
 #include <mutex>
 #include <netinet/in.h>
+#include <set>
 #include <string>
 #include <sys/socket.h>
 #include <thread>
@@ -89,7 +94,8 @@ uint64_t number(const std::string& hex) {
     return std::stoull(wire::from_hex(hex));
 }
 
-json exec(sim::SimLogMiner& miner, const std::string& text, const json& binds) {
+json exec(sim::SimLogMiner& miner, const std::string& service, const std::string& text,
+          const json& binds) {
     auto bind = [&](size_t i) { return wire::from_hex(binds.at(i).get<std::string>()); };
     for (const std::string& s : sql::session_setup()) {
         if (text == s) {
@@ -120,6 +126,14 @@ json exec(sim::SimLogMiner& miner, const std::string& text, const json& binds) {
     if (text == sql::add_logfile(true) || text == sql::add_logfile(false)) {
         miner.add_logfile(bind(0), text == sql::add_logfile(true));
         return json::object();
+    }
+    if (text == sql::session_logs()) {
+        json rows = json::array();
+        for (const rep::oracle::LogFile& f : miner.session_logs()) {
+            rows.push_back(text_row({f.name, std::to_string(f.thread), std::to_string(f.sequence),
+                                     std::to_string(f.first_scn), std::to_string(f.next_scn)}));
+        }
+        return {{"rows", rows}};
     }
     if (text == sql::start_logminer()) {
         miner.start(number(binds.at(0)), number(binds.at(1)));
@@ -158,6 +172,25 @@ json exec(sim::SimLogMiner& miner, const std::string& text, const json& binds) {
                              r.sql_redo.empty() ? json(nullptr) : cell(r.sql_redo)}));
         }
         return {{"rows", out}};
+    }
+    if (text == sql::database_settings()) {
+        return {{"rows", {text_row({"ARCHIVELOG", "YES", "YES", "YES", "YES"})}}};
+    }
+    if (text == sql::container_name()) {
+        return {{"rows", {text_row({service})}}};
+    }
+    if (text == sql::table_columns() || text == sql::primary_keys()) {
+        json rows = json::array();
+        for (const sim::Table* t : g_db->tables(bind(0))) {
+            for (size_t i = 0; i < t->columns.size(); ++i) {
+                if (text == sql::table_columns()) {
+                    rows.push_back(text_row({t->name, t->columns[i], "VARCHAR2"}));
+                } else if (i == 0) {
+                    rows.push_back(text_row({t->name, t->columns[i]}));
+                }
+            }
+        }
+        return {{"rows", rows}};
     }
     return error(900, "ORA-00900: invalid SQL statement");
 }
@@ -234,6 +267,26 @@ json control(const json& request) {
         }
         return {{"last_redo", out}};
     }
+    if (cmd == "states") {
+        std::set<std::string> all;
+        for (const auto& [xid, state] : g_db->states("APP")) {
+            all.insert(state);
+        }
+        return {{"states", all}};
+    }
+    if (cmd == "history") {
+        // The redo of rows whose SQL_REDO mentions `needle`, for diagnosing a test failure.
+        json out = json::array();
+        std::string needle = request.at("needle");
+        for (const sim::Record& r : g_db->all_records()) {
+            if (r.sql_redo.find(needle) != std::string::npos || r.op == rep::oracle::kOpCommit ||
+                r.op == rep::oracle::kOpRollback) {
+                out.push_back(fmt::format("{} t{} {} op{}{} {}", r.scn, r.thread, r.xid, r.op,
+                                          r.rollback ? " undo" : "", r.sql_redo));
+            }
+        }
+        return {{"records", out}};
+    }
     if (cmd == "faults") {
         g_faults.fail_after_rows = request.value("fail_after_rows", size_t{0});
         g_faults.missing_scn = request.value("missing_scn", false);
@@ -246,6 +299,7 @@ void serve(int fd) {
     wire::LineReader reader(fd);
     std::unique_ptr<sim::SimLogMiner> miner;
     bool logged_in = false;
+    std::string service;  // CDB$ROOT's, or a PDB's (the session's container)
     while (std::optional<json> request = reader.next()) {
         std::lock_guard lock(g_mutex);
         json answer;
@@ -260,13 +314,14 @@ void serve(int fd) {
                     answer = error(1034, "ORA-01034: ORACLE not available");
                 } else {
                     logged_in = true;
+                    service = request->value("service", "");
                     miner = std::make_unique<sim::SimLogMiner>(*g_db, g_seed + 17, 60);
                     answer = json::object();
                 }
             } else if (!logged_in) {
                 answer = error(1012, "ORA-01012: not logged on");
             } else if (op == "exec") {
-                answer = exec(*miner, request->at("sql"), request->at("binds"));
+                answer = exec(*miner, service, request->at("sql"), request->at("binds"));
             } else {
                 answer = json::object();  // commit, rollback, ping
             }

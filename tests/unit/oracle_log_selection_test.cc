@@ -124,6 +124,8 @@ public:
     }
     std::vector<LogFile> archived_logs(uint64_t, uint64_t) override { return {}; }
     void add_logfile(const std::string&, bool) override {}
+    std::vector<LogFile> session_logs() override { return held; }
+    std::vector<LogFile> held{log(1, 1, 1, kOpen, false)};
     void start(uint64_t lo, uint64_t hi) override { started.emplace_back(lo, hi); }
     void end() override {}
     std::unique_ptr<ContentsCursor> contents(const ContentsQuery& q) override {
@@ -231,6 +233,25 @@ TEST(OracleWindowReader, MissingRedoIsReadAgainThenFatal) {
     WindowReader again(miner, options, Resume{150, {}});
     EXPECT_EQ(error_of(again), "");
     EXPECT_EQ(again.lo(), 250U);
+}
+
+// The online file chosen was reused by a later sequence before ADD_LOGFILE: reading it would
+// silently skip the chosen sequence's redo.
+TEST(OracleWindowReader, AFileReusedWhileAddedIsChosenAgain) {
+    ReaderOptions options;
+    options.schema = "APP";
+    ScriptedMiner miner;
+    miner.held = {log(1, 4, 300, kOpen, false)};
+    miner.held[0].name = "/redo/1_1";  // the same file, now holding sequence 4
+    WindowReader reader(miner, options, Resume{150, {}});
+    EXPECT_EQ(error_of(reader).rfind("retryable: redo log /redo/1_1 no longer holds thread 1 "
+                                     "sequence 1",
+                                     0),
+              0U);
+    EXPECT_TRUE(miner.started.empty());  // never mined from the wrong file
+    miner.held = {log(1, 1, 1, kOpen, false)};
+    EXPECT_EQ(error_of(reader), "");
+    EXPECT_EQ(miner.started.size(), 1U);
 }
 
 TEST(OracleWindowReader, WaitsBelowTheFlushedRedo) {

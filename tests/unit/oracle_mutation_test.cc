@@ -102,26 +102,43 @@ TEST(OracleMutation, MissingKeysAndUnknownColumnsAreNamed) {
 
 TEST(OracleScn, CommitsAtOneScnAreOrderedAndKeepalivesFallBetween) {
     ScnCodec codec;
-    Position a = ScnCodec::commit(100, 0);
-    Position b = ScnCodec::commit(100, 1);  // RAC: another thread, the same SCN
-    Position c = ScnCodec::commit(101, 0);
+    Position a = ScnCodec::commit(100, 0, {"0A00"});
+    Position b = ScnCodec::commit(100, 1, {"0A00", "0B00"});  // RAC: another thread, one SCN
+    Position c = ScnCodec::commit(101, 0, {"0C00"});
     EXPECT_LT(a.ordinal, b.ordinal);
     EXPECT_LT(b.ordinal, c.ordinal);
-    EXPECT_EQ(a.text, "100");
+    EXPECT_EQ(a.text, "100:0A00");
+    EXPECT_EQ(b.text, "100:0A00,0B00");
     EXPECT_LT(b.ordinal, ScnCodec::below(101).ordinal);  // nothing below 101 is still to come
     EXPECT_LT(ScnCodec::below(101).ordinal, c.ordinal);
     EXPECT_EQ(ScnCodec::below(101).text, "100");
-    EXPECT_EQ(codec.describe(c), "SCN 101");
+    EXPECT_EQ(codec.describe(c), "SCN 101 (transaction 0C00)");
+    EXPECT_EQ(codec.describe(ScnCodec::below(101)), "SCN 100");
     EXPECT_EQ(codec.describe_transaction(0, ScnCodec::begin(100, 1, "0A001B00C0000000")),
               "transaction 0A001B00C0000000 (commit SCN 100)");
     auto parsed = codec.parse("26690001");
     ASSERT_TRUE(parsed);
     EXPECT_EQ(ScnCodec::scn_of(parsed->ordinal), 26690001U);
-    EXPECT_GT(parsed->ordinal, ScnCodec::commit(26690001, 5).ordinal);
+    EXPECT_GT(parsed->ordinal, ScnCodec::commit(26690001, 5, {}).ordinal);
+    parsed = codec.parse(b.text);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->ordinal, b.ordinal);
+    // What a memo position says the target has.
+    std::optional<AppliedPoint> point = ScnCodec::applied(b.text);
+    ASSERT_TRUE(point);
+    EXPECT_TRUE(point->covers(99, "FFFF"));
+    EXPECT_TRUE(point->covers(100, "0B00"));
+    EXPECT_FALSE(point->covers(100, "0D00"));  // committed at 100 on another thread, after
+    EXPECT_FALSE(point->covers(101, "0A00"));
+    EXPECT_TRUE(ScnCodec::applied("100")->covers(100, "0D00"));
+    EXPECT_FALSE(codec.parse("100:"));
+    EXPECT_FALSE(codec.parse("100:0A00,,0B00"));
+    EXPECT_FALSE(codec.parse("100:0A00,"));
+    EXPECT_FALSE(codec.parse("100:XYZ"));
     EXPECT_FALSE(codec.parse("0x10"));
     EXPECT_FALSE(codec.parse(""));
     EXPECT_FALSE(codec.stable_ordinals());
-    EXPECT_THROW(ScnCodec::commit(5, ScnCodec::kTies), Error);
+    EXPECT_THROW(ScnCodec::commit(5, ScnCodec::kTies, {}), Error);
 }
 
 }  // namespace

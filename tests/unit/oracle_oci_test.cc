@@ -31,10 +31,15 @@ std::string all_statements() {
     add("archived logs", sql::archived_logs());
     add("add the first log file", sql::add_logfile(true));
     add("add another log file", sql::add_logfile(false));
+    add("the session's log files", sql::session_logs());
     add("start LogMiner", sql::start_logminer());
     add("end LogMiner", sql::end_logminer());
     add("contents", sql::contents(false));
     add("contents of one PDB", sql::contents(true));
+    add("database settings", sql::database_settings());
+    add("table columns", sql::table_columns());
+    add("primary keys", sql::primary_keys());
+    add("container name", sql::container_name());
     return out;
 }
 

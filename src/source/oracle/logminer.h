@@ -112,6 +112,10 @@ public:
 
     // DBMS_LOGMNR.ADD_LOGFILE: `first` starts a new list (OPTIONS => NEW), else ADDFILE.
     virtual void add_logfile(const std::string& name, bool first) = 0;
+    // V$LOGMNR_LOGS: the files the session holds, with the thread and sequence each turned
+    // out to be when it was added (an online file may have been reused by a later sequence
+    // between the log views' answer and ADD_LOGFILE).
+    virtual std::vector<LogFile> session_logs() = 0;
     // DBMS_LOGMNR.START_LOGMNR over the added files, from the online catalog, with
     // NO_ROWID_IN_STMT.
     virtual void start(uint64_t lo, uint64_t hi) = 0;

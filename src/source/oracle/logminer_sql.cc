@@ -50,6 +50,11 @@ std::string add_logfile(bool first) {
                    "DBMS_LOGMNR.ADDFILE); END;";
 }
 
+std::string session_logs() {
+    return "SELECT FILENAME, THREAD_ID, TO_CHAR(THREAD_SQN), TO_CHAR(LOW_SCN), TO_CHAR(NEXT_SCN) "
+           "FROM V$LOGMNR_LOGS";
+}
+
 std::string start_logminer() {
     return "BEGIN DBMS_LOGMNR.START_LOGMNR(STARTSCN => TO_NUMBER(:1), ENDSCN => TO_NUMBER(:2), "
            "OPTIONS => DBMS_LOGMNR.DICT_FROM_ONLINE_CATALOG + DBMS_LOGMNR.NO_ROWID_IN_STMT); "
@@ -74,6 +79,28 @@ std::string contents(bool with_pdb) {
         sql += " AND SRC_CON_NAME = :4";
     }
     return sql;
+}
+
+std::string database_settings() {
+    return "SELECT LOG_MODE, FORCE_LOGGING, SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_PK, "
+           "CDB FROM V$DATABASE";
+}
+
+std::string table_columns() {
+    // Tables only (ALL_TAB_COLUMNS lists the columns of views too).
+    return "SELECT C.TABLE_NAME, C.COLUMN_NAME, C.DATA_TYPE FROM ALL_TAB_COLUMNS C JOIN "
+           "ALL_TABLES T ON T.OWNER = C.OWNER AND T.TABLE_NAME = C.TABLE_NAME WHERE C.OWNER = "
+           ":1 ORDER BY C.TABLE_NAME, C.COLUMN_ID";
+}
+
+std::string container_name() {
+    return "SELECT SYS_CONTEXT('USERENV', 'CON_NAME') FROM DUAL";
+}
+
+std::string primary_keys() {
+    return "SELECT C.TABLE_NAME, K.COLUMN_NAME FROM ALL_CONSTRAINTS C JOIN ALL_CONS_COLUMNS K "
+           "ON K.OWNER = C.OWNER AND K.CONSTRAINT_NAME = C.CONSTRAINT_NAME WHERE C.OWNER = :1 "
+           "AND C.CONSTRAINT_TYPE = 'P' ORDER BY C.TABLE_NAME, K.POSITION";
 }
 
 }  // namespace rep::oracle::sql

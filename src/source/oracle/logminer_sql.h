@@ -30,6 +30,8 @@ std::string archived_logs();
 // DBMS_LOGMNR.ADD_LOGFILE(:1); NEW starts the list.
 std::string add_logfile(bool first);
 // DBMS_LOGMNR.START_LOGMNR(:1 = lo, :2 = hi) from the online catalog, without ROWID terms.
+// V$LOGMNR_LOGS: FILENAME, THREAD_ID, THREAD_SQN, LOW_SCN, NEXT_SCN.
+std::string session_logs();
 std::string start_logminer();
 std::string end_logminer();
 // The contents query (its binds: lo, hi, schema, then the PDB's name when `with_pdb`).
@@ -38,5 +40,16 @@ std::string end_logminer();
 // SQL_REDO.
 std::string contents(bool with_pdb);
 inline constexpr size_t kContentsColumns = 16;
+
+// Start-up checks (reference §3.9), on the CDB session: LOG_MODE, FORCE_LOGGING,
+// SUPPLEMENTAL_LOG_DATA_MIN, SUPPLEMENTAL_LOG_DATA_PK, CDB.
+std::string database_settings();
+// On the PDB session (or the only database): the columns of the schema's tables (:1), as
+// TABLE_NAME, COLUMN_NAME, DATA_TYPE, in table and column order.
+std::string table_columns();
+// The container a session is in (the PDB's name, as SRC_CON_NAME shows it).
+std::string container_name();
+// The primary key columns of the schema's (:1) tables: TABLE_NAME, COLUMN_NAME.
+std::string primary_keys();
 
 }  // namespace rep::oracle::sql

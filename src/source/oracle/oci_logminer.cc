@@ -134,6 +134,20 @@ void OciLogMiner::add_logfile(const std::string& name, bool first) {
     session_.execute(sql::add_logfile(first), {name});
 }
 
+std::vector<LogFile> OciLogMiner::session_logs() {
+    std::vector<LogFile> out;
+    for (const TextRow& r : session_.query_all(sql::session_logs(), 5)) {
+        LogFile f;
+        f.name = r[0].value_or("");
+        f.thread = static_cast<int>(parse_number(r[1], "THREAD_ID"));
+        f.sequence = parse_number(r[2], "THREAD_SQN");
+        f.first_scn = parse_number(r[3], "LOW_SCN");
+        f.next_scn = parse_number(r[4], "NEXT_SCN");
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
 void OciLogMiner::start(uint64_t lo, uint64_t hi) {
     session_.execute(sql::start_logminer(), {std::to_string(lo), std::to_string(hi)});
 }

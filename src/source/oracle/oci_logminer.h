@@ -17,6 +17,7 @@ public:
     std::vector<LogFile> online_logs(uint64_t lo, uint64_t hi) override;
     std::vector<LogFile> archived_logs(uint64_t lo, uint64_t hi) override;
     void add_logfile(const std::string& name, bool first) override;
+    std::vector<LogFile> session_logs() override;
     void start(uint64_t lo, uint64_t hi) override;
     void end() override;
     std::unique_ptr<ContentsCursor> contents(const ContentsQuery& query) override;

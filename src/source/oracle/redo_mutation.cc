@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace rep::oracle {
@@ -34,22 +35,37 @@ Datum datum(const RedoValue& value, const std::string& type) {
 
 }  // namespace
 
+std::string fold_name(const std::string& oracle_name) {
+    bool upper = std::none_of(oracle_name.begin(), oracle_name.end(),
+                              [](char c) { return c >= 'a' && c <= 'z'; });
+    if (!upper) {
+        return oracle_name;
+    }
+    std::string out = oracle_name;
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+    return out;
+}
+
 OracleTable make_table(const std::string& schema, const std::string& name,
                        const std::vector<OracleColumn>& columns) {
     auto relation = std::make_shared<Relation>();
-    relation->schema = schema;
-    relation->name = name;
+    relation->schema = fold_name(schema);
+    relation->name = fold_name(name);
     OracleTable out;
+    out.schema = schema;
+    out.name = name;
     bool keyed = false;
     for (const OracleColumn& c : columns) {
-        relation->columns.push_back(SourceColumn{c.name, 0, -1, c.key});
+        relation->columns.push_back(SourceColumn{fold_name(c.name), 0, -1, c.key});
+        out.columns.push_back(c.name);
         out.types.push_back(c.type);
         keyed = keyed || c.key;
     }
     if (!keyed) {
         throw fatal(fmt::format(
-            "{}.{} has no primary key: its changes cannot be applied by key. Add a primary key "
-            "to the table, or leave it out of the replication",
+            "{}.{} has no primary key: its changes cannot be applied by key. Every table of "
+            "--sourceSchema is replicated; add a primary key to it",
             schema, name));
     }
     out.relation = std::move(relation);
@@ -59,8 +75,8 @@ OracleTable make_table(const std::string& schema, const std::string& name,
 Mutation to_mutation(const RedoStatement& s, const OracleTable& table, const RedoOrigin& origin) {
     const Relation& rel = *table.relation;
     auto index_of = [&](const std::string& column) {
-        for (size_t i = 0; i < rel.columns.size(); ++i) {
-            if (rel.columns[i].name == column) {
+        for (size_t i = 0; i < table.columns.size(); ++i) {
+            if (table.columns[i] == column) {
                 return i;
             }
         }
@@ -68,7 +84,7 @@ Mutation to_mutation(const RedoStatement& s, const OracleTable& table, const Red
             "SQL_REDO of transaction {} at SCN {} names column \"{}\" of {}.{}, which the "
             "table did not have when replication started (DDL during replication is not "
             "supported); restart the replicator to read the new definition",
-            origin.xid, origin.scn, column, rel.schema, rel.name));
+            origin.xid, origin.scn, column, table.schema, table.name));
     };
     size_t width = rel.columns.size();
     Mutation m;
@@ -95,8 +111,8 @@ Mutation to_mutation(const RedoStatement& s, const OracleTable& table, const Red
                 "\"{}\": the row cannot be found on the target. Enable supplemental logging of "
                 "the primary key: ALTER DATABASE ADD SUPPLEMENTAL LOG DATA (PRIMARY KEY) "
                 "COLUMNS (or ALTER TABLE {}.{} ADD SUPPLEMENTAL LOG DATA (PRIMARY KEY) COLUMNS)",
-                s.op == RedoStatement::Op::kDelete ? "DELETE" : "UPDATE", rel.schema, rel.name,
-                origin.xid, origin.scn, rel.columns[i].name, rel.schema, rel.name));
+                s.op == RedoStatement::Op::kDelete ? "DELETE" : "UPDATE", table.schema, table.name,
+                origin.xid, origin.scn, table.columns[i], table.schema, table.name));
         }
     }
     if (s.op == RedoStatement::Op::kDelete) {
@@ -136,8 +152,8 @@ Mutation to_mutation(const RedoStatement& s, const OracleTable& table, const Red
                         "but the redo lacks column \"{}\" of the row, which the new row needs. "
                         "Enable supplemental logging of all columns for tables whose keys "
                         "change: ALTER TABLE {}.{} ADD SUPPLEMENTAL LOG DATA (ALL) COLUMNS",
-                        rel.schema, rel.name, origin.xid, origin.scn, rel.columns[i].name,
-                        rel.schema, rel.name));
+                        table.schema, table.name, origin.xid, origin.scn, table.columns[i],
+                        table.schema, table.name));
                 }
                 m.values[i] = before[i];
             }

@@ -20,12 +20,21 @@ struct OracleColumn {
 };
 
 struct OracleTable {
+    std::string schema;  // Oracle's names
+    std::string name;
+    std::vector<std::string> columns;
+    // Named for the target (fold_name), columns in the same order.
     std::shared_ptr<const Relation> relation;
-    std::vector<std::string> types;  // per relation column
+    std::vector<std::string> types;  // per column
 };
 
-// Builds the relation of `schema`.`name`. Throws rep::Error (fatal) for a table without a
-// primary key: its changes could not be applied by key.
+// The target's spelling of an Oracle identifier, as PostgreSQL folds unquoted names: an all
+// upper-case name (Oracle's default for unquoted identifiers) in lower case, any other name
+// (created quoted, such as "camelCase") as it is.
+std::string fold_name(const std::string& oracle_name);
+
+// Builds the table `schema`.`name` from Oracle's names. Throws rep::Error (fatal) for a table
+// without a primary key: its changes could not be applied by key.
 OracleTable make_table(const std::string& schema, const std::string& name,
                        const std::vector<OracleColumn>& columns);
 

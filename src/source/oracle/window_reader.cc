@@ -51,6 +51,7 @@ std::optional<Window> WindowReader::next() {
             for (size_t i = 0; i < logs.files.size(); ++i) {
                 miner_.add_logfile(logs.files[i].name, i == 0);
             }
+            check_session(logs.files);
             session_files_ = logs.files;
         }
         miner_.start(lo_, *hi);
@@ -67,17 +68,39 @@ std::optional<Window> WindowReader::next() {
     }
     attempts_ = 0;
     window.actions = buffer_.end_window();
-    if (options_.snapshot_scn) {
-        for (TxnAction& a : window.actions) {
-            if (a.kind == TxnAction::Kind::kCommit &&
-                !first_run_applies(a.commit_scn, *options_.snapshot_scn)) {
-                a.apply = false;
-                a.events.clear();
-            }
+    for (TxnAction& a : window.actions) {
+        if (a.kind != TxnAction::Kind::kCommit) {
+            continue;
+        }
+        if ((options_.snapshot_scn && !first_run_applies(a.commit_scn, *options_.snapshot_scn)) ||
+            (options_.applied && options_.applied(a.commit_scn, a.xid))) {
+            a.apply = false;
+            a.events.clear();
         }
     }
     lo_ = *hi + 1;
     return window;
+}
+
+void WindowReader::check_session(const std::vector<LogFile>& chosen) {
+    // An online log can be reused by a later sequence between the log views' answer and
+    // ADD_LOGFILE: LogMiner would then read the wrong redo, and the window would silently
+    // miss the sequence chosen. What the session holds must be what was chosen.
+    std::vector<LogFile> held = miner_.session_logs();
+    for (const LogFile& want : chosen) {
+        bool found = false;
+        for (const LogFile& h : held) {
+            found = found ||
+                    (h.name == want.name && h.thread == want.thread && h.sequence == want.sequence);
+        }
+        if (!found) {
+            throw Error(ErrorKind::kRetryable,
+                        fmt::format("redo log {} no longer holds thread {} sequence {} (it was "
+                                    "reused or archived while LogMiner was set up); choosing "
+                                    "the files again",
+                                    want.name, want.thread, want.sequence));
+        }
+    }
 }
 
 void WindowReader::read_window(uint64_t hi, Window& window) {

@@ -6,6 +6,7 @@
 #include "source/oracle/txn_buffer.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +22,9 @@ struct ReaderOptions {
     size_t fetch_rows = 500;         // rows per fetch of the contents cursor
     // First run: --scn S. Transactions committed below it are in the snapshot: only marked.
     std::optional<uint64_t> snapshot_scn;
+    // Transactions the target already has (the memo's position): only marked. Called with
+    // the commit SCN and XID of each commit.
+    std::function<bool(uint64_t, const std::string&)> applied;
     // A window that keeps failing on the same rows (MISSING_SCN) becomes fatal after this
     // many attempts in a row.
     int max_window_attempts = 5;
@@ -64,6 +68,8 @@ public:
 
 private:
     void prepare_session(uint64_t hi);
+    // Throws a retryable error unless the session holds every file of `chosen`.
+    void check_session(const std::vector<LogFile>& chosen);
     void read_window(uint64_t hi, Window& window);
     // Checks a logical row (CSF joined) and adds it to the buffer.
     void dispatch(const ContentsRow& row);

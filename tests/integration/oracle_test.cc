@@ -1,0 +1,292 @@
+// replicator oraclelogminer end to end, as a user runs it: the production binary loads the
+// stand-in Oracle client library (tests/oracle_sim/stand_in_oci.cc) through
+// --oracleClientLibDir and reads the simulated Oracle server process (no Oracle server can
+// run here; docs/oraclelogminer.md says what was not run against a real one), and applies
+// into the real PostgreSQL target. The workload interleaves transactions on two redo
+// threads with savepoints, failed statements, rollbacks, key changes and log switches; the
+// replicator is killed with SIGKILL while it runs; every sample of the target taken meanwhile
+// must be the source's state after some commit, and the target must end equal to the
+// source's committed state.
+
+#include "harness.h"
+#include "wire.h"
+#include <fmt/format.h>
+
+#include <arpa/inet.h>
+#include <cstdio>
+#include <netinet/in.h>
+#include <set>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+using harness::Databases;
+using harness::fresh_log;
+using harness::Replicator;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// The simulator server as a child process, driven through its control commands.
+class SimServer {
+public:
+    SimServer(uint64_t seed, int threads) {
+        int out[2];
+        if (::pipe(out) != 0) {
+            throw std::runtime_error("pipe");
+        }
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(out[1], 1);
+            ::close(out[0]);
+            ::execl(ORACLE_SIM_SERVER, ORACLE_SIM_SERVER, "0", nullptr);
+            ::_exit(127);
+        }
+        ::close(out[1]);
+        FILE* f = ::fdopen(out[0], "r");
+        if (std::fscanf(f, "PORT %d", &port_) != 1) {
+            throw std::runtime_error("the simulator server did not start");
+        }
+        std::fclose(f);
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port_));
+        ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            throw std::runtime_error("cannot reach the simulator server");
+        }
+        reader_ = std::make_unique<rep::oracle::sim::wire::LineReader>(fd_);
+        control({{"cmd", "setup"}, {"seed", seed}, {"threads", threads}});
+    }
+    ~SimServer() {
+        ::close(fd_);
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+    }
+
+    json control(json request) {
+        request["op"] = "control";
+        if (!rep::oracle::sim::wire::send_line(fd_, request)) {
+            throw std::runtime_error("the simulator server is gone");
+        }
+        std::optional<json> answer = reader_->next();
+        if (!answer || answer->contains("error")) {
+            throw std::runtime_error("simulator: " + (answer ? answer->dump() : "no answer"));
+        }
+        return *answer;
+    }
+
+    std::string url(const std::string& service, const std::string& password = "secret") const {
+        return fmt::format("oracle://C%23%23REPL:{}@127.0.0.1:{}/{}", password, port_, service);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int port_ = 0;
+    int fd_ = -1;
+    std::unique_ptr<rep::oracle::sim::wire::LineReader> reader_;
+};
+
+constexpr const char* kTables =
+    "CREATE TABLE t1(id text PRIMARY KEY, n text, s text);"
+    "CREATE TABLE t2(id text PRIMARY KEY, v text)";
+
+// The target's tables in the simulator's state format ("T1|id|n|s" lines in key order), read
+// in one statement, so one snapshot.
+std::string target_state(harness::Sql& target) {
+    std::string out;
+    for (const auto& row : target.rows(
+             "SELECT line FROM (SELECT 1 AS t, id, 'T1|' || id || '|' || coalesce(n, 'NULL') || "
+             "'|' || coalesce(s, 'NULL') AS line FROM t1 UNION ALL SELECT 2, id, 'T2|' || id || "
+             "'|' || coalesce(v, 'NULL') FROM t2) u ORDER BY t, id COLLATE \"C\"")) {
+        out += row.at(0).value_or("") + "\n";
+    }
+    return out;
+}
+
+// The lines by which `sample` differs from the closest of `states` ("-" only in the sample).
+std::string nearest(const std::set<std::string>& states, const std::string& sample) {
+    auto lines = [](const std::string& text) {
+        std::set<std::string> out;
+        size_t at = 0;
+        while (at < text.size()) {
+            size_t nl = text.find('\n', at);
+            out.insert(text.substr(at, nl - at));
+            at = nl + 1;
+        }
+        return out;
+    };
+    std::set<std::string> mine = lines(sample);
+    std::string best;
+    size_t best_size = SIZE_MAX;
+    for (const std::string& state : states) {
+        std::set<std::string> theirs = lines(state);
+        std::string diff;
+        size_t n = 0;
+        for (const std::string& l : mine) {
+            if (!theirs.contains(l)) {
+                diff += "- " + l + "\n";
+                ++n;
+            }
+        }
+        for (const std::string& l : theirs) {
+            if (!mine.contains(l)) {
+                diff += "+ " + l + "\n";
+                ++n;
+            }
+        }
+        if (n < best_size) {
+            best_size = n;
+            best = diff;
+        }
+    }
+    return best;
+}
+
+std::vector<std::string> args(const Databases& db, const SimServer& sim, uint64_t scn,
+                              uint64_t backfill) {
+    return {"oraclelogminer",
+            "--sourceConn",
+            sim.url("ORCLCDB"),
+            "--sourcePDBConn",
+            sim.url("ORCLPDB1"),
+            "--sourceSchema",
+            "APP",
+            "--targetConn",
+            db.target_url,
+            "--targetSchema",
+            db.name + ".public",
+            "--stagingSchema",
+            "_replicator",
+            "--stagingCreateSchema",
+            "--scn",
+            std::to_string(scn),
+            "--backfillFromSCN",
+            std::to_string(backfill),
+            "--oracleClientLibDir",
+            ORACLE_STAND_IN_DIR,
+            "--scnWindowSize",
+            "40",
+            "--flushPeriod",
+            "50ms"};
+}
+
+// Loads the target as MOLT Fetch would: the source AS OF the current SCN.
+std::pair<uint64_t, uint64_t> snapshot(SimServer& sim, harness::Sql& target) {
+    sim.control({{"cmd", "tick"}});
+    uint64_t scn = sim.control({{"cmd", "current_scn"}}).at("scn");
+    uint64_t backfill = scn;
+    json open = sim.control({{"cmd", "open_first_scns"}});
+    for (const auto& [xid, first] : open.at("scns").items()) {
+        backfill = std::min<uint64_t>(backfill, first.get<uint64_t>());
+    }
+    json snap = sim.control({{"cmd", "snapshot"}});
+    for (const auto& [table, rows] : snap.at("rows").items()) {
+        for (const auto& row : rows) {
+            std::string values;
+            for (const auto& v : row) {
+                std::string text = v.is_null() ? "" : rep::oracle::sim::wire::from_hex(v);
+                std::string quoted = "'";
+                for (char c : text) {
+                    quoted += c == '\'' ? "''" : std::string(1, c);
+                }
+                values += (values.empty() ? "" : ", ") + (v.is_null() ? "NULL" : quoted + "'");
+            }
+            target.exec("INSERT INTO " + std::string(table == "T1" ? "t1" : "t2") + " VALUES (" +
+                        values + ")");
+        }
+    }
+    return {scn, backfill};
+}
+
+TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
+    Databases db("it_oracle", kTables, false);
+    SimServer sim(7, 2);
+    sim.control({{"cmd", "step"}, {"n", 200}});
+    auto [scn, backfill] = snapshot(sim, *db.target);
+    std::string log = fresh_log("it_oracle");
+    auto r = std::make_unique<Replicator>(args(db, sim, scn, backfill), log);
+    int kills = harness::kill_count(5);
+    std::vector<std::string> samples;
+    for (int i = 0; i < kills; ++i) {
+        for (int s = 0; s < 10; ++s) {
+            sim.control({{"cmd", "step"}, {"n", 40}});
+            std::this_thread::sleep_for(30ms);
+            samples.push_back(target_state(*db.target));
+        }
+        r->signal(SIGKILL);
+        r->wait(10s);
+        r = std::make_unique<Replicator>(args(db, sim, scn, backfill), log);
+    }
+    sim.control({{"cmd", "finish"}});
+    std::string expected = sim.control({{"cmd", "state"}}).at("state");
+    bool same = harness::wait_for([&] { return target_state(*db.target) == expected; }, 60s);
+    EXPECT_TRUE(same) << "target:\n"
+                      << target_state(*db.target) << "\nsource:\n"
+                      << expected << "\n"
+                      << r->log();
+    // At every instant the target was the source as of some commit: transactions applied
+    // whole, in commit order, none twice.
+    json states = sim.control({{"cmd", "states"}}).at("states");
+    std::set<std::string> known(states.begin(), states.end());
+    for (size_t i = 0; i < samples.size(); ++i) {
+        if (!known.contains(samples[i])) {
+            ADD_FAILURE() << "sample " << i << " of " << samples.size()
+                          << " is no state of the source; nearest:\n"
+                          << nearest(known, samples[i]) << r->log();
+            break;
+        }
+    }
+    // Everything is marked: no transaction is left open in _oracle_checkpoint.
+    EXPECT_TRUE(harness::wait_for(
+        [&] {
+            return db.target->value(
+                       "SELECT count(*) FROM _replicator._oracle_checkpoint WHERE "
+                       "NOT committed AND xid <> 'frontier'") == "0";
+        },
+        30s))
+        << r->log();
+    r->signal(SIGTERM);
+    EXPECT_EQ(r->wait(10s), 0) << r->log();
+}
+
+TEST(Oraclelogminer, StartupErrorsNameTheFix) {
+    Databases db("it_oracle_errors", kTables, false);
+    SimServer sim(8, 1);
+    std::vector<std::string> a = args(db, sim, 100, 100);
+    // The first run needs --scn.
+    std::vector<std::string> no_scn;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (a[i] == "--scn" || a[i] == "--backfillFromSCN") {
+            ++i;
+            continue;
+        }
+        no_scn.push_back(a[i]);
+    }
+    auto [status, out] = harness::run_replicator(no_scn, 60s);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("the first run of oraclelogminer needs --scn"), std::string::npos) << out;
+    // A wrong password: the server's error, the URL without the password.
+    std::vector<std::string> wrong = a;
+    wrong[2] = sim.url("ORCLCDB", "hunter2");
+    auto [status2, out2] = harness::run_replicator(wrong, 60s);
+    EXPECT_NE(status2, 0) << out2;
+    EXPECT_NE(out2.find("ORA-01017"), std::string::npos) << out2;
+    EXPECT_EQ(out2.find("hunter2"), std::string::npos) << out2;
+    // No client library.
+    std::vector<std::string> nolib = a;
+    for (size_t i = 0; i < nolib.size(); ++i) {
+        if (nolib[i] == "--oracleClientLibDir") {
+            nolib[i + 1] = "/nonexistent";
+        }
+    }
+    auto [status3, out3] = harness::run_replicator(nolib, 60s);
+    EXPECT_EQ(status3, 2) << out3;
+    EXPECT_NE(out3.find("libaio1"), std::string::npos) << out3;
+}
+
+}  // namespace
