@@ -210,7 +210,7 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
     auto [scn, backfill] = snapshot(sim, *db.target);
     std::string log = fresh_log("it_oracle");
     auto r = std::make_unique<Replicator>(args(db, sim, scn, backfill), log);
-    int kills = harness::kill_count(5);
+    int kills = harness::kill_count(20);
     std::vector<std::string> samples;
     for (int i = 0; i < kills; ++i) {
         for (int s = 0; s < 10; ++s) {

@@ -107,9 +107,20 @@ std::string Database::begin(int thread) {
 void Database::write(const std::string& xid, int op, bool rollback, const Change& change,
                      const std::string& sql) {
     Txn& txn = txns_.at(xid);
-    // A commit always takes a new SCN: a snapshot AS OF SCN S holds exactly the commits at
-    // or below S.
-    uint64_t scn = op == kOpCommit ? ++clock_ : next_scn();
+    // A commit takes a new SCN, so a snapshot AS OF SCN S holds exactly the commits at or
+    // below S; on RAC now and then the same SCN as the previous commit on another thread.
+    uint64_t scn = 0;
+    if (op != kOpCommit) {
+        scn = next_scn();
+    } else if (last_commit_.second != 0 && last_commit_.second != txn.thread &&
+               last_commit_.first == clock_ && rng_() % 3 != 0) {
+        scn = clock_;
+    } else {
+        scn = ++clock_;
+    }
+    if (op == kOpCommit) {
+        last_commit_ = {scn, txn.thread};
+    }
     if (txn.first_scn == 0) {
         txn.first_scn = scn;
     }

@@ -2,11 +2,11 @@
 
 // A simulated Oracle database for testing the oraclelogminer source without an Oracle
 // server (reference §6.2): tables with primary keys and ROWIDs, an SCN clock on which
-// several redo records may share an SCN, redo threads whose flushed redo (LAST_REDO_SCN)
-// lags the clock, online log groups that are switched, archived and overwritten, archived
-// logs that can be purged, and transactions with savepoints, partial and full rollbacks and
-// failed statements, each producing the redo records LogMiner would show. The LogMiner
-// session over it is sim_logminer.h.
+// several redo records (and, on RAC, commits) may share an SCN, redo threads whose flushed redo
+// (LAST_REDO_SCN) lags the clock, online log groups that are switched, archived and overwritten,
+// archived logs that can be purged, and transactions with savepoints, partial and full rollbacks
+// and failed statements, each producing the redo records LogMiner would show. The LogMiner session
+// over it is sim_logminer.h.
 //
 // Values are Oracle's text renderings (numbers as digits, strings as is); nullopt is NULL.
 // Every table's first column is its primary key. Not thread-safe.
@@ -153,6 +153,7 @@ private:
 
     std::mt19937_64 rng_;
     uint64_t clock_ = 100;
+    std::pair<uint64_t, int> last_commit_{0, 0};  // SCN and thread of the latest commit
     uint64_t order_ = 0;
     uint64_t row_ids_ = 0;
     uint32_t next_usn_ = 1;

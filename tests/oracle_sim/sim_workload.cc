@@ -35,8 +35,18 @@ void Workload::step() {
         return;
     }
     std::string xid = open[rng_() % open.size()];
-    if (pick < 30) {
+    if (pick < 27) {
         db_.commit(xid);
+    } else if (pick < 30) {
+        // Two commits back to back on different threads: on RAC they may share an SCN.
+        int thread = db_.thread_of(xid);
+        db_.commit(xid);
+        for (const std::string& other : db_.open_transactions()) {
+            if (db_.thread_of(other) != thread) {
+                db_.commit(other);
+                break;
+            }
+        }
     } else if (pick < 32) {
         db_.rollback(xid);
     } else if (pick < 36) {
@@ -60,6 +70,7 @@ void Workload::finish() {
     for (int t = 1; t <= threads_; ++t) {
         std::string xid = db_.begin(t);
         db_.insert(xid, "OTHER", "X", {key(), text()});
+        db_.tick();  // past the last commits: a heartbeat never shares their SCN
         db_.commit(xid);
     }
 }

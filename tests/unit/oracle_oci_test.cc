@@ -65,7 +65,7 @@ TEST(OracleUrl, ParsesMoltStyleUrls) {
     EXPECT_EQ(u.host, "db.example.com");
     EXPECT_EQ(u.port, 1522U);
     EXPECT_EQ(u.service, "ORCLCDB");
-    EXPECT_EQ(u.easy_connect(), "//db.example.com:1522/ORCLCDB");
+    EXPECT_EQ(u.easy_connect(), "//db.example.com:1522/ORCLCDB?CONNECT_TIMEOUT=10");
     EXPECT_EQ(u.redacted(), "oracle://C##REPL@db.example.com:1522/ORCLCDB");
 
     OracleUrl v = OracleUrl::parse(

@@ -70,6 +70,7 @@ void run_seed(test::World& world, uint64_t seed, bool first_run_snapshot,
         options.window_size = 1 + static_cast<int64_t>(rng() % 40);
         options.fetch_rows = 1 + rng() % 7;
         options.max_window_attempts = 1000;  // faults are injected at random
+        options.gap_retry_delay = std::chrono::milliseconds(0);
         // The first-run rule holds until a frontier past S is durable (it is kept in the
         // memo); after that, everything below R committed long ago.
         if (snapshot && resume.restart_scn <= *snapshot) {

@@ -163,6 +163,15 @@ private:
 
 OciSession::OciSession(const oci::Api& api, const OracleUrl& url, Options options)
     : api_(api), options_(options), target_(url.redacted()) {
+    try {
+        open(url);
+    } catch (...) {
+        close();  // a failed login must not leak its handles and connection
+        throw;
+    }
+}
+
+void OciSession::open(const OracleUrl& url) {
     auto setup = [&](sword status, const char* what) {
         if (status != oci::kSuccess && status != oci::kSuccessWithInfo) {
             throw Error(ErrorKind::kRetryable,
@@ -185,6 +194,11 @@ OciSession::OciSession(const oci::Api& api, const OracleUrl& url, Options option
     attached_ = true;
     check(api_.OCIAttrSet(svc_, oci::kHtypeSvcCtx, server_, 0, oci::kAttrServer, err_),
           "connecting");
+    // Bounds the login's round trips too (connecting is bounded by CONNECT_TIMEOUT).
+    auto timeout = static_cast<ub4>(options_.call_timeout.count());
+    check(api_.OCIAttrSet(svc_, oci::kHtypeSvcCtx, &timeout, sizeof timeout, oci::kAttrCallTimeout,
+                          err_),
+          "setting the call timeout");
     std::string user = url.user;
     std::string password = url.password;
     std::string driver = "replicator";
@@ -202,13 +216,13 @@ OciSession::OciSession(const oci::Api& api, const OracleUrl& url, Options option
     begun_ = true;
     check(api_.OCIAttrSet(svc_, oci::kHtypeSvcCtx, session_, 0, oci::kAttrSession, err_),
           "logging in");
-    auto timeout = static_cast<ub4>(options_.call_timeout.count());
-    check(api_.OCIAttrSet(svc_, oci::kHtypeSvcCtx, &timeout, sizeof timeout, oci::kAttrCallTimeout,
-                          err_),
-          "setting the call timeout");
 }
 
 OciSession::~OciSession() {
+    close();
+}
+
+void OciSession::close() {
     if (begun_) {
         api_.OCISessionEnd(svc_, err_, session_, oci::kDefault);
     }
@@ -223,6 +237,8 @@ OciSession::~OciSession() {
             api_.OCIHandleFree(handle, type);
         }
     }
+    session_ = svc_ = server_ = err_ = env_ = nullptr;
+    begun_ = attached_ = false;
 }
 
 void OciSession::check(int status, const std::string& what) const {

@@ -31,8 +31,9 @@ public:
 };
 
 // One OCI connection (an environment, a server attachment and a session), used from one
-// thread. Every call is bounded by `call_timeout` (OCI_ATTR_CALL_TIMEOUT): a server that does
-// not answer ends the call with an error instead of a hang. Errors are rep::Error with the
+// thread. Connecting is bounded by the Easy Connect string's CONNECT_TIMEOUT, the login and
+// every later call by `call_timeout` (OCI_ATTR_CALL_TIMEOUT): a server that does not answer
+// ends the call with an error instead of a hang. Errors are rep::Error with the
 // server's "ORA-nnnnn: ..." text: retryable for a lost connection, a shutdown, an overwritten
 // log or memory pressure (a new session may succeed), fatal otherwise (privileges, unknown
 // objects, bad credentials), with a hint where one is known. The password is never in a
@@ -67,6 +68,9 @@ public:
 private:
     class Statement;
     friend class Statement;
+    void open(const OracleUrl& url);
+    // Ends the session and frees every handle (from a failed open() too).
+    void close();
     // Throws the error of the last call on `handle` if `status` is not a success.
     void check(int status, const std::string& what) const;
 

@@ -114,7 +114,16 @@ public:
                 "first run: mining from SCN {} (--backfillFromSCN), transactions "
                 "committed below --scn {} are in the snapshot",
                 from, *c_.scn);
-            return checkpoint ? *checkpoint : ScnCodec::below(from);
+            if (checkpoint) {
+                // A memo row without _oracle_checkpoint rows is left from an earlier
+                // replication (the table was emptied to start again): what it says the target
+                // has does not hold for this snapshot.
+                spdlog::warn(
+                    "ignoring the checkpoint {} in {}: _oracle_checkpoint is empty, "
+                    "so this is a first run from --scn",
+                    codec_.describe(*checkpoint), memo_table);
+            }
+            return ScnCodec::below(from);
         }
         if (c_.scn || c_.backfill_from_scn) {
             spdlog::warn("resuming from {}: --scn and --backfillFromSCN are ignored",

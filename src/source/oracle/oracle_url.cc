@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace rep::oracle {
 
 OracleUrl OracleUrl::parse(const std::string& text, const std::string& flag) {
@@ -93,9 +95,17 @@ std::string OracleUrl::easy_connect() const {
     std::string host_text = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     std::string out = fmt::format("//{}:{}/{}", host_text, port, service);
     char sep = '?';
+    bool timeout = false;
     for (const auto& [k, v] : params) {
         out += fmt::format("{}{}={}", sep, k, v);
         sep = '&';
+        std::string upper = k;
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+        timeout = timeout || upper == "CONNECT_TIMEOUT";
+    }
+    if (!timeout) {
+        out += fmt::format("{}CONNECT_TIMEOUT=10", sep);  // seconds: connecting is bounded
     }
     return out;
 }

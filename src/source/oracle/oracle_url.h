@@ -21,7 +21,8 @@ struct OracleUrl {
     // Throws rep::Error (fatal, exit status 2) naming `flag` when malformed; the message
     // never repeats the URL, which may hold the password.
     static OracleUrl parse(const std::string& text, const std::string& flag);
-    // The Easy Connect string OCIServerAttach takes: //host:port/service[?params].
+    // The Easy Connect string OCIServerAttach takes: //host:port/service?params, with
+    // CONNECT_TIMEOUT=10 (seconds) unless the URL sets one.
     std::string easy_connect() const;
     // oracle://user@host:port/service, never the password.
     std::string redacted() const;

@@ -5,10 +5,20 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <utility>
 
 namespace rep::oracle {
+namespace {
+
+// MISSING_SCN: a gap in the redo LogMiner read; the window is read again in place.
+struct RedoGap : Error {
+    explicit RedoGap(const std::string& message) : Error(ErrorKind::kRetryable, message) {}
+};
+
+}  // namespace
 
 WindowReader::WindowReader(LogMiner& miner, ReaderOptions options, const Resume& resume)
     : miner_(miner), options_(std::move(options)), buffer_(resume.skip), lo_(resume.restart_scn) {}
@@ -41,32 +51,38 @@ std::optional<Window> WindowReader::next() {
     Window window;
     window.lo = lo_;
     window.hi = *hi;
-    buffer_.begin_window();
-    try {
-        if (!same_files(session_files_, logs.files)) {
-            // A log switch, an archived copy replacing an online log, or the window moving
-            // past a log: the session is rebuilt over the new list (OPTIONS => NEW ends the
-            // old session).
-            session_files_.clear();
-            for (size_t i = 0; i < logs.files.size(); ++i) {
-                miner_.add_logfile(logs.files[i].name, i == 0);
+    for (int gaps = 0;;) {
+        buffer_.begin_window();
+        try {
+            if (!same_files(session_files_, logs.files)) {
+                // A log switch, an archived copy replacing an online log, or the window
+                // moving past a log: the session is rebuilt over the new list (OPTIONS => NEW
+                // ends the old session).
+                session_files_.clear();
+                for (size_t i = 0; i < logs.files.size(); ++i) {
+                    miner_.add_logfile(logs.files[i].name, i == 0);
+                }
+                check_session(logs.files);
+                session_files_ = logs.files;
             }
-            check_session(logs.files);
-            session_files_ = logs.files;
+            miner_.start(lo_, *hi);
+            window.rows = 0;
+            read_window(*hi, window);
+            break;
+        } catch (const RedoGap& e) {
+            rollback_window();
+            if (++gaps >= options_.max_window_attempts) {
+                throw fatal(
+                    fmt::format("mining SCN {} to {} found missing redo {} times in a "
+                                "row: {}",
+                                lo_, *hi, gaps, e.what()));
+            }
+            std::this_thread::sleep_for(options_.gap_retry_delay);
+        } catch (const Error&) {
+            rollback_window();
+            throw;
         }
-        miner_.start(lo_, *hi);
-        read_window(*hi, window);
-    } catch (const Error& e) {
-        buffer_.abort_window();
-        joiner_ = CsfJoiner();
-        session_files_.clear();  // rebuild the session: a log may have been overwritten
-        if (e.retryable() && ++attempts_ >= options_.max_window_attempts) {
-            throw fatal(fmt::format("mining SCN {} to {} failed {} times in a row; last: {}", lo_,
-                                    *hi, attempts_, e.what()));
-        }
-        throw;
     }
-    attempts_ = 0;
     window.actions = buffer_.end_window();
     for (TxnAction& a : window.actions) {
         if (a.kind != TxnAction::Kind::kCommit) {
@@ -80,6 +96,12 @@ std::optional<Window> WindowReader::next() {
     }
     lo_ = *hi + 1;
     return window;
+}
+
+void WindowReader::rollback_window() {
+    buffer_.abort_window();
+    joiner_ = CsfJoiner();
+    session_files_.clear();  // rebuild the session: a log may have been overwritten
 }
 
 void WindowReader::check_session(const std::vector<LogFile>& chosen) {
@@ -130,15 +152,16 @@ void WindowReader::dispatch(const ContentsRow& row) {
             buffer_.add(MinedRow{row.scn, row.xid, row.op, false, {}, {}, {}, row.thread});
             return;
         case kOpMissingScn:
-            throw Error(ErrorKind::kRetryable,
-                        fmt::format("LogMiner reports missing redo (MISSING_SCN) at SCN {} "
-                                    "(thread {}); reading the window again",
-                                    row.scn, row.thread));
+            throw RedoGap(
+                fmt::format("LogMiner reports missing redo (MISSING_SCN) at SCN {} "
+                            "(thread {})",
+                            row.scn, row.thread));
         case kOpDdl:
-            if (row.info.rfind("INTERNAL DDL", 0) != 0 && replicated(row.table)) {
+            if (row.info.rfind("INTERNAL DDL", 0) != 0) {
                 spdlog::warn(
-                    "DDL on {}.{} at SCN {}: {} (changes are not replicated; redo "
-                    "written before it may no longer be translated)",
+                    "DDL on {}.{} at SCN {}: {} (DDL is not replicated; a table created "
+                    "now is replicated only after a restart, and redo written before "
+                    "the DDL may no longer be translated)",
                     row.seg_owner, row.table, row.scn, row.sql_redo);
             }
             return;

@@ -5,6 +5,7 @@
 #include "source/oracle/logminer.h"
 #include "source/oracle/txn_buffer.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -25,9 +26,10 @@ struct ReaderOptions {
     // Transactions the target already has (the memo's position): only marked. Called with
     // the commit SCN and XID of each commit.
     std::function<bool(uint64_t, const std::string&)> applied;
-    // A window that keeps failing on the same rows (MISSING_SCN) becomes fatal after this
-    // many attempts in a row.
+    // A window whose redo has a gap (MISSING_SCN) is read again in place, gap_retry_delay
+    // apart, and the gap is fatal after max_window_attempts attempts.
     int max_window_attempts = 5;
+    std::chrono::milliseconds gap_retry_delay{200};
 };
 
 // One mined window [lo, hi] (reference §3.6): what happened in it, in row order, for the
@@ -49,7 +51,9 @@ struct Window {
 // Rows are checked as they come: a DML row on a replicated table that LogMiner could not
 // translate (STATUS 2 with INFO, after DDL under the online catalog), an UNSUPPORTED (255) or
 // LOB-locator operation on one, are fatal errors naming the table and SCN; MISSING_SCN means
-// the redo has a gap, so the window is read again (fatal after max_window_attempts).
+// the redo has a gap, so the window is read again at once (fatal after max_window_attempts).
+// Other retryable errors (a lost connection, a log overwritten while read) leave the window
+// rolled back for the caller to retry.
 class WindowReader {
 public:
     // Resumes at `resume.restart_scn`, skipping `resume.skip`.
@@ -68,6 +72,8 @@ public:
 
 private:
     void prepare_session(uint64_t hi);
+    // Puts the buffer back as it was before the window.
+    void rollback_window();
     // Throws a retryable error unless the session holds every file of `chosen`.
     void check_session(const std::vector<LogFile>& chosen);
     void read_window(uint64_t hi, Window& window);
@@ -83,7 +89,6 @@ private:
     uint64_t current_scn_ = 0;
     std::string waiting_;
     std::vector<LogFile> session_files_;  // what the LogMiner session holds; empty: none
-    int attempts_ = 0;                    // failed attempts at the window starting at lo_
 };
 
 }  // namespace rep::oracle
