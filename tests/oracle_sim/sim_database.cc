@@ -10,6 +10,7 @@ namespace rep::oracle::sim {
 namespace {
 
 constexpr size_t kOnlineGroups = 3;
+constexpr const char* kSentinel = "REPLICATOR_SENTINEL";
 
 std::string quote_literal(const Value& v) {
     if (!v) {
@@ -62,10 +63,10 @@ const Table& Database::table(const std::string& owner, const std::string& name) 
     return tables_.at(owner + "." + name);
 }
 
-std::vector<const Table*> Database::tables(const std::string& owner) const {
+std::vector<const Table*> Database::tables(const std::string& owner, bool with_sentinel) const {
     std::vector<const Table*> out;
     for (const auto& [name, t] : tables_) {
-        if (t.owner == owner) {
+        if (t.owner == owner && (with_sentinel || t.name != kSentinel)) {
             out.push_back(&t);
         }
     }
@@ -322,10 +323,22 @@ void Database::record_state(uint64_t /*scn*/, const std::string& xid) {
     }
 }
 
+void Database::sentinel_beat(const std::string& owner, const std::string& scn) {
+    for (size_t t = 1; t < last_redo_.size(); ++t) {
+        std::string xid = begin(static_cast<int>(t));
+        if (row(xid, owner, kSentinel, "1") != nullptr) {
+            update(xid, owner, kSentinel, "1", {{1, scn}});
+        } else {
+            insert(xid, owner, kSentinel, {std::string("1"), scn});
+        }
+        commit(xid);
+    }
+}
+
 std::string Database::state(const std::string& owner) const {
     std::string out;
     for (const auto& [name, t] : tables_) {
-        if (t.owner != owner) {
+        if (t.owner != owner || t.name == kSentinel) {
             continue;
         }
         for (const auto& [key, r] : t.rows) {

@@ -76,8 +76,11 @@ public:
                       std::vector<std::string> columns, bool log_all_columns = false);
     Table& table(const std::string& owner, const std::string& name);
     const Table& table(const std::string& owner, const std::string& name) const;
-    // `owner`'s tables, ordered by name.
-    std::vector<const Table*> tables(const std::string& owner) const;
+    // `owner`'s tables, ordered by name; REPLICATOR_SENTINEL only with `with_sentinel` (it is
+    // not part of the data: state() leaves it out too).
+    std::vector<const Table*> tables(const std::string& owner, bool with_sentinel = false) const;
+    // The heartbeat MERGE of the sentinel table, one transaction on each thread.
+    void sentinel_beat(const std::string& owner, const std::string& scn);
 
     // Workload. A transaction runs on one thread; DML on a key another open transaction
     // changed is the caller's to avoid (Oracle would block).

@@ -6,7 +6,8 @@
 // what the replicator sends is noticed. Control clients (tests) drive the workload:
 //
 //   setup {seed, threads}   a new database with the workload's tables
-//   step {n}                n random workload steps        finish   end all transactions
+//   step {n}                n random workload steps
+//   finish {heartbeats}     end all transactions (and commit on every thread, by default)
 //   tick                    the SCN moves with no redo     purge {below}
 //   state                   {"state": committed APP rows}  state_after {xid}
 //   states                  {"states": [every state APP has had after a commit]}
@@ -179,9 +180,13 @@ json exec(sim::SimLogMiner& miner, const std::string& service, const std::string
     if (text == sql::container_name()) {
         return {{"rows", {text_row({service})}}};
     }
+    if (text == sql::sentinel_merge("APP")) {
+        g_db->sentinel_beat("APP", bind(0));
+        return json::object();
+    }
     if (text == sql::table_columns() || text == sql::primary_keys()) {
         json rows = json::array();
-        for (const sim::Table* t : g_db->tables(bind(0))) {
+        for (const sim::Table* t : g_db->tables(bind(0), true)) {
             for (size_t i = 0; i < t->columns.size(); ++i) {
                 if (text == sql::table_columns()) {
                     rows.push_back(text_row({t->name, t->columns[i], "VARCHAR2"}));
@@ -215,7 +220,7 @@ json control(const json& request) {
         return json::object();
     }
     if (cmd == "finish") {
-        g_workload->finish();
+        g_workload->finish(request.value("heartbeats", true));
         return json::object();
     }
     if (cmd == "tick") {

@@ -13,6 +13,7 @@ void Workload::create_tables(Database& db) {
     db.create_table("APP", "T1", {"ID", "N", "S"}, true);
     db.create_table("APP", "T2", {"ID", "V"});
     db.create_table("OTHER", "X", {"ID", "V"}, true);
+    db.create_table("APP", "REPLICATOR_SENTINEL", {"KEYCOL", "LASTSCN"});  // MOLT's heartbeat
 }
 
 void Workload::step() {
@@ -63,9 +64,12 @@ void Workload::step() {
     }
 }
 
-void Workload::finish() {
+void Workload::finish(bool heartbeats) {
     for (const std::string& xid : db_.open_transactions()) {
         db_.commit(xid);
+    }
+    if (!heartbeats) {
+        return;
     }
     for (int t = 1; t <= threads_; ++t) {
         std::string xid = db_.begin(t);

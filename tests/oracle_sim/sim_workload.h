@@ -20,9 +20,11 @@ public:
     // Creates the tables.
     static void create_tables(Database& db);
     void step();
-    // Ends every open transaction, then commits on each thread so that all of it is flushed
-    // and below every thread's LAST_REDO_SCN.
-    void finish();
+    // Ends every open transaction, then (with `heartbeats`) commits on each thread so that
+    // all of it is flushed and below every thread's LAST_REDO_SCN; without, the source goes
+    // quiet with its last commits at the threads' LAST_REDO_SCN (only a sentinel heartbeat
+    // lets a reader mine them).
+    void finish(bool heartbeats = true);
 
 private:
     std::string key();

@@ -48,7 +48,8 @@ std::string container_name(OciSession& pdb) {
     return *rows[0][0];
 }
 
-std::map<std::string, OracleTable> read_catalog(OciSession& session, const std::string& schema) {
+std::map<std::string, OracleTable> read_catalog(OciSession& session, const std::string& schema,
+                                                bool* sentinel) {
     std::set<std::pair<std::string, std::string>> keys;
     for (const TextRow& r : session.query_all(sql::primary_keys(), 2, {schema})) {
         keys.emplace(r[0].value_or(""), r[1].value_or(""));
@@ -66,6 +67,7 @@ std::map<std::string, OracleTable> read_catalog(OciSession& session, const std::
             "--sourceSchema (Oracle stores unquoted names in upper case) and the grants",
             schema));
     }
+    *sentinel = columns.erase(sql::kSentinelTable) > 0;
     std::map<std::string, OracleTable> out;
     for (const auto& [table, cols] : columns) {
         out.emplace(table, make_table(schema, table, cols));

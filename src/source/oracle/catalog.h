@@ -20,6 +20,8 @@ std::string container_name(OciSession& pdb);
 // The tables of `schema` with their columns, types and primary keys, by Oracle table name.
 // Their relations are named for the target by fold_name (redo_mutation.h). Throws rep::Error
 // (fatal) for a schema without tables or a table without a primary key.
-std::map<std::string, OracleTable> read_catalog(OciSession& session, const std::string& schema);
+// REPLICATOR_SENTINEL is left out (it is never replicated); `sentinel` says whether it exists.
+std::map<std::string, OracleTable> read_catalog(OciSession& session, const std::string& schema,
+                                                bool* sentinel);
 
 }  // namespace rep::oracle

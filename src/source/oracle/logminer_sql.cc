@@ -93,6 +93,18 @@ std::string table_columns() {
            ":1 ORDER BY C.TABLE_NAME, C.COLUMN_ID";
 }
 
+std::string sentinel_merge(const std::string& schema) {
+    std::string quoted = "\"";
+    for (char c : schema) {
+        quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    quoted += "\"";
+    return "MERGE INTO " + quoted +
+           ".REPLICATOR_SENTINEL S USING (SELECT 1 K FROM DUAL) D ON (S.KEYCOL = D.K) WHEN "
+           "MATCHED THEN UPDATE SET S.LASTSCN = TO_NUMBER(:1) WHEN NOT MATCHED THEN INSERT "
+           "(KEYCOL, LASTSCN) VALUES (1, TO_NUMBER(:2))";
+}
+
 std::string container_name() {
     return "SELECT SYS_CONTEXT('USERENV', 'CON_NAME') FROM DUAL";
 }

@@ -47,6 +47,11 @@ std::string database_settings();
 // On the PDB session (or the only database): the columns of the schema's tables (:1), as
 // TABLE_NAME, COLUMN_NAME, DATA_TYPE, in table and column order.
 std::string table_columns();
+// The heartbeat (reference §3.8) on the PDB session: MERGE the current SCN (:1 and :2, the
+// same value) into <schema>.REPLICATOR_SENTINEL, whose names MOLT's DDL leaves unquoted.
+std::string sentinel_merge(const std::string& schema);
+inline constexpr const char* kSentinelTable = "REPLICATOR_SENTINEL";
+
 // The container a session is in (the PDB's name, as SRC_CON_NAME shows it).
 std::string container_name();
 // The primary key columns of the schema's (:1) tables: TABLE_NAME, COLUMN_NAME.

@@ -7,6 +7,7 @@
 #include "source/oracle/oracle_url.h"
 #include "source/oracle/redo_mutation.h"
 #include "source/oracle/scn_codec.h"
+#include "source/oracle/sentinel.h"
 #include "source/oracle/window_reader.h"
 #include "util/pg_conn.h"
 
@@ -71,7 +72,7 @@ public:
             pdb = std::make_unique<OciSession>(api, *pdb_url_, OciSession::Options{});
             pdb_name_ = container_name(*pdb);
         }
-        tables_ = read_catalog(pdb ? *pdb : cdb, c_.source_schema);
+        tables_ = read_catalog(pdb ? *pdb : cdb, c_.source_schema, &sentinel_table_);
         names_.clear();
         layouts_.clear();
         for (const auto& [name, table] : tables_) {
@@ -178,6 +179,7 @@ private:
     std::optional<OracleUrl> pdb_url_;
     std::string pdb_name_;
     std::map<std::string, OracleTable> tables_;  // by Oracle table name
+    bool sentinel_table_ = false;
     std::vector<std::string> names_;
     std::vector<SourceLayout> layouts_;
     std::unique_ptr<CheckpointTable> table_;
@@ -298,6 +300,7 @@ void OracleSource::run(source::ChangeSink& sink, Progress& progress, metrics::Pr
         at_scn_ = applied->xids;
     }
     WindowReader reader(miner, options, *resume);
+    Sentinel sentinel(api, pdb_url_ ? *pdb_url_ : cdb_url_, c_.source_schema, sentinel_table_);
     queue_.clear();
     marks_.clear();
     probe.source_connected(true);
@@ -313,6 +316,7 @@ void OracleSource::run(source::ChangeSink& sink, Progress& progress, metrics::Pr
         interval_.store(
             reader.last_current_scn() > reader.lo() ? reader.last_current_scn() - reader.lo() : 0);
         in_flight_.store(reader.in_flight());
+        sentinel.maybe_beat(reader.last_current_scn(), !window && reader.waiting().empty());
         if (!window) {
             if (!reader.waiting().empty()) {
                 spdlog::debug("waiting for redo logs: {}", reader.waiting());
