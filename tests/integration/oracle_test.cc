@@ -256,6 +256,33 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
     EXPECT_EQ(r->wait(10s), 0) << r->log();
 }
 
+// A stop while a LogMiner query is in flight (the simulator makes each take a minute) ends
+// the process within seconds: the call is broken, not waited for.
+TEST(Oraclelogminer, StopsDuringASlowLogMinerQuery) {
+    Databases db("it_oracle_stop", kTables, false);
+    SimServer sim(9, 1);
+    auto [scn, backfill] = snapshot(sim, *db.target);
+    Replicator r(args(db, sim, scn, backfill), fresh_log("it_oracle_stop"));
+    // Reading has begun once the first run created _oracle_checkpoint.
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            return db.target->value(
+                       "SELECT to_regclass('_replicator._oracle_checkpoint') IS NOT "
+                       "NULL") == "t";
+        },
+        30s))
+        << r.log();
+    sim.control({{"cmd", "delay"}, {"ms", 60000}});
+    sim.control({{"cmd", "step"}, {"n", 20}});
+    std::this_thread::sleep_for(2s);  // a query is now waiting for its answer
+    auto before = std::chrono::steady_clock::now();
+    r.signal(SIGTERM);
+    std::optional<int> status = r.wait(20s);
+    ASSERT_TRUE(status) << "still running 20 s after SIGTERM\n" << r.log();
+    EXPECT_EQ(*status, 0) << r.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 5s) << r.log();
+}
+
 TEST(Oraclelogminer, StartupErrorsNameTheFix) {
     Databases db("it_oracle_errors", kTables, false);
     SimServer sim(8, 1);

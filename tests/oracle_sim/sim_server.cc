@@ -15,6 +15,7 @@
 //   snapshot                {"rows": {table: [[hex|null..]]}, "columns": {table: [..]}}
 //   open_first_scns         {"scns": {xid: scn}}           current_scn   threads
 //   faults {fail_after_rows, missing_scn}   for the next contents query of any session
+//   delay {ms}              every contents query takes this long from now on
 //
 // Usage: oracle_sim_server [PORT]; prints "PORT <n>" once listening (0: any free port).
 
@@ -27,6 +28,8 @@
 #include "wire.h"
 #include <fmt/format.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -49,6 +52,7 @@ std::unique_ptr<sim::Database> g_db;
 std::unique_ptr<sim::Workload> g_workload;
 sim::Faults g_faults;
 uint64_t g_seed = 1;
+std::atomic<int> g_delay_ms{0};  // contents queries take this long (control: delay)
 
 json error(int code, const std::string& message) {
     return {{"code", code}, {"error", message}};
@@ -292,6 +296,10 @@ json control(const json& request) {
         }
         return {{"records", out}};
     }
+    if (cmd == "delay") {
+        g_delay_ms.store(request.at("ms").get<int>());
+        return json::object();
+    }
     if (cmd == "faults") {
         g_faults.fail_after_rows = request.value("fail_after_rows", size_t{0});
         g_faults.missing_scn = request.value("missing_scn", false);
@@ -306,6 +314,12 @@ void serve(int fd) {
     bool logged_in = false;
     std::string service;  // CDB$ROOT's, or a PDB's (the session's container)
     while (std::optional<json> request = reader.next()) {
+        if (request->value("op", "") == "exec" && g_delay_ms.load() > 0 &&
+            (request->value("sql", "") == sql::contents(false) ||
+             request->value("sql", "") == sql::contents(true))) {
+            // A slow LogMiner query, outside the lock so that control commands go on.
+            std::this_thread::sleep_for(std::chrono::milliseconds(g_delay_ms.load()));
+        }
         std::lock_guard lock(g_mutex);
         json answer;
         std::string op = request->value("op", "");

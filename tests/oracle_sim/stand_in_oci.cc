@@ -389,7 +389,14 @@ __attribute__((visibility("default"))) sword OCIPing(void* svchp, void* errhp, u
     return call(static_cast<SvcCtx*>(svchp), errhp, {{"op", "ping"}}, answer);
 }
 
-__attribute__((visibility("default"))) sword OCIBreak(void*, void*) {
+// Breaks the call in progress on the service context, from another thread: the connection is
+// shut down, so the blocked receive ends and the call fails (the session is unusable after,
+// as the replicator treats it).
+__attribute__((visibility("default"))) sword OCIBreak(void* hndlp, void*) {
+    auto* svc = static_cast<SvcCtx*>(hndlp);
+    if (svc != nullptr && svc->server != nullptr && svc->server->fd >= 0) {
+        ::shutdown(svc->server->fd, SHUT_RDWR);
+    }
     return kSuccess;
 }
 

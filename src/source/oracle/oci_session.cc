@@ -185,6 +185,7 @@ void OciSession::open(const OracleUrl& url) {
     setup(api_.OCIHandleAlloc(env_, &server_, oci::kHtypeServer, 0, nullptr), "allocate handles");
     setup(api_.OCIHandleAlloc(env_, &svc_, oci::kHtypeSvcCtx, 0, nullptr), "allocate handles");
     setup(api_.OCIHandleAlloc(env_, &session_, oci::kHtypeSession, 0, nullptr), "allocate handles");
+    setup(api_.OCIHandleAlloc(env_, &break_err_, oci::kHtypeError, 0, nullptr), "allocate handles");
     std::string dblink = url.easy_connect();
     check(api_.OCIServerAttach(server_, err_,
                                reinterpret_cast<const oci::OraText*>(  // NOLINT
@@ -232,12 +233,12 @@ void OciSession::close() {
     for (auto [handle, type] :
          {std::pair{session_, oci::kHtypeSession}, std::pair{svc_, oci::kHtypeSvcCtx},
           std::pair{server_, oci::kHtypeServer}, std::pair{err_, oci::kHtypeError},
-          std::pair{env_, oci::kHtypeEnv}}) {
+          std::pair{break_err_, oci::kHtypeError}, std::pair{env_, oci::kHtypeEnv}}) {
         if (handle != nullptr) {
             api_.OCIHandleFree(handle, type);
         }
     }
-    session_ = svc_ = server_ = err_ = env_ = nullptr;
+    session_ = svc_ = server_ = err_ = break_err_ = env_ = nullptr;
     begun_ = attached_ = false;
 }
 
@@ -303,6 +304,12 @@ std::vector<TextRow> OciSession::query_all(const std::string& sql, size_t column
 
 void OciSession::commit() {
     check(api_.OCITransCommit(svc_, err_, oci::kDefault), "committing");
+}
+
+void OciSession::interrupt() {
+    if (svc_ != nullptr && break_err_ != nullptr) {
+        api_.OCIBreak(svc_, break_err_);
+    }
 }
 
 std::string OciSession::ping() {

@@ -62,6 +62,9 @@ public:
     void commit();
     // OCIPing: "" if the server answers, else the error.
     std::string ping();
+    // OCIBreak, from another thread: the call in progress on this session ends with an error
+    // at once (a stop must not wait for a long LogMiner query). The session is unusable after.
+    void interrupt();
 
     const std::string& target() const { return target_; }
 
@@ -82,6 +85,7 @@ private:
     void* server_ = nullptr;
     void* svc_ = nullptr;
     void* session_ = nullptr;
+    void* break_err_ = nullptr;  // OCIBreak's own error handle (the call's is in use)
     bool attached_ = false;
     bool begun_ = false;
 };

@@ -26,6 +26,31 @@ namespace {
 // the restart SCN is above it.
 constexpr const char* kSnapshotXid = "snapshot";
 
+// Calls session.interrupt() once `stop` is set, from a thread of its own, until destroyed.
+class BreakOnStop {
+public:
+    BreakOnStop(OciSession& session, const std::atomic<bool>& stop)
+        : thread_([this, &session, &stop] {
+              while (!done_.load()) {
+                  if (stop.load()) {
+                      session.interrupt();
+                      return;
+                  }
+                  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+              }
+          }) {}
+    ~BreakOnStop() {
+        done_.store(true);
+        thread_.join();
+    }
+    BreakOnStop(const BreakOnStop&) = delete;
+    BreakOnStop& operator=(const BreakOnStop&) = delete;
+
+private:
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
 int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -166,6 +191,9 @@ public:
     }
 
 private:
+    // The window loop, on `session`, until `stop`.
+    void read(OciSession& session, source::ChangeSink& sink, Progress& progress,
+              metrics::Probe& probe, const std::atomic<bool>& stop);
     // One pass of the window loop's bookkeeping: what the reader learnt goes to the sink and
     // to the checkpoint queue.
     void emit(const Window& window, source::ChangeSink& sink, metrics::Probe& probe);
@@ -267,6 +295,22 @@ void OracleSource::run(source::ChangeSink& sink, Progress& progress, metrics::Pr
                        const std::atomic<bool>& stop) {
     const oci::Api& api = oci::load({c_.client_lib_dir});
     OciSession session(api, cdb_url_, {});
+    // A stop must not wait for a LogMiner query in flight (minutes on a busy database): the
+    // watcher breaks the session's call, and the error that ends it is the stop's.
+    BreakOnStop watcher(session, stop);
+    try {
+        read(session, sink, progress, probe, stop);
+    } catch (const Error&) {
+        if (!stop.load()) {
+            throw;
+        }
+    }
+    probe.source_connected(false);
+}
+
+void OracleSource::read(OciSession& session, source::ChangeSink& sink, Progress& progress,
+                        metrics::Probe& probe, const std::atomic<bool>& stop) {
+    const oci::Api& api = oci::load({c_.client_lib_dir});
     OciLogMiner miner(session);
     if (!staging_->connected()) {
         staging_->connect();
@@ -329,7 +373,6 @@ void OracleSource::run(source::ChangeSink& sink, Progress& progress, metrics::Pr
         }
         emit(*window, sink, probe);
     }
-    probe.source_connected(false);
 }
 
 }  // namespace
