@@ -9,18 +9,12 @@
 // source's committed state.
 
 #include "harness.h"
-#include "wire.h"
+#include "sim_process.h"
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-#include <cstdio>
-#include <netinet/in.h>
 #include <set>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace {
 
@@ -28,68 +22,8 @@ using harness::Databases;
 using harness::fresh_log;
 using harness::Replicator;
 using json = nlohmann::json;
+using rep::oracle::sim::SimServer;
 using namespace std::chrono_literals;
-
-// The simulator server as a child process, driven through its control commands.
-class SimServer {
-public:
-    SimServer(uint64_t seed, int threads) {
-        int out[2];
-        if (::pipe(out) != 0) {
-            throw std::runtime_error("pipe");
-        }
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::dup2(out[1], 1);
-            ::close(out[0]);
-            ::execl(ORACLE_SIM_SERVER, ORACLE_SIM_SERVER, "0", nullptr);
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        FILE* f = ::fdopen(out[0], "r");
-        if (std::fscanf(f, "PORT %d", &port_) != 1) {
-            throw std::runtime_error("the simulator server did not start");
-        }
-        std::fclose(f);
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<uint16_t>(port_));
-        ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            throw std::runtime_error("cannot reach the simulator server");
-        }
-        reader_ = std::make_unique<rep::oracle::sim::wire::LineReader>(fd_);
-        control({{"cmd", "setup"}, {"seed", seed}, {"threads", threads}});
-    }
-    ~SimServer() {
-        ::close(fd_);
-        ::kill(pid_, SIGTERM);
-        ::waitpid(pid_, nullptr, 0);
-    }
-
-    json control(json request) {
-        request["op"] = "control";
-        if (!rep::oracle::sim::wire::send_line(fd_, request)) {
-            throw std::runtime_error("the simulator server is gone");
-        }
-        std::optional<json> answer = reader_->next();
-        if (!answer || answer->contains("error")) {
-            throw std::runtime_error("simulator: " + (answer ? answer->dump() : "no answer"));
-        }
-        return *answer;
-    }
-
-    std::string url(const std::string& service, const std::string& password = "secret") const {
-        return fmt::format("oracle://C%23%23REPL:{}@127.0.0.1:{}/{}", password, port_, service);
-    }
-
-private:
-    pid_t pid_ = -1;
-    int port_ = 0;
-    int fd_ = -1;
-    std::unique_ptr<rep::oracle::sim::wire::LineReader> reader_;
-};
 
 constexpr const char* kTables =
     "CREATE TABLE t1(id text PRIMARY KEY, n text, s text);"
@@ -205,7 +139,7 @@ std::pair<uint64_t, uint64_t> snapshot(SimServer& sim, harness::Sql& target) {
 
 TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
     Databases db("it_oracle", kTables, false);
-    SimServer sim(7, 2);
+    SimServer sim(ORACLE_SIM_SERVER, 7, 2);
     sim.control({{"cmd", "step"}, {"n", 200}});
     auto [scn, backfill] = snapshot(sim, *db.target);
     std::string log = fresh_log("it_oracle");
@@ -260,7 +194,7 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
 // the process within seconds: the call is broken, not waited for.
 TEST(Oraclelogminer, StopsDuringASlowLogMinerQuery) {
     Databases db("it_oracle_stop", kTables, false);
-    SimServer sim(9, 1);
+    SimServer sim(ORACLE_SIM_SERVER, 9, 1);
     auto [scn, backfill] = snapshot(sim, *db.target);
     Replicator r(args(db, sim, scn, backfill), fresh_log("it_oracle_stop"));
     // Reading has begun once the first run created _oracle_checkpoint.
@@ -285,7 +219,7 @@ TEST(Oraclelogminer, StopsDuringASlowLogMinerQuery) {
 
 TEST(Oraclelogminer, StartupErrorsNameTheFix) {
     Databases db("it_oracle_errors", kTables, false);
-    SimServer sim(8, 1);
+    SimServer sim(ORACLE_SIM_SERVER, 8, 1);
     std::vector<std::string> a = args(db, sim, 100, 100);
     // The first run needs --scn.
     std::vector<std::string> no_scn;

@@ -12,20 +12,13 @@
 
 #include "sim_database.h"
 #include "sim_logminer.h"
+#include "sim_process.h"
 #include "sim_target.h"
 #include "sim_workload.h"
-#include "wire.h"
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-#include <cstdio>
 #include <memory>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdexcept>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace rep::oracle::test {
 
@@ -89,45 +82,13 @@ private:
 // (ORACLE_STAND_IN_DIR) loaded by the production loader.
 class ServerWorld final : public World {
 public:
-    ServerWorld(uint64_t seed, int threads) {
-        int out[2];
-        if (::pipe(out) != 0) {
-            throw std::runtime_error("pipe");
-        }
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::dup2(out[1], 1);
-            ::close(out[0]);
-            ::execl(ORACLE_SIM_SERVER, ORACLE_SIM_SERVER, "0", nullptr);
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        FILE* f = ::fdopen(out[0], "r");
-        int port = 0;
-        if (std::fscanf(f, "PORT %d", &port) != 1) {
-            throw std::runtime_error("the simulator server did not start");
-        }
-        std::fclose(f);
-        control_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<uint16_t>(port));
-        ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-        if (::connect(control_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            throw std::runtime_error("cannot reach the simulator server");
-        }
-        reader_ = std::make_unique<sim::wire::LineReader>(control_fd_);
-        control({{"cmd", "setup"}, {"seed", seed}, {"threads", threads}});
-        url_ = OracleUrl::parse(
-            fmt::format("oracle://C%23%23REPL:secret@127.0.0.1:{}/ORCLCDB", port), "--sourceConn");
+    ServerWorld(uint64_t seed, int threads) : server_(ORACLE_SIM_SERVER, seed, threads) {
+        url_ = OracleUrl::parse(server_.url("ORCLCDB"), "--sourceConn");
         reconnect();
     }
     ~ServerWorld() override {
         miner_.reset();
         session_.reset();
-        ::close(control_fd_);
-        ::kill(pid_, SIGTERM);
-        ::waitpid(pid_, nullptr, 0);
     }
 
     const OracleUrl& url() const { return url_; }
@@ -182,21 +143,9 @@ public:
     }
 
 private:
-    nlohmann::json control(nlohmann::json request) {
-        request["op"] = "control";
-        if (!sim::wire::send_line(control_fd_, request)) {
-            throw std::runtime_error("the simulator server is gone");
-        }
-        std::optional<nlohmann::json> answer = reader_->next();
-        if (!answer || answer->contains("error")) {
-            throw std::runtime_error("simulator: " + (answer ? answer->dump() : "no answer"));
-        }
-        return *answer;
-    }
+    nlohmann::json control(nlohmann::json request) { return server_.control(std::move(request)); }
 
-    pid_t pid_ = -1;
-    int control_fd_ = -1;
-    std::unique_ptr<sim::wire::LineReader> reader_;
+    sim::SimServer server_;
     OracleUrl url_;
     std::unique_ptr<OciSession> session_;
     std::unique_ptr<OciLogMiner> miner_;
