@@ -121,7 +121,8 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
                    "source order for every statement")
         ->default_str("true");
     app.add_option("--dataDir", c.data_dir,
-                   "Directory for local files: spooled streamed transactions (pglogical) and "
+                   "Directory for local files: spooled streamed transactions (pglogical), large "
+                   "open transactions (oraclelogminer) and "
                    "metrics snapshots")
         ->capture_default_str();
     app.add_option("--metricsAddr", c.metrics_addr,

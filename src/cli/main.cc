@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
             ora_command.source.staging_conn = ora_command.common.staging_conn.empty()
                                                   ? ora_command.common.target_conn
                                                   : ora_command.common.staging_conn;
+            ora_command.source.spill_dir = ora_command.common.data_dir / "oracle-spill";
             rep::app::SourceConfig source = ora_command.source;
             return rep::app::run_replication(ora_command.common, source);
         }

@@ -34,6 +34,12 @@ CLI::App* add_oraclelogminer_command(CLI::App& parent, OraclelogminerCommand& co
     cmd->add_option("--oracleClientLibDir", c.client_lib_dir,
                     "Directory of Oracle Instant Client (libclntsh.so); default: "
                     "ORACLE_CLIENT_LIB_DIR, the library path, then $ORACLE_HOME/lib");
+    cmd->add_option("--transactionBufferBytes", c.transaction_buffer_bytes,
+                    "Bytes of open Oracle transactions' changes held in memory; beyond it the "
+                    "largest open transactions are moved to files under <dataDir>/oracle-spill "
+                    "until they end")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     add_common_flags(*cmd, command.common, log);
     return cmd;
 }

@@ -195,7 +195,7 @@ TEST(OracleWindowReader, RowsItCannotApplyAreNamedErrors) {
     std::optional<Window> w = fine.next();
     ASSERT_TRUE(w);
     ASSERT_EQ(w->actions.size(), 2U);
-    EXPECT_EQ(w->actions[1].events.at(0).sql_redo, bad.sql_redo);
+    EXPECT_EQ(w->actions[1].events.to_vector().at(0).sql_redo, bad.sql_redo);
 
     miner.rows = {row(200, kOpUnsupported, "T")};
     WindowReader unsupported(miner, options, Resume{150, {}});

@@ -44,7 +44,7 @@ std::vector<std::string> describe(const std::vector<TxnAction>& actions) {
         s += a.xid + " " + std::to_string(a.start_scn);
         if (a.kind == Kind::kCommit) {
             s += "/" + std::to_string(a.commit_scn) + ":";
-            for (const TxnEvent& e : a.events) {
+            for (const TxnEvent& e : a.events.to_vector()) {
                 s += " " + e.sql_redo;
             }
         }

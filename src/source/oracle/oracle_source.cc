@@ -57,6 +57,10 @@ int64_t now_us() {
         .count();
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 class OracleSource final : public source::Source {
 public:
     explicit OracleSource(const OracleConfig& c)
@@ -82,6 +86,28 @@ public:
             "oraclelogminer_num_inflight_transactions_in_memory",
             "Open source transactions held in memory",
             [this]() -> std::optional<double> { return static_cast<double>(in_flight_.load()); });
+        probe.add_gauge(
+            "oraclelogminer_num_inflight_transactions_on_disk",
+            "Open source transactions with changes moved to <dataDir>/oracle-spill "
+            "(beyond --transactionBufferBytes)",
+            [this]() -> std::optional<double> { return static_cast<double>(on_disk_.load()); });
+        probe.add_gauge(
+            "oraclelogminer_inflight_bytes_in_memory",
+            "Bytes of open source transactions' changes held in memory (at most about "
+            "--transactionBufferBytes)",
+            [this]() -> std::optional<double> { return static_cast<double>(buffered_.load()); });
+        window_seconds_ = probe.add_histogram(
+            "oraclelogminer_time_per_window_seconds",
+            "Time to mine one SCN window and hand its transactions to the applier");
+        query_seconds_ = probe.add_histogram(
+            "oraclelogminer_query_redo_logs_duration_seconds",
+            "START_LOGMNR and the V$LOGMNR_CONTENTS query of one window, fetches included");
+        upsert_seconds_ = probe.add_histogram(
+            "oraclelogminer_upsert_checkpoints_duration",
+            "Time to write one batch of checkpoint rows into _oracle_checkpoint");
+        delete_seconds_ =
+            probe.add_histogram("oraclelogminer_delete_checkpoints_duration",
+                                "Time to delete old committed rows from _oracle_checkpoint");
         probe.add_gauge(
             "oraclelogminer_num_async_checkpoints_in_queue",
             "Checkpoint writes queued for _oracle_checkpoint",
@@ -221,6 +247,13 @@ private:
 
     std::atomic<uint64_t> interval_{0};
     std::atomic<uint64_t> in_flight_{0};
+    // MOLT's histograms (no-ops until add_metrics).
+    std::function<void(double)> window_seconds_ = [](double) {};
+    std::function<void(double)> query_seconds_ = [](double) {};
+    std::function<void(double)> upsert_seconds_ = [](double) {};
+    std::function<void(double)> delete_seconds_ = [](double) {};
+    std::atomic<uint64_t> on_disk_{0};
+    std::atomic<uint64_t> buffered_{0};
     std::atomic<uint64_t> queued_{0};
     std::atomic<uint64_t> lo_{0};
 };
@@ -239,11 +272,15 @@ void OracleSource::flush_checkpoints(const Progress& progress, bool collect) {
         staging_->connect();
     }
     if (!queue_.empty()) {
+        auto started = std::chrono::steady_clock::now();
         table_->write(*staging_, queue_);
+        upsert_seconds_(seconds_since(started));
         queue_.clear();
     }
     if (collect) {
+        auto started = std::chrono::steady_clock::now();
         table_->collect(*staging_);
+        delete_seconds_(seconds_since(started));
     }
     queued_.store(marks_.size());
 }
@@ -274,14 +311,14 @@ void OracleSource::emit(const Window& window, source::ChangeSink& sink, metrics:
         at_scn_.push_back(a.xid);
         int64_t time = now_us();
         sink.begin(0, ScnCodec::begin(a.commit_scn, rank, a.xid), time);
-        for (const TxnEvent& e : a.events) {
+        a.events.for_each([&](const TxnEvent& e) {
             auto table = tables_.find(e.table);
             if (table == tables_.end()) {
-                continue;  // a table created after start-up: not replicated
+                return;  // a table created after start-up: not replicated
             }
             sink.change(
                 to_mutation(parse_sql_redo(e.sql_redo), table->second, RedoOrigin{e.scn, a.xid}));
-        }
+        });
         Position end = ScnCodec::commit(a.commit_scn, rank, at_scn_);
         probe.received_commit(time, end.ordinal);
         marks_.emplace_back(end.ordinal, std::move(mark));
@@ -329,6 +366,7 @@ void OracleSource::read(OciSession& session, source::ChangeSink& sink, Progress&
         options.tables.insert(name);
     }
     options.window_size = c_.scn_window_size;
+    options.spill = {c_.spill_dir, c_.transaction_buffer_bytes};
     for (const CheckpointRow& r : rows) {
         if (r.xid == kSnapshotXid && r.commit_scn && resume->restart_scn <= *r.commit_scn) {
             options.snapshot_scn = *r.commit_scn;
@@ -356,10 +394,13 @@ void OracleSource::read(OciSession& session, source::ChangeSink& sink, Progress&
             last_collect = std::chrono::steady_clock::now();
         }
         lo_.store(reader.lo());
+        auto started = std::chrono::steady_clock::now();
         std::optional<Window> window = reader.next();
         interval_.store(
             reader.last_current_scn() > reader.lo() ? reader.last_current_scn() - reader.lo() : 0);
         in_flight_.store(reader.in_flight());
+        on_disk_.store(reader.buffer().spilled());
+        buffered_.store(reader.buffer().memory_bytes());
         sentinel.maybe_beat(reader.last_current_scn(), !window && reader.waiting().empty());
         if (!window) {
             if (!reader.waiting().empty()) {
@@ -372,6 +413,8 @@ void OracleSource::read(OciSession& session, source::ChangeSink& sink, Progress&
             continue;
         }
         emit(*window, sink, probe);
+        query_seconds_(window->query_seconds);
+        window_seconds_(seconds_since(started));
     }
 }
 

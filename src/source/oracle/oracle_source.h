@@ -3,6 +3,7 @@
 #include "source/source.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@ struct OracleConfig {
     std::optional<uint64_t> backfill_from_scn;  // --backfillFromSCN, first run only
     int64_t scn_window_size = 3250;             // --scnWindowSize; <= 0: no cap
     std::string client_lib_dir;                 // --oracleClientLibDir
+    // --transactionBufferBytes: open transactions' events held in memory before the largest
+    // move to spill_dir (<--dataDir>/oracle-spill).
+    size_t transaction_buffer_bytes = 256U << 20;
+    std::filesystem::path spill_dir;
     // From the common flags: where `_oracle_checkpoint` lives (--stagingConn, or the
     // target).
     std::string staging_conn;

@@ -3,6 +3,7 @@
 #include "base/error.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -125,11 +126,6 @@ void TxnBuffer::add(const MinedRow& row) {
     if (skip_.contains(row.xid)) {
         return;  // committed before the restart: its rows, undo rows and COMMIT alike
     }
-    auto touch = [&](const std::string& xid, const Txn& txn) {
-        if (!created_.contains(xid) && !sizes_.contains(xid)) {
-            sizes_.emplace(xid, txn.events.size());
-        }
-    };
     switch (row.op) {
         case kInsert:
         case kDelete:
@@ -137,8 +133,7 @@ void TxnBuffer::add(const MinedRow& row) {
             if (row.rollback) {
                 std::string xid;
                 if (Txn* txn = find(row.xid, &xid)) {
-                    touch(xid, *txn);
-                    txn->events.push_back({row.scn, row.row_id, row.table, {}, true});
+                    push(xid, *txn, {row.scn, row.row_id, row.table, {}, true});
                 }
                 return;
             }
@@ -150,10 +145,8 @@ void TxnBuffer::add(const MinedRow& row) {
                 it = txns_.emplace(row.xid, Txn{row.scn, {}}).first;
                 created_.insert(row.xid);
                 pending_.push_back({TxnAction::Kind::kRegister, row.xid, row.scn, 0, {}});
-            } else {
-                touch(row.xid, it->second);
             }
-            it->second.events.push_back({row.scn, row.row_id, row.table, row.sql_redo, false});
+            push(row.xid, it->second, {row.scn, row.row_id, row.table, row.sql_redo, false});
             return;
         }
         case kCommit:
@@ -173,27 +166,57 @@ void TxnBuffer::add(const MinedRow& row) {
     }
 }
 
-std::vector<TxnEvent> TxnBuffer::resolve(std::vector<TxnEvent> events) const {
-    // Each undo marker cancels the latest live event of its ROW_ID before it.
-    std::vector<bool> live(events.size(), false);
-    std::unordered_map<std::string, std::vector<size_t>> by_row;
-    for (size_t i = 0; i < events.size(); ++i) {
-        std::vector<size_t>& stack = by_row[events[i].row_id];
-        if (!events[i].undo) {
-            live[i] = true;
-            stack.push_back(i);
-        } else if (!stack.empty()) {
-            live[stack.back()] = false;
-            stack.pop_back();
+void TxnBuffer::push(const std::string& xid, Txn& txn, TxnEvent event) {
+    if (!created_.contains(xid) && !sizes_.contains(xid)) {
+        sizes_.emplace(xid, txn.events.size());
+    }
+    memory_ += event.bytes();
+    txn.events.push(std::move(event));
+    maybe_spill();
+}
+
+void TxnBuffer::maybe_spill() {
+    if (spill_.dir.empty() || memory_ <= spill_.memory_limit) {
+        return;
+    }
+    const size_t floor = std::max<size_t>(spill_.memory_limit / 64, 1);
+    std::vector<std::pair<size_t, Txn*>> big;
+    for (auto& [xid, txn] : txns_) {
+        if (txn.events.memory_bytes() >= floor) {
+            big.emplace_back(txn.events.memory_bytes(), &txn);
         }
     }
-    std::vector<TxnEvent> out;
-    for (size_t i = 0; i < events.size(); ++i) {
-        if (live[i]) {
-            out.push_back(std::move(events[i]));
+    std::sort(big.begin(), big.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (auto& [bytes, txn] : big) {
+        if (memory_ <= spill_.memory_limit / 2) {
+            break;
+        }
+        bool first = !txn->events.spilled();
+        txn->events.spill(spill_.dir);
+        memory_ -= bytes;
+        if (first) {
+            spdlog::info(
+                "an open transaction (started at SCN {}) holds {} events: moved to a file "
+                "in {} (--transactionBufferBytes {})",
+                txn->start_scn, txn->events.size(), spill_.dir.string(), spill_.memory_limit);
         }
     }
-    return out;
+}
+
+void TxnBuffer::recount() {
+    memory_ = 0;
+    for (const auto& [xid, txn] : txns_) {
+        memory_ += txn.events.memory_bytes();
+    }
+}
+
+size_t TxnBuffer::spilled() const {
+    size_t n = 0;
+    for (const auto& [xid, txn] : txns_) {
+        n += txn.events.spilled() ? 1 : 0;
+    }
+    return n;
 }
 
 std::vector<TxnAction> TxnBuffer::end_window() {
@@ -209,12 +232,13 @@ std::vector<TxnAction> TxnBuffer::end_window() {
         }
         a.start_scn = it->second.start_scn;
         if (a.kind == TxnAction::Kind::kCommit) {
-            a.events = resolve(std::move(it->second.events));
+            a.events = LiveEvents(std::move(it->second.events));
         }
         txns_.erase(it);
         out.push_back(std::move(a));
     }
     begin_window();
+    recount();
     return out;
 }
 
@@ -224,10 +248,11 @@ void TxnBuffer::abort_window() {
     }
     for (const auto& [xid, size] : sizes_) {
         if (auto it = txns_.find(xid); it != txns_.end()) {
-            it->second.events.resize(size);
+            it->second.events.truncate(size);
         }
     }
     begin_window();
+    recount();
 }
 
 }  // namespace rep::oracle

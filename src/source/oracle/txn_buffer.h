@@ -1,6 +1,9 @@
 #pragma once
 
+#include "source/oracle/event_log.h"
+
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,17 +41,6 @@ private:
     std::optional<MinedRow> open_;
 };
 
-// A DML event of a buffered transaction: its SQL_REDO (parsed when the transaction commits)
-// or an undo marker, which cancels the latest live event of the same ROW_ID (LIFO per row:
-// a partial rollback's compensation rows are never applied themselves).
-struct TxnEvent {
-    uint64_t scn = 0;
-    std::string row_id;
-    std::string table;
-    std::string sql_redo;
-    bool undo = false;
-};
-
 // What a window's rows amount to, in row order, for the checkpointer and the applier
 // (reference §3.2, §3.4).
 struct TxnAction {
@@ -61,10 +53,20 @@ struct TxnAction {
     std::string xid;
     uint64_t start_scn = 0;
     uint64_t commit_scn = 0;
-    std::vector<TxnEvent> events;  // kCommit: the live DML, in order (undo resolved)
+    LiveEvents events;  // kCommit: the live DML, in order (undo resolved), maybe on disk
     // kCommit: false for a transaction only to be marked committed, not applied (it committed
     // below a first run's --scn: the snapshot holds it).
     bool apply = true;
+};
+
+// Where open transactions go when memory runs short: once the in-memory events of all
+// open transactions exceed `memory_limit` bytes, the largest are moved to files in `dir`
+// until half the limit is in use. A transaction holding less than 1/64 of the limit is never
+// moved (each moved transaction costs a file descriptor), so memory is bounded by the limit
+// or, with more than 64 open transactions, by 1/64 of it per open transaction.
+struct SpillOptions {
+    std::filesystem::path dir;  // empty: never spill
+    size_t memory_limit = 256U << 20;
 };
 
 // The in-flight transactions of the mined schema, and the window protocol that keeps a
@@ -79,7 +81,8 @@ struct TxnAction {
 // hex digits; with several, add() throws rep::Error (fatal) rather than guess.
 class TxnBuffer {
 public:
-    explicit TxnBuffer(std::set<std::string> skip = {}) : skip_(std::move(skip)) {}
+    explicit TxnBuffer(std::set<std::string> skip = {}, SpillOptions spill = {})
+        : skip_(std::move(skip)), spill_(std::move(spill)) {}
 
     void begin_window();
     void add(const MinedRow& row);
@@ -88,17 +91,25 @@ public:
     void abort_window();
 
     size_t in_flight() const { return txns_.size(); }
+    // Bytes of events held in memory, and the open transactions with events on disk.
+    size_t memory_bytes() const { return memory_; }
+    size_t spilled() const;
 
 private:
     struct Txn {
         uint64_t start_scn = 0;
-        std::vector<TxnEvent> events;
+        EventLog events;
     };
     // The buffered transaction `xid` names, by the ffffffff prefix rule if need be.
     Txn* find(const std::string& xid, std::string* found);
-    std::vector<TxnEvent> resolve(std::vector<TxnEvent> events) const;
+    void push(const std::string& xid, Txn& txn, TxnEvent event);
+    // Moves the largest transactions to disk while memory is over the limit.
+    void maybe_spill();
+    void recount();
 
     std::set<std::string> skip_;
+    SpillOptions spill_;
+    size_t memory_ = 0;
     std::unordered_map<std::string, Txn> txns_;
     // The window's journal: event counts at its start, transactions it created, and the
     // actions it collected (commits and rollbacks still to run).

@@ -21,7 +21,10 @@ struct RedoGap : Error {
 }  // namespace
 
 WindowReader::WindowReader(LogMiner& miner, ReaderOptions options, const Resume& resume)
-    : miner_(miner), options_(std::move(options)), buffer_(resume.skip), lo_(resume.restart_scn) {}
+    : miner_(miner),
+      options_(std::move(options)),
+      buffer_(resume.skip, options_.spill),
+      lo_(resume.restart_scn) {}
 
 bool WindowReader::replicated(const std::string& table) const {
     return options_.tables.empty() || options_.tables.contains(table);
@@ -65,9 +68,12 @@ std::optional<Window> WindowReader::next() {
                 check_session(logs.files);
                 session_files_ = logs.files;
             }
+            auto started = std::chrono::steady_clock::now();
             miner_.start(lo_, *hi);
             window.rows = 0;
             read_window(*hi, window);
+            window.query_seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             break;
         } catch (const RedoGap& e) {
             rollback_window();

@@ -30,6 +30,7 @@ struct ReaderOptions {
     // apart, and the gap is fatal after max_window_attempts attempts.
     int max_window_attempts = 5;
     std::chrono::milliseconds gap_retry_delay{200};
+    SpillOptions spill;  // where large open transactions go (none: memory only)
 };
 
 // One mined window [lo, hi] (reference §3.6): what happened in it, in row order, for the
@@ -39,6 +40,8 @@ struct Window {
     uint64_t hi = 0;
     std::vector<TxnAction> actions;
     size_t rows = 0;  // contents rows read
+    // START_LOGMNR and the contents query, fetches included (the last attempt's).
+    double query_seconds = 0;
 };
 
 // The window loop of one LogMiner session (reference §3.4-3.6), one window per next() call:
@@ -68,6 +71,7 @@ public:
     uint64_t lo() const { return lo_; }
     const std::string& waiting() const { return waiting_; }
     size_t in_flight() const { return buffer_.in_flight(); }
+    const TxnBuffer& buffer() const { return buffer_; }
     uint64_t last_current_scn() const { return current_scn_; }
 
 private:
