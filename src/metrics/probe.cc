@@ -272,6 +272,11 @@ void Probe::add_gauge(const std::string& name, const std::string& help,
     impl_->source_gauges.push_back({&family, std::move(sample)});
 }
 
+std::function<void(double)> Probe::add_histogram(const std::string& name, const std::string& help) {
+    Histogram& h = histogram(*impl_->registry, name, help).Add({}, kLatencyBuckets);
+    return [&h](double seconds) { h.Observe(seconds); };
+}
+
 size_t Probe::queue_weight() const {
     std::lock_guard lock(impl_->mu);
     return impl_->queue_sampler ? impl_->queue_sampler().first : 0;

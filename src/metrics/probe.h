@@ -102,6 +102,11 @@ public:
     // thread and must be thread-safe. Register before the first exposition.
     void add_gauge(const std::string& name, const std::string& help,
                    std::function<std::optional<double>()> sample);
+    // A duration histogram a source exports about its own work
+    // (oraclelogminer_time_per_window_seconds, ...), 1 ms to 1 min buckets and no labels;
+    // the returned function observes seconds and may be called from any thread. Register
+    // before the first exposition.
+    std::function<void(double)> add_histogram(const std::string& name, const std::string& help);
 
     // --- readers -----------------------------------------------------------------------
     std::string exposition(bool with_timestamps = false);

@@ -8,6 +8,7 @@
 // must be the source's state after some commit, and the target must end equal to the
 // source's committed state.
 
+#include "exposition.h"
 #include "harness.h"
 #include "sim_process.h"
 #include <fmt/format.h>
@@ -24,6 +25,8 @@ using harness::Replicator;
 using json = nlohmann::json;
 using rep::oracle::sim::SimServer;
 using namespace std::chrono_literals;
+
+constexpr int kMetricsPort = 26514;
 
 constexpr const char* kTables =
     "CREATE TABLE t1(id text PRIMARY KEY, n text, s text);"
@@ -82,31 +85,20 @@ std::string nearest(const std::set<std::string>& states, const std::string& samp
 }
 
 std::vector<std::string> args(const Databases& db, const SimServer& sim, uint64_t scn,
-                              uint64_t backfill) {
-    return {"oraclelogminer",
-            "--sourceConn",
-            sim.url("ORCLCDB"),
-            "--sourcePDBConn",
-            sim.url("ORCLPDB1"),
-            "--sourceSchema",
-            "APP",
-            "--targetConn",
-            db.target_url,
-            "--targetSchema",
-            db.name + ".public",
-            "--stagingSchema",
-            "_replicator",
-            "--stagingCreateSchema",
-            "--scn",
-            std::to_string(scn),
-            "--backfillFromSCN",
-            std::to_string(backfill),
-            "--oracleClientLibDir",
-            ORACLE_STAND_IN_DIR,
-            "--scnWindowSize",
-            "40",
-            "--flushPeriod",
-            "50ms"};
+                              uint64_t backfill, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> a = {
+        "oraclelogminer", "--sourceConn", sim.url("ORCLCDB"), "--sourcePDBConn",
+        sim.url("ORCLPDB1"), "--sourceSchema", "APP", "--targetConn", db.target_url,
+        "--targetSchema", db.name + ".public", "--stagingSchema", "_replicator",
+        "--stagingCreateSchema", "--scn", std::to_string(scn), "--backfillFromSCN",
+        std::to_string(backfill), "--oracleClientLibDir", ORACLE_STAND_IN_DIR, "--scnWindowSize",
+        "40", "--flushPeriod", "50ms",
+        // Open transactions beyond a few changes go to files, so that the kill test runs
+        // the spill path too.
+        "--transactionBufferBytes", "4096", "--dataDir",
+        harness::servers_base() + "/data-" + db.name};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
 }
 
 // Loads the target as MOLT Fetch would: the source AS OF the current SCN.
@@ -147,6 +139,11 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
     int kills = harness::kill_count(20);
     std::vector<std::string> samples;
     for (int i = 0; i < kills; ++i) {
+        if (i % 2 == 1) {
+            // The network drops while LogMiner is read: the window is mined again after a
+            // reconnect, nothing twice.
+            sim.control({{"cmd", "cut"}, {"n", 1 + i % 3}});
+        }
         for (int s = 0; s < 10; ++s) {
             sim.control({{"cmd", "step"}, {"n", 40}});
             std::this_thread::sleep_for(30ms);
@@ -154,7 +151,11 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
         }
         r->signal(SIGKILL);
         r->wait(10s);
-        r = std::make_unique<Replicator>(args(db, sim, scn, backfill), log);
+        std::vector<std::string> extra;
+        if (i + 1 == kills) {
+            extra = {"--metricsAddr", "127.0.0.1:" + std::to_string(kMetricsPort)};
+        }
+        r = std::make_unique<Replicator>(args(db, sim, scn, backfill, extra), log);
     }
     // The source goes quiet with its last commits at the redo threads' LAST_REDO_SCN: only
     // the replicator's REPLICATOR_SENTINEL heartbeat lets them be mined.
@@ -186,6 +187,16 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
         },
         30s))
         << r->log();
+    // MOLT's Oracle histograms and gauges, as the last run saw its windows and checkpoints.
+    json m = harness::parse_exposition(harness::http_get(kMetricsPort, "/_/varz").second);
+    EXPECT_GT(harness::sample(m, "oraclelogminer_time_per_window_seconds_count"), 0);
+    EXPECT_GT(harness::sample(m, "oraclelogminer_query_redo_logs_duration_seconds_count"), 0);
+    EXPECT_GT(harness::sample(m, "oraclelogminer_upsert_checkpoints_duration_count"), 0);
+    EXPECT_EQ(harness::sample(m, "oraclelogminer_num_inflight_transactions_in_memory"), 0);
+    EXPECT_EQ(harness::sample(m, "oraclelogminer_num_inflight_transactions_on_disk"), 0);
+    // Both faults happened: connections cut mid-window, and open transactions on disk.
+    EXPECT_NE(r->log().find("ORA-03113"), std::string::npos) << r->log();
+    EXPECT_NE(r->log().find("moved to a file"), std::string::npos) << r->log();
     r->signal(SIGTERM);
     EXPECT_EQ(r->wait(10s), 0) << r->log();
 }

@@ -16,6 +16,8 @@
 //   open_first_scns         {"scns": {xid: scn}}           current_scn   threads
 //   faults {fail_after_rows, missing_scn}   for the next contents query of any session
 //   delay {ms}              every contents query takes this long from now on
+//   cut {n}                 the next n contents queries (any session) close their
+//                           connection instead of answering: a network cut mid-window
 //
 // Usage: oracle_sim_server [PORT]; prints "PORT <n>" once listening (0: any free port).
 
@@ -53,6 +55,7 @@ std::unique_ptr<sim::Workload> g_workload;
 sim::Faults g_faults;
 uint64_t g_seed = 1;
 std::atomic<int> g_delay_ms{0};  // contents queries take this long (control: delay)
+std::atomic<int> g_cuts{0};      // contents queries still to answer by a cut (control: cut)
 
 json error(int code, const std::string& message) {
     return {{"code", code}, {"error", message}};
@@ -300,6 +303,10 @@ json control(const json& request) {
         g_delay_ms.store(request.at("ms").get<int>());
         return json::object();
     }
+    if (cmd == "cut") {
+        g_cuts.store(request.at("n").get<int>());
+        return json::object();
+    }
     if (cmd == "faults") {
         g_faults.fail_after_rows = request.value("fail_after_rows", size_t{0});
         g_faults.missing_scn = request.value("missing_scn", false);
@@ -314,6 +321,13 @@ void serve(int fd) {
     bool logged_in = false;
     std::string service;  // CDB$ROOT's, or a PDB's (the session's container)
     while (std::optional<json> request = reader.next()) {
+        bool contents = request->value("op", "") == "exec" &&
+                        (request->value("sql", "") == sql::contents(false) ||
+                         request->value("sql", "") == sql::contents(true));
+        int cuts = g_cuts.load();
+        if (contents && cuts > 0 && g_cuts.compare_exchange_strong(cuts, cuts - 1)) {
+            break;  // the connection drops with the LogMiner session started
+        }
         if (request->value("op", "") == "exec" && g_delay_ms.load() > 0 &&
             (request->value("sql", "") == sql::contents(false) ||
              request->value("sql", "") == sql::contents(true))) {
