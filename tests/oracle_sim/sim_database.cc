@@ -134,6 +134,7 @@ void Database::write(const std::string& xid, int op, bool rollback, const Change
     std::string row_id = change.after    ? change.after->row_id
                          : change.before ? change.before->row_id
                                          : "";
+    by_log_[{txn.thread, sequence}].push_back(records_.size());
     records_.push_back(Record{scn, txn.thread, sequence, xid, txn.first_scn, op, rollback,
                               change.owner, change.table, row_id, sql, ++order_, false});
 }
@@ -314,6 +315,9 @@ void Database::rollback(const std::string& xid) {
 }
 
 void Database::record_state(uint64_t /*scn*/, const std::string& xid) {
+    if (!record_states_ && !xid.empty()) {
+        return;
+    }
     std::set<std::string> owners;
     for (const auto& [name, t] : tables_) {
         owners.insert(t.owner);
@@ -422,9 +426,13 @@ std::vector<RedoThread> Database::threads() const {
 
 std::vector<const Record*> Database::records(int thread, uint64_t sequence) const {
     std::vector<const Record*> out;
-    for (const Record& r : records_) {
-        if (r.thread == thread && r.sequence == sequence && r.flushed) {
-            out.push_back(&r);
+    auto it = by_log_.find({thread, sequence});
+    if (it == by_log_.end()) {
+        return out;
+    }
+    for (size_t i : it->second) {
+        if (records_[i].flushed) {
+            out.push_back(&records_[i]);
         }
     }
     return out;

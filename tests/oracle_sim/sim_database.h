@@ -71,6 +71,9 @@ struct LogState {
 class Database {
 public:
     Database(uint64_t seed, int threads);
+    // Whether the state after every commit is kept for states() (on by default; a benchmark
+    // turns it off: it costs a copy of the schema per commit).
+    void set_record_states(bool on) { record_states_ = on; }
 
     void create_table(const std::string& owner, const std::string& name,
                       std::vector<std::string> columns, bool log_all_columns = false);
@@ -163,10 +166,13 @@ private:
     std::map<std::string, Table> tables_;  // "OWNER.NAME"
     std::map<std::string, Txn> txns_;
     std::vector<Record> records_;
+    // records_ indexes by (thread, sequence): a window reads a few logs, not all the redo.
+    std::map<std::pair<int, uint64_t>, std::vector<size_t>> by_log_;
     std::vector<size_t> flush_from_;  // per thread: records_ index of its first unflushed record
     std::vector<uint64_t> last_redo_;
     std::vector<LogState> logs_;
     std::map<std::string, std::map<std::string, std::string>> states_;
+    bool record_states_ = true;
 };
 
 }  // namespace rep::oracle::sim

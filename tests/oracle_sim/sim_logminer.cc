@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 
 namespace rep::oracle::sim {
@@ -83,7 +84,16 @@ void SimLogMiner::add_logfile(const std::string& name, bool first) {
     if (std::find(names_.begin(), names_.end(), name) != names_.end()) {
         throw fatal("ORA-01289: cannot add duplicate logfile " + name);
     }
+    // An archived name says its thread and sequence: compare numbers first, so that a long
+    // history of logs costs no formatting.
+    int thread = 0;
+    unsigned long long sequence = 0;
+    bool archived_form =
+        std::sscanf(name.c_str(), "/u01/arch/t%d_s%llu.arc", &thread, &sequence) == 2;
     for (const LogState& l : db_.logs()) {
+        if (archived_form && (l.thread != thread || l.sequence != sequence)) {
+            continue;
+        }
         if ((l.online && l.online_name() == name) ||
             (l.archived && !l.purged && l.archived_name() == name)) {
             files_.emplace_back(l.thread, l.sequence);

@@ -5,7 +5,10 @@
 // session over the one simulated database; any other statement is ORA-00900, so a change in
 // what the replicator sends is noticed. Control clients (tests) drive the workload:
 //
-//   setup {seed, threads}   a new database with the workload's tables
+//   setup {seed, threads, record_states = true, csf_limit = 60}
+//                           a new database with the workload's tables; states (below) kept
+//                           or not; SQL_REDO split into continuation rows of at most
+//                           csf_limit bytes (Oracle's is 4000)
 //   step {n}                n random workload steps
 //   finish {heartbeats}     end all transactions (and commit on every thread, by default)
 //   tick                    the SCN moves with no redo     purge {below}
@@ -54,6 +57,7 @@ std::unique_ptr<sim::Database> g_db;
 std::unique_ptr<sim::Workload> g_workload;
 sim::Faults g_faults;
 uint64_t g_seed = 1;
+size_t g_csf_limit = 60;
 std::atomic<int> g_delay_ms{0};  // contents queries take this long (control: delay)
 std::atomic<int> g_cuts{0};      // contents queries still to answer by a cut (control: cut)
 
@@ -213,6 +217,8 @@ json control(const json& request) {
         g_seed = request.value("seed", uint64_t{1});
         int threads = request.value("threads", 1);
         g_db = std::make_unique<sim::Database>(g_seed, threads);
+        g_db->set_record_states(request.value("record_states", true));
+        g_csf_limit = request.value("csf_limit", size_t{60});
         sim::Workload::create_tables(*g_db);
         g_workload = std::make_unique<sim::Workload>(*g_db, g_seed, threads);
         return json::object();
@@ -348,7 +354,7 @@ void serve(int fd) {
                 } else {
                     logged_in = true;
                     service = request->value("service", "");
-                    miner = std::make_unique<sim::SimLogMiner>(*g_db, g_seed + 17, 60);
+                    miner = std::make_unique<sim::SimLogMiner>(*g_db, g_seed + 17, g_csf_limit);
                     answer = json::object();
                 }
             } else if (!logged_in) {
