@@ -9,9 +9,27 @@
 namespace rep::sequencer {
 namespace {
 
-// Largest group (in row changes) kept in memory for an in-place retry. Bigger groups are
-// replayed from the source instead, so a huge transaction never has to fit in memory.
+// Largest group kept in memory for an in-place retry, in row changes and in bytes of values
+// (50 000 rows of 3 kB values would otherwise hold 150 MB beside the bounded queues). Bigger
+// groups are replayed from the source instead, so a huge transaction never has to fit in
+// memory.
 constexpr size_t kMaxLogRows = 50000;
+constexpr size_t kMaxLogBytes = 32U << 20;
+
+// What an item's row changes hold in memory, roughly.
+size_t item_bytes(const ChangeItem& item) {
+    size_t bytes = 0;
+    for (const Mutation& m : item.mutations) {
+        bytes += sizeof(Mutation) + (m.values.size() + m.old_values.size()) * sizeof(Datum);
+        for (const Datum& d : m.values) {
+            bytes += d.text.size();
+        }
+        for (const Datum& d : m.old_values) {
+            bytes += d.text.size();
+        }
+    }
+    return bytes;
+}
 
 // Strict source order for as long as it lives; then folding as configured again
 // (--collapseMutations), however the salvage ends.
@@ -34,8 +52,11 @@ private:
 void RetryingApplier::apply(ChangeItem item) {
     const ChangeItem* current = &item;
     size_t weight = item.mutations.size();
-    if (log_complete_ && logged_rows_ + weight <= kMaxLogRows) {
+    size_t bytes = log_complete_ ? item_bytes(item) : 0;
+    if (log_complete_ && logged_rows_ + weight <= kMaxLogRows &&
+        logged_bytes_ + bytes <= kMaxLogBytes) {
         logged_rows_ += weight;
+        logged_bytes_ += bytes;
         log_.push_back(std::move(item));
         current = &log_.back();
     } else if (log_complete_) {
@@ -68,6 +89,7 @@ void RetryingApplier::abandon() {
 void RetryingApplier::clear() {
     log_.clear();
     logged_rows_ = 0;
+    logged_bytes_ = 0;
     log_complete_ = true;
     ending_ = false;
 }
@@ -114,12 +136,13 @@ void RetryingApplier::recover(const Error& e) {
         throw Error(
             ErrorKind::kRetryable,
             fmt::format(
-                "a source transaction of more than {} row changes failed to apply and will be "
+                "a source transaction of more than {} row changes or {} MiB failed to apply and "
+                "will be "
                 "read from the source again and applied whole once more: {}. If this repeats "
                 "with SQLSTATE 40001 (restart, transaction deadline exceeded), other writers "
                 "or a schema change on its tables are holding it back; see docs/cockroachdb.md "
                 "§6 (large transactions)",
-                kMaxLogRows, e.what()),
+                kMaxLogRows, kMaxLogBytes >> 20, e.what()),
             e.sqlstate());
     }
     retry(e);

@@ -9,8 +9,8 @@
 namespace rep::sequencer {
 
 // What a worker does with the items of its groups: applies them through a GroupApplier,
-// keeping each group's items in memory (up to 50 000 row changes) so that a failure can be
-// handled without going back to the source:
+// keeping each group's items in memory (up to 50 000 row changes and 32 MiB of values) so
+// that a failure can be handled without going back to the source:
 //  - a retryable error rolls the group back and replays it after backoff (--maxRetries,
 //    --retry*Backoff, --retryMultiplier), but never while a COMMIT may have landed: then the
 //    checkpoint written with it is read first;
@@ -47,6 +47,7 @@ private:
     bool collapse_;
     std::vector<ChangeItem> log_;  // the group's items, for replay
     size_t logged_rows_ = 0;
+    size_t logged_bytes_ = 0;
     bool log_complete_ = true;
     bool ending_ = false;  // end_group() was called for this group
 };

@@ -316,11 +316,43 @@ TEST_F(RetryTest, GroupTooLargeToKeepIsLeftToTheSource) {
         EXPECT_TRUE(e.retryable()) << e.what();
         EXPECT_EQ(e.sqlstate(), "40001");
         std::string what = e.what();
-        EXPECT_NE(what.find("more than 50000 row changes failed to apply and will be read from "
-                            "the source again and applied whole"),
-                  std::string::npos)
+        EXPECT_NE(
+            what.find("more than 50000 row changes or 32 MiB failed to apply and will be read from "
+                      "the source again and applied whole"),
+            std::string::npos)
             << what;
         EXPECT_NE(what.find("could not serialize access"), std::string::npos) << what;
+    }
+    EXPECT_EQ(f.db.commits(), 0u);
+}
+
+// Wide rows: 40 row changes of 1 MiB are far below 50 000 rows but over 32 MiB, so the group
+// is not kept either (it would hold its whole size in memory beside the bounded queues).
+TEST_F(RetryTest, GroupOfWideRowsTooLargeToKeepIsLeftToTheSource) {
+    f.options.flush_size = 4;
+    int upserts = 0;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        if (s.kind == FakeStatement::Kind::kUpsert && ++upserts == 10) {  // rows 37-40
+            return Error(ErrorKind::kRetryable, "could not serialize access", "40001");
+        }
+        return std::nullopt;
+    };
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
+    std::vector<Mutation> rows;
+    for (int i = 0; i < 40; ++i) {
+        rows.push_back(testing::upsert(rel, {std::to_string(i), std::string(1 << 20, 'w')}));
+    }
+    try {
+        for (ChangeItem& item : testing::transaction(100, rows, 4)) {
+            r.apply(std::move(item));
+        }
+        r.end_group();
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_TRUE(e.retryable()) << e.what();
+        EXPECT_NE(std::string(e.what()).find("or 32 MiB failed to apply"), std::string::npos)
+            << e.what();
     }
     EXPECT_EQ(f.db.commits(), 0u);
 }
