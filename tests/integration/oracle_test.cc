@@ -13,6 +13,8 @@
 #include "sim_process.h"
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <signal.h>
 #include <thread>
@@ -84,19 +86,40 @@ std::string nearest(const std::set<std::string>& states, const std::string& samp
     return best;
 }
 
+// The command line; `buffer` is --transactionBufferBytes (4 KiB by default: open transactions
+// beyond a few changes go to files, so the tests run the spill path too).
 std::vector<std::string> args(const Databases& db, const SimServer& sim, uint64_t scn,
-                              uint64_t backfill, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> a = {
-        "oraclelogminer", "--sourceConn", sim.url("ORCLCDB"), "--sourcePDBConn",
-        sim.url("ORCLPDB1"), "--sourceSchema", "APP", "--targetConn", db.target_url,
-        "--targetSchema", db.name + ".public", "--stagingSchema", "_replicator",
-        "--stagingCreateSchema", "--scn", std::to_string(scn), "--backfillFromSCN",
-        std::to_string(backfill), "--oracleClientLibDir", ORACLE_STAND_IN_DIR, "--scnWindowSize",
-        "40", "--flushPeriod", "50ms",
-        // Open transactions beyond a few changes go to files, so that the kill test runs
-        // the spill path too.
-        "--transactionBufferBytes", "4096", "--dataDir",
-        harness::servers_base() + "/data-" + db.name};
+                              uint64_t backfill, const std::vector<std::string>& extra = {},
+                              const std::string& buffer = "4096",
+                              const std::string& window = "40") {
+    std::vector<std::string> a = {"oraclelogminer",
+                                  "--sourceConn",
+                                  sim.url("ORCLCDB"),
+                                  "--sourcePDBConn",
+                                  sim.url("ORCLPDB1"),
+                                  "--sourceSchema",
+                                  "APP",
+                                  "--targetConn",
+                                  db.target_url,
+                                  "--targetSchema",
+                                  db.name + ".public",
+                                  "--stagingSchema",
+                                  "_replicator",
+                                  "--stagingCreateSchema",
+                                  "--scn",
+                                  std::to_string(scn),
+                                  "--backfillFromSCN",
+                                  std::to_string(backfill),
+                                  "--oracleClientLibDir",
+                                  ORACLE_STAND_IN_DIR,
+                                  "--scnWindowSize",
+                                  window,
+                                  "--flushPeriod",
+                                  "50ms",
+                                  "--transactionBufferBytes",
+                                  buffer,
+                                  "--dataDir",
+                                  harness::servers_base() + "/data-" + db.name};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
 }
@@ -199,6 +222,47 @@ TEST(Oraclelogminer, ConvergesThroughKillNineFromASnapshot) {
     EXPECT_NE(r->log().find("moved to a file"), std::string::npos) << r->log();
     r->signal(SIGTERM);
     EXPECT_EQ(r->wait(10s), 0) << r->log();
+}
+
+// A transaction of 180 MB of SQL_REDO (60,000 rows of 3,000 bytes) under a 4 MiB buffer: it
+// is held on disk while open and reaches the target whole, and the replicator's memory stays
+// far below its size.
+TEST(Oraclelogminer, ALargeTransactionIsHeldOnDiskNotInMemory) {
+    const int rows = 60000;
+    Databases db("it_oracle_large", kTables, false);
+    SimServer sim(ORACLE_SIM_SERVER, 5, 1);
+    sim.control({{"cmd", "setup"},
+                 {"seed", 5},
+                 {"threads", 1},
+                 {"csf_limit", 4000},
+                 {"record_states", false}});
+    auto [scn, backfill] = snapshot(sim, *db.target);
+    std::string buffer = std::getenv("REP_TEST_ORACLE_BUFFER") != nullptr
+                             ? std::getenv("REP_TEST_ORACLE_BUFFER")
+                             : std::to_string(4 << 20);
+    // The other bounds on row changes in memory, in rows: the queue to the applier, and a
+    // worker's batches (4 x --flushSize); the retry log holds at most 32 MiB.
+    std::vector<std::string> extra = {"--targetApplyQueueSize", "1000", "--flushSize", "500"};
+    Replicator r(args(db, sim, scn, backfill, extra, buffer, "500"), fresh_log("it_oracle_large"));
+    sim.control({{"cmd", "large"}, {"rows", rows}, {"width", 3000}});
+    EXPECT_TRUE(harness::wait_for(
+        [&] {
+            return db.target->value("SELECT count(*) FROM t2 WHERE id LIKE 'L%'") ==
+                   std::to_string(rows);
+        },
+        120s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT sum(length(v)) FROM t2 WHERE id LIKE 'L%'"),
+              std::to_string(rows * 3000));
+    long peak_mib = r.peak_rss_kib() / 1024;
+    std::printf("peak RSS %ld MiB for a %d MiB transaction (buffer %s)\n", peak_mib,
+                rows * 3000 >> 20, buffer.c_str());
+    // Bounded by the buffer, the queues and the retry log (about 80 MiB here); without the
+    // spill it would be well over the transaction's size.
+    EXPECT_LT(peak_mib, 120) << r.log();
+    EXPECT_NE(r.log().find("moved to a file"), std::string::npos) << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(10s), 0) << r.log();
 }
 
 // A stop while a LogMiner query is in flight (the simulator makes each take a minute) ends

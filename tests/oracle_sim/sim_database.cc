@@ -174,10 +174,40 @@ std::string Database::render(const Table& t, const Change& c) const {
     return fmt::format("update {} set {} where {};", name, set, where);
 }
 
+std::vector<std::string> Database::touched_keys(const Change& c) {
+    std::vector<std::string> out;
+    for (const std::optional<Row>* image : {&c.before, &c.after}) {
+        if (*image && (*image)->values[0]) {
+            std::string k = c.owner + "." + c.table + "|" + *(*image)->values[0];
+            if (out.empty() || out[0] != k) {
+                out.push_back(std::move(k));
+            }
+        }
+    }
+    return out;
+}
+
+void Database::add_change(Txn& txn, Change c) {
+    for (const std::string& k : touched_keys(c)) {
+        ++txn.touched[k];
+    }
+    txn.changes.push_back(std::move(c));
+}
+
+void Database::drop_last_change(Txn& txn) {
+    for (const std::string& k : touched_keys(txn.changes.back())) {
+        if (--txn.touched[k] == 0) {
+            txn.touched.erase(k);
+        }
+    }
+    txn.changes.pop_back();
+}
+
 const Row* Database::row(const std::string& xid, const std::string& owner, const std::string& table,
                          const std::string& key) const {
     const Txn& txn = txns_.at(xid);
-    for (auto it = txn.changes.rbegin(); it != txn.changes.rend(); ++it) {
+    bool touched = txn.touched.contains(owner + "." + table + "|" + key);
+    for (auto it = txn.changes.rbegin(); touched && it != txn.changes.rend(); ++it) {
         if (it->owner != owner || it->table != table) {
             continue;
         }
@@ -223,7 +253,7 @@ void Database::insert(const std::string& xid, const std::string& owner, const st
     }
     Change c{owner, table, *values[0], std::nullopt, Row{std::move(values), new_row_id()}, {}};
     write(xid, kOpInsert, false, c, render(t, c));
-    txns_.at(xid).changes.push_back(std::move(c));
+    add_change(txns_.at(xid), std::move(c));
 }
 
 void Database::update(const std::string& xid, const std::string& owner, const std::string& table,
@@ -239,7 +269,7 @@ void Database::update(const std::string& xid, const std::string& owner, const st
         c.assigned.push_back(i);
     }
     write(xid, kOpUpdate, false, c, render(t, c));
-    txns_.at(xid).changes.push_back(std::move(c));
+    add_change(txns_.at(xid), std::move(c));
 }
 
 void Database::remove(const std::string& xid, const std::string& owner, const std::string& table,
@@ -251,7 +281,7 @@ void Database::remove(const std::string& xid, const std::string& owner, const st
     }
     Change c{owner, table, key, *old, std::nullopt, {}};
     write(xid, kOpDelete, false, c, render(t, c));
-    txns_.at(xid).changes.push_back(std::move(c));
+    add_change(txns_.at(xid), std::move(c));
 }
 
 void Database::undo(const std::string& xid, const Change& change) {
@@ -280,7 +310,7 @@ void Database::rollback_to(const std::string& xid, size_t savepoint) {
     Txn& txn = txns_.at(xid);
     while (txn.changes.size() > savepoint) {
         undo(xid, txn.changes.back());
-        txn.changes.pop_back();
+        drop_last_change(txn);
     }
 }
 

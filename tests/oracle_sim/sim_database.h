@@ -147,7 +147,13 @@ private:
         int thread = 0;
         uint64_t first_scn = 0;
         std::vector<Change> changes;
+        // How many of `changes` name each "owner.table|key" (before or after image), so
+        // that row() scans them only for keys the transaction touched.
+        std::map<std::string, size_t> touched;
     };
+    static std::vector<std::string> touched_keys(const Change& c);
+    void add_change(Txn& txn, Change c);
+    void drop_last_change(Txn& txn);
 
     uint64_t next_scn();
     void write(const std::string& xid, int op, bool rollback, const Change& change,

@@ -19,6 +19,8 @@
 //   open_first_scns         {"scns": {xid: scn}}           current_scn   threads
 //   faults {fail_after_rows, missing_scn}   for the next contents query of any session
 //   delay {ms}              every contents query takes this long from now on
+//   large {rows, width}     one transaction inserting `rows` rows of `width` bytes into APP.T2
+//                           (keys L0000000...), a log switch every 2000 rows, then its commit
 //   cut {n}                 the next n contents queries (any session) close their
 //                           connection instead of answering: a network cut mid-window
 //
@@ -308,6 +310,22 @@ json control(const json& request) {
     if (cmd == "delay") {
         g_delay_ms.store(request.at("ms").get<int>());
         return json::object();
+    }
+    if (cmd == "large") {
+        int rows = request.at("rows").get<int>();
+        size_t width = request.value("width", size_t{3000});
+        std::string xid = g_db->begin(1);
+        for (int i = 0; i < rows; ++i) {
+            g_db->insert(
+                xid, "APP", "T2",
+                {fmt::format("L{:07}", i), std::string(width, static_cast<char>('a' + i % 26))});
+            if (i % 2000 == 1999) {
+                g_db->log_switch(1);
+                g_db->archive();
+            }
+        }
+        g_db->commit(xid);
+        return {{"xid", xid}};
     }
     if (cmd == "cut") {
         g_cuts.store(request.at("n").get<int>());
