@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <set>
 #include <stdexcept>
 
@@ -32,6 +34,15 @@ std::string term(const std::string& column, const Value& v) {
 }
 
 }  // namespace
+
+std::string db_time_text(int64_t utc_seconds) {
+    auto t = static_cast<std::time_t>(utc_seconds + kDbUtcOffsetSeconds);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
 
 std::string LogState::online_name() const {
     return fmt::format("/u01/oradata/redo_t{}_g{}.log", thread, sequence % kOnlineGroups + 1);
@@ -136,7 +147,10 @@ void Database::write(const std::string& xid, int op, bool rollback, const Change
                                          : "";
     by_log_[{txn.thread, sequence}].push_back(records_.size());
     records_.push_back(Record{scn, txn.thread, sequence, xid, txn.first_scn, op, rollback,
-                              change.owner, change.table, row_id, sql, ++order_, false});
+                              change.owner, change.table, row_id, sql, ++order_, false,
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()});
 }
 
 std::string Database::render(const Table& t, const Change& c) const {

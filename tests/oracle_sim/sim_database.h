@@ -54,7 +54,17 @@ struct Record {
     std::string sql_redo;
     uint64_t order = 0;    // write order over all threads
     bool flushed = false;  // written to the log file by LGWR: LogMiner can read it
+    int64_t time_s = 0;    // wall clock when written, seconds since the epoch (UTC)
 };
+
+// The simulated server's time zone: UTC+05:30, so that the replicator's reading of redo
+// TIMESTAMP (database time, no zone) into UTC is exercised with an offset that is not a whole
+// number of hours.
+inline constexpr int64_t kDbUtcOffsetSeconds = 19800;
+
+// 'YYYY-MM-DD HH24:MI:SS' of `utc_seconds` in the simulated server's time zone (SYSDATE and
+// V$LOGMNR_CONTENTS.TIMESTAMP).
+std::string db_time_text(int64_t utc_seconds);
 
 struct LogState {
     int thread = 0;

@@ -201,7 +201,7 @@ std::vector<ContentsRow> SimLogMiner::render(const ContentsQuery& query) {
         row.table = r->table;
         row.row_id = r->row_id;
         row.rs_id = fmt::format(" 0x{:06x}.{:08x}.0010 ", r->sequence, r->order);
-        row.timestamp = "2026-12-01 10:00:00";
+        row.timestamp = db_time_text(r->time_s);
         row.src_con_name = kPdb;
         if (!control && rng_() % 5 == 0) {
             ContentsRow empty = row;  // a non-final row of the record set: no SQL_REDO

@@ -190,6 +190,12 @@ json exec(sim::SimLogMiner& miner, const std::string& service, const std::string
     if (text == sql::database_settings()) {
         return {{"rows", {text_row({"ARCHIVELOG", "YES", "YES", "YES", "YES"})}}};
     }
+    if (text == sql::database_time()) {
+        int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+        return {{"rows", {text_row({sim::db_time_text(now)})}}};
+    }
     if (text == sql::container_name()) {
         return {{"rows", {text_row({service})}}};
     }

@@ -40,6 +40,7 @@ std::string all_statements() {
     add("table columns", sql::table_columns());
     add("primary keys", sql::primary_keys());
     add("container name", sql::container_name());
+    add("database time", sql::database_time());
     add("sentinel heartbeat", sql::sentinel_merge("APP"));
     return out;
 }

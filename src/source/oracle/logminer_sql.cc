@@ -105,6 +105,10 @@ std::string sentinel_merge(const std::string& schema) {
            "(KEYCOL, LASTSCN) VALUES (1, TO_NUMBER(:2))";
 }
 
+std::string database_time() {
+    return "SELECT TO_CHAR(SYSDATE, 'YYYY-MM-DD HH24:MI:SS') FROM DUAL";
+}
+
 std::string container_name() {
     return "SELECT SYS_CONTEXT('USERENV', 'CON_NAME') FROM DUAL";
 }

@@ -52,6 +52,9 @@ std::string table_columns();
 std::string sentinel_merge(const std::string& schema);
 inline constexpr const char* kSentinelTable = "REPLICATOR_SENTINEL";
 
+// The database server's clock, in its own time zone (no zone in the text): with ours, it
+// gives the offset of the redo TIMESTAMP column (db_clock.h).
+std::string database_time();
 // The container a session is in (the PDB's name, as SRC_CON_NAME shows it).
 std::string container_name();
 // The primary key columns of the schema's (:1) tables: TABLE_NAME, COLUMN_NAME.

@@ -3,6 +3,8 @@
 #include "base/error.h"
 #include "source/oracle/catalog.h"
 #include "source/oracle/checkpoint_table.h"
+#include "source/oracle/db_clock.h"
+#include "source/oracle/logminer_sql.h"
 #include "source/oracle/oci_logminer.h"
 #include "source/oracle/oracle_url.h"
 #include "source/oracle/redo_mutation.h"
@@ -15,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <thread>
 
@@ -226,6 +229,8 @@ private:
     // Moves the marks of transactions the checkpoint now proves applied into the queue, and
     // writes the queue to `_oracle_checkpoint` as one transaction.
     void flush_checkpoints(const Progress& progress, bool collect);
+    // Measures the database clock's offset (each minute: daylight-saving changes).
+    void read_clock(OciSession& session);
 
     const OracleConfig& c_;
     ScnCodec codec_;
@@ -246,6 +251,7 @@ private:
     std::vector<std::string> at_scn_;  // applied or emitted XIDs committed at rank_scn_
 
     std::atomic<uint64_t> interval_{0};
+    DbClock clock_;  // redo TIMESTAMP to UTC, for the lag metrics
     std::atomic<uint64_t> in_flight_{0};
     // MOLT's histograms (no-ops until add_metrics).
     std::function<void(double)> window_seconds_ = [](double) {};
@@ -285,6 +291,22 @@ void OracleSource::flush_checkpoints(const Progress& progress, bool collect) {
     queued_.store(marks_.size());
 }
 
+void OracleSource::read_clock(OciSession& session) {
+    std::vector<TextRow> rows = session.query_all(sql::database_time(), 1);
+    std::string text = rows.empty() || !rows[0][0] ? "" : *rows[0][0];
+    int64_t before = clock_.offset_seconds();
+    bool known = clock_.known();
+    if (!clock_.update(text, now_us())) {
+        spdlog::warn(
+            "the database clock reads '{}', not a date: lag is measured from the time "
+            "changes are read",
+            text);
+    } else if (!known || before != clock_.offset_seconds()) {
+        spdlog::info("the database clock is UTC{:+03d}:{:02d}; redo times are read in it",
+                     clock_.offset_seconds() / 3600, std::abs(clock_.offset_seconds()) % 3600 / 60);
+    }
+}
+
 void OracleSource::emit(const Window& window, source::ChangeSink& sink, metrics::Probe& probe) {
     for (const TxnAction& a : window.actions) {
         switch (a.kind) {
@@ -309,7 +331,10 @@ void OracleSource::emit(const Window& window, source::ChangeSink& sink, metrics:
         }
         uint64_t rank = at_scn_.size();
         at_scn_.push_back(a.xid);
-        int64_t time = now_us();
+        // The commit's redo time, so that the lag metrics say how far behind the source the
+        // target is (during a catch-up too); the time it was read if that is unknown. Never
+        // later than now: a clock skew must not make lag negative.
+        int64_t time = std::min(now_us(), clock_.to_utc_us(a.commit_time).value_or(now_us()));
         sink.begin(0, ScnCodec::begin(a.commit_scn, rank, a.xid), time);
         a.events.for_each([&](const TxnEvent& e) {
             auto table = tables_.find(e.table);
@@ -387,11 +412,16 @@ void OracleSource::read(OciSession& session, source::ChangeSink& sink, Progress&
     marks_.clear();
     probe.source_connected(true);
     auto last_collect = std::chrono::steady_clock::now();
+    auto last_clock = std::chrono::steady_clock::time_point{};
     while (!stop.load()) {
         bool collect = std::chrono::steady_clock::now() - last_collect > std::chrono::seconds(10);
         flush_checkpoints(progress, collect);
         if (collect) {
             last_collect = std::chrono::steady_clock::now();
+        }
+        if (std::chrono::steady_clock::now() - last_clock > std::chrono::minutes(1)) {
+            read_clock(session);
+            last_clock = std::chrono::steady_clock::now();
         }
         lo_.store(reader.lo());
         auto started = std::chrono::steady_clock::now();

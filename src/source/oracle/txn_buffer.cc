@@ -151,7 +151,8 @@ void TxnBuffer::add(const MinedRow& row) {
         }
         case kCommit:
             if (txns_.contains(row.xid)) {
-                pending_.push_back({TxnAction::Kind::kCommit, row.xid, 0, row.scn, {}});
+                pending_.push_back(
+                    {TxnAction::Kind::kCommit, row.xid, 0, row.scn, {}, true, row.timestamp});
             }
             return;  // a transaction with no DML on the schema, or an empty thread-0 COMMIT
         case kRollback: {

@@ -23,6 +23,7 @@ struct MinedRow {
     std::string table;
     std::string sql_redo;
     int thread = 0;
+    std::string timestamp;  // TIMESTAMP, database time (COMMIT rows: when it committed)
 };
 
 // Joins SQL_REDO split over continuation rows (CSF = 1 on every row but the last): the bytes
@@ -57,6 +58,7 @@ struct TxnAction {
     // kCommit: false for a transaction only to be marked committed, not applied (it committed
     // below a first run's --scn: the snapshot holds it).
     bool apply = true;
+    std::string commit_time;  // kCommit: the COMMIT row's TIMESTAMP, database time
 };
 
 // Where open transactions go when memory runs short: once the in-memory events of all

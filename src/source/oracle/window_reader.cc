@@ -155,7 +155,8 @@ void WindowReader::dispatch(const ContentsRow& row) {
             break;
         case kOpCommit:
         case kOpRollback:
-            buffer_.add(MinedRow{row.scn, row.xid, row.op, false, {}, {}, {}, row.thread});
+            buffer_.add(
+                MinedRow{row.scn, row.xid, row.op, false, {}, {}, {}, row.thread, row.timestamp});
             return;
         case kOpMissingScn:
             throw RedoGap(
