@@ -9,8 +9,9 @@
 namespace rep::sequencer {
 namespace {
 
-// Largest group kept in memory for an in-place retry, in row changes and in bytes of values
-// (50 000 rows of 3 kB values would otherwise hold 150 MB beside the bounded queues). Bigger
+// Largest group kept in memory for an in-place retry, in row changes and, past an ordinary
+// group's rows, in bytes of values (50 000 rows of 3 kB values would otherwise hold 150 MB
+// beside the bounded queues). Bigger
 // groups are replayed from the source instead, so a huge transaction never has to fit in
 // memory.
 constexpr size_t kMaxLogRows = 50000;
@@ -53,8 +54,10 @@ void RetryingApplier::apply(ChangeItem item) {
     const ChangeItem* current = &item;
     size_t weight = item.mutations.size();
     size_t bytes = log_complete_ ? item_bytes(item) : 0;
+    // Ordinary groups are bounded in rows by the grouper, and keep every recovery; a streamed
+    // transaction of wide rows stops being kept at 32 MiB.
     if (log_complete_ && logged_rows_ + weight <= kMaxLogRows &&
-        logged_bytes_ + bytes <= kMaxLogBytes) {
+        (logged_rows_ + weight <= ordinary_rows_ || logged_bytes_ + bytes <= kMaxLogBytes)) {
         logged_rows_ += weight;
         logged_bytes_ += bytes;
         log_.push_back(std::move(item));

@@ -9,8 +9,9 @@
 namespace rep::sequencer {
 
 // What a worker does with the items of its groups: applies them through a GroupApplier,
-// keeping each group's items in memory (up to 50 000 row changes and 32 MiB of values) so
-// that a failure can be handled without going back to the source:
+// keeping each group's items in memory (up to 50 000 row changes, and 32 MiB of values once
+// past an ordinary group's rows) so that a failure can be handled without going back to the
+// source:
 //  - a retryable error rolls the group back and replays it after backoff (--maxRetries,
 //    --retry*Backoff, --retryMultiplier), but never while a COMMIT may have landed: then the
 //    checkpoint written with it is read first;
@@ -22,9 +23,12 @@ namespace rep::sequencer {
 // pipeline restarts from the source. Not thread-safe: one per apply worker.
 class RetryingApplier {
 public:
-    // `collapse` is --collapseMutations, restored after a strict-order salvage.
-    RetryingApplier(GroupApplier& applier, util::RetryPolicy retry, bool collapse)
-        : applier_(applier), retry_(retry), collapse_(collapse) {}
+    // `collapse` is --collapseMutations, restored after a strict-order salvage. A group of at
+    // most `ordinary_rows` row changes (what the grouper lets an ordinary group grow to) is
+    // kept whatever its size in bytes; beyond, the 32 MiB bound applies too.
+    RetryingApplier(GroupApplier& applier, util::RetryPolicy retry, bool collapse,
+                    size_t ordinary_rows = 4000)
+        : applier_(applier), retry_(retry), collapse_(collapse), ordinary_rows_(ordinary_rows) {}
 
     // One item of the current group. Throws rep::Error.
     void apply(ChangeItem item);
@@ -45,6 +49,7 @@ private:
     GroupApplier& applier_;
     util::RetryPolicy retry_;
     bool collapse_;
+    size_t ordinary_rows_;
     std::vector<ChangeItem> log_;  // the group's items, for replay
     size_t logged_rows_ = 0;
     size_t logged_bytes_ = 0;

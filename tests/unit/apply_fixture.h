@@ -234,7 +234,8 @@ struct TestApplier {
           hooks(f),
           session(f.db),
           applier(context, session, hooks),
-          retrying(applier, f.options.retry, f.options.collapse) {}
+          retrying(applier, f.options.retry, f.options.collapse,
+                   sequencer::kGroupGrowth * std::max<size_t>(1, f.options.flush_size)) {}
 
     sequencer::ApplyContext context;
     RecordingHooks hooks;

@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <unordered_map>
 
@@ -133,6 +135,53 @@ TEST(OracleEventLog, ASpillThatCannotBeWrittenIsARetryableErrorNamingTheFix) {
     }
     EXPECT_EQ(log.size(), 1u);  // still whole in memory
     std::filesystem::remove(file);
+}
+
+// A disk that fills in the middle of a spill (a file size limit here): the spill fails as a
+// whole, every event is still there once and in order, and a later spill succeeds.
+TEST(OracleEventLog, ASpillThatFailsPartWayLeavesTheLogAsItWas) {
+    std::filesystem::path dir = fresh_dir("partial");
+    EventLog log;
+    std::vector<TxnEvent> pushed;
+    auto push = [&](size_t bytes) {
+        TxnEvent e{pushed.size(), "R" + std::to_string(pushed.size()), "T", std::string(bytes, 'p'),
+                   false};
+        pushed.push_back(e);
+        log.push(std::move(e));
+    };
+    push(100);
+    log.spill(dir);
+    for (int i = 0; i < 3; ++i) {
+        push(600 << 10);  // two chunks: the first holds two of these
+    }
+    rlimit old{};
+    ::getrlimit(RLIMIT_FSIZE, &old);
+    auto* previous = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 3U << 20 >> 1;  // 1.5 MiB: the first new chunk fits, the second does not
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    bool failed = false;
+    try {
+        log.spill(dir);
+    } catch (const Error& e) {
+        failed = e.retryable();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, previous);
+    EXPECT_TRUE(failed);
+    auto check = [&] {
+        std::vector<TxnEvent> back = contents(log);
+        ASSERT_EQ(back.size(), pushed.size());
+        for (size_t i = 0; i < back.size(); ++i) {
+            EXPECT_TRUE(same(back[i], pushed[i])) << i;
+        }
+    };
+    check();
+    EXPECT_GT(log.memory_bytes(), 0u);
+    log.spill(dir);
+    EXPECT_EQ(log.memory_bytes(), 0u);
+    check();
+    std::filesystem::remove_all(dir);
 }
 
 MinedRow insert_row(uint64_t scn, const std::string& xid, int i) {

@@ -326,8 +326,9 @@ TEST_F(RetryTest, GroupTooLargeToKeepIsLeftToTheSource) {
     EXPECT_EQ(f.db.commits(), 0u);
 }
 
-// Wide rows: 40 row changes of 1 MiB are far below 50 000 rows but over 32 MiB, so the group
-// is not kept either (it would hold its whole size in memory beside the bounded queues).
+// Wide rows: a streamed transaction (past an ordinary group's 4 x --flushSize rows) of 40
+// row changes of 1 MiB is far below 50 000 rows but over 32 MiB, so it is not kept either (it
+// would hold its whole size in memory beside the bounded queues).
 TEST_F(RetryTest, GroupOfWideRowsTooLargeToKeepIsLeftToTheSource) {
     f.options.flush_size = 4;
     int upserts = 0;
@@ -355,6 +356,32 @@ TEST_F(RetryTest, GroupOfWideRowsTooLargeToKeepIsLeftToTheSource) {
             << e.what();
     }
     EXPECT_EQ(f.db.commits(), 0u);
+}
+
+// An ordinary group (at most 4 x --flushSize rows) is kept whatever its bytes: 12 rows of
+// 4 MiB fail once and are retried from memory, with no trip back to the source.
+TEST_F(RetryTest, OrdinaryGroupOfWideRowsIsStillRetriedInMemory) {
+    f.options.flush_size = 4;
+    f.options.retry.initial_backoff = std::chrono::milliseconds(1);
+    int upserts = 0;
+    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
+        if (s.kind == FakeStatement::Kind::kUpsert && ++upserts == 3) {
+            return Error(ErrorKind::kRetryable, "could not serialize access", "40001");
+        }
+        return std::nullopt;
+    };
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
+    std::vector<Mutation> rows;
+    for (int i = 0; i < 12; ++i) {
+        rows.push_back(testing::upsert(rel, {std::to_string(i), std::string(4 << 20, 'w')}));
+    }
+    for (ChangeItem& item : testing::transaction(100, rows, 4)) {
+        r.apply(std::move(item));
+    }
+    r.end_group();
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 12u);
 }
 
 }  // namespace

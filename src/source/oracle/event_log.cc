@@ -130,26 +130,38 @@ void EventLog::spill(const std::filesystem::path& dir) {
             throw spill_failed(dir, "creating", ec.value());
         }
         std::string path = (dir / "txn-XXXXXX").string();
-        int fd = ::mkstemp(path.data());
+        int fd = ::mkostemp(path.data(), O_CLOEXEC);
         if (fd < 0) {
             throw spill_failed(dir, "creating", errno);
         }
         ::unlink(path.c_str());
         fd_ = fd;
     }
-    std::string data;
-    size_t count = 0;
-    for (const TxnEvent& e : tail_) {
-        encode(data, e);
-        ++count;
-        if (data.size() >= kChunkBytes) {
-            write_chunk(data, count);
-            data.clear();
-            count = 0;
+    // All or nothing: a write that fails part-way (a full disk) leaves the events in memory
+    // only, as before the call, so that the window's rollback finds the log it knew.
+    const size_t chunks = chunks_.size();
+    const size_t spilled = spilled_;
+    const uint64_t file_bytes = file_bytes_;
+    try {
+        std::string data;
+        size_t count = 0;
+        for (const TxnEvent& e : tail_) {
+            encode(data, e);
+            ++count;
+            if (data.size() >= kChunkBytes) {
+                write_chunk(data, count);
+                data.clear();
+                count = 0;
+            }
         }
-    }
-    if (count > 0) {
-        write_chunk(data, count);
+        if (count > 0) {
+            write_chunk(data, count);
+        }
+    } catch (...) {
+        chunks_.resize(chunks);
+        spilled_ = spilled;
+        file_bytes_ = file_bytes;
+        throw;
     }
     tail_.clear();
     tail_.shrink_to_fit();
@@ -220,9 +232,8 @@ void EventLog::truncate(size_t n) {
     chunks_.resize(k - 1);
     spilled_ = c.first;
     file_bytes_ = c.offset;
-    if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
-        throw spill_failed(dir_, "truncating", errno);
-    }
+    // Only frees disk space: the next chunk is written at file_bytes_ whatever the size.
+    (void)::ftruncate(fd_, static_cast<off_t>(file_bytes_));
     tail_.clear();
     tail_bytes_ = 0;
     for (TxnEvent& e : kept) {

@@ -302,8 +302,9 @@ void OracleSource::read_clock(OciSession& session) {
             "changes are read",
             text);
     } else if (!known || before != clock_.offset_seconds()) {
-        spdlog::info("the database clock is UTC{:+03d}:{:02d}; redo times are read in it",
-                     clock_.offset_seconds() / 3600, std::abs(clock_.offset_seconds()) % 3600 / 60);
+        int64_t offset = clock_.offset_seconds();
+        spdlog::info("the database clock is UTC{}{:02d}:{:02d}; redo times are read in it",
+                     offset < 0 ? '-' : '+', std::abs(offset) / 3600, std::abs(offset) % 3600 / 60);
     }
 }
 
@@ -412,14 +413,15 @@ void OracleSource::read(OciSession& session, source::ChangeSink& sink, Progress&
     marks_.clear();
     probe.source_connected(true);
     auto last_collect = std::chrono::steady_clock::now();
-    auto last_clock = std::chrono::steady_clock::time_point{};
+    std::optional<std::chrono::steady_clock::time_point> last_clock;
     while (!stop.load()) {
         bool collect = std::chrono::steady_clock::now() - last_collect > std::chrono::seconds(10);
         flush_checkpoints(progress, collect);
         if (collect) {
             last_collect = std::chrono::steady_clock::now();
         }
-        if (std::chrono::steady_clock::now() - last_clock > std::chrono::minutes(1)) {
+        if (!last_clock ||
+            std::chrono::steady_clock::now() - *last_clock > std::chrono::minutes(1)) {
             read_clock(session);
             last_clock = std::chrono::steady_clock::now();
         }

@@ -177,7 +177,7 @@ void TxnBuffer::push(const std::string& xid, Txn& txn, TxnEvent event) {
 }
 
 void TxnBuffer::maybe_spill() {
-    if (spill_.dir.empty() || memory_ <= spill_.memory_limit) {
+    if (spill_.dir.empty() || memory_ <= spill_.memory_limit || memory_ < next_check_) {
         return;
     }
     const size_t floor = std::max<size_t>(spill_.memory_limit / 64, 1);
@@ -203,9 +203,13 @@ void TxnBuffer::maybe_spill() {
                 txn->start_scn, txn->events.size(), spill_.dir.string(), spill_.memory_limit);
         }
     }
+    // Over the limit with nothing large enough left to move: look again only once memory has
+    // grown by as much, not at every row.
+    next_check_ = memory_ > spill_.memory_limit / 2 ? memory_ + floor : 0;
 }
 
 void TxnBuffer::recount() {
+    next_check_ = 0;
     memory_ = 0;
     for (const auto& [xid, txn] : txns_) {
         memory_ += txn.events.memory_bytes();

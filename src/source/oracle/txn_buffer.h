@@ -112,6 +112,7 @@ private:
     std::set<std::string> skip_;
     SpillOptions spill_;
     size_t memory_ = 0;
+    size_t next_check_ = 0;  // maybe_spill() waits until memory_ reaches it
     std::unordered_map<std::string, Txn> txns_;
     // The window's journal: event counts at its start, transactions it created, and the
     // actions it collected (commits and rollbacks still to run).
