@@ -142,6 +142,14 @@ void Probe::apply_error(const std::string& table) {
     ++impl_->tables[table].errors;
 }
 
+bool Probe::time_of_day_dropped(const std::string& table, const std::string& column) {
+    prometheus::Labels labels = impl_->table_labels(table);
+    labels.emplace("column", column);
+    impl_->times_dropped.Add(labels).Increment();
+    std::lock_guard lock(impl_->mu);
+    return impl_->times_dropped_seen.emplace(table, column).second;
+}
+
 void Probe::committed(int64_t oldest_us, int64_t newest_us, size_t txns) {
     last_apply_steady_ns_ = steady_ns();
     int64_t now = now_us();

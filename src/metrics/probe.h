@@ -51,6 +51,9 @@ public:
     // Rows that are now committed on the target, per table (apply_upserts/deletes_total).
     void committed_rows(const std::string& table, uint64_t upserts, uint64_t deletes);
     void apply_error(const std::string& table);
+    // A value with a time of day went into `column`, a date column of `table`: counts it, and
+    // says whether it is the first for that column (the caller warns once).
+    bool time_of_day_dropped(const std::string& table, const std::string& column);
     // A target commit covering source transactions committed at these times.
     void committed(int64_t oldest_commit_time_us, int64_t newest_commit_time_us, size_t txns);
     // An apply worker starts (true) or stops (false) working on an item; several may be busy.

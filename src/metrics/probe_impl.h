@@ -13,6 +13,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <set>
 #include <vector>
 
 namespace rep::metrics {
@@ -67,6 +68,9 @@ struct Probe::Impl final : util::ConnObserver {
     Family<Counter>& upserts = counter(r, "apply_upserts_total", "Rows upserted on the target");
     Family<Counter>& deletes = counter(r, "apply_deletes_total", "Rows deleted on the target");
     Family<Counter>& errors = counter(r, "apply_errors_total", "Target apply errors");
+    Family<Counter>& times_dropped =
+        counter(r, "apply_time_of_day_dropped_total",
+                "Values with a time of day written into a date column, which keeps the date only");
     Family<Histogram>& apply_duration =
         histogram(r, "apply_duration_seconds", "Time to apply a batch of rows to a table");
     Family<Histogram>& mutation_age =
@@ -219,6 +223,7 @@ struct Probe::Impl final : util::ConnObserver {
     // --- live state ----------------------------------------------------------------------
     std::mutex mu;  // guards tables, the busy accounting and the samplers
     std::map<std::string, TableCounts> tables;
+    std::set<std::pair<std::string, std::string>> times_dropped_seen;  // (table, column)
     std::function<std::pair<size_t, size_t>()> queue_sampler;
     // Apply utilization: the integral of busy workers over time, against slots x window.
     int64_t active = 0;

@@ -27,7 +27,18 @@ GroupApplier::GroupApplier(const ApplyContext& context, util::TargetSession& ses
       builder_(context.catalog, session, context.options.collapse, table_hooks_.get()),
       writer_(
           context.catalog.dialect(), context.options.max_message_bytes, session,
-          [this](const Error& e, const Segment& s) { fail_segment(e, s); }, context.fence) {}
+          [this](const Error& e, const Segment& s) { fail_segment(e, s); }, context.fence) {
+    writer_.on_time_dropped([this](const target::TargetTable& t, const target::TargetColumn& c) {
+        if (context_.probe.time_of_day_dropped(t.name.table, c.name)) {
+            spdlog::warn(
+                "column {} of target table {} is a date, and the source sends times of day: "
+                "the target keeps the date only (counted in apply_time_of_day_dropped_total). "
+                "Make the column a timestamp to keep them (MOLT Fetch makes an Oracle DATE "
+                "column a date)",
+                c.name, t.name.display());
+        }
+    });
+}
 
 void GroupApplier::apply(const ChangeItem& item) {
     switch (item.kind) {

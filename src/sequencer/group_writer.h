@@ -106,6 +106,9 @@ public:
     // connection broke, else ends whatever is left of the transaction.
     void prepare_to_settle();
     util::TargetSession& session() { return session_; }
+    void on_time_dropped(target::SegmentWriter::TimeDropped hook) {
+        writer_.on_time_dropped(std::move(hook));
+    }
 
 private:
     double send(std::vector<target::Segment>& segments, const CheckpointWrite* checkpoint,

@@ -4,9 +4,39 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 
 namespace rep::target {
+namespace {
+
+bool is_date(const TargetColumn& c) {
+    std::string type = c.cast_type.substr(0, c.cast_type.find(' '));
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return type == "date" || type == "pg_catalog.date";
+}
+
+// Whether a date/time text ('YYYY-MM-DD HH:MI:SS[.f][zone]', 'T' or ' ' between) has a time
+// of day other than midnight: its hour, minute, second or fraction digits (not the zone's).
+bool has_time_of_day(const std::string& text) {
+    if (text.size() <= 11 || (text[10] != ' ' && text[10] != 'T')) {
+        return false;
+    }
+    for (size_t i = 11; i < text.size(); ++i) {
+        char ch = text[i];
+        if (ch == '+' || ch == '-' || ch == 'Z' || ch == ' ') {
+            break;  // the zone
+        }
+        if (ch >= '1' && ch <= '9') {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
 
 void SegmentWriter::write_row(util::TargetSession& session, const Segment& s, size_t row) {
     const Statement& st = statement(s);
@@ -66,12 +96,17 @@ size_t SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
             columns.push_back(width + i);
         }
     }
+    const TargetTable& table = s.mapping->target();
     for (size_t c : columns) {
         std::string& out = next_buffer();
         util::TextArrayBuilder b(out);
+        bool date = time_dropped_ && c < table.columns.size() && is_date(table.columns[c]);
         for (size_t r = first; r < first + count; ++r) {
             const Datum& d = s.rows[r][c];
             if (d.kind == Datum::Kind::kText) {
+                if (date && has_time_of_day(d.text)) {
+                    time_dropped_(table, table.columns[c]);
+                }
                 b.add(d.text);
             } else {
                 b.add_null();

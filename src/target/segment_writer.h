@@ -6,6 +6,7 @@
 #include "util/target_session.h"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,12 @@ public:
     // Writes one row of the segment on its own (to find which row a failed batch choked on).
     void write_row(util::TargetSession& session, const Segment& segment, size_t row);
 
+    // Called for each value with a time of day (not midnight) written into a `date` column:
+    // the target keeps the date only (an Oracle DATE, or a timestamp, into a column MOLT Fetch
+    // made date). The value is written as it is; the hook makes the drop visible.
+    using TimeDropped = std::function<void(const TargetTable&, const TargetColumn&)>;
+    void on_time_dropped(TimeDropped hook) { time_dropped_ = std::move(hook); }
+
 private:
     struct Statement;
     const Statement& statement(const Segment& segment);
@@ -90,6 +97,7 @@ private:
     std::vector<size_t> segment_of_call_;
     std::deque<std::string> buffers_;  // a deque: handing out one never moves the others
     size_t buffers_used_ = 0;
+    TimeDropped time_dropped_;
 };
 
 }  // namespace rep::target

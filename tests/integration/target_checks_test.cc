@@ -2,6 +2,7 @@
 // column types, and a target foreign key whose action would reach a table that is not
 // replicated.
 
+#include "exposition.h"
 #include "harness.h"
 #include "my_ledger.h"
 #include <gtest/gtest.h>
@@ -60,6 +61,45 @@ TEST(TargetChecks, WideBatchesWrittenInPiecesArriveWhole) {
         "BEGIN; UPDATE t SET id = id + 1000 WHERE id % 3 = 0; DELETE FROM t WHERE id % 5 = 0;"
         "UPDATE t SET v = repeat('y', 9000) WHERE id = 7; COMMIT");
     EXPECT_TRUE(harness::converges(db, {"t"})) << r.log();
+}
+
+// A timestamp (or an Oracle DATE) into a target column MOLT Fetch made a date: the target
+// keeps the date only, as it always did, but not silently: the values that lose a time of day
+// are counted per column, and the column is named in one warning.
+TEST(TargetChecks, TimesOfDayIntoADateColumnAreCountedAndWarned) {
+    const int port = 26516;
+    Databases db("it_tc_date", "CREATE TABLE t(id int PRIMARY KEY, at timestamp, d date)");
+    db.target->exec("ALTER TABLE t ALTER COLUMN at TYPE date");
+    Replicator r(db.args({"--metricsAddr", "127.0.0.1:" + std::to_string(port)}),
+                 fresh_log("it_tc_date"));
+    db.source->exec(
+        "INSERT INTO t VALUES (1, '2024-02-29 23:59:59', '2024-02-29'), "
+        "(2, '2024-03-01 00:00:00', NULL), (3, '2024-03-02 12:00:00.5', '2024-03-02')");
+    db.source->exec("UPDATE t SET at = '2024-03-03 00:00:01' WHERE id = 2");
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            return db.target->value("SELECT string_agg(at::text, ',' ORDER BY id) FROM t") ==
+                   "2024-02-29,2024-03-03,2024-03-02";
+        },
+        60s))
+        << r.log();
+    nlohmann::json m;
+    ASSERT_TRUE(harness::wait_for(
+        [&] {
+            m = harness::parse_exposition(harness::http_get(port, "/_/varz").second);
+            return harness::sample(m, "apply_time_of_day_dropped_total",
+                                   {{"table", "t"}, {"column", "at"}}) == 3;
+        },
+        10s))
+        << m.dump();
+    // A date column fed dates, and midnight, count nothing.
+    EXPECT_EQ(harness::sample(m, "apply_time_of_day_dropped_total", {{"column", "d"}}), -1);
+    std::string log = r.log();
+    size_t first = log.find("column at of target table");
+    ASSERT_NE(first, std::string::npos) << log;
+    EXPECT_EQ(log.find("column at of target table", first + 1), std::string::npos) << log;
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
 // Enums, domains and arrays of them in another schema, with names that need quoting, are
