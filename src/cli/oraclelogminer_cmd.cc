@@ -27,10 +27,16 @@ CLI::App* add_oraclelogminer_command(CLI::App& parent, OraclelogminerCommand& co
                     "transactions committed below it are not applied");
     cmd->add_option("--backfillFromSCN", c.backfill_from_scn,
                     "First run only: where mining starts, the start SCN of the oldest "
-                    "transaction open at --scn (default: --scn)");
+                    "transaction open at --scn (default: the oldest transaction open now if "
+                    "it began before --scn, else --scn)");
     cmd->add_option("--scnWindowSize", c.scn_window_size,
                     "Most SCNs one LogMiner query covers; 0 or less: no limit")
         ->capture_default_str();
+    cmd->add_option("--oracle-application-users", c.application_users,
+                    "First run without --backfillFromSCN: mining starts at the oldest open "
+                    "transaction of these Oracle users (comma-separated, as Oracle stores "
+                    "them) if it began before --scn; default: of any user")
+        ->delimiter(',');
     cmd->add_option("--oracleClientLibDir", c.client_lib_dir,
                     "Directory of Oracle Instant Client (libclntsh.so); default: "
                     "ORACLE_CLIENT_LIB_DIR, the library path, then $ORACLE_HOME/lib");

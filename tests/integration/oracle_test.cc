@@ -350,6 +350,44 @@ api.configureTargetSchema("it_oracle_us.public", {
     EXPECT_EQ(r.wait(10s), 0) << r.log();
 }
 
+// A first run given only --scn: transactions open at the snapshot (and still open) began
+// before it, and mining starts at the oldest of them, found in V$TRANSACTION, so that their
+// changes before --scn are applied too. Later runs resume from _oracle_checkpoint.
+TEST(Oraclelogminer, FirstRunWithoutBackfillStartsAtTheOldestOpenTransaction) {
+    Databases db("it_oracle_nobf", kTables, false);
+    SimServer sim(ORACLE_SIM_SERVER, 17, 1);
+    sim.control({{"cmd", "step"}, {"n", 150}});
+    auto [scn, backfill] = snapshot(sim, *db.target);
+    ASSERT_LT(backfill, scn) << "no transaction was open at the snapshot";
+    std::vector<std::string> a = args(db, sim, scn, backfill);
+    for (size_t i = 0; i + 1 < a.size(); ++i) {
+        if (a[i] == "--backfillFromSCN") {
+            a.erase(a.begin() + static_cast<std::ptrdiff_t>(i),
+                    a.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+            break;
+        }
+    }
+    a.insert(a.end(), {"--oracle-application-users", "SYS,APP"});
+    Replicator r(a, fresh_log("it_oracle_nobf"));
+    // The transactions open at the snapshot must still be open when the first run looks.
+    ASSERT_TRUE(harness::wait_for(
+        [&] { return r.log().find("first run: mining from SCN") != std::string::npos; }, 30s))
+        << r.log();
+    sim.control({{"cmd", "step"}, {"n", 150}});
+    sim.control({{"cmd", "finish"}});
+    std::string expected = sim.control({{"cmd", "state"}}).at("state");
+    EXPECT_TRUE(harness::wait_for([&] { return target_state(*db.target) == expected; }, 60s))
+        << "target:\n"
+        << target_state(*db.target) << "\nsource:\n"
+        << expected << "\n"
+        << r.log();
+    EXPECT_NE(r.log().find("first run: mining from SCN " + std::to_string(backfill)),
+              std::string::npos)
+        << r.log();
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(10s), 0) << r.log();
+}
+
 // A stop while a LogMiner query is in flight (the simulator makes each take a minute) ends
 // the process within seconds: the call is broken, not waited for.
 TEST(Oraclelogminer, StopsDuringASlowLogMinerQuery) {

@@ -190,6 +190,21 @@ json exec(sim::SimLogMiner& miner, const std::string& service, const std::string
     if (text == sql::database_settings()) {
         return {{"rows", {text_row({"ARCHIVELOG", "YES", "YES", "YES", "YES"})}}};
     }
+    if (text == sql::oldest_open_transaction(binds.size())) {
+        // Every simulated transaction is a session of user APP.
+        bool listed = binds.empty();
+        for (size_t i = 0; i < binds.size(); ++i) {
+            listed = listed || bind(i) == "APP";
+        }
+        std::optional<uint64_t> oldest;
+        for (const auto& [xid, scn] : g_db->open_first_scns()) {
+            oldest = std::min(oldest.value_or(scn), scn);
+        }
+        if (!listed || !oldest) {
+            return {{"rows", json::array({json::array({nullptr})})}};
+        }
+        return {{"rows", {text_row({std::to_string(*oldest)})}}};
+    }
     if (text == sql::database_time()) {
         int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())

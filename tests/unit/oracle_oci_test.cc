@@ -41,6 +41,8 @@ std::string all_statements() {
     add("primary keys", sql::primary_keys());
     add("container name", sql::container_name());
     add("database time", sql::database_time());
+    add("oldest open transaction", sql::oldest_open_transaction(0));
+    add("oldest open transaction of two users", sql::oldest_open_transaction(2));
     add("sentinel heartbeat", sql::sentinel_merge("APP"));
     return out;
 }

@@ -109,6 +109,19 @@ std::string database_time() {
     return "SELECT TO_CHAR(SYSDATE, 'YYYY-MM-DD HH24:MI:SS') FROM DUAL";
 }
 
+std::string oldest_open_transaction(size_t users) {
+    if (users == 0) {
+        return "SELECT TO_CHAR(MIN(START_SCN)) FROM V$TRANSACTION";
+    }
+    std::string list;
+    for (size_t i = 1; i <= users; ++i) {
+        list += (i > 1 ? ", :" : ":") + std::to_string(i);
+    }
+    return "SELECT TO_CHAR(MIN(T.START_SCN)) FROM V$TRANSACTION T JOIN V$SESSION S ON "
+           "S.TADDR = T.ADDR WHERE S.USERNAME IN (" +
+           list + ")";
+}
+
 std::string container_name() {
     return "SELECT SYS_CONTEXT('USERENV', 'CON_NAME') FROM DUAL";
 }

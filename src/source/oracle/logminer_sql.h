@@ -59,5 +59,8 @@ std::string database_time();
 std::string container_name();
 // The primary key columns of the schema's (:1) tables: TABLE_NAME, COLUMN_NAME.
 std::string primary_keys();
+// The start SCN of the oldest open transaction (NULL if none), of any session, or with
+// `users` > 0 of sessions of the users bound as :1..:users (--oracle-application-users).
+std::string oldest_open_transaction(size_t users);
 
 }  // namespace rep::oracle::sql

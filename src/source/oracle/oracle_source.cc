@@ -14,6 +14,7 @@
 #include "util/pg_conn.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -158,6 +159,9 @@ public:
                     "transactions were open at that SCN");
             }
             uint64_t from = c_.backfill_from_scn.value_or(*c_.scn);
+            if (!c_.backfill_from_scn) {
+                from = std::min(from, oldest_open_transaction().value_or(from));
+            }
             if (from > *c_.scn) {
                 throw setup_error(
                     fmt::format("--backfillFromSCN {} is above --scn {}", from, *c_.scn));
@@ -205,7 +209,9 @@ public:
                             {"sourcePDBConn", pdb_url_ ? pdb_url_->redacted() : ""},
                             {"sourceSchema", c_.source_schema},
                             {"scnWindowSize", c_.scn_window_size},
-                            {"oracleClientLibDir", c_.client_lib_dir}};
+                            {"oracleClientLibDir", c_.client_lib_dir},
+                            {"transactionBufferBytes", c_.transaction_buffer_bytes},
+                            {"oracle-application-users", c_.application_users}};
         if (c_.scn) {
             j["scn"] = *c_.scn;
         }
@@ -229,6 +235,9 @@ private:
     // Moves the marks of transactions the checkpoint now proves applied into the queue, and
     // writes the queue to `_oracle_checkpoint` as one transaction.
     void flush_checkpoints(const Progress& progress, bool collect);
+    // The start SCN of the oldest transaction open now (of --oracle-application-users, if
+    // given): a first run without --backfillFromSCN mines from it when it began before --scn.
+    std::optional<uint64_t> oldest_open_transaction();
     // Measures the database clock's offset (each minute: daylight-saving changes).
     void read_clock(OciSession& session);
 
@@ -289,6 +298,27 @@ void OracleSource::flush_checkpoints(const Progress& progress, bool collect) {
         delete_seconds_(seconds_since(started));
     }
     queued_.store(marks_.size());
+}
+
+std::optional<uint64_t> OracleSource::oldest_open_transaction() {
+    const oci::Api& api = oci::load({c_.client_lib_dir});
+    OciSession session(api, pdb_url_ ? *pdb_url_ : cdb_url_, {});
+    const std::vector<std::string>& users = c_.application_users;
+    std::vector<TextRow> rows =
+        session.query_all(sql::oldest_open_transaction(users.size()), 1, users);
+    std::string who = users.empty() ? "any user" : fmt::format("{}", fmt::join(users, ", "));
+    if (rows.empty() || !rows[0][0]) {
+        spdlog::info("first run: no transaction of {} is open now", who);
+        return std::nullopt;
+    }
+    uint64_t scn = 0;
+    try {
+        scn = std::stoull(*rows[0][0]);
+    } catch (const std::exception&) {
+        throw fatal("V$TRANSACTION.START_SCN reads '" + *rows[0][0] + "', not an SCN");
+    }
+    spdlog::info("first run: the oldest open transaction of {} began at SCN {}", who, scn);
+    return scn;
 }
 
 void OracleSource::read_clock(OciSession& session) {

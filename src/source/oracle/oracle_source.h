@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rep::oracle {
 
@@ -20,6 +21,9 @@ struct OracleConfig {
     std::optional<uint64_t> backfill_from_scn;  // --backfillFromSCN, first run only
     int64_t scn_window_size = 3250;             // --scnWindowSize; <= 0: no cap
     std::string client_lib_dir;                 // --oracleClientLibDir
+    // --oracle-application-users: whose open transactions a first run without
+    // --backfillFromSCN starts before (empty: every session's).
+    std::vector<std::string> application_users;
     // --transactionBufferBytes: open transactions' events held in memory before the largest
     // move to spill_dir (<--dataDir>/oracle-spill).
     size_t transaction_buffer_bytes = 256U << 20;
