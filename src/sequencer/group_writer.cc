@@ -1,5 +1,7 @@
 #include "sequencer/group_writer.h"
 
+#include "util/transaction.h"
+
 #include <chrono>
 #include <cstdint>
 
@@ -31,19 +33,11 @@ void run_fenced(util::TargetSession& session, const TransactionFence* fence,
         body();
         return;
     }
-    session.execute("BEGIN");
-    try {
-        fence->execute(session);
-        body();
-        fence->check_not_revoked();
-        session.execute("COMMIT");
-    } catch (const Error&) {
-        try {
-            session.execute("ROLLBACK");
-        } catch (const Error&) {
-        }
-        throw;
-    }
+    util::Transaction txn(session);
+    fence->execute(session);
+    body();
+    fence->check_not_revoked();
+    txn.commit();
 }
 
 GroupWriter::GroupWriter(const target::Dialect& dialect, size_t max_message_bytes,

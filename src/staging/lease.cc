@@ -1,6 +1,7 @@
 #include "staging/lease.h"
 
 #include "base/error.h"
+#include "util/transaction.h"
 
 #include <fmt/format.h>
 
@@ -13,34 +14,6 @@ std::string interval(Duration d) {
     return fmt::format("{} milliseconds",
                        std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
-
-// Rolls back unless committed.
-class Transaction {
-public:
-    explicit Transaction(util::TargetSession& conn) : conn_(conn) { conn_.execute("BEGIN"); }
-    ~Transaction() {
-        if (!done_) {
-            try {
-                conn_.execute("ROLLBACK");
-            } catch (const Error&) {
-            }
-        }
-    }
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-    void commit() {
-        done_ = true;
-        conn_.execute("COMMIT");
-    }
-    void rollback() {
-        done_ = true;
-        conn_.execute("ROLLBACK");
-    }
-
-private:
-    util::TargetSession& conn_;
-    bool done_ = false;
-};
 
 }  // namespace
 
@@ -99,7 +72,7 @@ StreamLease::Attempt StreamLease::try_acquire(util::TargetSession& conn, const H
             before_takeover(previous);
         }
     }
-    Transaction txn(conn);
+    util::Transaction txn(conn);
     conn.execute(fmt::format("INSERT INTO {} (key, holder, epoch, expires) VALUES ($1, '', 0, "
                              "now()), ($2, '', 0, now()) ON CONFLICT (key) DO NOTHING",
                              table_),

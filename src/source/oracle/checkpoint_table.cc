@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "util/text_array.h"
+#include "util/transaction.h"
 
 #include <fmt/format.h>
 
@@ -92,43 +93,33 @@ void CheckpointTable::write(util::TargetSession& session, const std::vector<Chec
                 break;
         }
     }
-    session.execute("BEGIN");
-    try {
-        if (!reg_xids.empty()) {
-            session.execute("INSERT INTO " + table_ +
-                                " (xid, startscn) SELECT x, s::INT8 FROM unnest($1::TEXT[], "
-                                "$2::TEXT[]) AS u(x, s) ON CONFLICT (xid) DO NOTHING",
-                            {array(reg_xids), array(reg_starts)});
-        }
-        if (!mark_xids.empty()) {
-            session.execute(
-                "INSERT INTO " + table_ +
-                    " (xid, startscn, commitscn, committed) SELECT x, s::INT8, c::INT8, true "
-                    "FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(x, s, c) ON CONFLICT "
-                    "(xid) DO UPDATE SET commitscn = excluded.commitscn, committed = true, "
-                    "updated_at = now()",
-                {array(mark_xids), array(mark_starts), array(mark_commits)});
-        }
-        if (!deletes.empty()) {
-            session.execute("DELETE FROM " + table_ + " WHERE xid = ANY($1::TEXT[])",
-                            {array(deletes)});
-        }
-        if (frontier != nullptr) {
-            session.execute("INSERT INTO " + table_ +
-                                " (xid, startscn, committed) VALUES ($1, $2::INT8, false) ON "
-                                "CONFLICT (xid) DO UPDATE SET startscn = excluded.startscn, "
-                                "updated_at = now()",
-                            {std::string(kFrontierXid), std::to_string(frontier->start_scn)});
-        }
-        session.execute("COMMIT");
-    } catch (const Error&) {
-        try {
-            session.execute("ROLLBACK");
-        } catch (const Error&) {
-            // the connection is gone; so is the transaction
-        }
-        throw;
+    util::Transaction txn(session);
+    if (!reg_xids.empty()) {
+        session.execute("INSERT INTO " + table_ +
+                            " (xid, startscn) SELECT x, s::INT8 FROM unnest($1::TEXT[], "
+                            "$2::TEXT[]) AS u(x, s) ON CONFLICT (xid) DO NOTHING",
+                        {array(reg_xids), array(reg_starts)});
     }
+    if (!mark_xids.empty()) {
+        session.execute(
+            "INSERT INTO " + table_ +
+                " (xid, startscn, commitscn, committed) SELECT x, s::INT8, c::INT8, true "
+                "FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u(x, s, c) ON CONFLICT "
+                "(xid) DO UPDATE SET commitscn = excluded.commitscn, committed = true, "
+                "updated_at = now()",
+            {array(mark_xids), array(mark_starts), array(mark_commits)});
+    }
+    if (!deletes.empty()) {
+        session.execute("DELETE FROM " + table_ + " WHERE xid = ANY($1::TEXT[])", {array(deletes)});
+    }
+    if (frontier != nullptr) {
+        session.execute("INSERT INTO " + table_ +
+                            " (xid, startscn, committed) VALUES ($1, $2::INT8, false) ON "
+                            "CONFLICT (xid) DO UPDATE SET startscn = excluded.startscn, "
+                            "updated_at = now()",
+                        {std::string(kFrontierXid), std::to_string(frontier->start_scn)});
+    }
+    txn.commit();
 }
 
 size_t CheckpointTable::collect(util::TargetSession& session) {
