@@ -53,13 +53,22 @@ private:
 void RetryingApplier::apply(ChangeItem item) {
     const ChangeItem* current = &item;
     size_t weight = item.mutations.size();
-    size_t bytes = log_complete_ ? item_bytes(item) : 0;
-    // Ordinary groups are bounded in rows by the grouper, and keep every recovery; a streamed
-    // transaction of wide rows stops being kept at 32 MiB.
-    if (log_complete_ && logged_rows_ + weight <= kMaxLogRows &&
-        (logged_rows_ + weight <= ordinary_rows_ || logged_bytes_ + bytes <= kMaxLogBytes)) {
+    bool keep = log_complete_ && logged_rows_ + weight <= kMaxLogRows;
+    if (keep && logged_rows_ + weight > ordinary_rows_) {
+        // Ordinary groups are bounded in rows by the grouper and keep every recovery, so
+        // bytes are only counted (the log so far, then item by item) once a group outgrows
+        // one: a streamed transaction of wide rows stops being kept at 32 MiB.
+        if (logged_rows_ <= ordinary_rows_) {
+            logged_bytes_ = 0;
+            for (const ChangeItem& kept : log_) {
+                logged_bytes_ += item_bytes(kept);
+            }
+        }
+        logged_bytes_ += item_bytes(item);
+        keep = logged_bytes_ <= kMaxLogBytes;
+    }
+    if (keep) {
         logged_rows_ += weight;
-        logged_bytes_ += bytes;
         log_.push_back(std::move(item));
         current = &log_.back();
     } else if (log_complete_) {

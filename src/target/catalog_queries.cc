@@ -118,6 +118,8 @@ ORDER BY a.attnum)";
             // A user-defined type of another database than the connection's (CockroachDB).
             c.cast_type = quote_ident(database) + "." + c.cast_type;
         }
+        // format_type spells it "date" (PostgreSQL) or "DATE" (CockroachDB).
+        c.date = c.cast_type == "date" || c.cast_type == "DATE";
         c.generated = text(2) == "t";
         c.identity_always = text(3) == "t";
         c.pk_position = std::stoi(text(4));

@@ -4,19 +4,10 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <functional>
 
 namespace rep::target {
 namespace {
-
-bool is_date(const TargetColumn& c) {
-    std::string type = c.cast_type.substr(0, c.cast_type.find(' '));
-    std::transform(type.begin(), type.end(), type.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return type == "date" || type == "pg_catalog.date";
-}
 
 // Whether a date/time text ('YYYY-MM-DD HH:MI:SS[.f][zone]', 'T' or ' ' between) has a time
 // of day other than midnight: its hour, minute, second or fraction digits (not the zone's).
@@ -100,7 +91,7 @@ size_t SegmentWriter::arrays(const Segment& s, size_t first, size_t count,
     for (size_t c : columns) {
         std::string& out = next_buffer();
         util::TextArrayBuilder b(out);
-        bool date = time_dropped_ && c < table.columns.size() && is_date(table.columns[c]);
+        bool date = time_dropped_ && c < table.columns.size() && table.columns[c].date;
         for (size_t r = first; r < first + count; ++r) {
             const Datum& d = s.rows[r][c];
             if (d.kind == Datum::Kind::kText) {

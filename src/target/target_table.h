@@ -16,6 +16,7 @@ struct TargetColumn {
     // column with a collation of its own.
     std::string cast_type;
     bool generated = false;        // computed column: never written
+    bool date = false;             // of type date: a time of day written to it is dropped
     bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY: needs OVERRIDING SYSTEM VALUE
     int pk_position = 0;           // 1-based position in the primary key, 0 if not in it
 };
