@@ -1,20 +1,10 @@
 #include "source/oracle/db_clock.h"
 
+#include <chrono>
 #include <cmath>
 
 namespace rep::oracle {
 namespace {
-
-// Days from 1970-01-01 to year-month-day of the proleptic Gregorian calendar (H. Hinnant's
-// days_from_civil algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2 ? 1 : 0;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool digits(std::string_view s, size_t at, size_t n, int64_t& out) {
     out = 0;
@@ -43,12 +33,17 @@ std::optional<int64_t> parse_db_time(std::string_view t) {
     int64_t mi = 0;
     int64_t s = 0;
     if (!digits(t, 0, 4, y) || !digits(t, 5, 2, mo) || !digits(t, 8, 2, d) ||
-        !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) || !digits(t, 17, 2, s) || mo < 1 ||
-        mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
+        !digits(t, 11, 2, h) || !digits(t, 14, 2, mi) || !digits(t, 17, 2, s) || h > 23 ||
+        mi > 59 || s > 59) {
         return std::nullopt;
     }
-    return days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-           h * 3600 + mi * 60 + s;
+    const std::chrono::year_month_day date{std::chrono::year(static_cast<int>(y)),
+                                           std::chrono::month(static_cast<unsigned>(mo)),
+                                           std::chrono::day(static_cast<unsigned>(d))};
+    if (!date.ok()) {
+        return std::nullopt;
+    }
+    return std::chrono::sys_days(date).time_since_epoch().count() * 86400 + h * 3600 + mi * 60 + s;
 }
 
 bool DbClock::update(std::string_view sysdate, int64_t utc_now_us) {
