@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <signal.h>
 #include <thread>
@@ -87,10 +88,12 @@ std::string nearest(const std::set<std::string>& states, const std::string& samp
     return best;
 }
 
-// The command line; `buffer` is --transactionBufferBytes (4 KiB by default: open transactions
+// The command line (no --backfillFromSCN when `backfill` is nullopt); `buffer` is
+// --transactionBufferBytes (4 KiB by default: open transactions
 // beyond a few changes go to files, so the tests run the spill path too).
 std::vector<std::string> args(const Databases& db, const SimServer& sim, uint64_t scn,
-                              uint64_t backfill, const std::vector<std::string>& extra = {},
+                              std::optional<uint64_t> backfill,
+                              const std::vector<std::string>& extra = {},
                               const std::string& buffer = "4096",
                               const std::string& window = "40") {
     std::vector<std::string> a = {"oraclelogminer",
@@ -109,8 +112,6 @@ std::vector<std::string> args(const Databases& db, const SimServer& sim, uint64_
                                   "--stagingCreateSchema",
                                   "--scn",
                                   std::to_string(scn),
-                                  "--backfillFromSCN",
-                                  std::to_string(backfill),
                                   "--oracleClientLibDir",
                                   ORACLE_STAND_IN_DIR,
                                   "--scnWindowSize",
@@ -121,6 +122,9 @@ std::vector<std::string> args(const Databases& db, const SimServer& sim, uint64_
                                   buffer,
                                   "--dataDir",
                                   harness::servers_base() + "/data-" + db.name};
+    if (backfill) {
+        a.insert(a.end(), {"--backfillFromSCN", std::to_string(*backfill)});
+    }
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
 }
@@ -359,16 +363,8 @@ TEST(Oraclelogminer, FirstRunWithoutBackfillStartsAtTheOldestOpenTransaction) {
     sim.control({{"cmd", "step"}, {"n", 150}});
     auto [scn, backfill] = snapshot(sim, *db.target);
     ASSERT_LT(backfill, scn) << "no transaction was open at the snapshot";
-    std::vector<std::string> a = args(db, sim, scn, backfill);
-    for (size_t i = 0; i + 1 < a.size(); ++i) {
-        if (a[i] == "--backfillFromSCN") {
-            a.erase(a.begin() + static_cast<std::ptrdiff_t>(i),
-                    a.begin() + static_cast<std::ptrdiff_t>(i) + 2);
-            break;
-        }
-    }
-    a.insert(a.end(), {"--oracle-application-users", "SYS,APP"});
-    Replicator r(a, fresh_log("it_oracle_nobf"));
+    Replicator r(args(db, sim, scn, std::nullopt, {"--oracle-application-users", "SYS,APP"}),
+                 fresh_log("it_oracle_nobf"));
     // The transactions open at the snapshot must still be open when the first run looks.
     ASSERT_TRUE(harness::wait_for(
         [&] { return r.log().find("first run: mining from SCN") != std::string::npos; }, 30s))
