@@ -23,9 +23,16 @@ namespace rep::sequencer {
 // --truncateMode: what a source TRUNCATE does on the target.
 enum class TruncateMode { kApply, kIgnore, kError };
 
-// How far past --flushSize a group may grow while groups are in flight (dispatcher.cc), and
-// so the most rows a worker's builder holds before it writes them.
-constexpr size_t kGroupGrowth = 4;
+// How far past --flushSize a group may grow while groups are in flight and the source has
+// more waiting (dispatcher.cc), and so the most rows a worker's builder holds before it
+// writes them. Each commit then carries up to this many times --flushSize rows when commits
+// are what limits the rate (a distant target), never more than --timestampLimit source
+// transactions; the Schedule's window bounds the rows in flight (dispatcher.cc).
+constexpr size_t kGroupGrowth = 16;
+// A group of up to this many times --flushSize rows is kept for in-place retries whatever
+// the width of its rows; a larger one only while its values stay within the retry log's
+// byte bound (retrying_applier.h).
+constexpr size_t kKeptGroupGrowth = 4;
 
 // The apply flags (docs/pglogical.md §4).
 struct ApplyOptions {

@@ -14,7 +14,7 @@ ApplyWorker::ApplyWorker(size_t index, const ApplyContext& context, util::Target
       batches_(4 * std::max<size_t>(1, context.options.flush_size)),
       applier_(context, session, *this),
       retrying_(applier_, context.options.retry, context.options.collapse,
-                kGroupGrowth * std::max<size_t>(1, context.options.flush_size)) {}
+                kKeptGroupGrowth * std::max<size_t>(1, context.options.flush_size)) {}
 
 ApplyWorker::~ApplyWorker() {
     finish();

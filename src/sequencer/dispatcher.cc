@@ -37,9 +37,12 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       session_(session),
       queue_(queue),
       // The window bounds what is dispatched beyond the committed prefix: enough to keep
-      // every worker busy with one group queued behind the running one.
+      // every worker busy with one group queued behind the running one, and in rows as many
+      // as that many groups of 4 x --flushSize, so that memory stays bounded when groups
+      // grow further (up to kGroupGrowth x --flushSize, send_now()): then fewer are in flight.
       schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
-                context.options.ordered_commits),
+                context.options.ordered_commits,
+                (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size)),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
                 return target::load_foreign_keys(s, database);
@@ -227,7 +230,7 @@ void Dispatcher::dispatch(Group& group) {
     bool shared = false;
     auto waiting_since = std::chrono::steady_clock::now();
     while (!(w = schedule_.assign(keys, group.barrier, group.txn_ids, group.end, kAssignWait,
-                                  &shared))) {
+                                  &shared, group.rows))) {
         if (failed()) {
             return;  // not applied; the source sends it again after a restart
         }

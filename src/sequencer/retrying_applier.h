@@ -24,8 +24,8 @@ namespace rep::sequencer {
 class RetryingApplier {
 public:
     // `collapse` is --collapseMutations, restored after a strict-order salvage. A group of at
-    // most `ordinary_rows` row changes (what the grouper lets an ordinary group grow to) is
-    // kept whatever its size in bytes; beyond, the 32 MiB bound applies too.
+    // most `ordinary_rows` row changes (kKeptGroupGrowth x --flushSize) is kept whatever its
+    // size in bytes; beyond, the 32 MiB bound applies too.
     RetryingApplier(GroupApplier& applier, util::RetryPolicy retry, bool collapse,
                     size_t ordinary_rows = 4000)
         : applier_(applier), retry_(retry), collapse_(collapse), ordinary_rows_(ordinary_rows) {}

@@ -5,14 +5,19 @@
 
 namespace rep::sequencer {
 
-Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered)
+Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered, size_t window_rows)
     : window_(std::max<size_t>(window, 1)),
+      window_rows_(window_rows),
       ordered_(ordered),
       prefix_(std::move(start)),
       workers_(std::max<size_t>(workers, 1)) {}
 
-std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* shared) const {
+std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t rows,
+                                       bool* shared) const {
     if (barriers_in_flight_ > 0 || groups_in_flight_ >= window_) {
+        return std::nullopt;
+    }
+    if (rows_beyond_ > 0 && rows > window_rows_ - std::min(rows_beyond_, window_rows_)) {
         return std::nullopt;
     }
     // Committed groups beyond the prefix also count against the window: their ranges are
@@ -63,14 +68,14 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, bool* sha
 
 std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRange txns,
                                        const Position& end, std::chrono::milliseconds timeout,
-                                       bool* shared) {
+                                       bool* shared, size_t rows) {
     std::unique_lock lock(mu_);
     std::optional<size_t> worker;
     changed_.wait_for(lock, timeout, [&] {
         if (aborted_) {
             return true;
         }
-        worker = choose(keys, barrier, shared);
+        worker = choose(keys, barrier, rows, shared);
         return worker.has_value();
     });
     if (aborted_ || !worker) {
@@ -83,6 +88,8 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRa
     g.end = end;
     g.keys = keys;
     g.barrier = barrier;
+    g.rows = rows;
+    rows_beyond_ += rows;
     for (uint64_t k : keys) {
         Holder& h = holders_[k];
         h.worker = *worker;
@@ -182,6 +189,7 @@ Position Schedule::advance_prefix() {
         if (groups_.front().end.ordinal > prefix_.ordinal) {
             prefix_ = std::move(groups_.front().end);
         }
+        rows_beyond_ -= groups_.front().rows;
         groups_.pop_front();
     }
     for (WorkerState& w : workers_) {

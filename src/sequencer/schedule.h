@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -40,18 +41,21 @@ public:
     using Keys = std::vector<uint64_t>;  // conflict keys, deduplicated
 
     // `window`: most groups that may be dispatched beyond the committed prefix, which bounds
-    // memory and the size of the checkpoint records. The prefix starts at `start`.
-    Schedule(size_t workers, size_t window, Position start, bool ordered = true);
+    // the size of the checkpoint records; `window_rows`: most row changes in them, which
+    // bounds memory however large groups grow (a group larger than that alone still goes,
+    // when nothing else is beyond the prefix). The prefix starts at `start`.
+    Schedule(size_t workers, size_t window, Position start, bool ordered = true,
+             size_t window_rows = std::numeric_limits<size_t>::max());
 
     // Dispatcher. Waits up to `timeout` until the group can be assigned, and assigns it.
     // Returns the worker, or nullopt on timeout or abort(). `txns` are the identities of its
     // first and last transaction; `end` is where the source stands after its last, or empty
     // for a barrier whose end is not known yet (see finish()). `*shared` (if given) is set
     // once the group is seen sharing a key with an uncommitted group, and never cleared, so
-    // it survives repeated calls for one group.
+    // it survives repeated calls for one group. `rows`: its row changes, for the window.
     std::optional<size_t> assign(const Keys& keys, bool barrier, OrdinalRange txns,
                                  const Position& end, std::chrono::milliseconds timeout,
-                                 bool* shared = nullptr);
+                                 bool* shared = nullptr, size_t rows = 0);
     // Dispatcher: sets the end of the newest group once its last commit has arrived.
     void finish(const Position& end);
     // Dispatcher: a position with nothing to apply (an empty or already applied transaction,
@@ -87,6 +91,7 @@ private:
         OrdinalRange txns;
         Position end;
         Keys keys;
+        size_t rows = 0;
         bool barrier = false;
         bool passthrough = false;
         bool done = false;
@@ -97,7 +102,7 @@ private:
         std::vector<std::pair<OrdinalRange, Ordinal>> committed;
     };
 
-    std::optional<size_t> choose(const Keys& keys, bool barrier, bool* shared) const;
+    std::optional<size_t> choose(const Keys& keys, bool barrier, size_t rows, bool* shared) const;
     bool first_in_line(size_t worker) const;  // under the lock
     Group* find(uint64_t seq);
     Position advance_prefix();  // under the lock
@@ -105,6 +110,8 @@ private:
     mutable std::mutex mu_;
     std::condition_variable changed_;
     size_t window_;
+    size_t window_rows_;
+    size_t rows_beyond_ = 0;  // row changes of the groups in groups_
     bool ordered_;
     bool aborted_ = false;
     Position prefix_;

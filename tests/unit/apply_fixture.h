@@ -235,7 +235,7 @@ struct TestApplier {
           session(f.db),
           applier(context, session, hooks),
           retrying(applier, f.options.retry, f.options.collapse,
-                   sequencer::kGroupGrowth * std::max<size_t>(1, f.options.flush_size)) {}
+                   sequencer::kKeptGroupGrowth * std::max<size_t>(1, f.options.flush_size)) {}
 
     sequencer::ApplyContext context;
     RecordingHooks hooks;

@@ -160,6 +160,24 @@ TEST(Schedule, WindowBoundsGroupsBeyondThePrefix) {
     EXPECT_TRUE(s.assign({4}, false, R(40, 40), L(41), 0ms).has_value());
 }
 
+// Groups grow large while others are in flight: the window also bounds the rows beyond the
+// prefix, so memory does not grow with them. A group larger than the whole window still goes
+// once nothing else is beyond the prefix, or it would wait forever.
+TEST(Schedule, WindowBoundsRowsBeyondThePrefix) {
+    Schedule s(4, 10, L(0), /*ordered=*/true, /*window_rows=*/1000);
+    EXPECT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms, nullptr, 600), 0u);
+    EXPECT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms, nullptr, 400), 1u);
+    EXPECT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms, nullptr, 1), std::nullopt);
+    // Committed beyond the prefix still holds its rows (the prefix cannot pass group 1).
+    s.committed(1, R(20, 20));
+    EXPECT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms, nullptr, 1), std::nullopt);
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms, nullptr, 900), 0u);
+    EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms, nullptr, 101), std::nullopt);
+    s.committed(0, R(30, 30));
+    EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms, nullptr, 5000), 0u);
+}
+
 TEST(Schedule, OrderedCommitsWaitForEveryEarlierGroup) {
     Schedule s(3, 10, L(0));
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
