@@ -101,9 +101,10 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
     app.get_option("--stagingConn")->check(pg_conninfo_check());
     app.get_option("--stagingSchema")->check(schema_check("--stagingSchema"));
     app.add_option("--parallelism", c.parallelism,
-                   "Target transactions applied concurrently, each on its own connection; they "
-                   "commit in source order, and source transactions touching the same rows apply "
-                   "on one connection (1: one connection)")
+                   "Most target transactions applied concurrently, each on its own connection; "
+                   "they commit in source order, and source transactions touching the same rows "
+                   "apply on one connection. How many of them take independent work adapts to the "
+                   "commit rate (1: one connection)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--targetMaxPoolSize", c.target_max_pool_size,

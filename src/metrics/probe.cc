@@ -181,6 +181,10 @@ void Probe::set_parallelism(size_t workers) {
     }
 }
 
+void Probe::set_parallelism_limit(size_t workers) {
+    impl_->parallelism_limit.Set(static_cast<double>(workers));
+}
+
 void Probe::parallel_group(GroupPlacement placement, double waited_seconds) {
     // A barrier waits for every earlier group to commit: deferred, in MOLT's words.
     (placement == GroupPlacement::kIndependent ? impl_->lockset_immediate : impl_->lockset_deferred)

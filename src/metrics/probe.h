@@ -61,6 +61,8 @@ public:
     // How many apply workers there are (--parallelism): utilization is busy worker-time
     // over workers x time.
     void set_parallelism(size_t workers);
+    // How many of them take independent groups now (core_parallelism_limit).
+    void set_parallelism_limit(size_t workers);
     // A parallel apply group was handed to a worker (core_parallel_groups_total): with no key
     // in common with any uncommitted group, after one it shares keys with (queued behind its
     // worker, or waiting for a commit), or as a barrier that runs alone.

@@ -125,6 +125,10 @@ struct Probe::Impl final : util::ConnObserver {
     Family<Counter>& parallel_groups =
         counter(r, "core_parallel_groups_total",
                 "Target transactions handed to parallel apply workers, by how they were placed");
+    Gauge& parallelism_limit = gauge(r, "core_parallelism_limit",
+                                     "Apply workers that take groups free to go anywhere "
+                                     "(adapted to the commit rate, at most --parallelism)")
+                                   .Add({});
     Counter& give_ways = counter(r, "core_commit_order_give_ways_total",
                                  "Target transactions rolled back and applied again because "
                                  "they waited too long for earlier ones to commit")

@@ -43,6 +43,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
                 context.options.ordered_commits,
                 (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size)),
+      limit_(workers.size()),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
                 return target::load_foreign_keys(s, database);
@@ -62,6 +63,8 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
     } else {
         checkpointer_ = std::make_unique<PlainCheckpointer>(context);
     }
+    schedule_.set_active(limit_.limit());
+    context.probe.set_parallelism_limit(limit_.limit());
     for (size_t i = 0; i < workers.size(); ++i) {
         workers_.push_back(
             std::make_unique<ApplyWorker>(i, context, *workers[i], schedule_, *checkpointer_));
@@ -129,6 +132,13 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
                     std::this_thread::sleep_for(std::chrono::milliseconds(1));
                 }
             }
+            // The source has a backlog when the queue filled up while the dispatcher waited for
+            // the workers: then the apply side sets the rate.
+            size_t taken_rows = 0;
+            for (const ChangeItem& item : items) {
+                taken_rows += item.weight();
+            }
+            adapt_limit(now, 2 * taken_rows >= queue_.capacity());
             if (now - last_tick >= std::chrono::seconds(1)) {
                 checkpointer_->tick(session_, schedule_.prefix(),
                                     /*idle=*/schedule_.in_flight() == 0, /*final=*/false);
@@ -190,6 +200,15 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
         std::rethrow_exception(dispatch_error);
     }
     checkpointer_->tick(session_, schedule_.prefix(), /*idle=*/true, /*final=*/true);
+}
+
+void Dispatcher::adapt_limit(std::chrono::steady_clock::time_point now, bool backlog) {
+    size_t before = limit_.limit();
+    limit_.observe(now, schedule_.committed_rows(), backlog);
+    if (limit_.limit() != before) {
+        schedule_.set_active(limit_.limit());
+        context_.probe.set_parallelism_limit(limit_.limit());
+    }
 }
 
 void Dispatcher::perform(std::vector<Grouper::Step>& steps) {

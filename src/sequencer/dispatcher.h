@@ -7,6 +7,7 @@
 #include "sequencer/conflict_keys.h"
 #include "sequencer/grouper.h"
 #include "sequencer/schedule.h"
+#include "sequencer/worker_limit.h"
 #include "staging/parallel_checkpoint.h"
 #include "util/bounded_queue.h"
 
@@ -48,6 +49,8 @@ private:
     void dispatch(Group& group);
     void start_stream(Group& group);
     void pass(const Position& position);
+    // Feeds the WorkerLimit and applies what it decides.
+    void adapt_limit(std::chrono::steady_clock::time_point now, bool backlog);
     bool failed() const;
     // Whether the group being formed goes now (see the definition).
     bool send_now(std::chrono::steady_clock::time_point now) const;
@@ -56,6 +59,7 @@ private:
     util::TargetSession& session_;
     util::BoundedQueue<ChangeItem>& queue_;
     Schedule schedule_;
+    WorkerLimit limit_;
     std::unique_ptr<Checkpointer> checkpointer_;
     ConflictKeys keys_;
     Grouper grouper_;

@@ -8,6 +8,7 @@ namespace rep::sequencer {
 Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered, size_t window_rows)
     : window_(std::max<size_t>(window, 1)),
       window_rows_(window_rows),
+      active_(std::max<size_t>(workers, 1)),
       ordered_(ordered),
       prefix_(std::move(start)),
       workers_(std::max<size_t>(workers, 1)) {}
@@ -58,7 +59,7 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
     // The least busy worker, lowest index first: light load stays on few connections (and
     // on worker 0, which keeps the plain checkpoint row fresh).
     size_t best = 0;
-    for (size_t w = 1; w < workers_.size(); ++w) {
+    for (size_t w = 1; w < active_; ++w) {
         if (workers_[w].pending.size() < workers_[best].pending.size()) {
             best = w;
         }
@@ -213,6 +214,7 @@ Position Schedule::committed(size_t worker, OrdinalRange committed) {
     }
     ws.pending.pop_front();
     g->done = true;
+    committed_rows_ += g->rows;
     --groups_in_flight_;
     barriers_in_flight_ -= g->barrier ? 1 : 0;
     for (uint64_t k : g->keys) {
@@ -237,6 +239,17 @@ void Schedule::abort() {
 bool Schedule::aborted() const {
     std::lock_guard lock(mu_);
     return aborted_;
+}
+
+void Schedule::set_active(size_t workers) {
+    std::lock_guard lock(mu_);
+    active_ = std::clamp<size_t>(workers, 1, workers_.size());
+    changed_.notify_all();
+}
+
+uint64_t Schedule::committed_rows() const {
+    std::lock_guard lock(mu_);
+    return committed_rows_;
 }
 
 Position Schedule::prefix() const {

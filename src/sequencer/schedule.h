@@ -79,6 +79,12 @@ public:
     void abort();
     bool aborted() const;
 
+    // Dispatcher: how many workers (the first ones) take groups that share no key with one in
+    // flight (WorkerLimit); a group that does still goes to the worker holding its keys.
+    void set_active(size_t workers);
+    // Row changes of the groups committed so far, a running total.
+    uint64_t committed_rows() const;
+
     Position prefix() const;
     size_t in_flight() const;               // groups dispatched but not committed
     size_t in_flight(size_t worker) const;  // of one worker
@@ -111,6 +117,8 @@ private:
     std::condition_variable changed_;
     size_t window_;
     size_t window_rows_;
+    size_t active_;
+    uint64_t committed_rows_ = 0;
     size_t rows_beyond_ = 0;  // row changes of the groups in groups_
     bool ordered_;
     bool aborted_ = false;

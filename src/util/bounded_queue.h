@@ -85,6 +85,7 @@ public:
         std::lock_guard lock(mu_);
         return weight_;
     }
+    size_t capacity() const { return capacity_; }
 
 private:
     mutable std::mutex mu_;

@@ -1,0 +1,95 @@
+#include "sequencer/worker_limit.h"
+
+#include <algorithm>
+
+namespace rep::sequencer {
+
+WorkerLimit::WorkerLimit(size_t workers) {
+    workers = std::max<size_t>(workers, 1);
+    for (size_t n = 1; n < workers; n *= 2) {
+        levels_.push_back(n);
+    }
+    levels_.push_back(workers);
+    current_ = 0;
+    while (current_ + 1 < levels_.size() && levels_[current_ + 1] <= kStart) {
+        ++current_;
+    }
+    settled_ = current_;
+}
+
+void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool backlog) {
+    if (levels_.size() == 1) {
+        return;
+    }
+    if (!sampling_) {
+        sampling_ = true;
+        sample_start_ = last_look_ = now;
+        sample_rows_ = committed_rows;
+        backlog_time_ = Clock::duration::zero();
+        return;
+    }
+    backlog_time_ += backlog ? now - last_look_ : Clock::duration::zero();
+    last_look_ = now;
+    if (now - sample_start_ < kSample) {
+        return;
+    }
+    sampling_ = false;
+    if (2 * backlog_time_ < now - sample_start_) {
+        return;  // mostly keeping up with the source: the rate says nothing about the limit
+    }
+    if (skip_) {
+        skip_ = false;
+        return;
+    }
+    double seconds = std::chrono::duration<double>(now - sample_start_).count();
+    sample_done(static_cast<double>(committed_rows - sample_rows_) / seconds);
+}
+
+void WorkerLimit::move_to(size_t level) {
+    current_ = level;
+    samples_ = 0;
+    probe_sum_ = 0;
+    skip_ = true;
+}
+
+void WorkerLimit::sample_done(double rate) {
+    size_t way = direction_ < 0 ? 0 : 1;
+    if (probing_) {
+        probe_sum_ += rate;
+        if (++samples_ < kProbeSamples) {
+            return;
+        }
+        double probe_rate = probe_sum_ / static_cast<double>(kProbeSamples);
+        probing_ = false;
+        bool faster = probe_rate >= base_rate_ * (1 + kGain);
+        bool as_fast_with_fewer = current_ < settled_ && probe_rate >= base_rate_ * (1 - kLoss);
+        if (faster || as_fast_with_fewer) {
+            // Keep it, and look further the same way soon.
+            settled_ = current_;
+            base_rate_ = probe_rate;
+            samples_ = kProbeSamples;
+            patience_[way] = kSettle;
+            return;
+        }
+        patience_[way] = std::min(2 * patience_[way], kMaxPatience);
+        direction_ = -direction_;
+        move_to(settled_);
+        base_rate_ = 0;
+        return;
+    }
+    // Settled: the rate to beat follows the recent samples (the workload changes).
+    base_rate_ = samples_ == 0 ? rate : (base_rate_ + rate) / 2;
+    ++samples_;
+    if (samples_ < patience_[way]) {
+        return;
+    }
+    if ((direction_ < 0 && current_ == 0) || (direction_ > 0 && current_ + 1 == levels_.size())) {
+        direction_ = -direction_;  // nowhere to go this way: probe the other next time
+        return;
+    }
+    settled_ = current_;
+    probing_ = true;
+    move_to(direction_ < 0 ? current_ - 1 : current_ + 1);
+}
+
+}  // namespace rep::sequencer

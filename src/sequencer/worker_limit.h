@@ -1,0 +1,76 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace rep::sequencer {
+
+// How many of the --parallelism apply workers take groups that are free to go anywhere
+// (docs/architecture.md §2.8, "Adaptive parallelism"). A group that shares keys with one in
+// flight still queues behind it, on whichever worker that is; only the choice of an idle
+// worker is limited. Pure: the dispatcher feeds it a clock and a running count of committed
+// rows, so it is unit-tested directly.
+//
+// More connections help while target transactions mostly wait (a distant target, a
+// consensus round per commit) and hurt once the cores that execute them are saturated (more
+// backends competing for them, more hand-offs between threads): on a 2-core machine with
+// source and target beside the replicator, 16 connections applied a backlog 7-18% slower
+// than 1 or 2, and with the target 10 ms away 4 connections beat both 1 and 16 by 30%. Where
+// the optimum lies is not known in advance, and a remote target's cores cannot be seen from
+// here, so the limit climbs on what it is for: the rate at which rows commit while the source
+// has a backlog.
+//
+// The limit moves over 1, 2, 4, ... up to the number of workers, starting at 4. It stays at
+// a level for a few samples, then probes a neighbour for kProbeSamples; it moves there when
+// the neighbour commits at least kGain faster, or, downwards, no more than kLoss slower
+// (fewer connections for the same rate), and then probes on in the same direction. A probe
+// that fails makes the next one in that direction wait twice as long, up to kMaxPatience
+// samples, so a settled limit costs little. Samples count only while the source has a
+// backlog for at least half of their time: keeping up with the source, every level commits at
+// the source's rate, and nothing can be learnt.
+class WorkerLimit {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    static constexpr Clock::duration kSample = std::chrono::milliseconds(250);
+    static constexpr size_t kStart = 4;
+    static constexpr double kGain = 0.05;
+    static constexpr double kLoss = 0.03;
+    static constexpr size_t kSettle = 3;  // samples at a level before the first probe
+    static constexpr size_t kProbeSamples = 2;
+    static constexpr size_t kMaxPatience = 48;
+
+    explicit WorkerLimit(size_t workers);
+
+    size_t limit() const { return levels_[current_]; }
+    // What the dispatcher sees, as often as it likes: `committed_rows` is a running total,
+    // `backlog` whether the source had a backlog since the previous call (the time between
+    // the calls is weighed, so a long wait for the workers counts as long).
+    void observe(Clock::time_point now, uint64_t committed_rows, bool backlog);
+
+private:
+    void sample_done(double rate);
+    void move_to(size_t level);
+
+    std::vector<size_t> levels_;  // 1, 2, 4, ..., workers
+    size_t current_ = 0;          // index into levels_ in use now
+    size_t settled_ = 0;          // the level being compared against while probing
+    bool probing_ = false;
+    int direction_ = -1;                                // of the next probe
+    std::array<size_t, 2> patience_{kSettle, kSettle};  // down, up
+    double base_rate_ = 0;                              // of the settled level
+    size_t samples_ = 0;  // at the current level (settled) or of the probe
+    double probe_sum_ = 0;
+    bool skip_ = false;  // the first sample after a move sees groups placed before it
+
+    bool sampling_ = false;
+    Clock::time_point sample_start_;
+    uint64_t sample_rows_ = 0;
+    Clock::time_point last_look_;
+    Clock::duration backlog_time_{};
+};
+
+}  // namespace rep::sequencer

@@ -1,0 +1,149 @@
+#include "sequencer/worker_limit.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+namespace rep::sequencer {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = WorkerLimit::Clock;
+
+// A target whose commit rate (rows/s during a backlog) depends on the limit only, with
+// multiplicative noise of +-`noise` drawn every 50 ms. Runs `seconds` of dispatcher ticks
+// (1 ms apart) and reports the rate achieved over the last `tail` seconds.
+struct World {
+    std::map<size_t, double> rate;  // by limit; a limit between two keys takes the lower key's
+    double noise = 0;
+    bool backlog = true;
+    uint32_t seed = 1;
+
+    double rate_at(size_t limit) const {
+        auto it = rate.upper_bound(limit);
+        return std::prev(it)->second;
+    }
+
+    struct Run {
+        double achieved = 0;  // rows/s over the tail
+        size_t final_limit = 0;
+        std::map<size_t, double> seconds_at;  // over the tail, by limit
+        // The limit in use most of the tail (it still probes a neighbour now and then).
+        size_t mostly() const {
+            auto it = std::max_element(seconds_at.begin(), seconds_at.end(),
+                                       [](auto& a, auto& b) { return a.second < b.second; });
+            return it->first;
+        }
+    };
+    Run run(WorkerLimit& limit, int seconds, int tail) const {
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<double> jitter(1 - noise, 1 + noise);
+        Run r;
+        Clock::time_point t{};
+        double rows = 0;
+        double tail_rows = 0;
+        double factor = 1;
+        for (int ms = 0; ms < seconds * 1000; ++ms) {
+            if (ms % 50 == 0) {
+                factor = jitter(rng);
+            }
+            double add = rate_at(limit.limit()) * factor / 1000;
+            rows += add;
+            if (ms >= (seconds - tail) * 1000) {
+                tail_rows += add;
+                r.seconds_at[limit.limit()] += 0.001;
+            }
+            t += 1ms;
+            limit.observe(t, static_cast<uint64_t>(rows), backlog);
+        }
+        r.achieved = tail_rows / tail;
+        r.final_limit = limit.limit();
+        return r;
+    }
+};
+
+double best(const World& w) {
+    double b = 0;
+    for (const auto& [n, rate] : w.rate) {
+        b = std::max(b, rate);
+    }
+    return b;
+}
+
+TEST(WorkerLimit, LevelsArePowersOfTwoUpToTheWorkersStartingAtFour) {
+    EXPECT_EQ(WorkerLimit(1).limit(), 1u);
+    EXPECT_EQ(WorkerLimit(3).limit(), 3u);
+    EXPECT_EQ(WorkerLimit(16).limit(), 4u);
+    // 6 workers: levels 1, 2, 4, 6; more connections help, so it ends at 6.
+    WorkerLimit six(6);
+    World w{{{1, 100}, {2, 200}, {4, 300}, {6, 400}}};
+    EXPECT_EQ(w.run(six, 30, 10).mostly(), 6u);
+}
+
+// A distant target or a CockroachDB cluster: every connection adds commits.
+TEST(WorkerLimit, ClimbsWhileMoreConnectionsCommitFaster) {
+    WorkerLimit limit(16);
+    World w{{{1, 10000}, {2, 19000}, {4, 36000}, {8, 60000}, {16, 90000}}};
+    auto r = w.run(limit, 30, 10);
+    EXPECT_EQ(r.mostly(), 16u);
+    EXPECT_GE(r.achieved, 0.9 * best(w));
+}
+
+// Source and target on the cores the replicator uses (measured here: 1 and 2 connections
+// fastest, 16 up to 18% slower).
+TEST(WorkerLimit, DescendsWhenConnectionsOnlyCompeteForCores) {
+    WorkerLimit limit(16);
+    World w{{{1, 164000}, {2, 169000}, {4, 160000}, {8, 150000}, {16, 139000}}};
+    auto r = w.run(limit, 60, 40);
+    EXPECT_LE(r.mostly(), 2u);
+    EXPECT_GE(r.achieved, 0.95 * best(w));
+}
+
+// A target 10 ms away on shared cores (measured here: 4 connections 30% faster than 1 or 16).
+TEST(WorkerLimit, SettlesAtAnOptimumBetweenTheEnds) {
+    WorkerLimit limit(16);
+    World w{{{1, 94000}, {2, 110000}, {4, 124000}, {8, 112000}, {16, 95000}}};
+    auto r = w.run(limit, 60, 40);
+    EXPECT_EQ(r.mostly(), 4u);
+    EXPECT_GE(r.achieved, 0.95 * best(w));
+}
+
+// Samples vary by +-8% on these shared machines; probing costs little and noise does not
+// carry the limit away from the optimum, whatever the seed.
+TEST(WorkerLimit, NoisyRatesStillKeepNearTheBest) {
+    for (uint32_t seed = 1; seed <= 20; ++seed) {
+        for (const auto& rates :
+             {std::map<size_t, double>{
+                  {1, 164000}, {2, 169000}, {4, 160000}, {8, 150000}, {16, 139000}},
+              std::map<size_t, double>{
+                  {1, 94000}, {2, 110000}, {4, 124000}, {8, 112000}, {16, 95000}}}) {
+            WorkerLimit limit(16);
+            World w{rates, 0.08, true, seed};
+            auto r = w.run(limit, 60, 50);
+            EXPECT_GE(r.achieved, 0.92 * best(w)) << "seed " << seed;
+        }
+    }
+}
+
+// Keeping up with the source, every limit commits at the source's rate: nothing is learnt,
+// and the limit stays where it is.
+TEST(WorkerLimit, WithoutABacklogItDoesNotMove) {
+    WorkerLimit limit(16);
+    World w{{{1, 1000}, {2, 1000}, {4, 1000}, {8, 50000}, {16, 90000}}};
+    w.backlog = false;
+    EXPECT_EQ(w.run(limit, 30, 10).final_limit, 4u);
+}
+
+// When the target changes (it moved, or another load arrived), the limit follows.
+TEST(WorkerLimit, FollowsAChangeOfTheTarget) {
+    WorkerLimit limit(16);
+    World local{{{1, 164000}, {2, 169000}, {4, 160000}, {8, 150000}, {16, 139000}}};
+    EXPECT_LE(local.run(limit, 60, 10).mostly(), 2u);
+    World distant{{{1, 10000}, {2, 19000}, {4, 36000}, {8, 60000}, {16, 90000}}};
+    EXPECT_EQ(distant.run(limit, 120, 20).mostly(), 16u);
+}
+
+}  // namespace
+}  // namespace rep::sequencer
