@@ -38,6 +38,9 @@ struct CommonConfig {
     size_t parallelism = 16;
     size_t target_max_pool_size = 128;
     bool enable_parallel_applies = false;
+    // --fixedParallelism: every worker takes independent groups, instead of a number adapted
+    // to the commit rate (sequencer/worker_limit.h).
+    bool fixed_parallelism = false;
     // --unorderedCommits (pglogical): independent target transactions may commit out of source
     // order; needs a source whose positions allow out-of-order checkpoints (stable ordinals).
     bool unordered_commits = false;

@@ -70,6 +70,9 @@ nlohmann::json describe_common(const CommonConfig& c) {
     if (c.unordered_commits) {
         j["unorderedCommits"] = true;
     }
+    if (c.fixed_parallelism) {
+        j["fixedParallelism"] = true;
+    }
     return j;
 }
 
@@ -225,9 +228,23 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         fmt::format("SET idle_in_transaction_session_timeout = {}", timeout_ms.count()),
         "SET client_encoding = 'UTF8'", "SET intervalstyle = 'postgres'"};
     target.set_session_sql(session);
+    // Start-up statements on the target, each retried on a connection lost or refused (the
+    // target restarting, a cut) after a fresh connect, like everything after start-up.
+    auto retried_on = [&](util::PgConn& conn, const char* what, auto&& fn) {
+        bool first = true;
+        return with_retries(config.retry, what, [&] {
+            if (!first || !conn.connected()) {
+                conn.connect();
+            }
+            first = false;
+            return fn();
+        });
+    };
+    auto on_target = [&](const char* what, auto&& fn) { return retried_on(target, what, fn); };
     with_retries(config.retry, "connecting to the target", [&] { target.connect(); });
-    target::Dialect dialect(
-        target::detect_product(target.query_value("SELECT version()").value_or("")));
+    target::Dialect dialect(target::detect_product(on_target("reading the target's version", [&] {
+        return target.query_value("SELECT version()").value_or("");
+    })));
     if (dialect.product() == target::TargetProduct::kPostgres) {
         // The checkpoint is only as durable as the commit that carries it: once a commit is
         // acknowledged the source is told it may forget that data. With the server's
@@ -238,8 +255,10 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         // parsed with this one.
         session.push_back("SET lc_monetary = 'C'");
         target.set_session_sql(session);
-        target.execute("SET synchronous_commit = on");
-        target.execute("SET lc_monetary = 'C'");
+        on_target("setting up the target session", [&] {
+            target.execute("SET synchronous_commit = on");
+            target.execute("SET lc_monetary = 'C'");
+        });
     }
     if (dialect.product() == target::TargetProduct::kCockroach) {
         // The stream's lease fences each transaction by a plain read of its row, which only a
@@ -247,12 +266,13 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
         // a cluster default of READ COMMITTED.
         session.push_back("SET default_transaction_isolation = 'serializable'");
         target.set_session_sql(session);
-        target.execute(session.back());
+        on_target("setting up the target session", [&] { target.execute(session.back()); });
     }
     spdlog::info("connected to target {} ({})", redact_conninfo(config.target_conn),
                  dialect.name());
     if (dialect.product() == target::TargetProduct::kPostgres && !target_schema.database.empty()) {
-        auto db = target.query_value("SELECT current_database()");
+        auto db = on_target("checking the target database",
+                            [&] { return target.query_value("SELECT current_database()"); });
         if (db != target_schema.database) {
             throw fatal(
                 fmt::format("--targetSchema {} names database \"{}\", but --targetConn "
@@ -260,9 +280,12 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                             target_schema.raw, target_schema.database, db.value_or("?")));
         }
     }
-    if (!target.query_value(target::in_database("SELECT 1 FROM pg_namespace WHERE nspname = $1",
-                                                dialect.catalog_database(target_schema)),
-                            {target_schema.schema})) {
+    if (!on_target("checking the target schema", [&] {
+            return target.query_value(
+                target::in_database("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                                    dialect.catalog_database(target_schema)),
+                {target_schema.schema});
+        })) {
         throw fatal(
             fmt::format("target schema \"{}\" (--targetSchema {}) does not exist on the "
                         "target; create it and the tables to replicate into",
@@ -278,9 +301,12 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     }
     util::PgConn& staging = memo_in_target ? target : *staging_conn;
     target::Dialect staging_dialect(
-        target::detect_product(staging.query_value("SELECT version()").value_or("")));
+        target::detect_product(retried_on(staging, "reading the staging database's version", [&] {
+            return staging.query_value("SELECT version()").value_or("");
+        })));
     staging::Memo memo(staging_dialect, staging_schema);
-    memo.ensure(staging, config.staging_create_schema);
+    retried_on(staging, "checking the memo table",
+               [&] { memo.ensure(staging, config.staging_create_schema); });
     std::string key = source.memo_key(target_schema);
 
     with_retries(config.retry, "checking the source", [&] { source.preflight(); });
@@ -306,7 +332,8 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             }
         }
     } else {
-        preflight_target(config, target, dialect, target_schema, source);
+        on_target("checking the target tables",
+                  [&] { preflight_target(config, target, dialect, target_schema, source); });
         probe.declare_tables(source.table_names());
     }
 
@@ -363,6 +390,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     ao.collapse = config.collapse_mutations;
     ao.workers = workers;
     ao.ordered_commits = !config.unordered_commits;
+    ao.adaptive_parallelism = !config.fixed_parallelism;
     ao.parallel_table_groups = config.enable_parallel_applies;
 
     // One process applies a stream at a time (staging/lease.h): each turn of this loop waits
@@ -371,7 +399,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     // time, as in a long outage of the staging database): then back to waiting.
     staging::StreamLease lease(staging_dialect, memo.schema_sql(), key, lease_holder_name(),
                                config.lease_ttl);
-    lease.ensure(staging);
+    retried_on(staging, "checking the lease table", [&] { lease.ensure(staging); });
     for (;;) {
         std::unique_ptr<LeaseKeeper> held =
             hold_the_lease(config, lease, staging, target, dialect, monitor, source, key);
@@ -399,7 +427,8 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                                                        config.apply_timeout, stop_requested());
                          });
         }
-        Position start = read_start(memo, staging, key, codec, source);
+        Position start = retried_on(staging, "reading the checkpoint",
+                                    [&] { return read_start(memo, staging, key, codec, source); });
         progress.start_at(start);
         probe.set_confirmed(start.ordinal);
         probe.set_checkpoint(start.ordinal);

@@ -107,6 +107,9 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
                    "commit rate (1: one connection)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    app.add_flag("--fixedParallelism", c.fixed_parallelism,
+                 "Spread independent target transactions over all --parallelism connections "
+                 "instead of over a number adapted to the commit rate");
     app.add_option("--targetMaxPoolSize", c.target_max_pool_size,
                    "Most target connections; --parallelism may use at most 80% of it")
         ->check(CLI::PositiveNumber)

@@ -50,6 +50,9 @@ struct ApplyOptions {
     // sources whose positions can be checkpointed out of order may turn it off
     // (PositionCodec::stable_ordinals).
     bool ordered_commits = true;
+    // How many workers take groups free to go anywhere adapts to the commit rate
+    // (worker_limit.h); else all of them do (--fixedParallelism).
+    bool adaptive_parallelism = true;
     // --enableParallelApplies: order-sensitive tables (foreign keys, secondary unique
     // indexes) conflict per group of tables joined by foreign keys instead of all together.
     bool parallel_table_groups = false;

@@ -43,7 +43,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
                 context.options.ordered_commits,
                 (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size)),
-      limit_(workers.size()),
+      limit_(context.options.adaptive_parallelism ? workers.size() : 1),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
                 return target::load_foreign_keys(s, database);
@@ -63,8 +63,9 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
     } else {
         checkpointer_ = std::make_unique<PlainCheckpointer>(context);
     }
-    schedule_.set_active(limit_.limit());
-    context.probe.set_parallelism_limit(limit_.limit());
+    size_t active = context.options.adaptive_parallelism ? limit_.limit() : workers.size();
+    schedule_.set_active(active);
+    context.probe.set_parallelism_limit(active);
     for (size_t i = 0; i < workers.size(); ++i) {
         workers_.push_back(
             std::make_unique<ApplyWorker>(i, context, *workers[i], schedule_, *checkpointer_));

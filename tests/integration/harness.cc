@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
+#include <random>
 #include <signal.h>
 #include <sstream>
 #include <stdexcept>
@@ -392,6 +393,33 @@ std::pair<int, std::string> http_get(int port, const std::string& path) {
         return {0, resp};
     }
     return {std::atoi(resp.c_str() + sp + 1), resp.substr(hdr_end + 4)};
+}
+
+TargetCutter::TargetCutter(const std::string& db, unsigned seed) {
+    thread_ = std::thread([this, db, seed] {
+        std::mt19937 rng(seed);
+        Sql killer(target_port(), "postgres");
+        while (!stop_.load()) {
+            auto pause = std::chrono::milliseconds(100 + rng() % 500);
+            for (auto waited = std::chrono::milliseconds(0); waited < pause && !stop_.load();
+                 waited += std::chrono::milliseconds(20)) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            auto cut = killer.value(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
+                db + "' AND application_name = 'replicator'");
+            if (cut && *cut != "0") {
+                ++cuts_;
+            }
+        }
+    });
+}
+
+TargetCutter::~TargetCutter() {
+    stop_ = true;
+    if (thread_.joinable()) {
+        thread_.join();
+    }
 }
 
 }  // namespace harness

@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 namespace harness {
@@ -112,5 +114,21 @@ std::string fresh_log(const std::string& test_name);
 
 // GET http://127.0.0.1:port/path; returns {status, body}, status 0 if nothing answered.
 std::pair<int, std::string> http_get(int port, const std::string& path);
+
+// Cuts the replicator's target connections in database `db` (terminates their backends) at
+// random moments, every 100-600 ms, from construction until destruction: the connection cuts
+// of the ledger proofs, which the replicator must ride out beside its kill -9 restarts.
+class TargetCutter {
+public:
+    explicit TargetCutter(const std::string& db, unsigned seed = 11);
+    ~TargetCutter();
+    // Times at least one connection was cut.
+    int cuts() const { return cuts_.load(); }
+
+private:
+    std::atomic<bool> stop_{false};
+    std::atomic<int> cuts_{0};
+    std::thread thread_;
+};
 
 }  // namespace harness

@@ -372,12 +372,18 @@ TEST(Mylogical, TwentyKillNineDuringWorkload) {
     std::string log = fresh_log("my_kill");
     run.start();
     std::mt19937 rng(5);
-    for (int i = 0; i < harness::kill_count(20); ++i) {
-        Replicator r(run.db().args(), log);
-        std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
-        ASSERT_TRUE(r.running()) << r.log();
-        r.signal(SIGKILL);
-        r.wait(10s);
+    {
+        // Default flags; the target connections are also cut at random moments throughout.
+        harness::TargetCutter cutter("my_kill");
+        int kills = harness::kill_count(20);
+        for (int i = 0; i < kills; ++i) {
+            Replicator r(run.db().args(), log);
+            std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
+            ASSERT_TRUE(r.running()) << r.log();
+            r.signal(SIGKILL);
+            r.wait(10s);
+        }
+        EXPECT_GE(cutter.cuts(), kills / 2);
     }
     Replicator r(run.db().args(), log);
     std::this_thread::sleep_for(500ms);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <signal.h>
 #include <thread>
@@ -42,7 +43,10 @@ Check check_for(const std::vector<std::string>& args) {
     return unordered ? Check::kAtomic : Check::kAtomicAndPrefix;
 }
 
-void run_kill_test(const std::string& name, const std::vector<std::string>& extra, int kills) {
+// `cut_target`: besides the kills, the replicator's target connections are cut at random
+// moments throughout.
+void run_kill_test(const std::string& name, const std::vector<std::string>& extra, int kills,
+                   bool cut_target = false) {
     Databases db(name, kWorkloadDdl);
     std::string log = harness::log_path(name);
     ::unlink(log.c_str());
@@ -52,12 +56,20 @@ void run_kill_test(const std::string& name, const std::vector<std::string>& extr
     work.start();
     std::mt19937 rng(7);
     kills = harness::kill_count(kills);
+    std::optional<harness::TargetCutter> cutter;
+    if (cut_target) {
+        cutter.emplace(name);
+    }
     for (int i = 0; i < kills; ++i) {
         Replicator r(db.args(extra), log);
         std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
         ASSERT_TRUE(r.running()) << "replicator exited early:\n" << r.log();
         r.signal(SIGKILL);
         r.wait(10s);
+    }
+    if (cutter) {
+        EXPECT_GE(cutter->cuts(), kills / 2);
+        cutter.reset();
     }
     EXPECT_TRUE(sampler.sampled_more_than(50));
     work.stop();
@@ -94,9 +106,10 @@ TEST(Resume, TwentyKillNineDuringWorkload) {
     run_kill_test("it_kill", {"--parallelism", "1"}, 20);
 }
 
-// Default flags: 16 connections, commits in source order, the plain checkpoint row.
+// Default flags: up to 16 connections, commits in source order, the plain checkpoint row;
+// the target connections are also cut at random moments between the kills.
 TEST(Resume, TwentyKillNineWithDefaultFlags) {
-    run_kill_test("it_kill_default", {}, 20);
+    run_kill_test("it_kill_default", {}, 20, /*cut_target=*/true);
 }
 
 // Unordered commits: after each kill the restart must skip exactly the groups committed
@@ -185,6 +198,19 @@ void run_contention_test(const std::string& name, const std::vector<std::string>
 
 TEST(Resume, ContentionUniqueIndexesAndForeignKeys) {
     run_contention_test("it_contention", {});
+}
+
+// The same with one connection, and with 4 and 16 that all take independent groups.
+TEST(Resume, ContentionWithOneConnection) {
+    run_contention_test("it_contention_1", {"--parallelism", "1"});
+}
+
+TEST(Resume, ContentionWithFourFixedConnections) {
+    run_contention_test("it_contention_4", {"--parallelism", "4", "--fixedParallelism"});
+}
+
+TEST(Resume, ContentionWithSixteenFixedConnections) {
+    run_contention_test("it_contention_16", {"--fixedParallelism"});
 }
 
 // Table groups joined by foreign keys (parent, child) and the unique-index table apply in
