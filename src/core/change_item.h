@@ -33,6 +33,20 @@ struct ChangeItem {
 
     // Queue accounting: one unit per row change, one for a control item.
     size_t weight() const { return mutations.empty() ? 1 : mutations.size(); }
+    // What its row changes hold in memory, roughly (values, old values and their headers).
+    size_t approx_bytes() const {
+        size_t bytes = 0;
+        for (const Mutation& m : mutations) {
+            bytes += sizeof(Mutation) + (m.values.size() + m.old_values.size()) * sizeof(Datum);
+            for (const Datum& d : m.values) {
+                bytes += d.text.size();
+            }
+            for (const Datum& d : m.old_values) {
+                bytes += d.text.size();
+            }
+        }
+        return bytes;
+    }
 };
 
 }  // namespace rep

@@ -33,6 +33,13 @@ constexpr size_t kGroupGrowth = 16;
 // the width of its rows; a larger one only while its values stay within the retry log's
 // byte bound (retrying_applier.h).
 constexpr size_t kKeptGroupGrowth = 4;
+// Largest group kept in memory for an in-place retry, in row changes and, past
+// kKeptGroupGrowth x --flushSize rows, in bytes of values (50 000 rows of 3 kB values would
+// otherwise hold 150 MB beside the bounded queues). Larger groups are replayed from the
+// source instead, so a huge transaction never has to fit in memory; groups stop growing
+// before they would pass these (dispatcher.cc), so only a large source transaction does.
+constexpr size_t kRetryKeptRows = 50000;
+constexpr size_t kRetryKeptBytes = 32U << 20;
 
 // The apply flags (docs/pglogical.md §4).
 struct ApplyOptions {

@@ -104,8 +104,13 @@ bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
     // round trip after the one before, and a group that shares keys with the one before
     // queues behind it and pays its execution round trip too. The group size then adapts to
     // rate x round trip. Keeping up with the source, it goes at once: waiting would only add
-    // lag.
-    return !backlog || in_flight == 0 || grouper_.due(now, kGroupGrowth);
+    // lag. It also goes before the next transaction (at most --flushSize rows) could take it
+    // past what a worker keeps for in-place retries and salvage (kRetryKept*): a grown group
+    // must not lose them.
+    size_t flush = std::max<size_t>(1, context_.options.flush_size);
+    bool keepable = grouper_.forming_rows() + flush <= kRetryKeptRows &&
+                    grouper_.forming_bytes() <= kRetryKeptBytes / 2;
+    return !backlog || in_flight == 0 || grouper_.due(now, kGroupGrowth) || !keepable;
 }
 
 void Dispatcher::run(const std::atomic<bool>& stop) {
@@ -222,13 +227,14 @@ void Dispatcher::perform(std::vector<Grouper::Step>& steps) {
                 start_stream(step.group);
                 break;
             case Grouper::Step::Kind::kStreamItem: {
+                streamed_rows_ += step.item.mutations.size();
                 WorkBatch batch;
                 batch.items.push_back(std::move(step.item));
                 workers_[stream_worker_]->push(std::move(batch));
                 break;
             }
             case Grouper::Step::Kind::kStreamEnd: {
-                schedule_.finish(step.position);
+                schedule_.finish(step.position, streamed_rows_ + step.item.mutations.size());
                 WorkBatch batch;
                 batch.items.push_back(std::move(step.item));
                 batch.ends_group = true;
@@ -274,6 +280,7 @@ void Dispatcher::start_stream(Group& group) {
     context_.probe.parallel_group(metrics::Probe::GroupPlacement::kBarrier,
                                   seconds_since(waiting_since));
     stream_worker_ = *w;
+    streamed_rows_ = group.rows;
     workers_[stream_worker_]->push(WorkBatch{std::move(group.items), /*ends_group=*/false});
 }
 

@@ -66,6 +66,7 @@ private:
     std::vector<std::unique_ptr<ApplyWorker>> workers_;
     size_t taken_ = 0;  // items taken from the queue and not yet looked at
     size_t stream_worker_ = 0;
+    size_t streamed_rows_ = 0;  // of the transaction being streamed
 };
 
 }  // namespace rep::sequencer

@@ -1,5 +1,7 @@
 #include "sequencer/grouper.h"
 
+#include "sequencer/apply_context.h"
+
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -107,8 +109,17 @@ void Grouper::close_transaction(ChangeItem commit, std::chrono::steady_clock::ti
     group_.rows += txn_.rows;
     ++group_.txns;
     group_.keys.insert(group_.keys.end(), txn_.keys.begin(), txn_.keys.end());
+    size_t first_new = group_.items.size();
     for (ChangeItem& it : txn_.items) {
         group_.items.push_back(std::move(it));
+    }
+    if (group_.rows > kKeptGroupGrowth * limits_.flush_size) {
+        // Past an ordinary group: the dispatcher stops its growth before the retry log would
+        // stop keeping it. The bytes so far at the crossing, then each transaction's.
+        size_t from = group_.bytes == 0 ? 0 : first_new;
+        for (size_t i = from; i < group_.items.size(); ++i) {
+            group_.bytes += group_.items[i].approx_bytes();
+        }
     }
     txn_ = Group{};
 }

@@ -18,6 +18,7 @@ struct Group {
     std::vector<uint64_t> keys;  // conflict keys, duplicates allowed
     size_t rows = 0;
     size_t txns = 0;
+    size_t bytes = 0;  // see Grouper::forming_bytes()
     // Runs alone (a TRUNCATE, a transaction whose keys cannot be derived, or one too large to
     // hold, which is streamed).
     bool barrier = false;
@@ -77,6 +78,11 @@ public:
 
     bool in_transaction() const { return in_txn_; }
     bool forming() const { return !group_.items.empty(); }
+    // The group being formed: its row changes, and the bytes of their values, counted only
+    // once it holds more than kKeptGroupGrowth x --flushSize rows (0 before: counting costs a
+    // pass over every value, which ordinary groups do not need).
+    size_t forming_rows() const { return group_.rows; }
+    size_t forming_bytes() const { return group_.bytes; }
 
 private:
     void close_transaction(ChangeItem commit, std::chrono::steady_clock::time_point now,

@@ -1,5 +1,7 @@
 #include "sequencer/retrying_applier.h"
 
+#include "sequencer/apply_context.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -9,27 +11,8 @@
 namespace rep::sequencer {
 namespace {
 
-// Largest group kept in memory for an in-place retry, in row changes and, past an ordinary
-// group's rows, in bytes of values (50 000 rows of 3 kB values would otherwise hold 150 MB
-// beside the bounded queues). Bigger
-// groups are replayed from the source instead, so a huge transaction never has to fit in
-// memory.
-constexpr size_t kMaxLogRows = 50000;
-constexpr size_t kMaxLogBytes = 32U << 20;
-
-// What an item's row changes hold in memory, roughly.
 size_t item_bytes(const ChangeItem& item) {
-    size_t bytes = 0;
-    for (const Mutation& m : item.mutations) {
-        bytes += sizeof(Mutation) + (m.values.size() + m.old_values.size()) * sizeof(Datum);
-        for (const Datum& d : m.values) {
-            bytes += d.text.size();
-        }
-        for (const Datum& d : m.old_values) {
-            bytes += d.text.size();
-        }
-    }
-    return bytes;
+    return item.approx_bytes();
 }
 
 // Strict source order for as long as it lives; then folding as configured again
@@ -53,7 +36,7 @@ private:
 void RetryingApplier::apply(ChangeItem item) {
     const ChangeItem* current = &item;
     size_t weight = item.mutations.size();
-    bool keep = log_complete_ && logged_rows_ + weight <= kMaxLogRows;
+    bool keep = log_complete_ && logged_rows_ + weight <= kRetryKeptRows;
     if (keep && logged_rows_ + weight > ordinary_rows_) {
         // Ordinary groups are bounded in rows by the grouper and keep every recovery, so
         // bytes are only counted (the log so far, then item by item) once a group outgrows
@@ -65,7 +48,7 @@ void RetryingApplier::apply(ChangeItem item) {
             }
         }
         logged_bytes_ += item_bytes(item);
-        keep = logged_bytes_ <= kMaxLogBytes;
+        keep = logged_bytes_ <= kRetryKeptBytes;
     }
     if (keep) {
         logged_rows_ += weight;
@@ -154,7 +137,7 @@ void RetryingApplier::recover(const Error& e) {
                 "with SQLSTATE 40001 (restart, transaction deadline exceeded), other writers "
                 "or a schema change on its tables are holding it back; see docs/cockroachdb.md "
                 "§6 (large transactions)",
-                kMaxLogRows, kMaxLogBytes >> 20, e.what()),
+                kRetryKeptRows, kRetryKeptBytes >> 20, e.what()),
             e.sqlstate());
     }
     retry(e);

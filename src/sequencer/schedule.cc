@@ -104,11 +104,13 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRa
     return worker;
 }
 
-void Schedule::finish(const Position& end) {
+void Schedule::finish(const Position& end, size_t rows) {
     std::lock_guard lock(mu_);
     for (auto it = groups_.rbegin(); it != groups_.rend(); ++it) {
         if (!it->passthrough) {
             it->end = end;
+            it->rows += rows;
+            rows_beyond_ += rows;
             return;
         }
     }

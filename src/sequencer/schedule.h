@@ -56,8 +56,9 @@ public:
     std::optional<size_t> assign(const Keys& keys, bool barrier, OrdinalRange txns,
                                  const Position& end, std::chrono::milliseconds timeout,
                                  bool* shared = nullptr, size_t rows = 0);
-    // Dispatcher: sets the end of the newest group once its last commit has arrived.
-    void finish(const Position& end);
+    // Dispatcher: sets the end of the newest group once its last commit has arrived, and the
+    // row changes it held (counted in committed_rows()).
+    void finish(const Position& end, size_t rows = 0);
     // Dispatcher: a position with nothing to apply (an empty or already applied transaction,
     // a keepalive); it joins the prefix once everything dispatched before it has committed.
     // Returns the prefix.

@@ -37,6 +37,11 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
     if (2 * backlog_time_ < now - sample_start_) {
         return;  // mostly keeping up with the source: the rate says nothing about the limit
     }
+    if (committed_rows == sample_rows_) {
+        // Nothing committed (a target outage, one long transaction): no rate to compare, and
+        // 0 against 0 would pass any probe.
+        return;
+    }
     if (skip_) {
         skip_ = false;
         return;

@@ -23,7 +23,8 @@ namespace rep::sequencer {
 // here, so the limit climbs on what it is for: the rate at which rows commit while the source
 // has a backlog.
 //
-// The limit moves over 1, 2, 4, ... up to the number of workers, starting at 4. It stays at
+// The limit moves over 1, 2, 4, ... up to the number of workers, starting at 4 (or at the
+// number of workers if lower). It stays at
 // a level for a few samples, then probes a neighbour for kProbeSamples; it moves there when
 // the neighbour commits at least kGain faster, or, downwards, no more than kLoss slower
 // (fewer connections for the same rate), and then probes on in the same direction. A probe

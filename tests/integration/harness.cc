@@ -405,11 +405,17 @@ TargetCutter::TargetCutter(const std::string& db, unsigned seed) {
                  waited += std::chrono::milliseconds(20)) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
-            auto cut = killer.value(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '" +
-                db + "' AND application_name = 'replicator'");
-            if (cut && *cut != "0") {
-                ++cuts_;
+            try {
+                auto cut = killer.value(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                    "datname = '" +
+                    db + "' AND application_name = 'replicator'");
+                if (cut && *cut != "0") {
+                    ++cuts_;
+                }
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "cutting the target connections: " << e.what();
+                return;
             }
         }
     });

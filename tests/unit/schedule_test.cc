@@ -178,6 +178,24 @@ TEST(Schedule, WindowBoundsRowsBeyondThePrefix) {
     EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms, nullptr, 5000), 0u);
 }
 
+// The adaptive limit narrows where independent groups go, never where a key's groups go.
+TEST(Schedule, ActiveWorkersTakeIndependentGroupsButKeysStayWithTheirHolder) {
+    Schedule s(4, 20, L(0));
+    EXPECT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    EXPECT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    EXPECT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms), 2u);
+    s.set_active(2);
+    // Independent: the less busy of workers 0 and 1 only.
+    EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms), 0u);
+    EXPECT_EQ(s.assign({5}, false, R(50, 50), L(51), 0ms), 1u);
+    // Key 3 is held on worker 2, beyond the limit: it still queues there.
+    EXPECT_EQ(s.assign({3, 6}, false, R(60, 60), L(61), 0ms), 2u);
+    s.set_active(0);  // clamped to 1
+    EXPECT_EQ(s.assign({7}, false, R(70, 70), L(71), 0ms), 0u);
+    s.set_active(99);  // clamped to the workers
+    EXPECT_EQ(s.assign({8}, false, R(80, 80), L(81), 0ms), 3u);
+}
+
 TEST(Schedule, OrderedCommitsWaitForEveryEarlierGroup) {
     Schedule s(3, 10, L(0));
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);

@@ -136,6 +136,27 @@ TEST(WorkerLimit, WithoutABacklogItDoesNotMove) {
     EXPECT_EQ(w.run(limit, 30, 10).final_limit, 4u);
 }
 
+// A target outage, or one long transaction: nothing commits, so no rate can be compared, and
+// 0 against 0 must not pass for a faster level.
+TEST(WorkerLimit, NothingCommittingTeachesNothing) {
+    WorkerLimit limit(16);
+    World w{{{1, 0}, {2, 0}, {4, 0}, {8, 0}, {16, 0}}};
+    auto r = w.run(limit, 30, 30);
+    EXPECT_EQ(r.seconds_at.size(), 1u);
+    EXPECT_EQ(r.final_limit, 4u);
+}
+
+// Two workers: levels 1 and 2, starting at 2; it settles where the commits are faster.
+TEST(WorkerLimit, TwoWorkers) {
+    WorkerLimit down(2);
+    EXPECT_EQ(down.limit(), 2u);
+    World one_faster{{{1, 160000}, {2, 140000}}};
+    EXPECT_EQ(one_faster.run(down, 30, 20).mostly(), 1u);
+    WorkerLimit up(2);
+    World two_faster{{{1, 100000}, {2, 140000}}};
+    EXPECT_EQ(two_faster.run(up, 30, 20).mostly(), 2u);
+}
+
 // When the target changes (it moved, or another load arrived), the limit follows.
 TEST(WorkerLimit, FollowsAChangeOfTheTarget) {
     WorkerLimit limit(16);
