@@ -5,6 +5,8 @@
 #include "sequencer/record_checkpointer.h"
 #include "target/catalog_queries.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -15,6 +17,15 @@ namespace {
 
 // How long the dispatcher waits for the schedule before checking the workers again.
 constexpr std::chrono::milliseconds kAssignWait{100};
+
+// Transactions that committed on the source longer ago than this arrive from a backlog.
+constexpr std::chrono::microseconds kBacklogAge{std::chrono::seconds(2)};
+
+int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -139,12 +150,18 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
                 }
             }
             // The source has a backlog when the queue filled up while the dispatcher waited for
-            // the workers: then the apply side sets the rate.
+            // the workers, or when the transactions arriving committed on the source more than
+            // kBacklogAge ago: catching up on a machine whose cores the source, the target and
+            // the replicator share, the queue may stay short while everything competes for the
+            // CPU, and then how many connections apply still sets the rate.
             size_t taken_rows = 0;
             for (const ChangeItem& item : items) {
                 taken_rows += item.weight();
+                if (item.kind == ChangeItem::Kind::kCommit && item.commit_time_us > 0) {
+                    old_commits_ = now_us() - item.commit_time_us > kBacklogAge.count();
+                }
             }
-            adapt_limit(now, 2 * taken_rows >= queue_.capacity());
+            adapt_limit(now, old_commits_ || 2 * taken_rows >= queue_.capacity());
             if (now - last_tick >= std::chrono::seconds(1)) {
                 checkpointer_->tick(session_, schedule_.prefix(),
                                     /*idle=*/schedule_.in_flight() == 0, /*final=*/false);
@@ -212,6 +229,8 @@ void Dispatcher::adapt_limit(std::chrono::steady_clock::time_point now, bool bac
     size_t before = limit_.limit();
     limit_.observe(now, schedule_.committed_rows(), backlog);
     if (limit_.limit() != before) {
+        spdlog::debug("independent groups now go to {} of the {} apply connections (was {})",
+                      limit_.limit(), workers_.size(), before);
         schedule_.set_active(limit_.limit());
         context_.probe.set_parallelism_limit(limit_.limit());
     }

@@ -67,6 +67,7 @@ private:
     size_t taken_ = 0;  // items taken from the queue and not yet looked at
     size_t stream_worker_ = 0;
     size_t streamed_rows_ = 0;  // of the transaction being streamed
+    bool old_commits_ = false;  // the last commit taken was from a backlog (adapt_limit)
 };
 
 }  // namespace rep::sequencer

@@ -30,8 +30,8 @@ namespace rep::sequencer {
 // (fewer connections for the same rate), and then probes on in the same direction. A probe
 // that fails makes the next one in that direction wait twice as long, up to kMaxPatience
 // samples, so a settled limit costs little. Samples count only while the source has a
-// backlog for at least half of their time: keeping up with the source, every level commits at
-// the source's rate, and nothing can be learnt.
+// backlog for at least half of their time (the dispatcher says when: dispatcher.cc): keeping
+// up with the source, every level commits at the source's rate, and nothing can be learnt.
 class WorkerLimit {
 public:
     using Clock = std::chrono::steady_clock;
