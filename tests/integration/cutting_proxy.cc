@@ -115,7 +115,6 @@ void CuttingProxy::serve(int client) {
         }
     });
     char buf[65536];
-    static constexpr std::string_view kCommit("COMMIT\0", 7);
     for (;;) {
         ssize_t n = ::read(client, buf, sizeof(buf));
         if (n <= 0) {
@@ -123,7 +122,11 @@ void CuttingProxy::serve(int client) {
             break;
         }
         std::string_view chunk(buf, static_cast<size_t>(n));
-        bool cut = armed_ && chunk.find(kCommit) != std::string_view::npos;
+        bool cut = false;
+        if (armed_) {
+            std::lock_guard lock(mu_);
+            cut = chunk.find(trigger_) != std::string_view::npos;
+        }
         if (cut) {
             armed_ = false;
             cutting = true;

@@ -253,6 +253,26 @@ void run_target_kill_test(const std::string& name, const std::string& parallelis
     EXPECT_TRUE(r.running()) << r.log();
 }
 
+// The target connection is lost during start-up, in the target preflight's catalog query:
+// the process must reconnect and go on, not exit (it did: 57P01 there was fatal).
+TEST(Resume, TargetCutDuringStartupIsRetried) {
+    Databases db("it_startup_cut", "CREATE TABLE ledger(seq bigint PRIMARY KEY, note text);");
+    harness::CuttingProxy proxy(harness::target_port());
+    proxy.arm("typtype IN");
+    auto args = db.args({"--retryMaxBackoff", "200ms"});
+    auto conn = std::find(args.begin(), args.end(), "--targetConn");
+    ASSERT_NE(conn, args.end());
+    *(conn + 1) = "postgresql://postgres:hunter2-secret@127.0.0.1:" + std::to_string(proxy.port()) +
+                  "/it_startup_cut?sslmode=disable";
+    db.source->exec("INSERT INTO ledger SELECT g, 'x' FROM generate_series(1, 100) g");
+    Replicator r(args, harness::fresh_log("it_startup_cut"));
+    EXPECT_TRUE(harness::converges(db, {"ledger"})) << r.log();
+    EXPECT_EQ(proxy.cuts(), 1);
+    EXPECT_NE(r.log().find("checking the target tables"), std::string::npos) << r.log();
+    EXPECT_TRUE(r.running()) << r.log();
+    EXPECT_EQ(r.log().find("hunter2-secret"), std::string::npos);
+}
+
 TEST(Resume, TargetSessionKilledRepeatedly) {
     run_target_kill_test("it_target_kill", "1");
 }
