@@ -155,11 +155,15 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
             // the replicator share, the queue may stay short while everything competes for the
             // CPU, and then how many connections apply still sets the rate.
             size_t taken_rows = 0;
+            int64_t newest_commit_us = 0;
             for (const ChangeItem& item : items) {
                 taken_rows += item.weight();
-                if (item.kind == ChangeItem::Kind::kCommit && item.commit_time_us > 0) {
-                    old_commits_ = now_us() - item.commit_time_us > kBacklogAge.count();
+                if (item.kind == ChangeItem::Kind::kCommit) {
+                    newest_commit_us = std::max(newest_commit_us, item.commit_time_us);
                 }
+            }
+            if (newest_commit_us > 0) {
+                old_commits_ = now_us() - newest_commit_us > kBacklogAge.count();
             }
             adapt_limit(now, old_commits_ || 2 * taken_rows >= queue_.capacity());
             if (now - last_tick >= std::chrono::seconds(1)) {

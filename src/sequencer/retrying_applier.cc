@@ -11,10 +11,6 @@
 namespace rep::sequencer {
 namespace {
 
-size_t item_bytes(const ChangeItem& item) {
-    return item.approx_bytes();
-}
-
 // Strict source order for as long as it lives; then folding as configured again
 // (--collapseMutations), however the salvage ends.
 class StrictOrder {
@@ -44,10 +40,10 @@ void RetryingApplier::apply(ChangeItem item) {
         if (logged_rows_ <= ordinary_rows_) {
             logged_bytes_ = 0;
             for (const ChangeItem& kept : log_) {
-                logged_bytes_ += item_bytes(kept);
+                logged_bytes_ += kept.approx_bytes();
             }
         }
-        logged_bytes_ += item_bytes(item);
+        logged_bytes_ += item.approx_bytes();
         keep = logged_bytes_ <= kRetryKeptBytes;
     }
     if (keep) {

@@ -18,7 +18,7 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
     if (barriers_in_flight_ > 0 || groups_in_flight_ >= window_) {
         return std::nullopt;
     }
-    if (rows_beyond_ > 0 && rows > window_rows_ - std::min(rows_beyond_, window_rows_)) {
+    if (rows_beyond_ > 0 && rows_beyond_ + rows > window_rows_) {
         return std::nullopt;
     }
     // Committed groups beyond the prefix also count against the window: their ranges are
