@@ -1,6 +1,7 @@
 #include "app/pipeline.h"
 
 #include "app/signals.h"
+#include "base/error.h"
 #include "sequencer/dispatcher.h"
 #include "source/transaction_emitter.h"
 #include "staging/memo.h"
@@ -8,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <deque>
 #include <exception>
 #include <optional>
 #include <thread>
@@ -129,30 +131,53 @@ void Pipeline::run() {
 
 void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<ChangeItem>& out,
                          const std::atomic<bool>& stop) {
-    std::vector<Mutation> staged;
+    source::StagedRows staged;
     for (;;) {
-        std::optional<ChangeItem> item = in.pop_for(std::chrono::milliseconds(100));
-        if (!item) {
-            if (in.closed() && in.empty()) {
-                break;  // the reader is done, and so is everything it sent
+        // Everything queued at once: taking items one by one would wake the reader for each
+        // (the script is the slower side, so the reader waits on a full queue), and on two
+        // cores those wake-ups cost more than the script itself.
+        std::deque<ChangeItem> items = in.take_all();
+        if (items.empty()) {
+            std::optional<ChangeItem> item = in.pop_for(std::chrono::milliseconds(100));
+            if (!item) {
+                if (in.closed() && in.empty()) {
+                    break;  // the reader is done, and so is everything it sent
+                }
+                continue;
             }
-            continue;
+            items.push_back(std::move(*item));
         }
-        if (item->kind == ChangeItem::Kind::kChanges) {
-            staged.clear();
-            for (Mutation& m : item->mutations) {
-                stage->process(std::move(m), staged);
+        // The row changes of all of them go through the stage together, tagged with their
+        // item, so the script runs in batches larger than one transaction; each item then
+        // gets back the rows of its own tag. Nothing is handed on before the last answer, so
+        // a script error leaves every item of this take unapplied.
+        staged.clear();
+        for (size_t i = 0; i < items.size(); ++i) {
+            if (items[i].kind == ChangeItem::Kind::kChanges) {
+                for (Mutation& m : items[i].mutations) {
+                    stage->process(std::move(m), static_cast<uint32_t>(i), staged);
+                }
+                items[i].mutations.clear();
             }
-            stage->flush(staged);
-            if (staged.empty()) {
+        }
+        stage->flush(staged);
+        size_t next = 0;  // the first staged row not handed back yet
+        for (size_t i = 0; i < items.size(); ++i) {
+            while (next < staged.size() && staged.tags[next] == i) {
+                items[i].mutations.push_back(std::move(staged.rows[next++]));
+            }
+        }
+        if (next != staged.size()) {
+            throw fatal("the row stage answered out of the order of the source's row changes");
+        }
+        for (ChangeItem& item : items) {
+            if (item.kind == ChangeItem::Kind::kChanges && item.mutations.empty()) {
                 continue;  // every row dropped: the transaction's framing goes on without it
             }
-            item->mutations = std::move(staged);
-            staged = {};
-        }
-        while (!out.push_for(*item, std::chrono::milliseconds(100))) {
-            if (out.closed() || stop.load()) {
-                return;
+            while (!out.push_for(item, std::chrono::milliseconds(100))) {
+                if (out.closed() || stop.load()) {
+                    return;
+                }
             }
         }
     }

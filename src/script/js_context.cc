@@ -214,6 +214,35 @@ JSValueRef JsContext::get(JSObjectRef obj, const std::string& name) const {
     return JSObjectGetProperty(ctx_, obj, key.get(), nullptr);
 }
 
+JSValueRef JsContext::get(JSObjectRef obj, const JsString& name) const {
+    return JSObjectGetProperty(ctx_, obj, name.get(), nullptr);
+}
+
+size_t JsContext::length(JSObjectRef array) const {
+    if (!JSValueIsArray(ctx_, array)) {
+        return 0;
+    }
+    double n = number(get(array, length_key_));
+    return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+bool JsContext::int32s(JSValueRef v, std::vector<int32_t>& out) const {
+    if (JSValueGetTypedArrayType(ctx_, v, nullptr) != kJSTypedArrayTypeInt32Array) {
+        return false;
+    }
+    // A typed array is an object: the cast is what JSValueToObject would return.
+    auto* array = const_cast<JSObjectRef>(v);
+    size_t n = JSObjectGetTypedArrayLength(ctx_, array, nullptr);
+    // The start of the array's buffer (so `v` must start there: a whole array, or a
+    // subarray from 0); good only until the next call into the engine, so copied at once.
+    const auto* first = static_cast<const int32_t*>(JSObjectGetTypedArrayBytesPtr(ctx_, array, nullptr));
+    if (first == nullptr && n > 0) {
+        return false;
+    }
+    out.assign(first, first + n);
+    return true;
+}
+
 void JsContext::set(JSObjectRef obj, const std::string& name, JSValueRef value) const {
     JsString key(name);
     JSObjectSetProperty(ctx_, obj, key.get(), value, kJSPropertyAttributeNone, nullptr);

@@ -18,6 +18,19 @@ struct JsError {
     std::string describe() const { return location.empty() ? message : location + ": " + message; }
 };
 
+// A JSStringRef, released with its owner.
+class JsString {
+public:
+    explicit JsString(const std::string& s) : ref_(JSStringCreateWithUTF8CString(s.c_str())) {}
+    ~JsString() { JSStringRelease(ref_); }
+    JsString(const JsString&) = delete;
+    JsString& operator=(const JsString&) = delete;
+    JSStringRef get() const { return ref_; }
+
+private:
+    JSStringRef ref_;
+};
+
 // One JavaScriptCore global context in a context group of its own (so one engine per thread
 // runs without waiting for another), through JSC's stable C API. Its global object holds only
 // the ECMAScript built-ins and what the owner installs: no file system, network, timers or
@@ -76,6 +89,17 @@ public:
     bool is_function(JSValueRef v) const;
     JSObjectRef as_object(JSValueRef v) const;
     JSValueRef get(JSObjectRef obj, const std::string& name) const;
+    JSValueRef get(JSObjectRef obj, const JsString& name) const;
+    JSValueRef at(JSObjectRef array, unsigned index) const {
+        return JSObjectGetPropertyAtIndex(ctx_, array, index, nullptr);
+    }
+    // Number(v); NaN for what has no number.
+    double number(JSValueRef v) const { return JSValueToNumber(ctx_, v, nullptr); }
+    // An array's length (0 for what is not an array).
+    size_t length(JSObjectRef array) const;
+    // Copies the elements of an Int32Array that starts at the beginning of its buffer into
+    // `out`; false if `v` is not an Int32Array.
+    bool int32s(JSValueRef v, std::vector<int32_t>& out) const;
     void set(JSObjectRef obj, const std::string& name, JSValueRef value) const;
     std::vector<std::string> keys(JSObjectRef obj) const;  // own enumerable, in order
     JsError error_from(JSValueRef exception) const;
@@ -116,19 +140,7 @@ private:
     JSContextGroupRef group_;
     JSGlobalContextRef ctx_;
     JSClassRef native_class_;
-};
-
-// A JSStringRef owned for one scope.
-class JsString {
-public:
-    explicit JsString(const std::string& s) : ref_(JSStringCreateWithUTF8CString(s.c_str())) {}
-    ~JsString() { JSStringRelease(ref_); }
-    JsString(const JsString&) = delete;
-    JsString& operator=(const JsString&) = delete;
-    JSStringRef get() const { return ref_; }
-
-private:
-    JSStringRef ref_;
+    JsString length_key_{"length"};
 };
 
 std::string to_std_string(JSStringRef s);

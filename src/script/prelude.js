@@ -234,16 +234,21 @@
   // The stage hands the engine many row changes at once as one JSON text, so the cost of
   // crossing into the engine is paid per batch instead of per row. A row is
   // [layout, kind (0 upsert, 1 delete), values...] with 0 for a value the source did not send.
-  // The answer is JSON: {l: [[outLayout, [names]]...] (layouts not seen before), r: [[row,
-  // table (0: the source table's), outLayout, values...]...], d: rows done}; a value is a
-  // string, null, 0 (not sent) or k >= 1: the row's own k-th value, unchanged (so the stage
-  // writes the source's text as it came). A batch that has run for a quarter of the time
-  // limit returns what it has done, and the stage calls resume() for the rest, so each row
-  // keeps at least three quarters of the limit.
+  // The answer is an Int32Array of codes, or null when the batch failed (the state says
+  // why): the rows done, how many texts and new layouts the batch object's `s` and `l` hold
+  // (s: [strings], l: [[outLayout, [names]]...], layouts not seen before), then per answer
+  // row: the row's index in the batch, its table (0: the source table's, k: s[k - 1]), its
+  // out layout, then one code per column of that layout: k >= 1 the row's own k-th value,
+  // unchanged (so the stage writes the source's text as it came, and nothing is parsed on
+  // the way back), 0 not sent (the target keeps its value), -1 null, -2 - j the text s[j].
+  // Numbers in one array, so the stage reads the answer with few calls into the engine,
+  // each of which takes the engine's lock. A batch that has run for a
+  // quarter of the time limit returns what it has done, and the stage calls resume() for the
+  // rest, so each row keeps at least three quarters of the limit.
   const kindOf = (v) => v === null ? "null" : Array.isArray(v) ? "an array"
     : typeof v === "object" ? "an object" : typeof v === "undefined" ? "undefined" : "a " + typeof v;
-  const isRouting = (a) => {
-    const keys = Object.keys(a);
+  // Whether an answer with these keys is {table: [rows]}: every value an array of objects.
+  const isRouting = (a, keys) => {
     if (keys.length === 0) return false;
     for (const k of keys) {
       const v = a[k];
@@ -252,21 +257,49 @@
     }
     return true;
   };
+  const sameNames = (a, b) => {
+    if (a.length !== b.length) return false;
+    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+    return true;
+  };
   const makeBatchStage = (onUpsert, onDelete, targetSchema, limitMs) => {
-    const inputs = [];       // by source layout id: {names, index, table, schema}
+    // By source layout id: {names, index (name -> column), table, schema, shape}, where shape
+    // is the last answer layout seen for it: {names, lid, cols (each name's column, or -1)}.
+    const inputs = [];
     const outs = new Map();  // an answer's column names, joined -> out layout id
     let nextOut = 1;
     let rows = [];
+    let codes = new Int32Array(4096);
+    let n = 0;
+    const put = (x) => {
+      if (n === codes.length) {
+        const grown = new Int32Array(n * 2);
+        grown.set(codes);
+        codes = grown;
+      }
+      codes[n++] = x;
+    };
     const state = { at: -1, kind: "", detail: "", table: "", error: undefined };
+    // Texts and new layouts of the answer, filled afresh by each call (the stage reads them
+    // before the next).
+    const strings = [];
+    const fresh = [];
+    const finish = (done) => {
+      codes[0] = done;
+      codes[1] = strings.length;
+      codes[2] = fresh.length;
+      return codes.subarray(0, n);
+    };
     const run = (start) => {
-      const fresh = [];
-      const out = [];
+      fresh.length = 0;
+      strings.length = 0;
+      let tableCodes = null;  // table name -> its code, made when a row is routed
+      const text = (v) => { strings.push(v); return -1 - strings.length; };
+      n = 3;  // after the counts
       const began = Date.now();
       state.kind = "";
       for (let i = start; i < rows.length; i++) {
-        if (i > start && Date.now() - began > limitMs / 4) {
-          return JSON.stringify({ l: fresh, r: out, d: i });
-        }
+        if (i > start && Date.now() - began > limitMs / 4) return finish(i);
         const r = rows[i];
         const L = inputs[r[0]];
         const row = {};
@@ -282,70 +315,88 @@
         } catch (e) {
           state.kind = "throw";
           state.error = e;
-          return "";
+          return null;
         }
         if (ans === null || ans === undefined) continue;
         if (typeof ans !== "object" || Array.isArray(ans)) {
           state.kind = "answer";
           state.detail = kindOf(ans);
-          return "";
+          return null;
         }
-        const emit = (table, obj) => {
-          const names = Object.keys(obj);
-          const key = names.join("\u0000");
-          let lid = outs.get(key);
-          if (lid === undefined) {
-            lid = nextOut++;
-            outs.set(key, lid);
-            fresh.push([lid, names]);
+        const emit = (table, obj, names) => {
+          let shape = L.shape;
+          if (shape === undefined || !sameNames(shape.names, names)) {
+            const key = names.join("\u0000");
+            let lid = outs.get(key);
+            if (lid === undefined) {
+              lid = nextOut++;
+              outs.set(key, lid);
+              fresh.push([lid, names]);
+            }
+            const cols = names.map((name) => {
+              const c = L.index.get(name);
+              return c === undefined ? -1 : c;
+            });
+            shape = { names, lid, cols };
+            L.shape = shape;
           }
-          const o = [i, table, lid];
-          for (const n of names) {
-            const v = obj[n];
-            const c = L.index.get(n);
-            const orig = c === undefined ? 0 : r[c + 2];
-            if (orig !== 0 && v === orig) {
-              o.push(c + 1);
+          let t = 0;
+          if (table !== 0) {
+            if (tableCodes === null) tableCodes = new Map();
+            t = tableCodes.get(table);
+            if (t === undefined) {
+              strings.push(table);
+              t = strings.length;
+              tableCodes.set(table, t);
+            }
+          }
+          put(i);
+          put(t);
+          put(shape.lid);
+          for (let j = 0; j < names.length; j++) {
+            const v = obj[names[j]];
+            const c = shape.cols[j];
+            if (c >= 0 && r[c + 2] !== 0 && v === r[c + 2]) {
+              put(c + 1);
               continue;
             }
-            if (typeof v === "string") {
-              // A value moved to another column (a rename): the same text as an input value.
-              let k = 2;
-              while (k < r.length && r[k] !== v) k++;
-              if (k < r.length) {
-                o.push(k - 1);
-                continue;
-              }
-            }
             switch (typeof v) {
-              case "string": o.push(v); break;
-              case "undefined": o.push(0); break;
-              case "object": o.push(v === null ? null : JSON.stringify(v)); break;
+              case "string": {
+                // A value moved to another column (a rename): the same text as an input value.
+                let k = 2;
+                while (k < r.length && r[k] !== v) k++;
+                put(k < r.length ? k - 1 : text(v));
+                break;
+              }
+              case "undefined": put(0); break;
+              case "object": put(v === null ? -1 : text(JSON.stringify(v))); break;
               case "function": case "symbol":
                 state.kind = "function";
-                state.detail = n;
+                state.detail = names[j];
                 state.table = table === 0 ? L.table : table;
                 return false;
-              default: o.push(String(v));
+              default: put(text(String(v)));
             }
           }
-          out.push(o);
           return true;
         };
-        if (isRouting(ans)) {
-          for (const t of Object.keys(ans)) for (const x of ans[t]) if (!emit(t, x)) return "";
-        } else if (!emit(0, ans)) {
-          return "";
+        const keys = Object.keys(ans);
+        if (isRouting(ans, keys)) {
+          for (const t of keys) for (const x of ans[t]) if (!emit(t, x, Object.keys(x))) return null;
+        } else if (!emit(0, ans, keys)) {
+          return null;
         }
       }
-      return JSON.stringify({ l: fresh, r: out, d: rows.length });
+      return finish(rows.length);
     };
     return {
       state,
+      s: strings,
+      l: fresh,
       register(id, names, table, schema) {
         const index = new Map();
         names.forEach((n, c) => index.set(n, c));
-        inputs[id] = { names, index, table, schema };
+        inputs[id] = { names, index, table, schema, shape: undefined };
       },
       run(text) {
         state.at = -1;
@@ -354,7 +405,7 @@
           rows = JSON.parse(text);
         } catch (e) {
           state.kind = "input";
-          return "";
+          return null;
         }
         return run(0);
       },

@@ -3,9 +3,9 @@
 #include "base/error.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <functional>
 
@@ -34,129 +34,6 @@ void append_json(std::string& out, const std::string& s) {
     out.append(s, run, s.size() - run);
     out += '"';
 }
-
-// Reads a batch's answer (prelude.js, makeBatchStage) as it is parsed, without building a
-// document: {"l": [[layout, [names]]...], "r": [[row, table | 0, layout, values...]...],
-// "d": rows done}. Each row goes to `on_row` as soon as it is complete.
-class AnswerReader final : public nlohmann::json_sax<nlohmann::json> {
-public:
-    struct Row {
-        size_t at = 0;
-        std::string table;  // empty: the source table's
-        int layout = 0;
-        // A value: a string, null, or k (0: not sent, k >= 1: the input's k-th value).
-        struct Value {
-            enum class Kind : uint8_t { kText, kNull, kInput } kind;
-            std::string text;
-            size_t input = 0;
-        };
-        std::vector<Value> values;
-    };
-    using Layout = std::function<void(int, std::vector<std::string>)>;
-    using RowFn = std::function<void(Row&)>;
-    AnswerReader(Layout on_layout, RowFn on_row)
-        : on_layout_(std::move(on_layout)), on_row_(std::move(on_row)) {}
-    size_t done() const { return done_; }
-
-    bool null() override { return value(Row::Value{Row::Value::Kind::kNull, {}, 0}); }
-    bool boolean(bool /*val*/) override { return false; }
-    bool number_integer(number_integer_t val) override {
-        return number(static_cast<uint64_t>(val));
-    }
-    bool number_unsigned(number_unsigned_t val) override { return number(val); }
-    bool number_float(number_float_t /*val*/, const string_t& /*s*/) override { return false; }
-    bool string(string_t& val) override {
-        if (section_ == 'l' && depth_ == 4) {
-            names_.push_back(std::move(val));
-            return true;
-        }
-        if (section_ == 'r' && depth_ == 3 && element_ == 1) {
-            row_.table = std::move(val);
-            ++element_;
-            return true;
-        }
-        return value(Row::Value{Row::Value::Kind::kText, std::move(val), 0});
-    }
-    bool binary(binary_t& /*val*/) override { return false; }
-    bool start_object(std::size_t /*elements*/) override { return ++depth_ == 1; }
-    bool key(string_t& val) override {
-        section_ = val.empty() ? '?' : val[0];
-        return true;
-    }
-    bool end_object() override {
-        --depth_;
-        return true;
-    }
-    bool start_array(std::size_t /*elements*/) override {
-        ++depth_;
-        if (depth_ == 3) {
-            element_ = 0;
-            names_.clear();
-            row_.table.clear();
-            row_.values.clear();
-        }
-        return true;
-    }
-    bool end_array() override {
-        if (depth_ == 3 && section_ == 'l') {
-            on_layout_(row_.layout, std::move(names_));
-            names_ = {};
-        } else if (depth_ == 3 && section_ == 'r') {
-            on_row_(row_);
-        }
-        --depth_;
-        return true;
-    }
-    bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                     const nlohmann::detail::exception& /*ex*/) override {
-        return false;
-    }
-
-private:
-    bool number(uint64_t n) {
-        if (depth_ == 1 && section_ == 'd') {
-            done_ = n;
-            return true;
-        }
-        if (depth_ == 3 && section_ == 'l') {
-            row_.layout = static_cast<int>(n);
-            return true;
-        }
-        if (depth_ == 3 && section_ == 'r') {
-            switch (element_++) {
-                case 0:
-                    row_.at = n;
-                    return true;
-                case 1:
-                    return true;  // 0: the source table's
-                case 2:
-                    row_.layout = static_cast<int>(n);
-                    return true;
-                default:
-                    row_.values.push_back(Row::Value{Row::Value::Kind::kInput, {}, n});
-                    return true;
-            }
-        }
-        return false;
-    }
-    bool value(Row::Value v) {
-        if (depth_ != 3 || section_ != 'r' || element_ < 3) {
-            return false;
-        }
-        ++element_;
-        row_.values.push_back(std::move(v));
-        return true;
-    }
-
-    Layout on_layout_;
-    RowFn on_row_;
-    int depth_ = 0;
-    char section_ = '?';
-    size_t element_ = 0;
-    size_t done_ = 0;
-    std::vector<std::string> names_;
-    Row row_;
-};
 
 }  // namespace
 
@@ -220,9 +97,9 @@ ScriptStage::SourceLayout& ScriptStage::layout_of(const std::shared_ptr<const Re
     return layouts_.emplace(rel.get(), std::move(l)).first->second;
 }
 
-void ScriptStage::process(Mutation mutation, std::vector<Mutation>& out) {
+void ScriptStage::process(Mutation mutation, uint32_t tag, source::StagedRows& out) {
     if (handlers_.on_upsert == nullptr) {
-        out.push_back(std::move(mutation));  // no schema-level handlers for this schema
+        out.add(std::move(mutation), tag);  // no schema-level handlers for this schema
         return;
     }
     SourceLayout& layout = layout_of(mutation.relation);
@@ -242,28 +119,31 @@ void ScriptStage::process(Mutation mutation, std::vector<Mutation>& out) {
             }
         }
         if (key_changed) {
-            add(index, MutationKind::kDelete, true, layout);
+            add(index, MutationKind::kDelete, true, layout, tag);
         }
     }
-    add(index, m.kind, false, layout);
+    add(index, m.kind, false, layout, tag);
     if (pending_.size() >= batch_rows_) {
         run_batch(out);
     }
 }
 
-void ScriptStage::flush(std::vector<Mutation>& out) {
+void ScriptStage::flush(source::StagedRows& out) {
     if (!pending_.empty()) {
         run_batch(out);
     }
 }
 
-void ScriptStage::add(size_t mutation, MutationKind kind, bool old_values, SourceLayout& layout) {
-    Pending p{mutation, kind, old_values, &layout};
+void ScriptStage::add(size_t mutation, MutationKind kind, bool old_values, SourceLayout& layout,
+                      uint32_t tag) {
+    Pending p{mutation, kind, old_values, &layout, tag};
     const Relation& rel = *layout.relation;
     const std::vector<Datum>& values = values_of(p);
     bool upsert = kind == MutationKind::kUpsert;
-    input_ += input_.empty() ? '[' : ',';
-    input_ += fmt::format("[{},{}", layout.id, upsert ? 0 : 1);
+    input_ += input_.empty() ? "[[" : ",[";
+    char id[16];
+    input_.append(id, std::to_chars(id, id + sizeof id, layout.id).ptr);
+    input_ += upsert ? ",0" : ",1";
     for (size_t i = 0; i < rel.columns.size(); ++i) {
         const Datum* d = i < values.size() ? &values[i] : nullptr;
         // Not sent: an unchanged TOASTed value, a delete's non-key column.
@@ -285,7 +165,7 @@ const std::vector<Datum>& ScriptStage::values_of(const Pending& p) const {
     return p.old_values ? m.old_values : m.values;
 }
 
-void ScriptStage::run_batch(std::vector<Mutation>& out) {
+void ScriptStage::run_batch(source::StagedRows& out) {
     input_ += ']';
     JsContext& js = script_.js();
     std::vector<bool> produced(pending_.size(), false);
@@ -300,11 +180,7 @@ void ScriptStage::run_batch(std::vector<Mutation>& out) {
         if (!answer) {
             fail(SIZE_MAX, &error);  // stopped by the time limit, or the engine failed
         }
-        std::string text = js.to_string(*answer);
-        if (text.empty()) {
-            fail(SIZE_MAX, nullptr);  // the batch said what went wrong in its state
-        }
-        done = take_answer(text, out, produced);
+        done = take_answer(*answer, out, produced);
     }
     if (probe_ != nullptr) {
         // One call served the batch: each row is charged its share of the time.
@@ -324,43 +200,82 @@ void ScriptStage::run_batch(std::vector<Mutation>& out) {
     input_.clear();
 }
 
-size_t ScriptStage::take_answer(const std::string& text, std::vector<Mutation>& out,
+size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
                                 std::vector<bool>& produced) {
-    using Value = AnswerReader::Row::Value;
-    AnswerReader reader(
-        [this](int layout, std::vector<std::string> names) {
-            out_names_[layout] = std::move(names);
-        },
-        [&](AnswerReader::Row& row) {
-            const Pending& p = pending_.at(row.at);
-            const Mutation& m = mutations_[p.mutation];
-            const std::vector<Datum>& values = values_of(p);
-            produced[row.at] = true;
-            Mutation result;
-            result.kind = p.kind;
-            result.values.reserve(row.values.size());
-            for (Value& v : row.values) {
-                switch (v.kind) {
-                    case Value::Kind::kText:
-                        result.values.push_back(Datum::value(std::move(v.text)));
-                        break;
-                    case Value::Kind::kNull:
-                        result.values.push_back(Datum::null());
-                        break;
-                    case Value::Kind::kInput:
-                        // 0: not sent (the target keeps its value); k: the source's own text.
-                        result.values.push_back(v.input == 0 ? Datum{} : values.at(v.input - 1));
-                        break;
-                }
-            }
-            result.relation = relation_for(
-                m.relation, row.table.empty() ? m.relation->name : row.table, row.layout);
-            out.push_back(std::move(result));
-        });
-    if (!nlohmann::json::sax_parse(text, &reader)) {
-        throw fatal("userscript stage: the engine's answer could not be read");
+    JsContext& js = script_.js();
+    auto malformed = [](const char* what) {
+        return fatal(fmt::format("userscript stage: the engine's answer is malformed ({})", what));
+    };
+    // Copied before anything else calls into the engine.
+    if (!js.int32s(answer, codes_)) {
+        fail(SIZE_MAX, nullptr);  // no answer: the batch said what went wrong in its state
     }
-    return reader.done();
+    if (codes_.size() < 3 || codes_[0] < 0 || static_cast<size_t>(codes_[0]) > pending_.size() ||
+        codes_[1] < 0 || codes_[2] < 0) {
+        throw malformed("its counts");
+    }
+    auto done = static_cast<size_t>(codes_[0]);
+    if (codes_[2] > 0) {
+        JSObjectRef fresh = js.as_object(js.get(batch_, keys_.l));
+        for (size_t i = 0, n = js.length(fresh); i < n; ++i) {
+            JSObjectRef layout = js.as_object(js.at(fresh, static_cast<unsigned>(i)));
+            JSObjectRef names = js.as_object(js.at(layout, 1));
+            std::vector<std::string> columns;
+            for (size_t c = 0, k = js.length(names); c < k; ++c) {
+                columns.push_back(js.to_string(js.at(names, static_cast<unsigned>(c))));
+            }
+            out_names_[static_cast<int>(js.number(js.at(layout, 0)))] = std::move(columns);
+        }
+    }
+    strings_.clear();
+    if (codes_[1] > 0) {
+        JSObjectRef texts = js.as_object(js.get(batch_, keys_.s));
+        for (size_t i = 0, n = js.length(texts); i < n; ++i) {
+            strings_.push_back(js.to_string(js.at(texts, static_cast<unsigned>(i))));
+        }
+    }
+    // Per row: index, table, layout, then one code per column (prelude.js, makeBatchStage).
+    size_t p = 3;
+    while (p < codes_.size()) {
+        if (p + 3 > codes_.size()) {
+            throw malformed("a row cut short");
+        }
+        auto at = static_cast<size_t>(codes_[p]);
+        int32_t table = codes_[p + 1];
+        int layout = codes_[p + 2];
+        p += 3;
+        auto names = out_names_.find(layout);
+        if (at >= pending_.size() || table < 0 ||
+            static_cast<size_t>(table) > strings_.size() || names == out_names_.end() ||
+            p + names->second.size() > codes_.size()) {
+            throw malformed("a row's index, table or layout");
+        }
+        const Pending& pending = pending_[at];
+        const Mutation& m = mutations_[pending.mutation];
+        const std::vector<Datum>& values = values_of(pending);
+        produced[at] = true;
+        Mutation result;
+        result.kind = pending.kind;
+        result.values.reserve(names->second.size());
+        for (size_t c = 0; c < names->second.size(); ++c, ++p) {
+            int32_t code = codes_[p];
+            if (code > 0 && static_cast<size_t>(code) <= values.size()) {
+                result.values.push_back(values[code - 1]);  // the source's own text
+            } else if (code == 0) {
+                result.values.emplace_back();  // not sent: the target keeps its value
+            } else if (code == -1) {
+                result.values.push_back(Datum::null());
+            } else if (code <= -2 && static_cast<uint64_t>(-2 - int64_t{code}) < strings_.size()) {
+                result.values.push_back(Datum::value(strings_[-2 - int64_t{code}]));
+            } else {
+                throw malformed("a value's code");
+            }
+        }
+        result.relation = relation_for(
+            m.relation, table == 0 ? m.relation->name : strings_[table - 1], layout);
+        out.add(std::move(result), pending.tag);
+    }
+    return done;
 }
 
 void ScriptStage::fail(size_t at, const JsError* error) {
@@ -420,32 +335,47 @@ Error ScriptStage::failure(size_t at, const JsError* error) {
 
 std::shared_ptr<const Relation> ScriptStage::relation_for(
     const std::shared_ptr<const Relation>& source, const std::string& table, int layout) {
+    // Consecutive rows mostly share their layout: the last answer is checked first, without
+    // building a key.
+    if (last_relation_ != nullptr && last_source_ == source.get() && last_layout_ == layout &&
+        last_table_ == table) {
+        return last_relation_;
+    }
     auto key = std::make_tuple(source.get(), table, layout);
     auto it = relations_.find(key);
-    if (it != relations_.end()) {
-        return it->second;
+    if (it == relations_.end()) {
+        it = relations_.emplace(key, make_relation(*source, table, layout)).first;
     }
+    last_source_ = source.get();
+    last_table_ = table;
+    last_layout_ = layout;
+    last_relation_ = it->second;
+    return last_relation_;
+}
+
+std::shared_ptr<const Relation> ScriptStage::make_relation(const Relation& source,
+                                                           const std::string& table, int layout) {
     auto rel = std::make_shared<Relation>();
     rel->id = next_id_++;
-    rel->schema = source->schema;
+    rel->schema = source.schema;
     rel->name = table;
-    rel->version = source->version;
+    rel->version = source.version;
     for (const std::string& c : out_names_.at(layout)) {
         SourceColumn col;
         col.name = c;
-        auto same = std::find_if(source->columns.begin(), source->columns.end(),
+        auto same = std::find_if(source.columns.begin(), source.columns.end(),
                                  [&](const SourceColumn& s) { return s.name == c; });
-        if (same != source->columns.end()) {
+        if (same != source.columns.end()) {
             col.type_oid = same->type_oid;
             col.type_mod = same->type_mod;
-            col.is_key = same->is_key && table == source->name;
+            col.is_key = same->is_key && table == source.name;
         }
         rel->columns.push_back(std::move(col));
     }
     // Keys are the script's to map (renamed, routed): the target's primary key decides, and
     // every row must carry it (the apply side checks each row has its key).
     rel->replica_identity = kScriptedIdentity;
-    return relations_.emplace(key, std::move(rel)).first->second;
+    return rel;
 }
 
 std::string ScriptStage::describe_key(const Pending& p) const {

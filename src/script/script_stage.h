@@ -50,8 +50,8 @@ public:
     ScriptStage(const ScriptStage&) = delete;
     ScriptStage& operator=(const ScriptStage&) = delete;
 
-    void process(Mutation mutation, std::vector<Mutation>& out) override;
-    void flush(std::vector<Mutation>& out) override;
+    void process(Mutation mutation, uint32_t tag, source::StagedRows& out) override;
+    void flush(source::StagedRows& out) override;
 
 private:
     // A source layout as the engine knows it (registered once).
@@ -68,21 +68,24 @@ private:
         MutationKind kind;
         bool old_values;  // the delete of a key change: the mutation's old values
         SourceLayout* layout;
+        uint32_t tag;  // the caller's, for every row that replaces this one
     };
 
     SourceLayout& layout_of(const std::shared_ptr<const Relation>& rel);
-    void add(size_t mutation, MutationKind kind, bool old_values, SourceLayout& layout);
+    void add(size_t mutation, MutationKind kind, bool old_values, SourceLayout& layout,
+             uint32_t tag);
     // Runs the batch through the engine and appends what replaces it to `out`.
-    void run_batch(std::vector<Mutation>& out);
-    // Turns one answer text into mutations; returns the rows done.
-    size_t take_answer(const std::string& text, std::vector<Mutation>& out,
-                       std::vector<bool>& produced);
+    void run_batch(source::StagedRows& out);
+    // Turns one answer into mutations; returns the rows done.
+    size_t take_answer(JSValueRef answer, source::StagedRows& out, std::vector<bool>& produced);
     [[noreturn]] void fail(size_t at, const JsError* error);
     // The error for row `at` of the batch (SIZE_MAX: the one the batch's state names).
     Error failure(size_t at, const JsError* error);
     const std::vector<Datum>& values_of(const Pending& p) const;
     std::shared_ptr<const Relation> relation_for(const std::shared_ptr<const Relation>& source,
                                                  const std::string& table, int layout);
+    std::shared_ptr<const Relation> make_relation(const Relation& source, const std::string& table,
+                                                  int layout);
     std::string describe_key(const Pending& p) const;
     const char* handler_of(const Pending& p) const {
         return p.kind == MutationKind::kUpsert ? "onRowUpsert" : "onRowDelete";
@@ -100,10 +103,19 @@ private:
     std::vector<Pending> pending_;
     std::string input_;                                            // the batch as JSON
     std::unordered_map<int, std::vector<std::string>> out_names_;  // answer layouts
+    struct AnswerKeys {  // where the batch object keeps an answer's texts and layouts
+        JsString s{"s"}, l{"l"};
+    } keys_;
+    std::vector<int32_t> codes_;        // of the answer being read
+    std::vector<std::string> strings_;  // of the answer being read
     // Relations of the rows the script returns, one per source layout, table and answer
     // layout, so the apply side resolves each layout once.
     std::map<std::tuple<const Relation*, std::string, int>, std::shared_ptr<const Relation>>
         relations_;
+    const Relation* last_source_ = nullptr;  // relation_for's last answer
+    std::string last_table_;
+    int last_layout_ = 0;
+    std::shared_ptr<const Relation> last_relation_;
     uint32_t next_id_ = 0x70000000;
 };
 

@@ -7,6 +7,23 @@
 
 namespace rep::source {
 
+// Rows a stage hands on, each with the tag of the row change it stands for.
+struct StagedRows {
+    std::vector<Mutation> rows;
+    std::vector<uint32_t> tags;
+
+    void add(Mutation m, uint32_t tag) {
+        rows.push_back(std::move(m));
+        tags.push_back(tag);
+    }
+    void clear() {
+        rows.clear();
+        tags.clear();
+    }
+    size_t size() const { return rows.size(); }
+    bool empty() const { return rows.empty(); }
+};
+
 // A step between a source and the queue that sees every row change and decides what goes
 // on in its place: nothing (the row is dropped), the row changed (other values, columns
 // left out), or rows of other relations (re-routed to another target table). It sees only
@@ -14,23 +31,26 @@ namespace rep::source {
 // userscript stage (`--userscript`) is one; PassThroughStage is the trivial one.
 //
 // Transaction framing, truncates and positions pass through unchanged: a stage cannot make
-// a source transaction partly visible or move a checkpoint.
+// a source transaction partly visible or move a checkpoint. The caller keeps them: it tags
+// each row change (the stage thread, app/pipeline.cc, with the queue item it came in, so one
+// batch of the stage can serve many transactions) and puts each row the stage hands on back
+// where its tag says.
 class RowStage {
 public:
     virtual ~RowStage() = default;
-    // Appends what replaces `mutation` to `out` (which arrives empty). A stage may hold row
-    // changes back and answer for them later, in order.
-    virtual void process(Mutation mutation, std::vector<Mutation>& out) = 0;
-    // Appends what replaces every row change held back. Called before each transaction
-    // boundary, truncate and keepalive, so nothing crosses one.
-    virtual void flush(std::vector<Mutation>& /*out*/) {}
+    // Appends what replaces `mutation` to `out`, each row tagged `tag`. A stage may hold row
+    // changes back and answer for them later; what it appends is always in the order of the
+    // row changes it stands for.
+    virtual void process(Mutation mutation, uint32_t tag, StagedRows& out) = 0;
+    // Appends what replaces every row change held back.
+    virtual void flush(StagedRows& /*out*/) {}
 };
 
 // Passes every row change on as it is.
 class PassThroughStage final : public RowStage {
 public:
-    void process(Mutation mutation, std::vector<Mutation>& out) override {
-        out.push_back(std::move(mutation));
+    void process(Mutation mutation, uint32_t tag, StagedRows& out) override {
+        out.add(std::move(mutation), tag);
     }
 };
 
@@ -46,7 +66,7 @@ public:
     }
     void change(Mutation mutation) override {
         out_.clear();
-        stage_.process(std::move(mutation), out_);
+        stage_.process(std::move(mutation), 0, out_);
         pass();
     }
     void truncate(Truncate truncate) override {
@@ -67,7 +87,7 @@ public:
 
 private:
     void pass() {
-        for (Mutation& m : out_) {
+        for (Mutation& m : out_.rows) {
             next_.change(std::move(m));
         }
     }
@@ -79,7 +99,7 @@ private:
 
     RowStage& stage_;
     ChangeSink& next_;
-    std::vector<Mutation> out_;  // reused from row to row
+    StagedRows out_;  // reused from row to row
 };
 
 }  // namespace rep::source

@@ -43,9 +43,15 @@ Mutation upsert(const std::string& id, Datum v, Datum note = Datum::null()) {
     return m;
 }
 
-// Hands one row change to the stage and flushes, as the sink does at the transaction's end.
-void run(ScriptStage& stage, Mutation m, std::vector<Mutation>& out) {
-    stage.process(std::move(m), out);
+// What the stage hands on, indexed like its rows (most tests tag every row change 0).
+struct Rows : source::StagedRows {
+    Mutation& operator[](size_t i) { return rows.at(i); }
+};
+
+// Hands one row change to the stage and flushes, as the stage thread does at the end of
+// what it took from the queue.
+void run(ScriptStage& stage, Mutation m, Rows& out) {
+    stage.process(std::move(m), 0, out);
     stage.flush(out);
 }
 
@@ -72,7 +78,7 @@ api.configureTargetSchema("db.public", {
 });
 )")});
     ScriptStage stage(us, "db.public");
-    std::vector<Mutation> out;
+    Rows out;
     run(stage, upsert("1", Datum::value("drop")), out);
     EXPECT_TRUE(out.empty());
 
@@ -86,7 +92,7 @@ api.configureTargetSchema("db.public", {
     EXPECT_TRUE(out[0].values[4].absent());                // undefined: not sent
     EXPECT_EQ(out[0].relation->replica_identity, kScriptedIdentity);
 
-    std::vector<Mutation> again;
+    Rows again;
     run(stage, upsert("3", Datum::value("keep")), again);
     EXPECT_EQ(again[0].relation, out[0].relation);  // one layout, one relation
 
@@ -108,7 +114,7 @@ api.configureTargetSchema("db.public", {
 });
 )")});
     ScriptStage stage(us, "db.public");
-    std::vector<Mutation> out;
+    Rows out;
     run(stage, upsert("7", Datum::null(), Datum{}), out);  // note: an unchanged TOAST value
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].values[1].text, R"({"id":"7","v":null})");
@@ -134,7 +140,7 @@ api.configureTargetSchema("db.public", {
     ScriptStage stage(us, "db.public");
     Mutation m = upsert("2", Datum::value("new"));
     m.old_values = {Datum::value("1"), Datum{}, Datum{}};
-    std::vector<Mutation> out;
+    Rows out;
     run(stage, m, out);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[0].kind, MutationKind::kDelete);
@@ -160,7 +166,7 @@ api.configureTargetSchema("db.public", {
 });
 )")});
     ScriptStage stage(us, "db.public");
-    std::vector<Mutation> out;
+    Rows out;
     try {
         run(stage, upsert("5", Datum::value("luck")), out);
         FAIL() << "no error";
@@ -198,13 +204,15 @@ api.configureTargetSchema("db.public", {
 )")});
     ScriptStage stage(us, "db.public", nullptr, 4);
     const std::string tricky = "q\"b\\s\nl\x01c é 😀 \u2028";
-    std::vector<Mutation> out;
-    stage.process(upsert("1", Datum::value(tricky)), out);
-    stage.process(upsert("2", Datum::value("skip")), out);
-    stage.process(upsert("3", Datum::value("c")), out);
+    Rows out;
+    // Tagged as the stage thread tags them: by the queue item (transaction) they came in.
+    stage.process(upsert("1", Datum::value(tricky)), 10, out);
+    stage.process(upsert("2", Datum::value("skip")), 11, out);
+    stage.process(upsert("3", Datum::value("c")), 11, out);
     EXPECT_TRUE(out.empty());  // held back until the batch is full or flushed
-    stage.process(upsert("4", Datum::value("d")), out);
+    stage.process(upsert("4", Datum::value("d")), 12, out);
     ASSERT_EQ(out.size(), 3u);  // a full batch runs at once
+    EXPECT_EQ(out.tags, (std::vector<uint32_t>{10, 11, 12}));  // each row keeps its own
     EXPECT_EQ(out[0].values[0].text, "1");
     EXPECT_EQ(out[0].values[1].text, tricky);        // returned unchanged: the source's text
     EXPECT_EQ(out[0].values[2].text, tricky + "!");  // changed: through JSON both ways
@@ -212,8 +220,8 @@ api.configureTargetSchema("db.public", {
     EXPECT_EQ(out[2].values[0].text, "4");
 
     out.clear();
-    stage.process(upsert("5", Datum::value("e")), out);
-    stage.process(upsert("6", Datum::value("boom")), out);
+    stage.process(upsert("5", Datum::value("e")), 0, out);
+    stage.process(upsert("6", Datum::value("boom")), 0, out);
     try {
         stage.flush(out);
         FAIL() << "no error";
@@ -232,7 +240,7 @@ import * as api from "replicator@v2";
 api.configureTargetSchema("db.public", { onRowUpsert: (row: any) => row, onRowDelete: (row: any) => row });
 )")});
     ScriptStage stage(us, "db.public");
-    std::vector<Mutation> out;
+    Rows out;
     try {
         run(stage, upsert("3", Datum::value("bad \xff byte")), out);
         FAIL() << "no error";
@@ -256,9 +264,9 @@ api.configureTargetSchema("db.public", {
     options.call_limit = std::chrono::milliseconds(200);  // rows yield after 50 ms
     Userscript us(options);
     ScriptStage stage(us, "db.public", nullptr, 16);
-    std::vector<Mutation> out;
+    Rows out;
     for (int i = 1; i <= 10; ++i) {  // 300 ms in all: more than one call may run
-        stage.process(upsert(std::to_string(i), Datum::value("v")), out);
+        stage.process(upsert(std::to_string(i), Datum::value("v")), 0, out);
     }
     stage.flush(out);
     ASSERT_EQ(out.size(), 10u);
@@ -281,7 +289,7 @@ api.configureTargetSchema("db.public", {
     options.memory_limit = size_t{200} << 20;  // more than 100 ms of hoarding: several checks
     Userscript us(options);
     ScriptStage stage(us, "db.public");
-    std::vector<Mutation> out;
+    Rows out;
     try {
         run(stage, upsert("9", Datum::value("v")), out);
         FAIL() << "no error";
@@ -300,7 +308,7 @@ import * as api from "replicator@v2";
 api.configureTargetSchema("elsewhere.public", { onRowUpsert: () => null, onRowDelete: () => null });
 )")});
     ScriptStage stage(us, "db.public");
-    std::vector<Mutation> out;
+    Rows out;
     run(stage, upsert("1", Datum::value("x")), out);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].relation->name, "orders");

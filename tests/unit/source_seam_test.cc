@@ -79,7 +79,7 @@ TEST_F(SeamTest, FullQueueCallsTheWaitingHookUntilStopped) {
 class ExampleStage final : public RowStage {
 public:
     explicit ExampleStage(std::shared_ptr<const Relation> audit) : audit_(std::move(audit)) {}
-    void process(Mutation m, std::vector<Mutation>& out) override {
+    void process(Mutation m, uint32_t tag, StagedRows& out) override {
         if (m.values[1].text == "secret") {
             return;
         }
@@ -89,9 +89,9 @@ public:
         if (std::stoi(m.values[0].text) > 100) {
             Mutation copy = m;
             copy.relation = audit_;
-            out.push_back(std::move(copy));
+            out.add(std::move(copy), tag);
         }
-        out.push_back(std::move(m));
+        out.add(std::move(m), tag);
     }
 
 private:
