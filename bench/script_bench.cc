@@ -8,7 +8,6 @@
 
 #include "script/script_stage.h"
 #include "script/userscript.h"
-
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -97,8 +96,12 @@ void run(benchmark::State& state, int deletes) {
     std::filesystem::remove(path);
 }
 
-void BM_StageUpserts(benchmark::State& state) { run(state, 0); }
-void BM_StageMixed(benchmark::State& state) { run(state, 15); }
+void BM_StageUpserts(benchmark::State& state) {
+    run(state, 0);
+}
+void BM_StageMixed(benchmark::State& state) {
+    run(state, 15);
+}
 BENCHMARK(BM_StageUpserts);
 BENCHMARK(BM_StageMixed);
 

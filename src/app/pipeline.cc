@@ -1,7 +1,6 @@
 #include "app/pipeline.h"
 
 #include "app/signals.h"
-#include "base/error.h"
 #include "sequencer/dispatcher.h"
 #include "source/transaction_emitter.h"
 #include "staging/memo.h"
@@ -147,29 +146,10 @@ void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<
             }
             items.push_back(std::move(*item));
         }
-        // The row changes of all of them go through the stage together, tagged with their
-        // item, so the script runs in batches larger than one transaction; each item then
-        // gets back the rows of its own tag. Nothing is handed on before the last answer, so
-        // a script error leaves every item of this take unapplied.
-        staged.clear();
-        for (size_t i = 0; i < items.size(); ++i) {
-            if (items[i].kind == ChangeItem::Kind::kChanges) {
-                for (Mutation& m : items[i].mutations) {
-                    stage->process(std::move(m), static_cast<uint32_t>(i), staged);
-                }
-                items[i].mutations.clear();
-            }
-        }
-        stage->flush(staged);
-        size_t next = 0;  // the first staged row not handed back yet
-        for (size_t i = 0; i < items.size(); ++i) {
-            while (next < staged.size() && staged.tags[next] == i) {
-                items[i].mutations.push_back(std::move(staged.rows[next++]));
-            }
-        }
-        if (next != staged.size()) {
-            throw fatal("the row stage answered out of the order of the source's row changes");
-        }
+        // The row changes of all of them go through the stage together, so the script runs
+        // in batches larger than one transaction. Nothing is handed on before the last
+        // answer, so a script error leaves every item of this take unapplied.
+        source::run_items(*stage, items, staged);
         for (ChangeItem& item : items) {
             if (item.kind == ChangeItem::Kind::kChanges && item.mutations.empty()) {
                 continue;  // every row dropped: the transaction's framing goes on without it

@@ -235,7 +235,8 @@ bool JsContext::int32s(JSValueRef v, std::vector<int32_t>& out) const {
     size_t n = JSObjectGetTypedArrayLength(ctx_, array, nullptr);
     // The start of the array's buffer (so `v` must start there: a whole array, or a
     // subarray from 0); good only until the next call into the engine, so copied at once.
-    const auto* first = static_cast<const int32_t*>(JSObjectGetTypedArrayBytesPtr(ctx_, array, nullptr));
+    const auto* first =
+        static_cast<const int32_t*>(JSObjectGetTypedArrayBytesPtr(ctx_, array, nullptr));
     if (first == nullptr && n > 0) {
         return false;
     }

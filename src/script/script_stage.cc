@@ -245,9 +245,8 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         int layout = codes_[p + 2];
         p += 3;
         auto names = out_names_.find(layout);
-        if (at >= pending_.size() || table < 0 ||
-            static_cast<size_t>(table) > strings_.size() || names == out_names_.end() ||
-            p + names->second.size() > codes_.size()) {
+        if (at >= pending_.size() || table < 0 || static_cast<size_t>(table) > strings_.size() ||
+            names == out_names_.end() || p + names->second.size() > codes_.size()) {
             throw malformed("a row's index, table or layout");
         }
         const Pending& pending = pending_[at];
@@ -271,8 +270,8 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
                 throw malformed("a value's code");
             }
         }
-        result.relation = relation_for(
-            m.relation, table == 0 ? m.relation->name : strings_[table - 1], layout);
+        result.relation =
+            relation_for(m.relation, table == 0 ? m.relation->name : strings_[table - 1], layout);
         out.add(std::move(result), pending.tag);
     }
     return done;

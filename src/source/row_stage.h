@@ -1,8 +1,10 @@
 #pragma once
 
+#include "core/change_item.h"
 #include "core/mutation.h"
 #include "source/change_sink.h"
 
+#include <deque>
 #include <vector>
 
 namespace rep::source {
@@ -53,6 +55,14 @@ public:
         out.add(std::move(mutation), tag);
     }
 };
+
+// Runs the row changes of every item of `items` (as the stage thread takes them from the
+// reader's queue, transactions and their framing in order) through `stage` in one go, so
+// its batches can span many transactions, and puts the rows that replace them back into
+// the items they came in. A kChanges item whose rows were all dropped is left empty. Throws
+// what the stage throws; then no item holds rows of the stage's making. `scratch` is reused
+// from call to call.
+void run_items(RowStage& stage, std::deque<ChangeItem>& items, StagedRows& scratch);
 
 // A ChangeSink that runs each row change through a stage and hands the result to `next`.
 class StagedSink final : public ChangeSink {

@@ -211,7 +211,7 @@ api.configureTargetSchema("db.public", {
     stage.process(upsert("3", Datum::value("c")), 11, out);
     EXPECT_TRUE(out.empty());  // held back until the batch is full or flushed
     stage.process(upsert("4", Datum::value("d")), 12, out);
-    ASSERT_EQ(out.size(), 3u);  // a full batch runs at once
+    ASSERT_EQ(out.size(), 3u);                                 // a full batch runs at once
     EXPECT_EQ(out.tags, (std::vector<uint32_t>{10, 11, 12}));  // each row keeps its own
     EXPECT_EQ(out[0].values[0].text, "1");
     EXPECT_EQ(out[0].values[1].text, tricky);        // returned unchanged: the source's text

@@ -134,5 +134,102 @@ TEST_F(SeamTest, PassThroughStageChangesNothing) {
     EXPECT_EQ(got[1].mutations[0].values[1].text, "a");
 }
 
+// Holds every row change back until flush(), as the userscript stage holds a batch; with
+// `misorder`, answers the last two the wrong way round.
+class HoldingStage final : public RowStage {
+public:
+    explicit HoldingStage(bool misorder = false) : misorder_(misorder) {}
+    void process(Mutation m, uint32_t tag, StagedRows& /*out*/) override {
+        held_.add(std::move(m), tag);
+    }
+    void flush(StagedRows& out) override {
+        if (misorder_ && held_.size() >= 2) {
+            std::swap(held_.tags[held_.size() - 1], held_.tags[held_.size() - 2]);
+        }
+        for (size_t i = 0; i < held_.size(); ++i) {
+            out.add(std::move(held_.rows[i]), held_.tags[i]);
+        }
+        held_.clear();
+    }
+
+private:
+    bool misorder_;
+    StagedRows held_;
+};
+
+ChangeItem frame(Kind kind) {
+    ChangeItem item;
+    item.kind = kind;
+    return item;
+}
+
+TEST_F(SeamTest, OneBatchServesManyTransactionsAndEachGetsItsOwnRows) {
+    // Three transactions as the stage thread takes them from the reader's queue.
+    std::deque<ChangeItem> taken;
+    taken.push_back(frame(Kind::kBegin));
+    ChangeItem first = frame(Kind::kChanges);
+    first.mutations = {testing::upsert(items, {"1", "a"}), testing::upsert(items, {"2", "secret"}),
+                       testing::upsert(items, {"3", "b"})};
+    taken.push_back(std::move(first));
+    taken.push_back(frame(Kind::kCommit));
+    taken.push_back(frame(Kind::kBegin));
+    ChangeItem dropped = frame(Kind::kChanges);
+    dropped.mutations = {testing::upsert(items, {"4", "secret"})};
+    taken.push_back(std::move(dropped));
+    taken.push_back(frame(Kind::kCommit));
+    taken.push_back(frame(Kind::kBegin));
+    ChangeItem routed = frame(Kind::kChanges);
+    routed.mutations = {testing::upsert(items, {"500", "c"})};
+    taken.push_back(std::move(routed));
+    taken.push_back(frame(Kind::kCommit));
+
+    ExampleStage stage(audit);  // drops "secret", routes ids over 100 to audit as well
+    StagedRows scratch;
+    run_items(stage, taken, scratch);
+    ASSERT_EQ(taken.size(), 9u);  // framing untouched
+    ASSERT_EQ(taken[1].mutations.size(), 2u);
+    EXPECT_EQ(taken[1].mutations[0].values[1].text, "A");
+    EXPECT_EQ(taken[1].mutations[1].values[1].text, "B");
+    EXPECT_TRUE(taken[4].mutations.empty());  // all dropped: the pipeline skips the item
+    ASSERT_EQ(taken[7].mutations.size(), 2u);
+    EXPECT_EQ(taken[7].mutations[0].relation->name, "audit");
+    EXPECT_EQ(taken[7].mutations[1].relation->name, "items");
+
+    // The same with a stage that answers only at flush(): one batch across the three.
+    std::deque<ChangeItem> again;
+    for (int t = 0; t < 3; ++t) {
+        again.push_back(frame(Kind::kBegin));
+        ChangeItem c = frame(Kind::kChanges);
+        c.mutations = {testing::upsert(items, {std::to_string(t), "x"}),
+                       testing::upsert(items, {std::to_string(t + 10), "y"})};
+        again.push_back(std::move(c));
+        again.push_back(frame(Kind::kCommit));
+    }
+    HoldingStage holding;
+    run_items(holding, again, scratch);
+    for (int t = 0; t < 3; ++t) {
+        const auto& rows = again[3 * t + 1].mutations;
+        ASSERT_EQ(rows.size(), 2u);
+        EXPECT_EQ(rows[0].values[0].text, std::to_string(t));
+        EXPECT_EQ(rows[1].values[0].text, std::to_string(t + 10));
+    }
+}
+
+// A stage that answers out of order cannot be put back safely: the error says so and no
+// item keeps rows.
+TEST_F(SeamTest, RowsAnsweredOutOfOrderAreRefused) {
+    std::deque<ChangeItem> taken;
+    for (int t = 0; t < 2; ++t) {
+        ChangeItem c = frame(Kind::kChanges);
+        c.mutations = {testing::upsert(items, {std::to_string(t), "x"})};
+        taken.push_back(std::move(c));
+    }
+    HoldingStage misordering(true);
+    StagedRows scratch;
+    EXPECT_THROW(run_items(misordering, taken, scratch), Error);
+    EXPECT_TRUE(taken[0].mutations.empty());
+    EXPECT_TRUE(taken[1].mutations.empty());
+}
+
 }  // namespace
 }  // namespace rep::source
