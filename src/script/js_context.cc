@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <unicode/ustring.h>
 
 // JavaScriptCore's execution time limit (JSContextRefPrivate.h, which WebKitGTK does not
 // install): exported by libjavascriptcoregtk with this signature since WebKit 2013. When the
@@ -175,6 +176,41 @@ size_t JsContext::heap_bytes(JSContextRef ctx) {
 JSValueRef JsContext::string(const std::string& s) const {
     JsString str(s);
     return JSValueMakeString(ctx_, str.get());
+}
+
+std::optional<JSValueRef> JsContext::utf8_text(std::string_view s) {
+    if (s.size() > static_cast<size_t>(INT32_MAX)) {
+        return std::nullopt;
+    }
+    // JSC's own UTF-8 entry point stops at a NUL and converts byte by byte; ICU's converter
+    // takes the length and runs through ASCII quickly. UTF-16 never has more units than
+    // UTF-8 has bytes.
+    utf16_.resize(s.size());
+    int32_t length = 0;
+    UErrorCode status = U_ZERO_ERROR;
+    u_strFromUTF8(utf16_.data(), static_cast<int32_t>(utf16_.size()), &length, s.data(),
+                  static_cast<int32_t>(s.size()), &status);
+    if (U_FAILURE(status)) {
+        return std::nullopt;
+    }
+    JSStringRef str =
+        JSStringCreateWithCharacters(reinterpret_cast<const JSChar*>(utf16_.data()), length);
+    JSValueRef v = JSValueMakeString(ctx_, str);
+    JSStringRelease(str);
+    return v;
+}
+
+bool JsContext::is_utf8(std::string_view s) {
+    if (s.size() > static_cast<size_t>(INT32_MAX)) {
+        return false;
+    }
+    // Pre-flighting (no room to write) reports an ill-formed sequence as such, and anything
+    // convertible as a lack of room.
+    int32_t length = 0;
+    UErrorCode status = U_ZERO_ERROR;
+    u_strFromUTF8(nullptr, 0, &length, s.data(), static_cast<int32_t>(s.size()), &status);
+    return status == U_BUFFER_OVERFLOW_ERROR || status == U_STRING_NOT_TERMINATED_WARNING ||
+           U_SUCCESS(status);
 }
 
 std::string JsContext::to_string(JSValueRef v) const {

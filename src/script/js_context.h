@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rep::script {
@@ -77,6 +78,10 @@ public:
 
     // --- values ------------------------------------------------------------------------
     JSValueRef string(const std::string& s) const;
+    // A string from UTF-8 text of any content (NULs included), converted to UTF-16 here;
+    // nullopt if `s` is not valid UTF-8.
+    std::optional<JSValueRef> utf8_text(std::string_view s);
+    static bool is_utf8(std::string_view s);
     JSValueRef null() const { return JSValueMakeNull(ctx_); }
     JSValueRef undefined() const { return JSValueMakeUndefined(ctx_); }
     std::string to_string(JSValueRef v) const;  // String(v)
@@ -141,6 +146,7 @@ private:
     JSGlobalContextRef ctx_;
     JSClassRef native_class_;
     JsString length_key_{"length"};
+    std::u16string utf16_;  // utf8_text's, reused
 };
 
 std::string to_std_string(JSStringRef s);

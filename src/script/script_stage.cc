@@ -123,7 +123,7 @@ void ScriptStage::process(Mutation mutation, uint32_t tag, source::StagedRows& o
         }
     }
     add(index, m.kind, false, layout, tag);
-    if (pending_.size() >= batch_rows_) {
+    if (pending_.size() >= batch_rows_ || input_.size() >= kBatchBytes) {
         run_batch(out);
     }
 }
@@ -173,10 +173,17 @@ void ScriptStage::run_batch(source::StagedRows& out) {
     size_t done = 0;
     while (done < pending_.size()) {
         JsError error;
-        auto answer =
-            done == 0 ? js.call(run_, {js.string(input_)}, &error, batch_)
-                      : js.call(resume_, {JSValueMakeNumber(js.ctx(), static_cast<double>(done))},
-                                &error, batch_);
+        std::optional<JSValueRef> answer;
+        if (done == 0) {
+            std::optional<JSValueRef> text = js.utf8_text(input_);
+            if (!text) {
+                abandon(not_utf8());  // the batch never reached a handler
+            }
+            answer = js.call(run_, {*text}, &error, batch_);
+        } else {
+            answer = js.call(resume_, {JSValueMakeNumber(js.ctx(), static_cast<double>(done))},
+                             &error, batch_);
+        }
         if (!answer) {
             fail(SIZE_MAX, &error);  // stopped by the time limit, or the engine failed
         }
@@ -278,13 +285,37 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
 }
 
 void ScriptStage::fail(size_t at, const JsError* error) {
-    Error e = failure(at, error);
+    abandon(failure(at, error));
+}
+
+void ScriptStage::abandon(const Error& e) {
     // Nothing of the batch goes on; the stage starts afresh (the source sends the
     // transaction again after a restart).
     pending_.clear();
     mutations_.clear();
     input_.clear();
     throw e;
+}
+
+Error ScriptStage::not_utf8() const {
+    for (const Pending& p : pending_) {
+        const Relation& rel = *p.layout->relation;
+        const std::vector<Datum>& values = values_of(p);
+        for (size_t c = 0; c < values.size() && c < rel.columns.size(); ++c) {
+            if (values[c].kind == Datum::Kind::kText && !JsContext::is_utf8(values[c].text)) {
+                return fatal(fmt::format(
+                    "--userscript {}: the value of column \"{}\" of source table {}.{} (row {}) "
+                    "is not valid UTF-8 text, so it could not be handed to the engine; values "
+                    "must be UTF-8 text for the script to see them",
+                    script_.name(), rel.columns[c].name, rel.schema, rel.name, describe_key(p)));
+            }
+        }
+    }
+    const Pending& p = pending_.back();  // batches end once past kBatchBytes: this row is it
+    return fatal(fmt::format(
+        "--userscript {}: a row change of source table {}.{} (row {}) could not be handed to "
+        "the engine: its values are more than one JavaScript string holds (2 GiB)",
+        script_.name(), p.layout->relation->schema, p.layout->relation->name, describe_key(p)));
 }
 
 Error ScriptStage::failure(size_t at, const JsError* error) {
@@ -296,11 +327,10 @@ Error ScriptStage::failure(size_t at, const JsError* error) {
     }
     std::string kind = js.to_string(js.get(state, "kind"));
     if (at == SIZE_MAX) {
-        // The batch never reached a handler: the engine could not take its text (the UTF-8
-        // conversion of a value that is not UTF-8 gives an empty string).
+        // The batch failed before its first handler (the engine could not parse its text).
         return fatal(fmt::format(
             "--userscript {}: a batch of {} row changes (the first from table {}.{}, row {}) "
-            "could not be handed to the engine{}; the rows' values must be valid UTF-8 text",
+            "could not be handed to the engine{}",
             script_.name(), pending_.size(), pending_[0].layout->relation->schema,
             pending_[0].layout->relation->name, describe_key(pending_[0]),
             error != nullptr ? ": " + error->describe() : ""));

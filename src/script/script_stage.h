@@ -29,11 +29,12 @@ namespace rep::script {
 // String(), objects and arrays as JSON). A source UPDATE that changes the key reaches the
 // script as onRowDelete of the old key, then onRowUpsert of the new row.
 //
-// Rows cross into the engine in batches (up to `batch_rows`, one JSON text each way; see
-// makeBatchStage in prelude.js), so the cost of entering the engine is paid per batch: the
-// stage holds rows back until the batch is full or flush() is called, which the StagedSink
-// does before every transaction boundary, truncate and keepalive. A value the handler
-// returns unchanged is written from the source's own text.
+// Rows cross into the engine in batches (up to `batch_rows`: one JSON text in, one array of
+// numbers back; see makeBatchStage in prelude.js), so the cost of entering the engine is
+// paid per batch: the stage holds rows back until the batch is full or flush() is called,
+// which the stage thread does once for all it took from the queue (run_items, many
+// transactions; every row comes back with the tag it went in with). A value the handler
+// returns unchanged, or under another name, is written from the source's own text.
 //
 // A handler that throws, runs past the time limit or answers something else stops
 // replication with an error naming the script's position, the table and the row's key; the
@@ -41,6 +42,9 @@ namespace rep::script {
 class ScriptStage final : public source::RowStage {
 public:
     static constexpr size_t kBatchRows = 256;
+    // A batch also ends once its text is this long, so only a single row change can pass
+    // what one JavaScript string holds.
+    static constexpr size_t kBatchBytes = size_t{16} << 20;
 
     // `target_schema` exactly as --targetSchema gives it. The script and the probe (if any,
     // for the script_* metrics) must outlive the stage.
@@ -79,6 +83,10 @@ private:
     // Turns one answer into mutations; returns the rows done.
     size_t take_answer(JSValueRef answer, source::StagedRows& out, std::vector<bool>& produced);
     [[noreturn]] void fail(size_t at, const JsError* error);
+    // Drops the batch and throws `e`.
+    [[noreturn]] void abandon(const Error& e);
+    // The error for a batch whose text is not UTF-8: names the first value that is not.
+    Error not_utf8() const;
     // The error for row `at` of the batch (SIZE_MAX: the one the batch's state names).
     Error failure(size_t at, const JsError* error);
     const std::vector<Datum>& values_of(const Pending& p) const;
