@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+
 namespace rep::metrics {
 
 int64_t now_us() {
@@ -252,6 +254,27 @@ void Probe::script_call(ScriptSeries* series, double seconds, ScriptOutcome outc
             series->errors->Increment();
             break;
     }
+}
+
+void Probe::script_calls(ScriptSeries* series, double seconds, uint64_t processed,
+                         uint64_t filtered) {
+    uint64_t calls = processed + filtered;
+    if (calls == 0) {
+        return;
+    }
+    series->invocations->Increment(static_cast<double>(calls));
+    series->processed->Increment(static_cast<double>(processed));
+    series->filtered->Increment(static_cast<double>(filtered));
+    // The bucket Observe() would pick (the first bound at or above the value), once per call.
+    auto in_bucket = [&](double value) {
+        std::vector<double> increments(kLatencyBuckets.size() + 1, 0);
+        increments[static_cast<size_t>(
+            std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), value) -
+            kLatencyBuckets.begin())] = static_cast<double>(calls);
+        return increments;
+    };
+    series->exec->ObserveMultiple(in_bucket(seconds), seconds * static_cast<double>(calls));
+    series->wait->ObserveMultiple(in_bucket(0), 0);
 }
 
 void Probe::set_active(bool active) {

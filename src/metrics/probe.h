@@ -90,6 +90,9 @@ public:
     // failed.
     enum class ScriptOutcome { kProcessed, kFiltered, kError };
     void script_call(ScriptSeries* series, double seconds, ScriptOutcome outcome);
+    // `processed + filtered` handler calls of `seconds` each (a batch's time shared out),
+    // counted at once.
+    void script_calls(ScriptSeries* series, double seconds, uint64_t processed, uint64_t filtered);
     // Closes a utilization window (the monitor calls it every second), so that scrapes and
     // snapshots read the same core_parallelism_utilization_percent.
     void tick();

@@ -7,23 +7,46 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <functional>
 
 namespace rep::script {
 namespace {
 
+// Whether any of the eight bytes of `w` is below 0x20, a quote or a backslash: the bytes
+// JSON must escape. (A byte b is below 0x20 when b - 0x20 borrows, i.e. sets the high bit,
+// while b itself has it clear; a byte equal to q is zero after ^ q, and then b - 1 borrows.)
+bool needs_escape(uint64_t w) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    return (((w - 0x20 * kOnes) & ~w & kHigh) | zero_byte(w ^ ('"' * kOnes)) |
+            zero_byte(w ^ ('\\' * kOnes))) != 0;
+}
+
 // Appends `s` as a JSON string. Values are UTF-8 text (the sources render them so), which
 // JSON carries as it is; only quotes, backslashes and control characters need escapes.
+// Eight bytes at a time are checked for those, so most text is copied in one piece.
 void append_json(std::string& out, const std::string& s) {
     out += '"';
     size_t run = 0;  // start of the characters not yet copied
-    for (size_t i = 0; i < s.size(); ++i) {
+    size_t i = 0;
+    while (i < s.size()) {
+        if (i + 8 <= s.size()) {
+            uint64_t w = 0;
+            std::memcpy(&w, s.data() + i, 8);
+            if (!needs_escape(w)) {
+                i += 8;
+                continue;
+            }
+        }
         auto c = static_cast<unsigned char>(s[i]);
         if (c != '"' && c != '\\' && c >= 0x20) {
+            ++i;
             continue;
         }
         out.append(s, run, i - run);
-        run = i + 1;
+        run = ++i;
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
@@ -136,9 +159,10 @@ void ScriptStage::flush(source::StagedRows& out) {
 
 void ScriptStage::add(size_t mutation, MutationKind kind, bool old_values, SourceLayout& layout,
                       uint32_t tag) {
-    Pending p{mutation, kind, old_values, &layout, tag};
+    Pending p{mutation, kind, old_values, &layout, tag, slots_};
     const Relation& rel = *layout.relation;
     const std::vector<Datum>& values = values_of(p);
+    slots_ += values.size();
     bool upsert = kind == MutationKind::kUpsert;
     input_ += input_.empty() ? "[[" : ",[";
     char id[16];
@@ -163,6 +187,18 @@ void ScriptStage::add(size_t mutation, MutationKind kind, bool old_values, Sourc
 const std::vector<Datum>& ScriptStage::values_of(const Pending& p) const {
     const Mutation& m = mutations_[p.mutation];
     return p.old_values ? m.old_values : m.values;
+}
+
+std::vector<Datum>& ScriptStage::values_of(const Pending& p) {
+    Mutation& m = mutations_[p.mutation];
+    return p.old_values ? m.old_values : m.values;
+}
+
+void ScriptStage::clear_batch() {
+    pending_.clear();
+    mutations_.clear();
+    input_.clear();
+    slots_ = 0;
 }
 
 void ScriptStage::run_batch(source::StagedRows& out) {
@@ -194,17 +230,28 @@ void ScriptStage::run_batch(source::StagedRows& out) {
         double each =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() /
             static_cast<double>(pending_.size());
-        using Outcome = metrics::Probe::ScriptOutcome;
+        // Counted per series (a batch holds rows of a few tables), not per row.
+        struct Calls {
+            metrics::Probe::ScriptSeries* series;
+            uint64_t processed = 0, filtered = 0;
+        };
+        std::vector<Calls> calls;
         for (size_t i = 0; i < pending_.size(); ++i) {
             const Pending& p = pending_[i];
-            probe_->script_call(
-                p.kind == MutationKind::kUpsert ? p.layout->on_upsert : p.layout->on_delete, each,
-                produced[i] ? Outcome::kProcessed : Outcome::kFiltered);
+            auto* series =
+                p.kind == MutationKind::kUpsert ? p.layout->on_upsert : p.layout->on_delete;
+            auto it = std::find_if(calls.begin(), calls.end(),
+                                   [&](const Calls& c) { return c.series == series; });
+            if (it == calls.end()) {
+                it = calls.insert(calls.end(), Calls{series});
+            }
+            ++(produced[i] ? it->processed : it->filtered);
+        }
+        for (const Calls& c : calls) {
+            probe_->script_calls(c.series, each, c.processed, c.filtered);
         }
     }
-    pending_.clear();
-    mutations_.clear();
-    input_.clear();
+    clear_batch();
 }
 
 size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
@@ -241,6 +288,24 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
             strings_.push_back(js.to_string(js.at(texts, static_cast<unsigned>(i))));
         }
     }
+    // A value that goes out once moves from its source row (the row is done with); one that
+    // goes out more often (rows fanned out) is copied. Codes >= 1 name the row's own values.
+    uses_.assign(slots_, 0);
+    for (size_t p = 3; p + 3 <= codes_.size();) {
+        auto at = static_cast<size_t>(codes_[p]);
+        auto names = out_names_.find(codes_[p + 2]);
+        if (at >= pending_.size() || names == out_names_.end()) {
+            break;  // malformed: the pass below says so
+        }
+        p += 3;
+        size_t n = values_of(pending_[at]).size();
+        for (size_t c = 0; c < names->second.size() && p < codes_.size(); ++c, ++p) {
+            if (codes_[p] > 0 && static_cast<size_t>(codes_[p]) <= n) {
+                uint8_t& uses = uses_[pending_[at].first_slot + codes_[p] - 1];
+                uses = uses < 2 ? uses + 1 : 2;
+            }
+        }
+    }
     // Per row: index, table, layout, then one code per column (prelude.js, makeBatchStage).
     size_t p = 3;
     while (p < codes_.size()) {
@@ -258,7 +323,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         }
         const Pending& pending = pending_[at];
         const Mutation& m = mutations_[pending.mutation];
-        const std::vector<Datum>& values = values_of(pending);
+        std::vector<Datum>& values = values_of(pending);
         produced[at] = true;
         Mutation result;
         result.kind = pending.kind;
@@ -266,7 +331,12 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         for (size_t c = 0; c < names->second.size(); ++c, ++p) {
             int32_t code = codes_[p];
             if (code > 0 && static_cast<size_t>(code) <= values.size()) {
-                result.values.push_back(values[code - 1]);  // the source's own text
+                // The source's own text.
+                if (uses_[pending.first_slot + code - 1] == 1) {
+                    result.values.push_back(std::move(values[code - 1]));
+                } else {
+                    result.values.push_back(values[code - 1]);
+                }
             } else if (code == 0) {
                 result.values.emplace_back();  // not sent: the target keeps its value
             } else if (code == -1) {
@@ -291,9 +361,7 @@ void ScriptStage::fail(size_t at, const JsError* error) {
 void ScriptStage::abandon(const Error& e) {
     // Nothing of the batch goes on; the stage starts afresh (the source sends the
     // transaction again after a restart).
-    pending_.clear();
-    mutations_.clear();
-    input_.clear();
+    clear_batch();
     throw e;
 }
 

@@ -72,7 +72,8 @@ private:
         MutationKind kind;
         bool old_values;  // the delete of a key change: the mutation's old values
         SourceLayout* layout;
-        uint32_t tag;  // the caller's, for every row that replaces this one
+        uint32_t tag;       // the caller's, for every row that replaces this one
+        size_t first_slot;  // its values' first place in uses_
     };
 
     SourceLayout& layout_of(const std::shared_ptr<const Relation>& rel);
@@ -90,6 +91,8 @@ private:
     // The error for row `at` of the batch (SIZE_MAX: the one the batch's state names).
     Error failure(size_t at, const JsError* error);
     const std::vector<Datum>& values_of(const Pending& p) const;
+    std::vector<Datum>& values_of(const Pending& p);
+    void clear_batch();
     std::shared_ptr<const Relation> relation_for(const std::shared_ptr<const Relation>& source,
                                                  const std::string& table, int layout);
     std::shared_ptr<const Relation> make_relation(const Relation& source, const std::string& table,
@@ -109,7 +112,9 @@ private:
     std::unordered_map<const Relation*, SourceLayout> layouts_;
     std::vector<Mutation> mutations_;  // of the batch
     std::vector<Pending> pending_;
-    std::string input_;                                            // the batch as JSON
+    std::string input_;          // the batch as JSON
+    size_t slots_ = 0;           // values of the batch's rows
+    std::vector<uint8_t> uses_;  // per value of the batch, how often the answer uses it (<= 2)
     std::unordered_map<int, std::vector<std::string>> out_names_;  // answer layouts
     struct AnswerKeys {  // where the batch object keeps an answer's texts and layouts
         JsString s{"s"}, l{"l"};

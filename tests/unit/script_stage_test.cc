@@ -203,7 +203,9 @@ api.configureTargetSchema("db.public", {
 });
 )")});
     ScriptStage stage(us, "db.public", nullptr, 4);
-    const std::string tricky = "q\"b\\s\nl\x01c é 😀 \u2028";
+    // Escapes inside and across eight-byte words, and long runs without any.
+    const std::string tricky = "q\"b\\s\nl\x01c é 😀 \u2028" + std::string(13, 'x') + "\"" +
+                               std::string(9, 'y') + "\x1f\\" + std::string(16, 'z');
     Rows out;
     // Tagged as the stage thread tags them: by the queue item (transaction) they came in.
     stage.process(upsert("1", Datum::value(tricky)), 10, out);
