@@ -27,11 +27,21 @@ struct Datum {
 };
 
 struct SourceColumn {
-    std::string name;
+    std::string name;  // as the target spells it
     uint32_t type_oid = 0;
     int32_t type_mod = -1;
     bool is_key = false;  // part of the source's replica identity
+    // As the source spells it, where that differs (Oracle's upper case): what a userscript
+    // sees. Empty: `name`.
+    std::string source_name;
+
+    const std::string& script_name() const { return source_name.empty() ? name : source_name; }
 };
+
+// The target's spelling of a name from a source whose unquoted names are upper case
+// (Oracle), as PostgreSQL and CockroachDB fold unquoted names: an all upper-case name in lower
+// case, any other (created quoted, such as "camelCase") as it is.
+std::string fold_upper_case(const std::string& name);
 
 // A source table's layout as last announced by the source. Immutable once built: a schema
 // change produces a new Relation, so mutations decoded earlier keep the layout they were
@@ -42,8 +52,12 @@ inline constexpr char kScriptedIdentity = 's';
 
 struct Relation {
     uint32_t id = 0;
-    std::string schema;
+    std::string schema;  // as the target spells them
     std::string name;
+    // As the source spells them, where that differs (Oracle): what a userscript sees, and
+    // then names it gives back are folded (fold_upper_case) for the target. Empty: none.
+    std::string source_schema;
+    std::string source_name;
     char replica_identity = 'd';
     std::vector<SourceColumn> columns;
     uint64_t version = 0;  // increases every time the source re-announces any relation

@@ -6,6 +6,7 @@
 #include "script/write_ops.h"
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -74,6 +75,23 @@ ApplyHandlers::Table& ApplyHandlers::table(const target::TargetTable& target) {
     for (const std::string& name : candidates) {
         if ((t.handlers = us.table_handlers(name))) {
             break;
+        }
+    }
+    if (!t.handlers) {
+        // MOLT compares names regardless of case, so its Oracle scripts name EMPLOYEES for
+        // the target's employees: a name that matches only so is taken after exact ones.
+        auto lower = [](std::string v) {
+            std::transform(v.begin(), v.end(), v.begin(), [](char c) {
+                return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+            });
+            return v;
+        };
+        for (const std::string& configured : us.configured_tables()) {
+            for (const std::string& name : candidates) {
+                if (!t.handlers && lower(configured) == lower(name)) {
+                    t.handlers = us.table_handlers(configured);
+                }
+            }
         }
     }
     for (size_t i = 0; i < target.columns.size(); ++i) {

@@ -5,7 +5,7 @@ declare module "replicator@v2" {
   /** A column value. Numbers arrive as strings, so they never lose precision. */
   type RowValue = string | boolean | null | Row | Array<RowValue>;
   type Row = { [column: string]: RowValue };
-  /** meta.schema: the target schema; meta.table: the source table. */
+  /** meta.schema: the target schema; meta.table: the source table (Oracle's spelling on oraclelogminer). */
   type Metadata = Row & { schema: string; table: string; sourceSchema?: string };
   /** A row, {targetTable: rows} to route or fan out, or null (or undefined) to drop it. */
   type Answer = Row | Record<string, Row[]> | null | undefined;

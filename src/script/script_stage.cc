@@ -103,13 +103,16 @@ ScriptStage::SourceLayout& ScriptStage::layout_of(const std::shared_ptr<const Re
     JsContext& js = script_.js();
     std::vector<JSValueRef> names;
     names.reserve(rel->columns.size());
+    // The names as the source spells them (Oracle's upper case, as MOLT's Oracle scripts
+    // expect); make_relation folds what the script gives back.
     for (const SourceColumn& c : rel->columns) {
-        names.push_back(js.string(c.name));
+        names.push_back(js.string(c.script_name()));
     }
     JsError error;
     if (!js.call(register_,
-                 {JSValueMakeNumber(js.ctx(), l.id), js.array(names), js.string(rel->name),
-                  js.string(rel->schema)},
+                 {JSValueMakeNumber(js.ctx(), l.id), js.array(names),
+                  js.string(rel->source_name.empty() ? rel->name : rel->source_name),
+                  js.string(rel->source_schema.empty() ? rel->schema : rel->source_schema)},
                  &error, batch_)) {
         throw fatal("userscript stage: " + error.describe());
     }
@@ -347,8 +350,9 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
                 throw malformed("a value's code");
             }
         }
-        result.relation =
-            relation_for(m.relation, table == 0 ? m.relation->name : strings_[table - 1], layout);
+        result.relation = relation_for(
+            m.relation,
+            table == 0 ? m.relation->name : target_name(*m.relation, strings_[table - 1]), layout);
         out.add(std::move(result), pending.tag);
     }
     return done;
@@ -459,10 +463,11 @@ std::shared_ptr<const Relation> ScriptStage::make_relation(const Relation& sourc
     rel->version = source.version;
     for (const std::string& c : out_names_.at(layout)) {
         SourceColumn col;
-        col.name = c;
+        col.name = target_name(source, c);
         auto same = std::find_if(source.columns.begin(), source.columns.end(),
-                                 [&](const SourceColumn& s) { return s.name == c; });
+                                 [&](const SourceColumn& s) { return s.script_name() == c; });
         if (same != source.columns.end()) {
+            col.name = same->name;
             col.type_oid = same->type_oid;
             col.type_mod = same->type_mod;
             col.is_key = same->is_key && table == source.name;
@@ -473,6 +478,12 @@ std::shared_ptr<const Relation> ScriptStage::make_relation(const Relation& sourc
     // every row must carry it (the apply side checks each row has its key).
     rel->replica_identity = kScriptedIdentity;
     return rel;
+}
+
+std::string ScriptStage::target_name(const Relation& source, const std::string& script_name) {
+    // A source whose names were folded for the target (Oracle) gets the names its script
+    // gives folded the same way: {EMPLOYEES_ARCHIVE: [...]} reaches employees_archive.
+    return source.source_name.empty() ? script_name : fold_upper_case(script_name);
 }
 
 std::string ScriptStage::describe_key(const Pending& p) const {

@@ -20,7 +20,9 @@ namespace rep::script {
 // source and the queue, on a thread of its own (app/pipeline.cc): each row change goes to
 // onRowUpsert or onRowDelete as a plain object of the source's column names and values (every value
 // a string or null: numbers never lose precision), with `meta.schema` = the target schema and
-// `meta.table` = the source table. The handler's answer replaces the row change:
+// `meta.table` = the source table, all as the source spells them (Relation::source_name:
+// Oracle's upper case; names given back are folded for the target, target_name). The
+// handler's answer replaces the row change:
 //   null or undefined   the row change is dropped;
 //   a row object        it goes to the table of the source's name, with the row's columns
 //                       (columns left out are not written);
@@ -97,6 +99,8 @@ private:
                                                  const std::string& table, int layout);
     std::shared_ptr<const Relation> make_relation(const Relation& source, const std::string& table,
                                                   int layout);
+    // The target's spelling of a table or column name the script gave for rows of `source`.
+    static std::string target_name(const Relation& source, const std::string& script_name);
     std::string describe_key(const Pending& p) const;
     const char* handler_of(const Pending& p) const {
         return p.kind == MutationKind::kUpsert ? "onRowUpsert" : "onRowDelete";

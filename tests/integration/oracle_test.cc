@@ -326,7 +326,8 @@ std::string lines_of(const std::string& state, const std::string& table) {
 }
 
 // A userscript runs on oraclelogminer as on the other commands: this one drops every change
-// of table t1 (the names it sees are the target's, folded to lower case) and keeps t2's.
+// of table T1 and rebuilds T2's rows. It sees Oracle's names, as MOLT's Oracle scripts do
+// (EMPLOYEES, not employees), and the names it gives back reach the target folded.
 TEST(Oraclelogminer, UserscriptFiltersATable) {
     Databases db("it_oracle_us", kTables, false);
     SimServer sim(ORACLE_SIM_SERVER, 13, 1);
@@ -336,8 +337,12 @@ TEST(Oraclelogminer, UserscriptFiltersATable) {
     std::string script = harness::write_script("oracle_us", "drop_t1.ts", R"ts(
 import * as api from "replicator@v2";
 api.configureTargetSchema("it_oracle_us.public", {
-  onRowUpsert: (row, meta) => (meta.table === "t1" ? null : row),
-  onRowDelete: (keys, meta) => (meta.table === "t1" ? null : keys),
+  onRowUpsert: (row, meta) => {
+    if (meta.table === "T1") return null;
+    if (!("ID" in row) || "id" in row) throw new Error("not Oracle's names: " + Object.keys(row));
+    return { ID: row.ID, V: row.V };
+  },
+  onRowDelete: (keys, meta) => (meta.table === "T1" ? null : keys),
 });
 )ts");
     Replicator r(args(db, sim, scn, backfill, {"--userscript", script}), fresh_log("it_oracle_us"));

@@ -124,7 +124,9 @@ api.configureTargetTables(["it_ust_fk.public.orders"], {
 // The cookbook's dead-letter queue: onWrite tries the batch under a savepoint; on a NOT NULL
 // violation (SQLSTATE 23502) it rolls back to the savepoint and writes row by row, each
 // under a savepoint of its own, sending the rows the target refuses to a DLQ table. The good
-// rows of the same transaction are applied, and replication goes on.
+// rows of the same transaction are applied, and replication goes on. The script names the
+// table in upper case: MOLT compares names regardless of case (its Oracle scripts spell
+// EMPLOYEES for the target's employees), so the handlers still serve `items`.
 TEST(UserscriptTables, DeadLetterQueueWithSavepoints) {
     Databases db("it_ust_dlq", "CREATE TABLE items(id int PRIMARY KEY, name text);");
     db.target->exec(
@@ -132,7 +134,7 @@ TEST(UserscriptTables, DeadLetterQueueWithSavepoints) {
         "CREATE TABLE dlq(seq serial PRIMARY KEY, stmt text, err text);");
     std::string script = write_script("ust_dlq", "dlq.ts", R"ts(
 import * as api from "replicator@v2";
-api.configureTargetTables(["items"], {
+api.configureTargetTables(["ITEMS"], {
   onWrite: async (rows) => {
     const tx = api.getTX();
     await tx.exec("SAVEPOINT dlq_checkpoint");

@@ -313,6 +313,45 @@ api.configureTargetSchema("db.public", {
     }
 }
 
+// Oracle's layouts carry Oracle's names beside the target's: the script sees Oracle's (as
+// MOLT's Oracle scripts do), and the names it gives back are folded for the target.
+TEST(ScriptStage, OracleScriptsSeeOraclesNamesAndGiveBackFoldedOnes) {
+    auto rel = std::make_shared<Relation>();
+    rel->id = 2;
+    rel->schema = "app";
+    rel->name = "orders";
+    rel->source_schema = "APP";
+    rel->source_name = "ORDERS";
+    rel->columns = {{"id", 0, -1, true, "ID"}, {"camelCase", 0, -1, false, "camelCase"}};
+    std::shared_ptr<const Relation> orders = rel;
+    Userscript us({write_script("oracle.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any, meta: any) => {
+    if (meta.table !== "ORDERS" || meta.sourceSchema !== "APP") throw new Error("meta " + meta.table);
+    if (row.ID === "2") return { ORDERS_ARCHIVE: [{ ID: row.ID, NOTE: "old" }] };
+    return { ...row, ADDED_AT: "now" };
+  },
+  onRowDelete: (row: any) => row,
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    Rows out;
+    Mutation m;
+    m.relation = orders;
+    m.values = {Datum::value("1"), Datum::value("x")};
+    run(stage, m, out);
+    m.values = {Datum::value("2"), Datum::value("y")};
+    run(stage, m, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].relation->name, "orders");
+    EXPECT_EQ(names(out[0]), (std::vector<std::string>{"id", "camelCase", "added_at"}));
+    EXPECT_TRUE(out[0].relation->columns[0].is_key);
+    EXPECT_EQ(out[0].values[0].text, "1");
+    EXPECT_EQ(out[1].relation->name, "orders_archive");
+    EXPECT_EQ(names(out[1]), (std::vector<std::string>{"id", "note"}));
+}
+
 TEST(ScriptStage, OtherSchemasPassThrough) {
     Userscript us({write_script("other.ts", R"(
 import * as api from "replicator@v2";

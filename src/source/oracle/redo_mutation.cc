@@ -36,15 +36,7 @@ Datum datum(const RedoValue& value, const std::string& type) {
 }  // namespace
 
 std::string fold_name(const std::string& oracle_name) {
-    bool upper = std::none_of(oracle_name.begin(), oracle_name.end(),
-                              [](char c) { return c >= 'a' && c <= 'z'; });
-    if (!upper) {
-        return oracle_name;
-    }
-    std::string out = oracle_name;
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-    return out;
+    return fold_upper_case(oracle_name);
 }
 
 OracleTable make_table(const std::string& schema, const std::string& name,
@@ -52,12 +44,14 @@ OracleTable make_table(const std::string& schema, const std::string& name,
     auto relation = std::make_shared<Relation>();
     relation->schema = fold_name(schema);
     relation->name = fold_name(name);
+    relation->source_schema = schema;  // what userscripts see, as MOLT's Oracle scripts do
+    relation->source_name = name;
     OracleTable out;
     out.schema = schema;
     out.name = name;
     bool keyed = false;
     for (const OracleColumn& c : columns) {
-        relation->columns.push_back(SourceColumn{fold_name(c.name), 0, -1, c.key});
+        relation->columns.push_back(SourceColumn{fold_name(c.name), 0, -1, c.key, c.name});
         out.columns.push_back(c.name);
         out.types.push_back(c.type);
         keyed = keyed || c.key;
