@@ -232,8 +232,10 @@
 
   // --- schema-level handlers in batches (script/script_stage.cc) -----------------------------
   // The stage hands the engine many row changes at once as one JSON text, so the cost of
-  // crossing into the engine is paid per batch instead of per row. A row is
-  // [layout, kind (0 upsert, 1 delete), values...] with 0 for a value the source did not send.
+  // crossing into the engine is paid per batch instead of per row: one flat array, each row
+  // layout, kind (0 upsert, 1 delete), then its layout's values in order (a string, null, or
+  // 0 for a value the source did not send). Flat, because JSON.parse then makes one array
+  // per batch instead of one per row.
   // The answer is an Int32Array of codes, or null when the batch failed (the state says
   // why): the rows done, how many texts and new layouts the batch object's `s` and `l` hold
   // (s: [strings], l: [[outLayout, [names]]...], layouts not seen before), then per answer
@@ -268,7 +270,8 @@
     const inputs = [];
     const outs = new Map();  // an answer's column names, joined -> out layout id
     let nextOut = 1;
-    let rows = [];
+    let flat = [];
+    const starts = [];  // each row's first element in flat
     let codes = new Int32Array(4096);
     let n = 0;
     const put = (x) => {
@@ -298,20 +301,22 @@
       n = 3;  // after the counts
       const began = Date.now();
       state.kind = "";
-      for (let i = start; i < rows.length; i++) {
+      for (let i = start; i < starts.length; i++) {
         if (i > start && Date.now() - began > limitMs / 4) return finish(i);
-        const r = rows[i];
-        const L = inputs[r[0]];
+        const b = starts[i];
+        const L = inputs[flat[b]];
+        const width = L.names.length;
+        const v0 = b + 2;  // the row's first value
         const row = {};
-        for (let c = 0; c < L.names.length; c++) {
-          const v = r[c + 2];
+        for (let c = 0; c < width; c++) {
+          const v = flat[v0 + c];
           if (v !== 0) row[L.names[c]] = v;
         }
         const meta = { schema: targetSchema, table: L.table, sourceSchema: L.schema };
         state.at = i;
         let ans;
         try {
-          ans = r[1] === 0 ? onUpsert(row, meta) : onDelete(row, meta);
+          ans = flat[b + 1] === 0 ? onUpsert(row, meta) : onDelete(row, meta);
         } catch (e) {
           state.kind = "throw";
           state.error = e;
@@ -356,16 +361,16 @@
           for (let j = 0; j < names.length; j++) {
             const v = obj[names[j]];
             const c = shape.cols[j];
-            if (c >= 0 && r[c + 2] !== 0 && v === r[c + 2]) {
+            if (c >= 0 && flat[v0 + c] !== 0 && v === flat[v0 + c]) {
               put(c + 1);
               continue;
             }
             switch (typeof v) {
               case "string": {
                 // A value moved to another column (a rename): the same text as an input value.
-                let k = 2;
-                while (k < r.length && r[k] !== v) k++;
-                put(k < r.length ? k - 1 : text(v));
+                let k = 0;
+                while (k < width && flat[v0 + k] !== v) k++;
+                put(k < width ? k + 1 : text(v));
                 break;
               }
               case "undefined": put(0); break;
@@ -387,7 +392,7 @@
           return null;
         }
       }
-      return finish(rows.length);
+      return finish(starts.length);
     };
     return {
       state,
@@ -402,11 +407,13 @@
         state.at = -1;
         state.kind = "";
         try {
-          rows = JSON.parse(text);
+          flat = JSON.parse(text);
         } catch (e) {
           state.kind = "input";
           return null;
         }
+        starts.length = 0;
+        for (let p = 0; p < flat.length; p += 2 + inputs[flat[p]].names.length) starts.push(p);
         return run(0);
       },
       resume(start) { return run(start); },

@@ -167,7 +167,7 @@ void ScriptStage::add(size_t mutation, MutationKind kind, bool old_values, Sourc
     const std::vector<Datum>& values = values_of(p);
     slots_ += values.size();
     bool upsert = kind == MutationKind::kUpsert;
-    input_ += input_.empty() ? "[[" : ",[";
+    input_ += input_.empty() ? '[' : ',';
     char id[16];
     input_.append(id, std::to_chars(id, id + sizeof id, layout.id).ptr);
     input_ += upsert ? ",0" : ",1";
@@ -183,7 +183,6 @@ void ScriptStage::add(size_t mutation, MutationKind kind, bool old_values, Sourc
             append_json(input_, d->text);
         }
     }
-    input_ += ']';
     pending_.push_back(p);
 }
 
