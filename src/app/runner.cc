@@ -320,8 +320,9 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             probe.script_series(table, "onRowDelete");
         }
         for (const std::string& configured : script->configured_tables()) {
-            // Table-level handlers count under the target table's bare name.
-            std::string table = configured.substr(configured.rfind('.') + 1);
+            // Table-level handlers count under the target table's bare name (an all
+            // upper-case name serves the table it folds to, apply_handlers.cc).
+            std::string table = fold_upper_case(configured.substr(configured.rfind('.') + 1));
             auto handlers = script->table_handlers(configured);
             for (auto [fn, name] : {std::pair{handlers->on_upsert, "onRowUpsert"},
                                     std::pair{handlers->on_delete, "onRowDelete"},

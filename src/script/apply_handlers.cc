@@ -6,7 +6,6 @@
 #include "script/write_ops.h"
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -78,17 +77,12 @@ ApplyHandlers::Table& ApplyHandlers::table(const target::TargetTable& target) {
         }
     }
     if (!t.handlers) {
-        // MOLT compares names regardless of case, so its Oracle scripts name EMPLOYEES for
-        // the target's employees: a name that matches only so is taken after exact ones.
-        auto lower = [](std::string v) {
-            std::transform(v.begin(), v.end(), v.begin(), [](char c) {
-                return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
-            });
-            return v;
-        };
+        // MOLT's Oracle scripts name EMPLOYEES for the target's employees: an all upper-case
+        // name also names the table it folds to, as an unquoted name does in SQL. Only so: a
+        // script's "orders" never serves a table "Orders".
         for (const std::string& configured : us.configured_tables()) {
             for (const std::string& name : candidates) {
-                if (!t.handlers && lower(configured) == lower(name)) {
+                if (!t.handlers && configured != name && fold_upper_case(configured) == name) {
                     t.handlers = us.table_handlers(configured);
                 }
             }
@@ -153,12 +147,16 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
     Table& t = table(mapping.target());
     JsContext& js = script().js();
     JSContextRef ctx = js.ctx();
-    // A value returned as it was sent is written from the source's own text.
+    // A value returned as it was sent is written from the source's own text. The values
+    // sent stay reachable from `keep` until they are compared: a handler that drops one could
+    // otherwise let a new value take its address, and be taken for it.
     std::vector<JSValueRef> sent(row.size(), nullptr);
+    JsArrayBuilder keep(ctx);
     JSObjectRef obj = js.object();
     for (size_t i = 0; i < row.size(); ++i) {
         if (!row[i].absent()) {
             sent[i] = row[i].is_null() ? js.null() : js.string(row[i].text);
+            keep.push_back(sent[i]);
             JSObjectSetProperty(ctx, obj, t.names[i], sent[i], kJSPropertyAttributeNone, nullptr);
         }
     }
@@ -215,14 +213,13 @@ bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datu
     JsContext& js = script().js();
     JSContextRef ctx = js.ctx();
     const std::vector<size_t>& pk = mapping.target().pk;
-    std::vector<JSValueRef> values;
-    values.reserve(pk.size());
+    JsArrayBuilder values(ctx);
     for (size_t i : pk) {
         values.push_back(row[i].is_null() ? js.null() : js.string(row[i].text));
     }
     auto key = [&] { return mapping.describe_key(row); };
-    JSValueRef answer = call(t.handlers->on_delete, {js.array(values), meta(t)}, t.on_delete,
-                             "onRowDelete", t, key);
+    JSValueRef answer =
+        call(t.handlers->on_delete, {values.get(), meta(t)}, t.on_delete, "onRowDelete", t, key);
     if (is_nothing(ctx, answer)) {
         return false;
     }

@@ -248,10 +248,6 @@ std::optional<std::string> JsContext::to_json(JSValueRef v) const {
     return out;
 }
 
-JSObjectRef JsContext::array(const std::vector<JSValueRef>& items) const {
-    return JSObjectMakeArray(ctx_, items.size(), items.data(), nullptr);
-}
-
 bool JsContext::is_function(JSValueRef v) const {
     return JSValueIsObject(ctx_, v) && JSObjectIsFunction(ctx_, as_object(v));
 }

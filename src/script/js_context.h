@@ -88,7 +88,6 @@ public:
     // JSON.stringify(v), or nullopt when it has no JSON form (undefined, a function).
     std::optional<std::string> to_json(JSValueRef v) const;
     JSObjectRef object() const { return JSObjectMake(ctx_, nullptr, nullptr); }
-    JSObjectRef array(const std::vector<JSValueRef>& items) const;
     bool is_array(JSValueRef v) const { return JSValueIsArray(ctx_, v); }
     bool is_object(JSValueRef v) const { return JSValueIsObject(ctx_, v); }
     bool is_function(JSValueRef v) const;
@@ -147,6 +146,32 @@ private:
     JSClassRef native_class_;
     JsString length_key_{"length"};
     std::u16string utf16_;  // utf8_text's, reused
+};
+
+// A JavaScript array filled element by element, for values made one after another in C++.
+// The engine's collector finds values only on the stack, in registers and in what they
+// reach, never in a std::vector: a value kept in one while the next is made (which may
+// collect garbage) could be freed, and its address reused by a later value. Each value put
+// here is reachable from the array as soon as it is made, and the array is protected while
+// the builder lives.
+class JsArrayBuilder {
+public:
+    explicit JsArrayBuilder(JSContextRef ctx)
+        : ctx_(ctx), array_(JSObjectMakeArray(ctx, 0, nullptr, nullptr)) {
+        JSValueProtect(ctx_, array_);
+    }
+    ~JsArrayBuilder() { JSValueUnprotect(ctx_, array_); }
+    JsArrayBuilder(const JsArrayBuilder&) = delete;
+    JsArrayBuilder& operator=(const JsArrayBuilder&) = delete;
+
+    void push_back(JSValueRef v) { JSObjectSetPropertyAtIndex(ctx_, array_, size_++, v, nullptr); }
+    JSObjectRef get() const { return array_; }
+    unsigned size() const { return size_; }
+
+private:
+    JSContextRef ctx_;
+    JSObjectRef array_;
+    unsigned size_ = 0;
 };
 
 std::string to_std_string(JSStringRef s);

@@ -145,15 +145,15 @@ JSValueRef ApplyHandlers::tx_query(JsContext& js, const std::vector<JSValueRef>&
             session.execute(sql, params);
             return js.undefined();
         }
-        std::vector<JSValueRef> out;
+        JsArrayBuilder out(js.ctx());
         for (const util::TargetSession::Row& r : session.query(sql, params)) {
-            std::vector<JSValueRef> values;
+            JsArrayBuilder values(js.ctx());
             for (const auto& v : r) {
                 values.push_back(v ? js.string(*v) : js.null());
             }
-            out.push_back(js.array(values));
+            out.push_back(values.get());
         }
-        return js.array(out);
+        return out.get();
     } catch (const Error& e) {
         w.target_error = e;
         if (e.retryable() && !w.retryable_error) {
@@ -188,7 +188,7 @@ JSValueRef ApplyHandlers::tx_columns(JsContext& js) {
             order.push_back(i);
         }
     }
-    std::vector<JSValueRef> out;
+    JsArrayBuilder out(js.ctx());
     for (size_t i : order) {
         const target::TargetColumn& c = t.columns[i];
         JSObjectRef col = js.object();
@@ -199,7 +199,7 @@ JSValueRef ApplyHandlers::tx_columns(JsContext& js) {
         js.set(col, "ignored", JSValueMakeBoolean(js.ctx(), c.generated));
         out.push_back(col);
     }
-    return js.array(out);
+    return out.get();
 }
 
 }  // namespace rep::script

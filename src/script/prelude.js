@@ -301,6 +301,7 @@
       n = 3;  // after the counts
       const began = Date.now();
       state.kind = "";
+      state.at = start;  // a call stopped before its first handler stopped at this row
       for (let i = start; i < starts.length; i++) {
         if (i > start && Date.now() - began > limitMs / 4) return finish(i);
         const b = starts[i];

@@ -101,8 +101,7 @@ ScriptStage::SourceLayout& ScriptStage::layout_of(const std::shared_ptr<const Re
     l.id = static_cast<int>(layouts_.size());
     l.relation = rel;
     JsContext& js = script_.js();
-    std::vector<JSValueRef> names;
-    names.reserve(rel->columns.size());
+    JsArrayBuilder names(js.ctx());
     // The names as the source spells them (Oracle's upper case, as MOLT's Oracle scripts
     // expect); make_relation folds what the script gives back.
     for (const SourceColumn& c : rel->columns) {
@@ -110,7 +109,7 @@ ScriptStage::SourceLayout& ScriptStage::layout_of(const std::shared_ptr<const Re
     }
     JsError error;
     if (!js.call(register_,
-                 {JSValueMakeNumber(js.ctx(), l.id), js.array(names),
+                 {JSValueMakeNumber(js.ctx(), l.id), names.get(),
                   js.string(rel->source_name.empty() ? rel->name : rel->source_name),
                   js.string(rel->source_schema.empty() ? rel->schema : rel->source_schema)},
                  &error, batch_)) {
@@ -223,9 +222,14 @@ void ScriptStage::run_batch(source::StagedRows& out) {
                              &error, batch_);
         }
         if (!answer) {
+            read_layouts();          // what the engine learnt before it stopped, for later batches
             fail(SIZE_MAX, &error);  // stopped by the time limit, or the engine failed
         }
+        size_t before = done;
         done = take_answer(*answer, out, produced);
+        if (done <= before) {
+            abandon(fatal("userscript stage: the engine's answer did not advance the batch"));
+        }
     }
     if (probe_ != nullptr) {
         // One call served the batch: each row is charged its share of the time.
@@ -259,29 +263,23 @@ void ScriptStage::run_batch(source::StagedRows& out) {
 size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
                                 std::vector<bool>& produced) {
     JsContext& js = script_.js();
-    auto malformed = [](const char* what) {
-        return fatal(fmt::format("userscript stage: the engine's answer is malformed ({})", what));
+    // Nothing of a malformed answer goes on (the stage starts afresh, as after any failure).
+    auto malformed = [this](const char* what) {
+        abandon(
+            fatal(fmt::format("userscript stage: the engine's answer is malformed ({})", what)));
     };
     // Copied before anything else calls into the engine.
     if (!js.int32s(answer, codes_)) {
+        read_layouts();
         fail(SIZE_MAX, nullptr);  // no answer: the batch said what went wrong in its state
     }
     if (codes_.size() < 3 || codes_[0] < 0 || static_cast<size_t>(codes_[0]) > pending_.size() ||
         codes_[1] < 0 || codes_[2] < 0) {
-        throw malformed("its counts");
+        malformed("its counts");
     }
     auto done = static_cast<size_t>(codes_[0]);
     if (codes_[2] > 0) {
-        JSObjectRef fresh = js.as_object(js.get(batch_, keys_.l));
-        for (size_t i = 0, n = js.length(fresh); i < n; ++i) {
-            JSObjectRef layout = js.as_object(js.at(fresh, static_cast<unsigned>(i)));
-            JSObjectRef names = js.as_object(js.at(layout, 1));
-            std::vector<std::string> columns;
-            for (size_t c = 0, k = js.length(names); c < k; ++c) {
-                columns.push_back(js.to_string(js.at(names, static_cast<unsigned>(c))));
-            }
-            out_names_[static_cast<int>(js.number(js.at(layout, 0)))] = std::move(columns);
-        }
+        read_layouts();
     }
     strings_.clear();
     if (codes_[1] > 0) {
@@ -312,7 +310,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
     size_t p = 3;
     while (p < codes_.size()) {
         if (p + 3 > codes_.size()) {
-            throw malformed("a row cut short");
+            malformed("a row cut short");
         }
         auto at = static_cast<size_t>(codes_[p]);
         int32_t table = codes_[p + 1];
@@ -321,7 +319,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         auto names = out_names_.find(layout);
         if (at >= pending_.size() || table < 0 || static_cast<size_t>(table) > strings_.size() ||
             names == out_names_.end() || p + names->second.size() > codes_.size()) {
-            throw malformed("a row's index, table or layout");
+            malformed("a row's index, table or layout");
         }
         const Pending& pending = pending_[at];
         const Mutation& m = mutations_[pending.mutation];
@@ -346,7 +344,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
             } else if (code <= -2 && static_cast<uint64_t>(-2 - int64_t{code}) < strings_.size()) {
                 result.values.push_back(Datum::value(strings_[-2 - int64_t{code}]));
             } else {
-                throw malformed("a value's code");
+                malformed("a value's code");
             }
         }
         result.relation = relation_for(
@@ -355,6 +353,22 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         out.add(std::move(result), pending.tag);
     }
     return done;
+}
+
+void ScriptStage::read_layouts() {
+    // The answer layouts the engine numbered in this call (the batch object's `l`): they are
+    // known to the engine from now on, whether or not the call went on to fail.
+    JsContext& js = script_.js();
+    JSObjectRef fresh = js.as_object(js.get(batch_, keys_.l));
+    for (size_t i = 0, n = js.length(fresh); i < n; ++i) {
+        JSObjectRef layout = js.as_object(js.at(fresh, static_cast<unsigned>(i)));
+        JSObjectRef names = js.as_object(js.at(layout, 1));
+        std::vector<std::string> columns;
+        for (size_t c = 0, k = js.length(names); c < k; ++c) {
+            columns.push_back(js.to_string(js.at(names, static_cast<unsigned>(c))));
+        }
+        out_names_[static_cast<int>(js.number(js.at(layout, 0)))] = std::move(columns);
+    }
 }
 
 void ScriptStage::fail(size_t at, const JsError* error) {
@@ -373,7 +387,9 @@ Error ScriptStage::not_utf8() const {
         const Relation& rel = *p.layout->relation;
         const std::vector<Datum>& values = values_of(p);
         for (size_t c = 0; c < values.size() && c < rel.columns.size(); ++c) {
-            if (values[c].kind == Datum::Kind::kText && !JsContext::is_utf8(values[c].text)) {
+            bool sent = p.kind == MutationKind::kUpsert || rel.columns[c].is_key;  // as add()
+            if (sent && values[c].kind == Datum::Kind::kText &&
+                !JsContext::is_utf8(values[c].text)) {
                 return fatal(fmt::format(
                     "--userscript {}: the value of column \"{}\" of source table {}.{} (row {}) "
                     "is not valid UTF-8 text, so it could not be handed to the engine; values "

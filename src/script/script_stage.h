@@ -86,6 +86,8 @@ private:
     // Turns one answer into mutations; returns the rows done.
     size_t take_answer(JSValueRef answer, source::StagedRows& out, std::vector<bool>& produced);
     [[noreturn]] void fail(size_t at, const JsError* error);
+    // Takes the answer layouts the engine made in its last call into out_names_.
+    void read_layouts();
     // Drops the batch and throws `e`.
     [[noreturn]] void abandon(const Error& e);
     // The error for a batch whose text is not UTF-8: names the first value that is not.

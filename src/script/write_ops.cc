@@ -16,11 +16,11 @@ JSValueRef text(JsContext& js, const Datum& d) {
 }
 
 JSObjectRef key_array(JsContext& js, const target::TargetTable& t, const std::vector<Datum>& row) {
-    std::vector<JSValueRef> key;
+    JsArrayBuilder key(js.ctx());
     for (size_t i : t.pk) {
         key.push_back(text(js, row[i]));
     }
-    return js.array(key);
+    return key.get();
 }
 
 size_t length(JsContext& js, JSObjectRef array) {
@@ -32,7 +32,7 @@ size_t length(JsContext& js, JSObjectRef array) {
 JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
                     const std::vector<JSStringRef>& names, JSObjectRef meta) {
     JSContextRef ctx = js.ctx();
-    std::vector<JSValueRef> ops;
+    JsArrayBuilder ops(ctx);
     for (const target::Segment& s : segments) {
         const target::TargetTable& t = s.mapping->target();
         for (const std::vector<Datum>& row : s.rows) {
@@ -64,7 +64,7 @@ JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
             ops.push_back(op);
         }
     }
-    return js.array(ops);
+    return ops.get();
 }
 
 std::vector<RowWrite> rows_of_ops(JsContext& js, JSValueRef ops, const target::TargetTable& table,
