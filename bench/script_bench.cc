@@ -5,6 +5,11 @@
 // object building and the handler, the answer back into Mutations.
 //
 //   cmake --build build-bench --target script_bench && build-bench/bench/script_bench
+//
+// SCRIPT_BENCH_TXN_ROWS (10): row changes per flush, i.e. per call into the engine (the
+// pipeline's batches span transactions, up to ScriptStage::kBatchRows). SCRIPT_BENCH_JS: a
+// script body instead of the rename ("SCHEMA" is replaced), to take the cost apart.
+// SCRIPT_BENCH_NO_LIMITS: no time or memory limit (the engine's watchdog off).
 
 #include "script/script_stage.h"
 #include "script/userscript.h"
