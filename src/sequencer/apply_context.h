@@ -5,6 +5,7 @@
 #include "core/progress.h"
 #include "sequencer/group_writer.h"
 #include "sequencer/table_hooks.h"
+#include "sequencer/worker_limit.h"
 #include "staging/memo.h"
 #include "target/segment_writer.h"
 #include "target/table_catalog.h"
@@ -60,6 +61,8 @@ struct ApplyOptions {
     // How many workers take groups free to go anywhere adapts to the commit rate
     // (worker_limit.h); else all of them do (--fixedParallelism).
     bool adaptive_parallelism = true;
+    // Where that limit starts (tests start elsewhere).
+    size_t start_parallelism = WorkerLimit::kStart;
     // --enableParallelApplies: order-sensitive tables (foreign keys, secondary unique
     // indexes) conflict per group of tables joined by foreign keys instead of all together.
     bool parallel_table_groups = false;

@@ -54,7 +54,8 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
                 context.options.ordered_commits,
                 (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size)),
-      limit_(context.options.adaptive_parallelism ? workers.size() : 1),
+      limit_(context.options.adaptive_parallelism ? workers.size() : 1,
+             context.options.start_parallelism),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
                 return target::load_foreign_keys(s, database);
@@ -65,7 +66,11 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
                [this, parallel = workers.size() > 1](const ChangeItem& changes,
                                                      std::vector<uint64_t>& keys) {
                    // Keys only choose between workers: with one, every group queues behind
-                   // the one before anyway.
+                   // the one before anyway. With one active, a group conflicts with all.
+                   if (parallel && keyless_) {
+                       keys.push_back(Schedule::kEveryKey);
+                       return true;
+                   }
                    return !parallel || keys_.add(changes, keys);
                }) {
     if (workers.size() > 1 && !context.options.ordered_commits) {
@@ -76,6 +81,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
     }
     size_t active = context.options.adaptive_parallelism ? limit_.limit() : workers.size();
     schedule_.set_active(active);
+    keyless_ = active == 1 && workers.size() > 1 && context.options.ordered_commits;
     context.probe.set_parallelism_limit(active);
     for (size_t i = 0; i < workers.size(); ++i) {
         workers_.push_back(
@@ -237,6 +243,9 @@ void Dispatcher::adapt_limit(std::chrono::steady_clock::time_point now, bool bac
                       limit_.limit(), workers_.size(), before);
         schedule_.set_active(limit_.limit());
         context_.probe.set_parallelism_limit(limit_.limit());
+        // Groups formed from now on; those formed keyless keep every key until committed, so
+        // nothing overtakes them on another connection.
+        keyless_ = limit_.limit() == 1 && workers_.size() > 1 && context_.options.ordered_commits;
     }
 }
 

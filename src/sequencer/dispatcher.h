@@ -68,6 +68,10 @@ private:
     size_t stream_worker_ = 0;
     size_t streamed_rows_ = 0;  // of the transaction being streamed
     bool old_commits_ = false;  // the last commit taken was from a backlog (adapt_limit)
+    // While one connection takes every group (the worker limit at 1, ordered commits), groups
+    // are formed without their conflict keys, each holding Schedule::kEveryKey instead: keys
+    // only choose between connections, and deriving them costs CPU on every row.
+    bool keyless_ = false;
 };
 
 }  // namespace rep::sequencer

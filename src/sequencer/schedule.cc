@@ -36,7 +36,39 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
         }
         return 0;
     }
+    if (!keys.empty() && keys.back() == kEveryKey) {
+        // Conflicts with every group in flight: behind the newest (ordered: it commits only
+        // after all before it have); unordered, only once all of them are on one worker.
+        std::optional<size_t> behind;
+        for (auto it = groups_.rbegin(); it != groups_.rend(); ++it) {
+            if (it->done || it->passthrough) {
+                continue;
+            }
+            if (!behind) {
+                behind = it->worker;
+                if (ordered_) {
+                    break;
+                }
+            } else if (*behind != it->worker) {
+                return std::nullopt;
+            }
+        }
+        if (behind) {
+            if (shared != nullptr) {
+                *shared = true;
+            }
+            return behind;
+        }
+    }
     const Holder* newest = nullptr;
+    // Every group also conflicts with one in flight that holds every key.
+    auto every = holders_.find(kEveryKey);
+    if (every != holders_.end() && (keys.empty() || keys.back() != kEveryKey)) {
+        if (shared != nullptr) {
+            *shared = true;
+        }
+        newest = &every->second;
+    }
     for (uint64_t k : keys) {
         auto it = holders_.find(k);
         if (it == holders_.end()) {

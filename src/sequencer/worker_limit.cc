@@ -4,14 +4,14 @@
 
 namespace rep::sequencer {
 
-WorkerLimit::WorkerLimit(size_t workers) {
+WorkerLimit::WorkerLimit(size_t workers, size_t start) {
     workers = std::max<size_t>(workers, 1);
     for (size_t n = 1; n < workers; n *= 2) {
         levels_.push_back(n);
     }
     levels_.push_back(workers);
     current_ = 0;
-    while (current_ + 1 < levels_.size() && levels_[current_ + 1] <= kStart) {
+    while (current_ + 1 < levels_.size() && levels_[current_ + 1] <= start) {
         ++current_;
     }
     settled_ = current_;

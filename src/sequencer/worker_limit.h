@@ -44,7 +44,8 @@ public:
     static constexpr size_t kProbeSamples = 2;
     static constexpr size_t kMaxPatience = 48;
 
-    explicit WorkerLimit(size_t workers);
+    // `start`: the level to begin at (the highest at or below it).
+    explicit WorkerLimit(size_t workers, size_t start = kStart);
 
     size_t limit() const { return levels_[current_]; }
     // What the dispatcher sees, as often as it likes: `committed_rows` is a running total,

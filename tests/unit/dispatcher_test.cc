@@ -122,6 +122,22 @@ TEST_F(DispatcherTest, SeveralWorkersKeepEveryRowInSourceOrder) {
     EXPECT_FALSE(f.db.memo(std::string(testing::kMemoKey) + "#w0"));
 }
 
+// With one of several connections active, groups are formed without their keys and each
+// conflicts with all (Schedule::kEveryKey): they go one after another, in source order.
+TEST_F(DispatcherTest, WithOneConnectionActiveGroupsGoKeylessAndInSourceOrder) {
+    jitter();
+    f.options.start_parallelism = 1;  // no backlog here, so the limit stays where it starts
+    std::map<std::string, std::string> model;
+    run(4, workload(model));
+    EXPECT_EQ(f.dump("items"), expected(model));
+    EXPECT_EQ(f.progress.get().text, "0/7538");
+    std::vector<std::string> writes = f.db.memo_writes(testing::kMemoKey);
+    EXPECT_EQ(writes.size(), f.db.commits());
+    for (size_t i = 1; i < writes.size(); ++i) {
+        EXPECT_LT(pg::Lsn::parse(writes[i - 1])->value(), pg::Lsn::parse(writes[i])->value());
+    }
+}
+
 TEST_F(DispatcherTest, UnorderedCommitsKeepEveryRowInSourceOrderWithRecords) {
     jitter();
     f.options.ordered_commits = false;

@@ -82,6 +82,43 @@ TEST(Schedule, ReportsWhetherAGroupSharedKeysWithAnUncommittedOne) {
     EXPECT_FALSE(shared);
 }
 
+// A group formed without its keys (Schedule::kEveryKey) conflicts with every group in flight
+// and every group after it, until it has committed; then groups spread again.
+TEST(Schedule, AGroupHoldingEveryKeyQueuesBehindTheNewestAndHoldsBackTheRest) {
+    constexpr uint64_t kEvery = Schedule::kEveryKey;
+    Schedule s(3, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    bool shared = false;
+    // Behind the newest group in flight (worker 1's), which commits after all before it.
+    EXPECT_EQ(s.assign({kEvery}, false, R(30, 30), L(31), 0ms, &shared), 1u);
+    EXPECT_TRUE(shared);
+    // A group with keys no one holds still queues behind it, on its worker.
+    shared = false;
+    EXPECT_EQ(s.assign({7}, false, R(40, 40), L(41), 0ms, &shared), 1u);
+    EXPECT_TRUE(shared);
+    s.committed(0, R(10, 10));
+    s.committed(1, R(20, 20));
+    s.committed(1, R(30, 30));  // the keyless group: nothing holds every key any more
+    EXPECT_EQ(s.assign({8}, false, R(50, 50), L(51), 0ms), 0u);  // independent again
+    EXPECT_EQ(s.assign({7}, false, R(60, 60), L(61), 0ms), 1u);  // behind [40,40]
+    s.committed(1, R(40, 40));
+    s.committed(0, R(50, 50));
+    s.committed(1, R(60, 60));
+    // With nothing in flight it goes to the first worker, like any independent group.
+    EXPECT_EQ(s.assign({3, kEvery}, false, R(70, 70), L(71), 0ms), 0u);
+}
+
+TEST(Schedule, WithUnorderedCommitsAGroupHoldingEveryKeyWaitsUntilOneWorkerHoldsTheRest) {
+    constexpr uint64_t kEvery = Schedule::kEveryKey;
+    Schedule s(2, 10, L(0), /*ordered=*/false);
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    EXPECT_EQ(s.assign({kEvery}, false, R(30, 30), L(31), 0ms), std::nullopt);
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.assign({kEvery}, false, R(30, 30), L(31), 0ms), 1u);
+}
+
 TEST(Schedule, PrefixMovesOnlyOverContiguousCommits) {
     Schedule s(2, 10, L(5));
     s.assign({1}, false, R(10, 10), L(11), 0ms);  // worker 0
