@@ -1,8 +1,7 @@
 #include "metrics/probe_impl.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <algorithm>
+#include <prometheus/text_serializer.h>
 
 namespace rep::metrics {
 

@@ -192,9 +192,9 @@ TEST(MoltDashboards, EveryQueriedMetricIsExportedOrDocumentedAsNotApplicable) {
         1);
     EXPECT_EQ(sample(ms, "script_rows_filtered_total", {{"table", "b"}}), 1);
     // A batch's calls are counted together: each still one observation of its time.
-    EXPECT_EQ(sample(ms, "script_exec_time_seconds_count",
-                     {{"table", "b"}, {"function", "onRowUpsert"}}),
-              1);
+    EXPECT_EQ(
+        sample(ms, "script_exec_time_seconds_count", {{"table", "b"}, {"function", "onRowUpsert"}}),
+        1);
     EXPECT_EQ(sample(ms, "script_invocations_total"), 3);  // two rows, one onWrite
     EXPECT_EQ(sample(ms, "script_invocations_total", {{"table", "a"}, {"function", "onWrite"}}), 1);
     EXPECT_EQ(db.target->count("b WHERE id = 100"), 0);
