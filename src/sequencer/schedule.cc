@@ -36,7 +36,8 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
         }
         return 0;
     }
-    if (!keys.empty() && keys.back() == kEveryKey) {
+    bool every_key = std::find(keys.begin(), keys.end(), kEveryKey) != keys.end();
+    if (every_key) {
         // Conflicts with every group in flight: behind the newest (ordered: it commits only
         // after all before it have); unordered, only once all of them are on one worker.
         std::optional<size_t> behind;
@@ -63,7 +64,7 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
     const Holder* newest = nullptr;
     // Every group also conflicts with one in flight that holds every key.
     auto every = holders_.find(kEveryKey);
-    if (every != holders_.end() && (keys.empty() || keys.back() != kEveryKey)) {
+    if (every != holders_.end() && !every_key) {
         if (shared != nullptr) {
             *shared = true;
         }

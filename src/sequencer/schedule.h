@@ -43,8 +43,7 @@ public:
     // A key that conflicts with every other: a group holding it was formed without its keys
     // (the dispatcher skips them while one connection takes every group). It queues behind
     // the newest group in flight, and every group after it queues behind it, until it has
-    // committed. Being the largest value, it comes last in sorted keys. (A real key's hash
-    // equal to it would only serialize that group needlessly.)
+    // committed. (A real key's hash equal to it would only serialize that group needlessly.)
     static constexpr uint64_t kEveryKey = std::numeric_limits<uint64_t>::max();
 
     // `window`: most groups that may be dispatched beyond the committed prefix, which bounds

@@ -123,7 +123,10 @@ TEST_F(DispatcherTest, SeveralWorkersKeepEveryRowInSourceOrder) {
 }
 
 // With one of several connections active, groups are formed without their keys and each
-// conflicts with all (Schedule::kEveryKey): they go one after another, in source order.
+// conflicts with all (Schedule::kEveryKey): through the real dispatcher, workers and
+// applier they still end as the source did, committed in source order. (Placement with one
+// connection active is the same with keys or without; the Schedule tests cover what the
+// mark changes when the limit moves.)
 TEST_F(DispatcherTest, WithOneConnectionActiveGroupsGoKeylessAndInSourceOrder) {
     jitter();
     f.options.start_parallelism = 1;  // no backlog here, so the limit stays where it starts

@@ -109,6 +109,34 @@ TEST(Schedule, AGroupHoldingEveryKeyQueuesBehindTheNewestAndHoldsBackTheRest) {
     EXPECT_EQ(s.assign({3, kEvery}, false, R(70, 70), L(71), 0ms), 0u);
 }
 
+// The dispatcher's transitions: keyed groups spread over four workers, the limit drops to
+// one and keyless groups follow the newest; the limit rises again, and keyed groups, even
+// independent ones, stay behind the keyless ones until the last has committed.
+TEST(Schedule, KeylessGroupsBetweenChangesOfTheLimitAreNeverOvertaken) {
+    constexpr uint64_t kEvery = Schedule::kEveryKey;
+    Schedule s(4, 20, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms), 1u);
+    ASSERT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms), 2u);
+    s.set_active(1);
+    EXPECT_EQ(s.assign({kEvery}, false, R(40, 40), L(41), 0ms), 2u);  // behind the newest
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.assign({kEvery}, false, R(50, 50), L(51), 0ms), 2u);
+    s.set_active(4);
+    // A key no one holds, and one held by an older group on worker 1: both behind the
+    // newest keyless group, the newer of their holders.
+    EXPECT_EQ(s.assign({9}, false, R(60, 60), L(61), 0ms), 2u);
+    EXPECT_EQ(s.assign({2, 4}, false, R(70, 70), L(71), 0ms), 2u);
+    s.committed(1, R(20, 20));
+    s.committed(2, R(30, 30));
+    s.committed(2, R(40, 40));
+    EXPECT_EQ(s.assign({5}, false, R(80, 80), L(81), 0ms), 2u);  // [50,50] is still in flight
+    s.committed(2, R(50, 50));
+    EXPECT_EQ(s.assign({6}, false, R(90, 90), L(91), 0ms), 0u);  // free to go anywhere again
+    // Keys in any order: the keyless mark is found wherever it is.
+    EXPECT_EQ(s.assign({kEvery, 1}, false, R(100, 100), L(101), 0ms), 0u);
+}
+
 TEST(Schedule, WithUnorderedCommitsAGroupHoldingEveryKeyWaitsUntilOneWorkerHoldsTheRest) {
     constexpr uint64_t kEvery = Schedule::kEveryKey;
     Schedule s(2, 10, L(0), /*ordered=*/false);
