@@ -17,7 +17,8 @@ namespace rep::app {
 
 void Pipeline::run() {
     metrics::Probe& probe = apply.probe;
-    util::BoundedQueue<ChangeItem> queue(config.target_apply_queue_size);
+    util::BoundedQueue<ChangeItem> queue(config.target_apply_queue_size,
+                                         sequencer::kApplyQueueBytes);
     std::atomic<bool> pipeline_stop{false};
     std::atomic<bool> reader_stop{false};
     std::exception_ptr reader_error;
@@ -39,7 +40,7 @@ void Pipeline::run() {
     // transaction boundary.
     std::optional<util::BoundedQueue<ChangeItem>> staged;
     if (stage != nullptr) {
-        staged.emplace(2 * config.flush_size);
+        staged.emplace(2 * config.flush_size, sequencer::kApplyQueueBytes / 4);
     }
     util::BoundedQueue<ChangeItem>& reader_queue = staged ? *staged : queue;
     std::exception_ptr stage_error;

@@ -32,7 +32,8 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
     add_duration(app, "--flushPeriod", c.flush_period,
                  "Longest time small source transactions are grouped before a target commit");
     app.add_option("--targetApplyQueueSize", c.target_apply_queue_size,
-                   "Row changes buffered between the source reader and the target applier")
+                   "Row changes buffered between the source reader and the target applier "
+                   "(and at most 128 MiB of their values)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--targetMaxMessageBytes", c.target_max_message_bytes,

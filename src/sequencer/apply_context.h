@@ -41,6 +41,12 @@ constexpr size_t kKeptGroupGrowth = 4;
 // before they would pass these (dispatcher.cc), so only a large source transaction does.
 constexpr size_t kRetryKeptRows = 50000;
 constexpr size_t kRetryKeptBytes = 32U << 20;
+// Bytes of values beside the row counts that bound memory (docs/architecture.md §2.8,
+// "Window"): the queue from the source (--targetApplyQueueSize rows) and the groups
+// dispatched beyond the committed prefix. Rows of a few hundred bytes never reach them;
+// wide rows (documents, blobs) would otherwise make a few thousand rows hold gigabytes.
+constexpr size_t kApplyQueueBytes = size_t{128} << 20;
+constexpr size_t kWindowBytes = size_t{256} << 20;
 
 // The apply flags (docs/pglogical.md §4).
 struct ApplyOptions {

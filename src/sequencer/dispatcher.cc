@@ -53,7 +53,8 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       // grow further (up to kGroupGrowth x --flushSize, send_now()): then fewer are in flight.
       schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
                 context.options.ordered_commits,
-                (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size)),
+                (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size),
+                kWindowBytes),
       limit_(context.options.adaptive_parallelism ? workers.size() : 1,
              context.options.start_parallelism),
       keys_(context.catalog, session, context.options.parallel_table_groups,
@@ -288,7 +289,7 @@ void Dispatcher::dispatch(Group& group) {
     bool shared = false;
     auto waiting_since = std::chrono::steady_clock::now();
     while (!(w = schedule_.assign(keys, group.barrier, group.txn_ids, group.end, kAssignWait,
-                                  &shared, group.rows))) {
+                                  &shared, group.rows, group.bytes))) {
         if (failed()) {
             return;  // not applied; the source sends it again after a restart
         }

@@ -42,6 +42,7 @@ void Grouper::add(ChangeItem item, std::chrono::steady_clock::time_point now,
                 txn_.barrier = true;
             } else {
                 txn_.rows += item.mutations.size();
+                txn_.bytes += item.approx_bytes();
                 if (!txn_.barrier && !keys_(item, txn_.keys)) {
                     txn_.barrier = true;  // its worker reports why, in context
                 }
@@ -107,19 +108,11 @@ void Grouper::close_transaction(ChangeItem commit, std::chrono::steady_clock::ti
     group_.txn_ids.hi = txn_.txn_ids.hi;
     group_.end = std::move(txn_.end);
     group_.rows += txn_.rows;
+    group_.bytes += txn_.bytes;
     ++group_.txns;
     group_.keys.insert(group_.keys.end(), txn_.keys.begin(), txn_.keys.end());
-    size_t first_new = group_.items.size();
     for (ChangeItem& it : txn_.items) {
         group_.items.push_back(std::move(it));
-    }
-    if (group_.rows > kKeptGroupGrowth * limits_.flush_size) {
-        // Past an ordinary group: the dispatcher stops its growth before the retry log would
-        // stop keeping it. The bytes so far at the crossing, then each transaction's.
-        size_t from = group_.bytes == 0 ? 0 : first_new;
-        for (size_t i = from; i < group_.items.size(); ++i) {
-            group_.bytes += group_.items[i].approx_bytes();
-        }
     }
     txn_ = Group{};
 }

@@ -18,7 +18,7 @@ struct Group {
     std::vector<uint64_t> keys;  // conflict keys, duplicates allowed
     size_t rows = 0;
     size_t txns = 0;
-    size_t bytes = 0;  // see Grouper::forming_bytes()
+    size_t bytes = 0;  // of its row changes' values (ChangeItem::approx_bytes)
     // Runs alone (a TRUNCATE, a transaction whose keys cannot be derived, or one too large to
     // hold, which is streamed).
     bool barrier = false;
@@ -78,9 +78,7 @@ public:
 
     bool in_transaction() const { return in_txn_; }
     bool forming() const { return !group_.items.empty(); }
-    // The group being formed: its row changes, and the bytes of their values, counted only
-    // once it holds more than kKeptGroupGrowth x --flushSize rows (0 before: counting costs a
-    // pass over every value, which ordinary groups do not need).
+    // The group being formed: its row changes, and the bytes of their values.
     size_t forming_rows() const { return group_.rows; }
     size_t forming_bytes() const { return group_.bytes; }
 

@@ -5,20 +5,25 @@
 
 namespace rep::sequencer {
 
-Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered, size_t window_rows)
+Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered, size_t window_rows,
+                   size_t window_bytes)
     : window_(std::max<size_t>(window, 1)),
       window_rows_(window_rows),
+      window_bytes_(window_bytes),
       active_(std::max<size_t>(workers, 1)),
       ordered_(ordered),
       prefix_(std::move(start)),
       workers_(std::max<size_t>(workers, 1)) {}
 
-std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t rows,
+std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t rows, size_t bytes,
                                        bool* shared) const {
     if (barriers_in_flight_ > 0 || groups_in_flight_ >= window_) {
         return std::nullopt;
     }
     if (rows_beyond_ > 0 && rows_beyond_ + rows > window_rows_) {
+        return std::nullopt;
+    }
+    if (bytes_beyond_ > 0 && bytes_beyond_ + bytes > window_bytes_) {
         return std::nullopt;
     }
     // Committed groups beyond the prefix also count against the window: their ranges are
@@ -102,14 +107,14 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
 
 std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRange txns,
                                        const Position& end, std::chrono::milliseconds timeout,
-                                       bool* shared, size_t rows) {
+                                       bool* shared, size_t rows, size_t bytes) {
     std::unique_lock lock(mu_);
     std::optional<size_t> worker;
     changed_.wait_for(lock, timeout, [&] {
         if (aborted_) {
             return true;
         }
-        worker = choose(keys, barrier, rows, shared);
+        worker = choose(keys, barrier, rows, bytes, shared);
         return worker.has_value();
     });
     if (aborted_ || !worker) {
@@ -123,7 +128,9 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRa
     g.keys = keys;
     g.barrier = barrier;
     g.rows = rows;
+    g.bytes = bytes;
     rows_beyond_ += rows;
+    bytes_beyond_ += bytes;
     for (uint64_t k : keys) {
         Holder& h = holders_[k];
         h.worker = *worker;
@@ -226,6 +233,7 @@ Position Schedule::advance_prefix() {
             prefix_ = std::move(groups_.front().end);
         }
         rows_beyond_ -= groups_.front().rows;
+        bytes_beyond_ -= groups_.front().bytes;
         groups_.pop_front();
     }
     for (WorkerState& w : workers_) {

@@ -47,21 +47,24 @@ public:
     static constexpr uint64_t kEveryKey = std::numeric_limits<uint64_t>::max();
 
     // `window`: most groups that may be dispatched beyond the committed prefix, which bounds
-    // the size of the checkpoint records; `window_rows`: most row changes in them, which
-    // bounds memory however large groups grow (a group larger than that alone still goes,
-    // when nothing else is beyond the prefix). The prefix starts at `start`.
+    // the size of the checkpoint records; `window_rows` and `window_bytes`: most row changes
+    // in them, and bytes of their values, which bound memory however large groups grow and
+    // however wide their rows (a group larger than that alone still goes, when nothing else
+    // is beyond the prefix). The prefix starts at `start`.
     Schedule(size_t workers, size_t window, Position start, bool ordered = true,
-             size_t window_rows = std::numeric_limits<size_t>::max());
+             size_t window_rows = std::numeric_limits<size_t>::max(),
+             size_t window_bytes = std::numeric_limits<size_t>::max());
 
     // Dispatcher. Waits up to `timeout` until the group can be assigned, and assigns it.
     // Returns the worker, or nullopt on timeout or abort(). `txns` are the identities of its
     // first and last transaction; `end` is where the source stands after its last, or empty
     // for a barrier whose end is not known yet (see finish()). `*shared` (if given) is set
     // once the group is seen sharing a key with an uncommitted group, and never cleared, so
-    // it survives repeated calls for one group. `rows`: its row changes, for the window.
+    // it survives repeated calls for one group. `rows`, `bytes`: its row changes and the
+    // bytes of their values, for the window.
     std::optional<size_t> assign(const Keys& keys, bool barrier, OrdinalRange txns,
                                  const Position& end, std::chrono::milliseconds timeout,
-                                 bool* shared = nullptr, size_t rows = 0);
+                                 bool* shared = nullptr, size_t rows = 0, size_t bytes = 0);
     // Dispatcher: sets the end of the newest group once its last commit has arrived, and the
     // row changes it held (counted in committed_rows()).
     void finish(const Position& end, size_t rows = 0);
@@ -105,6 +108,7 @@ private:
         Position end;
         Keys keys;
         size_t rows = 0;
+        size_t bytes = 0;
         bool barrier = false;
         bool passthrough = false;
         bool done = false;
@@ -115,7 +119,8 @@ private:
         std::vector<std::pair<OrdinalRange, Ordinal>> committed;
     };
 
-    std::optional<size_t> choose(const Keys& keys, bool barrier, size_t rows, bool* shared) const;
+    std::optional<size_t> choose(const Keys& keys, bool barrier, size_t rows, size_t bytes,
+                                 bool* shared) const;
     bool first_in_line(size_t worker) const;  // under the lock
     Group* find(uint64_t seq);
     Position advance_prefix();  // under the lock
@@ -124,9 +129,11 @@ private:
     std::condition_variable changed_;
     size_t window_;
     size_t window_rows_;
+    size_t window_bytes_;
     size_t active_;
     uint64_t committed_rows_ = 0;
-    size_t rows_beyond_ = 0;  // row changes of the groups in groups_
+    size_t rows_beyond_ = 0;   // row changes of the groups in groups_
+    size_t bytes_beyond_ = 0;  // bytes of their values (dispatched groups; streams run alone)
     bool ordered_;
     bool aborted_ = false;
     Position prefix_;

@@ -10,22 +10,29 @@
 namespace rep::util {
 
 // A FIFO joining two threads, bounded by the total weight of what it holds (T::weight()), so
-// back-pressure is explicit: push() waits while the queue is full. One item heavier than the
-// whole capacity is still accepted when the queue is empty, so nothing can wedge it.
+// back-pressure is explicit: push() waits while the queue is full. With a byte capacity it is
+// also bounded by the bytes its items hold (T::approx_bytes(), counted once, at push), so
+// wide rows cannot make a queue of a few thousand rows hold gigabytes. One item heavier than
+// either capacity is still accepted when the queue is empty, so nothing can wedge it.
 // close() wakes every waiter; afterwards push() drops items and pop() drains what is left.
 template <typename T>
 class BoundedQueue {
 public:
-    explicit BoundedQueue(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+    // `byte_capacity` 0: weights only.
+    explicit BoundedQueue(size_t capacity, size_t byte_capacity = 0)
+        : capacity_(capacity == 0 ? 1 : capacity), byte_capacity_(byte_capacity) {}
 
     // Waits at most `timeout` for room. Returns false (and leaves `item` untouched) on timeout
     // or when the queue is closed, so the caller can do periodic work while it waits.
     template <typename Rep, typename Period>
     bool push_for(T& item, std::chrono::duration<Rep, Period> timeout) {
+        size_t b = bytes_of(item);  // before the lock: a pass over the item's values
         std::unique_lock lock(mu_);
         size_t w = item.weight();
         if (!not_full_.wait_for(lock, timeout, [&] {
-                return closed_ || items_.empty() || weight_ + w <= capacity_;
+                return closed_ || items_.empty() ||
+                       (weight_ + w <= capacity_ &&
+                        (byte_capacity_ == 0 || bytes_ + b <= byte_capacity_));
             })) {
             return false;
         }
@@ -33,7 +40,9 @@ public:
             return false;
         }
         weight_ += w;
+        bytes_ += b;
         items_.push_back(std::move(item));
+        item_bytes_.push_back(b);
         not_empty_.notify_one();
         return true;
     }
@@ -50,6 +59,8 @@ public:
         T item = std::move(items_.front());
         items_.pop_front();
         weight_ -= item.weight();
+        bytes_ -= item_bytes_.front();
+        item_bytes_.pop_front();
         not_full_.notify_all();
         return item;
     }
@@ -62,6 +73,8 @@ public:
         out.swap(items_);
         if (!out.empty()) {
             weight_ = 0;
+            bytes_ = 0;
+            item_bytes_.clear();
             not_full_.notify_all();
         }
         return out;
@@ -86,14 +99,29 @@ public:
         return weight_;
     }
     size_t capacity() const { return capacity_; }
+    size_t bytes() const {
+        std::lock_guard lock(mu_);
+        return bytes_;
+    }
 
 private:
+    size_t bytes_of(const T& item) const {
+        if constexpr (requires { item.approx_bytes(); }) {
+            return byte_capacity_ == 0 ? 0 : item.approx_bytes();
+        } else {
+            return 0;
+        }
+    }
+
     mutable std::mutex mu_;
     std::condition_variable not_empty_;
     std::condition_variable not_full_;
     std::deque<T> items_;
+    std::deque<size_t> item_bytes_;  // what each item counted for at push
     size_t weight_ = 0;
+    size_t bytes_ = 0;
     size_t capacity_;
+    size_t byte_capacity_;
     bool closed_ = false;
 };
 

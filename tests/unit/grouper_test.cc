@@ -48,22 +48,21 @@ struct GrouperTest : ::testing::Test {
     Clock::time_point t0 = Clock::now();
 };
 
-// A group growing past an ordinary one (kKeptGroupGrowth x --flushSize rows) has its bytes
-// counted, so the dispatcher can stop it before a worker could no longer keep it for an
-// in-place retry; an ordinary group is not counted (a pass over every value for nothing).
-TEST_F(GrouperTest, BytesAreCountedOnceAGroupGrowsPastAnOrdinaryOne) {
+// Every group's bytes are counted, transaction by transaction: they bound the apply window
+// (Schedule) however wide the rows, and the dispatcher stops a growing group before a worker
+// could no longer keep it for an in-place retry.
+TEST_F(GrouperTest, BytesOfEveryGroupAreCounted) {
     Grouper g = make(10, 1000, std::chrono::hours(1));
-    for (uint64_t t = 1; t <= 4; ++t) {
-        feed(g, t * 100, 10, t0);
-    }
-    EXPECT_EQ(g.forming_rows(), 40u);
-    EXPECT_EQ(g.forming_bytes(), 0u) << "40 rows: an ordinary group";
-    feed(g, 500, 1, t0);
-    size_t per_row = g.forming_bytes() / 41;
+    feed(g, 100, 10, t0);
+    EXPECT_EQ(g.forming_rows(), 10u);
+    size_t per_row = g.forming_bytes() / 10;
     EXPECT_GT(per_row, 4u) << "the values \"x\" and the key, with their headers";
-    EXPECT_EQ(g.forming_bytes() % 41, 0u) << "every row of the group counted once";
-    feed(g, 600, 2, t0);
-    EXPECT_EQ(g.forming_bytes(), 43 * per_row) << "then each transaction's rows";
+    EXPECT_EQ(g.forming_bytes() % 10, 0u) << "every row of the group counted once";
+    feed(g, 200, 2, t0);
+    EXPECT_EQ(g.forming_bytes(), 12 * per_row) << "then each transaction's rows";
+    auto group = g.take();
+    ASSERT_TRUE(group);
+    EXPECT_EQ(group->bytes, 12 * per_row);  // what the dispatcher hands the Schedule
 }
 
 TEST_F(GrouperTest, SmallTransactionsJoinOneGroupUntilFlushSizeRows) {

@@ -147,6 +147,18 @@ TEST(Schedule, WithUnorderedCommitsAGroupHoldingEveryKeyWaitsUntilOneWorkerHolds
     EXPECT_EQ(s.assign({kEvery}, false, R(30, 30), L(31), 0ms), 1u);
 }
 
+// The window also bounds the bytes of values beyond the committed prefix: wide rows make
+// fewer groups go at once. A group wider than the window alone still goes.
+TEST(Schedule, TheWindowBoundsBytesToo) {
+    Schedule s(3, 10, L(0), true, 1000000, /*window_bytes=*/1000);
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms, nullptr, 1, 600), 0u);
+    EXPECT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms, nullptr, 1, 600), std::nullopt);
+    EXPECT_EQ(s.assign({2}, false, R(20, 20), L(21), 0ms, nullptr, 1, 300), 1u);
+    s.committed(0, R(10, 10));
+    s.committed(1, R(20, 20));
+    EXPECT_EQ(s.assign({3}, false, R(30, 30), L(31), 0ms, nullptr, 1, 5000), 0u);
+}
+
 TEST(Schedule, PrefixMovesOnlyOverContiguousCommits) {
     Schedule s(2, 10, L(5));
     s.assign({1}, false, R(10, 10), L(11), 0ms);  // worker 0
