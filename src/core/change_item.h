@@ -31,21 +31,31 @@ struct ChangeItem {
     std::vector<Mutation> mutations;  // kChanges
     Truncate truncate;                // kTruncate
 
+    // approx_bytes(), as counted by whoever filled `mutations` while the rows were at hand
+    // (the TransactionEmitter, the row stage's thread), so that the queue's and the apply
+    // window's byte bounds need no second pass over the values on another core.
+    size_t bytes = 0;
+
     // Queue accounting: one unit per row change, one for a control item.
     size_t weight() const { return mutations.empty() ? 1 : mutations.size(); }
-    // What its row changes hold in memory, roughly (values, old values and their headers).
-    size_t approx_bytes() const {
-        size_t bytes = 0;
-        for (const Mutation& m : mutations) {
-            bytes += sizeof(Mutation) + (m.values.size() + m.old_values.size()) * sizeof(Datum);
-            for (const Datum& d : m.values) {
-                bytes += d.text.size();
-            }
-            for (const Datum& d : m.old_values) {
-                bytes += d.text.size();
-            }
+    // What one row change holds in memory, roughly (values, old values and their headers).
+    static size_t bytes_of(const Mutation& m) {
+        size_t total = sizeof(Mutation) + (m.values.size() + m.old_values.size()) * sizeof(Datum);
+        for (const Datum& d : m.values) {
+            total += d.text.size();
         }
-        return bytes;
+        for (const Datum& d : m.old_values) {
+            total += d.text.size();
+        }
+        return total;
+    }
+    // What its row changes hold in memory, roughly.
+    size_t approx_bytes() const {
+        size_t total = 0;
+        for (const Mutation& m : mutations) {
+            total += bytes_of(m);
+        }
+        return total;
     }
 };
 

@@ -42,7 +42,7 @@ void Grouper::add(ChangeItem item, std::chrono::steady_clock::time_point now,
                 txn_.barrier = true;
             } else {
                 txn_.rows += item.mutations.size();
-                txn_.bytes += item.approx_bytes();
+                txn_.bytes += item.bytes;
                 if (!txn_.barrier && !keys_(item, txn_.keys)) {
                     txn_.barrier = true;  // its worker reports why, in context
                 }

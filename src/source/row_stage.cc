@@ -30,7 +30,9 @@ void run_items(RowStage& stage, std::deque<ChangeItem>& items, StagedRows& scrat
     // The stage answers in the order of the row changes, so the tags come in order.
     size_t next = 0;
     for (size_t i = 0; i < items.size(); ++i) {
+        items[i].bytes = 0;
         while (next < scratch.size() && scratch.tags[next] == i) {
+            items[i].bytes += ChangeItem::bytes_of(scratch.rows[next]);
             items[i].mutations.push_back(std::move(scratch.rows[next++]));
         }
     }

@@ -41,6 +41,7 @@ void TransactionEmitter::begin(uint32_t xid, Position id, int64_t commit_time_us
 }
 
 void TransactionEmitter::change(Mutation mutation) {
+    chunk_.bytes += ChangeItem::bytes_of(mutation);
     chunk_.mutations.push_back(std::move(mutation));
     if (chunk_.mutations.size() >= chunk_rows_) {
         flush_chunk();

@@ -11,7 +11,7 @@ namespace rep::util {
 
 // A FIFO joining two threads, bounded by the total weight of what it holds (T::weight()), so
 // back-pressure is explicit: push() waits while the queue is full. With a byte capacity it is
-// also bounded by the bytes its items hold (T::approx_bytes(), counted once, at push), so
+// also bounded by the bytes its items hold (T::bytes, as their producer counted them), so
 // wide rows cannot make a queue of a few thousand rows hold gigabytes. One item heavier than
 // either capacity is still accepted when the queue is empty, so nothing can wedge it.
 // close() wakes every waiter; afterwards push() drops items and pop() drains what is left.
@@ -26,7 +26,7 @@ public:
     // or when the queue is closed, so the caller can do periodic work while it waits.
     template <typename Rep, typename Period>
     bool push_for(T& item, std::chrono::duration<Rep, Period> timeout) {
-        size_t b = bytes_of(item);  // before the lock: a pass over the item's values
+        size_t b = bytes_of(item);
         std::unique_lock lock(mu_);
         size_t w = item.weight();
         if (!not_full_.wait_for(lock, timeout, [&] {
@@ -106,8 +106,8 @@ public:
 
 private:
     size_t bytes_of(const T& item) const {
-        if constexpr (requires { item.approx_bytes(); }) {
-            return byte_capacity_ == 0 ? 0 : item.approx_bytes();
+        if constexpr (requires { item.bytes; }) {
+            return byte_capacity_ == 0 ? 0 : item.bytes;
         } else {
             return 0;
         }

@@ -172,6 +172,7 @@ inline std::vector<ChangeItem> transaction(uint64_t id, std::vector<Mutation> mu
         for (size_t j = i; j < mutations.size() && j < i + chunk; ++j) {
             changes.mutations.push_back(mutations[j]);
         }
+        changes.bytes = changes.approx_bytes();  // as the TransactionEmitter counts them
         items.push_back(std::move(changes));
     }
     ChangeItem commit;

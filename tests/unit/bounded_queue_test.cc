@@ -20,6 +20,7 @@ ChangeItem wide(size_t bytes) {
     Mutation m;
     m.values = {Datum::value(std::string(bytes, 'x'))};
     item.mutations.push_back(std::move(m));
+    item.bytes = item.approx_bytes();  // as the TransactionEmitter counts them
     return item;
 }
 

@@ -52,6 +52,9 @@ TEST_F(SeamTest, EmitterFramesTransactionsAndChunksRows) {
                                         Kind::kChanges, Kind::kTruncate, Kind::kChanges,
                                         Kind::kCommit, Kind::kKeepalive}));
     EXPECT_EQ(sizes, (std::vector<size_t>{0, 3, 3, 1, 0, 1, 0, 0}));
+    for (const ChangeItem& item : got) {  // what the queue and the apply window count
+        EXPECT_EQ(item.bytes, item.approx_bytes());
+    }
     EXPECT_EQ(got.front().position.ordinal, Ordinal(100));
     EXPECT_EQ(got.front().xid, 7u);
     EXPECT_EQ(got[6].position.text, "0/6C");
@@ -191,6 +194,8 @@ TEST_F(SeamTest, OneBatchServesManyTransactionsAndEachGetsItsOwnRows) {
     EXPECT_EQ(taken[1].mutations[0].values[1].text, "A");
     EXPECT_EQ(taken[1].mutations[1].values[1].text, "B");
     EXPECT_TRUE(taken[4].mutations.empty());  // all dropped: the pipeline skips the item
+    EXPECT_EQ(taken[4].bytes, 0u);
+    EXPECT_EQ(taken[7].bytes, taken[7].approx_bytes());  // the rows the stage made, counted
     ASSERT_EQ(taken[7].mutations.size(), 2u);
     EXPECT_EQ(taken[7].mutations[0].relation->name, "audit");
     EXPECT_EQ(taken[7].mutations[1].relation->name, "items");
