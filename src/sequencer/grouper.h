@@ -18,7 +18,7 @@ struct Group {
     std::vector<uint64_t> keys;  // conflict keys, duplicates allowed
     size_t rows = 0;
     size_t txns = 0;
-    size_t bytes = 0;  // of its row changes' values (ChangeItem::approx_bytes)
+    size_t bytes = 0;  // of its row changes' values (ChangeItem::bytes)
     // Runs alone (a TRUNCATE, a transaction whose keys cannot be derived, or one too large to
     // hold, which is streamed).
     bool barrier = false;
