@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <exception>
@@ -25,12 +26,21 @@ void Pipeline::run() {
     std::exception_ptr apply_error;
 
     size_t capacity = config.target_apply_queue_size;
-    probe.set_queue_sampler([&queue, capacity] { return std::pair{queue.weight(), capacity}; });
+    probe.set_queue_sampler([&queue, capacity] {
+        size_t rows = queue.weight();
+        double by_rows =
+            static_cast<double>(rows) / static_cast<double>(std::max<size_t>(capacity, 1));
+        double by_bytes =
+            static_cast<double>(queue.bytes()) / static_cast<double>(sequencer::kApplyQueueBytes);
+        return metrics::Probe::QueueSample{rows, capacity, std::max(by_rows, by_bytes)};
+    });
     struct ResetSampler {
         metrics::Probe& probe;
         size_t capacity;
         ~ResetSampler() {
-            probe.set_queue_sampler([c = capacity] { return std::pair<size_t, size_t>{0, c}; });
+            probe.set_queue_sampler([c = capacity] {
+                return metrics::Probe::QueueSample{0, c, 0};
+            });
         }
     } reset_sampler{probe, capacity};
 

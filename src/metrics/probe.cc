@@ -286,7 +286,7 @@ void Probe::tick() {
     impl_->close_window();
 }
 
-void Probe::set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler) {
+void Probe::set_queue_sampler(std::function<QueueSample()> sampler) {
     std::lock_guard lock(impl_->mu);
     impl_->queue_sampler = std::move(sampler);
 }
@@ -313,7 +313,7 @@ std::function<void(double)> Probe::add_histogram(const std::string& name, const 
 
 size_t Probe::queue_weight() const {
     std::lock_guard lock(impl_->mu);
-    return impl_->queue_sampler ? impl_->queue_sampler().first : 0;
+    return impl_->queue_sampler ? impl_->queue_sampler().rows : 0;
 }
 
 double Probe::seconds_since_last_apply() const {
@@ -333,12 +333,9 @@ std::map<std::string, TableCounts> Probe::table_counts() const {
 std::string Probe::exposition(bool with_timestamps) {
     {
         std::lock_guard lock(impl_->mu);
-        auto [queued, capacity] =
-            impl_->queue_sampler ? impl_->queue_sampler() : std::pair<size_t, size_t>{0, 1};
-        impl_->queue_size.Add({}).Set(static_cast<double>(queued));
-        impl_->queue_util.Add({}).Set(capacity == 0 ? 0
-                                                    : 100.0 * static_cast<double>(queued) /
-                                                          static_cast<double>(capacity));
+        QueueSample queue = impl_->queue_sampler ? impl_->queue_sampler() : QueueSample{};
+        impl_->queue_size.Add({}).Set(static_cast<double>(queue.rows));
+        impl_->queue_util.Add({}).Set(100.0 * queue.fill);
         impl_->close_window();
         for (const auto& g : impl_->source_gauges) {
             if (auto v = g.sample()) {

@@ -98,9 +98,16 @@ public:
     void tick();
 
     // --- sampled at scrape time ----------------------------------------------------------
-    // Sets the function that reports the queue (row changes waiting, capacity); called by the
-    // app, which owns the queue.
-    void set_queue_sampler(std::function<std::pair<size_t, size_t>()> sampler);
+    // What the queue holds: row changes waiting, the capacity in rows, and how full it is,
+    // 0..1 (or more, for one oversized item): by rows, or by bytes of values when wide rows
+    // fill it first.
+    struct QueueSample {
+        size_t rows = 0;
+        size_t capacity = 1;
+        double fill = 0;
+    };
+    // Sets the function that reports the queue; called by the app, which owns the queue.
+    void set_queue_sampler(std::function<QueueSample()> sampler);
     // The confirmed position (Progress), and the position of the last checkpoint written to
     // the memo table.
     void set_confirmed(Ordinal confirmed);

@@ -228,7 +228,7 @@ struct Probe::Impl final : util::ConnObserver {
     std::mutex mu;  // guards tables, the busy accounting and the samplers
     std::map<std::string, TableCounts> tables;
     std::set<std::pair<std::string, std::string>> times_dropped_seen;  // (table, column)
-    std::function<std::pair<size_t, size_t>()> queue_sampler;
+    std::function<Probe::QueueSample()> queue_sampler;
     // Apply utilization: the integral of busy workers over time, against slots x window.
     int64_t active = 0;
     int64_t slots = 1;
