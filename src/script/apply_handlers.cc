@@ -223,9 +223,7 @@ bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datu
     if (is_nothing(ctx, answer)) {
         return false;
     }
-    size_t n = js.is_array(answer) ? static_cast<size_t>(JSValueToNumber(
-                                         ctx, js.get(js.as_object(answer), "length"), nullptr))
-                                   : 0;
+    size_t n = js.is_array(answer) ? js.length(js.as_object(answer)) : 0;
     if (!js.is_array(answer) || n != pk.size()) {
         throw fatal(fmt::format(
             "--userscript {}: onRowDelete returned {} for target table {} (row {}); return the "

@@ -23,10 +23,6 @@ JSObjectRef key_array(JsContext& js, const target::TargetTable& t, const std::ve
     return key.get();
 }
 
-size_t length(JsContext& js, JSObjectRef array) {
-    return static_cast<size_t>(JSValueToNumber(js.ctx(), js.get(array, "length"), nullptr));
-}
-
 }  // namespace
 
 JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
@@ -76,7 +72,7 @@ std::vector<RowWrite> rows_of_ops(JsContext& js, JSValueRef ops, const target::T
                         kind_name(js.ctx(), ops)));
     }
     JSObjectRef array = js.as_object(ops);
-    size_t n = length(js, array);
+    size_t n = js.length(array);
     std::vector<RowWrite> out;
     out.reserve(n);
     const size_t width = table.columns.size();
@@ -114,11 +110,11 @@ std::vector<RowWrite> rows_of_ops(JsContext& js, JSValueRef ops, const target::T
             JSValueRef pk = js.get(op, "pk");
             if (js.is_array(pk)) {
                 JSObjectRef keys = js.as_object(pk);
-                if (length(js, keys) != table.pk.size()) {
+                if (js.length(keys) != table.pk.size()) {
                     throw fatal(
                         fmt::format("api.write(): op {} deletes with {} key values, but "
                                     "the primary key of {} has {} columns",
-                                    i, length(js, keys), table.name.display(), table.pk.size()));
+                                    i, js.length(keys), table.name.display(), table.pk.size()));
                 }
                 for (size_t k = 0; k < table.pk.size(); ++k) {
                     std::optional<Datum> d =

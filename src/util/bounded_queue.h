@@ -12,7 +12,8 @@ namespace rep::util {
 // A FIFO joining two threads, bounded by the total weight of what it holds (T::weight()), so
 // back-pressure is explicit: push() waits while the queue is full. With a byte capacity it is
 // also bounded by the bytes its items hold (T::bytes, as their producer counted them), so
-// wide rows cannot make a queue of a few thousand rows hold gigabytes. One item heavier than
+// wide rows cannot make a queue of a few thousand rows hold gigabytes (an item's count must
+// not change while it is queued: it is taken off again at pop). One item heavier than
 // either capacity is still accepted when the queue is empty, so nothing can wedge it.
 // close() wakes every waiter; afterwards push() drops items and pop() drains what is left.
 template <typename T>
@@ -42,7 +43,6 @@ public:
         weight_ += w;
         bytes_ += b;
         items_.push_back(std::move(item));
-        item_bytes_.push_back(b);
         not_empty_.notify_one();
         return true;
     }
@@ -59,8 +59,7 @@ public:
         T item = std::move(items_.front());
         items_.pop_front();
         weight_ -= item.weight();
-        bytes_ -= item_bytes_.front();
-        item_bytes_.pop_front();
+        bytes_ -= bytes_of(item);
         not_full_.notify_all();
         return item;
     }
@@ -74,7 +73,6 @@ public:
         if (!out.empty()) {
             weight_ = 0;
             bytes_ = 0;
-            item_bytes_.clear();
             not_full_.notify_all();
         }
         return out;
@@ -117,7 +115,6 @@ private:
     std::condition_variable not_empty_;
     std::condition_variable not_full_;
     std::deque<T> items_;
-    std::deque<size_t> item_bytes_;  // what each item counted for at push
     size_t weight_ = 0;
     size_t bytes_ = 0;
     size_t capacity_;
