@@ -43,6 +43,11 @@ void ApplyWorker::run() {
     bool in_group = false;
     try {
         for (;;) {
+            if (retrying_.unanswered() > 0 && batches_.empty()) {
+                // Nothing to chain behind the last COMMIT: read its answer now, so the group
+                // counts as committed and the groups waiting for their turn may go.
+                retrying_.settle();
+            }
             auto batch = batches_.pop_for(std::chrono::milliseconds(50));
             if (!batch) {
                 if (batches_.closed() && batches_.empty()) {
@@ -60,10 +65,11 @@ void ApplyWorker::run() {
                 retrying_.apply(std::move(item));
             }
             if (batch->ends_group) {
-                retrying_.end_group();
+                retrying_.end_group(/*next_at_hand=*/!batches_.empty());
                 in_group = false;
             }
         }
+        retrying_.settle();
         if (in_group) {
             // A group counts only once its end commits it; without the end it is incomplete
             // (a stop cut a streamed transaction short) and the source sends it again.
@@ -81,8 +87,8 @@ void ApplyWorker::run() {
     }
 }
 
-Schedule::Turn ApplyWorker::await_turn(std::chrono::milliseconds timeout) {
-    return schedule_.await_turn(index_, timeout);
+Schedule::Turn ApplyWorker::await_turn(std::chrono::milliseconds timeout, size_t own_ahead) {
+    return schedule_.await_turn(index_, timeout, own_ahead);
 }
 
 std::vector<std::pair<std::string, std::string>> ApplyWorker::memo_rows(const GroupSpan& span) {

@@ -57,7 +57,8 @@ public:
     bool failed_after_another() const { return after_another_; }
 
     // CommitHooks, called on the worker's thread.
-    Schedule::Turn await_turn(std::chrono::milliseconds timeout) override;
+    Schedule::Turn await_turn(std::chrono::milliseconds timeout, size_t own_ahead) override;
+    bool chains() const override { return checkpointer_.chains(); }
     std::vector<std::pair<std::string, std::string>> memo_rows(const GroupSpan& span) override;
     void committed(const GroupSpan& span) override;
     bool landed(util::TargetSession& session, const GroupSpan& span) override;

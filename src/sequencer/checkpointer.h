@@ -38,6 +38,10 @@ public:
     // other tables' transactions) are recorded, so the slot may confirm them.
     virtual void tick(util::TargetSession& session, const Position& prefix, bool idle,
                       bool final) = 0;
+    // Whether each group's checkpoint row names exactly its end, written in its own
+    // transaction, so that a group chained behind it can check that it committed
+    // (CommitHooks::chains).
+    virtual bool chains() const { return false; }
 };
 
 // Writes `prefix` to the plain memo row outside any group, on `session` or on the staging

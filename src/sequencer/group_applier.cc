@@ -46,10 +46,10 @@ void GroupApplier::apply(const ChangeItem& item) {
             xid_ = item.xid;
             txn_id_ = item.position;
             txn_rows_ = 0;
-            if (oldest_us_ == 0) {
-                oldest_us_ = item.commit_time_us;
+            if (tally_.oldest_us == 0) {
+                tally_.oldest_us = item.commit_time_us;
             }
-            newest_us_ = item.commit_time_us;
+            tally_.newest_us = item.commit_time_us;
             return;
         case ChangeItem::Kind::kChanges:
             writer_.open();
@@ -60,18 +60,18 @@ void GroupApplier::apply(const ChangeItem& item) {
                     flush();
                 }
             }
-            group_rows_ += item.mutations.size();
+            tally_.rows += item.mutations.size();
             return;
         case ChangeItem::Kind::kTruncate:
             apply_truncate(item);
             return;
         case ChangeItem::Kind::kCommit:
-            if (group_txns_ == 0) {
-                span_.txns.lo = txn_id_.ordinal;
+            if (tally_.txns == 0) {
+                tally_.span.txns.lo = txn_id_.ordinal;
             }
-            span_.txns.hi = txn_id_.ordinal;
-            span_.end = item.position;
-            ++group_txns_;
+            tally_.span.txns.hi = txn_id_.ordinal;
+            tally_.span.end = item.position;
+            ++tally_.txns;
             return;
         case ChangeItem::Kind::kKeepalive:
             return;  // the dispatcher keeps positions with nothing to apply
@@ -171,6 +171,7 @@ std::vector<Segment> GroupApplier::through_on_write(std::vector<Segment> segment
 }
 
 void GroupApplier::flush() {
+    settle();  // nothing goes out before the answers of what went before
     std::vector<Segment> segments = through_on_write(builder_.take_segments());
     if (segments.empty()) {
         return;
@@ -179,7 +180,7 @@ void GroupApplier::flush() {
 }
 
 bool GroupApplier::turn(std::chrono::milliseconds timeout) {
-    switch (hooks_.await_turn(timeout)) {
+    switch (hooks_.await_turn(timeout, 0)) {
         case Schedule::Turn::kReady:
             return true;
         case Schedule::Turn::kTimeout:
@@ -220,21 +221,48 @@ void GroupApplier::await_turn_to_commit() {
                             current_transaction(), kTurnPatience.count()));
 }
 
-void GroupApplier::commit() {
+void GroupApplier::commit(bool may_defer) {
     if (!writer_.is_open()) {
         // The group wrote nothing (filtered rows, an ignored TRUNCATE): it is done all the same,
         // in its turn, or a checkpoint written for it could pass earlier groups.
+        settle();
         wait_turn();
-        if (group_txns_ > 0) {
-            hooks_.committed(span_);
+        if (tally_.txns > 0) {
+            hooks_.committed(tally_.span);
         }
         builder_.clear();
-        committed();
+        committed(tally_);
         return;
     }
+    // Not with onWrite handlers, which read results inside the transaction.
+    bool defer = may_defer && table_hooks_ == nullptr && hooks_.chains();
+    if (defer && unanswered_.size() == 1 &&
+        hooks_.await_turn(std::chrono::milliseconds(0), 1) == Schedule::Turn::kReady) {
+        // Every group before this one has committed, or is the one whose COMMIT this
+        // connection sent last: go out behind it, guarded by its checkpoint row.
+        CheckpointWrite guard;
+        guard.sql = context_.memo.guard_sql();
+        guard.params = {context_.memo_key, unanswered_.back().span.end.text};
+        send_deferred(&guard);
+        settle_oldest();
+        return;
+    }
+    settle();
     await_turn_to_commit();
+    if (defer) {
+        send_deferred(nullptr);
+        return;
+    }
+    CheckpointWrite checkpoint = checkpoint_write();
+    std::vector<Segment> segments = through_on_write(builder_.take_segments());
+    record_written(segments, writer_.commit(segments, checkpoint));
+    hooks_.committed(tally_.span);
+    committed(tally_);
+}
+
+CheckpointWrite GroupApplier::checkpoint_write() {
     CheckpointWrite checkpoint;
-    std::vector<std::pair<std::string, std::string>> rows = hooks_.memo_rows(span_);
+    std::vector<std::pair<std::string, std::string>> rows = hooks_.memo_rows(tally_.span);
     if (!rows.empty()) {
         checkpoint.sql = context_.memo.upsert_sql(rows.size());
         for (auto& [key, value] : rows) {
@@ -242,10 +270,81 @@ void GroupApplier::commit() {
             checkpoint.params.push_back(std::move(value));
         }
     }
-    std::vector<Segment> segments = through_on_write(builder_.take_segments());
-    record_written(segments, writer_.commit(segments, checkpoint));
-    hooks_.committed(span_);
-    committed();
+    return checkpoint;
+}
+
+void GroupApplier::send_deferred(const CheckpointWrite* guard) {
+    CheckpointWrite checkpoint = checkpoint_write();
+    std::vector<Segment> segments = builder_.take_segments();
+    try {
+        writer_.send_commit(segments, checkpoint, guard);
+    } catch (const Error&) {
+        if (!unanswered_.empty()) {
+            // The answers of the groups sent before are lost with it: which of them landed,
+            // this one included, is for recover_chain() to tell.
+            unanswered_.push_back(std::move(tally_));
+            tally_ = Tally{};
+            settle_failed_ = true;
+        }
+        throw;
+    }
+    for (const Segment& seg : segments) {
+        tally_.written.push_back({seg.mapping->target().name.table, seg.rows.size(),
+                                  seg.kind == target::SegmentKind::kDelete});
+    }
+    unanswered_.push_back(std::move(tally_));
+    tally_ = Tally{};
+}
+
+void GroupApplier::settle_oldest() {
+    double seconds = 0;
+    try {
+        seconds = writer_.finish_commit();
+    } catch (const Error&) {
+        settle_failed_ = true;
+        throw;
+    }
+    Tally done = std::move(unanswered_.front());
+    unanswered_.pop_front();
+    report_written(done, done.written, seconds);
+    hooks_.committed(done.span);
+    committed(done);
+}
+
+void GroupApplier::settle() {
+    while (!unanswered_.empty()) {
+        settle_oldest();
+    }
+}
+
+size_t GroupApplier::recover_chain() {
+    bool doubt = writer_.in_doubt();
+    writer_.drain();
+    discard_open_group();
+    size_t landed = 0;
+    if (doubt) {
+        // The checkpoint row names the last group that committed; a group chained behind
+        // one that did not could not commit (its guard failed).
+        writer_.prepare_to_settle();
+        for (size_t i = unanswered_.size(); i > 0 && landed == 0; --i) {
+            if (hooks_.landed(writer_.session(), unanswered_[i - 1].span)) {
+                landed = i;
+            }
+        }
+        writer_.clear_doubt();
+        spdlog::warn(
+            "the outcome of a COMMIT was in doubt ({}); the checkpoint row shows that {} of the "
+            "{} groups sent before their answers were read landed",
+            writer_.doubt(), landed, unanswered_.size());
+    }
+    for (size_t i = 0; i < landed; ++i) {
+        report_written(unanswered_[i], unanswered_[i].written, 0);  // its time is unknown
+        hooks_.committed(unanswered_[i].span);
+        committed(unanswered_[i]);
+    }
+    unanswered_.clear();
+    settle_failed_ = false;
+    return landed;
 }
 
 bool GroupApplier::commit_landed() {
@@ -254,7 +353,7 @@ bool GroupApplier::commit_landed() {
     }
     try {
         writer_.prepare_to_settle();
-        bool landed = hooks_.landed(writer_.session(), span_);
+        bool landed = hooks_.landed(writer_.session(), tally_.span);
         writer_.clear_doubt();
         if (!landed) {
             return false;
@@ -262,11 +361,11 @@ bool GroupApplier::commit_landed() {
         spdlog::warn(
             "the outcome of a COMMIT was in doubt ({}), but the checkpoint written with it "
             "shows the commit landed; {} source transactions are not applied again",
-            writer_.doubt(), group_txns_);
+            writer_.doubt(), tally_.txns);
         writer_.forget();  // the next group begins a transaction of its own
         builder_.clear();
-        hooks_.committed(span_);
-        committed();
+        hooks_.committed(tally_.span);
+        committed(tally_);
         return true;
     } catch (const Error& e) {
         spdlog::warn("cannot tell yet whether the last COMMIT landed: {}", e.what());
@@ -274,49 +373,67 @@ bool GroupApplier::commit_landed() {
     }
 }
 
-void GroupApplier::committed() {
-    for (const auto& [table, counts] : pending_counts_) {
+void GroupApplier::committed(Tally& tally) {
+    for (const auto& [table, counts] : tally.counts) {
         context_.probe.committed_rows(table, counts.first, counts.second);
     }
-    context_.probe.committed(oldest_us_, newest_us_, group_txns_);
-    if (group_txns_ > 0) {
-        spdlog::debug("committed {} source transactions ({} rows); progressed to {}", group_txns_,
-                      group_rows_, context_.codec.describe(span_.end));
+    context_.probe.committed(tally.oldest_us, tally.newest_us, tally.txns);
+    if (tally.txns > 0) {
+        spdlog::debug("committed {} source transactions ({} rows); progressed to {}", tally.txns,
+                      tally.rows, context_.codec.describe(tally.span.end));
     }
-    pending_counts_.clear();
-    group_txns_ = 0;
-    group_rows_ = 0;
-    oldest_us_ = 0;
+    if (&tally == &tally_) {
+        tally_ = Tally{};
+    }
 }
 
 void GroupApplier::rollback() {
+    if (!unanswered_.empty()) {
+        // Never reported committed: the checkpoint stays before them, and a restart applies
+        // them again if they did not land (recover_chain() is the way to tell).
+        writer_.drain();
+        unanswered_.clear();
+        settle_failed_ = false;
+    }
+    discard_open_group();
+}
+
+void GroupApplier::discard_open_group() {
     gave_way_ = false;
     writer_.rollback();
     builder_.clear();
-    pending_counts_.clear();
-    group_txns_ = 0;
-    group_rows_ = 0;
-    oldest_us_ = 0;
+    tally_ = Tally{};
 }
 
 void GroupApplier::record_written(const std::vector<Segment>& segments, double total_seconds) {
-    size_t total_rows = 0;
+    std::vector<Tally::Written> written;
+    written.reserve(segments.size());
     for (const Segment& s : segments) {
-        total_rows += s.rows.size();
+        written.push_back({s.mapping->target().name.table, s.rows.size(),
+                           s.kind == target::SegmentKind::kDelete});
     }
-    double age = oldest_us_ > 0 ? static_cast<double>(unix_now_us() - oldest_us_) / 1e6 : -1;
-    for (const Segment& s : segments) {
-        size_t n = s.rows.size();
+    report_written(tally_, written, total_seconds);
+}
+
+void GroupApplier::report_written(Tally& tally, const std::vector<Tally::Written>& written,
+                                  double total_seconds) {
+    size_t total_rows = 0;
+    for (const Tally::Written& w : written) {
+        total_rows += w.rows;
+    }
+    double age =
+        tally.oldest_us > 0 ? static_cast<double>(unix_now_us() - tally.oldest_us) / 1e6 : -1;
+    for (const Tally::Written& w : written) {
         // The statements ran together: each is charged its share of the time by rows.
-        double seconds = total_seconds * static_cast<double>(n) / static_cast<double>(total_rows);
-        bool deletes = s.kind == target::SegmentKind::kDelete;
-        const std::string& table = s.mapping->target().name.table;
-        context_.probe.wrote_batch(table, n, seconds, age);
-        auto& counts = pending_counts_[table];
-        (deletes ? counts.second : counts.first) += n;
-        spdlog::debug("{} {} rows {} {} in {:.3f}ms", deletes ? "deleted" : "upserted", n,
-                      deletes ? "from" : "into", s.mapping->target().name.display(),
-                      seconds * 1000);
+        double seconds =
+            total_rows == 0 ? 0
+                            : total_seconds * static_cast<double>(w.rows) /
+                                  static_cast<double>(total_rows);
+        context_.probe.wrote_batch(w.table, w.rows, seconds, age);
+        auto& c = tally.counts[w.table];
+        (w.deletes ? c.second : c.first) += w.rows;
+        spdlog::debug("{} {} rows {} {} in {:.3f}ms", w.deletes ? "deleted" : "upserted", w.rows,
+                      w.deletes ? "from" : "into", w.table, seconds * 1000);
     }
 }
 
@@ -363,6 +480,7 @@ void GroupApplier::apply_truncate(const ChangeItem& item) {
         case TruncateMode::kApply:
             break;
     }
+    settle();
     writer_.open();
     flush();
     std::vector<std::shared_ptr<const target::TargetTable>> tables;

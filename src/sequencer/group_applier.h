@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,8 +30,13 @@ class CommitHooks {
 public:
     virtual ~CommitHooks() = default;
     // Before COMMIT: waits up to `timeout` until every group dispatched before this one has
-    // committed (Schedule::await_turn).
-    virtual Schedule::Turn await_turn(std::chrono::milliseconds timeout) = 0;
+    // committed, or (`own_ahead` > 0) is one of the worker's own `own_ahead` groups sent
+    // before it on this connection (Schedule::await_turn).
+    virtual Schedule::Turn await_turn(std::chrono::milliseconds timeout, size_t own_ahead) = 0;
+    // Whether a COMMIT may go out unanswered with the next group chained behind it on the
+    // connection: commits come in source order and the plain memo row written with each
+    // group names its end, so the next can check it (PlainCheckpointer, memo in the target).
+    virtual bool chains() const = 0;
     // The memo rows (key, value) to upsert in the target transaction, just before COMMIT.
     virtual std::vector<std::pair<std::string, std::string>> memo_rows(const GroupSpan& span) = 0;
     // After COMMIT, or instead of it when the group wrote nothing. `span` may end before the
@@ -51,6 +57,13 @@ public:
 // commit() ends the group. With ordered commits, a group whose turn has not come writes its
 // rows at once, so they execute while earlier groups commit on other connections, and sends
 // COMMIT when they have; if that takes longer than kTurnPatience it gives way (gave_way()).
+// Chaining (docs/architecture.md §2.8): with commit(may_defer), a COMMIT may go out with its
+// answer unread, and the next group's whole pipeline (BEGIN, fence, a guard that fails unless
+// the previous group's checkpoint row is in place, rows, checkpoint, COMMIT) is sent behind it
+// before that answer is read, so the target executes them back to back and the round trip is
+// hidden. Answers are read (settle) before anything else is sent. A failure in a group whose
+// answer was read late is not handled in place: settle_failed() is set, and recover_chain()
+// says which of those groups landed, for RetryingApplier to apply the others again.
 // This class does not retry: a failure leaves the group for RetryingApplier to roll back and
 // replay. Not thread-safe: one per apply worker.
 class GroupApplier {
@@ -62,8 +75,20 @@ public:
     // Writes what is pending (in strict-order replays, after each transaction).
     void flush();
     // Commits the group with its checkpoint and reports it to the hooks; a group that wrote
-    // nothing is reported as committed all the same. Throws rep::Error.
-    void commit();
+    // nothing is reported as committed all the same. With `may_defer` (the next group is at
+    // hand) and hooks that chain, the COMMIT may be left unanswered (unanswered() grows), and
+    // it is reported once its answer is read. Throws rep::Error.
+    void commit(bool may_defer = false);
+    // Groups whose COMMIT went out and whose answer is not read yet (at most two).
+    size_t unanswered() const { return unanswered_.size(); }
+    // Reads the answers of the unanswered groups and reports them committed. Throws rep::Error,
+    // and then settle_failed() is true.
+    void settle();
+    bool settle_failed() const { return settle_failed_; }
+    // After settle_failed(): ends what the session holds (the open group too), tells from the
+    // checkpoint row which unanswered groups landed (the first `n`, reported committed), and
+    // forgets the rest: returns n. Throws rep::Error if the target cannot tell.
+    size_t recover_chain();
     // After a retryable error: whether a COMMIT whose outcome was in doubt landed after all.
     // Then the group is done (and reported to the hooks). False when it did not land or
     // cannot be told yet.
@@ -93,10 +118,36 @@ public:
 
     bool in_doubt() const { return writer_.in_doubt(); }
     // Rows of the open group taken in so far.
-    size_t rows() const { return group_rows_; }
+    size_t rows() const { return tally_.rows; }
 
 private:
     class HandlerTransaction;
+    // What a group counts until it is reported committed.
+    struct Tally {
+        GroupSpan span;
+        size_t txns = 0;
+        size_t rows = 0;
+        int64_t oldest_us = 0;  // source commit times of the group's transactions
+        int64_t newest_us = 0;
+        // Rows written in the open target transaction per table (upserts, deletes); they
+        // count in the metrics only once committed.
+        std::map<std::string, std::pair<uint64_t, uint64_t>> counts;
+        // A chained group's statements, charged their time when the answer is read.
+        struct Written {
+            std::string table;
+            size_t rows;
+            bool deletes;
+        };
+        std::vector<Written> written;
+    };
+    CheckpointWrite checkpoint_write();
+    // Sends the group's COMMIT without reading its answer; `guard` checks the group before.
+    void send_deferred(const CheckpointWrite* guard);
+    void settle_oldest();
+    // Rolls back the open group and forgets it (not the unanswered ones).
+    void discard_open_group();
+    void report_written(Tally& tally, const std::vector<Tally::Written>& written,
+                        double seconds);
     bool mid_group_flush_due() const;
     // Hands the segments of tables with an onWrite handler to it, writing the segments before
     // each such run first; returns the segments after the last run, still to be written.
@@ -104,7 +155,7 @@ private:
     bool has_on_write(const target::TargetTable& table);
     void apply_truncate(const ChangeItem& item);
     void record_written(const std::vector<target::Segment>& segments, double seconds);
-    void committed();  // the bookkeeping after a COMMIT
+    void committed(Tally& tally);  // the bookkeeping after a COMMIT
     // Whether every earlier group has committed, waiting up to `timeout`; throws rep::Error
     // (and sets turn_aborted_) if another worker failed.
     bool turn(std::chrono::milliseconds timeout);
@@ -126,16 +177,12 @@ private:
     Position txn_id_;      // its kBegin position
     size_t txn_rows_ = 0;  // its row changes
     // The group.
-    GroupSpan span_;
-    size_t group_txns_ = 0;
+    Tally tally_;
     bool gave_way_ = false;
     bool turn_aborted_ = false;
-    size_t group_rows_ = 0;
-    int64_t oldest_us_ = 0;  // source commit times of the group's transactions
-    int64_t newest_us_ = 0;
-    // Rows written in the open target transaction per table (upserts, deletes); they count
-    // in the metrics only once committed.
-    std::map<std::string, std::pair<uint64_t, uint64_t>> pending_counts_;
+    // Chaining.
+    std::deque<Tally> unanswered_;  // oldest first
+    bool settle_failed_ = false;
     std::map<std::string, bool> on_write_;  // by table: whether it has an onWrite handler
 };
 

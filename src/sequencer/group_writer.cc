@@ -52,8 +52,10 @@ void GroupWriter::open() {
     if (open_) {
         return;
     }
-    if (!session_.connected()) {
-        session_.connect();  // after a lost connection
+    if (!session_.connected() && sent_.empty()) {
+        // After a lost connection. Not while answers are outstanding: reading them is how
+        // the loss of the commits they answer is noticed and settled.
+        session_.connect();
     }
     open_ = true;
     begun_ = false;
@@ -98,8 +100,56 @@ double GroupWriter::commit(std::vector<Segment>& segments, const CheckpointWrite
     return send(segments, &checkpoint);
 }
 
+void GroupWriter::send_commit(std::vector<Segment>& segments, const CheckpointWrite& checkpoint,
+                              const CheckpointWrite* guard) {
+    send(segments, &checkpoint, /*report_failure=*/false, guard, /*defer=*/true);
+}
+
+double GroupWriter::finish_commit() {
+    Sent sent = sent_.front();
+    sent_.pop_front();
+    size_t failed_call = 0;
+    try {
+        session_.finish_pipeline(&failed_call);
+    } catch (const Error& e) {
+        if (!session_.connected()) {
+            sent_.clear();  // their answers went with the connection
+        }
+        note_failure(e, /*commit=*/true, failed_call, sent.fence_call);
+        throw;
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - sent.at).count();
+}
+
+void GroupWriter::drain() {
+    while (!sent_.empty()) {
+        sent_.pop_front();
+        size_t failed_call = 0;
+        try {
+            session_.finish_pipeline(&failed_call);
+        } catch (const Error&) {
+            if (!session_.connected()) {
+                sent_.clear();
+            }
+        }
+    }
+}
+
+void GroupWriter::note_failure(const Error& e, bool commit, size_t failed_call,
+                               size_t fence_call) {
+    begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
+    // The connection broke with COMMIT sent, or CockroachDB answered 40003 ("statement
+    // completion unknown": the commit's result is ambiguous): the server may have committed.
+    // Before the group is applied again, the checkpoint written with it is read.
+    in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
+    doubt_ = in_doubt_ ? e.what() : "";
+    if (fence_call != SIZE_MAX && failed_call == fence_call && TransactionFence::says_lost(e)) {
+        throw fatal(fence_->lost);
+    }
+}
+
 double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* checkpoint,
-                         bool report_failure) {
+                         bool report_failure, const CheckpointWrite* guard, bool defer) {
     bool commit = checkpoint != nullptr;
     if (segments.empty() && !commit) {
         return 0;
@@ -123,7 +173,16 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
             fence_call = calls.size();
             calls.push_back(std::move(call));
         }
+        if (guard != nullptr) {
+            TargetSession::PipelineCall call{nullptr, &guard->sql, {}};
+            for (const std::string& p : guard->params) {
+                call.values.push_back(p.c_str());
+            }
+            calls.push_back(std::move(call));
+        }
         first_segment = calls.size();
+    } else if (guard != nullptr) {
+        throw Error(ErrorKind::kFatal, "internal error: a chained group had begun before");
     }
     writer_.append_calls(segments, calls);
     const size_t segment_calls = calls.size() - first_segment;
@@ -147,19 +206,26 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         fence_->check_not_revoked();  // a COMMIT not sent yet need not wait for the fence
     }
     auto started = std::chrono::steady_clock::now();
+    if (defer) {
+        try {
+            session_.send_pipeline(calls);
+        } catch (const Error& e) {
+            if (!session_.connected()) {
+                sent_.clear();
+            }
+            note_failure(e, commit, SIZE_MAX, fence_call);
+            throw;
+        }
+        sent_.push_back({started, fence_call});
+        begun_ = false;
+        open_ = false;
+        return 0;
+    }
     size_t failed = 0;
     try {
         session_.exec_pipeline(calls, &failed);
     } catch (const Error& e) {
-        begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
-        // The connection broke with COMMIT sent, or CockroachDB answered 40003 ("statement
-        // completion unknown": the commit's result is ambiguous): the server may have
-        // committed. Before the group is applied again, the checkpoint written with it is read.
-        in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
-        doubt_ = in_doubt_ ? e.what() : "";
-        if (failed == fence_call && TransactionFence::says_lost(e)) {
-            throw fatal(fence_->lost);
-        }
+        note_failure(e, commit, failed, fence_call);
         if (report_failure && !e.retryable() && failed >= first_segment &&
             failed - first_segment < segment_calls) {
             on_failure_(e, segments[writer_.segment_of_call(failed - first_segment)]);

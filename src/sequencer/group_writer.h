@@ -6,6 +6,8 @@
 #include "util/target_session.h"
 
 #include <atomic>
+#include <chrono>
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -83,6 +85,21 @@ public:
     // the transaction. Throws rep::Error; if the connection broke, in_doubt() says whether
     // the COMMIT was in flight.
     double commit(std::vector<target::Segment>& segments, const CheckpointWrite& checkpoint);
+    // As commit(), but returns once the pipeline is sent, its answer unread: the next group's
+    // pipeline may then go out behind this COMMIT on the same connection (chaining, see
+    // docs/architecture.md §2.8). `guard`, if given, runs right after BEGIN and the fence and
+    // must fail unless the group sent before committed. Throws rep::Error if it cannot be sent.
+    void send_commit(std::vector<target::Segment>& segments, const CheckpointWrite& checkpoint,
+                     const CheckpointWrite* guard);
+    // Reads the answer of the oldest commit sent by send_commit(); returns the seconds since it
+    // was sent. Throws rep::Error as commit() does (in_doubt() says whether the COMMIT was in
+    // flight when the connection broke), but never calls SegmentFailure: the caller applies
+    // the group again, unchained, to learn what failed.
+    double finish_commit();
+    // Commits sent by send_commit() and not yet answered.
+    size_t unanswered() const { return sent_.size(); }
+    // Reads and drops every answer still outstanding, errors included (after a failure).
+    void drain();
     // Runs one statement now, outside the pipeline, inside the transaction (a TRUNCATE).
     void execute(const std::string& sql);
     // Ends the transaction without committing. Errors are ignored: the connection may be gone,
@@ -111,9 +128,16 @@ public:
     }
 
 private:
+    struct Sent {  // a commit sent by send_commit()
+        std::chrono::steady_clock::time_point at;
+        size_t fence_call;
+    };
     double send(std::vector<target::Segment>& segments, const CheckpointWrite* checkpoint,
-                bool report_failure = true);
+                bool report_failure = true, const CheckpointWrite* guard = nullptr,
+                bool defer = false);
     void send_begin();
+    // Handles the error of a pipeline: marks the COMMIT in doubt, throws the fence's error.
+    void note_failure(const Error& e, bool commit, size_t failed_call, size_t fence_call);
 
     util::TargetSession& session_;
     target::SegmentWriter writer_;
@@ -123,6 +147,7 @@ private:
     bool begun_ = false;  // BEGIN went out
     bool in_doubt_ = false;
     std::string doubt_;
+    std::deque<Sent> sent_;
 };
 
 }  // namespace rep::sequencer

@@ -20,6 +20,7 @@ public:
     void committed(size_t worker, const GroupSpan& span) override;
     bool landed(util::TargetSession& session, size_t worker, const GroupSpan& span) override;
     void tick(util::TargetSession& session, const Position& prefix, bool idle, bool final) override;
+    bool chains() const override { return context_.memo_in_target(); }
 
 private:
     const ApplyContext& context_;

@@ -59,20 +59,47 @@ void RetryingApplier::apply(ChangeItem item) {
     } catch (const Error& e) {
         recover(e);
     }
+    drop_answered();
 }
 
-void RetryingApplier::end_group() {
+void RetryingApplier::end_group(bool next_at_hand) {
     ending_ = true;
     try {
-        applier_.commit();
+        // Only a group kept whole may go out unanswered: a failure read late is handled by
+        // applying it again.
+        applier_.commit(next_at_hand && may_defer_ && log_complete_);
     } catch (const Error& e) {
         recover(e);  // commits the group, or throws
+        drop_answered();
         return;
     }
+    if (applier_.unanswered() > 0) {
+        sent_logs_.push_back(std::move(log_));  // it went out unanswered
+    }
+    drop_answered();
     clear();
 }
 
+void RetryingApplier::settle() {
+    if (applier_.unanswered() == 0) {
+        return;
+    }
+    try {
+        applier_.settle();
+    } catch (const Error& e) {
+        recover(e);
+    }
+    drop_answered();
+}
+
+void RetryingApplier::drop_answered() {
+    while (sent_logs_.size() > applier_.unanswered()) {
+        sent_logs_.pop_front();
+    }
+}
+
 void RetryingApplier::abandon() {
+    settle();
     applier_.rollback();
     clear();
 }
@@ -85,7 +112,78 @@ void RetryingApplier::clear() {
     ending_ = false;
 }
 
+void RetryingApplier::recover_chain(const Error& e) {
+    if (applier_.fenced_out(e)) {
+        applier_.rollback();
+        sent_logs_.clear();
+        throw e;  // the stream's lease is lost: nothing may commit here
+    }
+    // The open group went out too if the applier holds one more unanswered group than the
+    // logs kept for them: it was chained behind the one that failed.
+    bool open_sent = applier_.unanswered() > sent_logs_.size();
+    std::deque<std::vector<ChangeItem>> again = std::move(sent_logs_);
+    sent_logs_.clear();
+    if (open_sent) {
+        again.push_back(std::move(log_));
+    }
+    std::vector<ChangeItem> open_log = open_sent ? std::vector<ChangeItem>{} : std::move(log_);
+    bool open_ending = ending_;
+    bool open_complete = log_complete_;
+    size_t open_rows = logged_rows_;
+    size_t open_bytes = logged_bytes_;
+    clear();
+    // Throws if the target cannot tell what landed: the pipeline then restarts from the
+    // checkpoint, which is exact either way.
+    size_t landed = applier_.recover_chain();
+    again.erase(again.begin(), again.begin() + static_cast<ptrdiff_t>(std::min(landed, again.size())));
+    spdlog::warn("{}; applying {} group(s) sent behind it again, one at a time", e.what(),
+                 again.size());
+    struct Restore {
+        bool& flag;
+        ~Restore() { flag = true; }
+    } restore{may_defer_};
+    may_defer_ = false;
+    for (std::vector<ChangeItem>& group : again) {
+        log_ = std::move(group);
+        ending_ = true;
+        for (const ChangeItem& item : log_) {
+            logged_rows_ += item.mutations.size();
+        }
+        try {
+            replay();  // commits and clears
+        } catch (const Error& err) {
+            recover(err);
+        }
+    }
+    if (open_sent) {
+        clear();
+        return;
+    }
+    log_ = std::move(open_log);
+    ending_ = open_ending;
+    log_complete_ = open_complete;
+    logged_rows_ = open_rows;
+    logged_bytes_ = open_bytes;
+    if (!log_complete_) {
+        throw Error(ErrorKind::kRetryable,
+                    fmt::format("a source transaction too large to keep in memory was being "
+                                "applied when an earlier group failed; it will be read from the "
+                                "source again: {}",
+                                e.what()),
+                    e.sqlstate());
+    }
+    try {
+        replay();
+    } catch (const Error& err) {
+        recover(err);
+    }
+}
+
 void RetryingApplier::recover(const Error& e) {
+    if (applier_.settle_failed()) {
+        recover_chain(e);
+        return;
+    }
     if (applier_.fenced_out(e)) {
         applier_.rollback();
         throw e;  // the stream's lease is lost: nothing of this group may commit here

@@ -4,6 +4,7 @@
 #include "sequencer/group_applier.h"
 #include "util/retry.h"
 
+#include <deque>
 #include <vector>
 
 namespace rep::sequencer {
@@ -20,7 +21,12 @@ namespace rep::sequencer {
 //    otherwise the transactions before the failing one are committed and the failing one's
 //    error is thrown, naming it exactly.
 // A group too large to keep is not replayed here: its retryable error is thrown, and the
-// pipeline restarts from the source. Not thread-safe: one per apply worker.
+// pipeline restarts from the source.
+//
+// A group whose COMMIT went out unanswered (GroupApplier's chaining) keeps its items until the
+// answer is read. If that answer, or the one of the group chained behind it, is a failure,
+// the groups that did not land are applied again one at a time, unchained, each through the
+// handling above, and then the open group. Not thread-safe: one per apply worker.
 class RetryingApplier {
 public:
     // `collapse` is --collapseMutations, restored after a strict-order salvage. A group of at
@@ -32,8 +38,14 @@ public:
 
     // One item of the current group. Throws rep::Error.
     void apply(ChangeItem item);
-    // The dispatcher's end of the group: commits it. Throws rep::Error.
-    void end_group();
+    // The dispatcher's end of the group: commits it. With `next_at_hand` (the next group's
+    // items are queued already) the COMMIT may go out unanswered, for the next group to be
+    // chained behind it. Throws rep::Error.
+    void end_group(bool next_at_hand = false);
+    // Reads the answers of the groups whose COMMIT went out unanswered (before waiting for
+    // more work). Throws rep::Error.
+    void settle();
+    size_t unanswered() const { return applier_.unanswered(); }
     // The run ends with the group unfinished: rolls it back (the source sends it again).
     void abandon();
 
@@ -41,6 +53,10 @@ private:
     // Handles the error of an attempt at the current group, then finishes what the attempt
     // was doing (with `ending`, the group's commit).
     void recover(const Error& e);
+    // recover() for a failure read in a group that went out unanswered.
+    void recover_chain(const Error& e);
+    // Forgets the logs of groups whose answers were read.
+    void drop_answered();
     void retry(const Error& first);
     void salvage(const Error& original);
     void replay();  // the logged items, and the commit if the group has ended
@@ -55,6 +71,9 @@ private:
     size_t logged_bytes_ = 0;
     bool log_complete_ = true;
     bool ending_ = false;  // end_group() was called for this group
+    // The items of the groups whose COMMIT went out unanswered, oldest first.
+    std::deque<std::vector<ChangeItem>> sent_logs_;
+    bool may_defer_ = true;  // not while groups are applied again after a failure
 };
 
 }  // namespace rep::sequencer

@@ -187,27 +187,35 @@ Schedule::Group* Schedule::find(uint64_t seq) {
     return i < groups_.size() ? &groups_[i] : nullptr;
 }
 
-bool Schedule::first_in_line(size_t worker) const {
+bool Schedule::first_in_line(size_t worker, size_t own_ahead) const {
     const WorkerState& ws = workers_[worker];
-    if (ws.pending.empty()) {
-        return true;  // nothing of its own in flight (a group that wrote nothing)
+    if (ws.pending.size() <= own_ahead) {
+        return own_ahead == 0;  // nothing of its own in flight (a group that wrote nothing)
     }
-    // Groups leave the front once done, so the first one not done is the next to commit.
+    // Groups leave the front once done, so the first ones not done are the next to commit.
+    uint64_t mine = ws.pending[own_ahead];
     for (const Group& g : groups_) {
-        if (!g.done) {
-            return g.seq == ws.pending.front();
+        if (g.done) {
+            continue;
+        }
+        if (g.seq == mine) {
+            return true;
+        }
+        if (g.worker != worker) {
+            return false;
         }
     }
     return true;
 }
 
-Schedule::Turn Schedule::await_turn(size_t worker, std::chrono::milliseconds timeout) {
+Schedule::Turn Schedule::await_turn(size_t worker, std::chrono::milliseconds timeout,
+                                    size_t own_ahead) {
     if (!ordered_) {
         return Turn::kReady;
     }
     std::unique_lock lock(mu_);
-    bool ready =
-        changed_.wait_for(lock, timeout, [&] { return aborted_ || first_in_line(worker); });
+    bool ready = changed_.wait_for(lock, timeout,
+                                   [&] { return aborted_ || first_in_line(worker, own_ahead); });
     if (aborted_) {
         return Turn::kAborted;
     }

@@ -74,9 +74,12 @@ public:
     Position pass(const Position& end);
 
     // Worker, before the COMMIT of its oldest group: waits up to `timeout` until every group
-    // dispatched before that one has committed (at once without ordered commits).
+    // dispatched before that one has committed (at once without ordered commits). With
+    // `own_ahead` = n, for its (n+1)th oldest group instead: ready when every group before it
+    // not yet committed is one of the worker's own n before it, whose COMMITs went out on its
+    // connection already (chaining, docs/architecture.md §2.8).
     enum class Turn { kReady, kTimeout, kAborted };
-    Turn await_turn(size_t worker, std::chrono::milliseconds timeout);
+    Turn await_turn(size_t worker, std::chrono::milliseconds timeout, size_t own_ahead = 0);
 
     // Worker, in its target transaction just before COMMIT: the record to write with it.
     staging::WorkerRecord record_for(size_t worker, OrdinalRange committing) const;
@@ -121,7 +124,7 @@ private:
 
     std::optional<size_t> choose(const Keys& keys, bool barrier, size_t rows, size_t bytes,
                                  bool* shared) const;
-    bool first_in_line(size_t worker) const;  // under the lock
+    bool first_in_line(size_t worker, size_t own_ahead) const;  // under the lock
     Group* find(uint64_t seq);
     Position advance_prefix();  // under the lock
 

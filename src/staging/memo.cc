@@ -128,6 +128,16 @@ void Memo::remove(util::TargetSession& conn, const std::string& key) {
     conn.execute(fmt::format("DELETE FROM {} WHERE key = $1", table_), {key});
 }
 
+std::string Memo::guard_sql() const {
+    // Plain SQL on both targets, which have no RAISE outside functions: a text that is not a
+    // number, cast to one at run time, is the error. Absent and different both fail.
+    bool cockroach = dialect_.product() == target::TargetProduct::kCockroach;
+    return fmt::format(
+        "SELECT CAST(CASE WHEN count(*) = 1 THEN '1' ELSE '{}' END AS INT) FROM {} WHERE key = "
+        "$1 AND value = {}",
+        kChainBroken, table_, cockroach ? "$2::BYTES" : "convert_to($2, 'UTF8')");
+}
+
 std::string Memo::upsert_sql(size_t rows) const {
     bool cockroach = dialect_.product() == target::TargetProduct::kCockroach;
     std::string values;

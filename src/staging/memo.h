@@ -30,6 +30,11 @@ public:
     // The upsert of `rows` rows (keys must differ); its parameters are key, value, key,
     // value... write() runs it for one row, the apply loop for its checkpoint rows.
     std::string upsert_sql(size_t rows) const;
+    // A query that fails (SQLSTATE 22P02, kChainBroken in its message) unless the row of key
+    // $1 holds exactly the value $2: what a group sent behind the previous group's COMMIT
+    // runs first, so that it cannot commit if that COMMIT did not (docs/staging.md §4.1).
+    std::string guard_sql() const;
+    static constexpr const char* kChainBroken = "the group before did not commit";
 
     // Every (key, value) whose key starts with `prefix`, in key order.
     std::vector<std::pair<std::string, std::string>> read_prefixed(util::TargetSession& conn,

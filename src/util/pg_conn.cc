@@ -24,18 +24,6 @@ ConnObserver* conn_observer() {
     return g_observer.load();
 }
 
-struct PgConn::InUse {
-    PgConn& c;
-    explicit InUse(PgConn& conn) : c(conn) { c.report(c.connected(), true); }
-    ~InUse() {
-        bool open = c.connected();
-        auto tx = open ? PQtransactionStatus(c.conn_) : PQTRANS_UNKNOWN;
-        c.report(open, open && tx != PQTRANS_IDLE && tx != PQTRANS_UNKNOWN);
-    }
-    InUse(const InUse&) = delete;
-    InUse& operator=(const InUse&) = delete;
-};
-
 void PgConn::report(bool open, bool acquired) {
     acquired = open && acquired;
     if (observer_ != nullptr && observer_ != conn_observer()) {
@@ -189,6 +177,8 @@ void PgConn::close() {
     }
     report(false, false);
     prepared_.clear();
+    unanswered_.clear();
+    preparing_.clear();
 }
 
 int PgConn::server_version() const {
@@ -211,6 +201,12 @@ PgResult PgConn::check(PGresult* r, std::string_view sql) {
 // memo write in autocommit, a COMMIT with nothing to commit), so the caller must see the error,
 // roll back and reconnect deliberately.
 void PgConn::ensure_usable() {
+    if (!unanswered_.empty()) {
+        throw Error(ErrorKind::kFatal,
+                    fmt::format("internal error: a statement was sent to {} while {} pipelines "
+                                "await their answers",
+                                describe(), unanswered_.size()));
+    }
     if (conn_ == nullptr) {
         connect();
     } else if (PQstatus(conn_) != CONNECTION_OK) {
@@ -240,112 +236,6 @@ PgResult PgConn::exec_params(const std::string& sql, const Params& params) {
         return check(nullptr, sql);
     }
     return results(sql);
-}
-
-void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
-    ensure_usable();
-    InUse in_use(*this);
-    ConnObserver* cache_observer = conn_observer();
-    auto is_prepared = [&](const std::string& name) {
-        return std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end();
-    };
-    auto broken = [&](std::string_view what) {
-        Error e = pg_error(conn_, nullptr, fmt::format("{} on {}", what, describe()));
-        // Results of this pipeline may still be in flight: the connection cannot be used for
-        // anything else. Drop it; the caller's transaction is gone with it.
-        close();
-        return Error(ErrorKind::kRetryable, e.what());
-    };
-    if (PQenterPipelineMode(conn_) != 1) {
-        throw broken("cannot enter pipeline mode");
-    }
-    struct Sent {
-        size_t call;
-        bool prepare;
-    };
-    std::vector<Sent> sent;
-    std::vector<const std::string*> preparing;
-    for (size_t i = 0; i < calls.size(); ++i) {
-        const PipelineCall& c = calls[i];
-        int n = static_cast<int>(c.values.size());
-        if (c.name == nullptr) {
-            if (PQsendQueryParams(conn_, c.sql->c_str(), n, nullptr, c.values.data(), nullptr,
-                                  nullptr, 0) != 1) {
-                throw broken("sending a statement");
-            }
-            sent.push_back({i, false});
-            continue;
-        }
-        bool prepare = !is_prepared(*c.name) &&
-                       std::find_if(preparing.begin(), preparing.end(), [&](const std::string* p) {
-                           return *p == *c.name;
-                       }) == preparing.end();
-        if (cache_observer != nullptr) {
-            cache_observer->statement_cache(!prepare);
-        }
-        if (prepare) {
-            if (PQsendPrepare(conn_, c.name->c_str(), c.sql->c_str(), n, nullptr) != 1) {
-                throw broken("sending a statement");
-            }
-            preparing.push_back(c.name);
-            sent.push_back({i, true});
-        }
-        if (PQsendQueryPrepared(conn_, c.name->c_str(), n, c.values.data(), nullptr, nullptr, 0) !=
-            1) {
-            throw broken("sending a statement");
-        }
-        sent.push_back({i, false});
-    }
-    if (PQpipelineSync(conn_) != 1) {
-        throw broken("sending a pipeline");
-    }
-    // Every result is waited for with a deadline: a silent peer must not hold the worker.
-    auto deadline = std::chrono::steady_clock::now() + response_timeout_;
-    auto next_result = [&] {
-        try {
-            await_result(conn_, deadline, describe());
-        } catch (const Error&) {
-            close();
-            throw;
-        }
-        return PQgetResult(conn_);
-    };
-    std::optional<Error> error;
-    size_t error_call = 0;
-    for (const Sent& s : sent) {
-        PGresult* r = next_result();
-        if (r == nullptr) {
-            throw broken("reading pipeline results");
-        }
-        PgResult res(r);
-        auto st = PQresultStatus(r);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            if (s.prepare) {
-                prepared_.push_back(*calls[s.call].name);  // session-level: survives ROLLBACK
-            }
-        } else if (st != PGRES_PIPELINE_ABORTED && !error) {
-            const PipelineCall& c = calls[s.call];
-            std::string head = c.name != nullptr ? *c.name : c.sql->substr(0, 120);
-            std::replace(head.begin(), head.end(), '\n', ' ');
-            error = pg_error(
-                conn_, r,
-                fmt::format("{}{} failed on {}", s.prepare ? "prepare " : "", head, describe()));
-            error_call = s.call;
-        }
-        while (PGresult* extra = next_result()) {  // NULL ends each command's results
-            PQclear(extra);
-        }
-    }
-    PGresult* sync = next_result();
-    bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-    PQclear(sync);
-    if (!synced || PQexitPipelineMode(conn_) != 1) {
-        throw broken("finishing a pipeline");
-    }
-    if (error) {
-        *failed = error_call;
-        throw *error;
-    }
 }
 
 void PgConn::execute(const std::string& sql, const Params& params) {

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,12 @@ public:
     void execute(const std::string& sql, const Params& params = {}) override;
     std::vector<Row> query(const std::string& sql, const Params& params = {}) override;
     void exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) override;
+    // Sends and reads in two steps (pg_pipeline.cc): the pipelines sent stay in libpq's
+    // pipeline mode until every answer is read, and the statements they prepare count as
+    // prepared for the pipelines sent after them.
+    void send_pipeline(const std::vector<PipelineCall>& calls) override;
+    void finish_pipeline(size_t* failed) override;
+    size_t pipelines_unanswered() const override { return unanswered_.size(); }
 
     int server_version() const;
     // Drops the connection (prepared statements are forgotten with it).
@@ -71,16 +78,42 @@ private:
     PgResult check(PGresult* r, std::string_view sql);
     // Collects the results of a statement sent with PQsend*, waiting with the deadline.
     PgResult results(std::string_view sql);
+    // Connects if need be; refuses a broken connection, and any statement while pipelines
+    // await their answers.
     void ensure_usable();
     // Tells the process's ConnObserver when this connection opens, closes, or moves between
     // idle and acquired (running a statement or holding a transaction open).
     void report(bool open, bool acquired);
-    struct InUse;  // acquired for the length of one call, then idle unless a transaction is open
+    // Acquired for the length of one call, then idle unless a transaction is open.
+    struct InUse {
+        PgConn& c;
+        explicit InUse(PgConn& conn) : c(conn) { c.report(c.connected(), true); }
+        ~InUse() {
+            bool open = c.connected();
+            auto tx = open ? PQtransactionStatus(c.conn_) : PQTRANS_UNKNOWN;
+            c.report(open, open && tx != PQTRANS_IDLE && tx != PQTRANS_UNKNOWN);
+        }
+        InUse(const InUse&) = delete;
+        InUse& operator=(const InUse&) = delete;
+    };
+    // A pipeline sent and not yet read: per statement sent, the call it belongs to, the name
+    // it prepares (if it is a prepare) and how its error names it.
+    struct Sent {
+        size_t call;
+        std::string prepares;
+        std::string head;
+    };
+    using Unanswered = std::vector<Sent>;
+    bool is_prepared(const std::string& name) const;
+    // Drops a connection whose pipeline cannot be finished; the error to throw.
+    Error broken(std::string_view what);
 
     std::string conninfo_;
     std::string what_;
     PGconn* conn_ = nullptr;
     std::vector<std::string> prepared_;
+    std::deque<Unanswered> unanswered_;   // oldest first
+    std::vector<std::string> preparing_;  // prepared by pipelines not yet answered
     std::vector<std::string> session_sql_;
     int connect_timeout_ = 0;
     Duration response_timeout_ = std::chrono::seconds(60);

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "base/error.h"
+
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,11 +48,26 @@ public:
     // finished (the connection broke) leaves the session broken.
     virtual void exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) = 0;
 
+    // A pipeline in two halves, so that the next one can go out before the answers of the
+    // last have come back (a group chained behind the previous group's COMMIT):
+    // send_pipeline() sends the calls (the values need not outlive it), finish_pipeline()
+    // reads the answers of the oldest pipeline still unanswered, throwing as exec_pipeline()
+    // does. Nothing else may run on the session while answers are outstanding. A session that
+    // cannot leave answers unread (the default, and the unit tests' fake) runs the calls at
+    // once and keeps their outcome for finish_pipeline().
+    virtual void send_pipeline(const std::vector<PipelineCall>& calls);
+    virtual void finish_pipeline(size_t* failed);
+    virtual size_t pipelines_unanswered() const { return ran_.size(); }
+
     // The first column of the first row, or nullopt for NULL or no row.
     std::optional<std::string> query_value(const std::string& sql, const Params& params = {}) {
         std::vector<Row> rows = query(sql, params);
         return rows.empty() || rows[0].empty() ? std::nullopt : rows[0][0];
     }
+
+private:
+    // The default send_pipeline()'s outcomes, oldest first: the error and the failing call.
+    std::deque<std::optional<std::pair<Error, size_t>>> ran_;
 };
 
 }  // namespace rep::util

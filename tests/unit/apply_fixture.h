@@ -193,7 +193,7 @@ public:
     explicit RecordingHooks(ApplyFixture& f) : f_(f) {}
 
     // The turns the next await_turn() calls get, in order; then always ready.
-    sequencer::Schedule::Turn await_turn(std::chrono::milliseconds) override {
+    sequencer::Schedule::Turn await_turn(std::chrono::milliseconds, size_t) override {
         ++turn_waits;
         if (turns.empty()) {
             return sequencer::Schedule::Turn::kReady;
@@ -204,6 +204,8 @@ public:
     }
     std::deque<sequencer::Schedule::Turn> turns;
     size_t turn_waits = 0;
+    bool chains() const override { return chain; }
+    bool chain = true;  // commits may go out unanswered (RetryingApplier::end_group(true))
 
     std::vector<std::pair<std::string, std::string>> memo_rows(
         const sequencer::GroupSpan& span) override {

@@ -1,5 +1,7 @@
 #include "fake_target.h"
 
+#include "staging/memo.h"
+
 #include <stdexcept>
 #include <utility>
 
@@ -334,6 +336,19 @@ void FakeSession::run(const std::string& sql,
                     "current transaction is aborted, commands ignored until end of transaction "
                     "block",
                     "25P02");
+    }
+    if (sql.find(staging::Memo::kChainBroken) != std::string::npos) {
+        // Memo::guard_sql(): fails unless the committed memo row $1 holds $2.
+        std::lock_guard lock(db_.mu_);
+        auto it = db_.memo_.find(values.at(0).value_or(""));
+        if (it == db_.memo_.end() || it->second != values.at(1).value_or("")) {
+            aborted_ = in_txn_;
+            throw Error(ErrorKind::kFatal,
+                        std::string("invalid input syntax for type integer: \"") +
+                            staging::Memo::kChainBroken + "\"",
+                        "22P02");
+        }
+        return;
     }
     FakeStatement s = parse(sql, values);
     if (s.kind != FakeStatement::Kind::kOther) {

@@ -292,6 +292,26 @@ TEST(Schedule, OrderedCommitsWaitForEveryEarlierGroup) {
     EXPECT_EQ(s.await_turn(2, 0ms), Schedule::Turn::kReady);
 }
 
+TEST(Schedule, AGroupMayGoOutBehindItsWorkersOwnUncommittedGroupOnly) {
+    // Chaining: a worker may send a group's COMMIT behind its own earlier group's unanswered
+    // one, when no other worker's group lies between them.
+    Schedule s(2, 10, L(0));
+    ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
+    ASSERT_EQ(s.assign({1}, false, R(20, 20), L(21), 0ms), 0u);  // behind 10
+    ASSERT_EQ(s.assign({2}, false, R(30, 30), L(31), 0ms), 1u);
+    ASSERT_EQ(s.assign({1}, false, R(40, 40), L(41), 0ms), 0u);
+    EXPECT_EQ(s.await_turn(0, 0ms, 1), Schedule::Turn::kReady) << "20 is right behind 10";
+    EXPECT_EQ(s.await_turn(1, 0ms, 0), Schedule::Turn::kTimeout);
+    s.committed(0, R(10, 10));
+    // 40 has 30, of another worker, before it: not even with 20 sent.
+    EXPECT_EQ(s.await_turn(0, 0ms, 1), Schedule::Turn::kTimeout);
+    EXPECT_EQ(s.await_turn(0, 0ms, 2), Schedule::Turn::kTimeout) << "it has no third group";
+    s.committed(0, R(20, 20));
+    s.committed(1, R(30, 30));
+    EXPECT_EQ(s.await_turn(0, 0ms, 0), Schedule::Turn::kReady);
+    EXPECT_EQ(s.await_turn(0, 0ms, 1), Schedule::Turn::kTimeout) << "it has no second group";
+}
+
 TEST(Schedule, TurnWaitWakesOnTheEarlierCommitAndOnAbort) {
     Schedule s(2, 10, L(0));
     ASSERT_EQ(s.assign({1}, false, R(10, 10), L(11), 0ms), 0u);
