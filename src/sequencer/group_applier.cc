@@ -244,6 +244,8 @@ void GroupApplier::commit(bool may_defer) {
         guard.sql = context_.memo.guard_sql();
         guard.params = {context_.memo_key, unanswered_.back().span.end.text};
         send_deferred(&guard);
+        spdlog::debug("sent {} source transactions behind the unanswered COMMIT of the {} before",
+                      unanswered_.back().txns, unanswered_.front().txns);
         settle_oldest();
         return;
     }
@@ -425,10 +427,9 @@ void GroupApplier::report_written(Tally& tally, const std::vector<Tally::Written
         tally.oldest_us > 0 ? static_cast<double>(unix_now_us() - tally.oldest_us) / 1e6 : -1;
     for (const Tally::Written& w : written) {
         // The statements ran together: each is charged its share of the time by rows.
-        double seconds =
-            total_rows == 0 ? 0
-                            : total_seconds * static_cast<double>(w.rows) /
-                                  static_cast<double>(total_rows);
+        double seconds = total_rows == 0 ? 0
+                                         : total_seconds * static_cast<double>(w.rows) /
+                                               static_cast<double>(total_rows);
         context_.probe.wrote_batch(w.table, w.rows, seconds, age);
         auto& c = tally.counts[w.table];
         (w.deletes ? c.second : c.first) += w.rows;

@@ -146,8 +146,7 @@ private:
     void settle_oldest();
     // Rolls back the open group and forgets it (not the unanswered ones).
     void discard_open_group();
-    void report_written(Tally& tally, const std::vector<Tally::Written>& written,
-                        double seconds);
+    void report_written(Tally& tally, const std::vector<Tally::Written>& written, double seconds);
     bool mid_group_flush_due() const;
     // Hands the segments of tables with an onWrite handler to it, writing the segments before
     // each such run first; returns the segments after the last run, still to be written.

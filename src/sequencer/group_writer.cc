@@ -135,8 +135,7 @@ void GroupWriter::drain() {
     }
 }
 
-void GroupWriter::note_failure(const Error& e, bool commit, size_t failed_call,
-                               size_t fence_call) {
+void GroupWriter::note_failure(const Error& e, bool commit, size_t failed_call, size_t fence_call) {
     begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
     // The connection broke with COMMIT sent, or CockroachDB answered 40003 ("statement
     // completion unknown": the commit's result is ambiguous): the server may have committed.

@@ -135,7 +135,8 @@ void RetryingApplier::recover_chain(const Error& e) {
     // Throws if the target cannot tell what landed: the pipeline then restarts from the
     // checkpoint, which is exact either way.
     size_t landed = applier_.recover_chain();
-    again.erase(again.begin(), again.begin() + static_cast<ptrdiff_t>(std::min(landed, again.size())));
+    again.erase(again.begin(),
+                again.begin() + static_cast<ptrdiff_t>(std::min(landed, again.size())));
     spdlog::warn("{}; applying {} group(s) sent behind it again, one at a time", e.what(),
                  again.size());
     struct Restore {
