@@ -179,6 +179,9 @@ void BatchBuilder::fold(const Mapping& mapping, SegmentKind kind, std::vector<Da
 const BatchBuilder::Mapping& BatchBuilder::mapping_for(const std::shared_ptr<const Relation>& rel) {
     auto it = mappings_.find(rel.get());
     if (it == mappings_.end()) {
+        if (before_lookup_) {
+            before_lookup_();
+        }
         it = mappings_.emplace(rel.get(), catalog_.resolve(session_, rel)).first;
     }
     return it->second;

@@ -6,6 +6,7 @@
 #include "target/table_catalog.h"
 #include "util/target_session.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -57,6 +58,9 @@ public:
     void clear();
     // Folding per key on (true) or strict source order for every table (false).
     void set_collapse(bool on) { collapse_ = on; }
+    // Called before the catalog is read on the session (a table not seen yet): the session
+    // must be free for it (GroupApplier reads the answers of chained commits first).
+    void before_lookup(std::function<void()> hook) { before_lookup_ = std::move(hook); }
 
 private:
     // One table's changes folded per key.
@@ -116,6 +120,7 @@ private:
     const target::TableMapping* fold_key(const Mapping& mapping) const;
     mutable std::unordered_map<const target::TableMapping*, const target::TableMapping*> fold_keys_;
     size_t rows_ = 0;
+    std::function<void()> before_lookup_;
 };
 
 }  // namespace rep::sequencer

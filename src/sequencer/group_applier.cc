@@ -28,6 +28,8 @@ GroupApplier::GroupApplier(const ApplyContext& context, util::TargetSession& ses
       writer_(
           context.catalog.dialect(), context.options.max_message_bytes, session,
           [this](const Error& e, const Segment& s) { fail_segment(e, s); }, context.fence) {
+    // The catalog is read on this connection: never while chained commits await answers.
+    builder_.before_lookup([this] { settle(); });
     writer_.on_time_dropped([this](const target::TargetTable& t, const target::TargetColumn& c) {
         if (context_.probe.time_of_day_dropped(t.name.table, c.name)) {
             spdlog::warn(
@@ -278,21 +280,22 @@ CheckpointWrite GroupApplier::checkpoint_write() {
 void GroupApplier::send_deferred(const CheckpointWrite* guard) {
     CheckpointWrite checkpoint = checkpoint_write();
     std::vector<Segment> segments = builder_.take_segments();
+    for (const Segment& seg : segments) {
+        tally_.written.push_back({seg.mapping->target().name.table, seg.rows.size(),
+                                  seg.kind == target::SegmentKind::kDelete});
+    }
     try {
         writer_.send_commit(segments, checkpoint, guard);
     } catch (const Error&) {
-        if (!unanswered_.empty()) {
-            // The answers of the groups sent before are lost with it: which of them landed,
-            // this one included, is for recover_chain() to tell.
+        if (!unanswered_.empty() && !writer_.session().connected()) {
+            // The answers of the groups sent before are lost with the connection: which of
+            // them landed, this one included, is for recover_chain() to tell. (With the
+            // connection up, nothing went out: this group failed alone.)
             unanswered_.push_back(std::move(tally_));
             tally_ = Tally{};
             settle_failed_ = true;
         }
         throw;
-    }
-    for (const Segment& seg : segments) {
-        tally_.written.push_back({seg.mapping->target().name.table, seg.rows.size(),
-                                  seg.kind == target::SegmentKind::kDelete});
     }
     unanswered_.push_back(std::move(tally_));
     tally_ = Tally{};

@@ -185,6 +185,18 @@ void RetryingApplier::recover(const Error& e) {
         recover_chain(e);
         return;
     }
+    if (applier_.unanswered() > 0) {
+        // The open group failed with commits still unanswered (they are read before any
+        // statement of its own, so this is a failure without one): read them first, so the
+        // rollback below cannot drop groups that landed without reporting them.
+        try {
+            applier_.settle();
+        } catch (const Error& late) {
+            recover_chain(late);  // applies the open group again too
+            return;
+        }
+        drop_answered();
+    }
     if (applier_.fenced_out(e)) {
         applier_.rollback();
         throw e;  // the stream's lease is lost: nothing of this group may commit here

@@ -110,13 +110,17 @@ struct ApplyFixture {
     SchemaRef schema = SchemaRef::parse("public", "--targetSchema");
     std::map<std::string, target::TargetTable> tables;
     FakeDatabase db;
-    target::TableCatalog catalog{
-        dialect, schema,
-        [this](util::TargetSession&, const TableName& n) -> std::optional<target::TargetTable> {
-            auto it = tables.find(n.table);
-            return it == tables.end() ? std::nullopt
-                                      : std::optional<target::TargetTable>(it->second);
-        }};
+    target::TableCatalog catalog{dialect, schema,
+                                 [this](util::TargetSession& session,
+                                        const TableName& n) -> std::optional<target::TargetTable> {
+                                     // As the real loader does, a round trip on the session: it
+                                     // must be free for it.
+                                     session.query("SELECT 'catalog'");
+                                     auto it = tables.find(n.table);
+                                     return it == tables.end()
+                                                ? std::nullopt
+                                                : std::optional<target::TargetTable>(it->second);
+                                 }};
     staging::Memo memo{dialect, SchemaRef::parse("_replicator", "--stagingSchema")};
     pg::LsnCodec codec;
     Progress progress;

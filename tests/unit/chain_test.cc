@@ -144,6 +144,24 @@ TEST_F(ChainTest, FatalErrorFoundLateNamesTheRowAndStopsThere) {
     EXPECT_EQ(committed_spans(t), (std::vector<Ordinal>{Ordinal(100)}));
 }
 
+// The first row of a table not seen yet makes the worker read the target's catalog on its
+// connection: the answers outstanding are read first, and both groups are reported in order.
+TEST_F(ChainTest, TableLookupWaitsForTheAnswersOutstanding) {
+    auto other = f.table("other", {"id", "v"}, 1);
+    testing::TestApplier t(f);
+    RetryingApplier& r = t.retrying;
+    group(r, 100, true);
+    ASSERT_EQ(r.unanswered(), 1u);
+    for (ChangeItem& item : testing::transaction(200, {testing::upsert(other, {"1", "y"})})) {
+        r.apply(std::move(item));
+    }
+    EXPECT_EQ(r.unanswered(), 0u);
+    r.end_group(false);
+    EXPECT_EQ(committed_spans(t), (std::vector<Ordinal>{Ordinal(100), Ordinal(200)}));
+    EXPECT_EQ(f.dump("other"), (std::vector<std::string>{"1|y"}));
+    EXPECT_EQ(f.db.memo_writes(testing::kMemoKey), (std::vector<std::string>{"0/6C", "0/D0"}));
+}
+
 // Settling is also what happens before a group writes rows of its own mid-way (a large
 // transaction): the earlier group's failure is handled first, then the open group goes on.
 TEST_F(ChainTest, FailureReadBeforeAMidGroupWriteLetsTheOpenGroupGoOn) {

@@ -288,7 +288,21 @@ void FakeSession::ensure_connected() {
     }
 }
 
+void FakeSession::ensure_free() const {
+    if (pipelines_unanswered() > 0 && !sending_) {
+        throw Error(ErrorKind::kFatal,
+                    "fake target: a statement was sent while pipelines await their answers");
+    }
+}
+
+void FakeSession::send_pipeline(const std::vector<PipelineCall>& calls) {
+    sending_ = true;
+    TargetSession::send_pipeline(calls);
+    sending_ = false;
+}
+
 void FakeSession::execute(const std::string& sql, const Params& params) {
+    ensure_free();
     ensure_connected();
     run(sql, params);
 }
@@ -369,6 +383,7 @@ void FakeSession::run(const std::string& sql,
 
 std::vector<util::TargetSession::Row> FakeSession::query(const std::string& sql,
                                                          const Params& params) {
+    ensure_free();
     ensure_connected();
     std::vector<Row> rows;
     if (sql.find("convert_from(value, 'UTF8') FROM") == std::string::npos || params.empty()) {
@@ -392,6 +407,7 @@ std::vector<util::TargetSession::Row> FakeSession::query(const std::string& sql,
 }
 
 void FakeSession::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
+    ensure_free();
     ensure_connected();
     ++pipelines_;
     for (size_t i = 0; i < calls.size(); ++i) {

@@ -93,6 +93,9 @@ public:
     void execute(const std::string& sql, const Params& params = {}) override;
     std::vector<Row> query(const std::string& sql, const Params& params = {}) override;
     void exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) override;
+    // Runs the calls at once (TargetSession's default), and then refuses every other
+    // statement until their answers are read, as a real connection in pipeline mode must.
+    void send_pipeline(const std::vector<PipelineCall>& calls) override;
 
     size_t pipelines() const { return pipelines_; }
     size_t connects() const { return connects_; }
@@ -101,6 +104,8 @@ private:
     // Runs one statement; throws the server's error.
     void run(const std::string& sql, const std::vector<std::optional<std::string>>& values);
     void ensure_connected();
+    // Throws if answers of sent pipelines are still unread.
+    void ensure_free() const;
 
     FakeDatabase& db_;
     bool connected_ = false;
@@ -109,6 +114,7 @@ private:
     std::vector<FakeStatement> pending_;  // the open transaction's statements
     size_t pipelines_ = 0;
     size_t connects_ = 0;
+    bool sending_ = false;
 };
 
 // Parses a text[] literal as util::TextArrayBuilder writes it ({"a",NULL,"b \"c\""}).
