@@ -182,6 +182,11 @@ void GroupApplier::flush() {
 }
 
 bool GroupApplier::turn(std::chrono::milliseconds timeout) {
+    if (!unanswered_.empty()) {
+        // The Schedule would take the unanswered group for this one and say it is its turn.
+        throw Error(ErrorKind::kFatal,
+                    "internal error: a turn was awaited with commits still unanswered");
+    }
     switch (hooks_.await_turn(timeout, 0)) {
         case Schedule::Turn::kReady:
             return true;
@@ -253,7 +258,10 @@ void GroupApplier::commit(bool may_defer) {
     }
     settle();
     await_turn_to_commit();
-    if (defer) {
+    // Leave the answer unread only if the next group can go out behind it: no other
+    // connection's group lies between them. Otherwise groups waiting for this one's commit
+    // on other connections would wait for the next group to be folded too.
+    if (defer && hooks_.await_turn(std::chrono::milliseconds(0), 1) == Schedule::Turn::kReady) {
         send_deferred(nullptr);
         return;
     }
@@ -302,6 +310,11 @@ void GroupApplier::send_deferred(const CheckpointWrite* guard) {
 }
 
 void GroupApplier::settle_oldest() {
+    if (settle_failed_ || writer_.unanswered() == 0) {
+        // After a failure only recover_chain() may look at what was sent.
+        throw Error(ErrorKind::kFatal,
+                    "internal error: answers read after a failure, before recover_chain()");
+    }
     double seconds = 0;
     try {
         seconds = writer_.finish_commit();

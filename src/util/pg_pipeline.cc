@@ -25,6 +25,7 @@ Error PgConn::broken(std::string_view what) {
 }
 
 void PgConn::exec_pipeline(const std::vector<PipelineCall>& calls, size_t* failed) {
+    ensure_usable();  // not behind pipelines whose answers are unread: it would read theirs
     send_pipeline(calls);
     finish_pipeline(failed);
 }
