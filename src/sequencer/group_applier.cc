@@ -288,10 +288,7 @@ CheckpointWrite GroupApplier::checkpoint_write() {
 void GroupApplier::send_deferred(const CheckpointWrite* guard) {
     CheckpointWrite checkpoint = checkpoint_write();
     std::vector<Segment> segments = builder_.take_segments();
-    for (const Segment& seg : segments) {
-        tally_.written.push_back({seg.mapping->target().name.table, seg.rows.size(),
-                                  seg.kind == target::SegmentKind::kDelete});
-    }
+    tally_.written = written_of(segments);
     try {
         writer_.send_commit(segments, checkpoint, guard);
     } catch (const Error&) {
@@ -423,14 +420,18 @@ void GroupApplier::discard_open_group() {
     tally_ = Tally{};
 }
 
-void GroupApplier::record_written(const std::vector<Segment>& segments, double total_seconds) {
+std::vector<GroupApplier::Tally::Written> GroupApplier::written_of(
+    const std::vector<Segment>& segments) {
     std::vector<Tally::Written> written;
     written.reserve(segments.size());
     for (const Segment& s : segments) {
-        written.push_back({s.mapping->target().name.table, s.rows.size(),
-                           s.kind == target::SegmentKind::kDelete});
+        written.push_back({s.mapping, s.rows.size(), s.kind == target::SegmentKind::kDelete});
     }
-    report_written(tally_, written, total_seconds);
+    return written;
+}
+
+void GroupApplier::record_written(const std::vector<Segment>& segments, double total_seconds) {
+    report_written(tally_, written_of(segments), total_seconds);
 }
 
 void GroupApplier::report_written(Tally& tally, const std::vector<Tally::Written>& written,
@@ -446,11 +447,12 @@ void GroupApplier::report_written(Tally& tally, const std::vector<Tally::Written
         double seconds = total_rows == 0 ? 0
                                          : total_seconds * static_cast<double>(w.rows) /
                                                static_cast<double>(total_rows);
-        context_.probe.wrote_batch(w.table, w.rows, seconds, age);
-        auto& c = tally.counts[w.table];
+        const TableName& name = w.mapping->target().name;
+        context_.probe.wrote_batch(name.table, w.rows, seconds, age);
+        auto& c = tally.counts[name.table];
         (w.deletes ? c.second : c.first) += w.rows;
         spdlog::debug("{} {} rows {} {} in {:.3f}ms", w.deletes ? "deleted" : "upserted", w.rows,
-                      w.deletes ? "from" : "into", w.table, seconds * 1000);
+                      w.deletes ? "from" : "into", name.display(), seconds * 1000);
     }
 }
 

@@ -132,14 +132,16 @@ private:
         // Rows written in the open target transaction per table (upserts, deletes); they
         // count in the metrics only once committed.
         std::map<std::string, std::pair<uint64_t, uint64_t>> counts;
-        // A chained group's statements, charged their time when the answer is read.
+        // What a pipeline wrote, per segment (a chained group's, charged its time when the
+        // answer is read).
         struct Written {
-            std::string table;
+            std::shared_ptr<const target::TableMapping> mapping;
             size_t rows;
             bool deletes;
         };
         std::vector<Written> written;
     };
+    static std::vector<Tally::Written> written_of(const std::vector<target::Segment>& segments);
     CheckpointWrite checkpoint_write();
     // Sends the group's COMMIT without reading its answer; `guard` checks the group before.
     void send_deferred(const CheckpointWrite* guard);

@@ -112,9 +112,7 @@ double GroupWriter::finish_commit() {
     try {
         session_.finish_pipeline(&failed_call);
     } catch (const Error& e) {
-        if (!session_.connected()) {
-            sent_.clear();  // their answers went with the connection
-        }
+        forget_sent_if_broken();
         note_failure(e, /*commit=*/true, failed_call, sent.fence_call);
         throw;
     }
@@ -128,9 +126,7 @@ void GroupWriter::drain() {
         try {
             session_.finish_pipeline(&failed_call);
         } catch (const Error&) {
-            if (!session_.connected()) {
-                sent_.clear();
-            }
+            forget_sent_if_broken();
         }
     }
 }
@@ -209,9 +205,7 @@ double GroupWriter::send(std::vector<Segment>& segments, const CheckpointWrite* 
         try {
             session_.send_pipeline(calls);
         } catch (const Error& e) {
-            if (!session_.connected()) {
-                sent_.clear();
-            }
+            forget_sent_if_broken();
             note_failure(e, commit, SIZE_MAX, fence_call);
             throw;
         }

@@ -136,6 +136,12 @@ private:
                 bool report_failure = true, const CheckpointWrite* guard = nullptr,
                 bool defer = false);
     void send_begin();
+    // After an error: with the connection gone, so are the answers still outstanding.
+    void forget_sent_if_broken() {
+        if (!session_.connected()) {
+            sent_.clear();
+        }
+    }
     // Handles the error of a pipeline: marks the COMMIT in doubt, throws the fence's error.
     void note_failure(const Error& e, bool commit, size_t failed_call, size_t fence_call);
 

@@ -24,6 +24,17 @@ struct ChainTest : ::testing::Test {
         }
         r.end_group(next_at_hand);
     }
+    // The first write of the row with key `id` fails with a retryable error (as a
+    // serialization failure would); `failures` counts the attempts at it.
+    void fail_first_write_of(const std::string& id, int& failures) {
+        f.db.fail = [id, &failures](const FakeStatement& s) -> std::optional<Error> {
+            if (s.kind == FakeStatement::Kind::kUpsert && !s.rows.empty() && s.rows[0][0] == id &&
+                failures++ == 0) {
+                return Error(ErrorKind::kRetryable, "restart transaction", "40001");
+            }
+            return std::nullopt;
+        };
+    }
     std::vector<Ordinal> committed_spans(const testing::TestApplier& t) const {
         std::vector<Ordinal> out;
         for (const GroupSpan& s : t.hooks.spans) {
@@ -65,13 +76,7 @@ TEST_F(ChainTest, HooksThatCannotChainAnswerEveryCommitAtOnce) {
 // missing, so it cannot commit; both are applied again, in order.
 TEST_F(ChainTest, GroupBehindAFailedOneDoesNotCommitAndBothApplyAgainInOrder) {
     int failures = 0;
-    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
-        if (s.kind == FakeStatement::Kind::kUpsert && !s.rows.empty() && s.rows[0][0] == "100" &&
-            failures++ == 0) {
-            return Error(ErrorKind::kRetryable, "restart transaction", "40001");
-        }
-        return std::nullopt;
-    };
+    fail_first_write_of("100", failures);
     testing::TestApplier t(f);
     RetryingApplier& r = t.retrying;
     group(r, 100, true);
@@ -167,13 +172,7 @@ TEST_F(ChainTest, TableLookupWaitsForTheAnswersOutstanding) {
 TEST_F(ChainTest, FailureReadBeforeAMidGroupWriteLetsTheOpenGroupGoOn) {
     f.options.flush_size = 2;
     int failures = 0;
-    f.db.fail = [&](const FakeStatement& s) -> std::optional<Error> {
-        if (s.kind == FakeStatement::Kind::kUpsert && !s.rows.empty() && s.rows[0][0] == "100" &&
-            failures++ == 0) {
-            return Error(ErrorKind::kRetryable, "restart transaction", "40001");
-        }
-        return std::nullopt;
-    };
+    fail_first_write_of("100", failures);
     testing::TestApplier t(f);
     RetryingApplier& r = t.retrying;
     group(r, 100, true);
