@@ -132,9 +132,20 @@ void RetryingApplier::recover_chain(const Error& e) {
     size_t open_rows = logged_rows_;
     size_t open_bytes = logged_bytes_;
     clear();
-    // Throws if the target cannot tell what landed: the pipeline then restarts from the
-    // checkpoint, which is exact either way.
-    size_t landed = applier_.recover_chain();
+    // If the target cannot tell what landed, the pipeline restarts from the checkpoint, which
+    // is exact either way; the error says what failed first.
+    size_t landed = 0;
+    try {
+        landed = applier_.recover_chain();
+    } catch (const Error& unknown) {
+        // Said here too: a restart caused by a lost lease reports that instead.
+        std::string message = fmt::format(
+            "{}; which of the commits sent without waiting for answers landed cannot be told "
+            "yet ({}), so the pipeline restarts from the checkpoint",
+            e.what(), unknown.what());
+        spdlog::warn("{}", message);
+        throw Error(ErrorKind::kRetryable, message, e.sqlstate());
+    }
     again.erase(again.begin(),
                 again.begin() + static_cast<ptrdiff_t>(std::min(landed, again.size())));
     spdlog::warn("{}; applying {} group(s) sent behind it again, one at a time", e.what(),

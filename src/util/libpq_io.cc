@@ -30,6 +30,30 @@ bool wait_socket(int fd, bool for_write) {
     return ready > 0;
 }
 
+// Waits up to 100 ms until the socket can be read or written; sets which.
+void wait_either(int fd, bool* readable, bool* writable) {
+    fd_set rd;
+    fd_set wr;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_SET(fd, &rd);
+    FD_SET(fd, &wr);
+    timeval tv{0, 100000};
+    int ready = select(fd + 1, &rd, &wr, nullptr, &tv);
+    if (ready < 0 && errno != EINTR) {
+        throw Error(ErrorKind::kRetryable, "select() on a database socket failed");
+    }
+    *readable = ready > 0 && FD_ISSET(fd, &rd);
+    *writable = ready > 0 && FD_ISSET(fd, &wr);
+}
+
+Error gave_up(const Deadline& deadline, const std::string& what) {
+    return Error(ErrorKind::kRetryable,
+                 deadline.stopping()
+                     ? fmt::format("stopping: gave up waiting for {}", what)
+                     : fmt::format("no answer from {} in time; dropping the connection", what));
+}
+
 }  // namespace
 
 PGconn* connect_libpq(const std::string& conninfo,
@@ -127,14 +151,32 @@ void await_result(PGconn* conn, Clock::time_point at, const std::string& what) {
     Deadline deadline(at);
     while (PQisBusy(conn) == 1) {
         if (deadline.passed()) {
-            throw Error(
-                ErrorKind::kRetryable,
-                deadline.stopping()
-                    ? fmt::format("stopping: gave up waiting for {}", what)
-                    : fmt::format("no answer from {} in time; dropping the connection", what));
+            throw gave_up(deadline, what);
         }
         if (wait_socket(PQsocket(conn), false) && PQconsumeInput(conn) == 0) {
             return;  // the connection failed: PQgetResult reports it
+        }
+    }
+}
+
+void flush_output(PGconn* conn, Clock::time_point at, const std::string& what) {
+    Deadline deadline(at);
+    for (;;) {
+        int left = PQflush(conn);
+        if (left == 0) {
+            return;
+        }
+        if (left < 0) {
+            throw Error(ErrorKind::kRetryable, fmt::format("could not send to {}", what));
+        }
+        if (deadline.passed()) {
+            throw gave_up(deadline, what);
+        }
+        bool readable = false;
+        bool writable = false;
+        wait_either(PQsocket(conn), &readable, &writable);
+        if (readable && PQconsumeInput(conn) == 0) {
+            throw Error(ErrorKind::kRetryable, fmt::format("could not send to {}", what));
         }
     }
 }

@@ -40,4 +40,12 @@ bool connect_error_is_permanent(std::string_view message);
 void await_result(PGconn* conn, std::chrono::steady_clock::time_point deadline,
                   const std::string& what);
 
+// Sends what libpq holds for `conn`, which must be in non-blocking mode, reading what arrives
+// meanwhile (a server blocked writing answers stops reading). A peer that stops reading
+// (a partition: TCP keeps the connection alive with zero-window probes) would hold a blocking
+// send for ever; this one throws rep::Error (retryable) as await_result does once `deadline`
+// passes. Also throws if the connection fails.
+void flush_output(PGconn* conn, std::chrono::steady_clock::time_point deadline,
+                  const std::string& what);
+
 }  // namespace rep::util

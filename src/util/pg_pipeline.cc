@@ -41,6 +41,11 @@ void PgConn::send_pipeline(const std::vector<PipelineCall>& calls) {
     if (unanswered_.empty() && PQenterPipelineMode(conn_) != 1) {
         throw broken("cannot enter pipeline mode");
     }
+    // Non-blocking while sending, so that the send has a deadline (flush_output): a pipeline
+    // may be megabytes, and sent behind another whose answers are not read yet.
+    if (PQsetnonblocking(conn_, 1) != 0) {
+        throw broken("cannot send without blocking");
+    }
     auto head = [](const PipelineCall& c) {
         std::string h = c.name != nullptr ? *c.name : c.sql->substr(0, 120);
         std::replace(h.begin(), h.end(), '\n', ' ');
@@ -77,6 +82,15 @@ void PgConn::send_pipeline(const std::vector<PipelineCall>& calls) {
         sent.push_back({i, {}, {}});
     }
     if (PQpipelineSync(conn_) != 1) {
+        throw broken("sending a pipeline");
+    }
+    try {
+        flush_output(conn_, std::chrono::steady_clock::now() + response_timeout_, describe());
+    } catch (const Error&) {
+        close();  // part of a pipeline went out: the connection cannot be used any more
+        throw;
+    }
+    if (PQsetnonblocking(conn_, 0) != 0) {
         throw broken("sending a pipeline");
     }
     // How an error names the statement, kept now: the calls do not outlive this.
