@@ -1,4 +1,4 @@
-# Shell functions shared by bench/catchup.sh and bench/compare.sh (sourced, not run).
+# Shell functions shared by the bench/ scripts (sourced, not run).
 # Needs PSQL (the psql binary) set by the caller.
 
 now() { date +%s.%N; }
@@ -6,6 +6,30 @@ proc_cpu() { # pid -> cpu seconds
     awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# start_run NAME LOG COMMAND...: COMMAND in the background, its output in LOG. Sets RUN_PID
+# (the command's process, for proc_cpu) and RUN_WAIT (what to wait for once it is told to
+# stop). With BENCH_PERF=DIR the command runs under perf record from its start, its profile
+# in DIR/NAME.data (BENCH_PERF_ARGS adds options, e.g. "--call-graph dwarf"): to see where
+# the CPU goes, perf report -i DIR/NAME.data -n --sort dso,sym.
+start_run() {
+    local name=$1 log=$2
+    shift 2
+    if [ -z "${BENCH_PERF:-}" ]; then
+        "$@" >"$log" 2>&1 &
+        RUN_PID=$! RUN_WAIT=$!
+        return
+    fi
+    mkdir -p "$BENCH_PERF"
+    # shellcheck disable=SC2086
+    perf record -q ${BENCH_PERF_ARGS:-} -o "$BENCH_PERF/$name.data" -- "$@" >"$log" 2>&1 &
+    RUN_WAIT=$! RUN_PID=
+    for _ in $(seq 100); do
+        RUN_PID=$(pgrep -P "$RUN_WAIT") && break
+        sleep 0.05
+    done
+    [ -n "$RUN_PID" ] || { echo "perf did not start $1" >&2; exit 1; }
+}
 
 # Ten tables of about 200-byte rows, each starting with 20k rows.
 ddl() { for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done; }

@@ -12,7 +12,7 @@
 # (the default) or "mixed" (25% inserts, 60% updates, 15% deletes), transactions of 1-20 row
 # changes over 10 tables. BENCH_EXTRA is passed to every run; BENCH_BIN replaces the binary.
 # Prints one line per mode: seconds, row changes/s, replicator CPU s, and whether the target
-# matches the source.
+# matches the source. BENCH_PERF=DIR profiles each run (bench/lib.sh, start_run): DIR/N.data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHANGES=${BENCH_CHANGES:-1000000}
@@ -21,6 +21,9 @@ BASE=${BENCH_DIR:-/tmp/replicator-parallelism}
 SRC_PORT=${BENCH_SOURCE_PORT:-58632}
 DST_PORT=${BENCH_TARGET_PORT:-58633}
 BIN=${BENCH_BIN:-build-bench/src/replicator}
+# BENCH_SSLMODE: libpq's sslmode for both connections (the servers accept TLS and plain TCP;
+# libpq's default, prefer, uses TLS).
+QUERY=${BENCH_SSLMODE:+?sslmode=$BENCH_SSLMODE}
 
 scripts/setup.sh --bench >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
@@ -69,15 +72,15 @@ for mode in $MODES; do
         port=${PROXY_PORT[${mode#*@}]:?"unknown distance in $mode (2.5 or 10)"}
     fi
     # shellcheck disable=SC2086
-    "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/b" \
-        --targetConn "postgresql://postgres@127.0.0.1:$port/d$i" --targetSchema "d$i.public" \
+    start_run "$i" "$BASE/$i.log" "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/b$QUERY" \
+        --targetConn "postgresql://postgres@127.0.0.1:$port/d$i$QUERY" --targetSchema "d$i.public" \
         --slotName "s$i" --publicationName bench_pub --stagingCreateSchema \
-        --dataDir "$BASE/data-$i" --parallelism "$par" "${fixed[@]}" ${BENCH_EXTRA:-} >"$BASE/$i.log" 2>&1 &
-    pid=$!
+        --dataDir "$BASE/data-$i" --parallelism "$par" "${fixed[@]}" ${BENCH_EXTRA:-}
+    pid=$RUN_PID
     secs=$(wait_slot "$S -d b" "s$i" "$end_lsn")
     cpu=$(proc_cpu $pid)
     kill -TERM $pid
-    wait $pid || true
+    wait $RUN_WAIT || true
     ok=$([ "$(checksum "$SRC_PORT" b)" = "$(checksum "$DST_PORT" "d$i")" ] && echo yes || echo NO)
     printf '%-8s %6.2f s %8.0f rows/s  cpu %5.2f s  match %s\n' "$mode" "$secs" \
         "$(echo "$CHANGES / $secs" | bc -l)" "$cpu" "$ok"

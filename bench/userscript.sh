@@ -5,6 +5,7 @@
 # the ratio of rates, and the CPU the script adds per row change.
 #
 #   BENCH_CHANGES=300000 BENCH_ROUNDS=3 bench/userscript.sh
+#   BENCH_PERF=/tmp/us-perf bench/userscript.sh   # and a profile of each run (bench/lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,14 +61,14 @@ for run in "${RUNS[@]}"; do
         sed "s/SCHEMA/$name.public/" bench/userscript_rename.ts >"$BASE/$name.ts"
         extra=(--userscript "$BASE/$name.ts")
     fi
-    "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
+    start_run "$name" "$BASE/$name.log" "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/$DB" \
         --targetConn "postgresql://postgres@127.0.0.1:$DST_PORT/$name" --targetSchema "$name.public" \
         --slotName "$name" --publicationName bench_pub --stagingCreateSchema \
-        --dataDir "$BASE/data-$name" "${extra[@]}" >"$BASE/$name.log" 2>&1 &
-    pid=$!
+        --dataDir "$BASE/data-$name" "${extra[@]}"
+    pid=$RUN_PID
     secs=$(wait_slot "$S -d $DB" "$name" "$END_LSN")
     cpu=$(proc_cpu $pid)
-    kill -TERM $pid; wait $pid || true
+    kill -TERM $pid; wait $RUN_WAIT || true
     ok=$([ "$(checksum "$DST_PORT" "$name")" = "$SUM" ] && echo yes || echo NO)
     SECS[$variant]="${SECS[$variant]:-} $secs"
     CPU[$variant]="${CPU[$variant]:-} $cpu"
