@@ -13,7 +13,8 @@ PKGS=(build-essential cmake pkg-config
       libfmt-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy procps openssl git
       prometheus-cpp-dev libcivetweb-dev zlib1g-dev python3-prometheus-client
-      mariadb-server mariadb-client libmariadb-dev bc libjavascriptcoregtk-4.1-dev libicu-dev)
+      mariadb-server mariadb-client libmariadb-dev bc libjavascriptcoregtk-4.1-dev libicu-dev
+      libjemalloc-dev)
 if [ "${1:-}" = "--bench" ]; then PKGS+=(gnuplot-nox); fi
 
 SUDO=""
