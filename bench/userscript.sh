@@ -18,7 +18,7 @@ DST_PORT=${BENCH_TARGET_PORT:-58633}
 scripts/setup.sh >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build-bench -j"$(nproc)" --target replicator >/dev/null
-BIN=build-bench/src/replicator
+BIN=${BENCH_BIN:-build-bench/src/replicator}
 
 PSQL=${PGBIN:-/usr/lib/postgresql/15/bin}/psql
 S="$PSQL -XAtq -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $SRC_PORT -U postgres"
