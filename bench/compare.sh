@@ -7,7 +7,8 @@
 #   BENCH_CHANGES=300000 BENCH_ROUNDS=3 bench/compare.sh REV
 #
 # The backlog is the mixed one of bench/catchup.sh (25% inserts, 60% updates, 15% deletes,
-# transactions of 1-20 row changes over 10 tables). Each round runs every mode with both
+# transactions of 1-20 row changes over 10 tables), or with BENCH_VARIANT=insert its
+# insert-only one. Each round runs every mode with both
 # builds, alternating which goes first, so drift on a shared machine falls on both alike.
 # Modes: default flags; --parallelism 1; both with the target 1 ms away (bench/delay_proxy);
 # remote5 and remote20: default flags with the target 2.5 ms and 10 ms away (a round trip of
@@ -69,7 +70,11 @@ for run in "${RUNS[@]}"; do
     $T -d "$name" -c "$(ddl)" -c "$(seed)"
 done
 echo "generating $CHANGES row changes"
-generate_backlog "$S -d $DB" "$CHANGES" 0.25 0.60
+if [ "${BENCH_VARIANT:-mixed}" = insert ]; then
+    generate_backlog "$S -d $DB" "$CHANGES" 1.0 0.0
+else
+    generate_backlog "$S -d $DB" "$CHANGES" 0.25 0.60
+fi
 END_LSN=$($S -d $DB -c "SELECT pg_current_wal_insert_lsn()")
 SUM=$(checksum "$SRC_PORT" $DB)
 
@@ -101,7 +106,7 @@ for run in "${RUNS[@]}"; do
 done
 
 echo
-echo "Catch-up of $CHANGES row changes, old = $(git rev-parse --short "$REV"), new = working tree; $ROUNDS rounds, $(nproc) cores"
+echo "Catch-up of $CHANGES ${BENCH_VARIANT:-mixed} row changes, old = $(git rev-parse --short "$REV"), new = working tree; $ROUNDS rounds, $(nproc) cores"
 echo
 echo "| mode | old s (each round) | new s (each round) | new/old, sum of rounds | replicator CPU s, old / new (sum) |"
 echo "|---|---|---|---|---|"

@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 #include <sys/select.h>
+#include <thread>
 
 namespace rep::pg {
 namespace {
@@ -162,12 +163,26 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
     // OpenSSL's buffer), so read before sleeping in select(): one system call per read instead
     // of two. select() is only reached when a read brought nothing.
     bool read_once = false;
+    bool gathered = false;
     bool waited = false;
     for (;;) {
         int len = PQgetCopyData(conn_, &buf_, 1);
         if (len == 0) {
             if (!read_once || tls_pending()) {
                 read_once = true;
+                consume_input();
+                continue;
+            }
+            if (!gathered) {
+                // Drained. When the reader keeps up with a busy walsender, select() would wake
+                // it for every message as it arrives (a context switch per message, which
+                // made the reader's thread the costliest in a profile of a catch-up whose
+                // target took the CPU from the walsender). A short pause first lets messages
+                // gather, so one wake-up reads many. It delays a message by at most
+                // kGatherPause, and nothing when the stream is idle (the pause is over long
+                // before select() waits for the next message).
+                gathered = true;
+                std::this_thread::sleep_for(kGatherPause);
                 consume_input();
                 continue;
             }

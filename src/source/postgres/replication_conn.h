@@ -45,8 +45,12 @@ public:
     int server_version() const;
     void start(const StartOptions& options);
 
-    // Waits up to `timeout` for the next message; nullopt on timeout. Throws rep::Error
-    // (retryable) when the stream ends or the connection drops.
+    // How long receive() lets messages gather once it has read all there was, before it
+    // waits for more in select().
+    static constexpr std::chrono::microseconds kGatherPause{200};
+
+    // Waits up to `timeout` (plus kGatherPause) for the next message; nullopt on timeout.
+    // Throws rep::Error (retryable) when the stream ends or the connection drops.
     std::optional<ReplicationMessage> receive(std::chrono::milliseconds timeout);
 
     // Standby status update: write, flush and apply positions all set to `flushed`, the
