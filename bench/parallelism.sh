@@ -10,7 +10,8 @@
 # through bench/delay_proxy; D is 2.5 or 10); pNf or pNf@D adds --fixedParallelism (all N
 # connections take independent groups, instead of a number adapted to the commit rate). The backlog is bench/catchup.sh's: "insert"
 # (the default) or "mixed" (25% inserts, 60% updates, 15% deletes), transactions of 1-20 row
-# changes over 10 tables. BENCH_EXTRA is passed to every run; BENCH_BIN replaces the binary.
+# changes over 10 tables. BENCH_EXTRA is passed to every run; BENCH_BIN replaces the binary,
+# and a mode ending in /b (p16/b, p16@10/b) runs BENCH_BIN_B instead, to compare two builds.
 # Prints one line per mode: seconds, row changes/s, replicator CPU s, and whether the target
 # matches the source. BENCH_PERF=DIR profiles each run (bench/lib.sh, start_run): DIR/N.data.
 set -euo pipefail
@@ -62,17 +63,23 @@ end_lsn=$($S -d b -c "SELECT pg_current_wal_insert_lsn()")
 i=0
 for mode in $MODES; do
     i=$((i + 1))
-    par=${mode%%@*} port=$DST_PORT fixed=()
+    bin=$BIN
+    if [[ $mode == */b ]]; then
+        bin=${BENCH_BIN_B:?"mode $mode needs BENCH_BIN_B"}
+    fi
+    par=${mode%/b}
+    par=${par%%@*} port=$DST_PORT fixed=()
     par=${par#p}
     if [[ $par == *f ]]; then
         par=${par%f}
         fixed=(--fixedParallelism)
     fi
     if [[ $mode == *@* ]]; then
-        port=${PROXY_PORT[${mode#*@}]:?"unknown distance in $mode (2.5 or 10)"}
+        dist=${mode#*@}
+        port=${PROXY_PORT[${dist%/b}]:?"unknown distance in $mode (2.5 or 10)"}
     fi
     # shellcheck disable=SC2086
-    start_run "$i" "$BASE/$i.log" "$BIN" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/b$QUERY" \
+    start_run "$i" "$BASE/$i.log" "$bin" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/b$QUERY" \
         --targetConn "postgresql://postgres@127.0.0.1:$port/d$i$QUERY" --targetSchema "d$i.public" \
         --slotName "s$i" --publicationName bench_pub --stagingCreateSchema \
         --dataDir "$BASE/data-$i" --parallelism "$par" "${fixed[@]}" ${BENCH_EXTRA:-}
