@@ -28,7 +28,11 @@ start_run() {
         RUN_PID=$(pgrep -P "$RUN_WAIT") && break
         sleep 0.05
     done
-    [ -n "$RUN_PID" ] || { echo "perf did not start $1" >&2; exit 1; }
+    if [ -z "$RUN_PID" ]; then
+        echo "perf did not start the run $name" >&2
+        kill "$RUN_WAIT" 2>/dev/null || true
+        exit 1
+    fi
 }
 
 # Ten tables of about 200-byte rows, each starting with 20k rows.

@@ -178,8 +178,8 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
                 // it for every message as it arrives (a context switch per message, which
                 // made the reader's thread the costliest in a profile of a catch-up whose
                 // target took the CPU from the walsender). A short pause first lets messages
-                // gather, so one wake-up reads many. It delays a message by at most
-                // kGatherPause, and nothing when the stream is idle (the pause is over long
+                // gather, so one wake-up reads many. It delays a message by about
+                // kGatherPause at most, and nothing when the stream is idle (the pause is over long
                 // before select() waits for the next message).
                 gathered = true;
                 std::this_thread::sleep_for(kGatherPause);
