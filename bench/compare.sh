@@ -70,11 +70,9 @@ for run in "${RUNS[@]}"; do
     $T -d "$name" -c "$(ddl)" -c "$(seed)"
 done
 echo "generating $CHANGES row changes"
-if [ "${BENCH_VARIANT:-mixed}" = insert ]; then
-    generate_backlog "$S -d $DB" "$CHANGES" 1.0 0.0
-else
-    generate_backlog "$S -d $DB" "$CHANGES" 0.25 0.60
-fi
+fractions=$(variant_fractions "${BENCH_VARIANT:-mixed}")  # an unknown variant stops here
+# shellcheck disable=SC2086
+generate_backlog "$S -d $DB" "$CHANGES" $fractions
 END_LSN=$($S -d $DB -c "SELECT pg_current_wal_insert_lsn()")
 SUM=$(checksum "$SRC_PORT" $DB)
 

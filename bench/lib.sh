@@ -48,6 +48,15 @@ checksum() { # port db -> a short digest of all ten tables
 # Writes `changes` row changes in transactions of 1-20 (fractions of inserts and updates; the
 # rest deletes) with a fixed seed, so every run writes the same backlog. Needs the sequence
 # `ids` in the database.
+# variant_fractions VARIANT -> "insert_fraction update_fraction" for generate_backlog: "insert"
+# (inserts only) or "mixed" (25% inserts, 60% updates, 15% deletes).
+variant_fractions() {
+    case $1 in
+        insert) echo "1.0 0.0" ;;
+        mixed) echo "0.25 0.60" ;;
+        *) echo "unknown backlog variant '$1' (insert or mixed)" >&2; exit 2 ;;
+    esac
+}
 generate_backlog() { # "psql command for the database" changes insert_fraction update_fraction
     $1 -c "
 DO \$\$

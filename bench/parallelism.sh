@@ -47,8 +47,7 @@ for d in "${!PROXY_PORT[@]}"; do
 done
 source bench/lib.sh
 
-ins=1.0 upd=0.0
-[ "${BENCH_VARIANT:-insert}" = mixed ] && { ins=0.25; upd=0.60; }
+fractions=$(variant_fractions "${BENCH_VARIANT:-insert}")
 $S -c "CREATE DATABASE b"
 $S -d b -c "$(ddl)" -c "$(seed)" -c "CREATE SEQUENCE ids START 1000000" -c "CREATE PUBLICATION bench_pub FOR ALL TABLES"
 i=0
@@ -58,7 +57,8 @@ for mode in $MODES; do
     $T -c "CREATE DATABASE d$i"
     $T -d "d$i" -c "$(ddl)" -c "$(seed)"
 done
-generate_backlog "$S -d b" "$CHANGES" "$ins" "$upd"
+# shellcheck disable=SC2086
+generate_backlog "$S -d b" "$CHANGES" $fractions
 end_lsn=$($S -d b -c "SELECT pg_current_wal_insert_lsn()")
 i=0
 for mode in $MODES; do
@@ -67,16 +67,15 @@ for mode in $MODES; do
     if [[ $mode == */b ]]; then
         bin=${BENCH_BIN_B:?"mode $mode needs BENCH_BIN_B"}
     fi
-    par=${mode%/b}
-    par=${par%%@*} port=$DST_PORT fixed=()
+    spec=${mode%/b}  # pN, pNf, pN@D or pNf@D
+    par=${spec%%@*} port=$DST_PORT fixed=()
     par=${par#p}
     if [[ $par == *f ]]; then
         par=${par%f}
         fixed=(--fixedParallelism)
     fi
-    if [[ $mode == *@* ]]; then
-        dist=${mode#*@}
-        port=${PROXY_PORT[${dist%/b}]:?"unknown distance in $mode (2.5 or 10)"}
+    if [[ $spec == *@* ]]; then
+        port=${PROXY_PORT[${spec#*@}]:?"unknown distance in $mode (2.5 or 10)"}
     fi
     # shellcheck disable=SC2086
     start_run "$i" "$BASE/$i.log" "$bin" pglogical --sourceConn "postgresql://postgres@127.0.0.1:$SRC_PORT/b$QUERY" \
