@@ -416,6 +416,7 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
             }
             hold_stream_lock(true);
         });
+        ao.target_on_this_machine = target.on_this_machine();
         if (dialect.product() == target::TargetProduct::kPostgres) {
             // Before the checkpoint is read: no session of an earlier process of this stream
             // may still commit (stream_fence.h).

@@ -69,6 +69,9 @@ struct ApplyOptions {
     bool adaptive_parallelism = true;
     // Where that limit starts (tests start elsewhere).
     size_t start_parallelism = WorkerLimit::kStart;
+    // The target runs on this machine: its backends share our cores, so the limit starts at 1
+    // when they are saturated (worker_limit.h).
+    bool target_on_this_machine = false;
     // --enableParallelApplies: order-sensitive tables (foreign keys, secondary unique
     // indexes) conflict per group of tables joined by foreign keys instead of all together.
     bool parallel_table_groups = false;

@@ -4,12 +4,14 @@
 #include "sequencer/plain_checkpointer.h"
 #include "sequencer/record_checkpointer.h"
 #include "target/catalog_queries.h"
+#include "util/this_machine.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <thread>
 
 namespace rep::sequencer {
@@ -47,16 +49,13 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
     : context_(context),
       session_(session),
       queue_(queue),
-      // The window bounds what is dispatched beyond the committed prefix: enough to keep
-      // every worker busy with one group queued behind the running one, and in rows as many
-      // as that many groups of 4 x --flushSize, so that memory stays bounded when groups
-      // grow further (up to kGroupGrowth x --flushSize, send_now()): then fewer are in flight.
-      schedule_(workers.size(), 2 * workers.size() + 2, start_of(context, applied),
+      // The window (set_active) bounds what is dispatched beyond the committed prefix.
+      schedule_(workers.size(), window_groups(workers.size()), start_of(context, applied),
                 context.options.ordered_commits,
-                (2 * workers.size() + 2) * 4 * std::max<size_t>(1, context.options.flush_size),
+                window_groups(workers.size()) * 4 * std::max<size_t>(1, context.options.flush_size),
                 kWindowBytes),
       limit_(context.options.adaptive_parallelism ? workers.size() : 1,
-             context.options.start_parallelism),
+             context.options.start_parallelism, shared_cores(context.options)),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
                 return target::load_foreign_keys(s, database);
@@ -80,14 +79,41 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
     } else {
         checkpointer_ = std::make_unique<PlainCheckpointer>(context);
     }
-    size_t active = context.options.adaptive_parallelism ? limit_.limit() : workers.size();
-    schedule_.set_active(active);
-    keyless_ = active == 1 && workers.size() > 1 && context.options.ordered_commits;
-    context.probe.set_parallelism_limit(active);
     for (size_t i = 0; i < workers.size(); ++i) {
         workers_.push_back(
             std::make_unique<ApplyWorker>(i, context, *workers[i], schedule_, *checkpointer_));
     }
+    set_active(context.options.adaptive_parallelism ? limit_.limit() : workers.size());
+}
+
+size_t Dispatcher::window_groups(size_t active) {
+    return 2 * active + 2;
+}
+
+void Dispatcher::set_active(size_t active) {
+    schedule_.set_active(active);
+    // The window: enough to keep every active worker busy with one group queued behind the
+    // running one, and in rows as many as that many groups of 4 x --flushSize, so that memory
+    // stays bounded when groups grow further (up to kGroupGrowth x --flushSize, send_now()):
+    // then fewer are in flight. It follows the active workers rather than all of them: with
+    // one taking every group, a window for sixteen let the reader run far ahead of the apply
+    // and chase the walsender in small reads (a fifth more CPU on an insert-only catch-up
+    // on 2 shared cores, most of it in the reader's wake-ups); those beyond the active few go
+    // to a group's holder only, and the window still admits them.
+    size_t window = window_groups(active);
+    schedule_.set_window(window, window * 4 * std::max<size_t>(1, context_.options.flush_size));
+    context_.probe.set_parallelism_limit(active);
+    // Groups formed from now on; those formed keyless keep every key until committed, so
+    // nothing overtakes them on another connection.
+    keyless_ = active == 1 && workers_.size() > 1 && context_.options.ordered_commits;
+}
+
+WorkerLimit::CoreBusy Dispatcher::shared_cores(const ApplyOptions& options) {
+    if (!options.target_on_this_machine || !options.adaptive_parallelism) {
+        return {};
+    }
+    auto load = std::make_shared<util::CoreLoad>();
+    return [load] { return load->busy_since_last(); };
 }
 
 Dispatcher::~Dispatcher() {
@@ -242,11 +268,7 @@ void Dispatcher::adapt_limit(std::chrono::steady_clock::time_point now, bool bac
     if (limit_.limit() != before) {
         spdlog::debug("independent groups now go to {} of the {} apply connections (was {})",
                       limit_.limit(), workers_.size(), before);
-        schedule_.set_active(limit_.limit());
-        context_.probe.set_parallelism_limit(limit_.limit());
-        // Groups formed from now on; those formed keyless keep every key until committed, so
-        // nothing overtakes them on another connection.
-        keyless_ = limit_.limit() == 1 && workers_.size() > 1 && context_.options.ordered_commits;
+        set_active(limit_.limit());
     }
 }
 

@@ -51,6 +51,11 @@ private:
     void pass(const Position& position);
     // Feeds the WorkerLimit and applies what it decides.
     void adapt_limit(std::chrono::steady_clock::time_point now, bool backlog);
+    // How many workers take independent groups, and the window that goes with them.
+    void set_active(size_t active);
+    static size_t window_groups(size_t active);
+    // How busy this machine's cores are, when the target shares them (else none).
+    static WorkerLimit::CoreBusy shared_cores(const ApplyOptions& options);
     bool failed() const;
     // Whether the group being formed goes now (see the definition).
     bool send_now(std::chrono::steady_clock::time_point now) const;

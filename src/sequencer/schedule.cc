@@ -292,6 +292,13 @@ bool Schedule::aborted() const {
     return aborted_;
 }
 
+void Schedule::set_window(size_t window, size_t window_rows) {
+    std::lock_guard lock(mu_);
+    window_ = std::max<size_t>(window, 1);
+    window_rows_ = window_rows;
+    changed_.notify_all();
+}
+
 void Schedule::set_active(size_t workers) {
     std::lock_guard lock(mu_);
     active_ = std::clamp<size_t>(workers, 1, workers_.size());

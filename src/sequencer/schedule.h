@@ -95,6 +95,9 @@ public:
     // Dispatcher: how many workers (the first ones) take groups that share no key with one in
     // flight (WorkerLimit); a group that does still goes to the worker holding its keys.
     void set_active(size_t workers);
+    // Dispatcher: a new window, in groups and row changes (as in the constructor), for the
+    // groups assigned from now on; those beyond it already stay.
+    void set_window(size_t window, size_t window_rows);
     // Row changes of the groups committed so far, a running total.
     uint64_t committed_rows() const;
 

@@ -1,10 +1,12 @@
 #include "sequencer/worker_limit.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace rep::sequencer {
 
-WorkerLimit::WorkerLimit(size_t workers, size_t start) {
+WorkerLimit::WorkerLimit(size_t workers, size_t start, CoreBusy shared_cores)
+    : shared_cores_(std::move(shared_cores)) {
     workers = std::max<size_t>(workers, 1);
     for (size_t n = 1; n < workers; n *= 2) {
         levels_.push_back(n);
@@ -26,6 +28,9 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         sample_start_ = last_look_ = now;
         sample_rows_ = committed_rows;
         backlog_time_ = Clock::duration::zero();
+        if (shared_cores_) {
+            shared_cores_();  // from the start of this sample
+        }
         return;
     }
     backlog_time_ += backlog ? now - last_look_ : Clock::duration::zero();
@@ -34,6 +39,10 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         return;
     }
     sampling_ = false;
+    std::optional<double> busy;
+    if (shared_cores_) {
+        busy = shared_cores_();
+    }
     if (2 * backlog_time_ < now - sample_start_) {
         return;  // mostly keeping up with the source: the rate says nothing about the limit
     }
@@ -45,6 +54,19 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
     if (skip_) {
         skip_ = false;
         return;
+    }
+    saturated_ = busy && *busy >= kSaturated;
+    if (!placed_) {
+        placed_ = true;
+        if (saturated_ && current_ > 0) {
+            // Settled at 1, the next probe upwards (class comment).
+            move_to(0);
+            settled_ = 0;
+            probing_ = false;
+            direction_ = 1;
+            base_rate_ = 0;
+            return;
+        }
     }
     double seconds = std::chrono::duration<double>(now - sample_start_).count();
     sample_done(static_cast<double>(committed_rows - sample_rows_) / seconds);
@@ -66,7 +88,10 @@ void WorkerLimit::sample_done(double rate) {
         }
         double probe_rate = probe_sum_ / static_cast<double>(kProbeSamples);
         probing_ = false;
-        bool faster = probe_rate >= base_rate_ * (1 + kGain);
+        // Upwards while the target's cores (ours) are saturated, only a clear gain counts:
+        // another connection should only compete for them, and noise alone passes kGain.
+        bool clearly = current_ > settled_ && saturated_;
+        bool faster = probe_rate >= base_rate_ * (1 + (clearly ? kSaturatedGain : kGain));
         bool as_fast_with_fewer = current_ < settled_ && probe_rate >= base_rate_ * (1 - kLoss);
         if (faster || as_fast_with_fewer) {
             // Keep it, and look further the same way soon.

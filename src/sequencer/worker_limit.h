@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <vector>
 
 namespace rep::sequencer {
@@ -32,9 +34,23 @@ namespace rep::sequencer {
 // samples, so a settled limit costs little. Samples count only while the source has a
 // backlog for at least half of their time (the dispatcher says when: dispatcher.cc): keeping
 // up with the source, every level commits at the source's rate, and nothing can be learnt.
+//
+// One thing is known in advance when the target runs on this machine: its backends use the
+// same cores as the replicator (and, mostly, the source). While those cores are saturated,
+// more connections can only compete for them: if they are during the first sample that
+// counts, the limit goes straight to 1 (on 2 cores, the probes from 4 down to 1 took about
+// 2 s of an 8 s catch-up), and while they stay saturated a probe upwards must show a clear
+// gain (kSaturatedGain): noise of +-8% per sample had otherwise carried it up to 2 and 4 now
+// and then. It still probes: "on this machine" may be a proxy (pgbouncer, a sidecar) in
+// front of a distant target, on a machine that other work keeps busy, and there more
+// connections help a lot. A target elsewhere, or cores to spare, start at kStart: the round
+// trip alone says nothing (a CockroachDB gateway in the same zone answers quickly and still
+// pays a consensus round per commit).
 class WorkerLimit {
 public:
     using Clock = std::chrono::steady_clock;
+    // The fraction of time the cores were busy since its previous call (nullopt: unknown).
+    using CoreBusy = std::function<std::optional<double>()>;
 
     static constexpr Clock::duration kSample = std::chrono::milliseconds(250);
     static constexpr size_t kStart = 4;
@@ -43,9 +59,14 @@ public:
     static constexpr size_t kSettle = 3;  // samples at a level before the first probe
     static constexpr size_t kProbeSamples = 2;
     static constexpr size_t kMaxPatience = 48;
+    // Busy at least this share of the time: the cores are saturated.
+    static constexpr double kSaturated = 0.9;
+    // The gain a probe upwards must show while they are.
+    static constexpr double kSaturatedGain = 0.15;
 
-    // `start`: the level to begin at (the highest at or below it).
-    explicit WorkerLimit(size_t workers, size_t start = kStart);
+    // `start`: the level to begin at (the highest at or below it). `shared_cores`, given when
+    // the target runs on this machine, says how busy its cores are.
+    explicit WorkerLimit(size_t workers, size_t start = kStart, CoreBusy shared_cores = {});
 
     size_t limit() const { return levels_[current_]; }
     // What the dispatcher sees, as often as it likes: `committed_rows` is a running total,
@@ -67,6 +88,9 @@ private:
     size_t samples_ = 0;  // at the current level (settled) or of the probe
     double probe_sum_ = 0;
     bool skip_ = false;  // the first sample after a move sees groups placed before it
+    CoreBusy shared_cores_;
+    bool placed_ = false;     // the first sample that counted has been taken
+    bool saturated_ = false;  // the target's cores, in the last sample that counted
 
     bool sampling_ = false;
     Clock::time_point sample_start_;

@@ -3,6 +3,7 @@
 #include "base/conninfo.h"
 #include "util/libpq_io.h"
 #include "util/row_contents.h"
+#include "util/this_machine.h"
 
 #include <fmt/format.h>
 
@@ -95,6 +96,16 @@ PgConn::~PgConn() {
 
 std::string PgConn::describe() const {
     return what_ + " " + redact_conninfo(conninfo_);
+}
+
+bool PgConn::on_this_machine() const {
+    if (!connected()) {
+        return false;
+    }
+    const char* host = PQhost(conn_);
+    const char* addr = PQhostaddr(conn_);
+    return is_this_machine(host != nullptr ? host : "", addr != nullptr ? addr : "",
+                           local_addresses());
 }
 
 void PgConn::connect() {

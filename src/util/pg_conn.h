@@ -71,6 +71,10 @@ public:
     size_t pipelines_unanswered() const override { return unanswered_.size(); }
 
     int server_version() const;
+    // Whether the server this connection reached runs on this machine (a Unix socket, a
+    // loopback address or one of this machine's addresses: util/this_machine.h); false when
+    // not connected.
+    bool on_this_machine() const;
     // Drops the connection (prepared statements are forgotten with it).
     void close();
 

@@ -255,6 +255,27 @@ TEST(Schedule, WindowBoundsRowsBeyondThePrefix) {
     EXPECT_EQ(s.assign({4}, false, R(40, 40), L(41), 0ms, nullptr, 5000), 0u);
 }
 
+// The dispatcher narrows the window with the active workers: a smaller window holds back new
+// groups while those already beyond it commit, and a wider one admits them at once.
+TEST(Schedule, TheWindowCanChange) {
+    Schedule s(4, 10, L(0), /*ordered=*/true, /*window_rows=*/10000);
+    for (uint64_t g = 1; g <= 4; ++g) {
+        ASSERT_TRUE(s.assign({g}, false, R(10 * g, 10 * g), L(10 * g + 1), 0ms, nullptr, 100));
+    }
+    s.set_window(2, 10000);
+    EXPECT_EQ(s.assign({5}, false, R(50, 50), L(51), 0ms, nullptr, 100), std::nullopt);
+    s.committed(0, R(10, 10));
+    s.committed(1, R(20, 20));
+    s.committed(2, R(30, 30));
+    EXPECT_EQ(s.assign({5}, false, R(50, 50), L(51), 0ms, nullptr, 100), 0u);
+    EXPECT_EQ(s.assign({6}, false, R(60, 60), L(61), 0ms, nullptr, 100), std::nullopt);
+    // In rows as well.
+    s.set_window(10, 150);
+    EXPECT_EQ(s.assign({6}, false, R(60, 60), L(61), 0ms, nullptr, 100), std::nullopt);
+    s.set_window(10, 300);
+    EXPECT_TRUE(s.assign({6}, false, R(60, 60), L(61), 0ms, nullptr, 100).has_value());
+}
+
 // The adaptive limit narrows where independent groups go, never where a key's groups go.
 TEST(Schedule, ActiveWorkersTakeIndependentGroupsButKeysStayWithTheirHolder) {
     Schedule s(4, 20, L(0));

@@ -169,5 +169,73 @@ TEST(WorkerLimit, FollowsAChangeOfTheTarget) {
     EXPECT_EQ(distant.run(limit, 120, 20).mostly(), 16u);
 }
 
+// The target on this machine, its cores saturated during the first sample that counts: more
+// connections can only compete for them, so the limit goes to 1 at once, not after probing
+// down from 4 (about 2 s). While the cores stay saturated, a probe upwards must show a clear
+// gain: noise alone (+-8% per sample) no longer carries it to 2, where it is 3% faster.
+TEST(WorkerLimit, SaturatedSharedCoresStartAtOneAndStay) {
+    for (uint32_t seed = 1; seed <= 5; ++seed) {
+        int reads = 0;
+        WorkerLimit limit(16, WorkerLimit::kStart, [&reads]() -> std::optional<double> {
+            ++reads;
+            return 0.97;
+        });
+        World w{kSharedCores, 0.08, true, seed};
+        auto r = w.run(limit, 60, 60);
+        EXPECT_LE(r.seconds_at[4], 0.3) << "one sample at 4";
+        EXPECT_EQ(r.seconds_at.count(8), 0u);
+        // Probes upwards still go now and then (each failed one waits twice as long).
+        EXPECT_GE(r.seconds_at[1], 52) << "seed " << seed;
+        // Read at each sample's start and end.
+        EXPECT_GE(reads, 2 * 230);
+    }
+}
+
+// "On this machine" may be a proxy (pgbouncer, a sidecar) in front of a distant target, on a
+// machine other work keeps busy: the cores stay saturated, and still the limit climbs, since
+// each connection helps far beyond the bar.
+TEST(WorkerLimit, SaturatedSharedCoresStillClimbWhenConnectionsClearlyHelp) {
+    WorkerLimit limit(16, WorkerLimit::kStart, []() -> std::optional<double> { return 1.0; });
+    World w{kEveryConnectionHelps, 0.08};
+    auto r = w.run(limit, 30, 10);
+    EXPECT_EQ(r.mostly(), 16u);
+    EXPECT_GE(r.achieved, 0.9 * best(w));
+}
+
+// Once the cores have room (triggers that wait, locks: the target's connections are not busy
+// computing), the limit probes upwards again, and climbs where more connections commit faster.
+TEST(WorkerLimit, SharedCoresWithRoomAgainLetItClimb) {
+    int samples = 0;
+    WorkerLimit limit(16, WorkerLimit::kStart, [&samples]() -> std::optional<double> {
+        return ++samples <= 10 ? 1.0 : 0.5;
+    });
+    World w{kEveryConnectionHelps};
+    auto r = w.run(limit, 30, 10);
+    EXPECT_EQ(r.mostly(), 16u);
+    EXPECT_GE(r.achieved, 0.9 * best(w));
+}
+
+// Cores to spare, or a load that cannot be read: the limit starts at 4 and probes as usual
+// (the first probe after kSettle samples).
+TEST(WorkerLimit, SharedCoresWithRoomOrUnknownStartAsUsual) {
+    for (std::optional<double> busy : {std::optional<double>(0.6), std::optional<double>()}) {
+        WorkerLimit limit(16, WorkerLimit::kStart, [busy] { return busy; });
+        EXPECT_EQ(limit.limit(), 4u);
+        World w{kSharedCores};
+        World::Run first = w.run(limit, 1, 1);
+        EXPECT_GE(first.seconds_at[4], 0.74) << "the first probe comes after kSettle samples";
+        EXPECT_EQ(first.seconds_at.count(1), 0u);
+    }
+}
+
+// A first sample without a backlog teaches nothing, about the cores either: the decision
+// waits for one that counts.
+TEST(WorkerLimit, SaturatedCoresCountOnlyDuringABacklog) {
+    WorkerLimit limit(16, WorkerLimit::kStart, []() -> std::optional<double> { return 0.99; });
+    World w{kSharedCores};
+    w.backlog = false;
+    EXPECT_EQ(w.run(limit, 5, 5).final_limit, 4u);
+}
+
 }  // namespace
 }  // namespace rep::sequencer
