@@ -98,10 +98,15 @@ void Dispatcher::set_active(size_t active) {
     // then fewer are in flight. It follows the active workers rather than all of them: with
     // one taking every group, a window for sixteen let the reader run far ahead of the apply
     // and chase the walsender in small reads (a fifth more CPU on an insert-only catch-up
-    // on 2 shared cores, most of it in the reader's wake-ups); those beyond the active few go
-    // to a group's holder only, and the window still admits them.
+    // on 2 shared cores, most of it in the reader's wake-ups). Workers beyond the first L
+    // still take groups whose keys they hold; those count against the smaller window too,
+    // which only delays them. In rows it never holds fewer than two fully grown groups: a
+    // worker chains a group behind the one committing only if it is already queued
+    // (apply_worker.cc), which a distant target needs most at L = 1 (hot keys).
+    size_t flush = std::max<size_t>(1, context_.options.flush_size);
     size_t window = window_groups(active);
-    schedule_.set_window(window, window * 4 * std::max<size_t>(1, context_.options.flush_size));
+    size_t rows = std::max(window * 4, 2 * (kGroupGrowth + 1)) * flush;
+    schedule_.set_window(window, rows);
     context_.probe.set_parallelism_limit(active);
     // Groups formed from now on; those formed keyless keep every key until committed, so
     // nothing overtakes them on another connection.

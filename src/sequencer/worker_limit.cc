@@ -28,9 +28,6 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         sample_start_ = last_look_ = now;
         sample_rows_ = committed_rows;
         backlog_time_ = Clock::duration::zero();
-        if (shared_cores_) {
-            shared_cores_();  // from the start of this sample
-        }
         return;
     }
     backlog_time_ += backlog ? now - last_look_ : Clock::duration::zero();
@@ -39,6 +36,7 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         return;
     }
     sampling_ = false;
+    // Since the end of the previous sample, a millisecond or so before this one began.
     std::optional<double> busy;
     if (shared_cores_) {
         busy = shared_cores_();

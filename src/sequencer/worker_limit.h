@@ -49,7 +49,8 @@ namespace rep::sequencer {
 class WorkerLimit {
 public:
     using Clock = std::chrono::steady_clock;
-    // The fraction of time the cores were busy since its previous call (nullopt: unknown).
+    // The fraction of time the cores were busy since its previous call (nullopt: unknown);
+    // called once at the end of every sample.
     using CoreBusy = std::function<std::optional<double>()>;
 
     static constexpr Clock::duration kSample = std::chrono::milliseconds(250);

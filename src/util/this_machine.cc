@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <ifaddrs.h>
 #include <netinet/in.h>
@@ -28,9 +29,8 @@ std::optional<uint64_t> next_number(std::string_view line, size_t& pos) {
 
 }  // namespace
 
-std::optional<CoreTimes> parse_proc_stat(std::string_view text, const std::vector<int>& cores) {
-    CoreTimes sum;
-    bool any = false;
+std::vector<CoreTimes> parse_proc_stat(std::string_view text, const std::vector<bool>& cores) {
+    std::vector<CoreTimes> out;
     size_t start = 0;
     while (start < text.size()) {
         size_t eol = std::min(text.find('\n', start), text.size());
@@ -43,7 +43,7 @@ std::optional<CoreTimes> parse_proc_stat(std::string_view text, const std::vecto
         int core = 0;
         auto [end, ec] = std::from_chars(line.data() + 3, line.data() + line.size(), core);
         if (ec != std::errc() ||
-            (!cores.empty() && std::find(cores.begin(), cores.end(), core) == cores.end())) {
+            (!cores.empty() && (static_cast<size_t>(core) >= cores.size() || !cores[core]))) {
             continue;
         }
         size_t pos = static_cast<size_t>(end - line.data());
@@ -60,29 +60,45 @@ std::optional<CoreTimes> parse_proc_stat(std::string_view text, const std::vecto
         if (n < 4) {
             continue;
         }
-        uint64_t total = 0;
+        CoreTimes t;
+        t.core = core;
         for (uint64_t f : fields) {
-            total += f;
+            t.total += f;
         }
-        uint64_t idle = fields[3] + fields[4];
-        sum.busy += total - idle;
-        sum.total += total;
-        any = true;
+        t.busy = t.total - fields[3] - fields[4];
+        out.push_back(t);
     }
-    if (!any) {
+    return out;
+}
+
+std::optional<double> busy_between(const std::vector<CoreTimes>& before,
+                                   const std::vector<CoreTimes>& after) {
+    uint64_t busy = 0;
+    uint64_t total = 0;
+    for (const CoreTimes& a : after) {
+        auto b = std::find_if(before.begin(), before.end(),
+                              [&](const CoreTimes& t) { return t.core == a.core; });
+        // Counters only grow while a core stays online.
+        if (b == before.end() || a.total < b->total || a.busy < b->busy) {
+            continue;
+        }
+        busy += a.busy - b->busy;
+        total += a.total - b->total;
+    }
+    if (total == 0) {
         return std::nullopt;
     }
-    return sum;
+    return std::min(1.0, static_cast<double>(busy) / static_cast<double>(total));
 }
 
 CoreLoad::CoreLoad() {
     cpu_set_t set;
     CPU_ZERO(&set);
+    // More than CPU_SETSIZE (1024) cores: EINVAL, and every core counts.
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        cores_.assign(CPU_SETSIZE, false);
         for (int i = 0; i < CPU_SETSIZE; ++i) {
-            if (CPU_ISSET(i, &set)) {
-                cores_.push_back(i);
-            }
+            cores_[i] = CPU_ISSET(i, &set);
         }
     }
     busy_since_last();
@@ -92,15 +108,44 @@ std::optional<double> CoreLoad::busy_since_last() {
     std::ifstream in("/proc/stat");
     std::stringstream text;
     text << in.rdbuf();
-    std::optional<CoreTimes> now = parse_proc_stat(text.str(), cores_);
-    std::optional<CoreTimes> before = last_;
-    last_ = now;
-    if (!now || !before || now->total <= before->total || now->busy < before->busy) {
-        return std::nullopt;
-    }
-    return static_cast<double>(now->busy - before->busy) /
-           static_cast<double>(now->total - before->total);
+    std::vector<CoreTimes> now = parse_proc_stat(text.str(), cores_);
+    std::optional<double> busy = busy_between(last_, now);
+    last_ = std::move(now);
+    return busy;
 }
+
+namespace {
+
+// An address as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d), or nullopt if `text` is not a
+// numeric address. A link-local scope ("fe80::1%eth0") is cut off.
+std::optional<in6_addr> parse_address(std::string_view text) {
+    std::string t(text.substr(0, text.find('%')));
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, t.c_str(), &v6) == 1) {
+        return v6;
+    }
+    in_addr v4{};
+    if (inet_pton(AF_INET, t.c_str(), &v4) == 1) {
+        in6_addr mapped{};
+        mapped.s6_addr[10] = 0xff;
+        mapped.s6_addr[11] = 0xff;
+        std::memcpy(&mapped.s6_addr[12], &v4, 4);
+        return mapped;
+    }
+    return std::nullopt;
+}
+
+bool is_loopback_or_unspecified(const in6_addr& a) {
+    if (IN6_IS_ADDR_LOOPBACK(&a) || IN6_IS_ADDR_UNSPECIFIED(&a)) {
+        return true;
+    }
+    // 127.0.0.0/8, and 0.0.0.0, which Linux connects to this machine.
+    return IN6_IS_ADDR_V4MAPPED(&a) &&
+           (a.s6_addr[12] == 127 ||
+            (a.s6_addr[12] == 0 && a.s6_addr[13] == 0 && a.s6_addr[14] == 0 && a.s6_addr[15] == 0));
+}
+
+}  // namespace
 
 bool is_this_machine(std::string_view host, std::string_view hostaddr,
                      const std::vector<std::string>& local_addresses) {
@@ -108,18 +153,21 @@ bool is_this_machine(std::string_view host, std::string_view hostaddr,
     if (!host.empty() && (host.front() == '/' || host.front() == '@')) {
         return true;
     }
-    std::string addr(hostaddr.empty() ? host : hostaddr);
-    in_addr v4{};
-    if (inet_pton(AF_INET, addr.c_str(), &v4) == 1) {
-        if ((ntohl(v4.s_addr) >> 24) == 127) {
+    // Compared as bytes, not as text: libpq and glibc spell some IPv6 addresses differently.
+    std::optional<in6_addr> addr = parse_address(hostaddr.empty() ? host : hostaddr);
+    if (!addr) {
+        return false;
+    }
+    if (is_loopback_or_unspecified(*addr)) {
+        return true;
+    }
+    for (const std::string& local : local_addresses) {
+        std::optional<in6_addr> mine = parse_address(local);
+        if (mine && std::memcmp(mine->s6_addr, addr->s6_addr, 16) == 0) {
             return true;
         }
     }
-    in6_addr v6{};
-    if (inet_pton(AF_INET6, addr.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6)) {
-        return true;
-    }
-    return std::find(local_addresses.begin(), local_addresses.end(), addr) != local_addresses.end();
+    return false;
 }
 
 std::vector<std::string> local_addresses() {

@@ -12,31 +12,38 @@
 // (sequencer/worker_limit.h).
 namespace rep::util {
 
-// Busy and total time of some cores, in /proc/stat's units (clock ticks).
+// Busy and total time of one core, in /proc/stat's units (clock ticks).
 struct CoreTimes {
+    int core = 0;
     uint64_t busy = 0;
     uint64_t total = 0;
 };
 
-// Sums the per-core lines ("cpuN user nice system idle iowait irq softirq steal ...") of
-// /proc/stat's text for the cores listed in `cores` (all of them when empty). Idle and iowait
-// count as idle; guest time is already part of user time. nullopt when no listed core has a
-// readable line.
-std::optional<CoreTimes> parse_proc_stat(std::string_view text, const std::vector<int>& cores);
+// The per-core lines of /proc/stat's text ("cpuN user nice system idle iowait irq softirq
+// steal ..."), for the cores marked in `cores` (all of them when it is empty). Idle and
+// iowait count as idle, everything else (steal too: the time was not ours to use) as busy;
+// guest time is already part of user time. A line too short or unreadable is left out.
+std::vector<CoreTimes> parse_proc_stat(std::string_view text, const std::vector<bool>& cores);
 
-// How busy the cores this process may run on (its affinity mask) were between calls, read
-// from /proc/stat. A container limited by a CPU quota rather than by cpusets is not seen as
-// busier than its cores are.
+// The share of time that the cores read both times were busy between two readings, 0 to 1;
+// nullopt when no time passed on them. A core that went offline or came back between the
+// readings is left out (its counters restart).
+std::optional<double> busy_between(const std::vector<CoreTimes>& before,
+                                   const std::vector<CoreTimes>& after);
+
+// How busy the cores this process may run on (the affinity mask of the thread that made it;
+// all cores if that cannot be read) were between calls, read from /proc/stat. A container
+// limited by a CPU quota rather than by cpusets is not seen as busier than its cores are.
 class CoreLoad {
 public:
     CoreLoad();
-    // The fraction of the time since the previous call (or since construction) that those
+    // The share of the time since the previous call (or since construction) that those
     // cores were busy, 0 to 1; nullopt when /proc/stat cannot be read or no time passed.
     std::optional<double> busy_since_last();
 
 private:
-    std::vector<int> cores_;
-    std::optional<CoreTimes> last_;
+    std::vector<bool> cores_;
+    std::vector<CoreTimes> last_;
 };
 
 // Whether a server reached at `host` (libpq's PQhost: a name, an address or a Unix-socket

@@ -276,6 +276,20 @@ TEST(Schedule, TheWindowCanChange) {
     EXPECT_TRUE(s.assign({6}, false, R(60, 60), L(61), 0ms, nullptr, 100).has_value());
 }
 
+// A group whose key a worker beyond the active ones holds still goes to that worker, once a
+// narrowed window has room.
+TEST(Schedule, AHolderBeyondTheActiveWorkersGetsItsGroupWhenTheWindowHasRoom) {
+    Schedule s(4, 10, L(0));
+    for (uint64_t g = 1; g <= 4; ++g) {
+        ASSERT_EQ(s.assign({g}, false, R(10 * g, 10 * g), L(10 * g + 1), 0ms), g - 1);
+    }
+    s.set_active(1);
+    s.set_window(4, 1000000);
+    EXPECT_EQ(s.assign({4}, false, R(50, 50), L(51), 0ms), std::nullopt);  // the window is full
+    s.committed(0, R(10, 10));
+    EXPECT_EQ(s.assign({4}, false, R(50, 50), L(51), 0ms), 3u);
+}
+
 // The adaptive limit narrows where independent groups go, never where a key's groups go.
 TEST(Schedule, ActiveWorkersTakeIndependentGroupsButKeysStayWithTheirHolder) {
     Schedule s(4, 20, L(0));
