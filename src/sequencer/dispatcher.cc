@@ -271,6 +271,14 @@ void Dispatcher::adapt_limit(std::chrono::steady_clock::time_point now, bool bac
     size_t before = limit_.limit();
     limit_.observe(now, schedule_.committed_rows(), backlog);
     if (limit_.limit() != before) {
+        if (limit_.saturated() && limit_.limit() == 1 && !told_saturated_) {
+            told_saturated_ = true;
+            spdlog::info(
+                "the target runs on this machine and its cores are saturated: independent "
+                "groups go to 1 of the {} apply connections, more only if they commit clearly "
+                "faster",
+                workers_.size());
+        }
         spdlog::debug("independent groups now go to {} of the {} apply connections (was {})",
                       limit_.limit(), workers_.size(), before);
         set_active(limit_.limit());

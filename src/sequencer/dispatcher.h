@@ -71,8 +71,9 @@ private:
     std::vector<std::unique_ptr<ApplyWorker>> workers_;
     size_t taken_ = 0;  // items taken from the queue and not yet looked at
     size_t stream_worker_ = 0;
-    size_t streamed_rows_ = 0;  // of the transaction being streamed
-    bool old_commits_ = false;  // the last commit taken was from a backlog (adapt_limit)
+    size_t streamed_rows_ = 0;     // of the transaction being streamed
+    bool told_saturated_ = false;  // the info line on saturated cores went out
+    bool old_commits_ = false;     // the last commit taken was from a backlog (adapt_limit)
     // While one connection takes every group (the worker limit at 1, ordered commits), groups
     // are formed without their conflict keys, each holding Schedule::kEveryKey instead: keys
     // only choose between connections, and deriving them costs CPU on every row.

@@ -70,6 +70,8 @@ public:
     explicit WorkerLimit(size_t workers, size_t start = kStart, CoreBusy shared_cores = {});
 
     size_t limit() const { return levels_[current_]; }
+    // The target's cores (this machine's) were saturated in the last sample that counted.
+    bool saturated() const { return saturated_; }
     // What the dispatcher sees, as often as it likes: `committed_rows` is a running total,
     // `backlog` whether the source had a backlog since the previous call (the time between
     // the calls is weighed, so a long wait for the workers counts as long).
