@@ -39,13 +39,14 @@ namespace rep::sequencer {
 // same cores as the replicator (and, mostly, the source). While those cores are saturated,
 // more connections can only compete for them: if they are during the first sample that
 // counts, the limit goes straight to 1 (on 2 cores, the probes from 4 down to 1 took about
-// 2 s of an 8 s catch-up), and while they stay saturated a probe upwards must show a clear
-// gain (kSaturatedGain): noise of +-8% per sample had otherwise carried it up to 2 and 4 now
-// and then. It still probes: "on this machine" may be a proxy (pgbouncer, a sidecar) in
-// front of a distant target, on a machine that other work keeps busy, and there more
-// connections help a lot. A target elsewhere, or cores to spare, start at kStart: the round
-// trip alone says nothing (a CockroachDB gateway in the same zone answers quickly and still
-// pays a consensus round per commit).
+// 2 s of an 8 s catch-up) and probes upwards first after kMaxPatience samples (12 s); while
+// they stay saturated, a probe upwards moves it only for a clear gain (kSaturatedGain). Noise
+// of +-8% per sample had otherwise carried it up to 2 and 4 now and then, and each probe cost
+// several percent. It still probes: "on this machine" may be a proxy (pgbouncer, a sidecar)
+// in front of a distant target, on a machine that other work keeps busy, and there more
+// connections help a lot. A target elsewhere, or cores to spare,
+// start at kStart: the round trip alone says nothing (a CockroachDB gateway in the same zone
+// answers quickly and still pays a consensus round per commit).
 class WorkerLimit {
 public:
     using Clock = std::chrono::steady_clock;
