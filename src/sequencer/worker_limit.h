@@ -44,9 +44,9 @@ namespace rep::sequencer {
 // of +-8% per sample had otherwise carried it up to 2 and 4 now and then, and each probe cost
 // several percent. It still probes: "on this machine" may be a proxy (pgbouncer, a sidecar)
 // in front of a distant target, on a machine that other work keeps busy, and there more
-// connections help a lot. A target elsewhere, or cores to spare,
-// start at kStart: the round trip alone says nothing (a CockroachDB gateway in the same zone
-// answers quickly and still pays a consensus round per commit).
+// connections help a lot. A target elsewhere, or cores to spare, start at kStart: the round
+// trip alone says nothing (a CockroachDB gateway in the same zone answers quickly and still
+// pays a consensus round per commit).
 class WorkerLimit {
 public:
     using Clock = std::chrono::steady_clock;
