@@ -52,8 +52,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
       // The window (set_active) bounds what is dispatched beyond the committed prefix.
       schedule_(workers.size(), window_groups(workers.size()), start_of(context, applied),
                 context.options.ordered_commits,
-                window_groups(workers.size()) * 4 * std::max<size_t>(1, context.options.flush_size),
-                kWindowBytes),
+                window_rows(workers.size(), context.options.flush_size), kWindowBytes),
       limit_(context.options.adaptive_parallelism ? workers.size() : 1,
              context.options.start_parallelism, shared_cores(context.options)),
       keys_(context.catalog, session, context.options.parallel_table_groups,
@@ -90,6 +89,11 @@ size_t Dispatcher::window_groups(size_t active) {
     return 2 * active + 2;
 }
 
+size_t Dispatcher::window_rows(size_t active, size_t flush_size) {
+    return std::max(window_groups(active) * 4, 2 * (kGroupGrowth + 1)) *
+           std::max<size_t>(1, flush_size);
+}
+
 void Dispatcher::set_active(size_t active) {
     schedule_.set_active(active);
     // The window: enough to keep every active worker busy with one group queued behind the
@@ -103,10 +107,7 @@ void Dispatcher::set_active(size_t active) {
     // which only delays them. In rows it never holds fewer than two fully grown groups: a
     // worker chains a group behind the one committing only if it is already queued
     // (apply_worker.cc), which a distant target needs most at L = 1 (hot keys).
-    size_t flush = std::max<size_t>(1, context_.options.flush_size);
-    size_t window = window_groups(active);
-    size_t rows = std::max(window * 4, 2 * (kGroupGrowth + 1)) * flush;
-    schedule_.set_window(window, rows);
+    schedule_.set_window(window_groups(active), window_rows(active, context_.options.flush_size));
     context_.probe.set_parallelism_limit(active);
     // Groups formed from now on; those formed keyless keep every key until committed, so
     // nothing overtakes them on another connection.

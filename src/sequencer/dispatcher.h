@@ -54,6 +54,7 @@ private:
     // How many workers take independent groups, and the window that goes with them.
     void set_active(size_t active);
     static size_t window_groups(size_t active);
+    static size_t window_rows(size_t active, size_t flush_size);
     // How busy this machine's cores are, when the target shares them (else none).
     static WorkerLimit::CoreBusy shared_cores(const ApplyOptions& options);
     bool failed() const;
