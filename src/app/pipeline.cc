@@ -142,21 +142,32 @@ void Pipeline::run() {
 void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<ChangeItem>& out,
                          const std::atomic<bool>& stop) {
     source::StagedRows staged;
+    auto last_item = std::chrono::steady_clock::now();
     for (;;) {
-        // Everything queued at once: taking items one by one would wake the reader for each
-        // (the script is the slower side, so the reader waits on a full queue), and on two
-        // cores those wake-ups cost more than the script itself.
+        // Everything queued at once, and while changes flow, every millisecond rather than
+        // woken by each item (as the dispatcher takes from the apply queue). The stage is
+        // faster than the reader, so woken by every push it ran the script one transaction at
+        // a time: each call into the engine costs about as much as two rows (script_bench
+        // with SCRIPT_BENCH_TXN_ROWS=1 against 256), and each wake-up a context switch on both
+        // threads; on 2 cores catch-up with a script spent more CPU on those than on the
+        // script. After 50 ms without items it blocks instead, so an idle stream costs
+        // nothing and the first change after a pause goes through at once.
         std::deque<ChangeItem> items = in.take_all();
         if (items.empty()) {
+            if (in.closed() && in.empty()) {
+                break;  // the reader is done, and so is everything it sent
+            }
+            if (std::chrono::steady_clock::now() - last_item < std::chrono::milliseconds(50)) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                continue;
+            }
             std::optional<ChangeItem> item = in.pop_for(std::chrono::milliseconds(100));
             if (!item) {
-                if (in.closed() && in.empty()) {
-                    break;  // the reader is done, and so is everything it sent
-                }
                 continue;
             }
             items.push_back(std::move(*item));
         }
+        last_item = std::chrono::steady_clock::now();
         // The row changes of all of them go through the stage together, so the script runs
         // in batches larger than one transaction. Nothing is handed on before the last
         // answer, so a script error leaves every item of this take unapplied.
