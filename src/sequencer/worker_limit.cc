@@ -53,7 +53,11 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         skip_ = false;
         return;
     }
-    saturated_ = busy && *busy >= kSaturated;
+    if (busy) {
+        // One sample's reading is coarse (clock ticks) and noisy: judge on a running mean.
+        busy_ = placed_ && busy_ ? (*busy_ + *busy) / 2 : *busy;
+    }
+    saturated_ = busy_ && *busy_ >= kSaturated;
     if (!placed_) {
         placed_ = true;
         if (saturated_ && current_ > 0) {

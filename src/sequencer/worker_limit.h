@@ -61,8 +61,10 @@ public:
     static constexpr size_t kSettle = 3;  // samples at a level before the first probe
     static constexpr size_t kProbeSamples = 2;
     static constexpr size_t kMaxPatience = 48;
-    // Busy at least this share of the time: the cores are saturated.
-    static constexpr double kSaturated = 0.9;
+    // Busy at least this share of the time (a running mean over the samples that counted):
+    // the cores are saturated. Not 0.9: on 2 cores, commits that wait for the disk and the
+    // hand-offs between source, replicator and target leave a quarter idle even then.
+    static constexpr double kSaturated = 0.75;
     // The gain a probe upwards must show while they are.
     static constexpr double kSaturatedGain = 0.15;
 
@@ -71,7 +73,8 @@ public:
     explicit WorkerLimit(size_t workers, size_t start = kStart, CoreBusy shared_cores = {});
 
     size_t limit() const { return levels_[current_]; }
-    // The target's cores (this machine's) were saturated in the last sample that counted.
+    // The target's cores (this machine's) were saturated, as judged at the last sample that
+    // counted.
     bool saturated() const { return saturated_; }
     // What the dispatcher sees, as often as it likes: `committed_rows` is a running total,
     // `backlog` whether the source had a backlog since the previous call (the time between
@@ -93,8 +96,9 @@ private:
     double probe_sum_ = 0;
     bool skip_ = false;  // the first sample after a move sees groups placed before it
     CoreBusy shared_cores_;
-    bool placed_ = false;     // the first sample that counted has been taken
-    bool saturated_ = false;  // the target's cores, in the last sample that counted
+    bool placed_ = false;         // the first sample that counted has been taken
+    bool saturated_ = false;      // the target's cores, judged at the last sample that counted
+    std::optional<double> busy_;  // running mean of the samples that counted
 
     bool sampling_ = false;
     Clock::time_point sample_start_;

@@ -224,6 +224,26 @@ TEST(WorkerLimit, SharedCoresWithRoomAgainLetItClimb) {
     EXPECT_EQ(w.run(limit, 60, 10, busy.end).mostly(), 16u);
 }
 
+// The cores count as saturated from three quarters busy: on 2 cores, commits that wait for
+// the disk and hand-offs between the source, the replicator and the target leave a quarter
+// idle while more connections still only compete (a local mixed catch-up read 0.73-1.0 per
+// sample at one connection). One sample's reading is coarse (/proc/stat ticks: about 50 per
+// sample on 2 cores) and swings: a running mean judges, so a probe upwards still needs the
+// clear gain when the readings go 0.97, 0.97, 0.7 in turn.
+TEST(WorkerLimit, SwingingReadingsFromThreeQuartersBusyCountAsSaturated) {
+    for (uint32_t seed = 1; seed <= 3; ++seed) {
+        int samples = 0;
+        WorkerLimit limit(16, WorkerLimit::kStart, [&samples]() -> std::optional<double> {
+            return ++samples % 3 == 0 ? 0.7 : 0.97;
+        });
+        World w{kWaitingTarget, 0.02, true, seed};
+        auto r = w.run(limit, 60, 60);
+        EXPECT_LE(r.seconds_at[4], 0.3) << "one sample at 4";
+        EXPECT_EQ(r.seconds_at.count(4) + r.seconds_at.count(8), 1u) << "seed " << seed;
+        EXPECT_GE(r.seconds_at[1], 50) << "seed " << seed;
+    }
+}
+
 // Saturation that appears only later raises the bar for upward probes, without dropping the
 // limit to 1: that happens only for the first sample that counts.
 TEST(WorkerLimit, LaterSaturationOnlyRaisesTheBar) {
