@@ -72,7 +72,7 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
 
     for mode in "${modes[@]}"; do
         local extra=() port=$DST_PORT
-        case $mode in
+        case ${mode%_2} in
             serial) extra=(--parallelism 1) ;;
             tuned) read -ra extra <<<"$TUNED" ;;
             remote) port=$RT_PORT ;;
@@ -128,8 +128,26 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
     echo "[$name] COPY of the $rows final rows: ${copy_secs}s"
 }
 
-run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial remote5 remote20" "native native_remote native_binary"
-run_variant insert-only 1.0 0.0 "default serial tuned remote5 remote20" "native"
+# The local default, serial and tuned runs go twice, the second time in reverse order (mode_2),
+# and their figures are the means: one run varies by up to 15% here, and the first consumer
+# of a backlog is often the slowest, so one run each could not tell whether the default is
+# within 5% of the best tuned flags.
+ROUNDED="default serial tuned"
+fmt() { printf "%.${2:-0}f" "$1"; }
+average_rounds() { # variant
+    local m f
+    for m in $ROUNDED; do
+        R[$1,$m,runs]="$(fmt "${R[$1,$m,secs]}" 1) and $(fmt "${R[$1,${m}_2,secs]}" 1)"
+        for f in secs cpu rss wal_cpu apply_cpu; do
+            R[$1,$m,$f]=$(echo "(${R[$1,$m,$f]} + ${R[$1,${m}_2,$f]}) / 2" | bc -l)
+        done
+        [ "${R[$1,${m}_2,ok]}" = yes ] || R[$1,$m,ok]=NO
+    done
+}
+run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial remote5 remote20 tuned_2 serial_2 default_2" "native native_remote native_binary"
+run_variant insert-only 1.0 0.0 "default serial tuned remote5 remote20 tuned_2 serial_2 default_2" "native"
+average_rounds mixed
+average_rounds insert-only
 
 # Steady state: a fixed source rate with a heartbeat stamped in every transaction; lag is how
 # far the target's heartbeat trails (build-bench/bench/steady_lag).
@@ -168,7 +186,6 @@ for rate in $STEADY_RATES; do
     run_steady native "$rate"
 done
 
-fmt() { printf "%.${2:-0}f" "$1"; }
 decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark_min_time=1 2>/dev/null | awk '/BM_PgOutputDecode/ {for (i=1;i<=NF;i++) if ($i ~ /^items_per_second=/) {sub("items_per_second=","",$i); print $i}}')
 {
     echo "# Benchmarks"
@@ -198,7 +215,9 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
             [ "$mode" = remote_serial ] && label="replicator (--parallelism 1), target ${DELAY_MS} ms away"
             [ "$mode" = remote5 ] && label="replicator (default flags), target 2.5 ms away"
             [ "$mode" = remote20 ] && label="replicator (default flags), target 10 ms away"
-            echo "| $v | $label | $(fmt "${R[$v,$mode,secs]}" 1) | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | $(fmt "${R[$v,$mode,wal_cpu]}" 1) | $(fmt "${R[$v,$mode,apply_cpu]}" 1) | ${R[$v,$mode,ok]} |"
+            secs=$(fmt "${R[$v,$mode,secs]}" 1)
+            [ -n "${R[$v,$mode,runs]:-}" ] && secs="$secs (${R[$v,$mode,runs]})"
+            echo "| $v | $label | $secs | $(fmt "$rate") | $(fmt "$(echo "$rate / $nat" | bc -l)" 2)x | $(fmt "$(echo "100 * $rate / $copy" | bc -l)")% | $(fmt "$(echo "${R[$v,$mode,cpu]} * 100000 / $CHANGES" | bc -l)" 2) | $(fmt "$(echo "${R[$v,$mode,rss]} / 1024" | bc -l)") | $(fmt "${R[$v,$mode,wal_cpu]}" 1) | $(fmt "${R[$v,$mode,apply_cpu]}" 1) | ${R[$v,$mode,ok]} |"
         done
         echo "| $v | native subscription | $(fmt "${R[$v,native,secs]}" 1) | $(fmt "$nat") | 1.00x | $(fmt "$(echo "100 * $nat / $copy" | bc -l)")% | | | $(fmt "${R[$v,native,wal_cpu]}" 1) | $(fmt "${R[$v,native,apply_cpu]}" 1) | ${R[$v,native,ok]} |"
         if [ -n "${R[$v,native_remote,secs]:-}" ]; then
@@ -220,6 +239,9 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "(a round trip of 2N ms, like servers in different zones): the replicator's connections to"
     echo "the target, or the native subscriber's connection to the source (where, in that setup,"
     echo "the network lies for it). All ratios in the \"vs native\" column are to the local native run."
+    echo "The local default, \`--parallelism 1\` and tuned rows are the means of two runs, the second"
+    echo "round in reverse order after all the others (seconds of each run in brackets): one run"
+    echo "varies by up to 15% on this machine, and the first consumer of a backlog is often the slowest."
     echo "With the target away and default flags, the mixed backlog applies at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote5,secs]}" | bc -l)")% of the local"
     echo "default rate at a 5 ms round trip and at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote20,secs]}" | bc -l)")% at 20 ms (the native subscription"
     echo "applies inside the target and pays no round trip per commit); the insert-only backlog at"
@@ -319,6 +341,11 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "\`--parallelism 1\`; with the start at 1 but probing upwards after a second, 40.9 s against"
     echo "36.3 s over five (each probe to 2 connections and back cost several percent); with a build"
     echo "that never probed upwards, within 3%; as built now, 21.0 s against 21.3 s over three."
+    echo "On the mixed backlog the cores read 73-100% busy per sample even at one connection (commits"
+    echo "wait for the disk, the three processes hand work to each other), so a bar at 90% missed now"
+    echo "and then and the limit probed 4, 2, 1, 2, 1, 2; the bar is now 75% of a running mean of the"
+    echo "readings. Mixed, 1M changes, four alternating runs each: the default 27.0 s in all, the build"
+    echo "before 27.3 s, \`--parallelism 1\` 26.9 s."
     echo "Profiles of 500k changes (\`BENCH_PERF\`, one run each) put the reader thread's kernel time"
     echo "(its wake-ups) at 929 perf samples with the window sized for 16 and 322 with one sized for"
     echo "one connection (\`--parallelism 1\`: 274); 637 once that window's rows got their floor of two"
