@@ -72,7 +72,7 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
 
     for mode in "${modes[@]}"; do
         local extra=() port=$DST_PORT
-        case ${mode%_2} in
+        case ${mode%_[0-9]} in
             serial) extra=(--parallelism 1) ;;
             tuned) read -ra extra <<<"$TUNED" ;;
             remote) port=$RT_PORT ;;
@@ -128,24 +128,39 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
     echo "[$name] COPY of the $rows final rows: ${copy_secs}s"
 }
 
-# The local default, serial and tuned runs go twice, the second time in reverse order (mode_2),
-# and their figures are the means: one run varies by up to 15% here, and the first consumer
-# of a backlog is often the slowest, so one run each could not tell whether the default is
+# The local default, serial and tuned runs go LOCAL_ROUNDS times (mode_2, mode_3, ...), the
+# rounds after the first at the end, in reverse order and then forward again in turn, and
+# their figures are the means: one run varies by up to 15% here, and the first consumer of
+# a backlog is often the slowest, so one run each could not tell whether the default is
 # within 5% of the best tuned flags.
+LOCAL_ROUNDS=${BENCH_LOCAL_ROUNDS:-3}
 ROUNDED="default serial tuned"
 fmt() { printf "%.${2:-0}f" "$1"; }
+later_rounds() {
+    local r out=""
+    for r in $(seq 2 "$LOCAL_ROUNDS"); do
+        if [ $((r % 2)) = 0 ]; then out="$out tuned_$r serial_$r default_$r"; else out="$out default_$r serial_$r tuned_$r"; fi
+    done
+    echo "$out"
+}
 average_rounds() { # variant
-    local m f
+    local m f r runs sum
     for m in $ROUNDED; do
-        R[$1,$m,runs]="$(fmt "${R[$1,$m,secs]}" 1) and $(fmt "${R[$1,${m}_2,secs]}" 1)"
-        for f in secs cpu rss wal_cpu apply_cpu; do
-            R[$1,$m,$f]=$(echo "(${R[$1,$m,$f]} + ${R[$1,${m}_2,$f]}) / 2" | bc -l)
+        runs=$(fmt "${R[$1,$m,secs]}" 1)
+        for r in $(seq 2 "$LOCAL_ROUNDS"); do
+            runs="$runs, $(fmt "${R[$1,${m}_$r,secs]}" 1)"
+            [ "${R[$1,${m}_$r,ok]}" = yes ] || R[$1,$m,ok]=NO
         done
-        [ "${R[$1,${m}_2,ok]}" = yes ] || R[$1,$m,ok]=NO
+        R[$1,$m,runs]=$runs
+        for f in secs cpu rss wal_cpu apply_cpu; do
+            sum=${R[$1,$m,$f]}
+            for r in $(seq 2 "$LOCAL_ROUNDS"); do sum="$sum + ${R[$1,${m}_$r,$f]}"; done
+            R[$1,$m,$f]=$(echo "($sum) / $LOCAL_ROUNDS" | bc -l)
+        done
     done
 }
-run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial remote5 remote20 tuned_2 serial_2 default_2" "native native_remote native_binary"
-run_variant insert-only 1.0 0.0 "default serial tuned remote5 remote20 tuned_2 serial_2 default_2" "native"
+run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial remote5 remote20 $(later_rounds)" "native native_remote native_binary"
+run_variant insert-only 1.0 0.0 "default serial tuned remote5 remote20 $(later_rounds)" "native"
 average_rounds mixed
 average_rounds insert-only
 
@@ -239,9 +254,10 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "(a round trip of 2N ms, like servers in different zones): the replicator's connections to"
     echo "the target, or the native subscriber's connection to the source (where, in that setup,"
     echo "the network lies for it). All ratios in the \"vs native\" column are to the local native run."
-    echo "The local default, \`--parallelism 1\` and tuned rows are the means of two runs, the second"
-    echo "round in reverse order after all the others (seconds of each run in brackets): one run"
-    echo "varies by up to 15% on this machine, and the first consumer of a backlog is often the slowest."
+    echo "The local default, \`--parallelism 1\` and tuned rows are the means of $LOCAL_ROUNDS runs, the later"
+    echo "rounds after all the others, reversed and forward in turn (seconds of each run in brackets):"
+    echo "one run varies by up to 15% on this machine, and the first consumer of a backlog is often"
+    echo "the slowest."
     echo "With the target away and default flags, the mixed backlog applies at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote5,secs]}" | bc -l)")% of the local"
     echo "default rate at a 5 ms round trip and at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote20,secs]}" | bc -l)")% at 20 ms (the native subscription"
     echo "applies inside the target and pays no round trip per commit); the insert-only backlog at"
