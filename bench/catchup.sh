@@ -3,7 +3,7 @@
 # native logical replication (CREATE SUBSCRIPTION) and the target's COPY ceiling, side by side
 # on the same backlog, in one run. Writes docs/benchmarks.md.
 #
-#   bench/catchup.sh            # 1M row changes per variant (about 10 minutes on 2 cores)
+#   bench/catchup.sh            # 1M row changes per variant (about 16 minutes on 2 cores)
 #   BENCH_CHANGES=200000 bench/catchup.sh
 #
 # Variants: "mixed" (25% inserts, 60% updates, 15% deletes) and "insert-only"; transactions of
@@ -72,8 +72,8 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
 
     for mode in "${modes[@]}"; do
         local extra=() port=$DST_PORT
-        case ${mode%_[0-9]} in
-            serial) extra=(--parallelism 1) ;;
+        case ${mode%_[0-9]*} in
+            serial | warmup) extra=(--parallelism 1) ;;
             tuned) read -ra extra <<<"$TUNED" ;;
             remote) port=$RT_PORT ;;
             remote_serial) port=$RT_PORT; extra=(--parallelism 1) ;;
@@ -129,17 +129,21 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
 }
 
 # The local default, serial and tuned runs go LOCAL_ROUNDS times (mode_2, mode_3, ...), the
-# rounds after the first at the end, in reverse order and then forward again in turn, and
-# their figures are the means: one run varies by up to 15% here, and the first consumer of
-# a backlog is often the slowest, so one run each could not tell whether the default is
-# within 5% of the best tuned flags.
+# rounds after the first at the end, each starting with the next mode, and their figures are
+# the means: one run varies by up to 15% here, so one run each could not tell whether the
+# default is within 5% of the best tuned flags. A warm-up consumer (--parallelism 1, not
+# reported) goes first: the first consumer of a backlog is often the slowest.
 LOCAL_ROUNDS=${BENCH_LOCAL_ROUNDS:-3}
+if ! [ "$LOCAL_ROUNDS" -ge 1 ] 2>/dev/null; then
+    echo "BENCH_LOCAL_ROUNDS must be a whole number of at least 1" >&2
+    exit 2
+fi
 ROUNDED="default serial tuned"
 fmt() { printf "%.${2:-0}f" "$1"; }
 later_rounds() {
-    local r out=""
+    local r i modes=($ROUNDED) out=""
     for r in $(seq 2 "$LOCAL_ROUNDS"); do
-        if [ $((r % 2)) = 0 ]; then out="$out tuned_$r serial_$r default_$r"; else out="$out default_$r serial_$r tuned_$r"; fi
+        for i in 0 1 2; do out="$out ${modes[$(((r - 1 + i) % 3))]}_$r"; done
     done
     echo "$out"
 }
@@ -151,7 +155,7 @@ average_rounds() { # variant
             runs="$runs, $(fmt "${R[$1,${m}_$r,secs]}" 1)"
             [ "${R[$1,${m}_$r,ok]}" = yes ] || R[$1,$m,ok]=NO
         done
-        R[$1,$m,runs]=$runs
+        [ "$LOCAL_ROUNDS" -gt 1 ] && R[$1,$m,runs]=$runs
         for f in secs cpu rss wal_cpu apply_cpu; do
             sum=${R[$1,$m,$f]}
             for r in $(seq 2 "$LOCAL_ROUNDS"); do sum="$sum + ${R[$1,${m}_$r,$f]}"; done
@@ -159,8 +163,8 @@ average_rounds() { # variant
         done
     done
 }
-run_variant mixed 0.25 0.60 "default serial tuned remote remote_serial remote5 remote20 $(later_rounds)" "native native_remote native_binary"
-run_variant insert-only 1.0 0.0 "default serial tuned remote5 remote20 $(later_rounds)" "native"
+run_variant mixed 0.25 0.60 "warmup default serial tuned remote remote_serial remote5 remote20 $(later_rounds)" "native native_remote native_binary"
+run_variant insert-only 1.0 0.0 "warmup default serial tuned remote5 remote20 $(later_rounds)" "native"
 average_rounds mixed
 average_rounds insert-only
 
@@ -254,10 +258,13 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "(a round trip of 2N ms, like servers in different zones): the replicator's connections to"
     echo "the target, or the native subscriber's connection to the source (where, in that setup,"
     echo "the network lies for it). All ratios in the \"vs native\" column are to the local native run."
-    echo "The local default, \`--parallelism 1\` and tuned rows are the means of $LOCAL_ROUNDS runs, the later"
-    echo "rounds after all the others, reversed and forward in turn (seconds of each run in brackets):"
-    echo "one run varies by up to 15% on this machine, and the first consumer of a backlog is often"
-    echo "the slowest."
+    if [ "$LOCAL_ROUNDS" -gt 1 ]; then
+        echo "The local default, \`--parallelism 1\` and tuned rows are the means of $LOCAL_ROUNDS runs (seconds"
+        echo "of each in brackets), the rounds after the first at the end, each starting with the next"
+        echo "mode: one run varies by up to 15% on this machine."
+    fi
+    echo "A warm-up consumer (\`--parallelism 1\`, not reported) goes first on each backlog: the"
+    echo "first consumer of a backlog is often the slowest."
     echo "With the target away and default flags, the mixed backlog applies at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote5,secs]}" | bc -l)")% of the local"
     echo "default rate at a 5 ms round trip and at $(fmt "$(echo "100 * ${R[mixed,default,secs]} / ${R[mixed,remote20,secs]}" | bc -l)")% at 20 ms (the native subscription"
     echo "applies inside the target and pays no round trip per commit); the insert-only backlog at"
@@ -294,9 +301,9 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     iwal_rate=$(echo "$CHANGES / $iw" | bc -l)
     echo "Catch-up on this machine is bound by CPU, not by round trips: the source's walsender,"
     echo "the target backend and the replicator share $(nproc) cores. The goals against the native"
-    echo "subscription, worked out from this run's \`--parallelism 1\` rows (the three processes'"
-    echo "CPU, and the share of the cores they kept busy; the rest of the time each waited for"
-    echo "another):"
+    echo "subscription, worked out from this run's \`--parallelism 1\` rows: the three processes'"
+    echo "CPU, and the share of the cores they would have to keep busy to spend it in the goal's"
+    echo "time (they cannot keep all of them busy all the time: each waits for another now and then):"
     echo
     for vg in mixed:1.5 insert-only:1.3; do
         v=${vg%%:*} g=${vg#*:}
@@ -304,22 +311,23 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
         used=$(echo "$w + $a + $r" | bc -l)
         share=$(echo "$used / (${R[$v,serial,secs]} * $(nproc))" | bc -l)
         goal_secs=$(echo "${R[$v,native,secs]} / $g" | bc -l)
-        allowed=$(echo "$goal_secs * $(nproc) * $share" | bc -l)
-        verdict="within what the cores allow"
-        [ "$(echo "$used > $allowed" | bc -l)" = 1 ] &&
-            verdict="$(fmt "$(echo "$used - $allowed" | bc -l)" 1) CPU s more than the cores allow"
+        need=$(echo "$used / ($goal_secs * $(nproc))" | bc -l)
+        if [ "$(echo "$need > 1" | bc -l)" = 1 ]; then
+            verdict="more than they have, so the three must use $(fmt "$(echo "$used - $goal_secs * $(nproc)" | bc -l)" 1) CPU s less"
+        else
+            verdict="this run kept $(fmt "$(echo "100 * $share" | bc -l)")% busy"
+        fi
         echo "- $v, ${g}x native: finishing in $(fmt "$goal_secs" 1) s. The walsender used $(fmt "$w" 1) CPU s, the target"
-        echo "  backend $(fmt "$a" 1), the replicator $(fmt "$r" 1): $(fmt "$used" 1) in $(fmt "${R[$v,serial,secs]}" 1) s, $(fmt "$(echo "100 * $share" | bc -l)")% of $(nproc) cores. At that"
-        echo "  share, $(fmt "$goal_secs" 1) s allow $(fmt "$allowed" 1) CPU s: $verdict (measured"
+        echo "  backend $(fmt "$a" 1), the replicator $(fmt "$r" 1): $(fmt "$used" 1) CPU s, which in $(fmt "$goal_secs" 1) s would keep"
+        echo "  $(fmt "$(echo "100 * $need" | bc -l)")% of the $(nproc) cores busy; $verdict (measured"
         echo "  $(fmt "$(echo "${R[$v,native,secs]} / ${R[$v,serial,secs]}" | bc -l)" 2)x; default flags $(fmt "$(echo "${R[$v,native,secs]} / ${R[$v,default,secs]}" | bc -l)" 2)x)."
     done
     echo
-    echo "The replicator is the smallest of the three. The target side already costs less than"
-    echo "the native apply worker on the mixed backlog ($(fmt "${R[mixed,serial,apply_cpu]}" 1) against $(fmt "${R[mixed,native,apply_cpu]}" 1) CPU s:"
-    echo "multi-row statements, folded changes), but the native subscription needs no third"
-    echo "process: on inserts, the case where its row-at-a-time apply costs least against our"
-    echo "multi-row statements, its apply worker ($(fmt "${R[insert-only,native,apply_cpu]}" 1) CPU s) does what our target"
-    echo "backend ($(fmt "${R[insert-only,serial,apply_cpu]}" 1)) and the replicator ($(fmt "${R[insert-only,serial,cpu]}" 1)) do between them."
+    echo "The target side already costs less than the native apply worker on the mixed backlog"
+    echo "($(fmt "${R[mixed,serial,apply_cpu]}" 1) against $(fmt "${R[mixed,native,apply_cpu]}" 1) CPU s: multi-row statements, folded changes), but the"
+    echo "native subscription needs no third process: on inserts, the case where its row-at-a-time"
+    echo "apply costs least against our multi-row statements, its apply worker ($(fmt "${R[insert-only,native,apply_cpu]}" 1) CPU s)"
+    echo "does what our target backend ($(fmt "${R[insert-only,serial,apply_cpu]}" 1)) and the replicator ($(fmt "${R[insert-only,serial,cpu]}" 1)) do between them."
     echo
     echo "The walsender's decoding is the same for every consumer: $(fmt "$iw" 1) CPU s for the"
     echo "insert-only backlog, so no consumer on this machine can pass $(fmt "$iwal_rate") row changes/s,"
@@ -365,14 +373,15 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     echo "that never probed upwards, within 3%; as built now, 21.0 s against 21.3 s over three."
     echo "On the mixed backlog the cores read 73-100% busy per sample even at one connection (commits"
     echo "wait for the disk, the three processes hand work to each other), so a bar at 90% missed now"
-    echo "and then and the limit probed 4, 2, 1, 2, 1, 2; the bar is now 75% of a running mean of the"
-    echo "readings. Mixed, 1M changes, four alternating runs each: the default 27.0 s in all, the build"
-    echo "before 27.3 s, \`--parallelism 1\` 26.9 s. Over all the alternating runs of 2026-12-02 with"
-    echo "that build (\`bench/parallelism.sh\`, 1M changes, every run counted), the default's mean was"
-    echo "2% above \`--parallelism 1\`'s on inserts (6.94 s over six runs against 6.82 s over seven)"
-    echo "and 4% on the mixed backlog (7.21 s against 6.94 s, eight runs each); between runs of one"
-    echo "build it varied by up to 15%, and two builds that behaved alike (both at 1 connection"
-    echo "from the first sample) differed by 5% over four runs each."
+    echo "and then and the limit probed 4, 2, 1, 2, 1, 2. The bar is now 75%, judged on a moving"
+    echo "average of the readings (each new one weighs half). Mixed, 1M changes, four alternating runs"
+    echo "each: the default 27.0 s in all, the build before 27.3 s, \`--parallelism 1\` 26.9 s. Over all"
+    echo "the alternating runs of 2026-12-02 with the 75% bar (\`bench/parallelism.sh\`, 1M changes,"
+    echo "every run counted), the default took 2% longer than \`--parallelism 1\` on inserts (6.94 s on"
+    echo "average over six runs against 6.82 s over seven) and 4% on the mixed backlog (7.21 s against"
+    echo "6.94 s, eight runs each). Between runs of one build the time varied by up to 15%, and two"
+    echo "builds that behaved alike (both at 1 connection from the first sample) differed by 5% over"
+    echo "four runs each."
     echo "Profiles of 500k changes (\`BENCH_PERF\`, one run each) put the reader thread's kernel time"
     echo "(its wake-ups) at 929 perf samples with the window sized for 16 and 322 with one sized for"
     echo "one connection (\`--parallelism 1\`: 274); 637 once that window's rows got their floor of two"
@@ -413,7 +422,7 @@ PNG="$(dirname "$OUT")/benchmarks.png"
 gnuplot <<PLOT
 set terminal png size 960,520
 set output '$PNG'
-set title "Catch-up of $CHANGES row changes, one run on $(nproc) cores (higher is better)\\nreplicator pglogical: default flags, --parallelism 1 (serial), tuned; remote: target ${DELAY_MS} ms away"
+set title "Catch-up of $CHANGES row changes on $(nproc) cores (higher is better)\\nreplicator pglogical: default flags, --parallelism 1 (serial), tuned; remote: target ${DELAY_MS} ms away"
 set datafile missing "-"
 set xtics rotate by -20
 set ylabel 'row changes per second'

@@ -142,7 +142,7 @@ void Pipeline::run() {
 void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<ChangeItem>& out,
                          const std::atomic<bool>& stop) {
     source::StagedRows staged;
-    auto last_item = std::chrono::steady_clock::now();
+    bool flowing = false;  // the last look found items
     for (;;) {
         // Everything queued at once, and while changes flow, every millisecond rather than
         // woken by each item (as the dispatcher takes from the apply queue). The stage is
@@ -150,14 +150,15 @@ void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<
         // a time: each call into the engine costs about as much as two rows (script_bench
         // with SCRIPT_BENCH_TXN_ROWS=1 against 256), and each wake-up a context switch on both
         // threads; on 2 cores catch-up with a script spent more CPU on those than on the
-        // script. After 50 ms without items it blocks instead, so an idle stream costs
-        // nothing and the first change after a pause goes through at once.
+        // script. Once a look a millisecond after the last finds nothing, it blocks instead,
+        // so a trickle costs a wake-up per item as before, and an idle stream nothing.
         std::deque<ChangeItem> items = in.take_all();
         if (items.empty()) {
             if (in.closed() && in.empty()) {
                 break;  // the reader is done, and so is everything it sent
             }
-            if (std::chrono::steady_clock::now() - last_item < std::chrono::milliseconds(50)) {
+            if (flowing) {
+                flowing = false;
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
                 continue;
             }
@@ -167,7 +168,7 @@ void Pipeline::run_stage(util::BoundedQueue<ChangeItem>& in, util::BoundedQueue<
             }
             items.push_back(std::move(*item));
         }
-        last_item = std::chrono::steady_clock::now();
+        flowing = true;
         // The row changes of all of them go through the stage together, so the script runs
         // in batches larger than one transaction. Nothing is handed on before the last
         // answer, so a script error leaves every item of this take unapplied.

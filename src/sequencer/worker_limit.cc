@@ -54,8 +54,10 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         return;
     }
     if (busy) {
-        // One sample's reading is coarse (clock ticks) and noisy: judge on a running mean.
-        busy_ = placed_ && busy_ ? (*busy_ + *busy) / 2 : *busy;
+        // One sample's reading is coarse (clock ticks) and noisy: judge on a moving average,
+        // each new reading weighing half. The first decision (below) has one reading only.
+        // A sample without a reading keeps the average so far.
+        busy_ = busy_ ? (*busy_ + *busy) / 2 : *busy;
     }
     saturated_ = busy_ && *busy_ >= kSaturated;
     if (!placed_) {

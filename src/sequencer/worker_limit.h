@@ -61,9 +61,10 @@ public:
     static constexpr size_t kSettle = 3;  // samples at a level before the first probe
     static constexpr size_t kProbeSamples = 2;
     static constexpr size_t kMaxPatience = 48;
-    // Busy at least this share of the time (a running mean over the samples that counted):
+    // Busy at least this share of the time (a moving average over the samples that counted):
     // the cores are saturated. Not 0.9: on 2 cores, commits that wait for the disk and the
-    // hand-offs between source, replicator and target leave a quarter idle even then.
+    // hand-offs between source, replicator and target leave up to a quarter idle even while
+    // more connections only compete for them.
     static constexpr double kSaturated = 0.75;
     // The gain a probe upwards must show while they are.
     static constexpr double kSaturatedGain = 0.15;
@@ -98,7 +99,7 @@ private:
     CoreBusy shared_cores_;
     bool placed_ = false;         // the first sample that counted has been taken
     bool saturated_ = false;      // the target's cores, judged at the last sample that counted
-    std::optional<double> busy_;  // running mean of the samples that counted
+    std::optional<double> busy_;  // moving average of the samples that counted
 
     bool sampling_ = false;
     Clock::time_point sample_start_;

@@ -228,7 +228,7 @@ TEST(WorkerLimit, SharedCoresWithRoomAgainLetItClimb) {
 // the disk and hand-offs between the source, the replicator and the target leave a quarter
 // idle while more connections still only compete (a local mixed catch-up read 0.73-1.0 per
 // sample at one connection). One sample's reading is coarse (/proc/stat ticks: about 50 per
-// sample on 2 cores) and swings: a running mean judges, so a probe upwards still needs the
+// sample on 2 cores) and swings: a moving average judges, so a probe upwards still needs the
 // clear gain when the readings go 0.97, 0.97, 0.7 in turn.
 TEST(WorkerLimit, SwingingReadingsFromThreeQuartersBusyCountAsSaturated) {
     for (uint32_t seed = 1; seed <= 3; ++seed) {
@@ -238,8 +238,8 @@ TEST(WorkerLimit, SwingingReadingsFromThreeQuartersBusyCountAsSaturated) {
         });
         World w{kWaitingTarget, 0.02, true, seed};
         auto r = w.run(limit, 60, 60);
-        EXPECT_LE(r.seconds_at[4], 0.3) << "one sample at 4";
-        EXPECT_EQ(r.seconds_at.count(4) + r.seconds_at.count(8), 1u) << "seed " << seed;
+        EXPECT_LE(r.seconds_at[4], 0.3) << "one sample at 4, seed " << seed;
+        EXPECT_EQ(r.seconds_at.count(8), 0u) << "seed " << seed;
         EXPECT_GE(r.seconds_at[1], 50) << "seed " << seed;
     }
 }
