@@ -15,7 +15,7 @@ BASE=${BENCH_DIR:-/tmp/replicator-bench}
 SRC_PORT=${BENCH_SOURCE_PORT:-58432}
 DST_PORT=${BENCH_TARGET_PORT:-58433}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
-BIN=build-bench/src/replicator
+BIN=${BENCH_BIN:-build-bench/src/replicator}  # BENCH_BIN: another build to measure
 
 scripts/setup.sh --bench >/dev/null
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DREP_BUILD_BENCH=ON -DBUILD_TESTING=OFF >/dev/null
