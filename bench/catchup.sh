@@ -272,7 +272,13 @@ decode=$(build-bench/bench/decoder_bench --benchmark_filter=PgOutput --benchmark
     for v in mixed insert-only; do
         best=${R[$v,serial,secs]}
         [ "$(echo "${R[$v,tuned,secs]} < $best" | bc -l)" = 1 ] && best=${R[$v,tuned,secs]}
-        echo "Locally, default flags took $(fmt "$(echo "100 * (${R[$v,default,secs]} / $best - 1)" | bc -l)")% longer than the faster of \`--parallelism 1\` and the tuned flags on the $v backlog."
+        pct=$(echo "100 * (${R[$v,default,secs]} / $best - 1)" | bc -l)
+        if [ "$(echo "$pct < 0" | bc -l)" = 1 ]; then
+            how="$(fmt "$(echo "-1 * $pct" | bc -l)")% less time"
+        else
+            how="$(fmt "$pct")% longer"
+        fi
+        echo "Locally, default flags took $how than the faster of \`--parallelism 1\` and the tuned flags on the $v backlog."
     done
     echo "The CPU columns are process CPU seconds over the whole catch-up: the replicator itself,"
     echo "the source walsender decoding its slot, and the target backend (or the native apply"
