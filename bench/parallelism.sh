@@ -12,8 +12,9 @@
 # (the default) or "mixed" (25% inserts, 60% updates, 15% deletes), transactions of 1-20 row
 # changes over 10 tables. BENCH_EXTRA is passed to every run; BENCH_BIN replaces the binary,
 # and a mode ending in /b (p16/b, p16@10/b) runs BENCH_BIN_B instead, to compare two builds.
-# Prints one line per mode: seconds, row changes/s, replicator CPU s, and whether the target
-# matches the source. BENCH_PERF=DIR profiles each run (bench/lib.sh, start_run): DIR/N.data.
+# Prints one line per mode: seconds, row changes/s, replicator CPU s, the CPU s of the
+# walsender and of the replicator's target backends, the replicator's peak RSS, and whether
+# the target matches the source. BENCH_PERF=DIR profiles each run (bench/lib.sh, start_run): DIR/N.data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHANGES=${BENCH_CHANGES:-1000000}
@@ -85,9 +86,17 @@ for mode in $MODES; do
     pid=$RUN_PID
     secs=$(wait_slot "$S -d b" "s$i" "$end_lsn")
     cpu=$(proc_cpu $pid)
+    rss=$(proc_hwm $pid)
+    # The walsender decoding this slot, and every target backend of the replicator.
+    wal_cpu=$(proc_cpu "$($S -d b -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 's$i'")")
+    apply_cpu=0
+    for bpid in $($T -c "SELECT pid FROM pg_stat_activity WHERE datname = 'd$i' AND application_name = 'replicator'"); do
+        apply_cpu=$(echo "$apply_cpu + $(proc_cpu "$bpid")" | bc -l)
+    done
     kill -TERM $pid
     wait $RUN_WAIT || true
     ok=$([ "$(checksum "$SRC_PORT" b)" = "$(checksum "$DST_PORT" "d$i")" ] && echo yes || echo NO)
-    printf '%-8s %6.2f s %8.0f rows/s  cpu %5.2f s  match %s\n' "$mode" "$secs" \
-        "$(echo "$CHANGES / $secs" | bc -l)" "$cpu" "$ok"
+    printf '%-8s %6.2f s %8.0f rows/s  cpu %5.2f s  walsender %5.2f s  target %5.2f s  rss %4d MiB  match %s\n' \
+        "$mode" "$secs" "$(echo "$CHANGES / $secs" | bc -l)" "$cpu" "$wal_cpu" "$apply_cpu" \
+        "$((rss / 1024))" "$ok"
 done
