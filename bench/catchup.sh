@@ -91,13 +91,8 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
         R[$name,$mode,cpu]=$(proc_cpu $pid)
         R[$name,$mode,rss]=$(proc_hwm $pid)
         # Where the time goes: the walsender decoding the slot and the target backend applying.
-        R[$name,$mode,wal_cpu]=$(proc_cpu "$($S -d "$DB" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${DB}_rep_$mode'")")
-        # Every target backend of the replicator (one per worker with --parallelism).
-        local apply_cpu=0 bpid
-        for bpid in $($T -c "SELECT pid FROM pg_stat_activity WHERE datname = '${DB}_rep_$mode' AND application_name = 'replicator'"); do
-            apply_cpu=$(echo "$apply_cpu + $(proc_cpu "$bpid")" | bc -l)
-        done
-        R[$name,$mode,apply_cpu]=$apply_cpu
+        R[$name,$mode,wal_cpu]=$(slot_walsender_cpu "$S -d $DB" "${DB}_rep_$mode")
+        R[$name,$mode,apply_cpu]=$(replicator_backends_cpu "$T" "${DB}_rep_$mode")
         kill -TERM $pid; wait $pid || true
         R[$name,$mode,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_rep_$mode")" ] && echo yes || echo NO)
         echo "[$name] replicator ($mode): ${secs}s"
@@ -111,7 +106,7 @@ run_variant() { # name insert_fraction update_fraction replicator-modes native-m
         $T -d "${DB}_$nat" -c "CREATE SUBSCRIPTION sub_$DB CONNECTION 'host=127.0.0.1 port=$sport user=postgres dbname=$DB' PUBLICATION bench_pub WITH (create_slot = false, slot_name = '${DB}_$nat', copy_data = false, binary = $binary)"
         local secs; secs=$(wait_slot "$S -d $DB" "${DB}_$nat" "$end_lsn")
         R[$name,$nat,secs]=$secs
-        R[$name,$nat,wal_cpu]=$(proc_cpu "$($S -d "$DB" -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '${DB}_$nat'")")
+        R[$name,$nat,wal_cpu]=$(slot_walsender_cpu "$S -d $DB" "${DB}_$nat")
         R[$name,$nat,apply_cpu]=$(proc_cpu "$($T -d "${DB}_$nat" -c "SELECT pid FROM pg_stat_subscription WHERE relid IS NULL LIMIT 1")")
         $T -d "${DB}_$nat" -c "ALTER SUBSCRIPTION sub_$DB DISABLE" -c "ALTER SUBSCRIPTION sub_$DB SET (slot_name = NONE)" -c "DROP SUBSCRIPTION sub_$DB"
         R[$name,$nat,ok]=$([ "$(checksum "$SRC_PORT" "$DB")" = "$(checksum "$DST_PORT" "${DB}_$nat")" ] && echo yes || echo NO)

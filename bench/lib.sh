@@ -6,6 +6,19 @@ proc_cpu() { # pid -> cpu seconds
     awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"
 }
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+# slot_walsender_cpu "source psql for the database" slot -> CPU s of the walsender serving it
+slot_walsender_cpu() {
+    proc_cpu "$($1 -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$2'")"
+}
+# replicator_backends_cpu "target psql" database -> CPU s of the replicator's backends there
+# (one per apply worker in use, and its own session)
+replicator_backends_cpu() {
+    local sum=0 pid
+    for pid in $($1 -c "SELECT pid FROM pg_stat_activity WHERE datname = '$2' AND application_name = 'replicator'"); do
+        sum=$(echo "$sum + $(proc_cpu "$pid")" | bc -l)
+    done
+    echo "$sum"
+}
 
 # start_run NAME LOG COMMAND...: COMMAND in the background, its output in LOG. Sets RUN_PID
 # (the command's process, for proc_cpu) and RUN_WAIT (what to wait for once it is told to

@@ -88,11 +88,8 @@ for mode in $MODES; do
     cpu=$(proc_cpu $pid)
     rss=$(proc_hwm $pid)
     # The walsender decoding this slot, and every target backend of the replicator.
-    wal_cpu=$(proc_cpu "$($S -d b -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 's$i'")")
-    apply_cpu=0
-    for bpid in $($T -c "SELECT pid FROM pg_stat_activity WHERE datname = 'd$i' AND application_name = 'replicator'"); do
-        apply_cpu=$(echo "$apply_cpu + $(proc_cpu "$bpid")" | bc -l)
-    done
+    wal_cpu=$(slot_walsender_cpu "$S -d b" "s$i")
+    apply_cpu=$(replicator_backends_cpu "$T" "d$i")
     kill -TERM $pid
     wait $RUN_WAIT || true
     ok=$([ "$(checksum "$SRC_PORT" b)" = "$(checksum "$DST_PORT" "d$i")" ] && echo yes || echo NO)
