@@ -59,10 +59,9 @@ void WorkerLimit::observe(Clock::time_point now, uint64_t committed_rows, bool b
         // A sample without a reading keeps the average so far.
         busy_ = busy_ ? (*busy_ + *busy) / 2 : *busy;
     }
-    saturated_ = busy_ && *busy_ >= kSaturated;
     if (!placed_) {
         placed_ = true;
-        if (saturated_ && current_ > 0) {
+        if (saturated() && current_ > 0) {
             // Settled at 1, the next probe upwards (class comment).
             move_to(0);
             settled_ = 0;
@@ -98,7 +97,7 @@ void WorkerLimit::sample_done(double rate) {
         probing_ = false;
         // Upwards while the target's cores (ours) are saturated, only a clear gain counts:
         // another connection should only compete for them, and noise alone passes kGain.
-        bool clearly = current_ > settled_ && saturated_;
+        bool clearly = current_ > settled_ && saturated();
         bool faster = probe_rate >= base_rate_ * (1 + (clearly ? kSaturatedGain : kGain));
         bool as_fast_with_fewer = current_ < settled_ && probe_rate >= base_rate_ * (1 - kLoss);
         if (faster || as_fast_with_fewer) {

@@ -76,7 +76,7 @@ public:
     size_t limit() const { return levels_[current_]; }
     // The target's cores (this machine's) were saturated, as judged at the last sample that
     // counted.
-    bool saturated() const { return saturated_; }
+    bool saturated() const { return busy_ && *busy_ >= kSaturated; }
     // What the dispatcher sees, as often as it likes: `committed_rows` is a running total,
     // `backlog` whether the source had a backlog since the previous call (the time between
     // the calls is weighed, so a long wait for the workers counts as long).
@@ -98,7 +98,6 @@ private:
     bool skip_ = false;  // the first sample after a move sees groups placed before it
     CoreBusy shared_cores_;
     bool placed_ = false;         // the first sample that counted has been taken
-    bool saturated_ = false;      // the target's cores, judged at the last sample that counted
     std::optional<double> busy_;  // moving average of the samples that counted
 
     bool sampling_ = false;
