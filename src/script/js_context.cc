@@ -50,7 +50,7 @@ void finalize_native(JSObjectRef object) {
     delete static_cast<NativeData*>(JSObjectGetPrivate(object));
 }
 
-// The engine's watchdog calls this every kWatchPeriod of CPU time a call runs; returning
+// The engine's watchdog calls this every period (set_limits) a call runs; returning
 // false lets it go on (and the watchdog calls again after another period).
 bool watch(JSContextRef ctx, void* context) {
     return static_cast<JsContext*>(context)->should_stop(ctx);
@@ -130,7 +130,10 @@ void JsContext::set_limits(std::chrono::milliseconds time, size_t memory_bytes) 
     time_limit_ = time;
     memory_limit_ = memory_bytes;
     if (time.count() > 0 || memory_bytes > 0) {
-        auto period = time.count() > 0 ? std::min(time, kWatchPeriod) : kWatchPeriod;
+        // A quarter of the limit, so that a step (limit_per_step) overruns it by that at most.
+        auto period = time.count() > 0
+                          ? std::clamp(time / 4, std::chrono::milliseconds(1), kWatchPeriod)
+                          : kWatchPeriod;
         JSContextGroupSetExecutionTimeLimit(group_, static_cast<double>(period.count()) / 1000.0,
                                             watch, this);
     } else {
@@ -149,7 +152,16 @@ bool JsContext::should_stop(JSContextRef ctx) {
 }
 
 bool JsContext::over_limit(JSContextRef ctx) {
-    if (time_limit_.count() > 0 && std::chrono::steady_clock::now() - entered_ >= time_limit_) {
+    auto now = std::chrono::steady_clock::now();
+    auto since = entered_;
+    if (steps_ != nullptr) {
+        if (*steps_ != last_step_) {
+            last_step_ = *steps_;
+            step_since_ = now;  // the step began in the last period; it gets the whole limit
+        }
+        since = step_since_;
+    }
+    if (time_limit_.count() > 0 && now - since >= time_limit_) {
         stopped_ = Stop::kTime;
         terminated_ = true;
         return true;

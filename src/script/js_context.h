@@ -61,8 +61,9 @@ public:
 
     // Longest a single evaluate() or call() from C++ may run, and how large the engine's heap
     // may grow while one runs, before the engine stops it (0: no limit). The engine's
-    // watchdog checks both every 100 ms of CPU time a call runs, so the heap can overshoot
-    // by what a script allocates in that time. A stopped call's error says which limit.
+    // watchdog checks both every quarter of the time limit (at most every 100 ms) a call
+    // runs, so the heap can overshoot by what a script allocates in that time. A stopped
+    // call's error says which limit.
     void set_limits(std::chrono::milliseconds time, size_t memory_bytes);
     std::chrono::milliseconds time_limit() const { return time_limit_; }
     // Whether a limit stopped something since the last call of this (the engine's
@@ -70,7 +71,17 @@ public:
     bool take_terminated() { return terminated_.exchange(false); }
     // Time the running call spent waiting for something else (a native function waiting
     // for the target): it does not count against the time limit.
-    void exclude_from_limit(std::chrono::steady_clock::duration waited) { entered_ += waited; }
+    void exclude_from_limit(std::chrono::steady_clock::duration waited) {
+        entered_ += waited;
+        step_since_ += waited;
+    }
+    // While set, the time limit applies to each step of a call rather than to the whole call:
+    // the running code writes a new value to *steps as each step begins (the script stage: a
+    // row of its batch), and the watchdog counts the limit from where it first saw the value
+    // change. A step is thus stopped after running for between the limit and the limit plus
+    // the watchdog's period (a quarter of the limit, at most 100 ms). nullptr: the whole call.
+    // `steps` is read on the engine's thread (the watchdog's callback runs there).
+    void limit_per_step(const int32_t* steps) { steps_ = steps; }
     // Why the last stop happened, as an error message.
     std::string stop_message() const;
     // The watchdog's question (js_context.cc), on the engine's thread.
@@ -120,7 +131,8 @@ private:
     public:
         explicit Entry(JsContext& js) : js_(js) {
             if (js_.depth_++ == 0) {
-                js_.entered_ = std::chrono::steady_clock::now();
+                js_.entered_ = js_.step_since_ = std::chrono::steady_clock::now();
+                js_.last_step_ = js_.steps_ != nullptr ? *js_.steps_ : 0;
             }
         }
         ~Entry() { --js_.depth_; }
@@ -139,6 +151,9 @@ private:
     Stop stopped_ = Stop::kTime;
     int depth_ = 0;
     std::chrono::steady_clock::time_point entered_;
+    const int32_t* steps_ = nullptr;                    // limit_per_step's
+    int32_t last_step_ = 0;                             // *steps_ the watchdog saw last
+    std::chrono::steady_clock::time_point step_since_;  // when it saw it change
     size_t memory_limit_ = 0;
     std::chrono::milliseconds time_limit_{0};
     JSContextGroupRef group_;

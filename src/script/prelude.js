@@ -244,9 +244,9 @@
   // unchanged (so the stage writes the source's text as it came, and nothing is parsed on
   // the way back), 0 not sent (the target keeps its value), -1 null, -2 - j the text s[j].
   // Numbers in one array, so the stage reads the answer with few calls into the engine,
-  // each of which takes the engine's lock. A batch that has run for a
-  // quarter of the time limit returns what it has done, and the stage calls resume() for the
-  // rest, so each row keeps at least three quarters of the limit.
+  // each of which takes the engine's lock. The time limit applies per row: the loop writes
+  // each row's index to `steps` (an Int32Array over memory the stage's engine reads,
+  // JsContext::limit_per_step) as the row begins, and the watchdog counts from that.
   const kindOf = (v) => v === null ? "null" : Array.isArray(v) ? "an array"
     : typeof v === "object" ? "an object" : typeof v === "undefined" ? "undefined" : "a " + typeof v;
   // Whether an answer with these keys is {table: [rows]}: every value an array of objects.
@@ -264,7 +264,7 @@
     for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
     return true;
   };
-  const makeBatchStage = (onUpsert, onDelete, targetSchema, limitMs) => {
+  const makeBatchStage = (onUpsert, onDelete, targetSchema, steps) => {
     // By source layout id: {names, index (name -> column), table, schema, shape}, where shape
     // is the last answer layout seen for it: {names, lid, cols (each name's column, or -1)}.
     const inputs = [];
@@ -293,17 +293,16 @@
       codes[2] = fresh.length;
       return codes.subarray(0, n);
     };
-    const run = (start) => {
+    const run = () => {
       fresh.length = 0;
       strings.length = 0;
       let tableCodes = null;  // table name -> its code, made when a row is routed
       const text = (v) => { strings.push(v); return -1 - strings.length; };
       n = 3;  // after the counts
-      const began = Date.now();
       state.kind = "";
-      state.at = start;  // a call stopped before its first handler stopped at this row
-      for (let i = start; i < starts.length; i++) {
-        if (i > start && Date.now() - began > limitMs / 4) return finish(i);
+      state.at = 0;  // a call stopped before its first handler stopped at this row
+      for (let i = 0; i < starts.length; i++) {
+        steps[0] = i;
         const b = starts[i];
         const L = inputs[flat[b]];
         const width = L.names.length;
@@ -415,9 +414,8 @@
         }
         starts.length = 0;
         for (let p = 0; p < flat.length; p += 2 + inputs[flat[p]].names.length) starts.push(p);
-        return run(0);
+        return run();
       },
-      resume(start) { return run(start); },
     };
   };
 

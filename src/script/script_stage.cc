@@ -23,18 +23,27 @@ ScriptStage::ScriptStage(Userscript& script, std::string target_schema, metrics:
         return;  // nothing configured for this schema: rows pass through
     }
     JsContext& js = script_.js();
+    // The row in progress, written by the batch loop and read by the engine's watchdog
+    // (JsContext::limit_per_step). The engine owns the memory once the array is made: the
+    // array lives as long as the batch object, which the stage holds.
+    steps_ = new int32_t[1]{0};
+    JSValueRef exception = nullptr;
+    JSObjectRef steps = JSObjectMakeTypedArrayWithBytesNoCopy(
+        js.ctx(), kJSTypedArrayTypeInt32Array, steps_, sizeof(int32_t),
+        [](void* bytes, void*) { delete[] static_cast<int32_t*>(bytes); }, nullptr, &exception);
+    if (steps == nullptr || exception != nullptr) {
+        throw fatal("userscript stage: the engine could not make the batch's progress array");
+    }
     JsError error;
-    auto made = js.call(js.as_object(js.get(script_.exports(), "makeBatchStage")),
-                        {handlers_.on_upsert, handlers_.on_delete, js.string(target_schema_),
-                         JSValueMakeNumber(js.ctx(), static_cast<double>(js.time_limit().count()))},
-                        &error);
+    auto made = js.call(
+        js.as_object(js.get(script_.exports(), "makeBatchStage")),
+        {handlers_.on_upsert, handlers_.on_delete, js.string(target_schema_), steps}, &error);
     if (!made) {
         throw fatal("userscript stage: " + error.describe());
     }
     batch_ = js.as_object(*made);
     JSValueProtect(js.ctx(), batch_);
     run_ = js.as_object(js.get(batch_, "run"));
-    resume_ = js.as_object(js.get(batch_, "resume"));
     register_ = js.as_object(js.get(batch_, "register"));
 }
 
@@ -159,29 +168,27 @@ void ScriptStage::run_batch(source::StagedRows& out) {
     JsContext& js = script_.js();
     std::vector<bool> produced(pending_.size(), false);
     auto started = std::chrono::steady_clock::now();
-    size_t done = 0;
-    while (done < pending_.size()) {
-        JsError error;
-        std::optional<JSValueRef> answer;
-        if (done == 0) {
-            std::optional<JSValueRef> text = js.utf8_text(input_);
-            if (!text) {
-                abandon(not_utf8());  // the batch never reached a handler
-            }
-            answer = js.call(run_, {*text}, &error, batch_);
-        } else {
-            answer = js.call(resume_, {JSValueMakeNumber(js.ctx(), static_cast<double>(done))},
-                             &error, batch_);
-        }
-        if (!answer) {
-            read_layouts();          // what the engine learnt before it stopped, for later batches
-            fail(SIZE_MAX, &error);  // stopped by the time limit, or the engine failed
-        }
-        size_t before = done;
-        done = take_answer(*answer, out, produced);
-        if (done <= before) {
-            abandon(fatal("userscript stage: the engine's answer did not advance the batch"));
-        }
+    std::optional<JSValueRef> text = js.utf8_text(input_);
+    if (!text) {
+        abandon(not_utf8());  // the batch never reached a handler
+    }
+    JsError error;
+    std::optional<JSValueRef> answer;
+    {
+        // Each row gets the whole time limit, however long the batch runs.
+        struct PerRow {
+            JsContext& js;
+            ~PerRow() { js.limit_per_step(nullptr); }
+        } per_row{js};
+        js.limit_per_step(steps_);
+        answer = js.call(run_, {*text}, &error, batch_);
+    }
+    if (!answer) {
+        read_layouts();          // what the engine learnt before it stopped, for later batches
+        fail(SIZE_MAX, &error);  // stopped by the time limit, or the engine failed
+    }
+    if (take_answer(*answer, out, produced) != pending_.size()) {
+        abandon(fatal("userscript stage: the engine's answer did not cover the batch"));
     }
     if (probe_ != nullptr) {
         // One call served the batch: each row is charged its share of the time.

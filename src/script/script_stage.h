@@ -114,7 +114,8 @@ private:
     metrics::Probe* probe_;
     size_t batch_rows_;
     JSObjectRef batch_ = nullptr;  // makeBatchStage's object (protected)
-    JSObjectRef run_ = nullptr, resume_ = nullptr, register_ = nullptr;
+    JSObjectRef run_ = nullptr, register_ = nullptr;
+    int32_t* steps_ = nullptr;  // the row in progress, owned by the engine's Int32Array
     std::unordered_map<const Relation*, SourceLayout> layouts_;
     std::vector<Mutation> mutations_;  // of the batch
     std::vector<Pending> pending_;

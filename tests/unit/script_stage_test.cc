@@ -262,9 +262,9 @@ api.configureTargetSchema("db.public", { onRowUpsert: (row: any) => row, onRowDe
     EXPECT_EQ(out[0].values[1].text, std::string("a\0b", 3));
 }
 
-// A batch that has run for a quarter of the time limit hands back what it has done and goes
-// on in another call, so slow handlers are limited per row, not per batch.
-TEST(ScriptStage, ASlowBatchGoesOnInSeveralCalls) {
+// The time limit applies to each row, not to the batch: slow rows that together run far
+// past it all go through.
+TEST(ScriptStage, TheTimeLimitAppliesPerRowNotPerBatch) {
     UserscriptOptions options{write_script("slow.ts", R"(
 import * as api from "replicator@v2";
 api.configureTargetSchema("db.public", {
@@ -272,11 +272,11 @@ api.configureTargetSchema("db.public", {
   onRowDelete: (row: any) => row,
 });
 )")};
-    options.call_limit = std::chrono::milliseconds(200);  // rows yield after 50 ms
+    options.call_limit = std::chrono::milliseconds(200);
     Userscript us(options);
     ScriptStage stage(us, "db.public", nullptr, 16);
     Rows out;
-    for (int i = 1; i <= 10; ++i) {  // 300 ms in all: more than one call may run
+    for (int i = 1; i <= 10; ++i) {  // 300 ms in all, in one batch
         stage.process(upsert(std::to_string(i), Datum::value("v")), 0, out);
     }
     stage.flush(out);
@@ -284,6 +284,42 @@ api.configureTargetSchema("db.public", {
     for (int i = 1; i <= 10; ++i) {
         EXPECT_EQ(out[i - 1].values[0].text, std::to_string(i));
     }
+}
+
+// A row that runs past the time limit is stopped and named, however long the rows before it
+// in its batch ran: the limit counts from the row's own start.
+TEST(ScriptStage, ARowPastTheTimeLimitIsStoppedAndNamed) {
+    UserscriptOptions options{write_script("stuck.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => {
+    const until = Date.now() + (row.v === "stuck" ? 1e9 : 120);
+    while (Date.now() < until) {}
+    return row;
+  },
+  onRowDelete: (row: any) => row,
+});
+)")};
+    options.call_limit = std::chrono::milliseconds(200);
+    Userscript us(options);
+    ScriptStage stage(us, "db.public", nullptr, 16);
+    Rows out;
+    for (int i = 1; i <= 4; ++i) {  // 480 ms in all, each row well inside the limit
+        stage.process(upsert(std::to_string(i), Datum::value("v")), 0, out);
+    }
+    stage.process(upsert("5", Datum::value("stuck")), 0, out);
+    auto started = std::chrono::steady_clock::now();
+    try {
+        stage.flush(out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("longer than 200 ms"), std::string::npos) << what;
+        EXPECT_NE(what.find("(row id=5)"), std::string::npos) << what;
+    }
+    // The four rows before it, and the stuck one for at least the limit.
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(680));
+    EXPECT_TRUE(out.empty());  // nothing of the failed batch
 }
 
 // A handler that hoards memory is stopped once the engine's heap passes the limit, with an
