@@ -3,6 +3,7 @@
 #include "app/signals.h"
 #include "base/duration.h"
 #include "base/error.h"
+#include "util/thread_name.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -168,8 +169,14 @@ bool LeaseKeeper::acquire(util::TargetSession& conn, std::string* previous) {
 
 void LeaseKeeper::start() {
     renewed_at_ = now_ns();  // acquire() just wrote the lease
-    thread_ = std::thread([this] { renew_loop(); });
-    watch_ = std::thread([this] { watch_loop(); });
+    thread_ = std::thread([this] {
+        util::name_this_thread("lease-renew");
+        renew_loop();
+    });
+    watch_ = std::thread([this] {
+        util::name_this_thread("lease-watch");
+        watch_loop();
+    });
 }
 
 void LeaseKeeper::stop(bool release) {

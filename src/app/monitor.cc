@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "util/pg_conn.h"
+#include "util/thread_name.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -27,7 +28,10 @@ Monitor::~Monitor() {
 }
 
 void Monitor::start() {
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+        util::name_this_thread("monitor");
+        loop();
+    });
 }
 
 void Monitor::loop() {

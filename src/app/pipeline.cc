@@ -4,6 +4,7 @@
 #include "sequencer/dispatcher.h"
 #include "source/transaction_emitter.h"
 #include "staging/memo.h"
+#include "util/thread_name.h"
 
 #include <spdlog/spdlog.h>
 
@@ -57,6 +58,7 @@ void Pipeline::run() {
     std::thread stage_thread;
     if (staged) {
         stage_thread = std::thread([&] {
+            util::name_this_thread("script");
             try {
                 run_stage(*staged, queue, pipeline_stop);
             } catch (...) {
@@ -68,6 +70,7 @@ void Pipeline::run() {
         });
     }
     std::thread reader_thread([&] {
+        util::name_this_thread("reader");
         try {
             source::TransactionEmitter emitter(reader_queue, config.flush_size, reader_stop);
             source.run(emitter, apply.progress, probe, reader_stop);
@@ -80,6 +83,7 @@ void Pipeline::run() {
     // Forward a signal to the apply side; the reader keeps serving the source until the
     // applier has committed what it will commit.
     std::thread watcher([&] {
+        util::name_this_thread("stop-watch");
         while (!pipeline_stop.load()) {
             if (stop_requested().load() || (abort != nullptr && abort->load())) {
                 pipeline_stop = true;

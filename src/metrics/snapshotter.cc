@@ -1,6 +1,7 @@
 #include "metrics/snapshotter.h"
 
 #include "base/error.h"
+#include "util/thread_name.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -77,6 +78,7 @@ void Snapshotter::start() {
                      ? fmt::format(" and at most {} bytes", options_.retention_bytes)
                      : "");
     thread_ = std::thread([this] {
+        util::name_this_thread("metrics-snap");
         auto next = std::chrono::steady_clock::now() + options_.period;
         while (!stop_.load()) {
             if (std::chrono::steady_clock::now() < next) {

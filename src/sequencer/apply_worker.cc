@@ -1,7 +1,10 @@
 #include "sequencer/apply_worker.h"
 
+#include "util/thread_name.h"
+
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 namespace rep::sequencer {
 
@@ -22,7 +25,10 @@ ApplyWorker::~ApplyWorker() {
 }
 
 void ApplyWorker::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        util::name_this_thread("apply-" + std::to_string(index_));
+        run();
+    });
 }
 
 void ApplyWorker::join() {

@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <signal.h>
 #include <thread>
 #include <zlib.h>
@@ -111,6 +113,26 @@ TEST(Metrics, VarzCountsEqualReplicatedRows) {
             return confirmed && std::stod(*confirmed) == sample(now, "pglogical_confirmed_lsn");
         },
         20s));
+}
+
+// Each thread carries the name of its part of the pipeline, as `top -H`, `ps -L` and perf
+// show it (/proc/PID/task/TID/comm), so a profile says which part costs what.
+TEST(Metrics, ThreadsAreNamedByTheirPart) {
+    Databases db("it_threads", "CREATE TABLE a(id int PRIMARY KEY, v text);");
+    Replicator r(db.args({}), fresh_log("it_threads"));
+    db.source->exec("INSERT INTO a SELECT g, 'x' FROM generate_series(1, 100) g");
+    ASSERT_TRUE(converges(db, {"a"}));
+    std::set<std::string> names;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(r.pid()) + "/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        names.insert(name);
+    }
+    for (const char* part : {"replicator", "reader", "apply-0", "monitor", "stop-watch"}) {
+        EXPECT_EQ(names.count(part), 1u) << part;
+    }
 }
 
 // core_parallel_groups_total says how parallel apply placed its groups: here every hot update

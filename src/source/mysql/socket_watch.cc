@@ -1,6 +1,7 @@
 #include "source/mysql/socket_watch.h"
 
 #include "util/stop_flag.h"
+#include "util/thread_name.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -35,7 +36,10 @@ public:
         std::lock_guard lock(mu_);
         watched_.insert(w);
         if (!thread_.joinable()) {
-            thread_ = std::thread([this] { loop(); });
+            thread_ = std::thread([this] {
+                util::name_this_thread("socket-watch");
+                loop();
+            });
         }
         cv_.notify_all();
     }

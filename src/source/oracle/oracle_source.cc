@@ -12,6 +12,7 @@
 #include "source/oracle/sentinel.h"
 #include "source/oracle/window_reader.h"
 #include "util/pg_conn.h"
+#include "util/thread_name.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -35,6 +36,7 @@ class BreakOnStop {
 public:
     BreakOnStop(OciSession& session, const std::atomic<bool>& stop)
         : thread_([this, &session, &stop] {
+              util::name_this_thread("oci-break");
               while (!done_.load()) {
                   if (stop.load()) {
                       session.interrupt();
