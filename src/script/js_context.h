@@ -65,7 +65,6 @@ public:
     // runs, so the heap can overshoot by what a script allocates in that time. A stopped
     // call's error says which limit.
     void set_limits(std::chrono::milliseconds time, size_t memory_bytes);
-    std::chrono::milliseconds time_limit() const { return time_limit_; }
     // Whether a limit stopped something since the last call of this (the engine's
     // watchdog says so; a promise reaction it stopped leaves no exception to see).
     bool take_terminated() { return terminated_.exchange(false); }
