@@ -23,11 +23,25 @@ void preflight_target(const CommonConfig& config, util::TargetSession& target,
     std::vector<std::string> problems;
     if (!skipped("schema")) {
         bool cockroach = dialect.product() == target::TargetProduct::kCockroach;
-        auto load = [&](util::TargetSession& s, const TableName& name) {
+        std::vector<SourceLayout> layouts = source.table_layouts();
+        std::vector<std::string> names;
+        for (const SourceLayout& l : layouts) {
+            names.push_back(l.relation->name);
+        }
+        // Every table in one query, not one round trip (or two) per table.
+        auto loaded = target::load_target_tables(target, target_schema, names, database, cockroach);
+        auto load = [&](util::TargetSession& s,
+                        const TableName& name) -> std::optional<target::TargetTable> {
+            if (auto it = loaded.find(name.table); it != loaded.end()) {
+                return it->second;
+            }
+            if (std::find(names.begin(), names.end(), name.table) != names.end()) {
+                return std::nullopt;  // asked for above: it does not exist
+            }
             return target::load_target_table(s, name, database, cockroach);
         };
-        problems = target::check_target_schema(target, dialect, target_schema,
-                                               source.table_layouts(), load, !skipped("types"));
+        problems = target::check_target_schema(target, dialect, target_schema, layouts, load,
+                                               !skipped("types"));
     }
     std::vector<std::string> crossing;
     if (!skipped("cascades")) {

@@ -1,10 +1,12 @@
 #include "target/catalog_queries.h"
 
 #include "base/error.h"
+#include "util/text_array.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <regex>
 
 namespace rep::target {
@@ -29,25 +31,27 @@ namespace {
 // and pg_index puts them in the primary key; only information_schema.columns says they are
 // hidden (is_hidden, a CockroachDB extension: 'YES'/'NO' in the catalog code, "true"/"false"
 // in the documentation, hence the lenient comparison).
-std::vector<std::string> filled_hidden_columns(util::TargetSession& session, const TableName& name,
-                                               const std::string& database) {
+// Per table (by name), in one query for all of `tables` (a text[] literal).
+std::map<std::string, std::vector<std::string>> filled_hidden_columns(util::TargetSession& session,
+                                                                      const SchemaRef& schema,
+                                                                      const std::string& tables,
+                                                                      const std::string& database) {
     std::string from = database.empty() ? std::string("information_schema.columns")
                                         : quote_ident(database) + ".information_schema.columns";
     auto rows = session.query(
-        "SELECT column_name FROM " + from +
-            " WHERE table_schema = $1 AND table_name = $2"
+        "SELECT table_name, column_name FROM " + from +
+            " WHERE table_schema = $1 AND table_name = ANY($2::STRING[])"
             " AND lower(is_hidden::STRING) IN ('yes', 'true')"
             " AND (column_default IS NOT NULL OR COALESCE(generation_expression, '') <> '')",
-        {name.schema.schema, name.table});
+        {schema.schema, tables});
     // Only the columns CockroachDB itself adds: a NOT VISIBLE column of the user's own, even
     // with a default, may be one the source sends.
-    std::vector<std::string> out;
-    out.reserve(rows.size());
+    std::map<std::string, std::vector<std::string>> out;
     for (const auto& row : rows) {
-        std::string c = row.at(0).value_or("");
+        std::string c = row.at(1).value_or("");
         bool shard = c.rfind("crdb_internal_", 0) == 0 && c.find("_shard_") != std::string::npos;
         if (c == "rowid" || c == "crdb_region" || shard) {
-            out.push_back(std::move(c));
+            out[row.at(0).value_or("")].push_back(std::move(c));
         }
     }
     return out;
@@ -55,8 +59,22 @@ std::vector<std::string> filled_hidden_columns(util::TargetSession& session, con
 
 }  // namespace
 
-std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
-                                             const std::string& database, bool cockroach) {
+std::map<std::string, TargetTable> load_target_tables(util::TargetSession& session,
+                                                      const SchemaRef& schema,
+                                                      const std::vector<std::string>& tables,
+                                                      const std::string& database, bool cockroach) {
+    std::map<std::string, TargetTable> out;
+    if (tables.empty()) {
+        return out;
+    }
+    // All of them in one round trip per query (three at most), not per table: against a
+    // target in another region each costs tens of milliseconds, and a start reads them all.
+    std::string names;
+    util::TextArrayBuilder list(names);
+    for (const std::string& t : tables) {
+        list.add(t);
+    }
+    list.finish();
     // format_type(oid, NULL) spells bit and char without a length, which PostgreSQL reads as
     // bit(1) and char(1): an explicit cast to those would silently cut values. Cast such
     // columns through varbit or text instead and let the assignment enforce the length.
@@ -66,7 +84,7 @@ std::optional<TargetTable> load_target_table(util::TargetSession& session, const
     // gets a COLLATE after the cast: CockroachDB requires one on every value written into a
     // collated string column, and on PostgreSQL it is what the column applies anyway.
     static const std::string kSql = R"(
-SELECT a.attname,
+SELECT c.relname, a.attname,
        CASE WHEN t.typtype IN ('e', 'd', 'c')
                  THEN quote_ident(tn.nspname) || '.' || quote_ident(t.typname)
             WHEN et.typtype IN ('e', 'd', 'c')
@@ -93,69 +111,95 @@ LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'
 LEFT JOIN pg_namespace etn ON etn.oid = et.typnamespace
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
-WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
+WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum)";
-    auto rows = session.query(in_database(kSql, database), {name.schema.schema, name.table});
-    if (rows.empty()) {
-        return std::nullopt;
-    }
-    TargetTable t;
-    t.name = name;
-    std::vector<std::pair<int, size_t>> pk;
-    for (const auto& row : rows) {
+ORDER BY c.relname, a.attnum)";
+    // Each table's primary key columns, by position in the key, as indexes into its columns.
+    std::map<std::string, std::vector<std::pair<int, size_t>>> keys;
+    for (const auto& row : session.query(in_database(kSql, database), {schema.schema, names})) {
         auto text = [&](size_t col) { return row.at(col).value_or(""); };
+        std::string table = text(0);
+        TargetTable& t = out[table];
+        t.name = TableName{schema, table};
         TargetColumn c;
-        c.name = text(0);
-        c.cast_type = text(1);
+        c.name = text(1);
+        c.cast_type = text(2);
         if (c.cast_type.empty()) {
             throw fatal(fmt::format(
                 "cannot tell the type of column {} of target table {} from the target's "
                 "catalog; please report it with the column's definition",
-                quote_ident(c.name), name.display()));
+                quote_ident(c.name), t.name.display()));
         }
-        if (!database.empty() && text(5) == "t") {
+        if (!database.empty() && text(6) == "t") {
             // A user-defined type of another database than the connection's (CockroachDB).
             c.cast_type = quote_ident(database) + "." + c.cast_type;
         }
         // format_type spells it "date" (PostgreSQL) or "DATE" (CockroachDB).
         c.date = c.cast_type == "date" || c.cast_type == "DATE";
-        c.generated = text(2) == "t";
-        c.identity_always = text(3) == "t";
-        c.pk_position = std::stoi(text(4));
+        c.generated = text(3) == "t";
+        c.identity_always = text(4) == "t";
+        c.pk_position = std::stoi(text(5));
         if (c.pk_position > 0) {
-            pk.emplace_back(c.pk_position, t.columns.size());
+            keys[table].emplace_back(c.pk_position, t.columns.size());
         }
         t.columns.push_back(std::move(c));
     }
-    std::sort(pk.begin(), pk.end());
+    if (out.empty()) {
+        return out;
+    }
+    std::map<std::string, std::vector<std::string>> filled;
     if (cockroach) {
-        // The source cannot send what CockroachDB fills in, and need not: a shard column is a
-        // function of the other key columns, and crdb_region does not take part in uniqueness
-        // (a REGIONAL BY ROW table's key is unique across regions). A table whose only key is
-        // the hidden rowid keeps no key at all, and TableMapping refuses it.
-        std::vector<std::string> filled = filled_hidden_columns(session, name, database);
-        std::erase_if(pk, [&](const std::pair<int, size_t>& k) {
-            TargetColumn& c = t.columns[k.second];
-            if (std::find(filled.begin(), filled.end(), c.name) == filled.end()) {
-                return false;
-            }
-            t.implicit_key.push_back(c.name);
-            c.pk_position = 0;
-            return true;
-        });
+        filled = filled_hidden_columns(session, schema, names, database);
     }
     static const std::string kOrderSql = R"(
-SELECT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid))
+SELECT c.relname,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid))
     OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1 AND c.relname = $2)";
-    t.order_sensitive = session.query_value(in_database(kOrderSql, database),
-                                            {name.schema.schema, name.table}) != "f";
-    for (auto& [pos, idx] : pk) {
-        t.pk.push_back(idx);
+WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p'))";
+    std::map<std::string, bool> order_sensitive;
+    for (const auto& row :
+         session.query(in_database(kOrderSql, database), {schema.schema, names})) {
+        order_sensitive[row.at(0).value_or("")] = row.at(1).value_or("") != "f";
     }
-    return t;
+    for (auto& [table, t] : out) {
+        std::vector<std::pair<int, size_t>>& pk = keys[table];
+        std::sort(pk.begin(), pk.end());
+        if (cockroach) {
+            // The source cannot send what CockroachDB fills in, and need not: a shard column
+            // is a function of the other key columns, and crdb_region does not take part in
+            // uniqueness (a REGIONAL BY ROW table's key is unique across regions). A table
+            // whose only key is the hidden rowid keeps no key at all, and TableMapping refuses
+            // it.
+            const std::vector<std::string>& hidden = filled[table];
+            std::erase_if(pk, [&](const std::pair<int, size_t>& k) {
+                TargetColumn& c = t.columns[k.second];
+                if (std::find(hidden.begin(), hidden.end(), c.name) == hidden.end()) {
+                    return false;
+                }
+                t.implicit_key.push_back(c.name);
+                c.pk_position = 0;
+                return true;
+            });
+        }
+        // A table the query did not answer for (gone in between) counts as order-sensitive.
+        auto o = order_sensitive.find(table);
+        t.order_sensitive = o == order_sensitive.end() || o->second;
+        for (auto& [pos, idx] : pk) {
+            t.pk.push_back(idx);
+        }
+    }
+    return out;
+}
+
+std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
+                                             const std::string& database, bool cockroach) {
+    auto tables = load_target_tables(session, name.schema, {name.table}, database, cockroach);
+    auto it = tables.find(name.table);
+    if (it == tables.end()) {
+        return std::nullopt;
+    }
+    return std::move(it->second);
 }
 
 std::vector<std::pair<std::string, std::string>> load_foreign_keys(util::TargetSession& session,

@@ -4,6 +4,7 @@
 #include "target/target_table.h"
 #include "util/target_session.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,6 +26,14 @@ std::string in_database(const std::string& sql, const std::string& database);
 std::optional<TargetTable> load_target_table(util::TargetSession& session, const TableName& name,
                                              const std::string& database = {},
                                              bool cockroach = false);
+
+// Reads the layouts of `tables` of `schema`, in one query for all (three at most), by table
+// name; a table that does not exist has no entry. `cockroach` as for load_target_table.
+std::map<std::string, TargetTable> load_target_tables(util::TargetSession& session,
+                                                      const SchemaRef& schema,
+                                                      const std::vector<std::string>& tables,
+                                                      const std::string& database = {},
+                                                      bool cockroach = false);
 
 // Every foreign key of the database as (referencing table, referenced table), each spelled
 // "schema.table".

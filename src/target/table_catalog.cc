@@ -77,4 +77,21 @@ std::shared_ptr<const TableMapping> TableCatalog::resolve(
     return it->second;
 }
 
+std::optional<TargetTable> TablePrefetch::take(const TableName& name, const BatchLoader& load) {
+    std::lock_guard lock(mu_);
+    if (!loaded_) {
+        loaded_ = true;  // once, even if it fails: the run fails with it, and the next has its own
+        if (!expected_.empty()) {
+            tables_ = load(expected_);
+        }
+    }
+    auto it = tables_.find(name.table);
+    if (it == tables_.end()) {  // (one target schema per run: the name tells them apart)
+        return std::nullopt;
+    }
+    std::optional<TargetTable> t(std::move(it->second));
+    tables_.erase(it);
+    return t;
+}
+
 }  // namespace rep::target

@@ -8,9 +8,11 @@
 #include "util/target_session.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -52,6 +54,29 @@ private:
     std::vector<std::shared_ptr<const Relation>> pinned_;
     // Target table name -> the source schema whose table of that name it receives.
     std::unordered_map<std::string, std::string> source_of_;
+};
+
+// The layouts of the tables a run expects (the source's), read in one query when the first
+// of them is needed and handed out once each: a later read of a table (a new version of its
+// source relation, a TRUNCATE) goes to the target again. Shared by the threads that resolve
+// tables; the first waits for the query, the others for it.
+class TablePrefetch {
+public:
+    using BatchLoader =
+        std::function<std::map<std::string, TargetTable>(const std::vector<std::string>& tables)>;
+
+    explicit TablePrefetch(std::vector<std::string> tables) : expected_(std::move(tables)) {}
+
+    // `name`'s layout from the prefetch, loading all expected tables with `load` on the first
+    // call; nullopt if it is not among them, was handed out already, or does not exist (the
+    // caller then reads it on its own).
+    std::optional<TargetTable> take(const TableName& name, const BatchLoader& load);
+
+private:
+    std::mutex mu_;
+    std::vector<std::string> expected_;
+    bool loaded_ = false;
+    std::map<std::string, TargetTable> tables_;
 };
 
 // Why the source's values for a GENERATED ALWAYS identity column cannot be written, with the

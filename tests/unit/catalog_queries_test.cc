@@ -16,9 +16,10 @@ namespace rep::target {
 namespace {
 
 // A target that answers the catalog queries of load_target_table() with fixed rows, as a
-// CockroachDB server would: the layout query (name, cast type, generated, identity always,
-// primary key position, user-defined type), the order-sensitivity query, and
-// information_schema.columns' hidden columns that CockroachDB fills in itself.
+// CockroachDB server would: the layout query (table, name, cast type, generated, identity
+// always, primary key position, user-defined type), the order-sensitivity query (table,
+// whether), and information_schema.columns' hidden columns that CockroachDB fills in itself
+// (table, column).
 class CatalogAnswers final : public util::TargetSession {
 public:
     std::vector<Row> layout;
@@ -36,7 +37,7 @@ public:
             return hidden;
         }
         if (sql.find("EXISTS") != std::string::npos) {
-            return {{"f"}};
+            return {{"events", "f"}};
         }
         return layout;
     }
@@ -70,10 +71,10 @@ std::shared_ptr<const Relation> source_with_key(const std::vector<std::string>& 
 // with the default unique_rowid().
 TEST(CatalogQueries, CockroachHashShardedKeyIsTheColumnsTheSourceSends) {
     CatalogAnswers db;
-    db.layout = {{"crdb_internal_id_shard_16", "int8", "t", "f", "1", "f"},
-                 {"id", "int8", "f", "f", "2", "f"},
-                 {"payload", "text", "f", "f", "0", "f"}};
-    db.hidden = {{"crdb_internal_id_shard_16"}};
+    db.layout = {{"events", "crdb_internal_id_shard_16", "int8", "t", "f", "1", "f"},
+                 {"events", "id", "int8", "f", "f", "2", "f"},
+                 {"events", "payload", "text", "f", "f", "0", "f"}};
+    db.hidden = {{"events", "crdb_internal_id_shard_16"}};
     TargetTable t = load(db, true);
     ASSERT_EQ(t.pk.size(), 1u);
     EXPECT_EQ(t.columns[t.pk[0]].name, "id");
@@ -89,10 +90,11 @@ TEST(CatalogQueries, CockroachHashShardedKeyIsTheColumnsTheSourceSends) {
 
 TEST(CatalogQueries, CockroachRegionalByRowKeyLeavesCrdbRegionToTheDatabase) {
     CatalogAnswers db;
-    db.layout = {{"id", "uuid", "f", "f", "2", "f"},
-                 {"name", "text", "f", "f", "0", "f"},
-                 {"crdb_region", "\"public\".\"crdb_internal_region\"", "f", "f", "1", "t"}};
-    db.hidden = {{"crdb_region"}};
+    db.layout = {
+        {"events", "id", "uuid", "f", "f", "2", "f"},
+        {"events", "name", "text", "f", "f", "0", "f"},
+        {"events", "crdb_region", "\"public\".\"crdb_internal_region\"", "f", "f", "1", "t"}};
+    db.hidden = {{"events", "crdb_region"}};
     TargetTable t = load(db, true, "movr");
     ASSERT_EQ(t.pk.size(), 1u);
     EXPECT_EQ(t.columns[t.pk[0]].name, "id");
@@ -110,10 +112,10 @@ TEST(CatalogQueries, CockroachRegionalByRowKeyLeavesCrdbRegionToTheDatabase) {
 
 TEST(CatalogQueries, CockroachRowidTableIsRefusedWithTheFix) {
     CatalogAnswers db;
-    db.layout = {{"id", "int8", "f", "f", "0", "f"},
-                 {"payload", "text", "f", "f", "0", "f"},
-                 {"rowid", "int8", "f", "f", "1", "f"}};
-    db.hidden = {{"rowid"}};
+    db.layout = {{"events", "id", "int8", "f", "f", "0", "f"},
+                 {"events", "payload", "text", "f", "f", "0", "f"},
+                 {"events", "rowid", "int8", "f", "f", "1", "f"}};
+    db.hidden = {{"events", "rowid"}};
     TargetTable t = load(db, true);
     EXPECT_TRUE(t.pk.empty());
     try {
@@ -131,8 +133,9 @@ TEST(CatalogQueries, PostgresKeysAreTakenAsTheyAre) {
     // PostgreSQL has no hidden columns: information_schema is not asked, and a key column
     // that the database computes stays in the key (the source must send it).
     CatalogAnswers db;
-    db.layout = {{"id", "int8", "f", "f", "1", "f"}, {"part", "int4", "t", "f", "2", "f"}};
-    db.hidden = {{"part"}};
+    db.layout = {{"events", "id", "int8", "f", "f", "1", "f"},
+                 {"events", "part", "int4", "t", "f", "2", "f"}};
+    db.hidden = {{"events", "part"}};
     TargetTable t = load(db, false);
     EXPECT_EQ(t.pk.size(), 2u);
     EXPECT_TRUE(t.implicit_key.empty());
@@ -165,6 +168,25 @@ TEST(CatalogQueries, OnlyCockroachReadsAnotherDatabase) {
     EXPECT_EQ(Dialect(TargetProduct::kCockroach)
                   .catalog_database(SchemaRef::parse("public", "--targetSchema")),
               "");
+}
+
+// Many tables cost one query of each kind, not one per table; a table the catalog does not
+// list is absent, and one the order query says nothing about counts as order-sensitive.
+TEST(CatalogQueries, ManyTablesAreReadInOneQueryOfEachKind) {
+    CatalogAnswers db;
+    db.layout = {{"events", "id", "int8", "f", "f", "1", "f"},
+                 {"events", "v", "text", "f", "f", "0", "f"},
+                 {"orders", "id", "int8", "f", "f", "1", "f"}};
+    auto tables = load_target_tables(db, SchemaRef::parse("public", "t"),
+                                     {"events", "orders", "missing"}, {}, /*cockroach=*/true);
+    EXPECT_EQ(db.asked.size(), 3u);  // layouts, hidden columns, order sensitivity
+    ASSERT_EQ(tables.size(), 2u);
+    EXPECT_EQ(tables.count("missing"), 0u);
+    EXPECT_EQ(tables["events"].columns.size(), 2u);
+    EXPECT_EQ(tables["events"].name.table, "events");
+    EXPECT_FALSE(tables["events"].order_sensitive);  // the fake answers "f" for events
+    EXPECT_TRUE(tables["orders"].order_sensitive);   // and nothing for orders
+    ASSERT_EQ(tables["orders"].pk.size(), 1u);
 }
 
 }  // namespace

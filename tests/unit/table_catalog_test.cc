@@ -84,5 +84,43 @@ TEST(TableCatalog, CockroachIdentityAlwaysColumnTheSourceWritesIsRefused) {
     }
 }
 
+// A run's tables come in one query when the first is needed, and each is handed out once:
+// a later read of the same table (after a TRUNCATE, a new source layout) goes to the target.
+TEST(TablePrefetch, LoadsTheExpectedTablesOnceAndHandsEachOutOnce) {
+    SchemaRef schema = SchemaRef::parse("public", "t");
+    TablePrefetch prefetch({"a", "b", "c"});
+    int loads = 0;
+    std::vector<std::string> asked;
+    auto load = [&](const std::vector<std::string>& tables) {
+        ++loads;
+        asked = tables;
+        std::map<std::string, TargetTable> out;
+        for (const char* name : {"a", "b"}) {  // c does not exist
+            out[name].name = TableName{schema, name};
+        }
+        return out;
+    };
+    auto a = prefetch.take(TableName{schema, "a"}, load);
+    ASSERT_TRUE(a.has_value());
+    EXPECT_EQ(a->name.table, "a");
+    EXPECT_EQ(asked, (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_TRUE(prefetch.take(TableName{schema, "b"}, load).has_value());
+    EXPECT_FALSE(prefetch.take(TableName{schema, "a"}, load).has_value());  // handed out
+    EXPECT_FALSE(prefetch.take(TableName{schema, "c"}, load).has_value());  // missing
+    EXPECT_FALSE(prefetch.take(TableName{schema, "z"}, load).has_value());  // not expected
+    EXPECT_EQ(loads, 1);
+}
+
+TEST(TablePrefetch, NothingExpectedReadsNothing) {
+    TablePrefetch prefetch({});
+    int loads = 0;
+    auto load = [&](const std::vector<std::string>&) {
+        ++loads;
+        return std::map<std::string, TargetTable>{};
+    };
+    EXPECT_FALSE(prefetch.take(TableName{SchemaRef::parse("public", "t"), "a"}, load));
+    EXPECT_EQ(loads, 0);
+}
+
 }  // namespace
 }  // namespace rep::target
