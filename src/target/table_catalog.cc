@@ -77,13 +77,17 @@ std::shared_ptr<const TableMapping> TableCatalog::resolve(
     return it->second;
 }
 
-std::optional<TargetTable> TablePrefetch::take(const TableName& name, const BatchLoader& load) {
+std::optional<TargetTable> TablePrefetch::take(const TableName& name, const BatchLoader& load,
+                                               Clock::time_point now) {
     std::lock_guard lock(mu_);
-    if (!loaded_) {
-        loaded_ = true;  // once, even if it fails: the run fails with it, and the next has its own
+    if (!loaded_at_) {
+        loaded_at_ =
+            now;  // once, even if it fails: the run fails with it, and the next has its own
         if (!expected_.empty()) {
             tables_ = load(expected_);
         }
+    } else if (now - *loaded_at_ > fresh_) {
+        tables_.clear();  // too old to trust: what is left is read when needed
     }
     auto it = tables_.find(name.table);
     if (it == tables_.end()) {  // (one target schema per run: the name tells them apart)

@@ -7,6 +7,7 @@
 #include "target/target_table.h"
 #include "util/target_session.h"
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,24 +59,31 @@ private:
 
 // The layouts of the tables a run expects (the source's), read in one query when the first
 // of them is needed and handed out once each: a later read of a table (a new version of its
-// source relation, a TRUNCATE) goes to the target again. Shared by the threads that resolve
-// tables; the first waits for the query, the others for it.
+// source relation, a TRUNCATE) goes to the target again. Only for `fresh` after the query: a
+// table first needed later (idle since the start) is read when needed, so a change to it on
+// the target in the meantime is seen. Shared by the threads that resolve tables; the first
+// does the query, the others wait for it.
 class TablePrefetch {
 public:
+    using Clock = std::chrono::steady_clock;
     using BatchLoader =
         std::function<std::map<std::string, TargetTable>(const std::vector<std::string>& tables)>;
+    static constexpr Clock::duration kFresh = std::chrono::seconds(5);
 
-    explicit TablePrefetch(std::vector<std::string> tables) : expected_(std::move(tables)) {}
+    explicit TablePrefetch(std::vector<std::string> tables, Clock::duration fresh = kFresh)
+        : expected_(std::move(tables)), fresh_(fresh) {}
 
     // `name`'s layout from the prefetch, loading all expected tables with `load` on the first
-    // call; nullopt if it is not among them, was handed out already, or does not exist (the
-    // caller then reads it on its own).
-    std::optional<TargetTable> take(const TableName& name, const BatchLoader& load);
+    // call; nullopt if it is not among them, was handed out already, does not exist, or the
+    // prefetch is older than `fresh` (the caller then reads it on its own).
+    std::optional<TargetTable> take(const TableName& name, const BatchLoader& load,
+                                    Clock::time_point now = Clock::now());
 
 private:
     std::mutex mu_;
     std::vector<std::string> expected_;
-    bool loaded_ = false;
+    Clock::duration fresh_;
+    std::optional<Clock::time_point> loaded_at_;
     std::map<std::string, TargetTable> tables_;
 };
 

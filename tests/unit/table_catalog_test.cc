@@ -111,6 +111,23 @@ TEST(TablePrefetch, LoadsTheExpectedTablesOnceAndHandsEachOutOnce) {
     EXPECT_EQ(loads, 1);
 }
 
+// A table first needed long after the start (idle until then) is read when needed, not
+// taken from the start's prefetch: it may have changed on the target in the meantime.
+TEST(TablePrefetch, ALateFirstUseReadsTheTableAfresh) {
+    SchemaRef schema = SchemaRef::parse("public", "t");
+    TablePrefetch prefetch({"a", "b"}, std::chrono::seconds(5));
+    auto load = [&](const std::vector<std::string>&) {
+        std::map<std::string, TargetTable> out;
+        out["a"].name = TableName{schema, "a"};
+        out["b"].name = TableName{schema, "b"};
+        return out;
+    };
+    auto start = TablePrefetch::Clock::now();
+    EXPECT_TRUE(prefetch.take(TableName{schema, "a"}, load, start).has_value());
+    EXPECT_FALSE(
+        prefetch.take(TableName{schema, "b"}, load, start + std::chrono::seconds(6)).has_value());
+}
+
 TEST(TablePrefetch, NothingExpectedReadsNothing) {
     TablePrefetch prefetch({});
     int loads = 0;
