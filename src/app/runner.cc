@@ -341,7 +341,9 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
     // the same name. With a script the names the rows reach are the script's to choose.
     std::vector<std::string> prefetch_names;
     if (!script) {
-        for (const SourceLayout& l : source.table_layouts()) {
+        std::vector<SourceLayout> layouts = source.table_layouts();
+        prefetch_names.reserve(layouts.size());
+        for (const SourceLayout& l : layouts) {
             prefetch_names.push_back(l.relation->name);
         }
     }

@@ -25,6 +25,7 @@ void preflight_target(const CommonConfig& config, util::TargetSession& target,
         bool cockroach = dialect.product() == target::TargetProduct::kCockroach;
         std::vector<SourceLayout> layouts = source.table_layouts();
         std::vector<std::string> names;
+        names.reserve(layouts.size());
         for (const SourceLayout& l : layouts) {
             names.push_back(l.relation->name);
         }

@@ -154,9 +154,12 @@ bool JsContext::should_stop(JSContextRef ctx) {
 bool JsContext::over_limit(JSContextRef ctx) {
     auto now = std::chrono::steady_clock::now();
     auto since = entered_;
-    if (steps_ != nullptr) {
-        if (*steps_ != last_step_) {
-            last_step_ = *steps_;
+    if (step_holder_ != nullptr) {
+        // A plain data property: reading it runs no script.
+        double step = JSValueToNumber(
+            ctx, JSObjectGetProperty(ctx, step_holder_, step_key_, nullptr), nullptr);
+        if (!last_step_ || *last_step_ != step) {
+            last_step_ = step;
             step_since_ = now;  // the step began in the last period; it gets the whole limit
         }
         since = step_since_;

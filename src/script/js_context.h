@@ -75,12 +75,16 @@ public:
         step_since_ += waited;
     }
     // While set, the time limit applies to each step of a call rather than to the whole call:
-    // the running code writes a new value to *steps as each step begins (the script stage: a
-    // row of its batch), and the watchdog counts the limit from where it first saw the value
-    // change. A step is thus stopped after running for between the limit and the limit plus
-    // the watchdog's period (a quarter of the limit, at most 100 ms). nullptr: the whole call.
-    // `steps` is read on the engine's thread (the watchdog's callback runs there).
-    void limit_per_step(const int32_t* steps) { steps_ = steps; }
+    // the running code sets property `key` of `holder` (a plain data property) to a new
+    // number as each step begins (the script stage: the row of its batch), and the watchdog
+    // counts the limit from where it first saw a value other than the one before (in a new
+    // call, from its first look). A step is thus stopped after running for between the limit
+    // and the limit plus the watchdog's period (a quarter of the limit, at most 100 ms).
+    // nullptr: the whole call. `holder` must stay reachable (protected) while set.
+    void limit_per_step(JSObjectRef holder, JSStringRef key = nullptr) {
+        step_holder_ = holder;
+        step_key_ = key;
+    }
     // Why the last stop happened, as an error message.
     std::string stop_message() const;
     // The watchdog's question (js_context.cc), on the engine's thread.
@@ -131,7 +135,7 @@ private:
         explicit Entry(JsContext& js) : js_(js) {
             if (js_.depth_++ == 0) {
                 js_.entered_ = js_.step_since_ = std::chrono::steady_clock::now();
-                js_.last_step_ = js_.steps_ != nullptr ? *js_.steps_ : 0;
+                js_.last_step_.reset();
             }
         }
         ~Entry() { --js_.depth_; }
@@ -150,8 +154,9 @@ private:
     Stop stopped_ = Stop::kTime;
     int depth_ = 0;
     std::chrono::steady_clock::time_point entered_;
-    const int32_t* steps_ = nullptr;                    // limit_per_step's
-    int32_t last_step_ = 0;                             // *steps_ the watchdog saw last
+    JSObjectRef step_holder_ = nullptr;  // limit_per_step's
+    JSStringRef step_key_ = nullptr;
+    std::optional<double> last_step_;                   // the step the watchdog saw last
     std::chrono::steady_clock::time_point step_since_;  // when it saw it change
     size_t memory_limit_ = 0;
     std::chrono::milliseconds time_limit_{0};

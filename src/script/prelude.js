@@ -244,9 +244,9 @@
   // unchanged (so the stage writes the source's text as it came, and nothing is parsed on
   // the way back), 0 not sent (the target keeps its value), -1 null, -2 - j the text s[j].
   // Numbers in one array, so the stage reads the answer with few calls into the engine,
-  // each of which takes the engine's lock. The time limit applies per row: the loop writes
-  // each row's index to `steps` (an Int32Array over memory the stage's engine reads,
-  // JsContext::limit_per_step) as the row begins, and the watchdog counts from that.
+  // each of which takes the engine's lock. The time limit applies per row: the loop sets
+  // state.at to each row's index as the row begins, and the engine's watchdog reads it and
+  // counts the limit from its change (JsContext::limit_per_step).
   const kindOf = (v) => v === null ? "null" : Array.isArray(v) ? "an array"
     : typeof v === "object" ? "an object" : typeof v === "undefined" ? "undefined" : "a " + typeof v;
   // Whether an answer with these keys is {table: [rows]}: every value an array of objects.
@@ -264,7 +264,7 @@
     for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
     return true;
   };
-  const makeBatchStage = (onUpsert, onDelete, targetSchema, steps) => {
+  const makeBatchStage = (onUpsert, onDelete, targetSchema) => {
     // By source layout id: {names, index (name -> column), table, schema, shape}, where shape
     // is the last answer layout seen for it: {names, lid, cols (each name's column, or -1)}.
     const inputs = [];
@@ -302,7 +302,6 @@
       state.kind = "";
       state.at = 0;  // a call stopped before its first handler stopped at this row
       for (let i = 0; i < starts.length; i++) {
-        steps[0] = i;
         const b = starts[i];
         const L = inputs[flat[b]];
         const width = L.names.length;

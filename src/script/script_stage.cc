@@ -23,27 +23,18 @@ ScriptStage::ScriptStage(Userscript& script, std::string target_schema, metrics:
         return;  // nothing configured for this schema: rows pass through
     }
     JsContext& js = script_.js();
-    // The row in progress, written by the batch loop and read by the engine's watchdog
-    // (JsContext::limit_per_step). The engine owns the memory once the array is made: the
-    // array lives as long as the batch object, which the stage holds.
-    steps_ = new int32_t[1]{0};
-    JSValueRef exception = nullptr;
-    JSObjectRef steps = JSObjectMakeTypedArrayWithBytesNoCopy(
-        js.ctx(), kJSTypedArrayTypeInt32Array, steps_, sizeof(int32_t),
-        [](void* bytes, void*) { delete[] static_cast<int32_t*>(bytes); }, nullptr, &exception);
-    if (steps == nullptr || exception != nullptr) {
-        throw fatal("userscript stage: the engine could not make the batch's progress array");
-    }
     JsError error;
-    auto made = js.call(
-        js.as_object(js.get(script_.exports(), "makeBatchStage")),
-        {handlers_.on_upsert, handlers_.on_delete, js.string(target_schema_), steps}, &error);
+    auto made =
+        js.call(js.as_object(js.get(script_.exports(), "makeBatchStage")),
+                {handlers_.on_upsert, handlers_.on_delete, js.string(target_schema_)}, &error);
     if (!made) {
         throw fatal("userscript stage: " + error.describe());
     }
     batch_ = js.as_object(*made);
     JSValueProtect(js.ctx(), batch_);
     run_ = js.as_object(js.get(batch_, "run"));
+    // The row in progress (state.at, set as each row begins): the watchdog's measure of a row.
+    state_ = js.as_object(js.get(batch_, "state"));
     register_ = js.as_object(js.get(batch_, "register"));
 }
 
@@ -180,7 +171,7 @@ void ScriptStage::run_batch(source::StagedRows& out) {
             JsContext& js;
             ~PerRow() { js.limit_per_step(nullptr); }
         } per_row{js};
-        js.limit_per_step(steps_);
+        js.limit_per_step(state_, keys_.at.get());
         answer = js.call(run_, {*text}, &error, batch_);
     }
     if (!answer) {

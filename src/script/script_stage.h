@@ -115,7 +115,7 @@ private:
     size_t batch_rows_;
     JSObjectRef batch_ = nullptr;  // makeBatchStage's object (protected)
     JSObjectRef run_ = nullptr, register_ = nullptr;
-    int32_t* steps_ = nullptr;  // the row in progress, owned by the engine's Int32Array
+    JSObjectRef state_ = nullptr;  // the batch object's `state`, reachable from it
     std::unordered_map<const Relation*, SourceLayout> layouts_;
     std::vector<Mutation> mutations_;  // of the batch
     std::vector<Pending> pending_;
@@ -124,7 +124,7 @@ private:
     std::vector<uint8_t> uses_;  // per value of the batch, how often the answer uses it (<= 2)
     std::unordered_map<int, std::vector<std::string>> out_names_;  // answer layouts
     struct AnswerKeys {  // where the batch object keeps an answer's texts and layouts
-        JsString s{"s"}, l{"l"};
+        JsString s{"s"}, l{"l"}, at{"at"};
     } keys_;
     std::vector<int32_t> codes_;        // of the answer being read
     std::vector<std::string> strings_;  // of the answer being read

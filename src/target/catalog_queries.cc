@@ -162,7 +162,9 @@ WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
          session.query(in_database(kOrderSql, database), {schema.schema, names})) {
         order_sensitive[row.at(0).value_or("")] = row.at(1).value_or("") != "f";
     }
-    for (auto& [table, t] : out) {
+    for (auto& entry : out) {
+        const std::string& table = entry.first;
+        TargetTable& t = entry.second;  // (a structured binding cannot be captured below)
         std::vector<std::pair<int, size_t>>& pk = keys[table];
         std::sort(pk.begin(), pk.end());
         if (cockroach) {

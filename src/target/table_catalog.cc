@@ -81,10 +81,16 @@ std::optional<TargetTable> TablePrefetch::take(const TableName& name, const Batc
                                                Clock::time_point now) {
     std::lock_guard lock(mu_);
     if (!loaded_at_) {
-        loaded_at_ =
-            now;  // once, even if it fails: the run fails with it, and the next has its own
+        loaded_at_ = now;  // once: if it fails, each table is read on its own
         if (!expected_.empty()) {
-            tables_ = load(expected_);
+            try {
+                tables_ = load(expected_);
+            } catch (const Error&) {
+                // One table the catalog cannot describe must not stop the others (the
+                // preflight, unless skipped, has refused it already): each is read on its own
+                // and fails, or not, by itself. A broken connection fails that read again.
+                tables_.clear();
+            }
         }
     } else if (now - *loaded_at_ > fresh_) {
         tables_.clear();  // too old to trust: what is left is read when needed

@@ -37,7 +37,8 @@ public:
     // schema was mapped onto it before.
     std::shared_ptr<const TableMapping> resolve(util::TargetSession& session,
                                                 const std::shared_ptr<const Relation>& rel);
-    // The table `rel` goes to, read afresh (a TRUNCATE acts on the table as it is now).
+    // The table `rel` goes to, read afresh (a TRUNCATE acts on the table as it is now), or,
+    // in the first seconds of a run, from the run's prefetch (TablePrefetch).
     std::shared_ptr<const TargetTable> table(util::TargetSession& session, const Relation& rel);
 
     const Dialect& dialect() const { return dialect_; }

@@ -322,6 +322,36 @@ api.configureTargetSchema("db.public", {
     EXPECT_TRUE(out.empty());  // nothing of the failed batch
 }
 
+// The limit counts from a row's start in every batch: a slow last row after quick ones is
+// not charged for them, even when its index is the one the batch before ended on (the
+// watchdog looks for a change of the row in progress).
+TEST(ScriptStage, ASlowRowAfterQuickOnesKeepsTheWholeLimit) {
+    UserscriptOptions options{write_script("late.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => {
+    const until = Date.now() + Number(row.v);
+    while (Date.now() < until) {}
+    return row;
+  },
+  onRowDelete: (row: any) => row,
+});
+)")};
+    options.call_limit = std::chrono::milliseconds(400);  // the watchdog looks every 100 ms
+    Userscript us(options);
+    ScriptStage stage(us, "db.public", nullptr, 4);
+    Rows out;
+    for (int i = 1; i <= 4; ++i) {  // a first batch, ending on row index 3
+        stage.process(upsert(std::to_string(i), Datum::value("0")), 0, out);
+    }
+    // 75 ms of quick rows, then one of 360 ms: 435 ms in the call, 360 in the row.
+    for (const char* ms : {"25", "25", "25", "360"}) {
+        stage.process(upsert("9", Datum::value(ms)), 0, out);
+    }
+    stage.flush(out);
+    EXPECT_EQ(out.size(), 8u);
+}
+
 // A handler that hoards memory is stopped once the engine's heap passes the limit, with an
 // error that says so and names the row.
 TEST(ScriptStage, AHandlerThatHoardsMemoryIsStopped) {

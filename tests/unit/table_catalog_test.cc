@@ -3,6 +3,8 @@
 
 #include "target/table_catalog.h"
 
+#include "base/error.h"
+
 #include "apply_fixture.h"
 #include <gtest/gtest.h>
 
@@ -126,6 +128,16 @@ TEST(TablePrefetch, ALateFirstUseReadsTheTableAfresh) {
     EXPECT_TRUE(prefetch.take(TableName{schema, "a"}, load, start).has_value());
     EXPECT_FALSE(
         prefetch.take(TableName{schema, "b"}, load, start + std::chrono::seconds(6)).has_value());
+}
+
+// A prefetch that fails (one table the catalog cannot describe) leaves each table to be
+// read on its own, so the others are not stopped by it.
+TEST(TablePrefetch, AFailedPrefetchLeavesEachTableToItsOwnRead) {
+    TablePrefetch prefetch({"a", "b"});
+    auto load = [&](const std::vector<std::string>&) -> std::map<std::string, TargetTable> {
+        throw fatal("cannot tell the type of column x of target table public.b");
+    };
+    EXPECT_FALSE(prefetch.take(TableName{SchemaRef::parse("public", "t"), "a"}, load));
 }
 
 TEST(TablePrefetch, NothingExpectedReadsNothing) {
