@@ -262,22 +262,32 @@ api.configureTargetSchema("db.public", { onRowUpsert: (row: any) => row, onRowDe
     EXPECT_EQ(out[0].values[1].text, std::string("a\0b", 3));
 }
 
-// The time limit applies to each row, not to the batch: slow rows that together run far
-// past it all go through.
-TEST(ScriptStage, TheTimeLimitAppliesPerRowNotPerBatch) {
-    UserscriptOptions options{write_script("slow.ts", R"(
+// A script whose upsert handler runs for row.v milliseconds ("Infinity": for ever), each
+// call limited to `limit`.
+UserscriptOptions busy_script(const std::string& file, std::chrono::milliseconds limit) {
+    UserscriptOptions options{write_script(file, R"(
 import * as api from "replicator@v2";
 api.configureTargetSchema("db.public", {
-  onRowUpsert: (row: any) => { const until = Date.now() + 30; while (Date.now() < until) {} return row; },
+  onRowUpsert: (row: any) => {
+    const until = Date.now() + Number(row.v);
+    while (Date.now() < until) {}
+    return row;
+  },
   onRowDelete: (row: any) => row,
 });
 )")};
-    options.call_limit = std::chrono::milliseconds(200);
-    Userscript us(options);
+    options.call_limit = limit;
+    return options;
+}
+
+// The time limit applies to each row, not to the batch: slow rows that together run far
+// past it all go through.
+TEST(ScriptStage, TheTimeLimitAppliesPerRowNotPerBatch) {
+    Userscript us(busy_script("slow.ts", std::chrono::milliseconds(200)));
     ScriptStage stage(us, "db.public", nullptr, 16);
     Rows out;
     for (int i = 1; i <= 10; ++i) {  // 300 ms in all, in one batch
-        stage.process(upsert(std::to_string(i), Datum::value("v")), 0, out);
+        stage.process(upsert(std::to_string(i), Datum::value("30")), 0, out);
     }
     stage.flush(out);
     ASSERT_EQ(out.size(), 10u);
@@ -289,25 +299,13 @@ api.configureTargetSchema("db.public", {
 // A row that runs past the time limit is stopped and named, however long the rows before it
 // in its batch ran: the limit counts from the row's own start.
 TEST(ScriptStage, ARowPastTheTimeLimitIsStoppedAndNamed) {
-    UserscriptOptions options{write_script("stuck.ts", R"(
-import * as api from "replicator@v2";
-api.configureTargetSchema("db.public", {
-  onRowUpsert: (row: any) => {
-    const until = Date.now() + (row.v === "stuck" ? 1e9 : 120);
-    while (Date.now() < until) {}
-    return row;
-  },
-  onRowDelete: (row: any) => row,
-});
-)")};
-    options.call_limit = std::chrono::milliseconds(200);
-    Userscript us(options);
+    Userscript us(busy_script("stuck.ts", std::chrono::milliseconds(200)));
     ScriptStage stage(us, "db.public", nullptr, 16);
     Rows out;
     for (int i = 1; i <= 4; ++i) {  // 480 ms in all, each row well inside the limit
-        stage.process(upsert(std::to_string(i), Datum::value("v")), 0, out);
+        stage.process(upsert(std::to_string(i), Datum::value("120")), 0, out);
     }
-    stage.process(upsert("5", Datum::value("stuck")), 0, out);
+    stage.process(upsert("5", Datum::value("Infinity")), 0, out);
     auto started = std::chrono::steady_clock::now();
     try {
         stage.flush(out);
@@ -326,19 +324,8 @@ api.configureTargetSchema("db.public", {
 // not charged for them, even when its index is the one the batch before ended on (the
 // watchdog looks for a change of the row in progress).
 TEST(ScriptStage, ASlowRowAfterQuickOnesKeepsTheWholeLimit) {
-    UserscriptOptions options{write_script("late.ts", R"(
-import * as api from "replicator@v2";
-api.configureTargetSchema("db.public", {
-  onRowUpsert: (row: any) => {
-    const until = Date.now() + Number(row.v);
-    while (Date.now() < until) {}
-    return row;
-  },
-  onRowDelete: (row: any) => row,
-});
-)")};
-    options.call_limit = std::chrono::milliseconds(400);  // the watchdog looks every 100 ms
-    Userscript us(options);
+    // The watchdog looks every 100 ms.
+    Userscript us(busy_script("late.ts", std::chrono::milliseconds(400)));
     ScriptStage stage(us, "db.public", nullptr, 4);
     Rows out;
     for (int i = 1; i <= 4; ++i) {  // a first batch, ending on row index 3
