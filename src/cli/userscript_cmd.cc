@@ -15,7 +15,8 @@ CLI::App* add_userscript_command(CLI::App& parent, UserscriptCommand& c) {
     CLI::App* cmd = parent.add_subcommand(
         "userscript", "Tools for --userscript files; connects to nothing (docs/userscripts.md)");
     cmd->add_flag("--api", c.api,
-                  "Print the TypeScript declarations of \"replicator@v2\" for editors");
+                  "Print the TypeScript declarations of \"replicator@v2\" and \"replicator@v1\" "
+                  "for editors");
     cmd->add_option("--check", c.check,
                     "Load FILE as --userscript would (type stripping, imports, top level) and "
                     "report its errors with file, line and column, or the schemas it configures")
