@@ -88,6 +88,11 @@ std::unique_ptr<script::Userscript> load_userscript(
     auto script = std::make_unique<script::Userscript>(options);
     std::vector<std::string> schemas = script->configured_schemas();
     std::vector<std::string> tables = script->configured_tables();
+    for (const auto& [name, rules] : script->column_rules()) {
+        if (std::find(tables.begin(), tables.end(), name) == tables.end()) {
+            tables.push_back(name);  // configureTable with only ignore or extras
+        }
+    }
     bool schema_configured =
         std::find(schemas.begin(), schemas.end(), config.target_schema) != schemas.end();
     if (!schema_configured && (!schemas.empty() || tables.empty())) {
@@ -111,7 +116,7 @@ std::unique_ptr<script::Userscript> load_userscript(
         for (const std::string& n : tables) {
             names += (names.empty() ? "" : ", ") + n;
         }
-        what += (what.empty() ? "" : "; ") + std::string("table-level handlers for ") + names;
+        what += (what.empty() ? "" : "; ") + std::string("table-level configuration for ") + names;
     }
     spdlog::info("userscript {} loaded: {}", script->name(), what);
     return script;
@@ -154,6 +159,23 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                 "--unorderedCommits cannot be used with a userscript's configureTargetTables: "
                 "its handlers may change key values, which the tracking that lets unrelated "
                 "transactions commit out of order does not see; drop --unorderedCommits");
+        }
+    }
+    // API v1's ignore and extras, applied where source columns meet the target's.
+    target::TableCatalog::RulesOf column_rules;
+    if (script) {
+        std::map<std::string, target::ColumnRules> rules = script->column_rules();
+        if (!rules.empty()) {
+            std::vector<std::string> names;
+            names.reserve(rules.size());
+            for (const auto& entry : rules) {
+                names.push_back(entry.first);
+            }
+            column_rules = [rules = std::move(rules), names = std::move(names),
+                            schema = config.target_schema](const TableName& table) {
+                std::string name = script::configured_name_for(names, table, schema);
+                return name.empty() ? target::ColumnRules{} : rules.at(name);
+            };
         }
     }
     SchemaRef target_schema = SchemaRef::parse(config.target_schema, "--targetSchema");
@@ -472,7 +494,8 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                             return t;
                         }
                         return target::load_target_table(s, name, database, cockroach);
-                    });
+                    },
+                    column_rules);
                 sequencer::ApplyContext apply{
                     ao, codec, run_catalog, memo, key, staging_conn.get(), progress, probe};
                 // No transaction of this process commits once another holds the stream: the

@@ -65,28 +65,10 @@ ApplyHandlers::Table& ApplyHandlers::table(const target::TargetTable& target) {
     Table t;
     t.display = display;
     const std::string& table = target.name.table;
-    const SchemaRef& schema = target.name.schema;
-    std::vector<std::string> candidates = {table, schema.schema + "." + table,
-                                           options_.target_schema + "." + table};
-    if (!schema.database.empty()) {
-        candidates.push_back(schema.database + "." + schema.schema + "." + table);
-    }
-    for (const std::string& name : candidates) {
-        if ((t.handlers = us.table_handlers(name))) {
-            break;
-        }
-    }
-    if (!t.handlers) {
-        // MOLT's Oracle scripts name EMPLOYEES for the target's employees: an all upper-case
-        // name also names the table it folds to, as an unquoted name does in SQL. Only so: a
-        // script's "orders" never serves a table "Orders".
-        for (const std::string& configured : us.configured_tables()) {
-            for (const std::string& name : candidates) {
-                if (!t.handlers && configured != name && fold_upper_case(configured) == name) {
-                    t.handlers = us.table_handlers(configured);
-                }
-            }
-        }
+    std::string configured =
+        configured_name_for(us.configured_tables(), target.name, options_.target_schema);
+    if (!configured.empty()) {
+        t.handlers = us.table_handlers(configured);
     }
     for (size_t i = 0; i < target.columns.size(); ++i) {
         t.names.push_back(JSStringCreateWithUTF8CString(target.columns[i].name.c_str()));

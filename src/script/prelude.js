@@ -29,6 +29,9 @@
   // --- replicator@v2 ---------------------------------------------------------------------------
   const schemas = new Map();  // target schema -> {onRowUpsert, onRowDelete}
   const tables = new Map();   // target table (as given) -> {onRowUpsert, onRowDelete, onWrite}
+  // v1's configureTable: target table (as given) -> {extras, ignore: [columns]}, which the
+  // catalog applies where source columns meet the target's (target::ColumnRules).
+  const columnRules = new Map();
   const fn = (f) => typeof f === "function";
 
   const v2 = {
@@ -115,8 +118,6 @@
     merge: "merge (conflict resolution for several writers) is for MOLT's changefeed " +
            "modes; logical replication has one writer, the source: remove it",
     exprs: "exprs (SQL around written values) is not supported: compute the value in map",
-    extras: "extras (a JSON column for properties the table lacks) is not supported: fold " +
-            "them into a column in map, e.g. row.extra = JSON.stringify({...})",
   };
   // dispatch's table names: bare, or qualified by the configured source name (the target
   // schema, as MOLT's examples give it) or its last part. Anything else would route a row
@@ -196,7 +197,17 @@
                  "are sized by --flushSize and --targetMaxMessageBytes");
       }
       const ignored = Object.keys(opts.ignore || {}).filter((c) => opts.ignore[c]);
-      const rows = fn(opts.map) || ignored.length > 0 || fn(opts.deleteKey);
+      if (opts.extras !== undefined && (typeof opts.extras !== "string" || opts.extras === "")) {
+        throw new TypeError("configureTable(\"" + name + "\"): extras must name a column " +
+                            "(a JSONB column for the properties the table lacks)");
+      }
+      // Ignored columns are never written, whether the target has them or not; the columns
+      // the target lacks go into the extras column as one JSON object.
+      if (opts.extras !== undefined || ignored.length > 0) {
+        columnRules.set(name, { extras: opts.extras, ignore: ignored });
+      }
+      const rows = fn(opts.map) || fn(opts.deleteKey);
+      if (!rows && !fn(opts.apply)) return;  // nothing for the apply workers' engines
       v2.configureTargetTables([name], {
         onRowUpsert: rows ? (row, meta) => {
           const out = fn(opts.map) ? opts.map(row, meta) : row;
@@ -440,6 +451,7 @@
     main(path) { makeRequire("")(path); },
     schemas,
     tables,
+    columnRules,
     runWrite,
     endWrite,
     makeBatchStage,

@@ -89,8 +89,10 @@ declare module "replicator@v1" {
     props: { dispatch: Dispatch; deletesTo: Table | Dispatch; recurse?: boolean } | { target: Table },
   ): void;
   /**
-   * Per target table. Refused here, with the reason: cas, deadlines, merge (changefeed
-   * modes only), exprs, extras. rowLimit is ignored with a warning.
+   * Per target table. ignore: source columns never written (also ones the target lacks).
+   * extras: a JSONB column that receives the source columns the target lacks, as one JSON
+   * object of their texts. Refused here, with the reason: cas, deadlines, merge (changefeed
+   * modes only), exprs. rowLimit is ignored with a warning.
    */
   export function configureTable(
     table: Table,
@@ -98,6 +100,7 @@ declare module "replicator@v1" {
       map: (doc: Document, meta: Metadata) => Document | null | undefined;
       deleteKey: (key: DocumentValue[], meta: Metadata) => DocumentValue[] | null | undefined;
       ignore: { [column: Column]: boolean };
+      extras: Column;
       apply: (ops: ApplyOp[]) => Promise<any> | any;
       rowLimit: number;
     }>,
@@ -122,4 +125,13 @@ declare module "replicator@v1" {
 /** The old name of "replicator@v1". */
 declare module "cdc-sink@v1" {
   export * from "replicator@v1";
+}
+
+/**
+ * The global console writes into the replicator's log (log, info, debug, trace, warn, error
+ * at the level of their name); disable() silences it until enable().
+ */
+interface Console {
+  disable(): void;
+  enable(): void;
 }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -267,6 +268,53 @@ std::optional<Userscript::TableHandlers> Userscript::table_handlers(const std::s
         return js.is_function(v) ? js.as_object(v) : nullptr;
     };
     return TableHandlers{handler("onRowUpsert"), handler("onRowDelete"), handler("onWrite")};
+}
+
+std::map<std::string, target::ColumnRules> Userscript::column_rules() const {
+    JsContext& js = *js_;
+    JSObjectRef rules = js.as_object(js.get(exports_, "columnRules"));
+    JSObjectRef get = js.as_object(js.get(rules, "get"));
+    std::map<std::string, target::ColumnRules> out;
+    for (const std::string& name : map_keys("columnRules")) {
+        auto entry = js.call(get, {js.string(name)}, nullptr, rules);
+        if (!entry || !js.is_object(*entry)) {
+            continue;
+        }
+        JSObjectRef e = js.as_object(*entry);
+        target::ColumnRules r;
+        JSValueRef extras = js.get(e, "extras");
+        if (JSValueIsString(js.ctx(), extras)) {
+            r.extras = js.to_string(extras);
+        }
+        JSObjectRef ignore = js.as_object(js.get(e, "ignore"));
+        for (size_t i = 0, n = js.length(ignore); i < n; ++i) {
+            r.ignore.push_back(js.to_string(js.at(ignore, static_cast<unsigned>(i))));
+        }
+        out.emplace(name, std::move(r));
+    }
+    return out;
+}
+
+std::string configured_name_for(const std::vector<std::string>& configured, const TableName& table,
+                                const std::string& target_schema) {
+    std::vector<std::string> candidates = {table.table, table.schema.schema + "." + table.table,
+                                           target_schema + "." + table.table};
+    if (!table.schema.database.empty()) {
+        candidates.push_back(table.schema.database + "." + table.schema.schema + "." + table.table);
+    }
+    for (const std::string& name : candidates) {
+        if (std::find(configured.begin(), configured.end(), name) != configured.end()) {
+            return name;
+        }
+    }
+    for (const std::string& c : configured) {
+        for (const std::string& name : candidates) {
+            if (c != name && fold_upper_case(c) == name) {
+                return c;
+            }
+        }
+    }
+    return {};
 }
 
 bool Userscript::has_table_handlers() const {

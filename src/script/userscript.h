@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/table_name.h"
+#include "target/table_mapping.h"
+
 #include "script/js_context.h"
 
 #include <chrono>
@@ -66,6 +69,14 @@ struct UserscriptOptions {
 // file, while the script loads only: "replicator@v2", relative paths and bare sibling names
 // (tried as given, then with .ts, .js, /index.ts, /index.js); a file of any other extension
 // is imported as its text (.json as its parsed value). Not thread-safe: one thread calls it.
+// Which of `configured` (table names a script gave configureTargetTables or configureTable)
+// names target table `table`: its bare name, schema.table, <target_schema>.table or
+// database.schema.table, else a name all in upper case that folds to one of those (MOLT's
+// Oracle scripts name EMPLOYEES for the target's employees, as an unquoted name does in SQL;
+// a script's "orders" never serves a table "Orders"); "" if none does.
+std::string configured_name_for(const std::vector<std::string>& configured, const TableName& table,
+                                const std::string& target_schema);
+
 class Userscript {
 public:
     // Throws rep::Error (setup_error) naming the file, line and column of a syntax error or of
@@ -99,6 +110,9 @@ public:
         JSObjectRef on_write = nullptr;
     };
     std::optional<TableHandlers> table_handlers(const std::string& name) const;
+    // What API v1's configureTable said about columns (ignore, extras), by the name it was
+    // given. Plain data, read when called: for the catalog, which any thread uses.
+    std::map<std::string, target::ColumnRules> column_rules() const;
     // The prelude's exports: runWrite/endWrite (apply_handlers.cc).
     JSObjectRef exports() const { return exports_; }
 

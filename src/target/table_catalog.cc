@@ -27,8 +27,12 @@ std::string unwritable_identity(const TableMapping& mapping, const Dialect& dial
     return {};
 }
 
-TableCatalog::TableCatalog(const Dialect& dialect, SchemaRef target_schema, Loader loader)
-    : dialect_(dialect), schema_(std::move(target_schema)), loader_(std::move(loader)) {}
+TableCatalog::TableCatalog(const Dialect& dialect, SchemaRef target_schema, Loader loader,
+                           RulesOf rules_of)
+    : dialect_(dialect),
+      schema_(std::move(target_schema)),
+      loader_(std::move(loader)),
+      rules_of_(std::move(rules_of)) {}
 
 std::shared_ptr<const TargetTable> TableCatalog::table(util::TargetSession& session,
                                                        const Relation& rel) {
@@ -55,7 +59,9 @@ std::shared_ptr<const TableMapping> TableCatalog::resolve(
     // Read without the lock: a catalog query is a round trip, and other threads may be
     // resolving tables that are cached already. Two threads may both read a new table; the
     // first mapping stored wins, so every thread uses the same one.
-    auto mapping = std::make_shared<const TableMapping>(table(session, *rel), rel);
+    std::shared_ptr<const TargetTable> target = table(session, *rel);
+    auto mapping = std::make_shared<const TableMapping>(
+        target, rel, rules_of_ ? rules_of_(target->name) : ColumnRules{});
     if (std::string problem = unwritable_identity(*mapping, dialect_); !problem.empty()) {
         throw fatal(problem);
     }

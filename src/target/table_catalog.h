@@ -30,7 +30,11 @@ public:
     using Loader =
         std::function<std::optional<TargetTable>(util::TargetSession&, const TableName&)>;
 
-    TableCatalog(const Dialect& dialect, SchemaRef target_schema, Loader loader);
+    // A table's ColumnRules (a userscript's configureTable), by its target name.
+    using RulesOf = std::function<ColumnRules(const TableName&)>;
+
+    TableCatalog(const Dialect& dialect, SchemaRef target_schema, Loader loader,
+                 RulesOf rules_of = nullptr);
 
     // Throws rep::Error (fatal) naming the table if it does not exist on the target, if the
     // layouts do not fit (TableMapping), or if a table of the same name from another source
@@ -50,6 +54,7 @@ private:
     const Dialect& dialect_;
     SchemaRef schema_;
     Loader loader_;
+    RulesOf rules_of_;
     std::mutex mu_;
     std::unordered_map<const Relation*, std::shared_ptr<const TableMapping>> by_relation_;
     // Keeps the relations alive so their addresses stay unique while cached.

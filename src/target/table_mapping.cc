@@ -3,6 +3,7 @@
 #include "base/error.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -96,7 +97,7 @@ void TableMapping::check_key_coverage() const {
 }
 
 TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
-                           std::shared_ptr<const Relation> source)
+                           std::shared_ptr<const Relation> source, const ColumnRules& rules)
     : target_(std::move(target)), source_(std::move(source)) {
     if (target_->pk.empty() && !target_->implicit_key.empty()) {
         // CockroachDB's table without a primary key: its hidden rowid gets a new value on
@@ -121,9 +122,36 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
             "upserted and deleted by key (ALTER TABLE {} ADD PRIMARY KEY (...))",
             target_->name.display(), target_->name.display()));
     }
+    if (!rules.extras.empty()) {
+        auto idx = target_->find(rules.extras);
+        if (!idx || target_->columns[*idx].generated) {
+            throw fatal(fmt::format(
+                "the userscript names \"{}\" as the extras column of target table {}, which "
+                "has no such (writable) column; add it (a JSONB column) or fix the name",
+                rules.extras, target_->name.display()));
+        }
+        if (std::any_of(source_->columns.begin(), source_->columns.end(),
+                        [&](const SourceColumn& c) { return c.name == rules.extras; })) {
+            throw fatal(fmt::format(
+                "the userscript names \"{}\" as the extras column of target table {}, but "
+                "source table {}.{} has a column of that name, whose values would be "
+                "overwritten; choose another extras column",
+                rules.extras, target_->name.display(), source_->schema, source_->name));
+        }
+        extras_ = static_cast<int>(*idx);
+    }
     for (size_t i = 0; i < source_->columns.size(); ++i) {
         const SourceColumn& col = source_->columns[i];
+        if (std::find(rules.ignore.begin(), rules.ignore.end(), col.name) != rules.ignore.end()) {
+            source_to_target_.push_back(-1);
+            continue;
+        }
         auto idx = target_->find(col.name);
+        if (!idx && extras_ >= 0) {
+            to_extras_.push_back(i);
+            source_to_target_.push_back(-1);
+            continue;
+        }
         if (!idx && source_->replica_identity == kScriptedIdentity) {
             // A userscript's layout: a delete may carry key columns under old names as well
             // (MOLT's cookbook renames a key so); an upsert that writes one is drift
@@ -177,6 +205,26 @@ std::vector<Datum> TableMapping::project(const std::vector<Datum>& values) const
             row[static_cast<size_t>(source_to_target_[i])] = values[i];
         }
     }
+    if (!to_extras_.empty()) {
+        nlohmann::json extras = nlohmann::json::object();
+        for (size_t i : to_extras_) {
+            if (i < values.size() && !values[i].absent()) {
+                extras[source_->columns[i].name] =
+                    values[i].is_null() ? nlohmann::json() : nlohmann::json(values[i].text);
+            }
+        }
+        if (!extras.empty()) {
+            try {
+                row[static_cast<size_t>(extras_)] = Datum::value(extras.dump());
+            } catch (const nlohmann::json::exception&) {
+                // Sources render values as UTF-8 text; anything else is not altered to fit.
+                throw fatal(fmt::format(
+                    "a value for the extras column of target table {} is not UTF-8 text, so it "
+                    "cannot go into JSON; give the column a table column of its own",
+                    target_->name.display()));
+            }
+        }
+    }
     return row;
 }
 
@@ -226,6 +274,9 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
 }
 
 bool TableMapping::writes(size_t column) const {
+    if (static_cast<int>(column) == extras_ && !to_extras_.empty()) {
+        return true;
+    }
     return std::find(source_to_target_.begin(), source_to_target_.end(),
                      static_cast<int>(column)) != source_to_target_.end();
 }

@@ -11,20 +11,35 @@
 
 namespace rep::target {
 
+// What a userscript (MOLT's API v1, configureTable) says about a table's columns.
+struct ColumnRules {
+    // Source columns never written, whether the target has them or not (MOLT's `ignore`,
+    // also how a column the target dropped stops being drift).
+    std::vector<std::string> ignore;
+    // A target column (JSON or JSONB) that receives the source columns the target lacks, as
+    // one JSON object of their texts (MOLT's `extras`); empty: such columns are drift.
+    std::string extras;
+};
+
 // How one source relation layout maps onto its target table: columns match by name; target
 // columns the source lacks keep their defaults; generated target columns are never written.
 // Built once per (relation version, target table) and immutable afterwards.
 class TableMapping {
 public:
-    // Throws rep::Error (fatal) if a source column has no target column ("schema drift"), the
-    // target table has no primary key, or the source's key is not part of it (rows the source
-    // keeps apart would merge on the target).
-    TableMapping(std::shared_ptr<const TargetTable> target, std::shared_ptr<const Relation> source);
+    // Throws rep::Error (fatal) if a source column has no target column ("schema drift") and
+    // `rules` neither ignore it nor give an extras column, the target table has no primary
+    // key, the source's key is not part of it (rows the source keeps apart would merge on the
+    // target), or the extras column is missing or also a source column.
+    TableMapping(std::shared_ptr<const TargetTable> target, std::shared_ptr<const Relation> source,
+                 const ColumnRules& rules = {});
 
     const TargetTable& target() const { return *target_; }
     const Relation& source() const { return *source_; }
 
     // Source-ordered values -> target-ordered values (kAbsent where the source has nothing).
+    // With an extras column, the values of the source columns the target lacks go into it as
+    // one JSON object ({"column": "text" or null}); values not sent (unchanged TOAST) are left
+    // out, and with none sent the extras column is not written.
     std::vector<Datum> project(const std::vector<Datum>& source_values) const;
     // A userscript's layout may name columns the target lacks: fine for a delete (MOLT
     // ignores a delete's extra columns), schema drift for an upsert that gives one a value.
@@ -58,6 +73,8 @@ private:
     std::vector<int> source_to_target_;  // -1: not written (generated on the target)
     std::vector<int> pk_source_;         // source column of each primary key column, or -1
     std::vector<size_t> unmapped_;       // source columns the target lacks (userscript layouts)
+    std::vector<size_t> to_extras_;      // source columns folded into the extras column
+    int extras_ = -1;                    // the extras column, or -1
     uint64_t table_hash_ = 0;
 };
 

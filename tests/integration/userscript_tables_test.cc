@@ -369,6 +369,37 @@ api.configureTable("t2", {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
+// v1's configureTable `extras` and `ignore` where the source and target columns differ: the
+// columns the target lacks land in its JSONB column as one object, an ignored column is never
+// written (the target lacks it too, which would otherwise be schema drift).
+TEST(UserscriptV1, ExtrasTakeTheColumnsTheTargetLacksAndIgnoredOnesAreNotWritten) {
+    Databases db("it_usv1_extras",
+                 "CREATE TABLE items(id int PRIMARY KEY, name text, colour text, size text, "
+                 "legacy text)");
+    db.target->exec(
+        "DROP TABLE items;"
+        "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb)");
+    std::string script = write_script("usv1_extras", "extras.ts", R"ts(
+import * as api from "replicator@v1";
+api.configureTable("items", { extras: "attrs", ignore: { legacy: true } });
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_usv1_extras"));
+    db.source->exec(
+        "INSERT INTO items VALUES (1, 'a', 'red', 'XL', 'x'), (2, 'b', NULL, 'S \"small\"', 'y'), "
+        "(3, 'c', 'green', 'M', 'z')");
+    db.source->exec("UPDATE items SET colour = 'blue', legacy = 'w' WHERE id = 1");
+    db.source->exec("DELETE FROM items WHERE id = 3");
+    db.source->exec("INSERT INTO items VALUES (4, 'd', 'marker', NULL, NULL)");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id = 4") == 1; }, 60s))
+        << r.log();
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || name || ':' || attrs::text, ',' "
+                               "ORDER BY id) FROM items"),
+              R"(1:a:{"size": "XL", "colour": "blue"},2:b:{"size": "S \"small\"", "colour": null},)"
+              R"(4:d:{"size": null, "colour": "marker"})");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
 // v1 options that have no meaning for logical replication are refused at start, with the
 // reason, never ignored silently.
 TEST(UserscriptV1, OptionsWithoutMeaningHereAreRefusedAtStart) {

@@ -136,6 +136,66 @@ TEST(TableMapping, SchemaDriftNamesTableAndColumn) {
     }
 }
 
+// MOLT's v1 `ignore`: the columns named are never written, whether the target has them (it
+// keeps its value) or not (a column dropped on the target is then no drift).
+TEST(TableMapping, IgnoredColumnsAreNeverWritten) {
+    ColumnRules rules;
+    rules.ignore = {"total", "colour"};
+    TableMapping m(target_orders(),
+                   source({{"id", true}, {"region", true}, {"total", false}, {"colour", false}}),
+                   rules);
+    EXPECT_EQ(show(m.project(values({"42", "eu", "9.50", "red"}))),
+              "<absent>|eu|42|<absent>|<absent>|<absent>");
+    EXPECT_FALSE(m.writes(3)) << "total";
+    EXPECT_FALSE(m.has_unmapped());
+}
+
+// MOLT's v1 `extras`: the source columns the target lacks go into one JSON object in the
+// named column, each value as its text (or null); values the source did not send are left
+// out, and with none sent the column is not written (the target keeps what it has).
+TEST(TableMapping, ColumnsTheTargetLacksGoIntoTheExtrasColumn) {
+    ColumnRules rules;
+    rules.extras = "note";
+    TableMapping m(target_orders(),
+                   source({{"id", true}, {"colour", false}, {"region", true}, {"size", false}}),
+                   rules);
+    EXPECT_TRUE(m.writes(0));
+    EXPECT_EQ(show(m.project(values({"42", "say \"red\"", "eu", "NULL"}))),
+              R"({"colour":"say \"red\"","size":null}|eu|42|<absent>|<absent>|<absent>)");
+    EXPECT_EQ(show(m.project(values({"42", "<absent>", "eu", "XL"}))),
+              R"({"size":"XL"}|eu|42|<absent>|<absent>|<absent>)");
+    EXPECT_EQ(show(m.project(values({"42", "<absent>", "eu", "<absent>"}))),
+              "<absent>|eu|42|<absent>|<absent>|<absent>");
+    // A layout whose columns all exist on the target leaves the extras column alone.
+    TableMapping plain(target_orders(), source({{"id", true}, {"region", true}}), rules);
+    EXPECT_FALSE(plain.writes(0));
+    EXPECT_EQ(show(plain.project(values({"42", "eu"}))),
+              "<absent>|eu|42|<absent>|<absent>|<absent>");
+}
+
+TEST(TableMapping, TheExtrasColumnMustBeTheTargetsAndNotTheSources) {
+    auto refused = [](const std::string& extras, std::vector<std::pair<std::string, bool>> cols) {
+        ColumnRules rules;
+        rules.extras = extras;
+        try {
+            TableMapping m(target_orders(), source(std::move(cols)), rules);
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    std::string msg = refused("attrs", {{"id", true}, {"region", true}, {"colour", false}});
+    EXPECT_NE(msg.find("\"attrs\" as the extras column of target table app.orders, which has no "
+                       "such (writable) column"),
+              std::string::npos)
+        << msg;
+    msg = refused("total_x2", {{"id", true}, {"region", true}});
+    EXPECT_NE(msg.find("no such (writable) column"), std::string::npos) << msg;
+    msg = refused("note", {{"id", true}, {"region", true}, {"note", false}});
+    EXPECT_NE(msg.find("source table public.orders has a column of that name"), std::string::npos)
+        << msg;
+}
+
 // A userscript's layout may carry columns the target lacks: a delete's extra key columns
 // (MOLT's cookbook keeps the old key name next to the renamed one) are ignored, an upsert that
 // gives such a column a value is schema drift.
