@@ -240,8 +240,8 @@ inline const std::vector<std::string> kTables = {"ledger", "audit", "accounts", 
 // writes its ledger row once, so any count above 1 is a transaction applied twice (after a
 // restart, a group re-applied that had already committed) even though re-applying row
 // images leaves the same final data.
-inline void count_ledger_writes(Databases& db) {
-    db.target->exec(
+inline void count_ledger_writes(Sql& target) {
+    target.exec(
         "CREATE TABLE ledger_writes(seq bigint PRIMARY KEY, n int NOT NULL);"
         "CREATE FUNCTION count_ledger_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "  INSERT INTO ledger_writes VALUES (NEW.seq, 1) "
@@ -250,8 +250,8 @@ inline void count_ledger_writes(Databases& db) {
         "  FOR EACH ROW EXECUTE FUNCTION count_ledger_write();");
 }
 
-inline ::testing::AssertionResult applied_once(Databases& db) {
-    auto row = db.target->rows(
+inline ::testing::AssertionResult applied_once(Sql& target) {
+    auto row = target.rows(
         "SELECT count(*) FILTER (WHERE n > 1), count(*), max(n), "
         "(SELECT min(seq) FROM ledger_writes WHERE n > 1) FROM ledger_writes");
     if (*row[0][0] != "0") {
@@ -261,6 +261,13 @@ inline ::testing::AssertionResult applied_once(Databases& db) {
                << row[0][3].value_or("?") << ")";
     }
     return ::testing::AssertionSuccess();
+}
+
+inline void count_ledger_writes(Databases& db) {
+    count_ledger_writes(*db.target);
+}
+inline ::testing::AssertionResult applied_once(Databases& db) {
+    return applied_once(*db.target);
 }
 
 }  // namespace harness

@@ -2,13 +2,18 @@
 
 // MariaDB-to-PostgreSQL test databases, and the ledger workload of the mylogical
 // interruption and fault tests: every source transaction inserts the next ledger sequence
-// number besides random changes to other tables, and a sampler checks that the target's ledger
-// is an unbroken prefix (mylogical applies in source order) at every moment.
+// number and as many `audit` rows as its note says, besides random changes to other tables. A
+// sampler checks at every moment that the target's ledger is an unbroken prefix (commits keep
+// source order), that no transaction is partly visible and that nothing visible disappears
+// again; a trigger on the target (count_ledger_writes) shows a transaction applied twice,
+// which re-applied row images would otherwise hide.
 
 #include "harness.h"
+#include "ledger_workload.h"
 #include "mysql_harness.h"
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <random>
@@ -143,11 +148,15 @@ public:
     explicit MyLedgerRun(const std::string& name)
         : db_(name,
               "CREATE TABLE ledger(seq BIGINT PRIMARY KEY, note VARCHAR(10));"
+              "CREATE TABLE audit(seq BIGINT, i INT, PRIMARY KEY (seq, i));"
               "CREATE TABLE accounts(id INT PRIMARY KEY, balance BIGINT, owner VARCHAR(20));"
               "CREATE TABLE events(id BIGINT PRIMARY KEY, account INT, body VARCHAR(300));",
               "CREATE TABLE ledger(seq bigint PRIMARY KEY, note varchar(10));"
+              "CREATE TABLE audit(seq bigint, i int, PRIMARY KEY (seq, i));"
               "CREATE TABLE accounts(id int PRIMARY KEY, balance bigint, owner varchar(20));"
-              "CREATE TABLE events(id bigint PRIMARY KEY, account int, body varchar(300));") {}
+              "CREATE TABLE events(id bigint PRIMARY KEY, account int, body varchar(300));") {
+        count_ledger_writes(*db_.target);
+    }
     ~MyLedgerRun() { stop(); }
 
     MyDatabases& db() { return db_; }
@@ -163,8 +172,8 @@ public:
         }
         return ::testing::AssertionFailure() << "the target stays at " << from << " ledger rows";
     }
-    // Stops the workload and checks: the tables match, the ledger was always a prefix, and `r`
-    // stops cleanly.
+    // Stops the workload and checks: the tables match, the ledger was always a whole prefix,
+    // every transaction was applied once, and `r` stops cleanly.
     void finish(Replicator& r) {
         stop_work_ = true;
         if (work_.joinable()) {
@@ -172,6 +181,7 @@ public:
         }
         EXPECT_EQ(work_error_, "");
         EXPECT_TRUE(db_.converges({{"ledger", "seq, note"},
+                                   {"audit", "seq, i"},
                                    {"accounts", "id, balance, owner"},
                                    {"events", "id, account, body"}},
                                   120s))
@@ -180,6 +190,7 @@ public:
         EXPECT_GT(seq_.load(), 100);
         EXPECT_GT(samples_.load(), 50);
         EXPECT_EQ(violations_.load(), 0) << first_;
+        EXPECT_TRUE(applied_once(*db_.target));
         EXPECT_TRUE(r.running()) << r.log();
         r.signal(SIGTERM);
         EXPECT_EQ(r.wait(30s), 0) << r.log();
@@ -204,8 +215,13 @@ private:
         while (!stop_work_) {
             {
                 long long s = seq_ + 1;
+                int audits = static_cast<int>(rng() % 4);
                 std::string sql = "START TRANSACTION; INSERT INTO ledger VALUES (" +
-                                  std::to_string(s) + ", 'tx');";
+                                  std::to_string(s) + ", '" + std::to_string(audits) + "');";
+                for (int i = 0; i < audits; ++i) {
+                    sql += "INSERT INTO audit VALUES (" + std::to_string(s) + ", " +
+                           std::to_string(i) + ");";
+                }
                 for (int i = 0; i < 1 + static_cast<int>(rng() % 6); ++i) {
                     int acct = static_cast<int>(rng() % 100);
                     switch (rng() % 4) {
@@ -263,24 +279,38 @@ private:
 
     void sample() {
         std::unique_ptr<Sql> dst;
+        long long last_count = 0;
         while (!stop_sampler_) {
             std::vector<std::vector<std::optional<std::string>>> r;
             try {
                 if (!dst) {
                     dst = std::make_unique<Sql>(target_port(), db_.name);
                 }
+                // One statement: one snapshot of the target.
                 r = dst->rows(
-                    "SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0) FROM ledger");
+                    "SELECT count(*), coalesce(min(seq), 1), coalesce(max(seq), 0), "
+                    "(SELECT count(*) FROM ledger l WHERE l.note::int <> "
+                    "  (SELECT count(*) FROM audit a WHERE a.seq = l.seq)) + "
+                    "(SELECT count(*) FROM audit a WHERE NOT EXISTS "
+                    "  (SELECT 1 FROM ledger l WHERE l.seq = a.seq)) FROM ledger");
             } catch (const std::exception&) {
                 dst.reset();  // the target is down (a fault test): sample again once it is back
                 std::this_thread::sleep_for(100ms);
                 continue;
             }
             long long n = std::stoll(*r[0][0]);
-            if (std::stoll(*r[0][1]) != 1 || std::stoll(*r[0][2]) != n) {
-                if (violations_++ == 0) {
-                    first_ = *r[0][0] + " rows, min " + *r[0][1] + ", max " + *r[0][2];
-                }
+            long long torn = std::stoll(*r[0][3]);
+            std::string problem;
+            if (torn != 0) {
+                problem = std::to_string(torn) + " transaction(s) partly visible";
+            } else if (n < last_count) {
+                problem = "the ledger shrank from " + std::to_string(last_count);
+            } else if (std::stoll(*r[0][1]) != 1 || std::stoll(*r[0][2]) != n) {
+                problem = "not a prefix";
+            }
+            last_count = std::max(last_count, n);
+            if (!problem.empty() && violations_++ == 0) {
+                first_ = problem + ": " + *r[0][0] + " rows, min " + *r[0][1] + ", max " + *r[0][2];
             }
             ++samples_;
             std::this_thread::sleep_for(20ms);

@@ -23,7 +23,10 @@ using namespace std::chrono_literals;
 // While the target catches up on several connections, no counter may ever go backwards
 // there: the changes of one row apply in source order whatever connection carries them. And
 // the connections do work at once: several of them are seen writing at the same moment.
-// With `unordered` (--unorderedCommits) each worker also keeps a checkpoint record.
+// Commits keep source order, so the target's `cold` (one row per source transaction, ids in
+// commit order) is a prefix 1..N at every sample, however many connections write at once.
+// With `unordered` (--unorderedCommits) it need not be, and each worker keeps a checkpoint
+// record.
 void run_hot_counters(const std::string& name, bool unordered) {
     Databases db(name,
                  "CREATE TABLE hot(k int PRIMARY KEY, v bigint NOT NULL);"
@@ -49,6 +52,8 @@ void run_hot_counters(const std::string& name, bool unordered) {
     std::atomic<long> regressions{0};
     std::atomic<long> samples{0};
     std::atomic<long> most_writers{0};
+    std::atomic<long> gaps{0};
+    std::string first_gap;
     std::thread sampler([&] {
         Sql dst(harness::target_port(), db.name);
         std::vector<long long> last(5, 0);
@@ -65,6 +70,10 @@ void run_hot_counters(const std::string& name, bool unordered) {
                 }
                 last[k] = std::max(last[k], v);
             }
+            auto cold = dst.rows("SELECT count(*), coalesce(max(id), 0) FROM cold");
+            if (*cold[0][0] != *cold[0][1] && gaps++ == 0) {
+                first_gap = *cold[0][0] + " rows up to id " + *cold[0][1];
+            }
             ++samples;
             std::this_thread::sleep_for(5ms);
         }
@@ -80,6 +89,10 @@ void run_hot_counters(const std::string& name, bool unordered) {
     EXPECT_GT(samples, 10);
     EXPECT_EQ(regressions, 0) << "a counter went backwards on the target";
     EXPECT_GE(most_writers, 2) << "the connections never wrote at the same time";
+    if (!unordered) {
+        EXPECT_EQ(gaps, 0) << "the target showed a transaction before an earlier one: "
+                           << first_gap;
+    }
 
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();

@@ -184,6 +184,38 @@ TEST(Userscript, CheckAndApiWorkWithoutADatabase) {
     EXPECT_NE(out.find("bad.ts:1:"), std::string::npos) << out;
 }
 
+// The user's own modules: a bare sibling name, a cycle between two modules (each sees what the
+// other exported, as in Node), an index file, a path up a directory and a JSON file, all
+// loaded by --check exactly as --userscript loads them.
+TEST(Userscript, ImportsOfTheUsersOwnModules) {
+    write_script("us_imports", "shared.ts", "export const suffix: string = \"!\";\n");
+    write_script("us_imports/app", "a.ts",
+                 "import { bName } from \"./b\";\n"
+                 "export const aName = \"a\";\n"
+                 "export function both() { return aName + bName; }\n");
+    write_script("us_imports/app", "b.ts",
+                 "import { both } from \"./a\";\n"
+                 "import { suffix } from \"../shared\";\n"
+                 "export const bName = \"b\";\n"
+                 "export function check() { return both() + suffix; }\n");
+    write_script("us_imports/app/names", "index.ts", "export default [\"x\", \"y\"];\n");
+    write_script("us_imports/app", "cfg.json", "{\"schema\": \"db.public\"}\n");
+    std::string main = write_script(
+        "us_imports/app", "main.ts",
+        "import * as api from \"replicator@v2\";\n"
+        "import { check } from \"b\";\n"
+        "import names from \"./names\";\n"
+        "import cfg from \"./cfg.json\";\n"
+        "const got = check() + names.join(\"\");\n"
+        "if (got !== \"ab!xy\") throw new Error(\"imports gave \" + got);\n"
+        "api.configureTargetSchema(cfg.schema, {onRowUpsert: (r) => r, onRowDelete: (r) => r});\n");
+    auto [status, out] = harness::run_replicator({"userscript", "--check", main}, 30s);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("main.ts: loads; configureTargetSchema for \"db.public\""),
+              std::string::npos)
+        << out;
+}
+
 // A handler that throws, or loops, stops replication with the script position, the table and
 // the row's key, and the checkpoint stays before that transaction: once the script is fixed,
 // the same command applies it.

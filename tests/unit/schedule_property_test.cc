@@ -1,0 +1,160 @@
+#include "sequencer/schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace rep::sequencer {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Property tests of the Schedule (schedule_test.cc has the rules one by one): random groups
+// over a small key space (heavy contention), barriers and groups formed without their keys
+// now and then, the dispatcher and a random worker taking turns at random. Whatever the order
+// of events, every run finishes (no deadlock) and:
+//   - groups that conflict commit in source order (a shared key, a barrier, kEveryKey);
+//   - with ordered commits every group commits in source order, so the prefix is always the
+//     last commit's end;
+//   - without, the prefix is always exactly the committed run from the start;
+//   - a barrier is alone in flight; no more groups are in flight than the window allows.
+
+struct Group {
+    Schedule::Keys keys;
+    bool barrier = false;
+};
+
+Position at(size_t group) {  // a group's end: group i holds transaction i + 1
+    return Position{Ordinal(group + 1), std::to_string(group + 1)};
+}
+OrdinalRange txn(size_t group) {
+    return {Ordinal(group + 1), Ordinal(group + 1)};
+}
+
+std::vector<Group> random_groups(std::mt19937& rng, size_t n) {
+    std::vector<Group> out(n);
+    for (Group& g : out) {
+        uint32_t kind = rng() % 60;
+        if (kind == 0) {
+            g.barrier = true;
+        } else if (kind == 1) {
+            g.keys = {Schedule::kEveryKey};
+        } else {
+            for (uint32_t k = 0, keys = 1 + rng() % 3; k < keys; ++k) {
+                g.keys.push_back(1 + rng() % 8);
+            }
+            std::sort(g.keys.begin(), g.keys.end());
+            g.keys.erase(std::unique(g.keys.begin(), g.keys.end()), g.keys.end());
+        }
+    }
+    return out;
+}
+
+bool conflict(const Group& a, const Group& b) {
+    if (a.barrier || b.barrier) {
+        return true;
+    }
+    auto every = [](const Group& g) {
+        return std::find(g.keys.begin(), g.keys.end(), Schedule::kEveryKey) != g.keys.end();
+    };
+    if (every(a) || every(b)) {
+        return true;
+    }
+    for (uint64_t k : a.keys) {
+        if (std::binary_search(b.keys.begin(), b.keys.end(), k)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + (ordered ? ", ordered" : ", unordered") + ", " +
+                 std::to_string(workers) + " workers, window " + std::to_string(window));
+    std::mt19937 rng(seed);
+    constexpr size_t kGroups = 300;
+    std::vector<Group> groups = random_groups(rng, kGroups);
+    Schedule s(workers, window, Position{Ordinal(0), "0"}, ordered);
+    std::vector<std::deque<size_t>> queued(workers);  // each worker's groups, oldest first
+    std::vector<size_t> commit_rank(kGroups, SIZE_MAX);
+    std::vector<bool> done(kGroups, false);
+    size_t next = 0;
+    size_t commits = 0;
+    size_t idle_steps = 0;
+    while (commits < kGroups) {
+        // Nothing could move for this many random steps in a row: a deadlock.
+        ASSERT_LT(idle_steps, 2000u) << "stuck after " << commits << " commits";
+        bool moved = false;
+        if (next < kGroups && rng() % 2 == 0) {
+            const Group& g = groups[next];
+            if (auto w = s.assign(g.keys, g.barrier, txn(next), at(next), 0ms)) {
+                ASSERT_LT(*w, workers);
+                queued[*w].push_back(next);
+                if (g.barrier) {
+                    EXPECT_EQ(s.in_flight(), 1u) << "barrier " << next << " not alone";
+                }
+                EXPECT_LE(s.in_flight(), window);
+                ++next;
+                moved = true;
+            }
+        }
+        size_t w = rng() % workers;
+        if (!queued[w].empty() && s.await_turn(w, 0ms) == Schedule::Turn::kReady) {
+            size_t g = queued[w].front();
+            queued[w].pop_front();
+            Position prefix = s.committed(w, txn(g));
+            done[g] = true;
+            commit_rank[g] = commits++;
+            size_t run = 0;
+            while (run < kGroups && done[run]) {
+                ++run;
+            }
+            EXPECT_EQ(prefix.ordinal, Ordinal(run)) << "after group " << g;
+            if (ordered) {
+                EXPECT_EQ(commit_rank[g], g) << "group " << g << " committed out of order";
+            }
+            moved = true;
+        }
+        idle_steps = moved ? 0 : idle_steps + 1;
+    }
+    EXPECT_EQ(s.in_flight(), 0u);
+    EXPECT_EQ(s.prefix().ordinal, Ordinal(kGroups));
+    for (size_t a = 0; a < kGroups; ++a) {
+        for (size_t b = a + 1; b < kGroups; ++b) {
+            if (conflict(groups[a], groups[b])) {
+                ASSERT_LT(commit_rank[a], commit_rank[b])
+                    << "conflicting groups " << a << " and " << b << " committed out of order";
+            }
+        }
+    }
+}
+
+TEST(ScheduleProperties, OrderedCommitsKeepSourceOrderAndNeverStick) {
+    for (uint32_t seed = 1; seed <= 20; ++seed) {
+        for (size_t workers : {size_t{1}, size_t{2}, size_t{4}, size_t{16}}) {
+            run(seed, /*ordered=*/true, workers, 2 * workers + 2);
+        }
+    }
+}
+
+TEST(ScheduleProperties, UnorderedCommitsKeepConflictingGroupsInOrderAndNeverStick) {
+    for (uint32_t seed = 1; seed <= 20; ++seed) {
+        for (size_t workers : {size_t{2}, size_t{4}, size_t{16}}) {
+            run(seed, /*ordered=*/false, workers, 2 * workers + 2);
+        }
+    }
+}
+
+TEST(ScheduleProperties, ASmallWindowStillFinishes) {
+    for (uint32_t seed = 1; seed <= 10; ++seed) {
+        run(seed, /*ordered=*/true, 8, 1);
+        run(seed, /*ordered=*/false, 8, 2);
+    }
+}
+
+}  // namespace
+}  // namespace rep::sequencer
