@@ -87,12 +87,7 @@ std::unique_ptr<script::Userscript> load_userscript(
     options.modules = modules;
     auto script = std::make_unique<script::Userscript>(options);
     std::vector<std::string> schemas = script->configured_schemas();
-    std::vector<std::string> tables = script->configured_tables();
-    for (const auto& [name, rules] : script->column_rules()) {
-        if (std::find(tables.begin(), tables.end(), name) == tables.end()) {
-            tables.push_back(name);  // configureTable with only ignore or extras
-        }
-    }
+    std::vector<std::string> tables = script->configured_table_names();
     bool schema_configured =
         std::find(schemas.begin(), schemas.end(), config.target_schema) != schemas.end();
     if (!schema_configured && (!schemas.empty() || tables.empty())) {

@@ -201,12 +201,13 @@
         throw new TypeError("configureTable(\"" + name + "\"): extras must name a column " +
                             "(a JSONB column for the properties the table lacks)");
       }
-      // Ignored columns are never written, whether the target has them or not; the columns
-      // the target lacks go into the extras column as one JSON object.
+      // Ignored columns are never written: those the target lacks are dropped where rows meet
+      // the target table (as are those that go into the extras column, as one JSON object);
+      // those it has are left out of the table-level handler's answer, below.
       if (opts.extras !== undefined || ignored.length > 0) {
         columnRules.set(name, { extras: opts.extras, ignore: ignored });
       }
-      const rows = fn(opts.map) || fn(opts.deleteKey);
+      const rows = fn(opts.map) || ignored.length > 0 || fn(opts.deleteKey);
       if (!rows && !fn(opts.apply)) return;  // nothing for the apply workers' engines
       v2.configureTargetTables([name], {
         onRowUpsert: rows ? (row, meta) => {

@@ -270,6 +270,16 @@ std::optional<Userscript::TableHandlers> Userscript::table_handlers(const std::s
     return TableHandlers{handler("onRowUpsert"), handler("onRowDelete"), handler("onWrite")};
 }
 
+std::vector<std::string> Userscript::configured_table_names() const {
+    std::vector<std::string> names = configured_tables();
+    for (const std::string& name : map_keys("columnRules")) {
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+            names.push_back(name);
+        }
+    }
+    return names;
+}
+
 std::map<std::string, target::ColumnRules> Userscript::column_rules() const {
     JsContext& js = *js_;
     JSObjectRef rules = js.as_object(js.get(exports_, "columnRules"));

@@ -62,13 +62,6 @@ struct UserscriptOptions {
     std::map<std::string, JsContext::Native> natives;
 };
 
-// A loaded `--userscript`: TypeScript (or JavaScript) run in its own JavaScriptCore context.
-// Loading strips the types (sucrase, embedded at build time; no Node at run time), turns ES
-// module syntax into require() calls, and runs the script, which registers its handlers
-// through `import * as api from "replicator@v2"`. Imports resolve relative to the importing
-// file, while the script loads only: "replicator@v2", relative paths and bare sibling names
-// (tried as given, then with .ts, .js, /index.ts, /index.js); a file of any other extension
-// is imported as its text (.json as its parsed value). Not thread-safe: one thread calls it.
 // Which of `configured` (table names a script gave configureTargetTables or configureTable)
 // names target table `table`: its bare name, schema.table, <target_schema>.table or
 // database.schema.table, else a name all in upper case that folds to one of those (MOLT's
@@ -77,6 +70,13 @@ struct UserscriptOptions {
 std::string configured_name_for(const std::vector<std::string>& configured, const TableName& table,
                                 const std::string& target_schema);
 
+// A loaded `--userscript`: TypeScript (or JavaScript) run in its own JavaScriptCore context.
+// Loading strips the types (sucrase, embedded at build time; no Node at run time), turns ES
+// module syntax into require() calls, and runs the script, which registers its handlers
+// through `import * as api from "replicator@v2"`. Imports resolve relative to the importing
+// file, while the script loads only: "replicator@v2", relative paths and bare sibling names
+// (tried as given, then with .ts, .js, /index.ts, /index.js); a file of any other extension
+// is imported as its text (.json as its parsed value). Not thread-safe: one thread calls it.
 class Userscript {
 public:
     // Throws rep::Error (setup_error) naming the file, line and column of a syntax error or of
@@ -102,6 +102,9 @@ public:
     bool has_table_handlers() const;
     // The names configureTargetTables was given, as given.
     std::vector<std::string> configured_tables() const;
+    // Those and the tables that API v1's configureTable gave only column rules (ignore,
+    // extras): every table the script configures.
+    std::vector<std::string> configured_table_names() const;
     // The configureTargetTables handlers registered under `name` (exactly as given to it);
     // nullptr for a handler left out; nullopt if none are.
     struct TableHandlers {

@@ -233,7 +233,7 @@ void BatchBuilder::add(const Mutation& m) {
             throw fatal(drift);
         }
     }
-    std::vector<Datum> row = mapping->project(m.values);
+    std::vector<Datum> row = mapping->project(m.values, m.kind == MutationKind::kUpsert);
     if (hooks_ != nullptr && hooked(mapping)) {
         add_hooked(m, mapping, std::move(row));
         return;

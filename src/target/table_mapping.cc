@@ -142,11 +142,14 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
     }
     for (size_t i = 0; i < source_->columns.size(); ++i) {
         const SourceColumn& col = source_->columns[i];
-        if (std::find(rules.ignore.begin(), rules.ignore.end(), col.name) != rules.ignore.end()) {
+        auto idx = target_->find(col.name);
+        // Ignored columns the target has are written as usual here and left out of what a
+        // table-level handler answers (prelude.js), so the handler still sees them.
+        if (!idx && std::find(rules.ignore.begin(), rules.ignore.end(), col.script_name()) !=
+                        rules.ignore.end()) {
             source_to_target_.push_back(-1);
             continue;
         }
-        auto idx = target_->find(col.name);
         if (!idx && extras_ >= 0) {
             to_extras_.push_back(i);
             source_to_target_.push_back(-1);
@@ -198,31 +201,39 @@ std::optional<uint64_t> TableMapping::key_hash(const std::vector<Datum>& source_
     return h;
 }
 
-std::vector<Datum> TableMapping::project(const std::vector<Datum>& values) const {
+std::vector<Datum> TableMapping::project(const std::vector<Datum>& values, bool upsert) const {
     std::vector<Datum> row(target_->columns.size());
     for (size_t i = 0; i < values.size() && i < source_to_target_.size(); ++i) {
         if (source_to_target_[i] >= 0) {
             row[static_cast<size_t>(source_to_target_[i])] = values[i];
         }
     }
-    if (!to_extras_.empty()) {
+    if (upsert && !to_extras_.empty()) {
         nlohmann::json extras = nlohmann::json::object();
         for (size_t i : to_extras_) {
-            if (i < values.size() && !values[i].absent()) {
-                extras[source_->columns[i].name] =
-                    values[i].is_null() ? nlohmann::json() : nlohmann::json(values[i].text);
-            }
-        }
-        if (!extras.empty()) {
-            try {
-                row[static_cast<size_t>(extras_)] = Datum::value(extras.dump());
-            } catch (const nlohmann::json::exception&) {
-                // Sources render values as UTF-8 text; anything else is not altered to fit.
+            if (i >= values.size() || values[i].absent()) {
+                // The upsert writes the extras column whole: an object without this value
+                // would erase the one the target holds.
                 throw fatal(fmt::format(
-                    "a value for the extras column of target table {} is not UTF-8 text, so it "
-                    "cannot go into JSON; give the column a table column of its own",
+                    "source table {}.{} did not send column \"{}\" (an unchanged value: "
+                    "PostgreSQL's TOAST, or an Oracle UPDATE that did not set it), which goes "
+                    "into the extras column of target table {}, and writing the column without "
+                    "it would lose the value the target holds; give the column a target column "
+                    "of its own, or leave it out with ignore, then run the same command again",
+                    source_->schema, source_->name, source_->columns[i].name,
                     target_->name.display()));
             }
+            extras[source_->columns[i].name] =
+                values[i].is_null() ? nlohmann::json() : nlohmann::json(values[i].text);
+        }
+        try {
+            row[static_cast<size_t>(extras_)] = Datum::value(extras.dump());
+        } catch (const nlohmann::json::exception&) {
+            // Sources render values as UTF-8 text; anything else is not altered to fit.
+            throw fatal(fmt::format(
+                "a value for the extras column of target table {} is not UTF-8 text, so it "
+                "cannot go into JSON; give the column a table column of its own",
+                target_->name.display()));
         }
     }
     return row;

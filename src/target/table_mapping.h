@@ -13,8 +13,9 @@ namespace rep::target {
 
 // What a userscript (MOLT's API v1, configureTable) says about a table's columns.
 struct ColumnRules {
-    // Source columns never written, whether the target has them or not (MOLT's `ignore`,
-    // also how a column the target dropped stops being drift).
+    // Source columns never written (MOLT's `ignore`), by the names the script sees. Here only
+    // those the target lacks count (a column the target dropped is then no drift): the ones
+    // it has are left out of what the table-level handler answers, so the handler sees them.
     std::vector<std::string> ignore;
     // A target column (JSON or JSONB) that receives the source columns the target lacks, as
     // one JSON object of their texts (MOLT's `extras`); empty: such columns are drift.
@@ -37,10 +38,11 @@ public:
     const Relation& source() const { return *source_; }
 
     // Source-ordered values -> target-ordered values (kAbsent where the source has nothing).
-    // With an extras column, the values of the source columns the target lacks go into it as
-    // one JSON object ({"column": "text" or null}); values not sent (unchanged TOAST) are left
-    // out, and with none sent the extras column is not written.
-    std::vector<Datum> project(const std::vector<Datum>& source_values) const;
+    // For an `upsert` with an extras column, the values of the source columns the target
+    // lacks go into it as one JSON object ({"column": "text" or null}); throws rep::Error
+    // (fatal) if one of them was not sent (an unchanged value), as the object written would
+    // erase it on the target.
+    std::vector<Datum> project(const std::vector<Datum>& source_values, bool upsert = false) const;
     // A userscript's layout may name columns the target lacks: fine for a delete (MOLT
     // ignores a delete's extra columns), schema drift for an upsert that gives one a value.
     // The drift error for such source-ordered values, or "" if there is none.

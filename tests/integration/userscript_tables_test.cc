@@ -370,32 +370,35 @@ api.configureTable("t2", {
 }
 
 // v1's configureTable `extras` and `ignore` where the source and target columns differ: the
-// columns the target lacks land in its JSONB column as one object, an ignored column is never
-// written (the target lacks it too, which would otherwise be schema drift).
+// columns the target lacks land in its JSONB column as one object; an ignored column is never
+// written, whether the target lacks it (otherwise schema drift) or has it (it keeps its
+// default).
 TEST(UserscriptV1, ExtrasTakeTheColumnsTheTargetLacksAndIgnoredOnesAreNotWritten) {
     Databases db("it_usv1_extras",
                  "CREATE TABLE items(id int PRIMARY KEY, name text, colour text, size text, "
-                 "legacy text)");
+                 "legacy text, note text)");
     db.target->exec(
         "DROP TABLE items;"
-        "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb)");
+        "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb, note text DEFAULT "
+        "'kept')");
     std::string script = write_script("usv1_extras", "extras.ts", R"ts(
 import * as api from "replicator@v1";
-api.configureTable("items", { extras: "attrs", ignore: { legacy: true } });
+api.configureTable("items", { extras: "attrs", ignore: { legacy: true, note: true } });
 )ts");
     Replicator r(db.args({"--userscript", script}), fresh_log("it_usv1_extras"));
     db.source->exec(
-        "INSERT INTO items VALUES (1, 'a', 'red', 'XL', 'x'), (2, 'b', NULL, 'S \"small\"', 'y'), "
-        "(3, 'c', 'green', 'M', 'z')");
+        "INSERT INTO items VALUES (1, 'a', 'red', 'XL', 'x', 'n'), "
+        "(2, 'b', NULL, 'S \"small\"', 'y', 'n'), (3, 'c', 'green', 'M', 'z', 'n')");
     db.source->exec("UPDATE items SET colour = 'blue', legacy = 'w' WHERE id = 1");
     db.source->exec("DELETE FROM items WHERE id = 3");
-    db.source->exec("INSERT INTO items VALUES (4, 'd', 'marker', NULL, NULL)");
+    db.source->exec("INSERT INTO items VALUES (4, 'd', 'marker', NULL, NULL, 'n')");
     ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id = 4") == 1; }, 60s))
         << r.log();
     EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || name || ':' || attrs::text, ',' "
                                "ORDER BY id) FROM items"),
               R"(1:a:{"size": "XL", "colour": "blue"},2:b:{"size": "S \"small\"", "colour": null},)"
               R"(4:d:{"size": null, "colour": "marker"})");
+    EXPECT_EQ(db.target->value("SELECT string_agg(DISTINCT note, ',') FROM items"), "kept");
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
