@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <random>
 #include <string>
@@ -21,7 +22,8 @@ using namespace std::chrono_literals;
 //   - with ordered commits every group commits in source order, so the prefix is always the
 //     last commit's end;
 //   - without, the prefix is always exactly the committed run from the start;
-//   - a barrier is alone in flight; no more groups are in flight than the window allows.
+//   - a barrier is alone in flight (nothing is dispatched beside it); no more groups are
+//     dispatched beyond the committed prefix than the window allows.
 
 struct Group {
     Schedule::Keys keys;
@@ -84,6 +86,8 @@ void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
     std::vector<bool> done(kGroups, false);
     size_t next = 0;
     size_t commits = 0;
+    size_t prefix_run = 0;                // groups committed from the start without a gap
+    size_t barrier_in_flight = SIZE_MAX;  // the barrier dispatched and not committed
     size_t idle_steps = 0;
     while (commits < kGroups) {
         // Nothing could move for this many random steps in a row: a deadlock.
@@ -94,10 +98,15 @@ void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
             if (auto w = s.assign(g.keys, g.barrier, txn(next), at(next), 0ms)) {
                 ASSERT_LT(*w, workers);
                 queued[*w].push_back(next);
+                EXPECT_EQ(barrier_in_flight, SIZE_MAX)
+                    << "group " << next << " dispatched while barrier " << barrier_in_flight
+                    << " was in flight";
                 if (g.barrier) {
                     EXPECT_EQ(s.in_flight(), 1u) << "barrier " << next << " not alone";
+                    barrier_in_flight = next;
                 }
-                EXPECT_LE(s.in_flight(), window);
+                // Committed groups beyond the prefix count against the window too.
+                EXPECT_LE(next + 1 - prefix_run, window) << "group " << next;
                 ++next;
                 moved = true;
             }
@@ -109,11 +118,13 @@ void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
             Position prefix = s.committed(w, txn(g));
             done[g] = true;
             commit_rank[g] = commits++;
-            size_t run = 0;
-            while (run < kGroups && done[run]) {
-                ++run;
+            if (g == barrier_in_flight) {
+                barrier_in_flight = SIZE_MAX;
             }
-            EXPECT_EQ(prefix.ordinal, Ordinal(run)) << "after group " << g;
+            while (prefix_run < kGroups && done[prefix_run]) {
+                ++prefix_run;
+            }
+            EXPECT_EQ(prefix.ordinal, Ordinal(prefix_run)) << "after group " << g;
             if (ordered) {
                 EXPECT_EQ(commit_rank[g], g) << "group " << g << " committed out of order";
             }
