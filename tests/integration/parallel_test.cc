@@ -177,14 +177,19 @@ TEST(Parallel, ForeignKeyChainsApplyInOrder) {
                  "CREATE TABLE child(id int PRIMARY KEY, parent_id int NOT NULL "
                  "  REFERENCES parent(id));"
                  "CREATE TABLE other(id int PRIMARY KEY);");
+    int round = 0;
     for (const char* extra : {"false", "true"}) {
         Replicator r(db.args({"--parallelism", "8", "--enableParallelApplies", extra}),
                      fresh_log("it_par_fk"));
         db.source->exec("TRUNCATE child, parent, other");  // a barrier: runs alone
+        // `other` differs from round to round, so the target cannot match the source before
+        // this round has been applied (and the replicator be stopped while it starts).
         db.source->exec(
             "DO $$ BEGIN FOR i IN 1..800 LOOP "
             "  INSERT INTO parent VALUES (i); COMMIT;"
-            "  INSERT INTO child VALUES (i, i); INSERT INTO other VALUES (i); COMMIT;"
+            "  INSERT INTO child VALUES (i, i); INSERT INTO other VALUES (i + " +
+            std::to_string(1000 * round++) +
+            "); COMMIT;"
             "  DELETE FROM child WHERE id = i - 1; COMMIT;"
             "  DELETE FROM parent WHERE id = i - 1; COMMIT; END LOOP; END $$");
         EXPECT_TRUE(converges(db, {"parent", "child", "other"})) << r.log();
