@@ -1,7 +1,9 @@
 // --userscript table-level handlers (configureTargetTables) through a real source and a real
 // target: MOLT's cookbook uses of onRowUpsert/onRowDelete per target table, the foreign-key
 // check and the dead-letter queue in onWrite (api.write and getTX() in the apply
-// transaction), with several apply connections, and the errors of handlers that misbehave.
+// transaction), with several apply connections, and the errors of handlers that misbehave;
+// API v1's configureSource/configureTable. The cookbook cases run on PostgreSQL and MariaDB
+// sources.
 
 #include "harness.h"
 #include "my_ledger.h"
@@ -70,13 +72,13 @@ api.configureTargetTables(["orders"], {
 
 // The cookbook's foreign-key check: onWrite writes an order only if its customer exists on
 // the target, and counts it on the customer in the same transaction; on four connections.
-TEST(UserscriptTables, ForeignKeyCheckInOnWrite) {
-    Databases db("it_ust_fk",
-                 "CREATE TABLE customers(id int PRIMARY KEY, num_orders int NOT NULL DEFAULT 0);"
-                 "CREATE TABLE orders(id int PRIMARY KEY, customer_id int, amount numeric);");
-    std::string script = write_script("ust_fk", "fk.ts", R"ts(
+// `db` is a PostgreSQL (Databases) or MariaDB (MyDatabases) source with its target, both
+// with customers(id, num_orders) and orders(id, customer_id, amount).
+template <typename Db>
+void foreign_key_check_in_on_write(Db& db, const std::string& schema) {
+    std::string script = write_script(db.name, "fk.ts", R"ts(
 import * as api from "replicator@v2";
-api.configureTargetTables(["it_ust_fk.public.orders"], {
+api.configureTargetTables([")ts" + schema + R"ts(.orders"], {
   onWrite: async (rows) => {
     const tx = api.getTX();
     for (const op of rows) {
@@ -96,7 +98,7 @@ api.configureTargetTables(["it_ust_fk.public.orders"], {
 )ts");
     // num_orders is the target's own count: leave it alone on the source side.
     db.source->exec("INSERT INTO customers VALUES (1, 0), (2, 0)");
-    Replicator r(db.args({"--userscript", script, "--parallelism", "4"}), fresh_log("it_ust_fk"));
+    Replicator r(db.args({"--userscript", script, "--parallelism", "4"}), fresh_log(db.name));
     ASSERT_TRUE(harness::wait_for([&] { return db.target->count("customers") == 2; }, 60s))
         << r.log();
     db.source->exec("INSERT INTO orders VALUES (10, 1, 5), (11, 1, 6), (12, 3, 7), (13, 2, 8)");
@@ -121,18 +123,33 @@ api.configureTargetTables(["it_ust_fk.public.orders"], {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
+TEST(UserscriptTables, ForeignKeyCheckInOnWrite) {
+    Databases db("it_ust_fk",
+                 "CREATE TABLE customers(id int PRIMARY KEY, num_orders int NOT NULL DEFAULT 0);"
+                 "CREATE TABLE orders(id int PRIMARY KEY, customer_id int, amount numeric);");
+    foreign_key_check_in_on_write(db, "it_ust_fk.public");
+}
+
+TEST(UserscriptTables, ForeignKeyCheckInOnWriteOnMylogical) {
+    harness::MyDatabases db(
+        "my_ust_fk",
+        "CREATE TABLE customers(id INT PRIMARY KEY, num_orders INT NOT NULL DEFAULT 0);"
+        "CREATE TABLE orders(id INT PRIMARY KEY, customer_id INT, amount DECIMAL(10,2));",
+        "CREATE TABLE customers(id int PRIMARY KEY, num_orders int NOT NULL DEFAULT 0);"
+        "CREATE TABLE orders(id int PRIMARY KEY, customer_id int, amount numeric);");
+    foreign_key_check_in_on_write(db, "my_ust_fk.public");
+}
+
 // The cookbook's dead-letter queue: onWrite tries the batch under a savepoint; on a NOT NULL
 // violation (SQLSTATE 23502) it rolls back to the savepoint and writes row by row, each
 // under a savepoint of its own, sending the rows the target refuses to a DLQ table. The good
 // rows of the same transaction are applied, and replication goes on. The script names the
 // table in upper case: MOLT compares names regardless of case (its Oracle scripts spell
-// EMPLOYEES for the target's employees), so the handlers still serve `items`.
-TEST(UserscriptTables, DeadLetterQueueWithSavepoints) {
-    Databases db("it_ust_dlq", "CREATE TABLE items(id int PRIMARY KEY, name text);");
-    db.target->exec(
-        "ALTER TABLE items ALTER COLUMN name SET NOT NULL;"
-        "CREATE TABLE dlq(seq serial PRIMARY KEY, stmt text, err text);");
-    std::string script = write_script("ust_dlq", "dlq.ts", R"ts(
+// EMPLOYEES for the target's employees), so the handlers still serve `items`. `db` as above,
+// with items(id, name) on the source and, on the target, name NOT NULL and dlq.
+template <typename Db>
+void dead_letter_queue_with_savepoints(Db& db) {
+    std::string script = write_script(db.name, "dlq.ts", R"ts(
 import * as api from "replicator@v2";
 api.configureTargetTables(["ITEMS"], {
   onWrite: async (rows) => {
@@ -158,7 +175,7 @@ api.configureTargetTables(["ITEMS"], {
   },
 });
 )ts");
-    Replicator r(db.args({"--userscript", script}), fresh_log("it_ust_dlq"));
+    Replicator r(db.args({"--userscript", script}), fresh_log(db.name));
     db.source->exec("INSERT INTO items VALUES (1, 'a'), (2, NULL), (3, 'c')");
     db.source->exec("INSERT INTO items VALUES (4, 'd')");
     ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id = 4") == 1; }, 60s))
@@ -171,6 +188,22 @@ api.configureTargetTables(["ITEMS"], {
               std::string::npos);
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+TEST(UserscriptTables, DeadLetterQueueWithSavepoints) {
+    Databases db("it_ust_dlq", "CREATE TABLE items(id int PRIMARY KEY, name text);");
+    db.target->exec(
+        "ALTER TABLE items ALTER COLUMN name SET NOT NULL;"
+        "CREATE TABLE dlq(seq serial PRIMARY KEY, stmt text, err text);");
+    dead_letter_queue_with_savepoints(db);
+}
+
+TEST(UserscriptTables, DeadLetterQueueWithSavepointsOnMylogical) {
+    harness::MyDatabases db("my_ust_dlq",
+                            "CREATE TABLE items(id INT PRIMARY KEY, name VARCHAR(20))",
+                            "CREATE TABLE items(id int PRIMARY KEY, name text NOT NULL);"
+                            "CREATE TABLE dlq(seq serial PRIMARY KEY, stmt text, err text);");
+    dead_letter_queue_with_savepoints(db);
 }
 
 // onWrite on a MariaDB source: rows it does not write are skipped, and a key change (an
@@ -332,21 +365,20 @@ TEST(UserscriptSandbox, NoFilesNetworkProcessOrTimers) {
 
 // MOLT's legacy API v1 as its examples use it: configureSource with dispatch/deletesTo (a row
 // filter and a table rename, tables named bare or qualified by the source name),
-// configureTable with map and ignore, and getTX().apply in apply.
-TEST(UserscriptV1, DispatchDeletesToMapIgnoreAndApply) {
-    Databases db("it_usv1",
-                 "CREATE TABLE t1(id int PRIMARY KEY, v int);"
-                 "CREATE TABLE src2(id int PRIMARY KEY, note text, secret text);");
-    db.target->exec(
-        "DROP TABLE src2;"
-        "CREATE TABLE t2(id int PRIMARY KEY, note text, secret text DEFAULT 'kept');");
-    std::string script = write_script("usv1", "v1.ts", R"ts(
+// configureTable with map and ignore, and getTX().apply in apply. `db`: a PostgreSQL or
+// MariaDB source with t1(id, v) and src2(id, note, secret), the target with t1 and
+// t2(id, note, secret DEFAULT 'kept'); `schema` its --targetSchema.
+template <typename Db>
+void dispatch_deletes_to_map_ignore_and_apply(Db& db, const std::string& schema) {
+    std::string script = write_script(db.name, "v1.ts",
+                                      R"ts(
 import * as api from "replicator@v1";
 function disp(doc: any, meta: any) {
-  if (meta.table === "t1") return Number(doc.v) > 100 ? { "it_usv1.public.t1": [doc] } : null;
+  if (meta.table === "t1") return Number(doc.v) > 100 ? { ")ts" +
+                                          schema + R"ts(.t1": [doc] } : null;
   return { t2: [doc] };
 }
-api.configureSource("it_usv1.public", { dispatch: disp, deletesTo: disp });
+api.configureSource(")ts" + schema + R"ts(", { dispatch: disp, deletesTo: disp });
 api.configureTable("t2", {
   map: (doc: any) => ({ ...doc, note: String(doc.note).toUpperCase() }),
   ignore: { secret: true },
@@ -355,7 +387,7 @@ api.configureTable("t2", {
   },
 });
 )ts");
-    Replicator r(db.args({"--userscript", script}), fresh_log("it_usv1"));
+    Replicator r(db.args({"--userscript", script}), fresh_log(db.name));
     db.source->exec("INSERT INTO t1 VALUES (1, 50), (2, 150)");
     db.source->exec("INSERT INTO src2 VALUES (11, 'a', 's'), (12, 'b', 's'), (13, 'c', 's')");
     db.source->exec("DELETE FROM src2 WHERE id = 12");
@@ -369,23 +401,39 @@ api.configureTable("t2", {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
+const char* kV1Target =
+    "CREATE TABLE t1(id int PRIMARY KEY, v int);"
+    "CREATE TABLE t2(id int PRIMARY KEY, note text, secret text DEFAULT 'kept');";
+
+TEST(UserscriptV1, DispatchDeletesToMapIgnoreAndApply) {
+    Databases db("it_usv1",
+                 "CREATE TABLE t1(id int PRIMARY KEY, v int);"
+                 "CREATE TABLE src2(id int PRIMARY KEY, note text, secret text);");
+    db.target->exec(std::string("DROP TABLE t1; DROP TABLE src2;") + kV1Target);
+    dispatch_deletes_to_map_ignore_and_apply(db, "it_usv1.public");
+}
+
+TEST(UserscriptV1, DispatchDeletesToMapIgnoreAndApplyOnMylogical) {
+    harness::MyDatabases db("my_usv1",
+                            "CREATE TABLE t1(id INT PRIMARY KEY, v INT);"
+                            "CREATE TABLE src2(id INT PRIMARY KEY, note VARCHAR(20), secret "
+                            "VARCHAR(20));",
+                            kV1Target);
+    dispatch_deletes_to_map_ignore_and_apply(db, "my_usv1.public");
+}
+
 // v1's configureTable `extras` and `ignore` where the source and target columns differ: the
 // columns the target lacks land in its JSONB column as one object; an ignored column is never
 // written, whether the target lacks it (otherwise schema drift) or has it (it keeps its
-// default).
-TEST(UserscriptV1, ExtrasTakeTheColumnsTheTargetLacksAndIgnoredOnesAreNotWritten) {
-    Databases db("it_usv1_extras",
-                 "CREATE TABLE items(id int PRIMARY KEY, name text, colour text, size text, "
-                 "legacy text, note text)");
-    db.target->exec(
-        "DROP TABLE items;"
-        "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb, note text DEFAULT "
-        "'kept')");
-    std::string script = write_script("usv1_extras", "extras.ts", R"ts(
+// default). `db`: a PostgreSQL or MariaDB source with items(id, name, colour, size, legacy,
+// note), the target with items(id, name, attrs jsonb, note DEFAULT 'kept').
+template <typename Db>
+void extras_and_ignore(Db& db) {
+    std::string script = write_script(db.name, "extras.ts", R"ts(
 import * as api from "replicator@v1";
 api.configureTable("items", { extras: "attrs", ignore: { legacy: true, note: true } });
 )ts");
-    Replicator r(db.args({"--userscript", script}), fresh_log("it_usv1_extras"));
+    Replicator r(db.args({"--userscript", script}), fresh_log(db.name));
     db.source->exec(
         "INSERT INTO items VALUES (1, 'a', 'red', 'XL', 'x', 'n'), "
         "(2, 'b', NULL, 'S \"small\"', 'y', 'n'), (3, 'c', 'green', 'M', 'z', 'n')");
@@ -401,6 +449,25 @@ api.configureTable("items", { extras: "attrs", ignore: { legacy: true, note: tru
     EXPECT_EQ(db.target->value("SELECT string_agg(DISTINCT note, ',') FROM items"), "kept");
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
+const char* kExtrasTarget =
+    "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb, note text DEFAULT 'kept')";
+
+TEST(UserscriptV1, ExtrasTakeTheColumnsTheTargetLacksAndIgnoredOnesAreNotWritten) {
+    Databases db("it_usv1_extras",
+                 "CREATE TABLE items(id int PRIMARY KEY, name text, colour text, size text, "
+                 "legacy text, note text)");
+    db.target->exec(std::string("DROP TABLE items;") + kExtrasTarget);
+    extras_and_ignore(db);
+}
+
+TEST(UserscriptV1, ExtrasAndIgnoreOnMylogical) {
+    harness::MyDatabases db("my_usv1_extras",
+                            "CREATE TABLE items(id INT PRIMARY KEY, name VARCHAR(20), colour "
+                            "VARCHAR(20), size VARCHAR(20), legacy VARCHAR(20), note VARCHAR(20))",
+                            kExtrasTarget);
+    extras_and_ignore(db);
 }
 
 // v1 options that have no meaning for logical replication are refused at start, with the
