@@ -179,10 +179,14 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
                 // made the reader's thread the costliest in a profile of a catch-up whose
                 // target took the CPU from the walsender). A short pause first lets messages
                 // gather, so one wake-up reads many. It delays a message by about
-                // kGatherPause at most, and nothing when the stream is idle (the pause is over long
+                // the pause at most, and nothing when the stream is idle (the pause is over long
                 // before select() waits for the next message).
                 gathered = true;
-                std::this_thread::sleep_for(kGatherPause);
+                if (backlogged_) {
+                    std::this_thread::sleep_for(kBacklogGatherPause);
+                } else {
+                    std::this_thread::sleep_for(kGatherPause);
+                }
                 consume_input();
                 continue;
             }

@@ -46,10 +46,20 @@ public:
     void start(const StartOptions& options);
 
     // How long receive() lets messages gather once it has read all there was, before it
-    // waits for more in select().
+    // waits for more in select(): briefly while the stream is live, so a transaction is not
+    // held up; longer while it works through a backlog (set_backlogged), where each wake-up
+    // then reads ten times as much. The walsender sends every message on its own as soon as
+    // its socket has room, so a reader that drains it at once pays a read, a TLS record and
+    // a context switch per message or few: on a 2-core machine whose system calls are dear
+    // (2026-12-02, AMD EPYC, 45% kernel time in a catch-up) the long pause took the
+    // replicator's CPU in a mixed catch-up down by 16 to 27% (docs/benchmarks.md).
     static constexpr std::chrono::microseconds kGatherPause{200};
+    static constexpr std::chrono::microseconds kBacklogGatherPause{2000};
+    // Whether the stream is working through a backlog (its transactions committed a while
+    // ago): the reader's judgement, from the commit times it decodes.
+    void set_backlogged(bool backlogged) { backlogged_ = backlogged; }
 
-    // Waits up to `timeout` (plus kGatherPause) for the next message; nullopt on timeout.
+    // Waits up to `timeout` (plus the gather pause) for the next message; nullopt on timeout.
     // Throws rep::Error (retryable) when the stream ends or the connection drops.
     std::optional<ReplicationMessage> receive(std::chrono::milliseconds timeout);
 
@@ -69,6 +79,7 @@ private:
     PGconn* conn_ = nullptr;
     char* buf_ = nullptr;
     ssl_st* ssl_ = nullptr;  // libpq's TLS session once streaming, if the connection uses TLS
+    bool backlogged_ = false;
 };
 
 // Microseconds since 2000-01-01, the clock the replication protocol uses.
