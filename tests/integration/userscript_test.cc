@@ -56,23 +56,24 @@ api.configureTargetSchema(schema, {
 });
 )";
 
-TEST(Userscript, CookbookFiltersTransformsAndProtectedDeletesOnPglogical) {
-    Databases db("it_us_shop",
-                 "CREATE TABLE customers(id int PRIMARY KEY, name text, ssn text, is_deleted int);"
-                 "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int);"
-                 "CREATE TABLE audit_log(id int PRIMARY KEY, note text);");
-    db.target->exec(
-        "DROP TABLE customers; DROP TABLE orders; DROP TABLE audit_log;"
-        "CREATE TABLE customers(id int PRIMARY KEY, full_name text, is_deleted int);"
-        "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int, total numeric(12,2));");
-    write_script("us_shop", "lib.ts", "export const skipped = new Set<string>([\"audit_log\"]);\n");
-    write_script("us_shop", "banner.txt", "shop script loaded\n");
-    std::string script = write_script("us_shop", "shop.ts", kShopScript);
-    Replicator r(db.args({"--userscript", script}), fresh_log("it_us_shop"));
+// The shop script through a source with customers, orders, audit_log and sessions, on a
+// target with customers(id, full_name, is_deleted) and orders(id, price, qty, total):
+// `db` is a PostgreSQL (Databases) or MariaDB (MyDatabases) source, `schema` its
+// --targetSchema.
+template <typename Db>
+void shop_cookbook(Db& db, const std::string& schema) {
+    write_script(db.name, "lib.ts",
+                 "export const skipped = new Set<string>([\"audit_log\", \"sessions\"]);\n");
+    write_script(db.name, "banner.txt", "shop script loaded\n");
+    std::string text = kShopScript;
+    text.replace(text.find("it_us_shop.public"), 17, schema);
+    std::string script = write_script(db.name, "shop.ts", text);
+    Replicator r(db.args({"--userscript", script}), fresh_log(db.name));
     db.source->exec(
         "INSERT INTO customers VALUES (1, 'Ada', '123-45-6789', 0), (2, 'Bob', '987', 1);"
         "INSERT INTO orders VALUES (50, 2.50, 4), (150, 10.10, 3);"
-        "INSERT INTO audit_log VALUES (1, 'not replicated');");
+        "INSERT INTO audit_log VALUES (1, 'not replicated');"
+        "INSERT INTO sessions VALUES (1, 'not replicated either')");
     db.source->exec("DELETE FROM orders; UPDATE customers SET name = 'Ada L' WHERE id = 1");
     db.source->exec("INSERT INTO orders VALUES (999, 1, 1)");  // a marker: all before applied
     ASSERT_TRUE(
@@ -90,8 +91,23 @@ TEST(Userscript, CookbookFiltersTransformsAndProtectedDeletesOnPglogical) {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
-// The same cookbook script on a MariaDB source (its schema name aside): what the script sees
-// and answers does not depend on the command.
+const char* kShopTarget =
+    "CREATE TABLE customers(id int PRIMARY KEY, full_name text, is_deleted int);"
+    "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int, total numeric(12,2));";
+
+TEST(Userscript, CookbookFiltersTransformsAndProtectedDeletesOnPglogical) {
+    Databases db("it_us_shop",
+                 "CREATE TABLE customers(id int PRIMARY KEY, name text, ssn text, is_deleted int);"
+                 "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int);"
+                 "CREATE TABLE audit_log(id int PRIMARY KEY, note text);"
+                 "CREATE TABLE sessions(id int PRIMARY KEY, token text);");
+    db.target->exec(std::string("DROP TABLE customers, orders, audit_log, sessions;") +
+                    kShopTarget);
+    shop_cookbook(db, "it_us_shop.public");
+}
+
+// The same cookbook script on a MariaDB source: what the script sees and answers does not
+// depend on the command.
 TEST(Userscript, CookbookFiltersTransformsAndProtectedDeletesOnMylogical) {
     harness::MyDatabases db(
         "my_us_shop",
@@ -100,34 +116,8 @@ TEST(Userscript, CookbookFiltersTransformsAndProtectedDeletesOnMylogical) {
         "CREATE TABLE orders(id INT PRIMARY KEY, price DECIMAL(10,2), qty INT);"
         "CREATE TABLE audit_log(id INT PRIMARY KEY, note VARCHAR(50));"
         "CREATE TABLE sessions(id INT PRIMARY KEY, token VARCHAR(50));",
-        "CREATE TABLE customers(id int PRIMARY KEY, full_name text, is_deleted int);"
-        "CREATE TABLE orders(id int PRIMARY KEY, price numeric, qty int, total numeric(12,2));");
-    write_script("my_us_shop", "lib.ts",
-                 "export const skipped = new Set<string>([\"audit_log\", \"sessions\"]);\n");
-    write_script("my_us_shop", "banner.txt", "shop script loaded\n");
-    std::string text = kShopScript;
-    text.replace(text.find("it_us_shop.public"), 17, "my_us_shop.public");
-    std::string script = write_script("my_us_shop", "shop.ts", text);
-    Replicator r(db.args({"--userscript", script}), fresh_log("my_us_shop"));
-    db.source->exec(
-        "INSERT INTO customers VALUES (1, 'Ada', '123-45-6789', 0), (2, 'Bob', '987', 1);"
-        "INSERT INTO orders VALUES (50, 2.50, 4), (150, 10.10, 3);"
-        "INSERT INTO audit_log VALUES (1, 'not replicated');"
-        "INSERT INTO sessions VALUES (1, 'not replicated either')");
-    db.source->exec("DELETE FROM orders; UPDATE customers SET name = 'Ada L' WHERE id = 1");
-    db.source->exec("INSERT INTO orders VALUES (999, 1, 1)");  // a marker: all before applied
-    ASSERT_TRUE(
-        harness::wait_for([&] { return db.target->count("orders WHERE id = 999") == 1; }, 60s))
-        << r.log();
-    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || full_name, ',' ORDER BY id) "
-                               "FROM customers"),
-              "1:Ada L");
-    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || total, ',' ORDER BY id) "
-                               "FROM orders"),
-              "50:10.00,999:1.00");
-    EXPECT_NE(r.log().find("shop.ts: shop script loaded"), std::string::npos) << r.log();
-    r.signal(SIGTERM);
-    EXPECT_EQ(r.wait(30s), 0) << r.log();
+        kShopTarget);
+    shop_cookbook(db, "my_us_shop.public");
 }
 
 // Route by key range into three tables, and rename a table, on a MariaDB source: the same
