@@ -1,3 +1,5 @@
+#include "base/clock.h"
+
 #include "metrics/probe_impl.h"
 
 #include <algorithm>
@@ -6,9 +8,7 @@
 namespace rep::metrics {
 
 int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return unix_now_us();
 }
 
 int64_t steady_ns() {

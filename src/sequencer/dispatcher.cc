@@ -1,5 +1,6 @@
 #include "sequencer/dispatcher.h"
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "sequencer/plain_checkpointer.h"
 #include "sequencer/record_checkpointer.h"
@@ -19,15 +20,6 @@ namespace {
 
 // How long the dispatcher waits for the schedule before checking the workers again.
 constexpr std::chrono::milliseconds kAssignWait{100};
-
-// Transactions that committed on the source longer ago than this arrive from a backlog.
-constexpr std::chrono::microseconds kBacklogAge{std::chrono::seconds(2)};
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -202,7 +194,7 @@ void Dispatcher::run(const std::atomic<bool>& stop) {
                 }
             }
             if (newest_commit_us > 0) {
-                old_commits_ = now_us() - newest_commit_us > kBacklogAge.count();
+                old_commits_ = unix_now_us() - newest_commit_us > kBacklogAge.count();
             }
             adapt_limit(now, old_commits_ || 2 * taken_rows >= queue_.capacity());
             if (now - last_tick >= std::chrono::seconds(1)) {

@@ -1,5 +1,6 @@
 #include "sequencer/group_applier.h"
 
+#include "base/clock.h"
 #include "target/catalog_queries.h"
 #include "target/errors.h"
 
@@ -7,15 +8,7 @@
 #include <spdlog/spdlog.h>
 
 namespace rep::sequencer {
-namespace {
-
-int64_t unix_now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 using target::Segment;
 

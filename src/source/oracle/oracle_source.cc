@@ -1,5 +1,6 @@
 #include "source/oracle/oracle_source.h"
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "source/oracle/catalog.h"
 #include "source/oracle/checkpoint_table.h"
@@ -56,12 +57,6 @@ private:
     std::atomic<bool> done_{false};
     std::thread thread_;
 };
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -328,7 +323,7 @@ void OracleSource::read_clock(OciSession& session) {
     std::string text = rows.empty() || !rows[0][0] ? "" : *rows[0][0];
     int64_t before = clock_.offset_seconds();
     bool known = clock_.known();
-    if (!clock_.update(text, now_us())) {
+    if (!clock_.update(text, unix_now_us())) {
         spdlog::warn(
             "the database clock reads '{}', not a date: lag is measured from the time "
             "changes are read",
@@ -367,7 +362,8 @@ void OracleSource::emit(const Window& window, source::ChangeSink& sink, metrics:
         // The commit's redo time, so that the lag metrics say how far behind the source the
         // target is (during a catch-up too); the time it was read if that is unknown. Never
         // later than now: a clock skew must not make lag negative.
-        int64_t time = std::min(now_us(), clock_.to_utc_us(a.commit_time).value_or(now_us()));
+        int64_t time =
+            std::min(unix_now_us(), clock_.to_utc_us(a.commit_time).value_or(unix_now_us()));
         sink.begin(0, ScnCodec::begin(a.commit_scn, rank, a.xid), time);
         a.events.for_each([&](const TxnEvent& e) {
             auto table = tables_.find(e.table);

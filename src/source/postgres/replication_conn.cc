@@ -182,11 +182,7 @@ std::optional<ReplicationMessage> ReplicationConn::receive(std::chrono::millisec
                 // the pause at most, and nothing when the stream is idle (the pause is over long
                 // before select() waits for the next message).
                 gathered = true;
-                if (backlogged_) {
-                    std::this_thread::sleep_for(kBacklogGatherPause);
-                } else {
-                    std::this_thread::sleep_for(kGatherPause);
-                }
+                std::this_thread::sleep_for(backlogged_ ? kBacklogGatherPause : kGatherPause);
                 consume_input();
                 continue;
             }

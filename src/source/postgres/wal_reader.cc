@@ -1,13 +1,12 @@
 #include "source/postgres/wal_reader.h"
 
+#include "base/clock.h"
 #include "base/error.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdint>
 
 namespace rep::pg {
 namespace {
@@ -15,18 +14,13 @@ namespace {
 // Silence on the replication stream: ask for an answer after kAskAfter, give up after
 // kGiveUpAfter (a keepalive reply comes back at once from a live walsender).
 constexpr std::chrono::seconds kAskAfter{10};
-// A transaction that committed this long before its commit is decoded here means the
-// stream is working through a backlog: the connection may then let more messages gather
-// per wake-up (ReplicationConn::set_backlogged). A source clock that differs from ours
-// only moves the judgement: reads stay correct either way, at most 2 ms later.
-constexpr int64_t kBacklogAgeUs = 1'000'000;
-
-int64_t unix_now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 constexpr std::chrono::seconds kGiveUpAfter{30};
+
+// Whether a transaction that committed at `commit_time_us` comes from a backlog (kBacklogAge):
+// the connection then lets more messages gather per wake-up (ReplicationConn::set_backlogged).
+bool from_backlog(int64_t commit_time_us) {
+    return unix_now_us() - commit_time_us > kBacklogAge.count();
+}
 
 }  // namespace
 
@@ -188,7 +182,7 @@ void WalReader::handle(std::string_view payload) {
         sink_.begin(b->xid, Position{b->final_lsn.ordinal(), {}}, b->commit_time_us);
     } else if (auto* cm = std::get_if<CommitMsg>(&m)) {
         probe_.received_commit(cm->commit_time_us, cm->end_lsn.ordinal());
-        conn_.set_backlogged(unix_now_us() - cm->commit_time_us > kBacklogAgeUs);
+        conn_.set_backlogged(from_backlog(cm->commit_time_us));
         if (txn_changes_ == 0) {
             probe_.empty_transaction();
         }
@@ -213,7 +207,7 @@ void WalReader::handle(std::string_view payload) {
 
 void WalReader::replay_stream(const StreamCommitMsg& commit) {
     probe_.received_commit(commit.commit_time_us, commit.end_lsn.ordinal());
-    conn_.set_backlogged(unix_now_us() - commit.commit_time_us > kBacklogAgeUs);
+    conn_.set_backlogged(from_backlog(commit.commit_time_us));
     sink_.begin(commit.xid, Position{commit.commit_lsn.ordinal(), {}}, commit.commit_time_us);
     // Replay with a copy of the decoder: the spooled Relation messages describe the layouts
     // as of this transaction and must not overwrite newer ones in the live cache.
