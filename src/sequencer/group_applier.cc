@@ -340,6 +340,7 @@ size_t GroupApplier::recover_chain() {
             }
         }
         writer_.clear_doubt();
+        doubtful_.reset();
         spdlog::warn(
             "the outcome of a COMMIT was in doubt ({}); the checkpoint row shows that {} of the "
             "{} groups sent before their answers were read landed",
@@ -359,21 +360,27 @@ bool GroupApplier::commit_landed() {
     if (!writer_.in_doubt()) {
         return false;
     }
+    if (!doubtful_) {
+        doubtful_ = tally_;
+    }
     try {
         writer_.prepare_to_settle();
-        bool landed = hooks_.landed(writer_.session(), tally_.span);
+        bool landed = hooks_.landed(writer_.session(), doubtful_->span);
         writer_.clear_doubt();
+        Tally group = std::move(*doubtful_);
+        doubtful_.reset();
         if (!landed) {
             return false;
         }
         spdlog::warn(
             "the outcome of a COMMIT was in doubt ({}), but the checkpoint written with it "
             "shows the commit landed; {} source transactions are not applied again",
-            writer_.doubt(), tally_.txns);
+            writer_.doubt(), group.txns);
         writer_.forget();  // the next group begins a transaction of its own
         builder_.clear();
-        hooks_.committed(tally_.span);
-        committed(tally_);
+        hooks_.committed(group.span);
+        committed(group);
+        tally_ = Tally{};
         return true;
     } catch (const Error& e) {
         spdlog::warn("cannot tell yet whether the last COMMIT landed: {}", e.what());

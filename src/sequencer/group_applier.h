@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -179,6 +180,10 @@ private:
     size_t txn_rows_ = 0;  // its row changes
     // The group.
     Tally tally_;
+    // The group whose COMMIT is in doubt, from the first look at it until the doubt is
+    // settled: a look that fails is followed by a rollback, which discards tally_, and the
+    // next look must still ask about that group's span (commit_landed).
+    std::optional<Tally> doubtful_;
     bool gave_way_ = false;
     bool turn_aborted_ = false;
     // Chaining.
