@@ -220,8 +220,13 @@ public:
         f_.progress.advance(span.end);
     }
     bool landed(util::TargetSession& session, const sequencer::GroupSpan& span) override {
+        if (failing_looks > 0) {
+            --failing_looks;  // the checkpoint query fails, as on a connection killed again
+            throw Error(ErrorKind::kRetryable, "the checkpoint query failed");
+        }
         return f_.memo.read(session, kMemoKey) == span.end.text;
     }
+    size_t failing_looks = 0;
 
     std::vector<sequencer::GroupSpan> spans;
 

@@ -206,6 +206,19 @@ TEST_F(RetryTest, CommitWhoseAcknowledgementWasLostIsNotAppliedAgain) {
     EXPECT_EQ(f.dump("items").size(), 3u);
 }
 
+// The first look at the checkpoint fails too (the new connection is killed as well): the group
+// is rolled back before the retry, and the next look must still ask about that group.
+TEST_F(RetryTest, CommitInDoubtWhoseFirstLookFailsIsNotAppliedAgain) {
+    f.db.break_next_commit(/*landed=*/true);
+    testing::TestApplier t(f);
+    t.hooks.failing_looks = 1;
+    apply_group(t.retrying);
+    EXPECT_EQ(t.hooks.failing_looks, 0u);
+    EXPECT_EQ(f.db.commits(), 1u);
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 3u);
+}
+
 // CockroachDB answers 40003 ("statement completion unknown") when it cannot tell whether a
 // COMMIT took effect, with the connection still up. The checkpoint written with the COMMIT
 // settles it, as when the connection breaks.
