@@ -139,26 +139,20 @@ bool Dispatcher::send_now(std::chrono::steady_clock::time_point now) const {
     if (!grouper_.due(now)) {
         return false;
     }
-    // Due. When the source has more waiting (a backlog) and every active worker has a group
-    // in flight, it grows instead (up to kGroupGrowth x --flushSize rows, never past
-    // --timestampLimit transactions or --flushPeriod), so that each commit carries more when
-    // commits are what limits the rate: with ordered commits against a target far away every
-    // commit costs a round trip after the one before, and a group that shares keys with the
-    // one before queues behind it and pays its execution round trip too. The group size then
-    // adapts to rate x round trip. Keeping up with the source, it goes at once: waiting would
-    // only add lag. So it does while an active worker is idle, even if the group shares a key
-    // with one in flight and will queue behind it: grown, it would take in the independent
-    // transactions after it too, and where one transaction in a hundred touches a hot row,
-    // every grown group held one and all of them queued on one connection while the others
-    // stood idle (the hot-counter test in parallel_test.cc). Where every transaction shares a
-    // key, the adaptive limit comes down to one worker, and groups grow again. It also goes
-    // before the next transaction (at most --flushSize rows) could take it past what a worker
-    // keeps for in-place retries and salvage (kRetryKept*): a grown group must not lose them.
+    // Due. When the source has more waiting (a backlog) and groups are in flight, it grows
+    // instead (up to kGroupGrowth x --flushSize rows, never past --timestampLimit
+    // transactions or --flushPeriod), so that each commit carries more when commits are what
+    // limits the rate: with ordered commits against a target far away every commit costs a
+    // round trip after the one before, and a group that shares keys with the one before
+    // queues behind it and pays its execution round trip too. The group size then adapts to
+    // rate x round trip. Keeping up with the source, it goes at once: waiting would only add
+    // lag. It also goes before the next transaction (at most --flushSize rows) could take it
+    // past what a worker keeps for in-place retries and salvage (kRetryKept*): a grown group
+    // must not lose them.
     size_t flush = std::max<size_t>(1, context_.options.flush_size);
     bool keepable = grouper_.forming_rows() + flush <= kRetryKeptRows &&
                     grouper_.forming_bytes() <= kRetryKeptBytes / 2;
-    return !backlog || in_flight == 0 || schedule_.idle_worker() ||
-           grouper_.due(now, kGroupGrowth) || !keepable;
+    return !backlog || in_flight == 0 || grouper_.due(now, kGroupGrowth) || !keepable;
 }
 
 void Dispatcher::run(const std::atomic<bool>& stop) {

@@ -331,10 +331,4 @@ size_t Schedule::busy_workers() const {
         workers_.begin(), workers_.end(), [](const WorkerState& w) { return !w.pending.empty(); }));
 }
 
-bool Schedule::idle_worker() const {
-    std::lock_guard lock(mu_);
-    return std::any_of(workers_.begin(), workers_.begin() + static_cast<std::ptrdiff_t>(active_),
-                       [](const WorkerState& w) { return w.pending.empty(); });
-}
-
 }  // namespace rep::sequencer

@@ -105,9 +105,6 @@ public:
     size_t in_flight() const;               // groups dispatched but not committed
     size_t in_flight(size_t worker) const;  // of one worker
     size_t busy_workers() const;            // workers with a group in flight
-    // One of the active workers (set_active) has no group in flight: an independent group
-    // would start at once.
-    bool idle_worker() const;
 
 private:
     struct Group {
