@@ -117,7 +117,6 @@
                "changes here: remove it",
     merge: "merge (conflict resolution for several writers) is for MOLT's changefeed " +
            "modes; logical replication has one writer, the source: remove it",
-    exprs: "exprs (SQL around written values) is not supported: compute the value in map",
   };
   // dispatch's table names: bare, or qualified by the configured source name (the target
   // schema, as MOLT's examples give it) or its last part. Anything else would route a row
@@ -201,11 +200,19 @@
         throw new TypeError("configureTable(\"" + name + "\"): extras must name a column " +
                             "(a JSONB column for the properties the table lacks)");
       }
+      // exprs: {column: "SQL"}, the SQL the target computes the written value with, $0
+      // standing for the value (target::TargetColumn::expr; no $0: a constant).
+      const exprs = opts.exprs === undefined ? {} : opts.exprs;
+      if (typeof exprs !== "object" || exprs === null || Array.isArray(exprs) ||
+          Object.keys(exprs).some((c) => typeof exprs[c] !== "string" || exprs[c] === "")) {
+        throw new TypeError("configureTable(\"" + name + "\"): exprs must map column names " +
+                            "to SQL expressions, with $0 for the value: {col: \"upper($0)\"}");
+      }
       // Ignored columns are never written: those the target lacks are dropped where rows meet
       // the target table (as are those that go into the extras column, as one JSON object);
       // those it has are left out of the table-level handler's answer, below.
-      if (opts.extras !== undefined || ignored.length > 0) {
-        columnRules.set(name, { extras: opts.extras, ignore: ignored });
+      if (opts.extras !== undefined || ignored.length > 0 || Object.keys(exprs).length > 0) {
+        columnRules.set(name, { extras: opts.extras, ignore: ignored, exprs: { ...exprs } });
       }
       const rows = fn(opts.map) || ignored.length > 0 || fn(opts.deleteKey);
       if (!rows && !fn(opts.apply)) return;  // nothing for the apply workers' engines

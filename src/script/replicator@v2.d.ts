@@ -91,8 +91,10 @@ declare module "replicator@v1" {
   /**
    * Per target table. ignore: source columns never written (also ones the target lacks).
    * extras: a JSONB column that receives the source columns the target lacks, as one JSON
-   * object of their texts. Refused here, with the reason: cas, deadlines, merge (changefeed
-   * modes only), exprs. rowLimit is ignored with a warning.
+   * object of their texts. exprs: {column: "SQL"}, the target computes the value written
+   * with it, $0 standing for the value sent (no $0: a constant, written with every upsert);
+   * not on primary key columns. Refused here, with the reason: cas, deadlines, merge
+   * (changefeed modes only). rowLimit is ignored with a warning.
    */
   export function configureTable(
     table: Table,
@@ -101,6 +103,7 @@ declare module "replicator@v1" {
       deleteKey: (key: DocumentValue[], meta: Metadata) => DocumentValue[] | null | undefined;
       ignore: { [column: Column]: boolean };
       extras: Column;
+      exprs: { [column: Column]: string };
       apply: (ops: ApplyOp[]) => Promise<any> | any;
       rowLimit: number;
     }>,

@@ -300,6 +300,10 @@ std::map<std::string, target::ColumnRules> Userscript::column_rules() const {
         for (size_t i = 0, n = js.length(ignore); i < n; ++i) {
             r.ignore.push_back(js.to_string(js.at(ignore, static_cast<unsigned>(i))));
         }
+        JSObjectRef exprs = js.as_object(js.get(e, "exprs"));
+        for (const std::string& column : js.keys(exprs)) {
+            r.exprs.emplace(column, js.to_string(js.get(exprs, column)));
+        }
         out.emplace(name, std::move(r));
     }
     return out;

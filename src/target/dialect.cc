@@ -13,6 +13,24 @@ TargetProduct detect_product(const std::string& version_string) {
                                                                    : TargetProduct::kPostgres;
 }
 
+std::string Dialect::written_value(const TargetColumn& c, const std::string& ref) {
+    std::string value = fmt::format("{}::{}", ref, c.cast_type);
+    if (c.expr.empty()) {
+        return value;
+    }
+    // The value goes in parentheses, so that any operator around it binds as it would
+    // around a parameter.
+    std::string out;
+    size_t from = 0;
+    for (size_t at = find_value_placeholder(c.expr); at != std::string::npos;
+         at = find_value_placeholder(c.expr, from)) {
+        out.append(c.expr, from, at - from);
+        out += "(" + value + ")";
+        from = at + 2;
+    }
+    return out + c.expr.substr(from);
+}
+
 std::string Dialect::unnest_select(const TargetTable& t, const std::vector<size_t>& cols) const {
     std::string select = "SELECT ";
     std::string args;
@@ -24,7 +42,7 @@ std::string Dialect::unnest_select(const TargetTable& t, const std::vector<size_
             args += ", ";
             alias += ", ";
         }
-        select += fmt::format("u.c{}::{}", i, c.cast_type);
+        select += written_value(c, fmt::format("u.c{}", i));
         args += fmt::format("${}::text[]", i + 1);
         alias += fmt::format("c{}", i);
     }
@@ -76,8 +94,8 @@ std::string Dialect::move_by_pk(const TargetTable& t, const std::vector<size_t>&
     std::string alias;
     for (size_t i = 0; i < cols.size(); ++i) {
         const TargetColumn& c = t.columns[cols[i]];
-        set +=
-            fmt::format("{}{} = u.c{}::{}", i > 0 ? ", " : "", quote_ident(c.name), i, c.cast_type);
+        set += fmt::format("{}{} = {}", i > 0 ? ", " : "", quote_ident(c.name),
+                           written_value(c, fmt::format("u.c{}", i)));
         args += fmt::format("{}${}::text[]", i > 0 ? ", " : "", i + 1);
         alias += fmt::format("{}c{}", i > 0 ? ", " : "", i);
     }

@@ -51,6 +51,10 @@ public:
                                       bool restart_identity,
                                       const ForeignKeys& foreign_keys = {}) const;
 
+    // The SQL written for column `c` whose text is `ref`: `ref` cast to the column's type, or
+    // the column's expr with every $0 standing for that.
+    static std::string written_value(const TargetColumn& c, const std::string& ref);
+
 private:
     std::string unnest_select(const TargetTable& t, const std::vector<size_t>& cols) const;
 

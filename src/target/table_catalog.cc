@@ -44,6 +44,9 @@ std::shared_ptr<const TargetTable> TableCatalog::table(util::TargetSession& sess
             "same columns and primary key, then run the same command again",
             rel.schema, rel.name, name.display(), dialect_.name()));
     }
+    if (rules_of_) {
+        apply_exprs(*t, rules_of_(t->name).exprs);
+    }
     return std::make_shared<const TargetTable>(std::move(*t));
 }
 

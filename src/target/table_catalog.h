@@ -42,7 +42,8 @@ public:
     std::shared_ptr<const TableMapping> resolve(util::TargetSession& session,
                                                 const std::shared_ptr<const Relation>& rel);
     // The table `rel` goes to, read afresh (a TRUNCATE acts on the table as it is now), or,
-    // in the first seconds of a run, from the run's prefetch (TablePrefetch).
+    // in the first seconds of a run, from the run's prefetch (TablePrefetch); with the
+    // userscript's exprs on its columns (apply_exprs).
     std::shared_ptr<const TargetTable> table(util::TargetSession& session, const Relation& rel);
 
     const Dialect& dialect() const { return dialect_; }

@@ -168,6 +168,14 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
         }
         source_to_target_.push_back(target_->columns[*idx].generated ? -1 : static_cast<int>(*idx));
     }
+    for (size_t i = 0; i < target_->columns.size(); ++i) {
+        const TargetColumn& c = target_->columns[i];
+        if (!c.expr.empty() && find_value_placeholder(c.expr) == std::string::npos &&
+            std::find(source_to_target_.begin(), source_to_target_.end(), static_cast<int>(i)) ==
+                source_to_target_.end()) {
+            constants_.push_back(i);  // written by every upsert, from no source value
+        }
+    }
     check_key_coverage();
     for (size_t pk : target_->pk) {
         auto it =
@@ -176,6 +184,35 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
             it == source_to_target_.end() ? -1 : static_cast<int>(it - source_to_target_.begin()));
     }
     table_hash_ = std::hash<std::string>{}(target_->name.display());
+}
+
+void apply_exprs(TargetTable& table, const std::map<std::string, std::string>& exprs) {
+    for (const auto& [name, expr] : exprs) {
+        auto idx = table.find(name);
+        if (!idx) {
+            throw fatal(fmt::format(
+                "the userscript gives an exprs entry for column \"{}\" of target table {}, "
+                "which has no such column; fix the name",
+                name, table.name.display()));
+        }
+        TargetColumn& c = table.columns[*idx];
+        if (c.generated) {
+            throw fatal(fmt::format(
+                "the userscript gives an exprs entry for column \"{}\" of target table {}, "
+                "which the target computes itself (a generated column) and is never written; "
+                "remove the entry",
+                name, table.name.display()));
+        }
+        if (c.pk_position > 0) {
+            throw fatal(fmt::format(
+                "the userscript gives an exprs entry for primary key column \"{}\" of target "
+                "table {}: rows are updated and deleted by the key values the source sends, "
+                "which would no longer be the ones written; compute the key in map (or "
+                "onRowUpsert and onRowDelete) instead",
+                name, table.name.display()));
+        }
+        c.expr = expr;
+    }
 }
 
 std::string TableMapping::drift_in(const std::vector<Datum>& source_values) const {
@@ -206,6 +243,11 @@ std::vector<Datum> TableMapping::project(const std::vector<Datum>& values, bool 
     for (size_t i = 0; i < values.size() && i < source_to_target_.size(); ++i) {
         if (source_to_target_[i] >= 0) {
             row[static_cast<size_t>(source_to_target_[i])] = values[i];
+        }
+    }
+    if (upsert) {
+        for (size_t i : constants_) {
+            row[i] = Datum::null();  // a placeholder: the constant expr does not read it
         }
     }
     if (upsert && !to_extras_.empty()) {
@@ -286,6 +328,9 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
 
 bool TableMapping::writes(size_t column) const {
     if (static_cast<int>(column) == extras_ && !to_extras_.empty()) {
+        return true;
+    }
+    if (std::find(constants_.begin(), constants_.end(), column) != constants_.end()) {
         return true;
     }
     return std::find(source_to_target_.begin(), source_to_target_.end(),

@@ -4,6 +4,7 @@
 #include "target/target_table.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,7 +21,15 @@ struct ColumnRules {
     // A target column (JSON or JSONB) that receives the source columns the target lacks, as
     // one JSON object of their texts (MOLT's `extras`); empty: such columns are drift.
     std::string extras;
+    // Target column -> the SQL its written value is computed with, `$0` standing for the
+    // value (MOLT's `exprs`); set on the table's columns by apply_exprs().
+    std::map<std::string, std::string> exprs;
 };
+
+// Sets `exprs` (ColumnRules) on the columns of `table`. Throws rep::Error (fatal) for a
+// column the table lacks, a generated one, or one of its primary key: rows are deleted and
+// moved by the key values the source sends, which would then differ from those written.
+void apply_exprs(TargetTable& table, const std::map<std::string, std::string>& exprs);
 
 // How one source relation layout maps onto its target table: columns match by name; target
 // columns the source lacks keep their defaults; generated target columns are never written.
@@ -76,6 +85,7 @@ private:
     std::vector<int> pk_source_;         // source column of each primary key column, or -1
     std::vector<size_t> unmapped_;       // source columns the target lacks (userscript layouts)
     std::vector<size_t> to_extras_;      // source columns folded into the extras column
+    std::vector<size_t> constants_;      // target columns the source lacks, with a constant expr
     int extras_ = -1;                    // the extras column, or -1
     uint64_t table_hash_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "target/target_table.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace rep::target {
 
@@ -11,6 +12,15 @@ std::optional<size_t> TargetTable::find(const std::string& column) const {
         }
     }
     return std::nullopt;
+}
+
+size_t find_value_placeholder(const std::string& expr, size_t from) {
+    for (size_t at = expr.find("$0", from); at != std::string::npos; at = expr.find("$0", at + 2)) {
+        if (at + 2 == expr.size() || !std::isdigit(static_cast<unsigned char>(expr[at + 2]))) {
+            return at;
+        }
+    }
+    return std::string::npos;
 }
 
 bool TargetTable::has_identity_always() const {

@@ -19,7 +19,15 @@ struct TargetColumn {
     bool date = false;             // of type date: a time of day written to it is dropped
     bool identity_always = false;  // GENERATED ALWAYS AS IDENTITY: needs OVERRIDING SYSTEM VALUE
     int pk_position = 0;           // 1-based position in the primary key, 0 if not in it
+    // A userscript's SQL for the value written (MOLT's `exprs`), `$0` standing for the value
+    // (Dialect::written_value); "" writes the value as it is.
+    std::string expr;
 };
+
+// Where the next `$0` of an `expr`, at or after `from`, stands for the value ("$01" would be
+// another placeholder), or npos. An expr without one is a constant, written whether or not
+// the source has the column.
+size_t find_value_placeholder(const std::string& expr, size_t from = 0);
 
 // A target table's columns as its catalog describes them (catalog_queries.h), read once per
 // table and again when the source announces a new layout for it.

@@ -422,16 +422,22 @@ TEST(UserscriptV1, DispatchDeletesToMapIgnoreAndApplyOnMylogical) {
     dispatch_deletes_to_map_ignore_and_apply(db, "my_usv1.public");
 }
 
-// v1's configureTable `extras` and `ignore` where the source and target columns differ: the
-// columns the target lacks land in its JSONB column as one object; an ignored column is never
-// written, whether the target lacks it (otherwise schema drift) or has it (it keeps its
-// default). `db`: a PostgreSQL or MariaDB source with items(id, name, colour, size, legacy,
-// note), the target with items(id, name, attrs jsonb, note DEFAULT 'kept').
+// v1's configureTable `extras`, `ignore` and `exprs` where the source and target columns
+// differ: the columns the target lacks land in its JSONB column as one object; an ignored
+// column is never written, whether the target lacks it (otherwise schema drift) or has it (it
+// keeps its default); the target computes `name` from the value sent ($0), and writes the
+// constant `origin`, a column the source lacks, with every upsert. `db`: a PostgreSQL or
+// MariaDB source with items(id, name, colour, size, legacy, note), the target with items(id,
+// name, attrs jsonb, note DEFAULT 'kept', origin).
 template <typename Db>
 void extras_and_ignore(Db& db) {
     std::string script = write_script(db.name, "extras.ts", R"ts(
 import * as api from "replicator@v1";
-api.configureTable("items", { extras: "attrs", ignore: { legacy: true, note: true } });
+api.configureTable("items", {
+  extras: "attrs",
+  ignore: { legacy: true, note: true },
+  exprs: { name: "upper($0) || '!'", origin: "'replicated'" },
+});
 )ts");
     Replicator r(db.args({"--userscript", script}), fresh_log(db.name));
     db.source->exec(
@@ -442,17 +448,20 @@ api.configureTable("items", { extras: "attrs", ignore: { legacy: true, note: tru
     db.source->exec("INSERT INTO items VALUES (4, 'd', 'marker', NULL, NULL, 'n')");
     ASSERT_TRUE(harness::wait_for([&] { return db.target->count("items WHERE id = 4") == 1; }, 60s))
         << r.log();
-    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || name || ':' || attrs::text, ',' "
-                               "ORDER BY id) FROM items"),
-              R"(1:a:{"size": "XL", "colour": "blue"},2:b:{"size": "S \"small\"", "colour": null},)"
-              R"(4:d:{"size": null, "colour": "marker"})");
+    EXPECT_EQ(
+        db.target->value("SELECT string_agg(id || ':' || name || ':' || attrs::text, ',' "
+                         "ORDER BY id) FROM items"),
+        R"(1:A!:{"size": "XL", "colour": "blue"},2:B!:{"size": "S \"small\"", "colour": null},)"
+        R"(4:D!:{"size": null, "colour": "marker"})");
     EXPECT_EQ(db.target->value("SELECT string_agg(DISTINCT note, ',') FROM items"), "kept");
+    EXPECT_EQ(db.target->value("SELECT string_agg(DISTINCT origin, ',') FROM items"), "replicated");
     r.signal(SIGTERM);
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
 const char* kExtrasTarget =
-    "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb, note text DEFAULT 'kept')";
+    "CREATE TABLE items(id int PRIMARY KEY, name text, attrs jsonb, note text DEFAULT 'kept', "
+    "origin text)";
 
 TEST(UserscriptV1, ExtrasTakeTheColumnsTheTargetLacksAndIgnoredOnesAreNotWritten) {
     Databases db("it_usv1_extras",
@@ -468,6 +477,24 @@ TEST(UserscriptV1, ExtrasAndIgnoreOnMylogical) {
                             "VARCHAR(20), size VARCHAR(20), legacy VARCHAR(20), note VARCHAR(20))",
                             kExtrasTarget);
     extras_and_ignore(db);
+}
+
+// exprs on a key column would write keys that the source's deletes and updates never find:
+// the first row of the table stops the replicator with the column named, before anything of
+// it is written.
+TEST(UserscriptV1, ExprsOnAKeyColumnStopWithTheColumnNamed) {
+    Databases db("it_usv1_exprs_key", "CREATE TABLE t(id int PRIMARY KEY, v text)");
+    std::string script = write_script(db.name, "key.ts", R"ts(
+import * as api from "replicator@v1";
+api.configureTable("t", { exprs: { id: "$0 + 1000" } });
+)ts");
+    db.source->exec("INSERT INTO t VALUES (1, 'a')");
+    auto [status, out] = harness::run_replicator(db.args({"--userscript", script}), 60s);
+    EXPECT_NE(status, 0) << out;
+    EXPECT_NE(out.find("exprs entry for primary key column \"id\" of target table"),
+              std::string::npos)
+        << out;
+    EXPECT_EQ(db.target->count("t"), 0);
 }
 
 // v1 options that have no meaning for logical replication are refused at start, with the
@@ -486,6 +513,10 @@ TEST(UserscriptV1, OptionsWithoutMeaningHereAreRefusedAtStart) {
     std::tie(status, out) = refused("opts.ts", "api.setOptions({ parallelism: \"4\" });\n");
     EXPECT_EQ(status, 2) << out;
     EXPECT_NE(out.find("setOptions(--parallelism)"), std::string::npos) << out;
+    std::tie(status, out) =
+        refused("exprs.ts", "api.configureTable(\"t\", { exprs: [\"$0\"] });\n");
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("exprs must map column names to SQL expressions"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -112,6 +112,31 @@ TEST(Dialect, MoveChangesTheKeyInPlaceAndKeepsOtherColumns) {
               R"(u(c0, c1, k0) WHERE (target_row."id") = (u.k0::bigint))");
 }
 
+TEST(Dialect, ExprsComputeTheWrittenValueOnTheTarget) {
+    // MOLT's exprs: $0 stands for the value, cast to the column's type as it would be
+    // written; "$01" is not it; an expr without $0 is a constant.
+    TargetTable t = items();
+    t.columns[1].expr = "upper($0) || '$01' || $0";
+    t.columns[2].expr = "7";
+    EXPECT_EQ(kPostgres.upsert(t, {0, 1, 2}),
+              R"(INSERT INTO "public"."items" ("id", "name", "qty") SELECT u.c0::bigint, )"
+              R"(upper((u.c1::text)) || '$01' || (u.c1::text), 7 FROM unnest($1::text[], )"
+              R"($2::text[], $3::text[]) AS u(c0, c1, c2) ON CONFLICT ("id") DO UPDATE SET )"
+              R"("name" = excluded."name", "qty" = excluded."qty")");
+    EXPECT_EQ(
+        kCockroach.move_by_pk(t, {0, 1}),
+        R"(UPDATE "defaultdb"."public"."items" AS target_row SET "id" = u.c0::bigint, )"
+        R"("name" = upper((u.c1::text)) || '$01' || (u.c1::text) FROM unnest($1::text[], )"
+        R"($2::text[], $3::text[]) AS u(c0, c1, k0) WHERE (target_row."id") = (u.k0::bigint))");
+    // Deletes find rows by the key as sent (exprs are refused on key columns).
+    EXPECT_EQ(kPostgres.delete_by_pk(t),
+              R"(DELETE FROM "public"."items" WHERE ("id") IN (SELECT u.c0::bigint FROM )"
+              R"(unnest($1::text[]) AS u(c0)))");
+    EXPECT_EQ(find_value_placeholder("a $01 b"), std::string::npos);
+    EXPECT_EQ(find_value_placeholder("$0"), 0u);
+    EXPECT_EQ(find_value_placeholder("f($01, $0)"), 7u);
+}
+
 TEST(Dialect, QuotesIdentifiers) {
     TargetTable t;
     t.name = TableName{SchemaRef::parse(R"("My Schema")", "--targetSchema"), R"(we"ird)"};

@@ -184,6 +184,39 @@ TEST(TableMapping, ColumnsTheTargetLacksGoIntoTheExtrasColumn) {
               "<absent>|eu|42|<absent>|<absent>|<absent>");
 }
 
+TEST(TableMapping, ExprsGoOnWritableNonKeyColumnsAndConstantsAreAlwaysWritten) {
+    TargetTable t = *target_orders();
+    apply_exprs(t, {{"total", "round($0, 2)"}, {"created", "now()"}});
+    EXPECT_EQ(t.columns[3].expr, "round($0, 2)");
+    EXPECT_EQ(t.columns[4].expr, "now()");
+    // `created` is a constant: every upsert writes it, even though the source lacks it; a
+    // delete does not.
+    TableMapping m(std::make_shared<const TargetTable>(t),
+                   source({{"id", true}, {"region", true}, {"total", false}}));
+    EXPECT_TRUE(m.writes(4));
+    EXPECT_EQ(show(m.project(values({"42", "eu", "9.999"}), true)),
+              "<absent>|eu|42|9.999|NULL|<absent>");
+    EXPECT_EQ(show(m.project(values({"42", "eu", "9.999"}))),
+              "<absent>|eu|42|9.999|<absent>|<absent>");
+    auto refused = [](const std::string& column) {
+        TargetTable orders = *target_orders();
+        try {
+            apply_exprs(orders, {{column, "$0"}});
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_NE(refused("id").find("primary key column \"id\" of target table app.orders"),
+              std::string::npos)
+        << refused("id");
+    EXPECT_NE(refused("total_x2").find("generated column"), std::string::npos);
+    EXPECT_NE(refused("colour").find("column \"colour\" of target table app.orders, which has "
+                                     "no such column"),
+              std::string::npos);
+    EXPECT_EQ(refused("note"), "accepted");
+}
+
 TEST(TableMapping, TheExtrasColumnMustBeTheTargetsAndNotTheSources) {
     auto refused = [](const std::string& extras, std::vector<std::pair<std::string, bool>> cols) {
         ColumnRules rules;
