@@ -133,10 +133,17 @@ void GroupWriter::drain() {
 
 void GroupWriter::note_failure(const Error& e, bool commit, size_t failed_call, size_t fence_call) {
     begun_ = true;  // a transaction may be open, if aborted: rolling back ends it
-    // The connection broke with COMMIT sent, or CockroachDB answered 40003 ("statement
-    // completion unknown": the commit's result is ambiguous): the server may have committed.
-    // Before the group is applied again, the checkpoint written with it is read.
-    in_doubt_ = commit && (!session_.connected() || e.sqlstate() == "40003");
+    // With COMMIT sent, the server may have committed unless it answered an ordinary error
+    // (the transaction then ends in a rollback) on a connection that still works: the
+    // connection broke; CockroachDB answered 40003 ("statement completion unknown"); or an
+    // operator or shutdown ended the session (class 57, such as 57P01 from
+    // pg_terminate_backend, which libpq may read before it sees the connection close, and
+    // which can come in place of the answer to a COMMIT that was done). Then, before the group
+    // is applied again, the checkpoint written with it is read.
+    const std::string& state = e.sqlstate();
+    bool ordinary = session_.connected() && !state.empty() && !state.starts_with("57") &&
+                    !state.starts_with("08") && state != "40003";
+    in_doubt_ = commit && !ordinary;
     doubt_ = in_doubt_ ? e.what() : "";
     if (fence_call != SIZE_MAX && failed_call == fence_call && TransactionFence::says_lost(e)) {
         throw fatal(fence_->lost);

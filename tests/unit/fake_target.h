@@ -58,8 +58,10 @@ public:
     // session as the server's error for that statement.
     std::function<std::optional<Error>(const FakeStatement&)> fail;
     // How the next COMMIT fails: the connection breaks, or (CockroachDB's 40003, "statement
-    // completion unknown") the server answers that it cannot tell, the connection still up.
-    enum class CommitFault { kConnectionLost, kAmbiguousResult };
+    // completion unknown") the server answers that it cannot tell, the connection still up,
+    // or the session is terminated (PostgreSQL's 57P01 from pg_terminate_backend), read
+    // before the connection is seen to close.
+    enum class CommitFault { kConnectionLost, kAmbiguousResult, kTerminated };
     // The next COMMIT fails so: with `landed` it commits first, else not.
     void break_next_commit(bool landed, CommitFault how = CommitFault::kConnectionLost);
 

@@ -232,6 +232,17 @@ TEST_F(RetryTest, AmbiguousCommitThatLandedIsNotAppliedAgain) {
     EXPECT_EQ(t.session.connects(), 1u);  // the connection was never lost
 }
 
+// pg_terminate_backend: the answer to a COMMIT that was done can be the session's FATAL
+// 57P01, and libpq reads it before it sees the connection close. Also in doubt.
+TEST_F(RetryTest, CommitAnsweredByATerminationIsInDoubt) {
+    f.db.break_next_commit(/*landed=*/true, testing::FakeDatabase::CommitFault::kTerminated);
+    testing::TestApplier t(f);
+    apply_group(t.retrying);
+    EXPECT_EQ(f.db.commits(), 1u) << "a COMMIT that landed was applied again";
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 3u);
+}
+
 TEST_F(RetryTest, AmbiguousCommitThatDidNotLandIsAppliedAgain) {
     f.db.break_next_commit(/*landed=*/false, testing::FakeDatabase::CommitFault::kAmbiguousResult);
     testing::TestApplier t(f);
