@@ -116,9 +116,10 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--enableParallelApplies", c.enable_parallel_applies,
-                   "Let tables with foreign keys or secondary unique indexes apply in parallel "
-                   "per group of tables joined by foreign keys (default: all such tables in "
-                   "source order with each other)")
+                   "Let tables ordered as a whole (a secondary unique index among the tables "
+                   "foreign keys join them to) apply in parallel per such set of tables "
+                   "(default: all of them in source order with each other); foreign keys "
+                   "alone are tracked per referenced row either way")
         ->default_str("false");
     app.add_option("--collapseMutations", c.collapse_mutations,
                    "Fold the changes of each key within a target transaction into one row change "

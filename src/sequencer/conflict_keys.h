@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/change_item.h"
+#include "target/catalog_queries.h"
 #include "target/table_catalog.h"
 #include "util/target_session.h"
 
@@ -8,53 +9,84 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 namespace rep::sequencer {
 
 // The conflict keys of row changes (docs/architecture.md §2.8): two source transactions that
-// share a key must apply in source order; others may apply on different connections.
+// share a key, one of them holding it exclusively (Schedule::shared), must apply in source
+// order; others may apply on different connections.
 //
-// A row change's keys are (target table, primary key) of its new row and, for an UPDATE that
-// carried it, of its old key. Rows of order-sensitive tables (foreign keys, secondary unique
-// indexes) relate rows of other keys and tables, so such tables share one key, or with
-// `table_groups` (--enableParallelApplies) one key per set of tables joined by foreign keys.
+// A row change holds (target table, primary key) of its new row and, for an UPDATE that
+// carried it, of its old key, exclusively. Foreign keys tie rows of other keys and tables
+// together, and are tracked per referenced row: a child row holds the parent row it refers
+// to (new and old) shared, so children of one parent still apply at once; a parent row's
+// upsert or delete holds it exclusively, so a child never applies before the parent it
+// needs, nor a parent's delete before the children that still referred to it. Where a child's
+// old reference is not known (PostgreSQL sends the old row of an UPDATE or DELETE only with
+// REPLICA IDENTITY FULL, or where the key carries it), the change holds the foreign key's
+// "removal" key shared, which every parent delete or key change holds exclusively.
+//
+// Tables tied together by foreign keys in which one table has a unique index besides its
+// primary key (whose old values are as unknown, and which an UPDATE of any row may release)
+// or a column pair whose texts could differ for equal values (other types, a collation of
+// their own) are ordered as a whole instead: one key for all such tables, or with
+// `table_groups` (--enableParallelApplies) one per set of tables joined by foreign keys.
 // Used by the dispatcher thread only.
 class ConflictKeys {
 public:
-    // Reads every foreign key as (referencing, referenced) "schema.table" pairs;
-    // target::load_foreign_keys() in production.
-    using ForeignKeyLoader =
-        std::function<std::vector<std::pair<std::string, std::string>>(util::TargetSession&)>;
+    // Reads the foreign keys and unique indexes; target::load_row_ties() in production.
+    using TiesLoader = std::function<target::RowTies(util::TargetSession&)>;
 
     ConflictKeys(target::TableCatalog& catalog, util::TargetSession& session, bool table_groups,
-                 ForeignKeyLoader load_foreign_keys);
+                 TiesLoader load_ties);
 
     // Appends the keys of the row changes of `changes` to `keys`. Returns false when a key
-    // cannot be derived (an unknown table, schema drift, a missing key column): the
-    // transaction must then run alone, so that its worker reports the error in context.
-    // Throws rep::Error only for retryable errors.
+    // cannot be derived (an unknown table, schema drift, a missing key column, a tied column
+    // the source does not send): the transaction must then run alone, so that its worker
+    // reports any error in context. Throws rep::Error only for retryable errors.
     bool add(const ChangeItem& changes, std::vector<uint64_t>& keys);
 
 private:
-    uint64_t table_group_key(const target::TargetTable& table);
+    // Columns whose values name a referenced row: a foreign key's (child side) or the
+    // referenced primary key's (parent side).
+    struct Tie {
+        std::vector<int> source;  // the source column of each, in the foreign key's order
+        uint64_t tag = 0;         // the referenced table and columns
+        uint64_t removal = 0;     // their "removal" key (see above)
+    };
+    // How the rows of one source layout get their keys.
+    struct Plan {
+        const target::TableMapping* mapping = nullptr;
+        bool plain = true;          // not order-sensitive: its primary key only
+        uint64_t whole = 0;         // ordered as a whole: this key (if not 0)
+        std::vector<Tie> refers;    // its foreign keys
+        std::vector<Tie> referred;  // its primary key, as foreign keys reference it
+    };
+    // What the foreign keys say about a table.
+    struct Placement {
+        std::string group;  // the root of its set of tables joined by foreign keys
+        bool per_row = false;
+    };
+
+    const Plan& plan_for(const Mutation& m);
+    Plan make_plan(const target::TableMapping& mapping);
+    const Placement& place(const std::string& table);
+    bool add_ties(const Plan& plan, const Mutation& m, std::vector<uint64_t>& keys) const;
 
     target::TableCatalog& catalog_;
     util::TargetSession& session_;
     bool table_groups_enabled_;
-    ForeignKeyLoader load_foreign_keys_;
-    // Table -> root table of its foreign-key group (--enableParallelApplies), read on first
-    // need and again whenever a table not placed yet shows up.
-    std::unordered_map<std::string, std::string> table_groups_;
-    bool table_groups_loaded_ = false;
-    // Mappings already resolved, by relation (no lock per row; the catalog keeps relations
-    // alive, so their addresses stay unique).
-    std::unordered_map<const Relation*, const target::TableMapping*> mappings_;
-    // table_group_key() per order-sensitive table, so rows of such tables cost one lookup.
-    // The catalog keeps every table it made, so the pointers stay valid; cleared whenever
-    // table_groups_ is re-read.
-    std::unordered_map<const target::TargetTable*, uint64_t> group_keys_;
+    TiesLoader load_ties_;
+    target::RowTies ties_;
+    bool ties_loaded_ = false;
+    // "schema.table" -> its placement, for every table the ties name; read again whenever an
+    // order-sensitive table they do not name shows up.
+    std::unordered_map<std::string, Placement> placements_;
+    // Plans by relation (no lock per row; the catalog keeps relations alive, so their
+    // addresses stay unique).
+    std::unordered_map<const Relation*, Plan> plans_;
+    bool reread_ = false;  // the ties were read again since the last add()
 };
 
 }  // namespace rep::sequencer

@@ -49,7 +49,7 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
              context.options.start_parallelism, shared_cores(context.options)),
       keys_(context.catalog, session, context.options.parallel_table_groups,
             [database = context.catalog.catalog_database()](util::TargetSession& s) {
-                return target::load_foreign_keys(s, database);
+                return target::load_row_ties(s, database);
             }),
       grouper_({context.options.flush_size, context.options.timestamp_limit,
                 context.options.flush_period},
@@ -311,8 +311,7 @@ void Dispatcher::perform(std::vector<Grouper::Step>& steps) {
 
 void Dispatcher::dispatch(Group& group) {
     std::vector<uint64_t>& keys = group.keys;  // deduplicated here, once per group
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    Schedule::normalize(keys);
     std::optional<size_t> w;
     bool shared = false;
     auto waiting_since = std::chrono::steady_clock::now();

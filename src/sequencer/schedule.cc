@@ -15,6 +15,22 @@ Schedule::Schedule(size_t workers, size_t window, Position start, bool ordered, 
       prefix_(std::move(start)),
       workers_(std::max<size_t>(workers, 1)) {}
 
+void Schedule::normalize(Keys& keys) {
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    // Shared keys sort after every exclusive one (top bit set): drop those also held
+    // exclusively.
+    auto first_shared =
+        std::find_if(keys.begin(), keys.end(), [](uint64_t k) { return is_shared(k); });
+    auto exclusives_end = first_shared;
+    keys.erase(std::remove_if(first_shared, keys.end(),
+                              [&](uint64_t k) {
+                                  return std::binary_search(keys.begin(), exclusives_end,
+                                                            exclusive(k));
+                              }),
+               keys.end());
+}
+
 std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t rows, size_t bytes,
                                        bool* shared) const {
     if (barriers_in_flight_ > 0 || groups_in_flight_ >= window_) {
@@ -75,24 +91,37 @@ std::optional<size_t> Schedule::choose(const Keys& keys, bool barrier, size_t ro
         }
         newest = &every->second;
     }
+    // The newest group this one conflicts with, if any: it queues behind it.
+    std::optional<std::pair<uint64_t, size_t>> behind;  // (seq, worker)
+    if (newest != nullptr) {
+        behind = {newest->seq, newest->worker};
+    }
     for (uint64_t k : keys) {
-        auto it = holders_.find(k);
+        auto it = holders_.find(base(k));
         if (it == holders_.end()) {
             continue;
+        }
+        const Holder& h = it->second;
+        // Held shared, it conflicts only with the groups that hold the key exclusively.
+        std::pair<uint64_t, size_t> holder{h.seq, h.worker};
+        if (held_shared(k)) {
+            if (h.exclusive_count == 0) {
+                continue;
+            }
+            holder = {h.exclusive_seq, h.exclusive_worker};
         }
         if (shared != nullptr) {
             *shared = true;
         }
-        const Holder& h = it->second;
-        if (newest != nullptr && newest->worker != h.worker && !ordered_) {
+        if (behind && behind->second != holder.second && !ordered_) {
             return std::nullopt;  // held by two workers: wait until one commits
         }
-        if (newest == nullptr || h.seq > newest->seq) {
-            newest = &h;
+        if (!behind || holder.first > behind->first) {
+            behind = holder;
         }
     }
-    if (newest != nullptr) {
-        return newest->worker;
+    if (behind) {
+        return behind->second;
     }
     // The least busy worker, lowest index first: light load stays on few connections (and
     // on worker 0, which keeps the plain checkpoint row fresh).
@@ -132,10 +161,15 @@ std::optional<size_t> Schedule::assign(const Keys& keys, bool barrier, OrdinalRa
     rows_beyond_ += rows;
     bytes_beyond_ += bytes;
     for (uint64_t k : keys) {
-        Holder& h = holders_[k];
+        Holder& h = holders_[base(k)];
         h.worker = *worker;
         h.seq = g.seq;
         ++h.count;
+        if (!held_shared(k)) {
+            h.exclusive_worker = *worker;
+            h.exclusive_seq = g.seq;
+            ++h.exclusive_count;
+        }
     }
     workers_[*worker].pending.push_back(g.seq);
     ++groups_in_flight_;
@@ -269,8 +303,14 @@ Position Schedule::committed(size_t worker, OrdinalRange committed) {
     --groups_in_flight_;
     barriers_in_flight_ -= g->barrier ? 1 : 0;
     for (uint64_t k : g->keys) {
-        auto it = holders_.find(k);
-        if (it != holders_.end() && --it->second.count == 0) {
+        auto it = holders_.find(base(k));
+        if (it == holders_.end()) {
+            continue;
+        }
+        if (!held_shared(k)) {
+            --it->second.exclusive_count;
+        }
+        if (--it->second.count == 0) {
             holders_.erase(it);
         }
     }

@@ -20,8 +20,9 @@ namespace rep::sequencer {
 //
 // Groups (runs of consecutive source transactions, one target transaction each) are assigned
 // to workers in source order. A group may run on any worker unless it shares a conflict key
-// (a table's primary key value, or a whole group of order-sensitive tables) with a group not
-// yet committed: then it must queue behind that group on the same worker, so every key sees
+// (a table's primary key value, a row that foreign keys reference, or a whole group of
+// order-sensitive tables) with a group not yet committed, one of the two holding it
+// exclusively: then it must queue behind that group on the same worker, so every key sees
 // its changes in source order. If its keys are held by two different workers: with ordered
 // commits it queues behind the newer of the groups holding them (that one commits only after
 // every earlier group has, so once it has, all of them have); without, it waits until one of
@@ -45,6 +46,19 @@ public:
     // the newest group in flight, and every group after it queues behind it, until it has
     // committed. (A real key's hash equal to it would only serialize that group needlessly.)
     static constexpr uint64_t kEveryKey = std::numeric_limits<uint64_t>::max();
+
+    // A key is held exclusively or shared (its top bit set): groups that hold one key only
+    // shared do not conflict through it (two child rows referencing one parent row); a group
+    // that holds it exclusively conflicts with every other holder (the parent row's insert
+    // or delete). With unordered commits every key counts as exclusive: the rule "held by two
+    // workers: wait" knows the newest holder only.
+    static constexpr uint64_t kSharedBit = uint64_t{1} << 63;
+    static uint64_t exclusive(uint64_t hash) { return hash & ~kSharedBit; }
+    static uint64_t shared(uint64_t hash) { return hash | kSharedBit; }
+    static bool is_shared(uint64_t key) { return key != kEveryKey && (key & kSharedBit) != 0; }
+    static uint64_t base(uint64_t key) { return key == kEveryKey ? key : exclusive(key); }
+    // Sorts and deduplicates keys; a key held both ways is held exclusively.
+    static void normalize(Keys& keys);
 
     // `window`: most groups that may be dispatched beyond the committed prefix, which bounds
     // the size of the checkpoint records; `window_rows` and `window_bytes`: most row changes
@@ -150,7 +164,13 @@ private:
         size_t worker = 0;  // of the newest uncommitted group holding the key
         uint64_t seq = 0;   // that group
         size_t count = 0;   // uncommitted groups holding the key
+        // The same for the groups holding it exclusively.
+        size_t exclusive_worker = 0;
+        uint64_t exclusive_seq = 0;
+        size_t exclusive_count = 0;
     };
+    // Whether `key` counts as shared here (never with unordered commits).
+    bool held_shared(uint64_t key) const { return ordered_ && is_shared(key); }
     std::unordered_map<uint64_t, Holder> holders_;
     size_t barriers_in_flight_ = 0;
     size_t groups_in_flight_ = 0;

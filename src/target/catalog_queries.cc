@@ -204,6 +204,47 @@ std::optional<TargetTable> load_target_table(util::TargetSession& session, const
     return std::move(it->second);
 }
 
+RowTies load_row_ties(util::TargetSession& session, const std::string& database) {
+    // One row per column pair of each foreign key, in the key's order.
+    static const std::string kKeys = R"(
+SELECT cn.nspname || '.' || c.relname, k.conname, fn.nspname || '.' || f.relname,
+       ca.attname, fa.attname,
+       ca.atttypid = fa.atttypid AND ca.attcollation IN (0, ct.typcollation)
+           AND fa.attcollation IN (0, ft.typcollation)
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
+CROSS JOIN generate_subscripts(k.conkey, 1) AS s(i)
+JOIN pg_attribute ca ON ca.attrelid = k.conrelid AND ca.attnum = k.conkey[s.i]
+JOIN pg_attribute fa ON fa.attrelid = k.confrelid AND fa.attnum = k.confkey[s.i]
+JOIN pg_type ct ON ct.oid = ca.atttypid
+JOIN pg_type ft ON ft.oid = fa.atttypid
+WHERE k.contype = 'f'
+ORDER BY 1, 2, s.i)";
+    static const std::string kUnique = R"(
+SELECT DISTINCT n.nspname || '.' || c.relname
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE i.indisunique AND NOT i.indisprimary)";
+    RowTies out;
+    std::string last;
+    for (const auto& row : session.query(in_database(kKeys, database))) {
+        auto text = [&](size_t col) { return row.at(col).value_or(""); };
+        std::string id = text(0) + "\n" + text(1);
+        if (id != last) {
+            out.foreign_keys.push_back(ForeignKeyColumns{text(0), text(2), {}, {}, true});
+            last = id;
+        }
+        ForeignKeyColumns& fk = out.foreign_keys.back();
+        fk.child_columns.push_back(text(3));
+        fk.parent_columns.push_back(text(4));
+        fk.comparable = fk.comparable && text(5) == "t";
+    }
+    for (const auto& row : session.query(in_database(kUnique, database))) {
+        out.unique_indexed.push_back(row.at(0).value_or(""));
+    }
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> load_foreign_keys(util::TargetSession& session,
                                                                    const std::string& database) {
     static const std::string kSql = R"(

@@ -35,6 +35,24 @@ std::map<std::string, TargetTable> load_target_tables(util::TargetSession& sessi
                                                       const std::string& database = {},
                                                       bool cockroach = false);
 
+// What ties rows of different keys together on the target, for the parallel apply's conflict
+// keys (sequencer/conflict_keys.h): every foreign key with its columns, and the tables with a
+// unique index besides the primary key. Tables are spelled "schema.table".
+struct ForeignKeyColumns {
+    std::string child;   // the referencing table
+    std::string parent;  // the referenced one
+    std::vector<std::string> child_columns;
+    std::vector<std::string> parent_columns;  // in the same order: child_columns[i] refers to [i]
+    // Every column pair is of one type and neither has a collation of its own, so values the
+    // key finds equal have equal texts.
+    bool comparable = true;
+};
+struct RowTies {
+    std::vector<ForeignKeyColumns> foreign_keys;
+    std::vector<std::string> unique_indexed;
+};
+RowTies load_row_ties(util::TargetSession& session, const std::string& database = {});
+
 // Every foreign key of the database as (referencing table, referenced table), each spelled
 // "schema.table".
 std::vector<std::pair<std::string, std::string>> load_foreign_keys(

@@ -326,6 +326,12 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
     return {};
 }
 
+int TableMapping::source_of(size_t column) const {
+    auto it =
+        std::find(source_to_target_.begin(), source_to_target_.end(), static_cast<int>(column));
+    return it == source_to_target_.end() ? -1 : static_cast<int>(it - source_to_target_.begin());
+}
+
 bool TableMapping::writes(size_t column) const {
     if (static_cast<int>(column) == extras_ && !to_extras_.empty()) {
         return true;

@@ -59,6 +59,8 @@ public:
     std::string drift_in(const std::vector<Datum>& source_values) const;
     // Whether rows of this layout write target column `column` (an index into its columns).
     bool writes(size_t column) const;
+    // The source column whose values target column `column` takes, or -1.
+    int source_of(size_t column) const;
     // Whether every primary key column of a projected row has a value.
     bool has_key(const std::vector<Datum>& row) const;
     // Encodes the primary key of a projected row for equality tests.

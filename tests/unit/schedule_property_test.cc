@@ -15,10 +15,12 @@ namespace {
 using namespace std::chrono_literals;
 
 // Property tests of the Schedule (schedule_test.cc has the rules one by one): random groups
-// over a small key space (heavy contention), barriers and groups formed without their keys
-// now and then, the dispatcher and a random worker taking turns at random. Whatever the order
-// of events, every run finishes (no deadlock) and:
-//   - groups that conflict commit in source order (a shared key, a barrier, kEveryKey);
+// over a small key space (heavy contention), each key held exclusively or shared, barriers
+// and groups formed without their keys now and then, the dispatcher and a random worker
+// taking turns at random. Whatever the order of events, every run finishes (no deadlock) and:
+//   - a group starts (is first in its worker's queue) only once every earlier group it
+//     conflicts with has committed (a key both hold, at least one exclusively; a barrier;
+//     kEveryKey), so conflicting groups also commit in source order;
 //   - with ordered commits every group commits in source order, so the prefix is always the
 //     last commit's end;
 //   - without, the prefix is always exactly the committed run from the start;
@@ -47,10 +49,10 @@ std::vector<Group> random_groups(std::mt19937& rng, size_t n) {
             g.keys = {Schedule::kEveryKey};
         } else {
             for (uint32_t k = 0, keys = 1 + rng() % 3; k < keys; ++k) {
-                g.keys.push_back(1 + rng() % 8);
+                uint64_t key = 1 + rng() % 8;
+                g.keys.push_back(rng() % 2 == 0 ? Schedule::shared(key) : key);
             }
-            std::sort(g.keys.begin(), g.keys.end());
-            g.keys.erase(std::unique(g.keys.begin(), g.keys.end()), g.keys.end());
+            Schedule::normalize(g.keys);
         }
     }
     return out;
@@ -66,9 +68,12 @@ bool conflict(const Group& a, const Group& b) {
     if (every(a) || every(b)) {
         return true;
     }
-    for (uint64_t k : a.keys) {
-        if (std::binary_search(b.keys.begin(), b.keys.end(), k)) {
-            return true;
+    for (uint64_t ka : a.keys) {
+        for (uint64_t kb : b.keys) {
+            if (Schedule::base(ka) == Schedule::base(kb) &&
+                !(Schedule::is_shared(ka) && Schedule::is_shared(kb))) {
+                return true;
+            }
         }
     }
     return false;
@@ -89,6 +94,16 @@ void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
     size_t prefix_run = 0;                // groups committed from the start without a gap
     size_t barrier_in_flight = SIZE_MAX;  // the barrier dispatched and not committed
     size_t idle_steps = 0;
+    // A group first in its worker's queue starts executing: every earlier group it conflicts
+    // with must have committed by then.
+    auto starts = [&](size_t g) {
+        for (size_t e = 0; e < g; ++e) {
+            if (!done[e] && conflict(groups[e], groups[g])) {
+                ADD_FAILURE() << "group " << g << " started before group " << e
+                              << ", which it conflicts with, committed";
+            }
+        }
+    };
     while (commits < kGroups) {
         // Nothing could move for this many random steps in a row: a deadlock.
         ASSERT_LT(idle_steps, 2000u) << "stuck after " << commits << " commits";
@@ -98,6 +113,9 @@ void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
             if (auto w = s.assign(g.keys, g.barrier, txn(next), at(next), 0ms)) {
                 ASSERT_LT(*w, workers);
                 queued[*w].push_back(next);
+                if (queued[*w].size() == 1) {
+                    starts(next);
+                }
                 EXPECT_EQ(barrier_in_flight, SIZE_MAX)
                     << "group " << next << " dispatched while barrier " << barrier_in_flight
                     << " was in flight";
@@ -120,6 +138,9 @@ void run(uint32_t seed, bool ordered, size_t workers, size_t window) {
             commit_rank[g] = commits++;
             if (g == barrier_in_flight) {
                 barrier_in_flight = SIZE_MAX;
+            }
+            if (!queued[w].empty()) {
+                starts(queued[w].front());
             }
             while (prefix_run < kGroups && done[prefix_run]) {
                 ++prefix_run;

@@ -1,0 +1,144 @@
+// Conflict keys of order-sensitive tables (sequencer/conflict_keys.h): foreign keys tracked
+// per referenced row, with the Schedule's shared and exclusive keys.
+
+#include "sequencer/conflict_keys.h"
+
+#include "sequencer/schedule.h"
+
+#include "apply_fixture.h"
+#include <gtest/gtest.h>
+
+namespace rep::sequencer {
+namespace {
+
+using testing::values;
+
+// accounts(id) <- entries(id, account, amount) by a foreign key; codes(id, code) has a
+// unique index on code.
+struct Tables {
+    testing::ApplyFixture f;
+    std::shared_ptr<const Relation> accounts = f.table("accounts", {"id", "name"}, 1, true);
+    std::shared_ptr<const Relation> entries =
+        f.table("entries", {"id", "account", "amount"}, 1, true);
+    std::shared_ptr<const Relation> codes = f.table("codes", {"id", "code"}, 1, true);
+    std::shared_ptr<const Relation> plain = f.table("plain", {"id", "v"}, 1);
+    target::RowTies ties{{{"public.entries", "public.accounts", {"account"}, {"id"}, true}},
+                         {"public.codes"}};
+    size_t reads = 0;
+    testing::FakeSession session{f.db};
+    ConflictKeys keys{f.catalog, session, /*table_groups=*/false, [this](util::TargetSession&) {
+                          ++reads;
+                          return ties;
+                      }};
+
+    // The keys of one transaction, as the dispatcher hands them to the Schedule; nullopt if
+    // it must run alone.
+    std::optional<Schedule::Keys> of(std::vector<Mutation> mutations) {
+        ChangeItem item;
+        item.mutations = std::move(mutations);
+        Schedule::Keys out;
+        if (!keys.add(item, out)) {
+            return std::nullopt;
+        }
+        Schedule::normalize(out);
+        return out;
+    }
+};
+
+Mutation upsert(std::shared_ptr<const Relation> rel, std::vector<std::string> v,
+                std::vector<std::string> old = {}) {
+    return Mutation{MutationKind::kUpsert, std::move(rel), values(v),
+                    old.empty() ? std::vector<Datum>{} : values(old)};
+}
+Mutation remove(std::shared_ptr<const Relation> rel, std::vector<std::string> v) {
+    return Mutation{MutationKind::kDelete, std::move(rel), values(v), {}};
+}
+
+// As the Schedule judges them: a key both hold, at least one of them exclusively.
+bool conflict(const std::optional<Schedule::Keys>& a, const std::optional<Schedule::Keys>& b) {
+    EXPECT_TRUE(a && b);
+    for (uint64_t ka : *a) {
+        for (uint64_t kb : *b) {
+            if (Schedule::base(ka) == Schedule::base(kb) &&
+                !(Schedule::is_shared(ka) && Schedule::is_shared(kb))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+TEST(ConflictKeys, ChildRowsOfOneParentApplyAtOnceAndAfterIt) {
+    Tables t;
+    auto child1 = t.of({upsert(t.entries, {"1", "7", "10"}, {"1", "7", "5"})});
+    auto child2 = t.of({upsert(t.entries, {"2", "7", "20"}, {"2", "7", "5"})});
+    auto parent7 = t.of({upsert(t.accounts, {"7", "ann"})});
+    auto parent8 = t.of({upsert(t.accounts, {"8", "bob"})});
+    EXPECT_FALSE(conflict(child1, child2)) << "two children of one parent";
+    EXPECT_TRUE(conflict(parent7, child1)) << "a child and the parent it refers to";
+    EXPECT_FALSE(conflict(parent8, child1)) << "a child and another parent";
+    EXPECT_FALSE(conflict(parent7, parent8));
+    EXPECT_EQ(t.reads, 1u) << "the ties are read once";
+}
+
+TEST(ConflictKeys, AParentsRemovalWaitsForChildrenWhoseOldReferenceIsUnknown) {
+    Tables t;
+    auto delete9 = t.of({remove(t.accounts, {"9", "~"})});
+    // PostgreSQL's UPDATE without REPLICA IDENTITY FULL: the old row is not sent, so the
+    // child may have referred to account 9 before.
+    auto update = t.of({upsert(t.entries, {"5", "7", "1"})});
+    auto delete_child = t.of({remove(t.entries, {"15", "~", "~"})});
+    EXPECT_TRUE(conflict(delete9, update));
+    EXPECT_TRUE(conflict(delete9, delete_child));
+    EXPECT_FALSE(conflict(update, delete_child)) << "children of a foreign key do not conflict";
+    // With the old row known (REPLICA IDENTITY FULL), only the rows referred to count.
+    auto known = t.of({upsert(t.entries, {"6", "7", "1"}, {"6", "8", "1"})});
+    EXPECT_FALSE(conflict(delete9, known));
+    EXPECT_TRUE(conflict(t.of({remove(t.accounts, {"8", "~"})}), known));
+    // A NULL reference refers to nothing.
+    auto none = t.of({upsert(t.entries, {"7", "NULL", "1"}, {"7", "NULL", "1"})});
+    EXPECT_FALSE(conflict(delete9, none));
+    // A key change of a parent removes the old row as a delete does.
+    auto moved = t.of({upsert(t.accounts, {"10", "x"}, {"9", "~"})});
+    EXPECT_TRUE(conflict(moved, update));
+    EXPECT_FALSE(conflict(t.of({upsert(t.accounts, {"9", "y"})}), update))
+        << "an upsert of a parent removes nothing";
+}
+
+TEST(ConflictKeys, UniqueIndexesAndIncomparableReferencesOrderTheirTablesAsAWhole) {
+    Tables t;
+    auto code1 = t.of({upsert(t.codes, {"1", "a"})});
+    auto code2 = t.of({upsert(t.codes, {"2", "b"})});
+    EXPECT_TRUE(conflict(code1, code2)) << "an UPDATE may release any unique value";
+    EXPECT_FALSE(conflict(code1, t.of({upsert(t.accounts, {"7", "ann"})})));
+    EXPECT_FALSE(conflict(code1, t.of({upsert(t.plain, {"1", "v"})})));
+
+    Tables u;
+    u.ties.foreign_keys[0].comparable = false;  // e.g. integer referring to bigint
+    auto p = u.of({upsert(u.accounts, {"7", "ann"})});
+    auto c = u.of({upsert(u.entries, {"1", "8", "1"}, {"1", "8", "1"})});
+    EXPECT_TRUE(conflict(p, c));
+    EXPECT_TRUE(conflict(p, code1)) << "all tables ordered as a whole share one key";
+
+    Tables v;
+    v.ties.unique_indexed.push_back("public.accounts");  // now in the foreign key's set
+    EXPECT_TRUE(conflict(v.of({upsert(v.accounts, {"7", "ann"})}),
+                         v.of({upsert(v.entries, {"1", "8", "1"}, {"1", "8", "1"})})));
+}
+
+TEST(ConflictKeys, TiesReadAgainMakeTheTransactionRunAlone) {
+    Tables t;
+    t.ties.foreign_keys.clear();
+    t.ties.unique_indexed = {"public.codes"};
+    ASSERT_TRUE(t.of({upsert(t.codes, {"1", "a"})}));
+    // A table the ties did not name (a foreign key added since): they are read again, and
+    // groups in flight hold keys by the old ones.
+    t.ties.foreign_keys = {{"public.entries", "public.accounts", {"account"}, {"id"}, true}};
+    EXPECT_FALSE(t.of({upsert(t.accounts, {"7", "ann"})}));
+    EXPECT_EQ(t.reads, 2u);
+    EXPECT_TRUE(t.of({upsert(t.entries, {"1", "7", "1"})}));
+    EXPECT_EQ(t.reads, 2u);
+}
+
+}  // namespace
+}  // namespace rep::sequencer
