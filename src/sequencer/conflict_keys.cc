@@ -199,6 +199,11 @@ const ConflictKeys::Placement& ConflictKeys::place(const std::string& table) {
     if (ties_loaded_ && placements_.contains(table)) {
         return placements_.at(table);
     }
+    if (ties_loaded_ && unnamed_.contains(table)) {
+        // Named by none of the ties when they were read for it: not read again for it (two
+        // such tables in turn would re-read them, and run alone, every time).
+        return placements_.try_emplace(table, Placement{table, false}).first->second;
+    }
     // Read afresh whenever a table not placed yet shows up. Tables joined by foreign keys (in
     // either direction, across any schema) form one set, found by union-find; a set is
     // tracked per row unless one of its tables has a unique index besides its primary key or
@@ -242,7 +247,9 @@ const ConflictKeys::Placement& ConflictKeys::place(const std::string& table) {
         placements_[entry.first] = Placement{r, !whole.contains(r)};
     }
     // Order-sensitive, yet named by none of the ties (they changed since): as a whole, alone.
-    placements_.try_emplace(table, Placement{table, false});
+    if (placements_.try_emplace(table, Placement{table, false}).second) {
+        unnamed_.insert(table);
+    }
     return placements_.at(table);
 }
 

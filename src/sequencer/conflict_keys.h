@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace rep::sequencer {
@@ -83,6 +84,7 @@ private:
     // "schema.table" -> its placement, for every table the ties name; read again whenever an
     // order-sensitive table they do not name shows up.
     std::unordered_map<std::string, Placement> placements_;
+    std::unordered_set<std::string> unnamed_;  // order-sensitive tables the ties did not name
     // Plans by relation (no lock per row; the catalog keeps relations alive, so their
     // addresses stay unique).
     std::unordered_map<const Relation*, Plan> plans_;

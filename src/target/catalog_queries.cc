@@ -155,6 +155,7 @@ ORDER BY c.relname, a.attnum)";
 SELECT c.relname,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid))
     OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
+    OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('u', 'x'))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p'))";
     std::map<std::string, bool> order_sensitive;
@@ -205,12 +206,17 @@ std::optional<TargetTable> load_target_table(util::TargetSession& session, const
 }
 
 RowTies load_row_ties(util::TargetSession& session, const std::string& database) {
-    // One row per column pair of each foreign key, in the key's order.
+    // One row per column pair of each foreign key, in the key's order. A pair is comparable
+    // when equal values have equal texts: one type and type modifier, a type whose text form
+    // is canonical (not numeric's scales, citext, interval, floats' -0, padded char), and no
+    // collation of its own. uuid counts: PostgreSQL prints it in one case, and the sources
+    // send what it printed (a MySQL CHAR(36) written in mixed case would break this).
     static const std::string kKeys = R"(
 SELECT cn.nspname || '.' || c.relname, k.conname, fn.nspname || '.' || f.relname,
        ca.attname, fa.attname,
-       ca.atttypid = fa.atttypid AND ca.attcollation IN (0, ct.typcollation)
-           AND fa.attcollation IN (0, ft.typcollation)
+       ca.atttypid = fa.atttypid AND ca.atttypmod = fa.atttypmod
+           AND ct.typname IN ('int2', 'int4', 'int8', 'text', 'varchar', 'uuid', 'date', 'bool')
+           AND ca.attcollation IN (0, ct.typcollation) AND fa.attcollation IN (0, ft.typcollation)
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
 JOIN pg_class f ON f.oid = k.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace
@@ -221,10 +227,14 @@ JOIN pg_type ct ON ct.oid = ca.atttypid
 JOIN pg_type ft ON ft.oid = fa.atttypid
 WHERE k.contype = 'f'
 ORDER BY 1, 2, s.i)";
+    // Unique indexes besides the primary key, unique constraints without an index
+    // (CockroachDB's UNIQUE WITHOUT INDEX) and exclusion constraints.
     static const std::string kUnique = R"(
-SELECT DISTINCT n.nspname || '.' || c.relname
-FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE i.indisunique AND NOT i.indisprimary)";
+SELECT n.nspname || '.' || c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND (EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
+       OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('u', 'x'))))";
     RowTies out;
     std::string last;
     for (const auto& row : session.query(in_database(kKeys, database))) {

@@ -37,14 +37,16 @@ std::map<std::string, TargetTable> load_target_tables(util::TargetSession& sessi
 
 // What ties rows of different keys together on the target, for the parallel apply's conflict
 // keys (sequencer/conflict_keys.h): every foreign key with its columns, and the tables with a
-// unique index besides the primary key. Tables are spelled "schema.table".
+// unique index besides the primary key, a unique constraint without one or an exclusion
+// constraint. Tables are spelled "schema.table".
 struct ForeignKeyColumns {
     std::string child;   // the referencing table
     std::string parent;  // the referenced one
     std::vector<std::string> child_columns;
     std::vector<std::string> parent_columns;  // in the same order: child_columns[i] refers to [i]
-    // Every column pair is of one type and neither has a collation of its own, so values the
-    // key finds equal have equal texts.
+    // Every column pair is of one type and modifier, one whose text form is canonical
+    // (integers, text, varchar, uuid, date, bool), and neither has a collation of its own, so
+    // values the key finds equal have equal texts.
     bool comparable = true;
 };
 struct RowTies {

@@ -138,6 +138,20 @@ TEST(ConflictKeys, TiesReadAgainMakeTheTransactionRunAlone) {
     EXPECT_EQ(t.reads, 2u);
     EXPECT_TRUE(t.of({upsert(t.entries, {"1", "7", "1"})}));
     EXPECT_EQ(t.reads, 2u);
+    // An order-sensitive table the ties do not name even when read again: ordered as a whole,
+    // and they are not read again for it.
+    auto orphan = t.f.table("orphan", {"id"}, 1, true);
+    EXPECT_FALSE(t.of({upsert(orphan, {"1"})}));
+    EXPECT_EQ(t.reads, 3u);
+    EXPECT_TRUE(t.of({upsert(orphan, {"2"})}));
+    EXPECT_TRUE(conflict(t.of({upsert(orphan, {"3"})}), t.of({upsert(t.codes, {"1", "a"})})));
+    auto orphan2 = t.f.table("orphan2", {"id"}, 1, true);
+    EXPECT_FALSE(t.of({upsert(orphan2, {"1"})}));
+    EXPECT_EQ(t.reads, 4u);
+    // Tables in turn that the ties do not name do not read them again each time.
+    EXPECT_TRUE(t.of({upsert(orphan, {"4"})}));
+    EXPECT_TRUE(t.of({upsert(orphan2, {"2"})}));
+    EXPECT_EQ(t.reads, 4u);
 }
 
 }  // namespace
