@@ -353,7 +353,7 @@ JsError JsContext::error_from(JSValueRef exception) const {
         if (where.empty() || where == "[native code]" || where.rfind(kInternalUrl, 0) == 0) {
             continue;
         }
-        e.location = where;
+        e.location = locator_ ? locator_(where) : where;
         break;
     }
     return e;

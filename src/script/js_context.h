@@ -127,6 +127,11 @@ public:
     static constexpr const char* kInternalUrl = "replicator:";
     // A native function threw this (set by the function wrapper, read by error_from).
     void note_native_error(std::string message) { native_error_ = std::move(message); }
+    // Maps the "file:line:column" of an error's innermost user frame (error_from) to where the
+    // user sees it (the source maps of type-stripped code).
+    void set_locator(std::function<std::string(const std::string&)> locator) {
+        locator_ = std::move(locator);
+    }
 
 private:
     // Marks the outermost entry into the engine, from which the time limit counts.
@@ -150,6 +155,7 @@ private:
     bool over_limit(JSContextRef ctx);
 
     std::string native_error_;
+    std::function<std::string(const std::string&)> locator_;
     std::atomic<bool> terminated_{false};
     Stop stopped_ = Stop::kTime;
     int depth_ = 0;

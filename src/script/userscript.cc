@@ -33,6 +33,9 @@ std::optional<fs::path> find_module(const fs::path& base) {
     return std::nullopt;
 }
 
+// What compile() wraps a module's code in, on its first line.
+constexpr std::string_view kModuleWrapper = "(function (exports, require, module) {";
+
 }  // namespace
 
 TypeStripper::TypeStripper() : js_(std::make_unique<JsContext>()) {
@@ -43,8 +46,8 @@ TypeStripper::TypeStripper() : js_(std::make_unique<JsContext>()) {
 
 TypeStripper::~TypeStripper() = default;
 
-std::string TypeStripper::strip(const std::string& source, const std::string& file,
-                                bool typescript) {
+TypeStripper::Stripped TypeStripper::strip(const std::string& source, const std::string& file,
+                                           bool typescript) {
     JsError error;
     auto out = js_->call(
         strip_,
@@ -65,7 +68,9 @@ std::string TypeStripper::strip(const std::string& source, const std::string& fi
         }
         throw setup_error(fmt::format("{}: syntax error: {}", where, what));
     }
-    return js_->to_string(*out);
+    JSObjectRef result = js_->as_object(*out);
+    return Stripped{js_->to_string(js_->get(result, "code")),
+                    js_->to_string(js_->get(result, "mappings"))};
 }
 
 Userscript::Userscript(UserscriptOptions options)
@@ -78,6 +83,11 @@ Userscript::Userscript(UserscriptOptions options)
         throw setup_error(fmt::format("--userscript {}: no such file", options_.path.string()));
     }
     JsContext& js = *js_;
+    // Error positions are the user's: through the source maps, less the wrapper compile() puts
+    // on the first line.
+    js.set_locator([this](const std::string& where) {
+        return original_location(where, maps_, static_cast<int>(kModuleWrapper.size()));
+    });
 
     JSObjectRef host = js.object();
     js.set(host, "log", js.function("log", [this](JsContext& c, const std::vector<JSValueRef>& a) {
@@ -129,7 +139,7 @@ Userscript::Userscript(UserscriptOptions options)
                std::string code = !a.empty() ? c.to_string(a[0]) : "";
                std::string path = a.size() > 1 ? c.to_string(a[1]) : "";
                // On the script's first line, so line numbers stay the file's own.
-               return c.evaluate("(function (exports, require, module) {" + code + "\n})", path,
+               return c.evaluate(std::string(kModuleWrapper) + code + "\n})", path,
                                  "compiling " + path);
            }));
 
@@ -180,6 +190,9 @@ ModuleCache::Module Userscript::resolve(const std::string& spec, const std::stri
     }
     if (options_.modules) {
         if (auto cached = options_.modules->find(from, spec)) {
+            if (cached->map) {
+                maps_[cached->path] = cached->map;
+            }
             return *cached;
         }
     }
@@ -200,7 +213,10 @@ ModuleCache::Module Userscript::resolve(const std::string& spec, const std::stri
             stripper_ = std::make_unique<TypeStripper>();
         }
         bool ts = file->extension() == ".ts" || file->extension() == ".mts";
-        m.content = stripper_->strip(m.content, m.path, ts);
+        TypeStripper::Stripped stripped = stripper_->strip(m.content, m.path, ts);
+        m.content = std::move(stripped.code);
+        m.map = std::make_shared<const SourceMap>(stripped.mappings);
+        maps_[m.path] = m.map;
     }
     if (options_.modules) {
         options_.modules->add(from, spec, m);

@@ -4,6 +4,7 @@
 #include "target/table_mapping.h"
 
 #include "script/js_context.h"
+#include "script/source_map.h"
 
 #include <chrono>
 #include <filesystem>
@@ -22,7 +23,11 @@ class TypeStripper {
 public:
     TypeStripper();
     ~TypeStripper();
-    std::string strip(const std::string& source, const std::string& file, bool typescript);
+    struct Stripped {
+        std::string code;
+        std::string mappings;  // the source map's (source_map.h)
+    };
+    Stripped strip(const std::string& source, const std::string& file, bool typescript);
 
 private:
     std::unique_ptr<JsContext> js_;
@@ -39,6 +44,7 @@ public:
         std::string dir;
         bool code = false;  // stripped JavaScript; else a text (or JSON) import
         std::string content;
+        std::shared_ptr<const SourceMap> map;  // of stripped code: back to the user's file
     };
     std::optional<Module> find(const std::string& from, const std::string& spec) const;
     void add(const std::string& from, const std::string& spec, Module module);
@@ -132,6 +138,8 @@ private:
     // While the script loads: imports are resolved (and type-stripped) only then.
     std::unique_ptr<TypeStripper> stripper_;
     bool loading_ = true;
+    // The maps of the code modules this load ran, by path: error positions in the user's files.
+    SourceMaps maps_;
 };
 
 }  // namespace rep::script

@@ -156,6 +156,39 @@ api.configureTargetSchema("db.public", {
     ASSERT_EQ(out.size(), 1u);
 }
 
+// Types removed before the throw on its line do not move the column the error names: the
+// same handler as JavaScript and as TypeScript (": number" before it) point at the same
+// place in their files, 8 characters apart.
+TEST(ScriptStage, ErrorColumnsAreTheUsersOwn) {
+    auto column_of = [](const std::string& file, const std::string& handler) {
+        Userscript us({write_script(file,
+                                    "import * as api from \"replicator@v2\";\n"
+                                    "api.configureTargetSchema(\"db.public\", {\n"
+                                    "  onRowUpsert: " +
+                                        handler +
+                                        ",\n"
+                                        "  onRowDelete: (row) => row,\n"
+                                        "});\n")});
+        ScriptStage stage(us, "db.public");
+        Rows out;
+        try {
+            run(stage, upsert("5", Datum::value("luck")), out);
+        } catch (const Error& e) {
+            std::string what = e.what();
+            size_t at = what.find(file + ":3:");
+            EXPECT_NE(at, std::string::npos) << what;
+            return at == std::string::npos ? -1 : std::stoi(what.substr(at + file.size() + 3));
+        }
+        ADD_FAILURE() << "no error";
+        return -1;
+    };
+    int js = column_of("col.js", "(row) => { const n = 1; throw new Error(\"no \" + n); }");
+    int ts =
+        column_of("col.ts", "(row: any) => { const n: number = 1; throw new Error(\"no \" + n); }");
+    EXPECT_GT(js, 0);
+    EXPECT_EQ(ts, js + 13) << "\": any\" and \": number\" come before the throw";
+}
+
 TEST(ScriptStage, AThrowingHandlerNamesTheScriptLineTableAndKey) {
     Userscript us({write_script("throw.ts", R"(import * as api from "replicator@v2";
 api.configureTargetSchema("db.public", {
