@@ -239,6 +239,9 @@ void BatchBuilder::add(const Mutation& m) {
         return;
     }
     require_key(m, mapping, row, false);
+    if (m.kind == MutationKind::kUpsert) {
+        mapping->add_constants(row);
+    }
     if (m.kind == MutationKind::kUpsert && !m.old_values.empty()) {
         // An UPDATE that carried its old key: if the key changed, the old row must go, or it
         // would linger on the target next to the new one.
@@ -321,6 +324,7 @@ void BatchBuilder::add_row(const Mapping& mapping, MutationKind kind, std::vecto
         append(mapping, SegmentKind::kDelete, key_only(*mapping, row));
         return;
     }
+    mapping->add_constants(row);  // after the handlers, and for rows onWrite writes
     if (!old_key.empty() && mapping->key(old_key) != mapping->key(row)) {
         change_key(mapping, std::move(row), std::move(old_key));
         return;

@@ -172,8 +172,11 @@ ConflictKeys::Plan ConflictKeys::make_plan(const target::TableMapping& mapping) 
     auto tie = [&](const std::vector<std::string>& columns, const std::string& referenced_name) {
         Tie out;
         for (const std::string& c : columns) {
+            // A column the target computes (a userscript's exprs) holds another value than
+            // the one sent: as if not sent.
             auto idx = t.find(c);
-            out.source.push_back(idx ? mapping.source_of(*idx) : -1);
+            out.source.push_back(idx && t.columns[*idx].expr.empty() ? mapping.source_of(*idx)
+                                                                     : -1);
         }
         out.tag = std::hash<std::string>{}("row of " + referenced_name);
         out.removal = std::hash<std::string>{}("removal from " + referenced_name);

@@ -232,7 +232,7 @@ void RetryingApplier::recover(const Error& e) {
         }
         return;
     }
-    if (e.retryable() && applier_.commit_landed()) {
+    if (landed_after_all(e)) {
         clear();
         return;
     }
@@ -307,6 +307,10 @@ void RetryingApplier::retry(const Error& first) {
                 recover(e);  // not a failure of the target: its own handling
                 return;
             }
+            if (landed_after_all(e)) {
+                clear();
+                return;
+            }
             applier_.rollback();
             if (!e.retryable()) {
                 salvage(e);
@@ -315,6 +319,26 @@ void RetryingApplier::retry(const Error& first) {
             last = e.what();
         }
     }
+}
+
+bool RetryingApplier::landed_after_all(const Error& e) {
+    if (!applier_.in_doubt()) {
+        return false;
+    }
+    if (applier_.commit_landed()) {
+        return true;
+    }
+    if (applier_.in_doubt() && !e.retryable()) {
+        // Salvage would apply the group again, one transaction at a time, whether or not its
+        // COMMIT landed: the pipeline restarts from the checkpoint instead, which is exact.
+        applier_.rollback();
+        throw Error(ErrorKind::kRetryable,
+                    fmt::format("{}; whether the COMMIT landed cannot be told yet, so the "
+                                "pipeline restarts from the checkpoint",
+                                e.what()),
+                    e.sqlstate());
+    }
+    return false;  // it did not land, or (retryable) the retries ask again
 }
 
 void RetryingApplier::salvage(const Error& original) {

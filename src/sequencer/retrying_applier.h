@@ -59,6 +59,10 @@ private:
     void drop_answered();
     void retry(const Error& first);
     void salvage(const Error& original);
+    // After a failure with a COMMIT sent (GroupApplier::in_doubt): whether it landed after all,
+    // read from the checkpoint. Throws a retryable error (the pipeline restarts from the
+    // checkpoint) when it cannot be told and `e` would otherwise be salvaged.
+    bool landed_after_all(const Error& e);
     void replay();  // the logged items, and the commit if the group has ended
     void clear();
 

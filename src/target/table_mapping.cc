@@ -245,11 +245,6 @@ std::vector<Datum> TableMapping::project(const std::vector<Datum>& values, bool 
             row[static_cast<size_t>(source_to_target_[i])] = values[i];
         }
     }
-    if (upsert) {
-        for (size_t i : constants_) {
-            row[i] = Datum::null();  // a placeholder: the constant expr does not read it
-        }
-    }
     if (upsert && !to_extras_.empty()) {
         nlohmann::json extras = nlohmann::json::object();
         for (size_t i : to_extras_) {
@@ -326,6 +321,14 @@ std::string TableMapping::missing_key_column(const std::vector<Datum>& row) cons
     return {};
 }
 
+void TableMapping::add_constants(std::vector<Datum>& row) const {
+    for (size_t i : constants_) {
+        if (i < row.size() && row[i].absent()) {
+            row[i] = Datum::null();  // a placeholder: the constant expr does not read it
+        }
+    }
+}
+
 int TableMapping::source_of(size_t column) const {
     auto it =
         std::find(source_to_target_.begin(), source_to_target_.end(), static_cast<int>(column));
@@ -334,9 +337,6 @@ int TableMapping::source_of(size_t column) const {
 
 bool TableMapping::writes(size_t column) const {
     if (static_cast<int>(column) == extras_ && !to_extras_.empty()) {
-        return true;
-    }
-    if (std::find(constants_.begin(), constants_.end(), column) != constants_.end()) {
         return true;
     }
     return std::find(source_to_target_.begin(), source_to_target_.end(),

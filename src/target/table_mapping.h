@@ -61,6 +61,10 @@ public:
     bool writes(size_t column) const;
     // The source column whose values target column `column` takes, or -1.
     int source_of(size_t column) const;
+    // Gives the columns with a constant expr (no $0) that the row lacks a value, so that an
+    // upsert writes them: called on the row as it is written, after any userscript handler
+    // (which does not see them).
+    void add_constants(std::vector<Datum>& row) const;
     // Whether every primary key column of a projected row has a value.
     bool has_key(const std::vector<Datum>& row) const;
     // Encodes the primary key of a projected row for equality tests.

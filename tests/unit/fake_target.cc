@@ -343,6 +343,9 @@ void FakeSession::run(const std::string& sql,
         if (fault == FakeDatabase::CommitFault::kAmbiguousResult) {
             throw Error(ErrorKind::kRetryable, "result is ambiguous (error=rpc error)", "40003");
         }
+        if (fault == FakeDatabase::CommitFault::kGarbled) {
+            throw Error(ErrorKind::kFatal, "lost synchronization with server");
+        }
         if (fault == FakeDatabase::CommitFault::kTerminated) {
             throw Error(ErrorKind::kRetryable,
                         "FATAL:  terminating connection due to administrator command", "57P01");

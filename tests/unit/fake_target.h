@@ -60,8 +60,9 @@ public:
     // How the next COMMIT fails: the connection breaks, or (CockroachDB's 40003, "statement
     // completion unknown") the server answers that it cannot tell, the connection still up,
     // or the session is terminated (PostgreSQL's 57P01 from pg_terminate_backend), read
-    // before the connection is seen to close.
-    enum class CommitFault { kConnectionLost, kAmbiguousResult, kTerminated };
+    // before the connection is seen to close, or the answer cannot be read (a protocol error
+    // without a SQLSTATE, not retryable).
+    enum class CommitFault { kConnectionLost, kAmbiguousResult, kTerminated, kGarbled };
     // The next COMMIT fails so: with `landed` it commits first, else not.
     void break_next_commit(bool landed, CommitFault how = CommitFault::kConnectionLost);
 

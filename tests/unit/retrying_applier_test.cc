@@ -243,6 +243,17 @@ TEST_F(RetryTest, CommitAnsweredByATerminationIsInDoubt) {
     EXPECT_EQ(f.dump("items").size(), 3u);
 }
 
+// An answer that cannot be read is not retryable, and would be salvaged (applied again one
+// transaction at a time): in doubt, the checkpoint is read first.
+TEST_F(RetryTest, UnreadableAnswerToACommitThatLandedIsNotSalvagedAgain) {
+    f.db.break_next_commit(/*landed=*/true, testing::FakeDatabase::CommitFault::kGarbled);
+    testing::TestApplier t(f);
+    apply_group(t.retrying);
+    EXPECT_EQ(f.db.commits(), 1u) << "a COMMIT that landed was applied again";
+    EXPECT_EQ(t.hooks.spans.size(), 1u);
+    EXPECT_EQ(f.dump("items").size(), 3u);
+}
+
 TEST_F(RetryTest, AmbiguousCommitThatDidNotLandIsAppliedAgain) {
     f.db.break_next_commit(/*landed=*/false, testing::FakeDatabase::CommitFault::kAmbiguousResult);
     testing::TestApplier t(f);
