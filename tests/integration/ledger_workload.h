@@ -29,6 +29,21 @@ inline const char* kWorkloadDdl =
     "CREATE TABLE events(id bigint PRIMARY KEY, account int, body text);"
     "CREATE TABLE tags(account int, tag text, PRIMARY KEY (account, tag));";
 
+// Userscript lines (API v2, imported as `api`) with apply-side handlers for the ledger
+// workload's tables, for the kill tests that run a script: onWrite writes audit's rows itself
+// (under a savepoint of its own), and row handlers pass accounts' rows, in the apply workers'
+// engines.
+inline const char* kLedgerApplySideHandlers = R"(
+api.configureTargetTables(["audit"], {
+  onWrite: async (ops: any[]) => {
+    await api.getTX().exec("SAVEPOINT w");
+    await api.write(ops);
+    await api.getTX().exec("RELEASE SAVEPOINT w");
+  },
+});
+api.configureTargetTables(["accounts"], { onRowUpsert: (row: any) => row, onRowDelete: (k: string[]) => k });
+)";
+
 // Runs random multi-table transactions on the source, each appending to the ledger.
 class Workload {
 public:

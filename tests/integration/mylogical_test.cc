@@ -402,15 +402,7 @@ TEST(Mylogical, KillNineDuringAUserscriptLosesAndRepeatsNothing) {
 import * as api from "replicator@v2";
 const pass = (row: any, meta: any) => (meta.table === "audit" ? { audit: [{ ...row }] } : row);
 api.configureTargetSchema("my_kill_us.public", { onRowUpsert: pass, onRowDelete: pass });
-api.configureTargetTables(["audit"], {
-  onWrite: async (ops: any[]) => {
-    await api.getTX().exec("SAVEPOINT w");
-    await api.write(ops);
-    await api.getTX().exec("RELEASE SAVEPOINT w");
-  },
-});
-api.configureTargetTables(["accounts"], { onRowUpsert: (row: any) => row, onRowDelete: (k: string[]) => k });
-)");
+)" + std::string(harness::kLedgerApplySideHandlers));
     auto args = run.db().args({"--userscript", script});
     std::string log = fresh_log("my_kill_us");
     run.start();

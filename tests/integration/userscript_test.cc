@@ -305,17 +305,7 @@ const route = (row: any, meta: any) =>
   meta.table !== "events" ? row
     : BigInt(row.id) % 2n === 0n ? { events_even: [row] } : { events_odd: [row] };
 api.configureTargetSchema("it_us_kill.public", { onRowUpsert: route, onRowDelete: route });
-// Apply-side handlers too: onWrite writes audit's rows itself (under a savepoint of its own),
-// and row handlers pass accounts' rows, in the apply workers' engines.
-api.configureTargetTables(["audit"], {
-  onWrite: async (ops: any[]) => {
-    await api.getTX().exec("SAVEPOINT w");
-    await api.write(ops);
-    await api.getTX().exec("RELEASE SAVEPOINT w");
-  },
-});
-api.configureTargetTables(["accounts"], { onRowUpsert: (row: any) => row, onRowDelete: (k: string[]) => k });
-)");
+)" + std::string(harness::kLedgerApplySideHandlers));
     auto args = db.args({"--userscript", script});
     std::string log = harness::fresh_log("it_us_kill");
     harness::Workload work(db, 23);
