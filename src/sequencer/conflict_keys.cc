@@ -1,6 +1,7 @@
 #include "sequencer/conflict_keys.h"
 
 #include "base/error.h"
+#include "base/hash.h"
 #include "sequencer/schedule.h"
 
 #include <algorithm>
@@ -8,11 +9,6 @@
 
 namespace rep::sequencer {
 namespace {
-
-uint64_t combine(uint64_t h, const std::string& text) {
-    uint64_t v = std::hash<std::string>{}(text);
-    return h ^ (v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));  // boost-style
-}
 
 // A referenced table and columns, "schema.table(a,b)": the namespace of its rows' keys.
 std::string referenced(const std::string& parent, const std::vector<std::string>& columns) {
@@ -39,7 +35,7 @@ Ref ref_of(const std::vector<Datum>& values, const std::vector<int>& source, uin
         if (d.is_null()) {
             return Ref::kNone;
         }
-        h = combine(h, d.text);
+        h = hash_combine(h, std::hash<std::string>{}(d.text));
     }
     key = h;
     return Ref::kRow;

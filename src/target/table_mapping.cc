@@ -1,6 +1,7 @@
 #include "target/table_mapping.h"
 
 #include "base/error.h"
+#include "base/hash.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -233,7 +234,7 @@ std::optional<uint64_t> TableMapping::key_hash(const std::vector<Datum>& source_
         }
         const Datum& d = source_values[static_cast<size_t>(src)];
         uint64_t v = d.is_null() ? 0x9e3779b97f4a7c15ULL : std::hash<std::string>{}(d.text);
-        h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);  // boost-style combine
+        h = hash_combine(h, v);
     }
     return h;
 }

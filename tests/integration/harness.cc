@@ -74,6 +74,18 @@ int kill_count(int default_kills) {
     return env_int("REP_SOAK_KILLS", default_kills);
 }
 
+void kill_nine_repeatedly(const std::vector<std::string>& args, const std::string& log, int kills,
+                          uint32_t seed) {
+    std::mt19937 rng(seed);
+    for (int i = 0; i < kills; ++i) {
+        Replicator r(args, log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 900));
+        ASSERT_TRUE(r.running()) << r.log();
+        r.signal(SIGKILL);
+        r.wait(std::chrono::seconds(10));
+    }
+}
+
 std::string fresh_log(const std::string& test_name) {
     std::string path = log_path(test_name);
     ::unlink(path.c_str());

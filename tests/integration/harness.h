@@ -96,6 +96,11 @@ private:
     std::optional<int> status_;
 };
 
+// `kills` times: starts the replicator with `args`, lets it run 0.4-1.3 s (random, from
+// `seed`), and kills it with SIGKILL. A kill test's interruptions; the caller checks after.
+void kill_nine_repeatedly(const std::vector<std::string>& args, const std::string& log, int kills,
+                          uint32_t seed);
+
 // Runs `replicator` to completion and returns {exit status, output}.
 std::pair<int, std::string> run_replicator(const std::vector<std::string>& args,
                                            std::chrono::milliseconds timeout);

@@ -406,14 +406,8 @@ api.configureTargetSchema("my_kill_us.public", { onRowUpsert: pass, onRowDelete:
     auto args = run.db().args({"--userscript", script});
     std::string log = fresh_log("my_kill_us");
     run.start();
-    std::mt19937 rng(7);
-    for (int i = 0, kills = harness::kill_count(8); i < kills; ++i) {
-        Replicator r(args, log);
-        std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 900));
-        ASSERT_TRUE(r.running()) << r.log();
-        r.signal(SIGKILL);
-        r.wait(10s);
-    }
+    harness::kill_nine_repeatedly(args, log, harness::kill_count(8), 7);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
     Replicator r(args, log);
     std::this_thread::sleep_for(500ms);
     run.finish(r);

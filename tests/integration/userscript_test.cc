@@ -311,14 +311,8 @@ api.configureTargetSchema("it_us_kill.public", { onRowUpsert: route, onRowDelete
     harness::Workload work(db, 23);
     harness::LedgerSampler sampler(db, harness::Check::kAtomicAndPrefix);
     work.start();
-    std::mt19937 rng(5);
-    for (int i = 0, kills = harness::kill_count(8); i < kills; ++i) {
-        Replicator r(args, log);
-        std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 900));
-        ASSERT_TRUE(r.running()) << r.log();
-        r.signal(SIGKILL);
-        r.wait(10s);
-    }
+    harness::kill_nine_repeatedly(args, log, harness::kill_count(8), 5);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
     EXPECT_TRUE(sampler.sampled_more_than(50));
     work.stop();
     ASSERT_EQ(work.error(), "");
