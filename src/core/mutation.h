@@ -76,6 +76,10 @@ struct Mutation {
     // sent one. The apply side compares it with `values` on the target's primary key and
     // deletes the old row first if the key changed.
     std::vector<Datum> old_values;
+    // An upsert of a row the source inserted: it replaced no row, so it gave up no value of a
+    // unique index (sequencer/conflict_keys.h). False where that is not known: an UPDATE, or
+    // a row a userscript made.
+    bool inserted = false;
 };
 
 struct Truncate {

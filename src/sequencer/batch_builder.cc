@@ -415,10 +415,20 @@ void BatchBuilder::append(const Mapping& mapping, SegmentKind kind, std::vector<
                     last.index.emplace(std::move(key), last.rows.size());
                     last.rows.push_back(std::move(row));
                     ++rows_;
-                } else if (kind == SegmentKind::kUpsert) {
-                    last.rows[it->second] = std::move(row);
+                    return;
                 }
-                return;
+                if (kind != SegmentKind::kUpsert) {
+                    return;
+                }
+                if (!mapping->target().unique_constrained) {
+                    // Checked at the statement's end (a foreign key to itself): the last
+                    // write of the key in the first one's place leaves what both in order do.
+                    last.rows[it->second] = std::move(row);
+                    return;
+                }
+                // A unique index checks each row as it is written: two rows swapping a value
+                // through a third (a = NULL, b = a's, a = b's) need the second write of `a`
+                // after `b`'s, so it goes in a statement after this one.
             }
         }
     }

@@ -41,6 +41,36 @@ Ref ref_of(const std::vector<Datum>& values, const std::vector<int>& source, uin
     return Ref::kRow;
 }
 
+// What a row's values say of a unique index's entry: a value (its key in `key`), none (a NULL
+// where the index holds NULLs distinct), not sent (no column sent) or unknown (some sent).
+enum class Entry { kValue, kNone, kNotSent, kUnknown };
+
+Entry entry_of(const std::vector<Datum>& values, const std::vector<int>& source,
+               bool nulls_distinct, uint64_t tag, uint64_t& key) {
+    constexpr uint64_t kNull = 0x6e756c6c;  // NULLS NOT DISTINCT: a value like any other
+    uint64_t h = tag;
+    size_t absent = 0;
+    bool null = false;
+    for (int src : source) {
+        if (src < 0 || static_cast<size_t>(src) >= values.size() ||
+            values[static_cast<size_t>(src)].absent()) {
+            ++absent;
+            continue;
+        }
+        const Datum& d = values[static_cast<size_t>(src)];
+        null = null || d.is_null();
+        h = hash_combine(h, d.is_null() ? kNull : std::hash<std::string>{}(d.text));
+    }
+    if (absent > 0) {
+        return absent == source.size() ? Entry::kNotSent : Entry::kUnknown;
+    }
+    if (null && nulls_distinct) {
+        return Entry::kNone;
+    }
+    key = h;
+    return Entry::kValue;
+}
+
 }  // namespace
 
 ConflictKeys::ConflictKeys(target::TableCatalog& catalog, util::TargetSession& session,
@@ -69,7 +99,10 @@ bool ConflictKeys::add(const ChangeItem& changes, std::vector<uint64_t>& keys) {
             if (*old_key != *key) {
                 keys.push_back(Schedule::exclusive(*old_key));
             }
-            complete = complete && (plan.plain || add_ties(plan, m, keys));
+            if (!plan.plain) {
+                add_uniques(plan, m, keys);
+                complete = complete && add_ties(plan, m, keys);
+            }
         }
         // Ties read anew: groups in flight hold keys by the old ones, so this transaction
         // runs alone, and every later one is keyed by the new ties only.
@@ -139,6 +172,52 @@ bool ConflictKeys::add_ties(const Plan& plan, const Mutation& m,
     return true;
 }
 
+void ConflictKeys::add_uniques(const Plan& plan, const Mutation& m, std::vector<uint64_t>& keys) {
+    bool upsert = m.kind == MutationKind::kUpsert;
+    for (const Unique& u : plan.uniques) {
+        if (!u.per_value) {
+            keys.push_back(Schedule::exclusive(u.any));
+            continue;
+        }
+        // The entry the change gives its row: none for a delete; an upsert's new values, where
+        // columns not sent are ones the change leaves as they were (an unchanged TOASTed value,
+        // a column outside MySQL's minimal row image or Oracle's SET).
+        uint64_t taken = 0;
+        Entry now =
+            upsert ? entry_of(m.values, u.source, u.nulls_distinct, u.tag, taken) : Entry::kNone;
+        if (now == Entry::kNotSent) {
+            continue;  // the entry stays as it was: neither given nor freed
+        }
+        // The entry it frees: none for an insert; the old row's where the source sent it (a
+        // delete's old row, an update's whole old row); unknown otherwise (PostgreSQL sends an
+        // UPDATE's old row only with REPLICA IDENTITY FULL, and a key-only one for a DELETE).
+        uint64_t freed = 0;
+        Entry before = Entry::kUnknown;
+        if (upsert && m.inserted) {
+            before = Entry::kNone;
+        } else if (!upsert || !m.old_values.empty()) {
+            before = entry_of(upsert ? m.old_values : m.values, u.source, u.nulls_distinct, u.tag,
+                              freed);
+        }
+        if (now == Entry::kUnknown || before == Entry::kUnknown || before == Entry::kNotSent) {
+            keys.push_back(Schedule::exclusive(u.any));
+            continue;
+        }
+        bool holds = false;
+        if (now == Entry::kValue) {
+            keys.push_back(Schedule::exclusive(taken));
+            holds = true;
+        }
+        if (before == Entry::kValue && !(now == Entry::kValue && freed == taken)) {
+            keys.push_back(Schedule::exclusive(freed));
+            holds = true;
+        }
+        if (holds) {
+            keys.push_back(Schedule::shared(u.any));
+        }
+    }
+}
+
 const ConflictKeys::Plan& ConflictKeys::plan_for(const Mutation& m) {
     auto it = plans_.find(m.relation.get());
     if (it == plans_.end()) {
@@ -164,6 +243,35 @@ ConflictKeys::Plan ConflictKeys::make_plan(const target::TableMapping& mapping) 
         plan.whole =
             Schedule::exclusive(std::hash<std::string>{}("order-sensitive tables: " + group));
         return plan;
+    }
+    for (const target::UniqueColumns& index : ties_.unique_indexes) {
+        if (index.table != name) {
+            continue;
+        }
+        Unique u;
+        u.per_value = index.comparable;
+        u.nulls_distinct = index.nulls_distinct;
+        for (const std::string& c : index.columns) {
+            // An expression, a column the target computes (exprs) or fills from others (v1
+            // extras) holds values the texts sent do not tell.
+            auto idx = c.empty() ? std::nullopt : t.find(c);
+            int src = idx && t.columns[*idx].expr.empty() ? mapping.source_of(*idx) : kComputed;
+            if (src == -1) {
+                src = mapping.writes(*idx) ? kComputed : kNotSent;
+            }
+            u.source.push_back(src);
+        }
+        if (std::all_of(u.source.begin(), u.source.end(), [](int s) { return s == kNotSent; })) {
+            // The source sends none of its columns: only the target's defaults fill them in,
+            // as a row is inserted, whatever the order.
+            continue;
+        }
+        u.per_value = u.per_value &&
+                      std::none_of(u.source.begin(), u.source.end(), [](int s) { return s < 0; });
+        std::string index_name = name + " index " + index.index;
+        u.tag = std::hash<std::string>{}("value of " + index_name);
+        u.any = std::hash<std::string>{}("any value of " + index_name);
+        plan.uniques.push_back(std::move(u));
     }
     auto tie = [&](const std::vector<std::string>& columns, const std::string& referenced_name) {
         Tie out;
@@ -205,8 +313,9 @@ const ConflictKeys::Placement& ConflictKeys::place(const std::string& table) {
     }
     // Read afresh whenever a table not placed yet shows up. Tables joined by foreign keys (in
     // either direction, across any schema) form one set, found by union-find; a set is
-    // tracked per row unless one of its tables has a unique index besides its primary key or
-    // one of its foreign keys compares values whose texts may differ.
+    // tracked per row unless one of its tables is tied as a whole (a unique constraint without
+    // an index, an exclusion constraint) or one of its foreign keys compares values whose
+    // texts may differ.
     ties_ = load_ties_(session_);
     reread_ = ties_loaded_;
     ties_loaded_ = true;
@@ -230,8 +339,11 @@ const ConflictKeys::Placement& ConflictKeys::place(const std::string& table) {
     for (const target::ForeignKeyColumns& fk : ties_.foreign_keys) {
         join(fk.child, fk.parent);
     }
+    for (const target::UniqueColumns& u : ties_.unique_indexes) {
+        join(u.table, u.table);
+    }
     std::unordered_set<std::string> whole;
-    for (const std::string& t : ties_.unique_indexed) {
+    for (const std::string& t : ties_.tied_as_a_whole) {
         join(t, t);
         whole.insert(root(t));
     }

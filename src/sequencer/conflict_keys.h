@@ -28,12 +28,20 @@ namespace rep::sequencer {
 // REPLICA IDENTITY FULL, or where the key carries it), the change holds the foreign key's
 // "removal" key shared, which every parent delete or key change holds exclusively.
 //
-// Tables tied together by foreign keys in which one table has a unique index besides its
-// primary key (whose old values are as unknown, and which an UPDATE of any row may release)
-// or a column pair whose texts could differ for equal values (other types, a collation of
-// their own) are ordered as a whole instead: one key for all such tables, or with
-// `table_groups` (--enableParallelApplies) one per set of tables joined by foreign keys.
-// Used by the dispatcher thread only.
+// A unique index besides the primary key is tracked per value: a row change that gives a row
+// a value of the index, or takes one away (a delete, an update's old row), holds that value
+// exclusively, so a row never takes a value before an earlier change freed it; and it holds
+// the index's "any" key shared. A change whose freed value is not known (an UPDATE without
+// its old row, a DELETE of a key-only old row) holds "any" exclusively, as do changes of an
+// index whose texts could differ for equal values (an expression, another type, a collation
+// of its own) or whose column the target computes. An upsert of a row the source inserted
+// (Mutation::inserted) frees nothing; columns the change does not send are unchanged.
+//
+// Tables tied together by foreign keys in which one table has a unique constraint without an
+// index or an exclusion constraint, or a foreign key's column pair whose texts could differ
+// for equal values (other types, a collation of their own), are ordered as a whole instead:
+// one key for all such tables, or with `table_groups` (--enableParallelApplies) one per set
+// of tables joined by foreign keys. Used by the dispatcher thread only.
 class ConflictKeys {
 public:
     // Reads the foreign keys and unique indexes; target::load_row_ties() in production.
@@ -56,6 +64,17 @@ private:
         uint64_t tag = 0;         // the referenced table and columns
         uint64_t removal = 0;     // their "removal" key (see above)
     };
+    // The source columns of a unique index: kNotSent for a column the source does not have
+    // (the target fills it in), kComputed for one the target computes (exprs).
+    static constexpr int kNotSent = -1;
+    static constexpr int kComputed = -2;
+    struct Unique {
+        std::vector<int> source;
+        bool per_value = true;  // false: every change of the index holds `any` exclusively
+        bool nulls_distinct = true;
+        uint64_t tag = 0;  // its values
+        uint64_t any = 0;
+    };
     // How the rows of one source layout get their keys.
     struct Plan {
         const target::TableMapping* mapping = nullptr;
@@ -63,6 +82,7 @@ private:
         uint64_t whole = 0;         // ordered as a whole: this key (if not 0)
         std::vector<Tie> refers;    // its foreign keys
         std::vector<Tie> referred;  // its primary key, as foreign keys reference it
+        std::vector<Unique> uniques;
     };
     // What the foreign keys say about a table.
     struct Placement {
@@ -74,6 +94,7 @@ private:
     Plan make_plan(const target::TableMapping& mapping);
     const Placement& place(const std::string& table);
     bool add_ties(const Plan& plan, const Mutation& m, std::vector<uint64_t>& keys) const;
+    static void add_uniques(const Plan& plan, const Mutation& m, std::vector<uint64_t>& keys);
 
     target::TableCatalog& catalog_;
     util::TargetSession& session_;

@@ -153,15 +153,17 @@ ORDER BY c.relname, a.attnum)";
     }
     static const std::string kOrderSql = R"(
 SELECT c.relname,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid))
-    OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND (k.conrelid = c.oid OR k.confrelid = c.oid)),
+       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
     OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('u', 'x'))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p'))";
-    std::map<std::string, bool> order_sensitive;
+    // Per table: referenced or referencing, unique-constrained.
+    std::map<std::string, std::pair<bool, bool>> order_sensitive;
     for (const auto& row :
          session.query(in_database(kOrderSql, database), {schema.schema, names})) {
-        order_sensitive[row.at(0).value_or("")] = row.at(1).value_or("") != "f";
+        order_sensitive[row.at(0).value_or("")] = {row.at(1).value_or("") != "f",
+                                                   row.at(2).value_or("") != "f"};
     }
     for (auto& entry : out) {
         const std::string& table = entry.first;
@@ -187,7 +189,9 @@ WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
         }
         // A table the query did not answer for (gone in between) counts as order-sensitive.
         auto o = order_sensitive.find(table);
-        t.order_sensitive = o == order_sensitive.end() || o->second;
+        bool gone = o == order_sensitive.end();
+        t.unique_constrained = gone || o->second.second;
+        t.order_sensitive = gone || o->second.first || t.unique_constrained;
         for (auto& [pos, idx] : pk) {
             t.pk.push_back(idx);
         }
@@ -227,14 +231,39 @@ JOIN pg_type ct ON ct.oid = ca.atttypid
 JOIN pg_type ft ON ft.oid = fa.atttypid
 WHERE k.contype = 'f'
 ORDER BY 1, 2, s.i)";
-    // Unique indexes besides the primary key, unique constraints without an index
-    // (CockroachDB's UNIQUE WITHOUT INDEX) and exclusion constraints.
+    // Unique indexes besides the primary key, one row per key column in the index's order
+    // (indkey is an int2vector: subscripts from 0; INCLUDE columns come after indnkeyatts). A
+    // partial index is taken as covering every row, which orders more than needed, never
+    // less.
     static const std::string kUnique = R"(
-SELECT n.nspname || '.' || c.relname
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+SELECT n.nspname || '.' || c.relname, x.relname, coalesce(a.attname, ''),
+       a.attname IS NOT NULL
+           AND t.typname IN ('int2', 'int4', 'int8', 'text', 'varchar', 'uuid', 'date', 'bool')
+           AND a.attcollation IN (0, t.typcollation) AND i.indcollation[s.k] IN (0, t.typcollation),
+       {nulls_not_distinct}
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class x ON x.oid = i.indexrelid
+CROSS JOIN generate_series(0, i.indnkeyatts - 1) AS s(k)
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[s.k] AND i.indkey[s.k] > 0
+LEFT JOIN pg_type t ON t.oid = a.atttypid
+WHERE i.indisunique AND NOT i.indisprimary AND c.relkind IN ('r', 'p')
+ORDER BY 1, 2, s.k)";
+    // NULLS NOT DISTINCT came with PostgreSQL 15; CockroachDB has no such column. (Asked of
+    // the server's catalog, which every database shares: not through in_database().)
+    static const std::string kHasNullsNotDistinct = R"(
+SELECT count(*) FROM pg_attribute
+WHERE attrelid = 'pg_catalog.pg_index'::regclass AND attname = 'indnullsnotdistinct')";
+    // Unique constraints without an index (CockroachDB's UNIQUE WITHOUT INDEX) and exclusion
+    // constraints tie rows in ways their columns' texts do not tell.
+    static const std::string kWhole = R"(
+SELECT DISTINCT n.nspname || '.' || c.relname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
-  AND (EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary)
-       OR EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype IN ('u', 'x'))))";
+  AND (k.contype = 'x'
+       OR (k.contype = 'u' AND NOT EXISTS (SELECT 1 FROM pg_index i
+                                           WHERE i.indexrelid = k.conindid AND i.indisunique))))";
     RowTies out;
     std::string last;
     for (const auto& row : session.query(in_database(kKeys, database))) {
@@ -249,8 +278,25 @@ WHERE c.relkind IN ('r', 'p')
         fk.parent_columns.push_back(text(4));
         fk.comparable = fk.comparable && text(5) == "t";
     }
-    for (const auto& row : session.query(in_database(kUnique, database))) {
-        out.unique_indexed.push_back(row.at(0).value_or(""));
+    auto has = session.query(kHasNullsNotDistinct);
+    bool nulls_column = !has.empty() && has[0].at(0).value_or("0") != "0";
+    std::string unique = kUnique;
+    unique.replace(unique.find("{nulls_not_distinct}"), 20,
+                   nulls_column ? "i.indnullsnotdistinct" : "false");
+    last.clear();
+    for (const auto& row : session.query(in_database(unique, database))) {
+        auto text = [&](size_t col) { return row.at(col).value_or(""); };
+        std::string id = text(0) + "\n" + text(1);
+        if (id != last) {
+            out.unique_indexes.push_back(UniqueColumns{text(0), text(1), {}, true, text(4) != "t"});
+            last = id;
+        }
+        UniqueColumns& u = out.unique_indexes.back();
+        u.columns.push_back(text(2));
+        u.comparable = u.comparable && text(3) == "t";
+    }
+    for (const auto& row : session.query(in_database(kWhole, database))) {
+        out.tied_as_a_whole.push_back(row.at(0).value_or(""));
     }
     return out;
 }

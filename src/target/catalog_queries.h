@@ -36,9 +36,10 @@ std::map<std::string, TargetTable> load_target_tables(util::TargetSession& sessi
                                                       bool cockroach = false);
 
 // What ties rows of different keys together on the target, for the parallel apply's conflict
-// keys (sequencer/conflict_keys.h): every foreign key with its columns, and the tables with a
-// unique index besides the primary key, a unique constraint without one or an exclusion
-// constraint. Tables are spelled "schema.table".
+// keys (sequencer/conflict_keys.h): every foreign key with its columns, every unique index
+// besides the primary key with its columns, and the tables whose rows are tied in ways not
+// told by columns (a unique constraint without an index, an exclusion constraint). Tables
+// are spelled "schema.table".
 struct ForeignKeyColumns {
     std::string child;   // the referencing table
     std::string parent;  // the referenced one
@@ -49,9 +50,19 @@ struct ForeignKeyColumns {
     // values the key finds equal have equal texts.
     bool comparable = true;
 };
+struct UniqueColumns {
+    std::string table;
+    std::string index;
+    std::vector<std::string> columns;  // its key columns in order; "" for an expression
+    // Every column is of a type whose text form is canonical (as above) and neither it nor
+    // the index has a collation of its own, so values the index finds equal have equal texts.
+    bool comparable = true;
+    bool nulls_distinct = true;  // false: NULLS NOT DISTINCT (PostgreSQL 15)
+};
 struct RowTies {
     std::vector<ForeignKeyColumns> foreign_keys;
-    std::vector<std::string> unique_indexed;
+    std::vector<UniqueColumns> unique_indexes;
+    std::vector<std::string> tied_as_a_whole;
 };
 RowTies load_row_ties(util::TargetSession& session, const std::string& database = {});
 

@@ -44,6 +44,10 @@ struct TargetTable {
     // key's own order: the table references or is referenced by a foreign key, or has a
     // unique index besides the primary key.
     bool order_sensitive = false;
+    // Whether it has a unique index besides the primary key, a unique constraint or an
+    // exclusion constraint: checked as each row is written, not at the statement's end (as a
+    // foreign key is), so even the order of rows within one statement matters.
+    bool unique_constrained = false;
 
     std::optional<size_t> find(const std::string& column) const;
     bool has_identity_always() const;

@@ -42,11 +42,13 @@ struct ApplyFixture {
 
     // Declares a target table and the source relation that maps onto it: the same columns,
     // text-typed, the first `keys` of them the primary key; the target also has the columns
-    // `target_only`.
+    // `target_only`. `unique_constrained`: it has a unique index besides the key (and is
+    // order-sensitive).
     std::shared_ptr<const Relation> table(const std::string& name,
                                           const std::vector<std::string>& columns, size_t keys,
                                           bool order_sensitive = false,
-                                          const std::vector<std::string>& target_only = {}) {
+                                          const std::vector<std::string>& target_only = {},
+                                          bool unique_constrained = false) {
         target::TargetTable t;
         t.name = TableName{schema, name};
         std::vector<std::string> target_columns = columns;
@@ -61,7 +63,8 @@ struct ApplyFixture {
                 t.pk.push_back(i);
             }
         }
-        t.order_sensitive = order_sensitive;
+        t.order_sensitive = order_sensitive || unique_constrained;
+        t.unique_constrained = unique_constrained;
         db.add_table(t);
         tables[name] = t;
         auto r = std::make_shared<Relation>();

@@ -285,6 +285,42 @@ TEST(GroupApplier, SegmentsOfOrderSensitiveTablesAreNotSplit) {
     EXPECT_EQ(statements, 1u);
 }
 
+// A unique index checks each row as it is written, even within one statement: rows that swap
+// a value through NULL (a = NULL, b = a's, a = b's) are written in that order, where a table
+// whose only constraint is checked at the statement's end (a foreign key) may have the second
+// write of a take the first one's place.
+TEST(GroupApplier, RowsSwappingAUniqueValueAreWrittenInSourceOrder) {
+    for (bool unique : {true, false}) {
+        ApplyFixture f;
+        auto rel = f.table("users", {"id", "email"}, 1, /*order_sensitive=*/true, {}, unique);
+        f.db.put("\"public\".\"users\"", {{"id", "1"}, {"email", "x"}});
+        f.db.put("\"public\".\"users\"", {{"id", "2"}, {"email", "y"}});
+        std::vector<std::string> written;
+        f.db.fail = [&](const testing::FakeStatement& s) -> std::optional<Error> {
+            if (s.kind == testing::FakeStatement::Kind::kUpsert) {
+                for (const auto& row : s.rows) {
+                    written.push_back(row.at(0).value_or("?") + "=" + row.at(1).value_or("NULL"));
+                }
+                written.push_back(";");
+            }
+            return std::nullopt;
+        };
+        testing::TestApplier t(f);
+        std::vector<Mutation> swap = {testing::upsert(rel, {"1", "NULL"}),
+                                      testing::upsert(rel, {"2", "x"}),
+                                      testing::upsert(rel, {"1", "y"})};
+        for (const ChangeItem& item : testing::transaction(100, swap)) {
+            t.applier.apply(item);
+        }
+        t.applier.commit();
+        EXPECT_EQ(f.dump("users"), (std::vector<std::string>{"1|y", "2|x"}));
+        using Writes = std::vector<std::string>;
+        Writes expected =
+            unique ? Writes{"1=NULL", "2=x", ";", "1=y", ";"} : Writes{"1=y", "2=x", ";"};
+        EXPECT_EQ(written, expected);
+    }
+}
+
 TEST(GroupApplier, GroupThatWroteNothingStillMovesTheCheckpoint) {
     ApplyFixture f;
     auto rel = f.table("items", {"id", "a"}, 1);

@@ -24,6 +24,8 @@ class CatalogAnswers final : public util::TargetSession {
 public:
     std::vector<Row> layout;
     std::vector<Row> hidden;
+    // table, referencing or referenced by a foreign key, unique-constrained
+    std::vector<Row> order = {{"events", "f", "f"}};
     std::vector<std::string> asked;
 
     void connect() override {}
@@ -37,7 +39,7 @@ public:
             return hidden;
         }
         if (sql.find("EXISTS") != std::string::npos) {
-            return {{"events", "f"}};
+            return order;
         }
         return layout;
     }
@@ -186,7 +188,21 @@ TEST(CatalogQueries, ManyTablesAreReadInOneQueryOfEachKind) {
     EXPECT_EQ(tables["events"].name.table, "events");
     EXPECT_FALSE(tables["events"].order_sensitive);  // the fake answers "f" for events
     EXPECT_TRUE(tables["orders"].order_sensitive);   // and nothing for orders
+    EXPECT_TRUE(tables["orders"].unique_constrained);
     ASSERT_EQ(tables["orders"].pk.size(), 1u);
+}
+
+TEST(CatalogQueries, AUniqueIndexMakesATableOrderSensitiveAndUniqueConstrained) {
+    CatalogAnswers db;
+    db.layout = {{"events", "id", "int8", "f", "f", "1", "f"}};
+    db.order = {{"events", "f", "t"}};
+    TargetTable t = load(db, false);
+    EXPECT_TRUE(t.order_sensitive);
+    EXPECT_TRUE(t.unique_constrained);
+    db.order = {{"events", "t", "f"}};  // a foreign key only
+    t = load(db, false);
+    EXPECT_TRUE(t.order_sensitive);
+    EXPECT_FALSE(t.unique_constrained);
 }
 
 }  // namespace

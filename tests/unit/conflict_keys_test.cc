@@ -14,7 +14,7 @@ namespace {
 using testing::values;
 
 // accounts(id) <- entries(id, account, amount) by a foreign key; codes(id, code) has a
-// unique index on code.
+// unique index on code; tagged(id, v) has one on a column the source does not have.
 struct Tables {
     testing::ApplyFixture f;
     std::shared_ptr<const Relation> accounts = f.table("accounts", {"id", "name"}, 1, true);
@@ -22,8 +22,11 @@ struct Tables {
         f.table("entries", {"id", "account", "amount"}, 1, true);
     std::shared_ptr<const Relation> codes = f.table("codes", {"id", "code"}, 1, true);
     std::shared_ptr<const Relation> plain = f.table("plain", {"id", "v"}, 1);
+    std::shared_ptr<const Relation> tagged = f.table("tagged", {"id", "v"}, 1, true, {"serial"});
     target::RowTies ties{{{"public.entries", "public.accounts", {"account"}, {"id"}, true}},
-                         {"public.codes"}};
+                         {{"public.codes", "codes_code_key", {"code"}, true, true},
+                          {"public.tagged", "tagged_serial_key", {"serial"}, true, true}},
+                         {}};
     size_t reads = 0;
     testing::FakeSession session{f.db};
     ConflictKeys keys{f.catalog, session, /*table_groups=*/false, [this](util::TargetSession&) {
@@ -49,6 +52,12 @@ Mutation upsert(std::shared_ptr<const Relation> rel, std::vector<std::string> v,
                 std::vector<std::string> old = {}) {
     return Mutation{MutationKind::kUpsert, std::move(rel), values(v),
                     old.empty() ? std::vector<Datum>{} : values(old)};
+}
+// An upsert of a row the source inserted.
+Mutation insert(std::shared_ptr<const Relation> rel, std::vector<std::string> v) {
+    Mutation m = upsert(std::move(rel), std::move(v));
+    m.inserted = true;
+    return m;
 }
 Mutation remove(std::shared_ptr<const Relation> rel, std::vector<std::string> v) {
     return Mutation{MutationKind::kDelete, std::move(rel), values(v), {}};
@@ -105,31 +114,74 @@ TEST(ConflictKeys, AParentsRemovalWaitsForChildrenWhoseOldReferenceIsUnknown) {
         << "an upsert of a parent removes nothing";
 }
 
-TEST(ConflictKeys, UniqueIndexesAndIncomparableReferencesOrderTheirTablesAsAWhole) {
+TEST(ConflictKeys, UniqueIndexesAreTrackedPerValue) {
     Tables t;
-    auto code1 = t.of({upsert(t.codes, {"1", "a"})});
-    auto code2 = t.of({upsert(t.codes, {"2", "b"})});
-    EXPECT_TRUE(conflict(code1, code2)) << "an UPDATE may release any unique value";
-    EXPECT_FALSE(conflict(code1, t.of({upsert(t.accounts, {"7", "ann"})})));
-    EXPECT_FALSE(conflict(code1, t.of({upsert(t.plain, {"1", "v"})})));
+    auto a1 = t.of({insert(t.codes, {"1", "a"})});
+    auto b2 = t.of({insert(t.codes, {"2", "b"})});
+    EXPECT_FALSE(conflict(a1, b2)) << "inserts of other values";
+    EXPECT_TRUE(conflict(a1, t.of({insert(t.codes, {"3", "a"})}))) << "one value";
+    // An UPDATE without its old row (PostgreSQL's default replica identity) may have freed
+    // any value, so it orders every change of the index; with the old row, only its values.
+    auto unknown = t.of({upsert(t.codes, {"4", "c"})});
+    EXPECT_TRUE(conflict(unknown, b2));
+    auto known = t.of({upsert(t.codes, {"5", "c"}, {"5", "x"})});
+    EXPECT_TRUE(conflict(known, t.of({insert(t.codes, {"6", "x"})}))) << "takes a freed value";
+    EXPECT_TRUE(conflict(known, t.of({insert(t.codes, {"6", "c"})})));
+    EXPECT_FALSE(conflict(known, b2));
+    EXPECT_FALSE(conflict(t.of({upsert(t.codes, {"5", "b"}, {"5", "b"})}), a1))
+        << "an update that keeps its value";
+    // A DELETE frees its old row's value: unknown from a key-only old row.
+    EXPECT_TRUE(conflict(t.of({remove(t.codes, {"7", "~"})}), b2));
+    auto deleted = t.of({remove(t.codes, {"7", "d"})});
+    EXPECT_TRUE(conflict(deleted, t.of({insert(t.codes, {"8", "d"})})));
+    EXPECT_FALSE(conflict(deleted, b2));
+    // A column not sent is unchanged: neither given nor freed.
+    EXPECT_FALSE(conflict(t.of({upsert(t.codes, {"9", "~"})}), unknown));
+    // NULLs are distinct, unless the index says NULLS NOT DISTINCT.
+    EXPECT_FALSE(
+        conflict(t.of({insert(t.codes, {"10", "NULL"})}), t.of({insert(t.codes, {"11", "NULL"})})));
+    Tables n;
+    n.ties.unique_indexes[0].nulls_distinct = false;
+    EXPECT_TRUE(
+        conflict(n.of({insert(n.codes, {"10", "NULL"})}), n.of({insert(n.codes, {"11", "NULL"})})));
+    // Other tables, and an index on a column only the target fills in, are not concerned.
+    EXPECT_FALSE(conflict(unknown, t.of({upsert(t.accounts, {"7", "ann"})})));
+    EXPECT_FALSE(
+        conflict(t.of({upsert(t.tagged, {"1", "v"})}), t.of({upsert(t.tagged, {"2", "w"})})));
+}
 
+TEST(ConflictKeys, UniqueIndexesWhoseTextsMayDifferOrderTheirTablesChanges) {
+    Tables t;
+    t.ties.unique_indexes[0].comparable = false;  // numeric, citext, lower(code), a collation
+    auto a1 = t.of({insert(t.codes, {"1", "a"})});
+    EXPECT_TRUE(conflict(a1, t.of({insert(t.codes, {"2", "b"})})));
+    EXPECT_FALSE(conflict(a1, t.of({upsert(t.accounts, {"7", "ann"})})));
+    // A unique index no longer orders the foreign key's set as a whole.
+    Tables v;
+    v.ties.unique_indexes.push_back({"public.accounts", "accounts_name_key", {"name"}, true, true});
+    EXPECT_FALSE(conflict(v.of({insert(v.accounts, {"7", "ann"})}),
+                          v.of({upsert(v.entries, {"1", "8", "1"}, {"1", "8", "1"})})));
+}
+
+TEST(ConflictKeys, IncomparableReferencesAndConstraintsWithoutColumnsOrderTheirSetAsAWhole) {
     Tables u;
     u.ties.foreign_keys[0].comparable = false;  // e.g. integer referring to bigint
+    u.ties.tied_as_a_whole = {"public.plain2"};
     auto p = u.of({upsert(u.accounts, {"7", "ann"})});
     auto c = u.of({upsert(u.entries, {"1", "8", "1"}, {"1", "8", "1"})});
     EXPECT_TRUE(conflict(p, c));
-    EXPECT_TRUE(conflict(p, code1)) << "all tables ordered as a whole share one key";
-
-    Tables v;
-    v.ties.unique_indexed.push_back("public.accounts");  // now in the foreign key's set
-    EXPECT_TRUE(conflict(v.of({upsert(v.accounts, {"7", "ann"})}),
-                         v.of({upsert(v.entries, {"1", "8", "1"}, {"1", "8", "1"})})));
+    EXPECT_FALSE(conflict(p, u.of({insert(u.codes, {"1", "a"})})));
+    // An exclusion constraint, a unique constraint without an index: as a whole, and with the
+    // other tables ordered as a whole.
+    auto excluded = u.f.table("plain2", {"id", "v"}, 1, true);
+    auto e1 = u.of({insert(excluded, {"1", "a"})});
+    EXPECT_TRUE(conflict(e1, u.of({insert(excluded, {"2", "b"})})));
+    EXPECT_TRUE(conflict(e1, p)) << "all tables ordered as a whole share one key";
 }
 
 TEST(ConflictKeys, TiesReadAgainMakeTheTransactionRunAlone) {
     Tables t;
     t.ties.foreign_keys.clear();
-    t.ties.unique_indexed = {"public.codes"};
     ASSERT_TRUE(t.of({upsert(t.codes, {"1", "a"})}));
     // A table the ties did not name (a foreign key added since): they are read again, and
     // groups in flight hold keys by the old ones.
@@ -144,13 +196,16 @@ TEST(ConflictKeys, TiesReadAgainMakeTheTransactionRunAlone) {
     EXPECT_FALSE(t.of({upsert(orphan, {"1"})}));
     EXPECT_EQ(t.reads, 3u);
     EXPECT_TRUE(t.of({upsert(orphan, {"2"})}));
-    EXPECT_TRUE(conflict(t.of({upsert(orphan, {"3"})}), t.of({upsert(t.codes, {"1", "a"})})));
+    EXPECT_TRUE(conflict(t.of({upsert(orphan, {"3"})}), t.of({upsert(orphan, {"5"})})));
+    EXPECT_FALSE(conflict(t.of({upsert(orphan, {"6"})}), t.of({insert(t.codes, {"1", "a"})})));
     auto orphan2 = t.f.table("orphan2", {"id"}, 1, true);
     EXPECT_FALSE(t.of({upsert(orphan2, {"1"})}));
     EXPECT_EQ(t.reads, 4u);
     // Tables in turn that the ties do not name do not read them again each time.
     EXPECT_TRUE(t.of({upsert(orphan, {"4"})}));
     EXPECT_TRUE(t.of({upsert(orphan2, {"2"})}));
+    EXPECT_TRUE(conflict(t.of({upsert(orphan, {"7"})}), t.of({upsert(orphan2, {"3"})})))
+        << "tables ordered as a whole share one key";
     EXPECT_EQ(t.reads, 4u);
 }
 

@@ -370,6 +370,9 @@ void BinlogReader::on_rows(const RowsEvent& rows) {
             if (rows.op == 'U') {
                 m.old_values = rows.before[i];  // a changed primary key deletes the old row
             }
+            // A WRITE_ROWS row is a new row: a REPLACE or INSERT ... ON DUPLICATE KEY UPDATE
+            // that changed a row logs an UPDATE_ROWS (or a DELETE_ROWS before it).
+            m.inserted = rows.op == 'I';
         }
         sink_.change(std::move(m));
         ++txn_changes_;

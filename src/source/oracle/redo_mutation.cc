@@ -85,6 +85,7 @@ Mutation to_mutation(const RedoStatement& s, const OracleTable& table, const Red
     m.relation = table.relation;
     if (s.op == RedoStatement::Op::kInsert) {
         m.kind = MutationKind::kUpsert;
+        m.inserted = true;
         m.values.assign(width, Datum::null());
         for (const RedoColumn& c : s.values) {
             size_t i = index_of(c.name);

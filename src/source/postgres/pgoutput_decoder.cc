@@ -275,6 +275,7 @@ void to_mutations(ChangeMsg&& c, std::vector<Mutation>& out) {
         m.kind = MutationKind::kUpsert;
         m.values = std::move(c.new_tuple);
         m.old_values = std::move(c.old_tuple);
+        m.inserted = c.op == 'I';
     }
     out.push_back(std::move(m));
 }
