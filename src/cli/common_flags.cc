@@ -116,10 +116,11 @@ void add_common_flags(CLI::App& app, app::CommonConfig& c, LogOptions& log) {
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--enableParallelApplies", c.enable_parallel_applies,
-                   "Let tables ordered as a whole (a secondary unique index among the tables "
-                   "foreign keys join them to) apply in parallel per such set of tables "
-                   "(default: all of them in source order with each other); foreign keys "
-                   "alone are tracked per referenced row either way")
+                   "Let tables ordered as a whole (a unique constraint without an index, an "
+                   "exclusion constraint, or a foreign key between columns of different types, "
+                   "among the tables foreign keys join them to) apply in parallel per such set "
+                   "of tables (default: all of them in source order with each other); foreign "
+                   "keys and unique indexes are tracked per row and per value either way")
         ->default_str("false");
     app.add_option("--collapseMutations", c.collapse_mutations,
                    "Fold the changes of each key within a target transaction into one row change "
