@@ -232,23 +232,28 @@ JOIN pg_type ft ON ft.oid = fa.atttypid
 WHERE k.contype = 'f'
 ORDER BY 1, 2, s.i)";
     // Unique indexes besides the primary key, one row per key column in the index's order
-    // (indkey is an int2vector: subscripts from 0; INCLUDE columns come after indnkeyatts). A
-    // partial index is taken as covering every row, which orders more than needed, never
-    // less.
+    // (indkey unnested as the layout query does; INCLUDE columns come after indnkeyatts; 0
+    // stands for an expression). A partial index is taken as covering every row, which
+    // orders more than needed, never less. The column's collation is checked, not one the
+    // index gives it of its own (indcollation's subscripts differ between PostgreSQL and
+    // CockroachDB): such an index, if its collation is not deterministic, could see equal
+    // values the texts tell apart, and the target then refuses a reordered row (23505).
     static const std::string kUnique = R"(
 SELECT n.nspname || '.' || c.relname, x.relname, coalesce(a.attname, ''),
        a.attname IS NOT NULL
            AND t.typname IN ('int2', 'int4', 'int8', 'text', 'varchar', 'uuid', 'date', 'bool')
-           AND a.attcollation IN (0, t.typcollation) AND i.indcollation[s.k] IN (0, t.typcollation),
+           AND a.attcollation IN (0, t.typcollation),
        {nulls_not_distinct}
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_class x ON x.oid = i.indexrelid
-CROSS JOIN generate_series(0, i.indnkeyatts - 1) AS s(k)
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[s.k] AND i.indkey[s.k] > 0
+CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, pos)
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum AND k.attnum > 0
 LEFT JOIN pg_type t ON t.oid = a.atttypid
-WHERE i.indisunique AND NOT i.indisprimary AND c.relkind IN ('r', 'p')
-ORDER BY 1, 2, s.k)";
+WHERE i.indisunique AND NOT i.indisprimary AND c.relkind IN ('r', 'p') AND k.pos <= i.indnkeyatts
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'crdb_internal')
+  AND n.nspname NOT LIKE 'pg\_toast%'
+ORDER BY 1, 2, k.pos)";
     // NULLS NOT DISTINCT came with PostgreSQL 15; CockroachDB has no such column. (Asked of
     // the server's catalog, which every database shares: not through in_database().)
     static const std::string kHasNullsNotDistinct = R"(

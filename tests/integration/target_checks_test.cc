@@ -2,10 +2,15 @@
 // column types, and a target foreign key whose action would reach a table that is not
 // replicated.
 
+#include "target/catalog_queries.h"
+#include "util/pg_conn.h"
+
 #include "exposition.h"
 #include "harness.h"
 #include "my_ledger.h"
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace {
 
@@ -13,6 +18,45 @@ using harness::Databases;
 using harness::fresh_log;
 using harness::Replicator;
 using namespace std::chrono_literals;
+
+// What the parallel apply reads of the target's unique indexes and constraints
+// (target::load_row_ties) from a real catalog: key columns in the index's order, without
+// INCLUDE columns; expressions and types whose text is not canonical marked as such; NULLS
+// NOT DISTINCT; and the constraints that tie rows as a whole (exclusion).
+TEST(TargetChecks, RowTiesOfUniqueIndexesAreReadFromTheCatalog) {
+    Databases db("it_row_ties", "", /*create_slot=*/false);
+    db.target->exec(
+        "CREATE TABLE u(id int PRIMARY KEY, a text, b int, c numeric, d text, e text, f text,"
+        "  UNIQUE (b, a) INCLUDE (d), UNIQUE (c));"
+        "CREATE UNIQUE INDEX u_lower ON u (lower(e));"
+        "CREATE UNIQUE INDEX u_partial ON u (d) WHERE d <> '';"
+        "CREATE UNIQUE INDEX u_nnd ON u (f) NULLS NOT DISTINCT;"
+        "CREATE TABLE booked(id int PRIMARY KEY, c circle, EXCLUDE USING gist (c WITH &&));");
+    rep::util::PgConn conn("host=127.0.0.1 port=" + std::to_string(harness::target_port()) +
+                               " dbname=it_row_ties user=postgres",
+                           "target");
+    conn.connect();
+    rep::target::RowTies ties = rep::target::load_row_ties(conn);
+    auto index = [&](const std::string& name) {
+        auto it =
+            std::find_if(ties.unique_indexes.begin(), ties.unique_indexes.end(),
+                         [&](const rep::target::UniqueColumns& u) { return u.index == name; });
+        EXPECT_NE(it, ties.unique_indexes.end()) << name;
+        return it == ties.unique_indexes.end() ? rep::target::UniqueColumns{} : *it;
+    };
+    EXPECT_EQ(ties.unique_indexes.size(), 5u);
+    auto ba = index("u_b_a_d_key");
+    EXPECT_EQ(ba.table, "public.u");
+    EXPECT_EQ(ba.columns, (std::vector<std::string>{"b", "a"}));
+    EXPECT_TRUE(ba.comparable);
+    EXPECT_TRUE(ba.nulls_distinct);
+    EXPECT_FALSE(index("u_c_key").comparable) << "numeric: 1.0 and 1.00 are equal";
+    EXPECT_EQ(index("u_lower").columns, (std::vector<std::string>{""}));
+    EXPECT_FALSE(index("u_lower").comparable);
+    EXPECT_TRUE(index("u_partial").comparable);
+    EXPECT_FALSE(index("u_nnd").nulls_distinct);
+    EXPECT_EQ(ties.tied_as_a_whole, (std::vector<std::string>{"public.booked"}));
+}
 
 // A target-only audit table referencing a replicated parent ON DELETE CASCADE: applying the
 // source's DELETE of a parent row would silently delete its audit rows on the target. The
