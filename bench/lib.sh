@@ -51,10 +51,14 @@ start_run() {
 # Ten tables of about 200-byte rows, each starting with 20k rows.
 # BENCH_FK=1: t1..t9 also get a column `ref` referencing t0 (left NULL by the backlog), so every
 # table is tied to the others by a foreign key, as in most application schemas.
+# BENCH_UNIQUE=1: every table also has a unique index on `payload` (distinct md5 texts).
 ddl() {
     for i in $(seq 0 9); do echo "CREATE TABLE t$i(id bigint PRIMARY KEY, n int NOT NULL, payload text NOT NULL);"; done
     if [ "${BENCH_FK:-0}" = 1 ]; then
         for i in $(seq 1 9); do echo "ALTER TABLE t$i ADD COLUMN ref bigint REFERENCES t0(id);"; done
+    fi
+    if [ "${BENCH_UNIQUE:-0}" = 1 ]; then
+        for i in $(seq 0 9); do echo "CREATE UNIQUE INDEX t${i}_payload ON t$i(payload);"; done
     fi
 }
 seed() { for i in $(seq 0 9); do echo "INSERT INTO t$i SELECT g, 0, substr(repeat(md5(g::text), 7), 1, 200) FROM generate_series(1, 20000) g;"; done; }

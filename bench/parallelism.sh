@@ -15,7 +15,8 @@
 # Prints one line per mode: seconds, row changes/s, replicator CPU s, the CPU s of the
 # walsender and of the replicator's target backends, the replicator's peak RSS, and whether
 # the target matches the source. BENCH_PERF=DIR profiles each run (bench/lib.sh, start_run): DIR/N.data.
-# BENCH_FK=1 ties the tables together with foreign keys (bench/lib.sh, ddl).
+# BENCH_FK=1 ties the tables together with foreign keys, BENCH_UNIQUE=1 gives each a unique
+# index besides its key (bench/lib.sh, ddl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHANGES=${BENCH_CHANGES:-1000000}
