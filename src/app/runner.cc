@@ -501,6 +501,11 @@ int run(const CommonConfig& config, const SourceConfig& source_config, source::R
                     fenced_out, &keeper.revoked()};
                 apply.fence = &fence;
                 if (script && script->has_table_handlers()) {
+                    apply.handled_table = [configured = script->configured_tables(),
+                                           schema =
+                                               config.target_schema](const target::TargetTable& t) {
+                        return !script::configured_name_for(configured, t.name, schema).empty();
+                    };
                     // One engine per apply worker, loaded from the files the first load read.
                     apply.table_hooks = [&] {
                         script::ApplyHandlersOptions o;

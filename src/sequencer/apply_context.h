@@ -94,6 +94,9 @@ struct ApplyContext {
     // The userscript's table-level handlers (configureTargetTables), one per worker; empty
     // without them.
     TableHooksFactory table_hooks;
+    // Whether rows of a target table go through such handlers, which may change any value
+    // after the conflict keys were taken from the source's (ConflictKeys); empty: none do.
+    std::function<bool(const target::TargetTable&)> handled_table;
 
     bool memo_in_target() const { return staging == nullptr; }
 };

@@ -420,9 +420,10 @@ void BatchBuilder::append(const Mapping& mapping, SegmentKind kind, std::vector<
                 if (kind != SegmentKind::kUpsert) {
                     return;
                 }
-                if (!mapping->target().unique_constrained) {
-                    // Checked at the statement's end (a foreign key to itself): the last
-                    // write of the key in the first one's place leaves what both in order do.
+                if (!mapping->target().unique_constrained || it->second + 1 == last.rows.size()) {
+                    // Checked at the statement's end (a foreign key to itself), or no row
+                    // between the two writes: the last write of the key in the first one's
+                    // place leaves what both in order do.
                     last.rows[it->second] = std::move(row);
                     return;
                 }

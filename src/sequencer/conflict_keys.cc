@@ -74,11 +74,12 @@ Entry entry_of(const std::vector<Datum>& values, const std::vector<int>& source,
 }  // namespace
 
 ConflictKeys::ConflictKeys(target::TableCatalog& catalog, util::TargetSession& session,
-                           bool table_groups, TiesLoader load_ties)
+                           bool table_groups, TiesLoader load_ties, Handled handled)
     : catalog_(catalog),
       session_(session),
       table_groups_enabled_(table_groups),
-      load_ties_(std::move(load_ties)) {}
+      load_ties_(std::move(load_ties)),
+      handled_(std::move(handled)) {}
 
 bool ConflictKeys::add(const ChangeItem& changes, std::vector<uint64_t>& keys) {
     try {
@@ -237,9 +238,19 @@ ConflictKeys::Plan ConflictKeys::make_plan(const target::TableMapping& mapping) 
     }
     plan.plain = false;
     std::string name = t.name.schema.schema + "." + t.name.table;
-    const Placement& placed = place(name);
-    if (!placed.per_row) {
-        std::string group = table_groups_enabled_ ? placed.group : "*";
+    const Placement* placed = &place(name);
+    // Table-level handlers may change any value after the keys were taken from the source's.
+    bool handled = handled_ && handled_(t);
+    if (handled && placed->per_row &&
+        std::any_of(ties_.foreign_keys.begin(), ties_.foreign_keys.end(),
+                    [&](const target::ForeignKeyColumns& fk) {
+                        return fk.child == name || fk.parent == name;
+                    })) {
+        order_as_a_whole(name);
+        placed = &place(name);
+    }
+    if (!placed->per_row) {
+        std::string group = table_groups_enabled_ ? placed->group : "*";
         plan.whole =
             Schedule::exclusive(std::hash<std::string>{}("order-sensitive tables: " + group));
         return plan;
@@ -249,25 +260,25 @@ ConflictKeys::Plan ConflictKeys::make_plan(const target::TableMapping& mapping) 
             continue;
         }
         Unique u;
-        u.per_value = index.comparable;
         u.nulls_distinct = index.nulls_distinct;
         for (const std::string& c : index.columns) {
-            // An expression, a column the target computes (exprs) or fills from others (v1
-            // extras) holds values the texts sent do not tell.
+            // An expression, a column the target computes (generated, exprs) or fills from
+            // others (v1 extras) holds values the texts sent do not tell.
             auto idx = c.empty() ? std::nullopt : t.find(c);
-            int src = idx && t.columns[*idx].expr.empty() ? mapping.source_of(*idx) : kComputed;
+            bool computed = !idx || t.columns[*idx].generated || !t.columns[*idx].expr.empty();
+            int src = computed ? kComputed : mapping.source_of(*idx);
             if (src == -1) {
                 src = mapping.writes(*idx) ? kComputed : kNotSent;
             }
             u.source.push_back(src);
         }
-        if (std::all_of(u.source.begin(), u.source.end(), [](int s) { return s == kNotSent; })) {
-            // The source sends none of its columns: only the target's defaults fill them in,
-            // as a row is inserted, whatever the order.
-            continue;
-        }
-        u.per_value = u.per_value &&
-                      std::none_of(u.source.begin(), u.source.end(), [](int s) { return s < 0; });
+        // A layout that has none of its columns (the source lacks them, or a userscript's
+        // delete carries the key only) keeps per value: its upserts leave them as they are,
+        // its deletes free an unknown value. One that has some of them cannot tell its value.
+        auto count = [&](int what) { return std::count(u.source.begin(), u.source.end(), what); };
+        auto not_sent = static_cast<size_t>(count(kNotSent));
+        u.per_value = index.comparable && !handled && count(kComputed) == 0 &&
+                      (not_sent == 0 || not_sent == u.source.size());
         std::string index_name = name + " index " + index.index;
         u.tag = std::hash<std::string>{}("value of " + index_name);
         u.any = std::hash<std::string>{}("any value of " + index_name);
@@ -300,6 +311,20 @@ ConflictKeys::Plan ConflictKeys::make_plan(const target::TableMapping& mapping) 
         }
     }
     return plan;
+}
+
+void ConflictKeys::order_as_a_whole(const std::string& table) {
+    forced_whole_.insert(table);
+    const std::string group = placements_.at(table).group;
+    for (auto& entry : placements_) {
+        if (entry.second.group == group) {
+            entry.second.per_row = false;
+        }
+    }
+    // Groups in flight may hold per-row keys of the set's tables: as after a re-read, this
+    // transaction runs alone and later ones are keyed anew.
+    plans_.clear();
+    reread_ = true;
 }
 
 const ConflictKeys::Placement& ConflictKeys::place(const std::string& table) {
@@ -346,6 +371,11 @@ const ConflictKeys::Placement& ConflictKeys::place(const std::string& table) {
     for (const std::string& t : ties_.tied_as_a_whole) {
         join(t, t);
         whole.insert(root(t));
+    }
+    for (const std::string& t : forced_whole_) {
+        if (parent.contains(t)) {
+            whole.insert(root(t));
+        }
     }
     for (const target::ForeignKeyColumns& fk : ties_.foreign_keys) {
         if (!fk.comparable) {

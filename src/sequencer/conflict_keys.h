@@ -32,23 +32,29 @@ namespace rep::sequencer {
 // a value of the index, or takes one away (a delete, an update's old row), holds that value
 // exclusively, so a row never takes a value before an earlier change freed it; and it holds
 // the index's "any" key shared. A change whose freed value is not known (an UPDATE without
-// its old row, a DELETE of a key-only old row) holds "any" exclusively, as do changes of an
-// index whose texts could differ for equal values (an expression, another type, a collation
-// of its own) or whose column the target computes. An upsert of a row the source inserted
-// (Mutation::inserted) frees nothing; columns the change does not send are unchanged.
+// its old row, a DELETE whose old row lacks the index's columns) holds "any" exclusively, as
+// do changes of an index whose texts could differ for equal values (an expression, a partial
+// index, another type, a collation of its own), whose column the target computes (generated,
+// exprs), or whose rows a userscript's table-level handlers may change. An upsert of a row the
+// source inserted (Mutation::inserted) frees nothing; columns an upsert does not send are
+// unchanged.
 //
 // Tables tied together by foreign keys in which one table has a unique constraint without an
 // index or an exclusion constraint, or a foreign key's column pair whose texts could differ
-// for equal values (other types, a collation of their own), are ordered as a whole instead:
+// for equal values (other types, a collation of their own), or whose rows go through
+// table-level handlers, are ordered as a whole instead:
 // one key for all such tables, or with `table_groups` (--enableParallelApplies) one per set
 // of tables joined by foreign keys. Used by the dispatcher thread only.
 class ConflictKeys {
 public:
     // Reads the foreign keys and unique indexes; target::load_row_ties() in production.
     using TiesLoader = std::function<target::RowTies(util::TargetSession&)>;
+    // Whether a table's rows go through a userscript's table-level handlers, which may change
+    // any value after the keys were taken (ApplyContext::handled_table); may be empty.
+    using Handled = std::function<bool(const target::TargetTable&)>;
 
     ConflictKeys(target::TableCatalog& catalog, util::TargetSession& session, bool table_groups,
-                 TiesLoader load_ties);
+                 TiesLoader load_ties, Handled handled = {});
 
     // Appends the keys of the row changes of `changes` to `keys`. Returns false when a key
     // cannot be derived (an unknown table, schema drift, a missing key column, a tied column
@@ -93,6 +99,9 @@ private:
     const Plan& plan_for(const Mutation& m);
     Plan make_plan(const target::TableMapping& mapping);
     const Placement& place(const std::string& table);
+    // Orders the set of tables joined by foreign keys that holds `table` as a whole, from now
+    // on (a table whose handlers may change the values its ties are read from).
+    void order_as_a_whole(const std::string& table);
     bool add_ties(const Plan& plan, const Mutation& m, std::vector<uint64_t>& keys) const;
     static void add_uniques(const Plan& plan, const Mutation& m, std::vector<uint64_t>& keys);
 
@@ -100,12 +109,14 @@ private:
     util::TargetSession& session_;
     bool table_groups_enabled_;
     TiesLoader load_ties_;
+    Handled handled_;
     target::RowTies ties_;
     bool ties_loaded_ = false;
     // "schema.table" -> its placement, for every table the ties name; read again whenever an
     // order-sensitive table they do not name shows up.
     std::unordered_map<std::string, Placement> placements_;
-    std::unordered_set<std::string> unnamed_;  // order-sensitive tables the ties did not name
+    std::unordered_set<std::string> unnamed_;       // order-sensitive tables the ties did not name
+    std::unordered_set<std::string> forced_whole_;  // order_as_a_whole(), kept across re-reads
     // Plans by relation (no lock per row; the catalog keeps relations alive, so their
     // addresses stay unique).
     std::unordered_map<const Relation*, Plan> plans_;

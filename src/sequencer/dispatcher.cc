@@ -47,10 +47,12 @@ Dispatcher::Dispatcher(const ApplyContext& context, util::TargetSession& session
                 window_rows(workers.size(), context.options.flush_size), kWindowBytes),
       limit_(context.options.adaptive_parallelism ? workers.size() : 1,
              context.options.start_parallelism, shared_cores(context.options)),
-      keys_(context.catalog, session, context.options.parallel_table_groups,
-            [database = context.catalog.catalog_database()](util::TargetSession& s) {
-                return target::load_row_ties(s, database);
-            }),
+      keys_(
+          context.catalog, session, context.options.parallel_table_groups,
+          [database = context.catalog.catalog_database()](util::TargetSession& s) {
+              return target::load_row_ties(s, database);
+          },
+          context.handled_table),
       grouper_({context.options.flush_size, context.options.timestamp_limit,
                 context.options.flush_period},
                context.codec, &applied,

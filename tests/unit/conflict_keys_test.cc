@@ -28,11 +28,15 @@ struct Tables {
                           {"public.tagged", "tagged_serial_key", {"serial"}, true, true}},
                          {}};
     size_t reads = 0;
+    // Tables whose rows go through table-level handlers.
+    std::function<bool(const target::TargetTable&)> handled;
     testing::FakeSession session{f.db};
-    ConflictKeys keys{f.catalog, session, /*table_groups=*/false, [this](util::TargetSession&) {
+    ConflictKeys keys{f.catalog, session, /*table_groups=*/false,
+                      [this](util::TargetSession&) {
                           ++reads;
                           return ties;
-                      }};
+                      },
+                      [this](const target::TargetTable& t) { return handled && handled(t); }};
 
     // The keys of one transaction, as the dispatcher hands them to the Schedule; nullopt if
     // it must run alone.
@@ -161,6 +165,37 @@ TEST(ConflictKeys, UniqueIndexesWhoseTextsMayDifferOrderTheirTablesChanges) {
     v.ties.unique_indexes.push_back({"public.accounts", "accounts_name_key", {"name"}, true, true});
     EXPECT_FALSE(conflict(v.of({insert(v.accounts, {"7", "ann"})}),
                           v.of({upsert(v.entries, {"1", "8", "1"}, {"1", "8", "1"})})));
+}
+
+// What the keys cannot tell from the texts sent orders every change of the index.
+TEST(ConflictKeys, ValuesNotToldByTheChangeOrderEveryChangeOfTheIndex) {
+    // A delete whose layout carries the key only (a userscript's): its value is unknown.
+    Tables t;
+    auto keys_only = std::make_shared<Relation>(*t.codes);
+    keys_only->columns.resize(1);
+    auto a2 = t.of({insert(t.codes, {"2", "a"})});
+    EXPECT_TRUE(conflict(t.of({remove(keys_only, {"1"})}), a2));
+    // An index of two columns of which the change sends one.
+    Tables m;
+    m.ties.unique_indexes[0].columns = {"id", "code"};
+    EXPECT_TRUE(conflict(m.of({upsert(m.codes, {"4", "~"})}), m.of({insert(m.codes, {"2", "a"})})));
+    // A column the target computes from others (GENERATED ALWAYS AS).
+    Tables g;
+    g.f.tables["tagged"].columns[2].generated = true;
+    EXPECT_TRUE(
+        conflict(g.of({upsert(g.tagged, {"1", "v"})}), g.of({upsert(g.tagged, {"2", "w"})})));
+    // Table-level handlers may change any value: the index as a whole, and a foreign key's
+    // set of tables as a whole (the first transaction that sees it runs alone).
+    Tables h;
+    h.handled = [](const target::TargetTable& table) {
+        return table.name.table == "codes" || table.name.table == "entries";
+    };
+    EXPECT_TRUE(conflict(h.of({insert(h.codes, {"1", "a"})}), h.of({insert(h.codes, {"2", "b"})})));
+    EXPECT_FALSE(h.of({upsert(h.entries, {"1", "7", "1"})}));
+    EXPECT_TRUE(conflict(h.of({upsert(h.entries, {"1", "7", "1"}, {"1", "7", "1"})}),
+                         h.of({upsert(h.accounts, {"8", "bob"})})));
+    EXPECT_FALSE(
+        conflict(h.of({upsert(h.accounts, {"8", "bob"})}), h.of({upsert(h.plain, {"1", "v"})})));
 }
 
 TEST(ConflictKeys, IncomparableReferencesAndConstraintsWithoutColumnsOrderTheirSetAsAWhole) {
