@@ -210,16 +210,21 @@ std::optional<TargetTable> load_target_table(util::TargetSession& session, const
 }
 
 RowTies load_row_ties(util::TargetSession& session, const std::string& database) {
+    // Types whose text form is canonical, so that equal values have equal texts (not
+    // numeric's scales, citext, interval, floats' -0, padded char). uuid counts: PostgreSQL
+    // prints it in one case, and the sources send what it printed (a MySQL CHAR(36) written
+    // in mixed case would break this).
+    constexpr std::string_view kCanonical =
+        "('int2', 'int4', 'int8', 'text', 'varchar', 'uuid', 'date', 'bool')";
     // One row per column pair of each foreign key, in the key's order. A pair is comparable
-    // when equal values have equal texts: one type and type modifier, a type whose text form
-    // is canonical (not numeric's scales, citext, interval, floats' -0, padded char), and no
-    // collation of its own. uuid counts: PostgreSQL prints it in one case, and the sources
-    // send what it printed (a MySQL CHAR(36) written in mixed case would break this).
+    // when equal values have equal texts: one type and type modifier, a canonical one, and no
+    // collation of its own.
+    // (Format strings: {canonical} and {nulls_not_distinct} are filled in below.)
     static const std::string kKeys = R"(
 SELECT cn.nspname || '.' || c.relname, k.conname, fn.nspname || '.' || f.relname,
        ca.attname, fa.attname,
        ca.atttypid = fa.atttypid AND ca.atttypmod = fa.atttypmod
-           AND ct.typname IN ('int2', 'int4', 'int8', 'text', 'varchar', 'uuid', 'date', 'bool')
+           AND ct.typname IN {canonical}
            AND ca.attcollation IN (0, ct.typcollation) AND fa.attcollation IN (0, ft.typcollation)
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
@@ -235,14 +240,14 @@ ORDER BY 1, 2, s.i)";
     // (indkey unnested as the layout query does; INCLUDE columns come after indnkeyatts; 0
     // stands for an expression). A partial index is not compared by value: a change of its
     // predicate's columns alone can put a row's value in or take it out. The column's
-    // collation is checked, not one the
-    // index gives it of its own (indcollation's subscripts differ between PostgreSQL and
-    // CockroachDB): such an index, if its collation is not deterministic, could see equal
-    // values the texts tell apart, and the target then refuses a reordered row (23505).
+    // collation is checked, not one the index gives it of its own (indcollation's subscripts
+    // differ between PostgreSQL and CockroachDB): such an index, if its collation is not
+    // deterministic, could see equal values the texts tell apart, and the target then
+    // refuses a reordered row (23505).
     static const std::string kUnique = R"(
 SELECT n.nspname || '.' || c.relname, x.relname, coalesce(a.attname, ''),
        a.attname IS NOT NULL
-           AND t.typname IN ('int2', 'int4', 'int8', 'text', 'varchar', 'uuid', 'date', 'bool')
+           AND t.typname IN {canonical}
            AND a.attcollation IN (0, t.typcollation) AND i.indpred IS NULL,
        {nulls_not_distinct}
 FROM pg_index i
@@ -272,7 +277,8 @@ WHERE c.relkind IN ('r', 'p')
                                            WHERE i.indexrelid = k.conindid AND i.indisunique))))";
     RowTies out;
     std::string last;
-    for (const auto& row : session.query(in_database(kKeys, database))) {
+    std::string keys = fmt::format(fmt::runtime(kKeys), fmt::arg("canonical", kCanonical));
+    for (const auto& row : session.query(in_database(keys, database))) {
         auto text = [&](size_t col) { return row.at(col).value_or(""); };
         std::string id = text(0) + "\n" + text(1);
         if (id != last) {
@@ -286,9 +292,9 @@ WHERE c.relkind IN ('r', 'p')
     }
     auto has = session.query(kHasNullsNotDistinct);
     bool nulls_column = !has.empty() && has[0].at(0).value_or("0") != "0";
-    std::string unique = kUnique;
-    unique.replace(unique.find("{nulls_not_distinct}"), 20,
-                   nulls_column ? "i.indnullsnotdistinct" : "false");
+    std::string unique = fmt::format(
+        fmt::runtime(kUnique), fmt::arg("canonical", kCanonical),
+        fmt::arg("nulls_not_distinct", nulls_column ? "i.indnullsnotdistinct" : "false"));
     last.clear();
     for (const auto& row : session.query(in_database(unique, database))) {
         auto text = [&](size_t col) { return row.at(col).value_or(""); };
