@@ -33,6 +33,9 @@
   // catalog applies where source columns meet the target's (target::ColumnRules).
   const columnRules = new Map();
   const fn = (f) => typeof f === "function";
+  // core::fold_upper_case: an all upper-case name in lower case (ASCII only), any other as is.
+  const foldUpperCase = (name) =>
+    /[a-z]/.test(name) ? name : name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
   const v2 = {
     configureTargetSchema(name, handlers) {
@@ -220,7 +223,9 @@
         onRowUpsert: rows ? (row, meta) => {
           const out = fn(opts.map) ? opts.map(row, meta) : row;
           if (out === null || out === undefined) return null;
-          for (const c of ignored) delete out[c];
+          // The handler sees the target's names; an all upper-case name (an Oracle script's
+          // COLOUR) also names the column it folds to, as an unquoted name does in SQL.
+          for (const c of ignored) delete out[c in out ? c : foldUpperCase(c)];
           return out;
         } : undefined,
         onRowDelete: rows ? (keys, meta) => (fn(opts.deleteKey) ? opts.deleteKey(keys, meta) : keys)
