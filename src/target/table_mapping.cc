@@ -10,6 +10,16 @@
 #include <functional>
 
 namespace rep::target {
+namespace {
+
+// A column a userscript's column rules name: as spelled, else, for an all upper-case name
+// (an Oracle script's), the column it folds to, as an unquoted name does in SQL.
+std::optional<size_t> find_named(const TargetTable& table, const std::string& name) {
+    auto idx = table.find(name);
+    return idx ? idx : table.find(fold_upper_case(name));
+}
+
+}  // namespace
 
 std::string TableMapping::drift_message(const std::string& column) const {
     // Target columns the source does not send: a column renamed on the source shows up as
@@ -124,15 +134,16 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
             target_->name.display(), target_->name.display()));
     }
     if (!rules.extras.empty()) {
-        auto idx = target_->find(rules.extras);
+        auto idx = find_named(*target_, rules.extras);
         if (!idx || target_->columns[*idx].generated) {
             throw fatal(fmt::format(
                 "the userscript names \"{}\" as the extras column of target table {}, which "
                 "has no such (writable) column; add it (a JSONB column) or fix the name",
                 rules.extras, target_->name.display()));
         }
-        if (std::any_of(source_->columns.begin(), source_->columns.end(),
-                        [&](const SourceColumn& c) { return c.name == rules.extras; })) {
+        if (std::any_of(
+                source_->columns.begin(), source_->columns.end(),
+                [&](const SourceColumn& c) { return c.name == target_->columns[*idx].name; })) {
             throw fatal(fmt::format(
                 "the userscript names \"{}\" as the extras column of target table {}, but "
                 "source table {}.{} has a column of that name, whose values would be "
@@ -189,7 +200,7 @@ TableMapping::TableMapping(std::shared_ptr<const TargetTable> target,
 
 void apply_exprs(TargetTable& table, const std::map<std::string, std::string>& exprs) {
     for (const auto& [name, expr] : exprs) {
-        auto idx = table.find(name);
+        auto idx = find_named(table, name);
         if (!idx) {
             throw fatal(fmt::format(
                 "the userscript gives an exprs entry for column \"{}\" of target table {}, "

@@ -184,6 +184,21 @@ TEST(TableMapping, ColumnsTheTargetLacksGoIntoTheExtrasColumn) {
               "<absent>|eu|42|<absent>|<absent>|<absent>");
 }
 
+// An Oracle script names columns as Oracle spells them: NOTE and TOTAL name the target's
+// note and total, as an unquoted name would in SQL.
+TEST(TableMapping, ColumnRulesInUpperCaseNameTheColumnsTheyFoldTo) {
+    ColumnRules rules;
+    rules.extras = "NOTE";
+    TableMapping m(target_orders(), source({{"id", true}, {"region", true}, {"colour", false}}),
+                   rules);
+    EXPECT_EQ(show(m.project(values({"42", "eu", "red"}), true)),
+              R"({"colour":"red"}|eu|42|<absent>|<absent>|<absent>)");
+    TargetTable t = *target_orders();
+    apply_exprs(t, {{"TOTAL", "round($0, 2)"}});
+    EXPECT_EQ(t.columns[3].expr, "round($0, 2)");
+    EXPECT_THROW(apply_exprs(t, {{"Total", "$0"}}), Error) << "only all upper case folds";
+}
+
 TEST(TableMapping, ExprsGoOnWritableNonKeyColumnsAndConstantsAreAlwaysWritten) {
     TargetTable t = *target_orders();
     apply_exprs(t, {{"total", "round($0, 2)"}, {"created", "now()"}});
