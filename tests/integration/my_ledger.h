@@ -145,16 +145,23 @@ struct MyDatabases {
 // The workload and the sampler on one MyDatabases, with the final checks.
 class MyLedgerRun {
 public:
-    explicit MyLedgerRun(const std::string& name)
+    // `source_ddl` and `target_ddl` run after the tables are made (on the source before the
+    // starting GTID is read); `also_compare` are more (table, columns) for finish() to match.
+    explicit MyLedgerRun(const std::string& name, const std::string& source_ddl = "",
+                         const std::string& target_ddl = "",
+                         std::vector<std::pair<std::string, std::string>> also_compare = {})
         : db_(name,
               "CREATE TABLE ledger(seq BIGINT PRIMARY KEY, note VARCHAR(10));"
               "CREATE TABLE audit(seq BIGINT, i INT, PRIMARY KEY (seq, i));"
               "CREATE TABLE accounts(id INT PRIMARY KEY, balance BIGINT, owner VARCHAR(20));"
-              "CREATE TABLE events(id BIGINT PRIMARY KEY, account INT, body VARCHAR(300));",
+              "CREATE TABLE events(id BIGINT PRIMARY KEY, account INT, body VARCHAR(300));" +
+                  source_ddl,
               "CREATE TABLE ledger(seq bigint PRIMARY KEY, note varchar(10));"
               "CREATE TABLE audit(seq bigint, i int, PRIMARY KEY (seq, i));"
               "CREATE TABLE accounts(id int PRIMARY KEY, balance bigint, owner varchar(20));"
-              "CREATE TABLE events(id bigint PRIMARY KEY, account int, body varchar(300));") {
+              "CREATE TABLE events(id bigint PRIMARY KEY, account int, body varchar(300));" +
+                  target_ddl),
+          also_compare_(std::move(also_compare)) {
         count_ledger_writes(*db_.target);
     }
     ~MyLedgerRun() { stop(); }
@@ -180,12 +187,13 @@ public:
             work_.join();
         }
         EXPECT_EQ(work_error_, "");
-        EXPECT_TRUE(db_.converges({{"ledger", "seq, note"},
-                                   {"audit", "seq, i"},
-                                   {"accounts", "id, balance, owner"},
-                                   {"events", "id, account, body"}},
-                                  120s))
-            << r.log();
+        std::vector<std::pair<std::string, std::string>> tables = {
+            {"ledger", "seq, note"},
+            {"audit", "seq, i"},
+            {"accounts", "id, balance, owner"},
+            {"events", "id, account, body"}};
+        tables.insert(tables.end(), also_compare_.begin(), also_compare_.end());
+        EXPECT_TRUE(db_.converges(tables, 120s)) << r.log();
         stop();
         EXPECT_GT(seq_.load(), 100);
         EXPECT_GT(samples_.load(), 50);
@@ -318,6 +326,7 @@ private:
     }
 
     MyDatabases db_;
+    std::vector<std::pair<std::string, std::string>> also_compare_;
     std::thread work_;
     std::thread sampler_;
     std::atomic<bool> stop_work_{false};
