@@ -402,8 +402,14 @@ void BatchBuilder::append(const Mapping& mapping, SegmentKind kind, std::vector<
             auto it = last.index.find(key);
             if (kind == SegmentKind::kMove) {
                 // One UPDATE sees the table as it was before it: a key may appear only once
-                // in it, as an old or a new key, or a chained move would find nothing.
-                if (it == last.index.end() && !last.index.contains(old_key)) {
+                // in it, as an old or a new key, or a chained move would find nothing. And
+                // it writes its rows in the order of its join, not theirs, while a unique
+                // index checks each row as it is written: in a unique-constrained table a
+                // move that takes a value another one frees could come first, so each move
+                // there is a statement of its own (key changes without the whole row are
+                // rare: an unchanged TOASTed value on PostgreSQL).
+                if (it == last.index.end() && !last.index.contains(old_key) &&
+                    !mapping->target().unique_constrained) {
                     last.index.emplace(std::move(key), last.rows.size());
                     last.index.emplace(std::move(old_key), last.rows.size());
                     last.rows.push_back(std::move(row));

@@ -322,6 +322,38 @@ TEST(GroupApplier, RowsSwappingAUniqueValueAreWrittenInSourceOrder) {
     }
 }
 
+// A key change without the whole new row moves the target's row with one UPDATE ... FROM
+// unnest(...), which PostgreSQL runs in the order of its join, not the rows': in a table
+// with a unique index, a move that takes a value another move frees could be written first
+// and fail (23505). There, each move is a statement of its own, in source order.
+TEST(GroupApplier, MovesOfAUniqueConstrainedTableAreWrittenOneByOne) {
+    for (bool unique : {true, false}) {
+        ApplyFixture f;
+        auto rel =
+            f.table("users", {"id", "email", "bio"}, 1, /*order_sensitive=*/true, {}, unique);
+        f.db.put("\"public\".\"users\"", {{"id", "1"}, {"email", "x"}, {"bio", "b1"}});
+        f.db.put("\"public\".\"users\"", {{"id", "2"}, {"email", "y"}, {"bio", "b2"}});
+        std::vector<size_t> moves;  // rows per move statement
+        f.db.fail = [&](const testing::FakeStatement& s) -> std::optional<Error> {
+            if (s.kind == testing::FakeStatement::Kind::kMove) {
+                moves.push_back(s.rows.size());
+            }
+            return std::nullopt;
+        };
+        testing::TestApplier t(f);
+        // bio unchanged (not sent), old key only: moves. 1 frees x, which 2 then takes.
+        std::vector<Mutation> changes = {testing::upsert(rel, {"10", "z", "~"}, {"1", "~", "~"}),
+                                         testing::upsert(rel, {"20", "x", "~"}, {"2", "~", "~"})};
+        for (const ChangeItem& item : testing::transaction(100, changes)) {
+            t.applier.apply(item);
+        }
+        t.applier.commit();
+        EXPECT_EQ(f.dump("users"), (std::vector<std::string>{"10|z|b1", "20|x|b2"}));
+        using Sizes = std::vector<size_t>;
+        EXPECT_EQ(moves, (unique ? Sizes{1, 1} : Sizes{2}));
+    }
+}
+
 TEST(GroupApplier, GroupThatWroteNothingStillMovesTheCheckpoint) {
     ApplyFixture f;
     auto rel = f.table("items", {"id", "a"}, 1);
