@@ -403,11 +403,13 @@ void BatchBuilder::append(const Mapping& mapping, SegmentKind kind, std::vector<
             if (kind == SegmentKind::kMove) {
                 // One UPDATE sees the table as it was before it: a key may appear only once
                 // in it, as an old or a new key, or a chained move would find nothing. And
-                // it writes its rows in the order of its join, not theirs, while a unique
-                // index checks each row as it is written: in a unique-constrained table a
-                // move that takes a value another one frees could come first, so each move
-                // there is a statement of its own (key changes without the whole row are
-                // rare: an unchanged TOASTed value on PostgreSQL).
+                // it writes its rows in the order of its join, while a unique index checks
+                // each row as it is written. PostgreSQL's plan for it (a nested loop over
+                // unnest, estimated at 10 rows) follows the rows' order, but nothing
+                // promises that (a hash join would follow the table's): in a
+                // unique-constrained table a move that takes a value another one frees
+                // could come first, so each move there is a statement of its own (key
+                // changes without the whole row are rare: an unchanged TOASTed value).
                 if (it == last.index.end() && !last.index.contains(old_key) &&
                     !mapping->target().unique_constrained) {
                     last.index.emplace(std::move(key), last.rows.size());
