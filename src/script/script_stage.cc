@@ -82,7 +82,7 @@ void ScriptStage::process(Mutation mutation, uint32_t tag, source::StagedRows& o
     SourceLayout& layout = layout_of(mutation.relation);
     const Relation& rel = *mutation.relation;
     mutations_.push_back(std::move(mutation));
-    const Mutation& m = mutations_.back();
+    Mutation& m = mutations_.back();
     size_t index = mutations_.size() - 1;
     if (m.kind == MutationKind::kUpsert && !m.old_values.empty()) {
         // An UPDATE that changed the key: the script sees a delete of the old key and an
@@ -96,6 +96,20 @@ void ScriptStage::process(Mutation mutation, uint32_t tag, source::StagedRows& o
             }
         }
         if (key_changed) {
+            // The new row is then inserted, so it must be whole: a value it lacks (an
+            // unchanged TOASTed one) is the old row's when the source sent that whole
+            // (REPLICA IDENTITY FULL); otherwise it would become NULL or the default.
+            for (size_t i = 0; i < m.values.size() && i < m.old_values.size(); ++i) {
+                if (m.values[i].absent() && !m.old_values[i].absent()) {
+                    m.values[i] = m.old_values[i];
+                }
+            }
+            for (size_t i = 0; i < m.values.size() && i < rel.columns.size(); ++i) {
+                if (m.values[i].absent()) {
+                    abandon(unsent_in_key_change(Pending{index, m.kind, false, &layout, tag, 0},
+                                                 rel.columns[i].name));
+                }
+            }
             add(index, MutationKind::kDelete, true, layout, tag);
         }
     }

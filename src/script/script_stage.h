@@ -104,6 +104,8 @@ private:
     // The target's spelling of a table or column name the script gave for rows of `source`.
     static std::string target_name(const Relation& source, const std::string& script_name);
     std::string describe_key(const Pending& p) const;
+    // A key change whose new row lacks `column`'s value, which no old row supplied.
+    Error unsent_in_key_change(const Pending& p, const std::string& column) const;
     const char* handler_of(const Pending& p) const {
         return p.kind == MutationKind::kUpsert ? "onRowUpsert" : "onRowDelete";
     }

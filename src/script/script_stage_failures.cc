@@ -42,6 +42,18 @@ Error ScriptStage::not_utf8() const {
         script_.name(), p.layout->relation->schema, p.layout->relation->name, describe_key(p)));
 }
 
+Error ScriptStage::unsent_in_key_change(const Pending& p, const std::string& column) const {
+    const Relation& rel = *p.layout->relation;
+    return fatal(fmt::format(
+        "--userscript {}: an UPDATE of source table {}.{} changed the row's key (new row {}) "
+        "without sending column \"{}\" (an unchanged value stored out of line, TOAST); the "
+        "script sees a key change as a delete and an insert, and the row inserted without "
+        "that value would hold NULL or the column's default instead. Make the source send "
+        "whole old rows (ALTER TABLE {}.{} REPLICA IDENTITY FULL), then run the same command "
+        "again",
+        script_.name(), rel.schema, rel.name, describe_key(p), column, rel.schema, rel.name));
+}
+
 Error ScriptStage::failure(size_t at, const JsError* error) {
     JsContext& js = script_.js();
     JSObjectRef state = js.as_object(js.get(batch_, "state"));

@@ -287,6 +287,46 @@ TEST(Userscript, HandlerFailuresStopWithoutMovingTheCheckpoint) {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
+// An UPDATE that changes the key of a row whose large value stays unchanged: PostgreSQL sends
+// the new row without that value (TOAST), and the script sees the change as a delete and an
+// insert. With REPLICA IDENTITY FULL the old row supplies the value and the row keeps it on
+// the target; without, the replicator stops naming the table, column and fix rather than
+// inserting the row with NULL there.
+TEST(Userscript, KeyChangesWithAnUnchangedLargeValueKeepItOrStop) {
+    Databases db("it_us_toast",
+                 "CREATE TABLE full_rows(id int PRIMARY KEY, big text);"
+                 "CREATE TABLE key_rows(id int PRIMARY KEY, big text);"
+                 "ALTER TABLE full_rows REPLICA IDENTITY FULL");
+    std::string script = write_script("us_toast", "pass.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("it_us_toast.public", { onRowUpsert: (r) => r, onRowDelete: (r) => r });
+)");
+    // Incompressible, so stored out of line: an UPDATE that leaves it sends no value for it.
+    const std::string big =
+        "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 300))";
+    db.source->exec("INSERT INTO full_rows VALUES (1, " + big +
+                    "); INSERT INTO key_rows VALUES (1, " + big + ")");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_us_toast"));
+    ASSERT_TRUE(harness::wait_for(
+        [&] { return db.target->count("full_rows") + db.target->count("key_rows") == 2; }, 60s))
+        << r.log();
+    db.source->exec("UPDATE full_rows SET id = 2 WHERE id = 1");
+    ASSERT_TRUE(
+        harness::wait_for([&] { return db.target->count("full_rows WHERE id = 2") == 1; }, 60s))
+        << r.log();
+    const std::string digest = "SELECT id || ':' || coalesce(md5(big), 'NULL') FROM full_rows";
+    EXPECT_EQ(db.target->value(digest), db.source->value(digest));
+    db.source->exec("UPDATE key_rows SET id = 2 WHERE id = 1");
+    EXPECT_EQ(r.wait(60s), 1) << r.log();
+    for (const char* part : {"source table public.key_rows", "column \"big\"", "(new row id=2)",
+                             "ALTER TABLE public.key_rows REPLICA IDENTITY FULL"}) {
+        EXPECT_NE(r.log().find(part), std::string::npos) << part << "\n" << r.log();
+    }
+    // Nothing of that transaction applied: the old row stays whole.
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || length(big), ',') FROM key_rows"),
+              "1:9600");
+}
+
 // kill -9 at random moments while a script routes one table into two, writes another in
 // onWrite and passes a third through table-level row handlers: rows the script routes,
 // passes or writes itself are checkpointed with their source transaction like any other, so
