@@ -132,18 +132,21 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
     // A value returned as it was sent is written from the source's own text. The values
     // sent stay reachable from `keep` until they are compared: a handler that drops one could
     // otherwise let a new value take its address, and be taken for it.
+    // The row's key, for messages only: built when one is needed, not for every row.
+    auto key = [&] { return mapping.describe_key(row); };
     std::vector<JSValueRef> sent(row.size(), nullptr);
     JsArrayBuilder keep(ctx);
     JSObjectRef obj = js.object();
     for (size_t i = 0; i < row.size(); ++i) {
         if (!row[i].absent()) {
-            sent[i] = row[i].is_null() ? js.null() : js.string(row[i].text);
+            sent[i] = handler_value(js, row[i], [&] {
+                return fmt::format("column \"{}\" of target table {} (row {})",
+                                   mapping.target().columns[i].name, t.display, key());
+            });
             keep.push_back(sent[i]);
             JSObjectSetProperty(ctx, obj, t.names[i], sent[i], kJSPropertyAttributeNone, nullptr);
         }
     }
-    // The row's key, for messages only: built when one is needed, not for every row.
-    auto key = [&] { return mapping.describe_key(row); };
     JSValueRef answer =
         call(t.handlers->on_upsert, {obj, meta(t)}, t.on_upsert, "onRowUpsert", t, key);
     if (is_nothing(ctx, answer)) {
@@ -195,11 +198,14 @@ bool ApplyHandlers::remove(const target::TableMapping& mapping, std::vector<Datu
     JsContext& js = script().js();
     JSContextRef ctx = js.ctx();
     const std::vector<size_t>& pk = mapping.target().pk;
+    auto key = [&] { return mapping.describe_key(row); };
     JsArrayBuilder values(ctx);
     for (size_t i : pk) {
-        values.push_back(row[i].is_null() ? js.null() : js.string(row[i].text));
+        values.push_back(handler_value(js, row[i], [&] {
+            return fmt::format("key column \"{}\" of target table {} (row {})",
+                               mapping.target().columns[i].name, t.display, key());
+        }));
     }
-    auto key = [&] { return mapping.describe_key(row); };
     JSValueRef answer =
         call(t.handlers->on_delete, {values.get(), meta(t)}, t.on_delete, "onRowDelete", t, key);
     if (is_nothing(ctx, answer)) {

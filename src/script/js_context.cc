@@ -75,6 +75,21 @@ std::string to_std_string(JSStringRef s) {
     std::string out(max, '\0');
     size_t n = JSStringGetUTF8CString(s, out.data(), max);  // counts the terminating NUL
     out.resize(n > 0 ? n - 1 : 0);
+    // The conversion stops, without saying so, at half of a character (an unpaired UTF-16
+    // surrogate), which has no UTF-8 form: count the UTF-16 units the output stands for (one
+    // per character, two for one of four bytes) against the string's.
+    size_t units = 0;
+    for (char c : out) {
+        auto b = static_cast<unsigned char>(c);
+        units += (b & 0xC0) == 0x80 ? 0 : b >= 0xF0 ? 2 : 1;
+    }
+    if (units != JSStringGetLength(s)) {
+        throw fatal(
+            "the userscript handed back a string holding half of a character (an unpaired "
+            "UTF-16 surrogate, as cutting a string inside an emoji leaves), which has no UTF-8 "
+            "form and cannot be written; cut strings by characters, e.g. "
+            "Array.from(s).slice(0, n).join(\"\")");
+    }
     return out;
 }
 

@@ -149,7 +149,13 @@ JSValueRef ApplyHandlers::tx_query(JsContext& js, const std::vector<JSValueRef>&
         for (const util::TargetSession::Row& r : session.query(sql, params)) {
             JsArrayBuilder values(js.ctx());
             for (const auto& v : r) {
-                values.push_back(v ? js.string(*v) : js.null());
+                values.push_back(v ? handler_value(js, Datum::value(*v),
+                                                   [] {
+                                                       return std::string(
+                                                           "a value the target returned to "
+                                                           "getTX().query");
+                                                   })
+                                   : js.null());
             }
             out.push_back(values.get());
         }

@@ -11,14 +11,21 @@ using RowWrite = sequencer::TableHooks::Transaction::RowWrite;
 
 namespace {
 
-JSValueRef text(JsContext& js, const Datum& d) {
-    return d.is_null() ? js.null() : js.string(d.text);
+// Column `c` of `row` (or the `c`th value after the target's columns: a move's old key).
+JSValueRef text(JsContext& js, const target::Segment& s, const std::vector<Datum>& row, size_t c) {
+    return handler_value(js, row[c], [&] {
+        const target::TargetTable& t = s.mapping->target();
+        const std::string& name =
+            c < t.columns.size() ? t.columns[c].name : t.columns[t.pk[c - t.columns.size()]].name;
+        return fmt::format("column \"{}\" of target table {} (row {}) for onWrite", name,
+                           t.name.display(), s.mapping->describe_key(row));
+    });
 }
 
-JSObjectRef key_array(JsContext& js, const target::TargetTable& t, const std::vector<Datum>& row) {
+JSObjectRef key_array(JsContext& js, const target::Segment& s, const std::vector<Datum>& row) {
     JsArrayBuilder key(js.ctx());
-    for (size_t i : t.pk) {
-        key.push_back(text(js, row[i]));
+    for (size_t i : s.mapping->target().pk) {
+        key.push_back(text(js, s, row, i));
     }
     return key.get();
 }
@@ -39,19 +46,19 @@ JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
                 JSObjectRef data = js.object();
                 for (size_t c : s.cols) {
                     if (!row[c].absent()) {
-                        JSObjectSetProperty(ctx, data, names[c], text(js, row[c]),
+                        JSObjectSetProperty(ctx, data, names[c], text(js, s, row, c),
                                             kJSPropertyAttributeNone, nullptr);
                     }
                 }
                 js.set(op, "data", data);
             }
-            js.set(op, "pk", key_array(js, t, row));
+            js.set(op, "pk", key_array(js, s, row));
             if (s.kind == target::SegmentKind::kMove) {
                 // The old key follows the target's columns (segment_writer.h).
                 JSObjectRef before = js.object();
                 for (size_t i = 0; i < t.pk.size(); ++i) {
                     JSObjectSetProperty(ctx, before, names[t.pk[i]],
-                                        text(js, row[t.columns.size() + i]),
+                                        text(js, s, row, t.columns.size() + i),
                                         kJSPropertyAttributeNone, nullptr);
                 }
                 js.set(op, "before", before);

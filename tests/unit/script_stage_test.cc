@@ -154,6 +154,56 @@ api.configureTargetSchema("db.public", {
     out.clear();
     run(stage, m, out);
     ASSERT_EQ(out.size(), 1u);
+
+    // The new row is inserted, so it must be whole: a value the source did not send (an
+    // unchanged TOASTed one) is the old row's when that came whole (REPLICA IDENTITY FULL)...
+    m = upsert("3", Datum{});
+    m.old_values = {Datum::value("2"), Datum::value("kept"), Datum::null()};
+    out.clear();
+    run(stage, m, out);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[1].values[1].text, "kept");
+    // ...and without it, the change stops replication rather than write NULL there.
+    m.old_values = {Datum::value("2"), Datum{}, Datum{}};
+    out.clear();
+    try {
+        run(stage, m, out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("source table public.orders changed the row's key (new row id=3) "
+                            "without sending column \"v\""),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("ALTER TABLE public.orders REPLICA IDENTITY FULL"), std::string::npos)
+            << what;
+    }
+    EXPECT_TRUE(out.empty());
+}
+
+// A string cut inside a character (half of a UTF-16 surrogate pair) has no UTF-8 form: it
+// stops replication instead of being written cut short where the engine's conversion stops.
+TEST(ScriptStage, HalfACharacterIsRefused) {
+    Userscript us({write_script("half.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => ({ ...row, v: row.v === "cut" ? "ok \u{1F600}".slice(0, 4) : row.v + "\u{1F600}" }),
+  onRowDelete: (row: any) => row,
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    Rows out;
+    run(stage, upsert("1", Datum::value("whole ")), out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].values[1].text, "whole \xf0\x9f\x98\x80");
+    out.clear();
+    try {
+        run(stage, upsert("2", Datum::value("cut")), out);
+        FAIL() << "no error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("half of a character"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(out.empty());
 }
 
 // Types removed before the throw on its line do not move the column the error names: the
