@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 namespace {
@@ -34,6 +35,14 @@ void print_version() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // JavaScriptCore (--userscript) is told to allocate with the process's malloc, jemalloc
+    // (src/CMakeLists.txt), instead of its own allocator: that one hands freed pages back to
+    // the system every few milliseconds and faults them in again as the script stage
+    // allocates the next batch, each return a TLB shootdown across the process's threads.
+    // Side by side (bench/userscript.sh, docs/userscripts.md §8) the script's cost per row
+    // fell by about 40%. WebKit's allocator reads the variable once, at its first allocation,
+    // so it is set here, before any thread or engine exists; any value means yes.
+    setenv("Malloc", "1", 1);
     CLI::App app{
         "replicator: change-data-capture from PostgreSQL, MySQL, MariaDB and Oracle into "
         "CockroachDB or PostgreSQL, "
