@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <functional>
+#include <optional>
 
 namespace rep::script {
 
@@ -96,21 +97,26 @@ void ScriptStage::process(Mutation mutation, uint32_t tag, source::StagedRows& o
             }
         }
         if (key_changed) {
-            // The new row is then inserted, so it must be whole: a value it lacks (an
-            // unchanged TOASTed one) is the old row's when the source sent that whole
-            // (REPLICA IDENTITY FULL); otherwise it would become NULL or the default.
-            for (size_t i = 0; i < m.values.size() && i < m.old_values.size(); ++i) {
-                if (m.values[i].absent() && !m.old_values[i].absent()) {
+            // Inserted anew, the new row must be whole: a value it lacks (an unchanged
+            // TOASTed one) is the old row's when the source sent that whole (REPLICA IDENTITY
+            // FULL). Otherwise the row is moved on the target, which keeps the value, if the
+            // script answers one delete and one row of one table (take_answer).
+            std::string lacks;
+            for (size_t i = 0; i < m.values.size() && i < rel.columns.size(); ++i) {
+                if (m.values[i].absent() && i < m.old_values.size() && !m.old_values[i].absent()) {
                     m.values[i] = m.old_values[i];
                 }
-            }
-            for (size_t i = 0; i < m.values.size() && i < rel.columns.size(); ++i) {
-                if (m.values[i].absent()) {
-                    abandon(unsent_in_key_change(Pending{index, m.kind, false, &layout, tag, 0},
-                                                 rel.columns[i].name));
+                if (m.values[i].absent() && lacks.empty()) {
+                    lacks = rel.columns[i].name;
                 }
             }
             add(index, MutationKind::kDelete, true, layout, tag);
+            add(index, m.kind, false, layout, tag);
+            pending_.back().lacks = std::move(lacks);
+            if (pending_.size() >= batch_rows_ || input_.size() >= kBatchBytes) {
+                run_batch(out);
+            }
+            return;
         }
     }
     add(index, m.kind, false, layout, tag);
@@ -255,12 +261,14 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
     // A value that goes out once moves from its source row (the row is done with); one that
     // goes out more often (rows fanned out) is copied. Codes >= 1 name the row's own values.
     uses_.assign(slots_, 0);
+    answers_.assign(pending_.size(), 0);
     for (size_t p = 3; p + 3 <= codes_.size();) {
         auto at = static_cast<size_t>(codes_[p]);
         auto names = out_names_.find(codes_[p + 2]);
         if (at >= pending_.size() || names == out_names_.end()) {
             break;  // malformed: the pass below says so
         }
+        ++answers_[at];
         p += 3;
         size_t n = values_of(pending_[at]).size();
         for (size_t c = 0; c < names->second.size() && p < codes_.size(); ++c, ++p) {
@@ -271,6 +279,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         }
     }
     // Per row: index, table, layout, then one code per column (prelude.js, makeBatchStage).
+    std::optional<Mutation> held;  // the delete of a key change that goes on as a move
     size_t p = 3;
     while (p < codes_.size()) {
         if (p + 3 > codes_.size()) {
@@ -291,6 +300,13 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
         produced[at] = true;
         Mutation result;
         result.kind = pending.kind;
+        result.relation = relation_for(
+            m.relation,
+            table == 0 ? m.relation->name : target_name(*m.relation, strings_[table - 1]), layout);
+        if (!pending.lacks.empty() && (!held || held->relation->schema != result.relation->schema ||
+                                       held->relation->name != result.relation->name)) {
+            abandon(unsent_in_key_change(pending, pending.lacks));  // before values move
+        }
         result.values.reserve(names->second.size());
         for (size_t c = 0; c < names->second.size(); ++c, ++p) {
             int32_t code = codes_[p];
@@ -311,12 +327,35 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
                 malformed("a value's code");
             }
         }
-        result.relation = relation_for(
-            m.relation,
-            table == 0 ? m.relation->name : target_name(*m.relation, strings_[table - 1]), layout);
+        if (pending.old_values && at + 1 < pending_.size() && !pending_[at + 1].lacks.empty() &&
+            answers_[at] == 1 && answers_[at + 1] == 1) {
+            held = std::move(result);  // goes with the next row, as one change of key
+            continue;
+        }
+        if (!pending.lacks.empty()) {
+            result.old_values = old_key_for(*held, result);
+            held.reset();
+        }
         out.add(std::move(result), pending.tag);
     }
     return done;
+}
+
+std::vector<Datum> ScriptStage::old_key_for(Mutation& removed, const Mutation& row) {
+    // The delete's values by the new row's column names: its key, under the names the
+    // script gave both (BatchBuilder turns the pair into a move, or a delete and an insert).
+    std::vector<Datum> old(row.values.size());
+    const auto& from = removed.relation->columns;
+    const auto& to = row.relation->columns;
+    for (size_t i = 0; i < to.size() && i < old.size(); ++i) {
+        for (size_t j = 0; j < from.size() && j < removed.values.size(); ++j) {
+            if (from[j].name == to[i].name) {
+                old[i] = std::move(removed.values[j]);
+                break;
+            }
+        }
+    }
+    return old;
 }
 
 void ScriptStage::read_layouts() {

@@ -76,6 +76,9 @@ private:
         SourceLayout* layout;
         uint32_t tag;       // the caller's, for every row that replaces this one
         size_t first_slot;  // its values' first place in uses_
+        // The upsert of a key change whose new row lacks a value no old row supplied (an
+        // unchanged TOASTed one): it goes on as a move, paired with the delete (take_answer).
+        std::string lacks = {};  // the first such column
     };
 
     SourceLayout& layout_of(const std::shared_ptr<const Relation>& rel);
@@ -104,7 +107,11 @@ private:
     // The target's spelling of a table or column name the script gave for rows of `source`.
     static std::string target_name(const Relation& source, const std::string& script_name);
     std::string describe_key(const Pending& p) const;
-    // A key change whose new row lacks `column`'s value, which no old row supplied.
+    // The old values of a key change that goes on as a move: `removed`'s (the script's
+    // answer to its delete) by the names of `row`'s columns.
+    static std::vector<Datum> old_key_for(Mutation& removed, const Mutation& row);
+    // A key change whose new row lacks `column`'s value, which no old row supplied, and
+    // whose answer cannot be a move.
     Error unsent_in_key_change(const Pending& p, const std::string& column) const;
     const char* handler_of(const Pending& p) const {
         return p.kind == MutationKind::kUpsert ? "onRowUpsert" : "onRowDelete";
@@ -121,9 +128,10 @@ private:
     std::unordered_map<const Relation*, SourceLayout> layouts_;
     std::vector<Mutation> mutations_;  // of the batch
     std::vector<Pending> pending_;
-    std::string input_;          // the batch as JSON
-    size_t slots_ = 0;           // values of the batch's rows
-    std::vector<uint8_t> uses_;  // per value of the batch, how often the answer uses it (<= 2)
+    std::string input_;              // the batch as JSON
+    size_t slots_ = 0;               // values of the batch's rows
+    std::vector<uint8_t> uses_;      // per value of the batch, how often the answer uses it (<= 2)
+    std::vector<uint32_t> answers_;  // per row change of the batch, how many rows replace it
     std::unordered_map<int, std::vector<std::string>> out_names_;  // answer layouts
     struct AnswerKeys {  // where the batch object keeps an answer's texts and layouts
         JsString s{"s"}, l{"l"}, at{"at"};

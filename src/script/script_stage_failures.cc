@@ -46,11 +46,12 @@ Error ScriptStage::unsent_in_key_change(const Pending& p, const std::string& col
     const Relation& rel = *p.layout->relation;
     return fatal(fmt::format(
         "--userscript {}: an UPDATE of source table {}.{} changed the row's key (new row {}) "
-        "without sending column \"{}\" (an unchanged value stored out of line, TOAST); the "
-        "script sees a key change as a delete and an insert, and the row inserted without "
-        "that value would hold NULL or the column's default instead. Make the source send "
-        "whole old rows (ALTER TABLE {}.{} REPLICA IDENTITY FULL), then run the same command "
-        "again",
+        "without sending column \"{}\" (an unchanged value stored out of line, TOAST), and "
+        "the script did not answer it with one delete and one row of one table, which would "
+        "move the row on the target and keep the value; the row inserted without it would "
+        "hold NULL or the column's default instead. Answer such changes so (or drop the new "
+        "row), or make the source send whole old rows for later changes (ALTER TABLE {}.{} "
+        "REPLICA IDENTITY FULL), then run the same command again",
         script_.name(), rel.schema, rel.name, describe_key(p), column, rel.schema, rel.name));
 }
 

@@ -289,41 +289,51 @@ TEST(Userscript, HandlerFailuresStopWithoutMovingTheCheckpoint) {
 
 // An UPDATE that changes the key of a row whose large value stays unchanged: PostgreSQL sends
 // the new row without that value (TOAST), and the script sees the change as a delete and an
-// insert. With REPLICA IDENTITY FULL the old row supplies the value and the row keeps it on
-// the target; without, the replicator stops naming the table, column and fix rather than
-// inserting the row with NULL there.
+// insert. With REPLICA IDENTITY FULL the old row supplies the value; otherwise, answered with
+// one delete and one row of one table, the row is moved on the target, which keeps it. A
+// script that keeps the old row (protected deletes) cannot have it moved: the replicator
+// stops naming the table, column and fix rather than insert the row with NULL there.
 TEST(Userscript, KeyChangesWithAnUnchangedLargeValueKeepItOrStop) {
     Databases db("it_us_toast",
                  "CREATE TABLE full_rows(id int PRIMARY KEY, big text);"
                  "CREATE TABLE key_rows(id int PRIMARY KEY, big text);"
+                 "CREATE TABLE kept_rows(id int PRIMARY KEY, big text);"
                  "ALTER TABLE full_rows REPLICA IDENTITY FULL");
     std::string script = write_script("us_toast", "pass.ts", R"(
 import * as api from "replicator@v2";
-api.configureTargetSchema("it_us_toast.public", { onRowUpsert: (r) => r, onRowDelete: (r) => r });
+api.configureTargetSchema("it_us_toast.public", {
+  onRowUpsert: (r) => r,
+  onRowDelete: (r, meta) => (meta.table === "kept_rows" ? null : r),
+});
 )");
     // Incompressible, so stored out of line: an UPDATE that leaves it sends no value for it.
     const std::string big =
         "(SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 300))";
-    db.source->exec("INSERT INTO full_rows VALUES (1, " + big +
-                    "); INSERT INTO key_rows VALUES (1, " + big + ")");
+    for (const char* t : {"full_rows", "key_rows", "kept_rows"}) {
+        db.source->exec(std::string("INSERT INTO ") + t + " VALUES (1, " + big + ")");
+    }
     Replicator r(db.args({"--userscript", script}), fresh_log("it_us_toast"));
-    ASSERT_TRUE(harness::wait_for(
-        [&] { return db.target->count("full_rows") + db.target->count("key_rows") == 2; }, 60s))
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("kept_rows") == 1; }, 60s))
         << r.log();
-    db.source->exec("UPDATE full_rows SET id = 2 WHERE id = 1");
-    ASSERT_TRUE(
-        harness::wait_for([&] { return db.target->count("full_rows WHERE id = 2") == 1; }, 60s))
-        << r.log();
-    const std::string digest = "SELECT id || ':' || coalesce(md5(big), 'NULL') FROM full_rows";
-    EXPECT_EQ(db.target->value(digest), db.source->value(digest));
-    db.source->exec("UPDATE key_rows SET id = 2 WHERE id = 1");
+    for (const char* t : {"full_rows", "key_rows"}) {
+        db.source->exec(std::string("UPDATE ") + t + " SET id = 2 WHERE id = 1");
+        ASSERT_TRUE(harness::wait_for(
+            [&] { return db.target->count(std::string(t) + " WHERE id = 2") == 1; }, 60s))
+            << t << "\n"
+            << r.log();
+        const std::string digest =
+            std::string("SELECT string_agg(id || ':' || coalesce(md5(big), 'NULL'), ',') FROM ") +
+            t;
+        EXPECT_EQ(db.target->value(digest), db.source->value(digest)) << t;
+    }
+    db.source->exec("UPDATE kept_rows SET id = 2 WHERE id = 1");
     EXPECT_EQ(r.wait(60s), 1) << r.log();
-    for (const char* part : {"source table public.key_rows", "column \"big\"", "(new row id=2)",
-                             "ALTER TABLE public.key_rows REPLICA IDENTITY FULL"}) {
+    for (const char* part : {"source table public.kept_rows", "column \"big\"", "(new row id=2)",
+                             "ALTER TABLE public.kept_rows REPLICA IDENTITY FULL"}) {
         EXPECT_NE(r.log().find(part), std::string::npos) << part << "\n" << r.log();
     }
-    // Nothing of that transaction applied: the old row stays whole.
-    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || length(big), ',') FROM key_rows"),
+    // Nothing of that transaction applied: the old row stays whole, and alone.
+    EXPECT_EQ(db.target->value("SELECT string_agg(id || ':' || length(big), ',') FROM kept_rows"),
               "1:9600");
 }
 

@@ -163,9 +163,34 @@ api.configureTargetSchema("db.public", {
     run(stage, m, out);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[1].values[1].text, "kept");
-    // ...and without it, the change stops replication rather than write NULL there.
+    // ...and otherwise the answers, one delete and one row of one table, go on as one change
+    // of key (a move on the target, which keeps the value), the old key under the new row's
+    // column names.
     m.old_values = {Datum::value("2"), Datum{}, Datum{}};
     out.clear();
+    run(stage, m, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].kind, MutationKind::kUpsert);
+    EXPECT_EQ(names(out[0]), (std::vector<std::string>{"order_id", "v"}));
+    EXPECT_EQ(out[0].values[0].text, "3");
+    EXPECT_TRUE(out[0].values[1].absent());
+    ASSERT_EQ(out[0].old_values.size(), 2u);
+    EXPECT_EQ(out[0].old_values[0].text, "2");
+    EXPECT_TRUE(out[0].old_values[1].absent());
+}
+
+// A key change whose new row lacks a value, answered otherwise than by one delete and one row
+// of one table (here the delete is dropped: protected deletes), cannot be moved: it stops
+// replication rather than insert the row with NULL there.
+TEST(ScriptStage, AKeyChangeLackingAValueThatCannotBeMovedStops) {
+    Userscript us({write_script("keep.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", { onRowUpsert: (row: any) => row, onRowDelete: () => null });
+)")});
+    ScriptStage stage(us, "db.public");
+    Mutation m = upsert("3", Datum{});
+    m.old_values = {Datum::value("2"), Datum{}, Datum{}};
+    Rows out;
     try {
         run(stage, m, out);
         FAIL() << "no error";
