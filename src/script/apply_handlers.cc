@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 
 namespace rep::script {
 namespace {
@@ -160,14 +161,16 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
     }
     JSObjectRef out_obj = js.as_object(answer);
     std::vector<Datum> out(row.size());
-    JSPropertyNameArrayRef names = JSObjectCopyPropertyNames(ctx, out_obj);
+    // Released however the loop ends (a column's text may fail to convert and throw).
+    std::unique_ptr<OpaqueJSPropertyNameArray, void (*)(JSPropertyNameArrayRef)> held(
+        JSObjectCopyPropertyNames(ctx, out_obj), JSPropertyNameArrayRelease);
+    JSPropertyNameArrayRef names = held.get();
     size_t n = JSPropertyNameArrayGetCount(names);
     for (size_t i = 0; i < n; ++i) {
         JSStringRef name = JSPropertyNameArrayGetNameAtIndex(names, i);
         std::string column = to_std_string(name);
         auto col = t.index.find(column);
         if (col == t.index.end()) {
-            JSPropertyNameArrayRelease(names);
             throw fatal(fmt::format(
                 "--userscript {}: onRowUpsert returned column \"{}\" for target table {} (row "
                 "{}), which has no such column; a table-level handler answers with the "
@@ -181,14 +184,12 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
         }
         std::optional<Datum> d = datum_of(js, v);
         if (!d) {
-            JSPropertyNameArrayRelease(names);
             throw fatal(fmt::format(
                 "--userscript {}: onRowUpsert returned column \"{}\" of table {} as a function",
                 script().name(), column, t.display));
         }
         out[col->second] = std::move(*d);
     }
-    JSPropertyNameArrayRelease(names);
     row = std::move(out);
     return true;
 }

@@ -327,14 +327,15 @@ void JsContext::set(JSObjectRef obj, const std::string& name, JSValueRef value) 
 }
 
 std::vector<std::string> JsContext::keys(JSObjectRef obj) const {
-    JSPropertyNameArrayRef names = JSObjectCopyPropertyNames(ctx_, obj);
-    size_t n = JSPropertyNameArrayGetCount(names);
+    // Released however the loop ends (a name's text may fail to convert and throw).
+    std::unique_ptr<OpaqueJSPropertyNameArray, void (*)(JSPropertyNameArrayRef)> names(
+        JSObjectCopyPropertyNames(ctx_, obj), JSPropertyNameArrayRelease);
+    size_t n = JSPropertyNameArrayGetCount(names.get());
     std::vector<std::string> out;
     out.reserve(n);
     for (size_t i = 0; i < n; ++i) {
-        out.push_back(to_std_string(JSPropertyNameArrayGetNameAtIndex(names, i)));
+        out.push_back(to_std_string(JSPropertyNameArrayGetNameAtIndex(names.get(), i)));
     }
-    JSPropertyNameArrayRelease(names);
     return out;
 }
 
