@@ -70,7 +70,7 @@ std::string JsContext::stop_message() const {
                        time_limit_.count());
 }
 
-std::string to_std_string(JSStringRef s) {
+std::string to_std_string(JSStringRef s, bool lossy) {
     size_t max = JSStringGetMaximumUTF8CStringSize(s);
     std::string out(max, '\0');
     size_t n = JSStringGetUTF8CString(s, out.data(), max);  // counts the terminating NUL
@@ -82,6 +82,17 @@ std::string to_std_string(JSStringRef s) {
     for (char c : out) {
         auto b = static_cast<unsigned char>(c);
         units += (b & 0xC0) == 0x80 ? 0 : b >= 0xF0 ? 2 : 1;
+    }
+    if (units != JSStringGetLength(s) && lossy) {
+        const auto* chars = reinterpret_cast<const UChar*>(JSStringGetCharactersPtr(s));
+        auto length = static_cast<int32_t>(JSStringGetLength(s));
+        out.assign(static_cast<size_t>(length) * 3, '\0');  // at most 3 bytes per unit
+        int32_t written = 0;
+        UErrorCode status = U_ZERO_ERROR;
+        u_strToUTF8WithSub(out.data(), static_cast<int32_t>(out.size()), &written, chars, length,
+                           0xFFFD, nullptr, &status);
+        out.resize(U_SUCCESS(status) ? static_cast<size_t>(written) : 0);
+        return out;
     }
     if (units != JSStringGetLength(s)) {
         throw fatal(
@@ -258,14 +269,22 @@ bool JsContext::is_utf8(std::string_view s) {
            U_SUCCESS(status);
 }
 
+namespace {
+
+std::string string_of(JSContextRef ctx, JSValueRef v, bool lossy) {
+    std::unique_ptr<OpaqueJSString, void (*)(JSStringRef)> s(JSValueToStringCopy(ctx, v, nullptr),
+                                                             JSStringRelease);
+    return s == nullptr ? std::string() : to_std_string(s.get(), lossy);
+}
+
+}  // namespace
+
 std::string JsContext::to_string(JSValueRef v) const {
-    JSStringRef s = JSValueToStringCopy(ctx_, v, nullptr);
-    if (s == nullptr) {
-        return {};
-    }
-    std::string out = to_std_string(s);
-    JSStringRelease(s);
-    return out;
+    return string_of(ctx_, v, false);
+}
+
+std::string JsContext::to_text(JSValueRef v) const {
+    return string_of(ctx_, v, true);
 }
 
 std::optional<std::string> JsContext::to_json(JSValueRef v) const {
@@ -341,7 +360,7 @@ std::vector<std::string> JsContext::keys(JSObjectRef obj) const {
 
 JsError JsContext::error_from(JSValueRef exception) const {
     JsError e;
-    e.message = to_string(exception);
+    e.message = to_text(exception);
     if (!native_error_.empty() && e.message == "Error: " + native_error_) {
         e.message = native_error_;  // one of ours, thrown by a native function: as it was
     }
@@ -358,7 +377,7 @@ JsError JsContext::error_from(JSValueRef exception) const {
     if (JSValueIsUndefined(ctx_, stack)) {
         return e;
     }
-    std::string text = to_string(stack);
+    std::string text = to_text(stack);
     size_t start = 0;
     while (start < text.size()) {
         size_t end = std::min(text.find('\n', start), text.size());

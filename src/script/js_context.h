@@ -98,7 +98,9 @@ public:
     static bool is_utf8(std::string_view s);
     JSValueRef null() const { return JSValueMakeNull(ctx_); }
     JSValueRef undefined() const { return JSValueMakeUndefined(ctx_); }
-    std::string to_string(JSValueRef v) const;  // String(v)
+    std::string to_string(JSValueRef v) const;  // String(v); throws for half a character
+    // String(v) for logs and messages: half of a character (an unpaired surrogate) as U+FFFD.
+    std::string to_text(JSValueRef v) const;
     // JSON.stringify(v), or nullopt when it has no JSON form (undefined, a function).
     std::optional<std::string> to_json(JSValueRef v) const;
     JSObjectRef object() const { return JSObjectMake(ctx_, nullptr, nullptr); }
@@ -199,6 +201,8 @@ private:
     unsigned size_ = 0;
 };
 
-std::string to_std_string(JSStringRef s);
+// The string as UTF-8. Half of a character (an unpaired UTF-16 surrogate), which has no UTF-8
+// form, throws, or with `lossy` becomes U+FFFD (for logs and messages).
+std::string to_std_string(JSStringRef s, bool lossy = false);
 
 }  // namespace rep::script

@@ -262,6 +262,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
     // goes out more often (rows fanned out) is copied. Codes >= 1 name the row's own values.
     uses_.assign(slots_, 0);
     answers_.assign(pending_.size(), 0);
+    tables_.assign(pending_.size(), -1);
     for (size_t p = 3; p + 3 <= codes_.size();) {
         auto at = static_cast<size_t>(codes_[p]);
         auto names = out_names_.find(codes_[p + 2]);
@@ -269,6 +270,7 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
             break;  // malformed: the pass below says so
         }
         ++answers_[at];
+        tables_[at] = codes_[p + 1];
         p += 3;
         size_t n = values_of(pending_[at]).size();
         for (size_t c = 0; c < names->second.size() && p < codes_.size(); ++c, ++p) {
@@ -276,6 +278,21 @@ size_t ScriptStage::take_answer(JSValueRef answer, source::StagedRows& out,
                 uint8_t& uses = uses_[pending_[at].first_slot + codes_[p] - 1];
                 uses = uses < 2 ? uses + 1 : 2;
             }
+        }
+    }
+    // A key change lacking a value goes on as one move only if it was answered with one
+    // delete and one row of one table; otherwise it stops, before any row goes out.
+    auto table_name = [&](size_t at) {
+        const Relation& rel = *mutations_[pending_[at].mutation].relation;
+        int32_t t = tables_[at];
+        return t <= 0 || static_cast<size_t>(t) > strings_.size()
+                   ? rel.name
+                   : target_name(rel, strings_[t - 1]);
+    };
+    for (size_t at = 1; at < pending_.size(); ++at) {
+        if (!pending_[at].lacks.empty() && answers_[at] > 0 &&
+            (answers_[at] != 1 || answers_[at - 1] != 1 || table_name(at) != table_name(at - 1))) {
+            abandon(unsent_in_key_change(pending_[at], pending_[at].lacks));
         }
     }
     // Per row: index, table, layout, then one code per column (prelude.js, makeBatchStage).

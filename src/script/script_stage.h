@@ -132,6 +132,7 @@ private:
     size_t slots_ = 0;               // values of the batch's rows
     std::vector<uint8_t> uses_;      // per value of the batch, how often the answer uses it (<= 2)
     std::vector<uint32_t> answers_;  // per row change of the batch, how many rows replace it
+    std::vector<int32_t> tables_;    // and the table code of its last (-1: none)
     std::unordered_map<int, std::vector<std::string>> out_names_;  // answer layouts
     struct AnswerKeys {  // where the batch object keeps an answer's texts and layouts
         JsString s{"s"}, l{"l"}, at{"at"};

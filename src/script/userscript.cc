@@ -94,8 +94,8 @@ Userscript::Userscript(UserscriptOptions options)
         if (loading_ && options_.reload) {
             return c.undefined();  // shown by the first load already
         }
-        std::string level = !a.empty() ? c.to_string(a[0]) : "log";
-        std::string text = a.size() > 1 ? c.to_string(a[1]) : "";
+        std::string level = !a.empty() ? c.to_text(a[0]) : "log";
+        std::string text = a.size() > 1 ? c.to_text(a[1]) : "";
         if (level == "debug") {
             spdlog::debug("{}: {}", name_, text);
         } else if (level == "trace") {

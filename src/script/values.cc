@@ -28,18 +28,11 @@ std::optional<Datum> datum_of(const JsContext& js, JSValueRef v) {
     }
 }
 
-JSValueRef handler_value(JsContext& js, const Datum& d, const std::function<std::string()>& where) {
-    if (d.is_null()) {
-        return js.null();
-    }
-    std::optional<JSValueRef> v = js.utf8_text(d.text);
-    if (!v) {
-        throw fatal(fmt::format(
-            "--userscript: the value of {} is not valid UTF-8 text{}, so the userscript's "
-            "handlers cannot be given it; values must be UTF-8 text for a script to see them",
-            where(), d.text.size() > INT32_MAX ? " (or is over 2 GiB)" : ""));
-    }
-    return *v;
+void refuse_not_utf8(const std::string& where, size_t size) {
+    throw fatal(fmt::format(
+        "--userscript: the value of {} is not valid UTF-8 text{}, so the userscript's handlers "
+        "cannot be given it; values must be UTF-8 text for a script to see them",
+        where, size > INT32_MAX ? " (or is over 2 GiB)" : ""));
 }
 
 const char* kind_name(JSContextRef ctx, JSValueRef v) {

@@ -206,6 +206,60 @@ api.configureTargetSchema("db.public", { onRowUpsert: (row: any) => row, onRowDe
     EXPECT_TRUE(out.empty());
 }
 
+// Key changes lacking a value amid other row changes of one batch: each pairs with its own
+// delete, the rows around them go on as they are.
+TEST(ScriptStage, KeyChangesInABatchPairWithTheirOwnDeletes) {
+    Userscript us({write_script("pairs.ts", R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => ({ order_id: row.id, v: row.v }),
+  onRowDelete: (row: any) => ({ order_id: row.id }),
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    Rows out;
+    auto key_change = [](const std::string& from, const std::string& to) {
+        Mutation m = upsert(to, Datum{});
+        m.old_values = {Datum::value(from), Datum{}, Datum{}};
+        return m;
+    };
+    stage.process(upsert("1", Datum::value("a")), 0, out);
+    stage.process(key_change("2", "3"), 0, out);
+    stage.process(key_change("4", "5"), 0, out);
+    stage.process(upsert("6", Datum::value("b")), 0, out);
+    stage.flush(out);
+    ASSERT_EQ(out.size(), 4u);
+    std::vector<std::string> got;
+    for (size_t i = 0; i < out.size(); ++i) {
+        got.push_back(out[i].values[0].text + "<" +
+                      (out[i].old_values.empty() ? "" : out[i].old_values[0].text));
+        EXPECT_EQ(out[i].kind, MutationKind::kUpsert);
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"1<", "3<2", "5<4", "6<"}));
+}
+
+// Answered with rows of two tables, or fanned out, a key change lacking a value cannot be one
+// move: it stops.
+TEST(ScriptStage, AKeyChangeLackingAValueRoutedApartOrFannedOutStops) {
+    for (const char* upsert_answer :
+         {"({ b: [{ order_id: row.id, v: row.v }] })",
+          "({ a: [{ order_id: row.id }], c: [{ order_id: row.id }] })"}) {
+        Userscript us({write_script("apart.ts", std::string(R"(
+import * as api from "replicator@v2";
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row: any) => )") + upsert_answer + R"(,
+  onRowDelete: (row: any) => ({ a: [{ order_id: row.id }] }),
+});
+)")});
+        ScriptStage stage(us, "db.public");
+        Mutation m = upsert("3", Datum{});
+        m.old_values = {Datum::value("2"), Datum{}, Datum{}};
+        Rows out;
+        EXPECT_THROW(run(stage, m, out), Error) << upsert_answer;
+        EXPECT_TRUE(out.empty()) << upsert_answer;
+    }
+}
+
 // A string cut inside a character (half of a UTF-16 surrogate pair) has no UTF-8 form: it
 // stops replication instead of being written cut short where the engine's conversion stops.
 TEST(ScriptStage, HalfACharacterIsRefused) {
