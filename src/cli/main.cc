@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     // Side by side (bench/userscript.sh, docs/userscripts.md §8) the script's cost per row
     // fell by about 40%. WebKit's allocator reads the variable once, at its first allocation,
     // so it is set here, before any thread or engine exists; any value means yes.
-    setenv("Malloc", "1", 1);
+    setenv("Malloc", "1", 1);  // NOLINT(concurrency-mt-unsafe): no other thread exists yet
     CLI::App app{
         "replicator: change-data-capture from PostgreSQL, MySQL, MariaDB and Oracle into "
         "CockroachDB or PostgreSQL, "
