@@ -225,6 +225,10 @@ DecodedEvent BinlogDecoder::decode(std::string_view event) {
             }
             rows.map = it->second;
             const TableMap& map = *rows.map;
+            if (filter_ != nullptr && !filter_(filter_ctx_, map)) {
+                out.event = std::move(rows);
+                break;
+            }
             uint64_t ncols = r.packed();
             if (ncols != map.columns.size()) {
                 r.fail(fmt::format("rows event has {} columns but the TABLE_MAP of {}.{} has {}",

@@ -99,6 +99,7 @@ struct TableColumn {
     std::string name;                      // empty if the server did not log names
     std::vector<std::string> enum_values;  // ENUM labels, in order (index 1 = first)
     std::vector<std::string> set_values;   // SET members, bit 0 = first
+    bool labels_utf8 = false;              // the labels came from information_schema
     bool is_key = false;                   // part of the primary key
 };
 
@@ -169,10 +170,15 @@ struct DecodedEvent {
 };
 
 // Options that change how values are rendered.
+class Charsets;
+
 struct ValueOptions {
     // What a zero or partly-zero DATE/DATETIME/TIMESTAMP ('0000-00-00') becomes: NULL (the
     // default), or an error that names table and column.
     enum class ZeroDate { kNull, kError } zero_date = ZeroDate::kNull;
+    // The source's character sets (the reader's, loaded from the server); null: the ids
+    // every server has (charsets.h).
+    const Charsets* charsets = nullptr;
 };
 
 // Decodes binlog events. Pure: no I/O. Not thread-safe. Keeps the TABLE_MAPs seen (table id ->
@@ -196,6 +202,17 @@ public:
         provider_ctx_ = ctx;
     }
 
+    // Row events of tables this says no to come without their rows (the reader skips them):
+    // values of tables not replicated are never rendered, so one that cannot be (text the
+    // source cannot convert, a zero date under ZeroDate::kError) stops nothing.
+    using TableFilter = bool (*)(void* ctx, const TableMap& map);
+    void set_table_filter(TableFilter fn, void* ctx) {
+        filter_ = fn;
+        filter_ctx_ = ctx;
+    }
+    // The character sets values are converted with (ValueOptions::charsets).
+    void set_charsets(const Charsets* charsets) { options_.charsets = charsets; }
+
     // Checksums: set from a FORMAT_DESCRIPTION; can be forced for fixtures.
     void set_checksum(bool crc32) { checksum_ = crc32; }
     // Forget cached table maps (after DDL or a reconnect).
@@ -206,6 +223,8 @@ private:
     bool checksum_ = false;
     std::unordered_map<uint64_t, std::shared_ptr<const TableMap>> tables_;
     MetadataProvider provider_ = nullptr;
+    TableFilter filter_ = nullptr;
+    void* filter_ctx_ = nullptr;
     void* provider_ctx_ = nullptr;
 };
 

@@ -1,6 +1,8 @@
 #include "source/mysql/binlog_reader.h"
 
 #include "base/error.h"
+#include "source/mysql/charset_loader.h"
+#include "source/mysql/column_traits.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -128,6 +130,22 @@ BinlogReader::BinlogReader(BinlogReaderOptions options, source::ChangeSink& sink
     if (options_.fetch_metadata) {
         decoder_.set_metadata_provider(&BinlogReader::fetch_metadata, this);
     }
+    decoder_.set_table_filter(
+        [](void* self, const TableMap& map) {
+            return static_cast<BinlogReader*>(self)->wanted(map.database);
+        },
+        this);
+    decoder_.set_charsets(&charsets_);
+    charsets_.set_loader([this](const std::string& charset, int maxlen) {
+        return load_char_table(metadata_conn(), charset, maxlen);
+    });
+}
+
+MysqlConn& BinlogReader::metadata_conn() {
+    if (!metadata_conn_) {
+        metadata_conn_ = std::make_unique<MysqlConn>(options_.url);
+    }
+    return *metadata_conn_;
 }
 
 BinlogReader::~BinlogReader() = default;
@@ -172,6 +190,8 @@ void BinlogReader::run(const std::string& executed, const std::atomic<bool>& sto
             }
             mysql_executed_ = *set;
         }
+        // Which character set each collation id is, for converting text (charsets.h).
+        load_collations(*conn_, charsets_);
         conn_->start_dump(options_.server_id, executed);
     } catch (const Error&) {
         probe_.dial(false);
@@ -267,6 +287,10 @@ void BinlogReader::handle(const DecodedEvent& e) {
             if (!saw_begin_) {
                 commit();  // DDL is its own transaction
             }
+        }
+    } else if (const auto* tm = std::get_if<TableMapEvent>(&e.event)) {
+        if (wanted(tm->map->database)) {
+            charsets_.prepare(*tm->map);  // before its rows are decoded, in the next events
         }
     } else if (const auto* rows = std::get_if<RowsEvent>(&e.event)) {
         on_rows(*rows);
@@ -386,9 +410,6 @@ bool BinlogReader::fetch_metadata(void* ctx, TableMap& map) {
     std::string key = map.database + "." + map.table;
     auto cached = self->metadata_cache_.find(key);
     if (cached == self->metadata_cache_.end()) {
-        if (!self->metadata_conn_) {
-            self->metadata_conn_ = std::make_unique<MysqlConn>(self->options_.url);
-        }
         auto quote = [](const std::string& s) {
             std::string out = "'";
             for (char c : s) {
@@ -399,10 +420,9 @@ bool BinlogReader::fetch_metadata(void* ctx, TableMap& map) {
             }
             return out + "'";
         };
-        auto rows = self->metadata_conn_->query(
-            "SELECT c.COLUMN_NAME, c.COLUMN_KEY, c.COLUMN_TYPE, co.ID FROM "
-            "information_schema.COLUMNS c LEFT JOIN information_schema.COLLATIONS co ON "
-            "co.COLLATION_NAME = c.COLLATION_NAME WHERE c.TABLE_SCHEMA = " +
+        auto rows = self->metadata_conn().query(
+            "SELECT c.COLUMN_NAME, c.COLUMN_KEY, c.COLUMN_TYPE, c.COLLATION_NAME FROM "
+            "information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = " +
             quote(map.database) + " AND c.TABLE_NAME = " + quote(map.table) +
             " ORDER BY c.ORDINAL_POSITION");
         TableMap meta;
@@ -412,7 +432,19 @@ bool BinlogReader::fetch_metadata(void* ctx, TableMap& map) {
             c.is_key = r[1].value_or("") == "PRI";
             std::string type = r[2].value_or("");
             c.is_unsigned = type.find("unsigned") != std::string::npos;
-            c.collation = r[3] ? static_cast<uint32_t>(std::stoul(*r[3])) : 63;
+            // By name: MariaDB 10.10+ lists its utf8mb4_uca1400_* collations without an id in
+            // information_schema.COLLATIONS (load_collations reads them where they have one).
+            c.collation = kBinaryCollation;  // no collation: not text
+            if (r[3]) {
+                auto id = self->charsets_.id_of(*r[3]);
+                if (!id) {
+                    throw fatal(
+                        fmt::format("table {} column {}: collation {} is not one the "
+                                    "source server lists in information_schema",
+                                    key, c.name, *r[3]));
+                }
+                c.collation = *id;
+            }
             if (type.rfind("enum(", 0) == 0 || type.rfind("set(", 0) == 0) {
                 std::vector<std::string> labels;
                 std::string cur;
@@ -454,11 +486,10 @@ bool BinlogReader::fetch_metadata(void* ctx, TableMap& map) {
         if (c.collation == 0) {
             c.collation = m.collation;
         }
-        if (c.enum_values.empty()) {
+        if (c.enum_values.empty() && c.set_values.empty()) {
             c.enum_values = m.enum_values;
-        }
-        if (c.set_values.empty()) {
             c.set_values = m.set_values;
+            c.labels_utf8 = true;  // information_schema's text, in the session's utf8mb4
         }
     }
     map.has_names = true;

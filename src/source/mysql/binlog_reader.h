@@ -4,6 +4,7 @@
 #include "source/change_sink.h"
 #include "source/mysql/binlog_conn.h"
 #include "source/mysql/binlog_event.h"
+#include "source/mysql/charsets.h"
 #include "source/mysql/gtid_set.h"
 
 #include "metrics/probe.h"
@@ -55,13 +56,15 @@ private:
     // Whether a statement may change rows of a replicated database.
     bool may_touch_wanted(const Query& q) const;
     static bool fetch_metadata(void* ctx, TableMap& map);
+    MysqlConn& metadata_conn();  // opened on first use
 
     BinlogReaderOptions options_;
     source::ChangeSink& sink_;
     Progress& progress_;
     metrics::Probe& probe_;
     std::unique_ptr<MysqlConn> conn_;
-    std::unique_ptr<MysqlConn> metadata_conn_;  // --fetchMetadata
+    std::unique_ptr<MysqlConn> metadata_conn_;  // --fetchMetadata, character set tables
+    Charsets charsets_;                         // loaded on connecting
     BinlogDecoder decoder_;
     bool mariadb_ = false;
     MysqlGtidSet mysql_executed_;

@@ -1,6 +1,7 @@
 #include "source/mysql/row_values.h"
 
 #include "base/error.h"
+#include "source/mysql/charsets.h"
 #include "source/mysql/column_traits.h"
 #include "source/mysql/mysql_json.h"
 
@@ -78,41 +79,6 @@ size_t set_size(const TableColumn& c) {
     return n == 0 ? 1 : n;
 }
 
-bool is_latin1(uint32_t collation) {
-    switch (collation) {
-        case 5:
-        case 8:
-        case 15:
-        case 31:
-        case 47:
-        case 48:
-        case 49:
-        case 94:
-            return true;
-        default:
-            return false;
-    }
-}
-
-// MySQL's latin1 is cp1252 with the five undefined positions mapped to the C1 controls.
-constexpr std::array<uint16_t, 32> kCp1252High = {
-    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
-
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-}
-
 std::string hex_bytea(const uint8_t* p, size_t n) {
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out = "\\x";
@@ -124,33 +90,37 @@ std::string hex_bytea(const uint8_t* p, size_t n) {
     return out;
 }
 
-// Text in the column's character set, as UTF-8 (or bytea hex for the binary collation).
-std::string render_chars(uint32_t collation, const uint8_t* p, size_t n) {
-    if (collation == kBinaryCollation) {
-        return hex_bytea(p, n);
-    }
-    if (is_latin1(collation)) {
-        std::string out;
-        out.reserve(n + n / 4);
-        for (size_t i = 0; i < n; ++i) {
-            uint8_t b = p[i];
-            if (b >= 0x80 && b <= 0x9F) {
-                append_utf8(out, kCp1252High[b - 0x80]);
-            } else {
-                append_utf8(out, b);
-            }
-        }
-        return out;
-    }
-    return std::string(reinterpret_cast<const char*>(p), n);
+const Charsets& builtin_charsets() {
+    static const Charsets builtin;
+    return builtin;
 }
 
-std::string render_label(uint32_t collation, const std::string& label) {
-    if (is_latin1(collation)) {
-        return render_chars(collation, reinterpret_cast<const uint8_t*>(label.data()),
-                            label.size());
+// Text in the column's character set, as UTF-8 (or bytea hex for the binary collation).
+std::string render_chars(const TableMap& map, size_t column, const ValueOptions& options,
+                         const uint8_t* p, size_t n) {
+    const TableColumn& c = map.columns[column];
+    if (c.collation == kBinaryCollation) {
+        return hex_bytea(p, n);
     }
-    return label;
+    std::string out;
+    try {
+        (options.charsets != nullptr ? *options.charsets : builtin_charsets())
+            .to_utf8(c.collation, p, n, out);
+    } catch (const Error& e) {
+        column_fail(map, column, e.what());
+    }
+    return out;
+}
+
+// An ENUM or SET label: in the column's character set when the TABLE_MAP gave it, already
+// UTF-8 when information_schema did (--fetchMetadata).
+std::string render_label(const TableMap& map, size_t column, const ValueOptions& options,
+                         const std::string& label) {
+    if (map.columns[column].labels_utf8) {
+        return label;
+    }
+    return render_chars(map, column, options, reinterpret_cast<const uint8_t*>(label.data()),
+                        label.size());
 }
 
 template <typename F>
@@ -521,7 +491,7 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
         case kVarchar:
         case kVarString: {
             auto [p, n] = prefixed_body(c.meta > 255 ? 2 : 1);
-            out = Datum::value(render_chars(c.collation, p, n));
+            out = Datum::value(render_chars(map, column, options, p, n));
             return len;
         }
         case kString: {
@@ -535,7 +505,7 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
                     hex_bytea(reinterpret_cast<const uint8_t*>(padded.data()), padded.size()));
                 return len;
             }
-            out = Datum::value(render_chars(c.collation, p, n));
+            out = Datum::value(render_chars(map, column, options, p, n));
             return len;
         }
         case kBlob:
@@ -543,7 +513,7 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
         case kMediumBlob:
         case kLongBlob: {
             auto [p, n] = prefixed_body(c.meta);
-            out = Datum::value(render_chars(c.collation, p, n));
+            out = Datum::value(render_chars(map, column, options, p, n));
             return len;
         }
         case kGeometry: {
@@ -566,7 +536,7 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
             if (idx == 0) {
                 out = Datum::value("");  // MySQL's "invalid value" index
             } else if (idx <= c.enum_values.size()) {
-                out = Datum::value(render_label(c.collation, c.enum_values[idx - 1]));
+                out = Datum::value(render_label(map, column, options, c.enum_values[idx - 1]));
             } else if (c.enum_values.empty()) {
                 column_fail(map, column,
                             "ENUM labels unknown (set binlog_row_metadata=FULL or use "
@@ -597,7 +567,7 @@ size_t decode_value(const TableMap& map, size_t column, const ValueOptions& opti
                 if (!s.empty()) {
                     s += ',';
                 }
-                s += render_label(c.collation, c.set_values[i]);
+                s += render_label(map, column, options, c.set_values[i]);
             }
             out = Datum::value(std::move(s));
             return len;

@@ -20,11 +20,12 @@ namespace rep::mysql {
 //   DATE -> "YYYY-MM-DD";   DATETIME(fsp) -> "YYYY-MM-DD HH:MM:SS[.ffffff]"
 //   TIMESTAMP(fsp) -> "YYYY-MM-DD HH:MM:SS[.ffffff]+00" (UTC, whatever the session zone)
 //   TIME(fsp) -> "[-]HHH:MM:SS[.ffffff]" (negative and over 24 h allowed: target interval)
-//   CHAR/VARCHAR/TEXT -> UTF-8 text (latin1 converted as MySQL's cp1252-based latin1)
+//   CHAR/VARCHAR/TEXT -> UTF-8 text, converted from the column's character set (charsets.h)
 //   BINARY/VARBINARY/BLOB (collation 63) -> "\x" + hex (bytea input), every byte exact
 //   ENUM -> the label;   SET -> comma-separated members;   JSON -> JSON text
 // Zero dates follow ValueOptions::zero_date. Throws rep::Error (fatal) naming table and
-// column for values it cannot render (unknown type, bad length, zero date under kError).
+// column for values it cannot render (unknown type, bad length, zero date under kError, text
+// that is not valid in its character set).
 size_t decode_value(const TableMap& map, size_t column, const ValueOptions& options,
                     const uint8_t* data, size_t available, Datum& out);
 
