@@ -74,6 +74,9 @@ ApplyHandlers::Table& ApplyHandlers::table(const target::TargetTable& target) {
     for (size_t i = 0; i < target.columns.size(); ++i) {
         t.names.push_back(JSStringCreateWithUTF8CString(target.columns[i].name.c_str()));
         t.index.emplace(target.columns[i].name, i);
+        if (target.columns[i].name == "__proto__") {
+            t.proto_at = i;
+        }
     }
     t.table_name = js.string(table);
     JSValueProtect(js.ctx(), t.table_name);
@@ -145,7 +148,7 @@ bool ApplyHandlers::upsert(const target::TableMapping& mapping, std::vector<Datu
                                    mapping.target().columns[i].name, t.display, key());
             });
             keep.push_back(sent[i]);
-            JSObjectSetProperty(ctx, obj, t.names[i], sent[i], kJSPropertyAttributeNone, nullptr);
+            js.set_field(obj, t.names[i], sent[i], i == t.proto_at);
         }
     }
     JSValueRef answer =

@@ -66,6 +66,7 @@ private:
         std::string display;  // schema.table, for messages
         std::optional<Userscript::TableHandlers> handlers;
         std::vector<JSStringRef> names;  // the target columns' names as engine strings
+        size_t proto_at = SIZE_MAX;      // the column named "__proto__", if any
         std::unordered_map<std::string, size_t> index;  // column name -> position
         JSValueRef table_name = nullptr;                // meta.table (protected)
         metrics::Probe::ScriptSeries* on_upsert = nullptr;

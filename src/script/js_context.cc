@@ -111,9 +111,17 @@ JsContext::JsContext()
     def.callAsFunction = call_native;
     def.finalize = finalize_native;
     native_class_ = JSClassCreate(&def);
+    // Taken before any script runs, so a script that replaces Object.defineProperty does not
+    // see the rows set_field makes.
+    define_ = as_object(evaluate(
+        "((define) => (o, k, v) => { define(o, k, {value: v, writable: true, enumerable: true, "
+        "configurable: true}); })(Object.defineProperty)",
+        std::string(kInternalUrl) + "define", "defining a property"));
+    JSValueProtect(ctx_, define_);
 }
 
 JsContext::~JsContext() {
+    JSValueUnprotect(ctx_, define_);
     JSGlobalContextRelease(ctx_);
     JSClassRelease(native_class_);
     JSContextGroupRelease(group_);
@@ -338,6 +346,12 @@ bool JsContext::int32s(JSValueRef v, std::vector<int32_t>& out) const {
     }
     out.assign(first, first + n);
     return true;
+}
+
+void JsContext::set_proto_named(JSObjectRef obj, JSValueRef value) {
+    JSValueRef args[] = {obj, JSValueMakeString(ctx_, proto_key_.get()), value};
+    Entry entry(*this);
+    JSObjectCallAsFunction(ctx_, define_, nullptr, 3, args, nullptr);
 }
 
 void JsContext::set(JSObjectRef obj, const std::string& name, JSValueRef value) const {

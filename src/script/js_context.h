@@ -121,6 +121,17 @@ public:
     // `out`; false if `v` is not an Int32Array.
     bool int32s(JSValueRef v, std::vector<int32_t>& out) const;
     void set(JSObjectRef obj, const std::string& name, JSValueRef value) const;
+    // Sets `obj[name] = value` as an own, enumerable data property. A property named
+    // "__proto__" (`proto_name`: known from the name, once per layout) is defined: a plain set
+    // takes it for the object's prototype and drops a string.
+    void set_field(JSObjectRef obj, JSStringRef name, JSValueRef value, bool proto_name) {
+        if (proto_name) {
+            set_proto_named(obj, value);
+        } else {
+            JSObjectSetProperty(ctx_, obj, name, value, kJSPropertyAttributeNone, nullptr);
+        }
+    }
+    void set_proto_named(JSObjectRef obj, JSValueRef value);
     std::vector<std::string> keys(JSObjectRef obj) const;  // own enumerable, in order
     JsError error_from(JSValueRef exception) const;
 
@@ -172,7 +183,9 @@ private:
     JSGlobalContextRef ctx_;
     JSClassRef native_class_;
     JsString length_key_{"length"};
-    std::u16string utf16_;  // utf8_text's, reused
+    JsString proto_key_{"__proto__"};
+    JSObjectRef define_ = nullptr;  // defines an own data property (set_field)
+    std::u16string utf16_;          // utf8_text's, reused
 };
 
 // A JavaScript array filled element by element, for values made one after another in C++.

@@ -35,7 +35,7 @@ void ApplyHandlers::on_write(std::vector<target::Segment>& segments, Transaction
     Table& t = table(segments.front().mapping->target());
     Userscript& us = script();
     JsContext& js = us.js();
-    JSObjectRef ops = row_ops(js, segments, t.names, meta(t));
+    JSObjectRef ops = row_ops(js, segments, t.names, t.proto_at, meta(t));
     writing_ = Writing{&tx, segments.front().mapping, &t, std::nullopt};
     JsError error;
     auto started = std::chrono::steady_clock::now();

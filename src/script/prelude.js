@@ -288,6 +288,10 @@
     for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
     return true;
   };
+  // Taken before the user's script runs (it may replace Object.defineProperty).
+  const defineProperty = Object.defineProperty;
+  const ownProperty = (o, k, v) =>
+    defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   const makeBatchStage = (onUpsert, onDelete, targetSchema) => {
     // By source layout id: {names, index (name -> column), table, schema, shape}, where shape
     // is the last answer layout seen for it: {names, lid, cols (each name's column, or -1)}.
@@ -331,9 +335,19 @@
         const width = L.names.length;
         const v0 = b + 2;  // the row's first value
         const row = {};
-        for (let c = 0; c < width; c++) {
-          const v = flat[v0 + c];
-          if (v !== 0) row[L.names[c]] = v;
+        if (L.protoAt < 0) {
+          for (let c = 0; c < width; c++) {
+            const v = flat[v0 + c];
+            if (v !== 0) row[L.names[c]] = v;
+          }
+        } else {
+          // A column named "__proto__": an assignment would set the row's prototype instead.
+          for (let c = 0; c < width; c++) {
+            const v = flat[v0 + c];
+            if (v === 0) continue;
+            if (c === L.protoAt) ownProperty(row, "__proto__", v);
+            else row[L.names[c]] = v;
+          }
         }
         const meta = { schema: targetSchema, table: L.table, sourceSchema: L.schema };
         state.at = i;
@@ -424,7 +438,7 @@
       register(id, names, table, schema) {
         const index = new Map();
         names.forEach((n, c) => index.set(n, c));
-        inputs[id] = { names, index, table, schema, shape: undefined };
+        inputs[id] = { names, index, table, schema, shape: undefined, protoAt: names.indexOf("__proto__") };
       },
       run(text) {
         state.at = -1;

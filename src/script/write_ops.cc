@@ -33,7 +33,7 @@ JSObjectRef key_array(JsContext& js, const target::Segment& s, const std::vector
 }  // namespace
 
 JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
-                    const std::vector<JSStringRef>& names, JSObjectRef meta) {
+                    const std::vector<JSStringRef>& names, size_t proto_at, JSObjectRef meta) {
     JSContextRef ctx = js.ctx();
     JsArrayBuilder ops(ctx);
     for (const target::Segment& s : segments) {
@@ -46,8 +46,7 @@ JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
                 JSObjectRef data = js.object();
                 for (size_t c : s.cols) {
                     if (!row[c].absent()) {
-                        JSObjectSetProperty(ctx, data, names[c], text(js, s, row, c),
-                                            kJSPropertyAttributeNone, nullptr);
+                        js.set_field(data, names[c], text(js, s, row, c), c == proto_at);
                     }
                 }
                 js.set(op, "data", data);
@@ -57,9 +56,8 @@ JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
                 // The old key follows the target's columns (segment_writer.h).
                 JSObjectRef before = js.object();
                 for (size_t i = 0; i < t.pk.size(); ++i) {
-                    JSObjectSetProperty(ctx, before, names[t.pk[i]],
-                                        text(js, s, row, t.columns.size() + i),
-                                        kJSPropertyAttributeNone, nullptr);
+                    js.set_field(before, names[t.pk[i]], text(js, s, row, t.columns.size() + i),
+                                 t.pk[i] == proto_at);
                 }
                 js.set(op, "before", before);
             }

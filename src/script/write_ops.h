@@ -16,9 +16,10 @@ namespace rep::script {
 //   delete  {action: "delete", pk: [key values], meta}
 //   move    an upsert with `before: {key column: old value}` (a key change whose new row
 //           lacks columns, written as an UPDATE of the old key)
-// `names` are the target columns' names as engine strings.
+// `names` are the target columns' names as engine strings; `proto_at` is the column named
+// "__proto__" (SIZE_MAX: none), which JsContext::set_field defines as an own property.
 JSObjectRef row_ops(JsContext& js, const std::vector<target::Segment>& segments,
-                    const std::vector<JSStringRef>& names, JSObjectRef meta);
+                    const std::vector<JSStringRef>& names, size_t proto_at, JSObjectRef meta);
 
 // api.write's argument back as rows of the table: `data` by target column name (a name the
 // table does not have is an error), a delete's key from `pk` (or `data`), a key change from

@@ -70,6 +70,32 @@ api.configureTargetTables(["orders"], {
     EXPECT_EQ(r.wait(30s), 0) << r.log();
 }
 
+// A column named "__proto__" reaches table-level handlers and onWrite's rows as a property
+// like any other (a plain set in the engine would have taken it for the prototype, and the
+// row would have lost the value).
+TEST(UserscriptTables, AColumnNamedProtoReachesHandlersAndOnWrite) {
+    Databases db("it_ust_proto",
+                 "CREATE TABLE t(id int PRIMARY KEY, \"__proto__\" text, note text);");
+    std::string script = write_script("ust_proto", "proto.ts", R"ts(
+import * as api from "replicator@v2";
+api.configureTargetTables(["t"], {
+  onRowUpsert: (row) => ({ ...row, note: Object.keys(row).join() + "=" + row["__proto__"] }),
+  onRowDelete: (k) => k,
+  onWrite: async (ops) => {
+    for (const op of ops) op.data.note += "|" + op.data["__proto__"];
+    await api.write(ops);
+  },
+});
+)ts");
+    Replicator r(db.args({"--userscript", script}), fresh_log("it_ust_proto"));
+    db.source->exec("INSERT INTO t VALUES (1, 'kept', NULL)");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t") == 1; }, 60s)) << r.log();
+    EXPECT_EQ(db.target->value("SELECT \"__proto__\" || ' ' || note FROM t"),
+              "kept id,__proto__,note=kept|kept");
+    r.signal(SIGTERM);
+    EXPECT_EQ(r.wait(30s), 0) << r.log();
+}
+
 // The cookbook's foreign-key check: onWrite writes an order only if its customer exists on
 // the target, and counts it on the customer in the same transaction; on four connections.
 // `db` is a PostgreSQL (Databases) or MariaDB (MyDatabases) source with its target, both

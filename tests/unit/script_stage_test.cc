@@ -129,6 +129,34 @@ api.configureTargetSchema("db.public", {
     EXPECT_EQ(out[0].values[1].text, R"({"id":"8"})");
 }
 
+// A column named "__proto__" is a property of the row like any other: an assignment would
+// have set the row's prototype and dropped the value.
+TEST(ScriptStage, AColumnNamedProtoIsAnOrdinaryProperty) {
+    Userscript us({write_script("proto.js", R"(
+const api = require("replicator@v2");
+api.configureTargetSchema("db.public", {
+  onRowUpsert: (row) => ({ ...row, seen: Object.keys(row).join() + "=" + row["__proto__"] +
+                           "/" + (Object.getPrototypeOf(row) === Object.prototype) }),
+  onRowDelete: (row) => row,
+});
+)")});
+    ScriptStage stage(us, "db.public");
+    auto rel = std::make_shared<Relation>();
+    rel->id = 7;
+    rel->schema = "public";
+    rel->name = "odd";
+    rel->columns = {{"id", 23, -1, true}, {"__proto__", 25, -1, false}};
+    Mutation m;
+    m.relation = rel;
+    m.values = {Datum::value("1"), Datum::value("kept")};
+    Rows out;
+    run(stage, m, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(names(out[0]), (std::vector<std::string>{"id", "__proto__", "seen"}));
+    EXPECT_EQ(out[0].values[1].text, "kept");
+    EXPECT_EQ(out[0].values[2].text, "id,__proto__=kept/true");
+}
+
 TEST(ScriptStage, AKeyChangeIsADeleteThenAnUpsert) {
     Userscript us({write_script("key.ts", R"(
 import * as api from "replicator@v2";
