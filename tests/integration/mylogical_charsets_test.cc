@@ -100,8 +100,10 @@ TEST(MylogicalCharsets, EveryCharacterOfEverySetArrivesAsTheSourceConvertsIt) {
     src_ddl +=
         "CREATE TABLE labels(k INT PRIMARY KEY, a ENUM('plain', 'ко') CHARACTER SET koi8r, b "
         "SET('中文', 'x') CHARACTER SET gbk, c ENUM('ça', 'x') CHARACTER SET latin1, d "
-        "ENUM('ω', 'x') CHARACTER SET ucs2, e SET('Ω', 'λ') CHARACTER SET greek);";
-    pg_ddl += "CREATE TABLE labels(k int PRIMARY KEY, a text, b text, c text, d text, e text);";
+        "ENUM('ω', 'x') CHARACTER SET ucs2, e SET('Ω', 'λ') CHARACTER SET greek, f ENUM('on', "
+        "'off') CHARACTER SET binary);";
+    pg_ddl +=
+        "CREATE TABLE labels(k int PRIMARY KEY, a text, b text, c text, d text, e text, f text);";
     MyDatabases db("my_charsets", src_ddl, pg_ddl);
     // Strict mode makes the generating queries' conversions to '?' errors; what they insert
     // is valid in its set by construction.
@@ -122,9 +124,9 @@ TEST(MylogicalCharsets, EveryCharacterOfEverySetArrivesAsTheSourceConvertsIt) {
         tables.emplace_back(t, "k, v, c");
     }
     db.source->exec(
-        "INSERT INTO labels VALUES (1, 'ко', '中文,x', 'ça', 'ω', 'Ω,λ'), (2, 'plain', 'x', 'x', "
-        "'x', '')");
-    tables.emplace_back("labels", "k, a, b, c, d, e");
+        "INSERT INTO labels VALUES (1, 'ко', '中文,x', 'ça', 'ω', 'Ω,λ', 'on'), (2, 'plain', 'x', "
+        "'x', 'x', '', 'off')");
+    tables.emplace_back("labels", "k, a, b, c, d, e, f");
     EXPECT_TRUE(db.converges(tables, 120s)) << r.log();
     // Something of every kind was compared: double-byte sets, three-byte ones, labels.
     EXPECT_EQ(db.target->value("SELECT count(*) FROM t_gbk WHERE length(v) > 100"),
@@ -132,8 +134,8 @@ TEST(MylogicalCharsets, EveryCharacterOfEverySetArrivesAsTheSourceConvertsIt) {
     EXPECT_GT(
         std::stoi(db.target->value("SELECT count(*) FROM t_ujis WHERE k > 36608").value_or("0")),
         50);
-    EXPECT_EQ(db.target->value("SELECT a || b || c || d || e FROM labels WHERE k = 1"),
-              "ко中文,xçaωΩ,λ");
+    EXPECT_EQ(db.target->value("SELECT a || b || c || d || e || f FROM labels WHERE k = 1"),
+              "ко中文,xçaωΩ,λon");
     EXPECT_EQ(db.target->value("SELECT v FROM t_utf16 WHERE k = 0"), "héllo 😀 wörld 𝄞 中文 Ω");
 }
 

@@ -314,6 +314,33 @@ TEST_F(BinlogEventMysql, MetadataProviderFillsMissingNames) {
     EXPECT_EQ(ctx.calls, 1);
 }
 
+// Tables the reader does not replicate: their metadata is not fetched and their rows are not
+// decoded (a value there that cannot be rendered stops nothing).
+TEST_F(BinlogEventMysql, TablesNotReplicatedAreNeitherDescribedNorDecoded) {
+    ProviderCtx ctx;
+    dec.set_metadata_provider(provide, &ctx);
+    dec.set_table_filter([](void*, const TableMap& map) { return map.database != "app"; }, nullptr);
+    std::string body = mysql_table_map_body();
+    body.resize(6 + 2 + 8 + 1 + 5 + 5 + 1);
+    auto ev = dec.decode(make_event(kTableMapEvent, body, true));
+    EXPECT_EQ(ctx.calls, 0);
+    EXPECT_FALSE(as<TableMapEvent>(ev).map->has_names);
+    // DELETE_ROWS v2 of that table whose second row is cut short: no error, no rows.
+    std::string d;
+    put_le(d, 91, 6);
+    put_le(d, 1, 2);
+    put_le(d, 2, 2);
+    d.push_back(5);
+    d.push_back(0x01);
+    d.push_back(0x00);
+    put_le(d, 1, 8);
+    d.push_back(0x00);
+    put_le(d, 2, 4);
+    auto rows = dec.decode(make_event(kDeleteRowsV2, d, true));
+    EXPECT_EQ(as<RowsEvent>(rows).map->database, "app");
+    EXPECT_TRUE(as<RowsEvent>(rows).before.empty());
+}
+
 TEST_F(BinlogEventMysql, MariadbGtidListFlagsMasked) {
     // Gtid_list_log_event: count u32 (top 4 bits are flags), then (domain u32, server u32,
     // seq u64) per entry.

@@ -225,8 +225,12 @@ void MysqlConn::fail(const std::string& what) {
     }
     unsigned code = conn_ != nullptr ? mysql_errno(conn_) : 0;
     std::string message = conn_ != nullptr ? mysql_error(conn_) : "no connection";
+    // The session ended under us: an idle connection timed out (MySQL 8's
+    // ER_CLIENT_INTERACTION_TIMEOUT 4031), was killed (MariaDB's ER_CONNECTION_KILLED 1927),
+    // or the server is shutting down (1053). A new connection may well work.
     bool lost = code == 2006 /* CR_SERVER_GONE_ERROR */ || code == 2013 /* CR_SERVER_LOST */ ||
-                code == 2002 || code == 2003 /* can't connect */ || code == 0;
+                code == 2002 || code == 2003 /* can't connect */ || code == 0 || code == 4031 ||
+                code == 1927 || code == 1053;
     std::string text =
         fmt::format("{} on source {}: {} (MySQL error {})", what, url_.redacted(), message, code);
     throw Error(lost && !fatal_dump_error(code) ? ErrorKind::kRetryable : ErrorKind::kFatal, text);

@@ -189,7 +189,9 @@ DecodedEvent BinlogDecoder::decode(std::string_view event) {
             } catch (const Error& e) {
                 whole.fail(e.what());
             }
-            if (!map.has_names && provider_ != nullptr) {
+            // Metadata of tables not replicated is not fetched: their rows are not decoded.
+            if (!map.has_names && provider_ != nullptr &&
+                (filter_ == nullptr || filter_(filter_ctx_, map))) {
                 provider_(provider_ctx_, map);
             }
             auto shared = std::make_shared<const TableMap>(std::move(map));

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace rep::mysql {
 namespace {
 
@@ -14,6 +16,17 @@ std::string nibbles() {
         sql += fmt::format(" UNION ALL SELECT {}", i);
     }
     return sql + ")";
+}
+
+// A number the server answered; rep::Error (fatal) for anything else.
+unsigned long number(const std::string& text) {
+    unsigned long v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+        throw fatal(fmt::format("the source answered \"{}\" where a number was asked for",
+                                text.substr(0, 40)));
+    }
+    return v;
 }
 
 int hex_digit(char c) {
@@ -64,8 +77,8 @@ void load_collations(MysqlConn& conn, Charsets& charsets) {
         if (r.size() < 4 || !r[0] || !r[2] || !r[3]) {
             continue;
         }
-        charsets.add_collation(static_cast<uint32_t>(std::stoul(*r[0])), r[1].value_or(""), *r[2],
-                               std::stoi(*r[3]));
+        charsets.add_collation(static_cast<uint32_t>(number(*r[0])), r[1].value_or(""), *r[2],
+                               static_cast<int>(number(*r[3])));
     }
 }
 
@@ -104,7 +117,7 @@ CharTable load_char_table(MysqlConn& conn, const std::string& charset, int maxle
         // CHAR(... USING) of an invalid sequence gives NULL or a shorter text, depending on
         // the server's plan: only sequences given back whole are characters.
         std::string bytes = unhex(*r[1]);
-        if (bytes.size() != std::stoul(*r[0])) {
+        if (bytes.size() != number(*r[0])) {
             continue;
         }
         if (bytes.size() > 1 && bytes.find('?') != std::string::npos) {

@@ -225,7 +225,14 @@ void Charsets::prepare(const TableMap& map) {
                 map.database, map.table, col.name.empty() ? "(unnamed)" : col.name, col.collation));
         }
         if (c->kind == Kind::kTable && !tables_.contains(c->charset) && loader_) {
-            tables_.emplace(c->charset, loader_(c->charset, c->maxlen));
+            try {
+                tables_.emplace(c->charset, loader_(c->charset, c->maxlen));
+            } catch (const Error& e) {
+                throw Error(e.kind(),
+                            fmt::format("loading the characters of {} from the source (for table "
+                                        "{}.{} column {}): {}",
+                                        c->charset, map.database, map.table, col.name, e.what()));
+            }
         }
     }
 }

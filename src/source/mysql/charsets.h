@@ -19,7 +19,9 @@ struct TableMap;
 class CharTable {
 public:
     // `utf8` is the text of the sequence `bytes`, or nullopt where the server has no Unicode
-    // character for it (its conversion gives '?').
+    // character for it (its conversion gives '?'). A byte added as a character of its own is
+    // one wherever it appears, whichever was added first: longer sequences it leads are
+    // never looked up.
     void add(std::string_view bytes, std::optional<std::string> utf8);
 
     // Appends `n` bytes of text as UTF-8. Returns the offset of the first byte that does not

@@ -116,8 +116,9 @@ std::string render_chars(const TableMap& map, size_t column, const ValueOptions&
 // UTF-8 when information_schema did (--fetchMetadata).
 std::string render_label(const TableMap& map, size_t column, const ValueOptions& options,
                          const std::string& label) {
-    if (map.columns[column].labels_utf8) {
-        return label;
+    const TableColumn& c = map.columns[column];
+    if (c.labels_utf8 || c.collation == kBinaryCollation) {
+        return label;  // a binary ENUM's labels are its bytes, as before (not bytea hex)
     }
     return render_chars(map, column, options, reinterpret_cast<const uint8_t*>(label.data()),
                         label.size());
