@@ -188,7 +188,11 @@ void Charsets::add_collation(uint32_t id, const std::string& name, const std::st
     } else {
         c.kind = Kind::kAsciiOnly;  // gb18030: 4-byte sequences, too many to load
     }
-    collations_[id] = std::move(c);
+    Collation& slot = collations_[id];
+    slot = std::move(c);
+    if (id < by_small_id_.size()) {
+        by_small_id_[id] = &slot;
+    }
     if (!name.empty()) {
         ids_[name] = id;
     }
@@ -203,6 +207,9 @@ std::optional<uint32_t> Charsets::id_of(const std::string& collation_name) const
 }
 
 const Charsets::Collation* Charsets::find(uint32_t id) const {
+    if (id < by_small_id_.size()) {
+        return by_small_id_[id];
+    }
     auto it = collations_.find(id);
     return it == collations_.end() ? nullptr : &it->second;
 }

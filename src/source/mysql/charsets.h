@@ -103,7 +103,9 @@ private:
     };
     const Collation* find(uint32_t id) const;
 
-    std::unordered_map<uint32_t, Collation> collations_;
+    std::unordered_map<uint32_t, Collation> collations_;  // nodes: pointers stay valid
+    // collations_ by id below 256 (MySQL's classic ids), without hashing: one lookup per value.
+    std::array<const Collation*, 256> by_small_id_{};
     std::unordered_map<std::string, uint32_t> ids_;  // full collation name -> id
     std::unordered_map<std::string, CharTable> tables_;
     Loader loader_;
