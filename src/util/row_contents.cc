@@ -57,6 +57,38 @@ std::string hide_quoted(std::string_view text) {
            std::string(text.substr(close));
 }
 
+// Encoding errors quote encoding names, not values, and show the value's offending bytes
+// as "0x.." words: those are hidden, the names kept (22021: invalid byte sequence for
+// encoding "UTF8": 0xd6 0xd0; 22P05: character with byte sequence 0xe2 0x82 0xac in
+// encoding "UTF8" has no equivalent in encoding "LATIN1").
+std::string hide_bytes(std::string_view text) {
+    std::string out;
+    size_t pos = 0;
+    bool hidden = false;
+    while (pos < text.size()) {
+        bool word = (pos == 0 || text[pos - 1] == ' ') && text.substr(pos, 2) == "0x";
+        if (!word) {
+            out += text[pos++];
+            hidden = false;
+            continue;
+        }
+        size_t end = text.find(' ', pos);
+        end = end == std::string_view::npos ? text.size() : end;
+        if (hidden) {
+            out.pop_back();  // one <hidden> for the whole run of bytes
+        } else {
+            out += kHidden;
+        }
+        hidden = true;
+        pos = end;
+        if (pos < text.size()) {
+            out += ' ';
+            ++pos;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 void set_show_row_contents(bool show) {
@@ -79,7 +111,9 @@ std::string hide_row_contents(std::string_view sqlstate, std::string_view text) 
     } else {
         out = hide_key_values(text);
     }
-    if (sqlstate.substr(0, 2) == "22") {
+    if (sqlstate == "22021" || sqlstate == "22P05") {
+        out = hide_bytes(out);
+    } else if (sqlstate.substr(0, 2) == "22") {
         out = hide_quoted(out);
     }
     return out;

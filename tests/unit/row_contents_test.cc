@@ -42,6 +42,14 @@ TEST(RowContents, DataExceptionsLoseTheQuotedValue) {
               "invalid input syntax for type integer: \"<hidden>\"");
     EXPECT_EQ(hide_row_contents("22003", "value \"99999999999\" is out of range for type integer"),
               "value \"<hidden>\" is out of range for type integer");
+    // Encoding errors name encodings in quotes and show the value's bytes: the bytes go.
+    EXPECT_EQ(hide_row_contents("22021", "invalid byte sequence for encoding \"UTF8\": 0xd6 0xd0"),
+              "invalid byte sequence for encoding \"UTF8\": <hidden>");
+    EXPECT_EQ(hide_row_contents("22P05",
+                                "character with byte sequence 0xe2 0x82 0xac in encoding \"UTF8\" "
+                                "has no equivalent in encoding \"LATIN1\""),
+              "character with byte sequence <hidden> in encoding \"UTF8\" has no equivalent in "
+              "encoding \"LATIN1\"");
     // Identifiers in other classes stay.
     EXPECT_EQ(hide_row_contents("42P01", "relation \"public.t\" does not exist"),
               "relation \"public.t\" does not exist");
