@@ -305,4 +305,38 @@ TEST(Pglogical, RowContentsStayOutOfErrorsUnlessAskedFor) {
     EXPECT_NE(out.find("alice.private.person@example.com"), std::string::npos) << out;
 }
 
+// A source database in SQL_ASCII declares no encoding: the walsender sends its bytes as
+// stored. Start-up warns; UTF-8 text replicates; text that is not UTF-8 stops the stream at
+// the source with an error that names the encoding but not the value's bytes.
+TEST(Pglogical, SqlAsciiSourceWarnsAndStopsAtTextThatIsNotUtf8) {
+    Databases db("it_sqlascii", "", false);
+    db.source.reset();
+    {
+        harness::Sql admin(harness::source_port(), "postgres");
+        admin.exec("DROP DATABASE " + db.name + " WITH (FORCE)");
+        admin.exec("CREATE DATABASE " + db.name +
+                   " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+    }
+    db.source = std::make_unique<harness::Sql>(harness::source_port(), db.name);
+    for (auto* side : {db.source.get(), db.target.get()}) {
+        side->exec("CREATE TABLE t(id int PRIMARY KEY, v text)");
+    }
+    db.source->exec("CREATE PUBLICATION " + db.publication + " FOR ALL TABLES");
+    db.source->exec("SELECT pg_create_logical_replication_slot('" + db.slot + "', 'pgoutput')");
+    Replicator r(db.args(), fresh_log("it_sqlascii"));
+    db.source->exec("INSERT INTO t VALUES (1, 'caf\u00e9')");
+    ASSERT_TRUE(harness::wait_for([&] { return db.target->count("t") == 1; }, 60s)) << r.log();
+    EXPECT_EQ(db.target->value("SELECT v FROM t"), "café");
+    EXPECT_NE(r.log().find("has encoding SQL_ASCII"), std::string::npos) << r.log();
+    // 0xd6d0: gbk's "中", stored byte for byte.
+    db.source->exec("INSERT INTO t VALUES (2, E'\\xd6\\xd0')");
+    EXPECT_EQ(r.wait(60s), 1) << r.log();
+    EXPECT_NE(r.log().find("invalid byte sequence for encoding \"UTF8\": <hidden> (SQLSTATE "
+                           "22021)"),
+              std::string::npos)
+        << r.log();
+    EXPECT_EQ(r.log().find("0xd6"), std::string::npos) << r.log();
+    EXPECT_EQ(db.target->count("t"), 1);
+}
+
 }  // namespace

@@ -86,6 +86,16 @@ SlotState preflight_source(const std::string& conninfo, const std::string& slot,
         throw fatal("the source is a standby; --sourceConn must point at the primary");
     }
     std::string db = conn.query_value("SELECT current_database()").value_or("");
+    // The walsender converts text to our client_encoding (UTF8) from any server encoding but
+    // SQL_ASCII, which declares none: its bytes pass as stored, and a value that is not UTF-8
+    // stops the stream at the source (22021), however far into the run it comes.
+    if (conn.query_value("SHOW server_encoding") == "SQL_ASCII") {
+        spdlog::warn(
+            "source database \"{}\" has encoding SQL_ASCII: text is sent as the bytes stored, "
+            "and a value that is not valid UTF-8 stops replication (SQLSTATE 22021 from the "
+            "source). Correct such values, or move the data to a database with encoding UTF8",
+            db);
+    }
 
     auto pub =
         conn.query_value("SELECT pubname FROM pg_publication WHERE pubname = $1", {publication});
