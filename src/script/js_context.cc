@@ -114,8 +114,8 @@ JsContext::JsContext()
     // Taken before any script runs, so a script that replaces Object.defineProperty does not
     // see the rows set_field makes.
     define_ = as_object(evaluate(
-        "((define) => (o, k, v) => { define(o, k, {value: v, writable: true, enumerable: true, "
-        "configurable: true}); })(Object.defineProperty)",
+        "((define) => (o, k, v) => { define(o, k, {__proto__: null, value: v, writable: true, "
+        "enumerable: true, configurable: true}); })(Object.defineProperty)",
         std::string(kInternalUrl) + "define", "defining a property"));
     JSValueProtect(ctx_, define_);
 }
@@ -350,8 +350,14 @@ bool JsContext::int32s(JSValueRef v, std::vector<int32_t>& out) const {
 
 void JsContext::set_proto_named(JSObjectRef obj, JSValueRef value) {
     JSValueRef args[] = {obj, JSValueMakeString(ctx_, proto_key_.get()), value};
+    JSValueRef exception = nullptr;
     Entry entry(*this);
-    JSObjectCallAsFunction(ctx_, define_, nullptr, 3, args, nullptr);
+    JSObjectCallAsFunction(ctx_, define_, nullptr, 3, args, &exception);
+    if (exception != nullptr) {
+        // Only a stop by a limit can get here (the descriptor inherits nothing).
+        throw fatal("setting the row's column \"__proto__\" failed: " +
+                    error_from(exception).describe());
+    }
 }
 
 void JsContext::set(JSObjectRef obj, const std::string& name, JSValueRef value) const {

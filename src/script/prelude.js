@@ -5,6 +5,13 @@
 (function (host) {
   "use strict";
 
+  // Sets o[k] = v as an own data property, even for k "__proto__" (an assignment would set
+  // the prototype). Taken before the user's script runs, which may replace
+  // Object.defineProperty or give Object.prototype a `get` (hence a descriptor without one).
+  const defineProperty = Object.defineProperty;
+  const ownProperty = (o, k, v) => defineProperty(
+    o, k, { __proto__: null, value: v, writable: true, enumerable: true, configurable: true });
+
   // --- console: into the replicator's logger ------------------------------------------------
   let consoleOn = true;
   const show = (v) => {
@@ -149,7 +156,7 @@
                             "\"; each table takes an array of documents");
       }
       const name = v1Table(source, t);
-      out[name] = (out[name] || []).concat(docs);
+      ownProperty(out, name, (Object.hasOwn(out, name) ? out[name] : []).concat(docs));
     }
     return out;
   };
@@ -288,10 +295,6 @@
     for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
     return true;
   };
-  // Taken before the user's script runs (it may replace Object.defineProperty).
-  const defineProperty = Object.defineProperty;
-  const ownProperty = (o, k, v) =>
-    defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   const makeBatchStage = (onUpsert, onDelete, targetSchema) => {
     // By source layout id: {names, index (name -> column), table, schema, shape}, where shape
     // is the last answer layout seen for it: {names, lid, cols (each name's column, or -1)}.

@@ -57,34 +57,55 @@ std::string hide_quoted(std::string_view text) {
            std::string(text.substr(close));
 }
 
-// Encoding errors quote encoding names, not values, and show the value's offending bytes
-// as "0x.." words: those are hidden, the names kept (22021: invalid byte sequence for
-// encoding "UTF8": 0xd6 0xd0; 22P05: character with byte sequence 0xe2 0x82 0xac in
-// encoding "UTF8" has no equivalent in encoding "LATIN1").
+// Encoding errors quote encoding names, not values, and show the value's offending bytes as
+// "0x.." words: those are hidden, the names kept (22021: invalid byte sequence for encoding
+// "UTF8": 0xd6 0xd0; 22P05: character with byte sequence 0xe2 0x82 0xac in encoding "UTF8"
+// has no equivalent in encoding "LATIN1"). A run of bytes is hidden wherever it starts:
+// translations put it straight after other text ("バイト列0xe2 0x82 0xacである", "0x0xe2 ...").
+// CockroachDB quotes the character itself in single quotes ("character 'é' has no
+// representation in encoding"), hidden too.
 std::string hide_bytes(std::string_view text) {
+    auto is_hex = [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    };
+    // The end of one "0x" word (hex digits after one or more "0x") at `at`, or `at`.
+    auto word_end = [&](size_t at) {
+        size_t p = at;
+        while (text.substr(p, 2) == "0x") {
+            p += 2;
+        }
+        if (p == at || p >= text.size() || !is_hex(text[p])) {
+            return at;
+        }
+        while (p < text.size() && is_hex(text[p])) {
+            ++p;
+        }
+        return p;
+    };
     std::string out;
     size_t pos = 0;
-    bool hidden = false;
     while (pos < text.size()) {
-        bool word = (pos == 0 || text[pos - 1] == ' ') && text.substr(pos, 2) == "0x";
-        if (!word) {
+        size_t end = word_end(pos);
+        if (end == pos) {
             out += text[pos++];
-            hidden = false;
             continue;
         }
-        size_t end = text.find(' ', pos);
-        end = end == std::string_view::npos ? text.size() : end;
-        if (hidden) {
-            out.pop_back();  // one <hidden> for the whole run of bytes
-        } else {
-            out += kHidden;
+        // Further words of the run, each after one space.
+        for (size_t next = end; next < text.size() && text[next] == ' ';) {
+            size_t more = word_end(next + 1);
+            if (more == next + 1) {
+                break;
+            }
+            end = more;
+            next = more;
         }
-        hidden = true;
+        out += kHidden;
         pos = end;
-        if (pos < text.size()) {
-            out += ' ';
-            ++pos;
-        }
+    }
+    size_t open = out.find('\'');
+    size_t close = out.rfind('\'');
+    if (open != std::string::npos && close != open) {
+        out = out.substr(0, open + 1) + std::string(kHidden) + out.substr(close);
     }
     return out;
 }

@@ -146,8 +146,13 @@ TEST(Charsets, TablesAreLoadedOncePerSetAndOnlyForCollationsInUse) {
                   std::string::npos)
             << e.what();
     }
+    // Ids of 256 and more (MySQL 8's utf8mb4_0900_*, MariaDB's uca1400 ones) by hash.
+    cs.add_collation(2048, "utf8mb4_uca1400_ai_ci", "utf8mb4", 4);
+    EXPECT_EQ(convert(cs, 2048, "\xE4\xB8\xAD"), "\xE4\xB8\xAD");
+    EXPECT_NE(error_of(cs, 300, "x").find("collation id 300 is not one"), std::string::npos);
     EXPECT_EQ(cs.id_of("gbk_chinese_ci"), 28u);
-    EXPECT_EQ(cs.id_of("utf8mb4_uca1400_ai_ci"), std::nullopt);
+    EXPECT_EQ(cs.id_of("utf8mb4_uca1400_ai_ci"), 2048u);
+    EXPECT_EQ(cs.id_of("utf8mb4_uca1400_as_cs"), std::nullopt);
 }
 
 // Through the value decoder: the error names table and column.

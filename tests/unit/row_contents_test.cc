@@ -50,6 +50,23 @@ TEST(RowContents, DataExceptionsLoseTheQuotedValue) {
                                 "has no equivalent in encoding \"LATIN1\""),
               "character with byte sequence <hidden> in encoding \"UTF8\" has no equivalent in "
               "encoding \"LATIN1\"");
+    // Translations put the bytes straight after other text; old servers wrote them as one word.
+    EXPECT_EQ(hide_row_contents("22P05",
+                                "符号化方式\"UTF8\"におけるバイト列0xe2 0x82 "
+                                "0xacである文字は\"LATIN1\"で等価な文字を持ちません"),
+              "符号化方式\"UTF8\"におけるバイト列<hidden>である文字は\"LATIN1\"で等価な文字を持ちま"
+              "せん");
+    EXPECT_EQ(hide_row_contents("22P05",
+                                "编码\"UTF8\"的字符0x0xe2 0x82 0xac在编码\"LATIN1\"没有相对应字符"),
+              "编码\"UTF8\"的字符<hidden>在编码\"LATIN1\"没有相对应字符");
+    EXPECT_EQ(hide_row_contents("22021", "invalid byte sequence for encoding \"UTF8\": 0xd6d0"),
+              "invalid byte sequence for encoding \"UTF8\": <hidden>");
+    EXPECT_EQ(hide_row_contents("22021", "invalid byte sequence for encoding \"UTF8\": 0x00"),
+              "invalid byte sequence for encoding \"UTF8\": <hidden>");
+    // CockroachDB quotes the character.
+    EXPECT_EQ(
+        hide_row_contents("22P05", "character 'é' has no representation in encoding \"LATIN1\""),
+        "character '<hidden>' has no representation in encoding \"LATIN1\"");
     // Identifiers in other classes stay.
     EXPECT_EQ(hide_row_contents("42P01", "relation \"public.t\" does not exist"),
               "relation \"public.t\" does not exist");

@@ -63,6 +63,9 @@ public:
     using Loader = std::function<CharTable(const std::string& charset, int maxlen)>;
 
     Charsets();
+    // Not copied: by_small_id_ points into collations_.
+    Charsets(const Charsets&) = delete;
+    Charsets& operator=(const Charsets&) = delete;
 
     // A collation of the server: its id, full name, character set and that set's longest
     // character in bytes (information_schema.CHARACTER_SETS.MAXLEN).
