@@ -158,6 +158,22 @@ TEST_F(BinlogEventMysql, QueryXidRotateHeartbeat) {
 // TABLE_MAP of `CREATE TABLE app.t (id BIGINT UNSIGNED PRIMARY KEY, doc JSON, ts TIMESTAMP(6),
 // note VARCHAR(10) CHARACTER SET latin1, v INT)` as MySQL 8.0 logs it with
 // binlog_row_metadata=FULL (Table_map_event layout, see row_values_test.cc for the fields).
+// A DELETE_ROWS v2 body of table 91 deleting keys 1 and 2 (the key column only); the second
+// key takes `last_width` bytes (8 for a whole BIGINT, fewer to cut it short).
+std::string delete_two_keys(size_t last_width = 8) {
+    std::string d;
+    put_le(d, 91, 6);
+    put_le(d, 1, 2);
+    put_le(d, 2, 2);
+    d.push_back(5);
+    d.push_back(0x01);
+    d.push_back(0x00);
+    put_le(d, 1, 8);
+    d.push_back(0x00);
+    put_le(d, 2, last_width);
+    return d;
+}
+
 std::string mysql_table_map_body() {
     std::string b;
     put_le(b, 91, 6);  // table id
@@ -246,16 +262,7 @@ TEST_F(BinlogEventMysql, TableMapAndRowsV2) {
                                                             "\xC3\xA9\xE2\x82\xAC!", "<absent>"}));
 
     // DELETE_ROWS v2, two rows, key only.
-    std::string d;
-    put_le(d, 91, 6);
-    put_le(d, 1, 2);
-    put_le(d, 2, 2);
-    d.push_back(5);
-    d.push_back(0x01);
-    d.push_back(0x00);
-    put_le(d, 1, 8);
-    d.push_back(0x00);
-    put_le(d, 2, 8);
+    std::string d = delete_two_keys();
     auto dev = dec.decode(make_event(kDeleteRowsV2, d, true));
     const auto& dr = as<RowsEvent>(dev);
     ASSERT_EQ(dr.before.size(), 2u);
@@ -326,16 +333,7 @@ TEST_F(BinlogEventMysql, TablesNotReplicatedAreNeitherDescribedNorDecoded) {
     EXPECT_EQ(ctx.calls, 0);
     EXPECT_FALSE(as<TableMapEvent>(ev).map->has_names);
     // DELETE_ROWS v2 of that table whose second row is cut short: no error, no rows.
-    std::string d;
-    put_le(d, 91, 6);
-    put_le(d, 1, 2);
-    put_le(d, 2, 2);
-    d.push_back(5);
-    d.push_back(0x01);
-    d.push_back(0x00);
-    put_le(d, 1, 8);
-    d.push_back(0x00);
-    put_le(d, 2, 4);
+    std::string d = delete_two_keys(4);
     auto rows = dec.decode(make_event(kDeleteRowsV2, d, true));
     EXPECT_EQ(as<RowsEvent>(rows).map->database, "app");
     EXPECT_TRUE(as<RowsEvent>(rows).before.empty());

@@ -1,6 +1,7 @@
 #include "source/mysql/charset_loader.h"
 
 #include "base/error.h"
+#include "base/hex.h"
 
 #include <fmt/format.h>
 
@@ -27,19 +28,6 @@ unsigned long number(const std::string& text) {
                                 text.substr(0, 40)));
     }
     return v;
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
 }
 
 std::string unhex(const std::string& hex) {

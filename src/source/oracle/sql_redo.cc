@@ -1,6 +1,7 @@
 #include "source/oracle/sql_redo.h"
 
 #include "base/error.h"
+#include "base/utf8.h"
 
 #include <fmt/format.h>
 
@@ -15,25 +16,6 @@ using Kind = RedoValue::Kind;
 // The masks the reader pins (reference §1.8): a TO_DATE with any other mask means the
 // session's NLS settings were not ours, and the value cannot be trusted.
 constexpr std::string_view kDateMask = "YYYY-MM-DD HH24:MI:SS";
-
-// Appends the UTF-8 encoding of code point `cp`.
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
 
 class Scanner {
 public:
